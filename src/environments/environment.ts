@@ -1,0 +1,53 @@
+import type { ClientConfig } from 'pg';
+import type { Restorable } from '../sources/source.ts';
+
+/** What every environment is told when it starts. */
+export interface EnvironmentContext {
+  /** The drill run's id; every resource the environment creates is labelled with it. */
+  readonly runId: string;
+  /** The drill's name, for labels and logs. */
+  readonly drillName: string;
+  readonly signal?: AbortSignal;
+  /** Progress and notes for the person watching; never receives secrets. */
+  readonly log: (line: string) => void;
+}
+
+/** Options for restoring into a started environment. */
+export interface RestoreOptions {
+  /** Parallel `pg_restore` jobs; defaults to the number of CPU cores. */
+  readonly jobs?: number;
+  readonly signal?: AbortSignal;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * A disposable database, configured but not yet started. `start()` creates it, labelled with the run id.
+ * Adding an environment means one file implementing this interface; {@link localPostgres} is the default.
+ */
+export interface Environment {
+  /** Short kind name recorded in reports, e.g. `local-postgres`. */
+  readonly kind: string;
+  start(context: EnvironmentContext): Promise<StartedEnvironment>;
+}
+
+/**
+ * A running disposable database. Only this type has connection details, so nothing can connect to an
+ * environment that has not started. `await using env = await environment.start(ctx)` stops it for you.
+ */
+export interface StartedEnvironment extends AsyncDisposable {
+  readonly kind: string;
+  /** Server version, e.g. `15.18`. */
+  readonly version: string;
+  /** The run id it is labelled with. */
+  readonly runId: string;
+  /** The database restores go into. */
+  readonly database: string;
+  /** `pg` client configuration (includes the password: never log it). */
+  connectionConfig(database?: string): ClientConfig;
+  /** libpq environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`) for `pg_restore`/`psql`. */
+  libpqEnv(database?: string): Record<string, string>;
+  /** Restores a recovery point into {@link database}. */
+  restore(restorable: Restorable, options: RestoreOptions): Promise<void>;
+  /** Stops and deletes everything the environment created. Safe to call twice. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,50 @@
+/**
+ * The few error classes restore-drill throws. Every message is one line that says what is wrong;
+ * `hint` says what to do. The CLI prints both and never a stack trace for these.
+ */
+export class RestoreDrillError extends Error {
+  /** Process exit code the CLI uses when this error ends a command. */
+  readonly exitCode: number = 1;
+  constructor(
+    message: string,
+    /** What the user can do about it, one line. */
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Bad input or configuration: a flag, a duration, a missing file, a wrong key, missing binaries.
+ * Exit code 2.
+ *
+ * @example
+ * throw new ConfigError(`bad duration "8x"`, 'use a number followed by s, m, h or d, e.g. 8h');
+ */
+export class ConfigError extends RestoreDrillError {
+  override readonly exitCode: number = 2;
+}
+
+/**
+ * An external command (`pg_restore`, `pg_dump`, `initdb`, …) failed. Carries its evidence, like zx's
+ * ProcessOutput: the command name, exit code and the tail of its stderr (secrets already redacted).
+ */
+export class CommandFailedError extends RestoreDrillError {
+  constructor(
+    readonly command: string,
+    readonly code: number | null,
+    readonly stderrTail: string,
+    hint?: string,
+  ) {
+    const firstLine = stderrTail.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+    super(`${command} exited with code ${code ?? 'signal'}${firstLine ? `: ${firstLine}` : ''}`, hint);
+  }
+}
+
+/** The drill was interrupted (SIGINT/SIGTERM or an aborted signal) while in `phase`. */
+export class InterruptedError extends RestoreDrillError {
+  constructor(readonly signalName: string) {
+    super(`interrupted by ${signalName}`);
+  }
+}

@@ -1,0 +1,61 @@
+import type { MarkerManifest } from '../verify/marker-model.ts';
+
+/**
+ * One restorable copy of a database: a `pg_dump` archive on disk or in S3, an RDS snapshot, …
+ * Its `createdAt` is metadata; the drill prefers the newest marker found in the restored data.
+ */
+export interface RecoveryPoint {
+  /** Kind of the source that found it, e.g. `file`, `s3-dump`. */
+  readonly source: string;
+  /** Stable identifier: a path, an `s3://` URI, a snapshot id. Never contains secrets. */
+  readonly id: string;
+  /** When the recovery point was taken. */
+  readonly createdAt: Date;
+  /** Where `createdAt` came from: `manifest`, `archive-header`, `mtime`, `s3-last-modified`, … */
+  readonly createdAtBasis: string;
+  /** Facts an auditor may ask about: format, size, encryption, key, region, server version. */
+  readonly facts: Record<string, string | number | boolean | null>;
+}
+
+/** A recovery point made available on local disk, ready for `pg_restore`. */
+export interface LocalDump {
+  /** Path of a custom-format archive file or a directory-format dump folder. */
+  readonly path: string;
+  readonly format: 'custom' | 'directory';
+  /** `sha256:<hex>` of the archive (for a directory: of its sorted `name sha256` list). */
+  readonly digest: string;
+  /** The marker manifest written beside the dump by `restore-drill dump`, when there is one. */
+  readonly manifest?: MarkerManifest;
+}
+
+/** What a source hands to an environment: today always a local `pg_dump` archive. */
+export type Restorable = { readonly kind: 'pg-dump'; readonly dump: LocalDump };
+
+/** How a source picks among its recovery points. */
+export type PickStrategy =
+  | { readonly strategy: 'latest' }
+  | { readonly strategy: 'nearest'; readonly target: Date };
+
+/** Context a source gets from the drill run. */
+export interface SourceContext {
+  /** A private, disposable working directory of this run (removed at teardown). */
+  readonly workDir: string;
+  readonly signal?: AbortSignal;
+  /** Progress and notes for the person watching; never receives secrets. */
+  readonly log: (line: string) => void;
+}
+
+/**
+ * Where recovery points come from. Adding a source means one file implementing this interface.
+ * See {@link fileSource} for the built-in example.
+ */
+export interface Source {
+  /** Short kind name recorded in reports, e.g. `file`. */
+  readonly kind: string;
+  /** Human description for logs, e.g. `file backups/`. Never contains secrets. */
+  describe(): string;
+  /** Every recovery point found, newest first. Throws `ConfigError` when the location is unusable. */
+  list(context: SourceContext): Promise<RecoveryPoint[]>;
+  /** Makes a recovery point available for restore (e.g. downloads it into `context.workDir`). */
+  fetch(point: RecoveryPoint, context: SourceContext): Promise<Restorable>;
+}

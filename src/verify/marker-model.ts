@@ -1,0 +1,58 @@
+/**
+ * What can be compared after a restore, per table:
+ * - `append-only`: rows up to the recorded key bound must match exactly (count and checksum);
+ * - `exact`: the whole table must match;
+ * - `count`: the row count must be within a tolerance.
+ */
+export type MarkerMode = 'append-only' | 'exact' | 'count';
+
+/** Checksum of one key range of a table. */
+export interface RangeSum {
+  /** Bucket number; the range it covers is described by the table's `ranges` layout. */
+  readonly bucket: number;
+  readonly rows: number;
+  /** Sum of the 64-bit row hashes, as a decimal string (numeric: no overflow). */
+  readonly sum: string;
+}
+
+/**
+ * How a table is split into key ranges. `integer`: bucket = floor((key - min) / width) over a single
+ * integer key; `hash`: bucket = hash of the key (or the whole row) modulo `buckets`.
+ */
+export type RangeLayout =
+  | { readonly kind: 'integer'; readonly column: string; readonly min: string; readonly width: string; readonly buckets: number }
+  | { readonly kind: 'hash'; readonly columns: string[] | null; readonly buckets: number };
+
+/** The numbers a marker records for one table. */
+export interface TableMarker {
+  readonly mode: MarkerMode;
+  /** Checksum algorithm name and version, e.g. `rdsum-text-md5/1`. */
+  readonly algorithm: string;
+  readonly rows: number;
+  /** Total checksum (decimal string), absent in `count` mode. */
+  readonly checksum?: string;
+  /** `append-only`: only rows with `column <= value` are compared. */
+  readonly bound?: { readonly column: string; readonly value: string };
+  /** `count`: allowed relative difference of the row count, e.g. 0.1 for ±10 %. */
+  readonly tolerance?: number;
+  readonly ranges?: { readonly layout: RangeLayout; readonly sums: RangeSum[] };
+}
+
+/** Table name as `schema.table` (quoted identifiers are not used here; names are stored as-is). */
+export type QualifiedName = string;
+
+/** One marker: a row of `restore_drill.markers`, or the manifest `restore-drill dump` writes beside a dump. */
+export interface Marker {
+  /** Row id for in-database markers; absent for manifests. */
+  readonly id?: string;
+  readonly takenAt: string;
+  readonly tables: Record<QualifiedName, TableMarker>;
+}
+
+/** The manifest file `restore-drill dump` writes beside a dump: a marker taken in the dump's own snapshot. */
+export interface MarkerManifest extends Marker {
+  readonly format: 'restore-drill.manifest/v1';
+  /** Server version of the production database, e.g. `15.18`. */
+  readonly serverVersion: string;
+  readonly database: string;
+}

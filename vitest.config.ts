@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'fixtures/**/*.test.ts'],
+          // Each test file starts its own PostgreSQL clusters and servers; a few minutes is the upper bound.
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'drills',
+          include: ['drills/**/*.drill.ts'],
+          globalSetup: ['drills/demo-setup.ts'],
+          testTimeout: 0,
+          hookTimeout: 600_000,
+          pool: 'forks',
+        },
+      },
+    ],
+  },
+});
