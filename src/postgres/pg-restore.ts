@@ -1,0 +1,54 @@
+import { availableParallelism } from 'node:os';
+import { CommandFailedError, ConfigError } from '../errors.ts';
+import type { RestoreOptions, StartedEnvironment } from '../environments/environment.ts';
+import type { LocalDump } from '../sources/source.ts';
+import { readDumpHeader } from './dump-header.ts';
+import { findPgBinaries } from './pg-binaries.ts';
+import { runCommand } from './run-command.ts';
+
+/**
+ * Restores a local `pg_dump` archive into a started environment with `pg_restore -j <cores>`. The
+ * password travels in PGPASSWORD, never in the process list. A dump written by a newer pg_dump than
+ * the local pg_restore is refused up front with both versions named.
+ */
+export async function pgRestore(env: StartedEnvironment, dump: LocalDump, options: RestoreOptions): Promise<void> {
+  const header = await readDumpHeader(dump.path);
+  let pg;
+  try {
+    pg = findPgBinaries({ tools: ['pg_restore'], minMajor: header.pgDumpMajor });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(
+      `dump ${dump.path} was made by pg_dump ${header.pgDumpVersion} (archive format ${header.archiveVersion}, server ${header.serverVersion}), ` +
+        `which is newer than every local pg_restore: ${error.message}`,
+      `install PostgreSQL ${header.pgDumpMajor} client tools (e.g. apt-get install postgresql-client-${header.pgDumpMajor}) ` +
+        `or set RESTORE_DRILL_PG_BIN to their bin folder`,
+    );
+  }
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  const args = ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, dump.path];
+  options.log(`restoring ${dump.format} dump with ${pg.path('pg_restore')} ${pg.version} (${jobs} jobs)`);
+  let tables = 0;
+  try {
+    await runCommand(pg.path('pg_restore'), args, {
+      env: env.libpqEnv(),
+      signal: options.signal,
+      onStderrLine: (line) => {
+        if (/finished item \d+ TABLE DATA/.test(line) || /processing data for table/.test(line)) {
+          tables += 1;
+          if (tables % 10 === 0) options.log(`restore: ${tables} tables loaded`);
+        }
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof CommandFailedError)) throw error;
+    // --verbose floods stderr with progress; keep the lines that explain the failure.
+    const evidence = error.stderrTail
+      .split('\n')
+      .filter((line) => /error|fatal|could not|invalid|unexpected|corrupt/i.test(line))
+      .slice(-8)
+      .join('\n');
+    throw new CommandFailedError('pg_restore', error.code, evidence || error.stderrTail, 'the dump is damaged or incomplete; check how it was copied');
+  }
+  options.log(`restore: done (${tables} tables with data)`);
+}

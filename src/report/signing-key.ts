@@ -1,0 +1,194 @@
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.ts';
+
+/** An Ed25519 key pair that signs reports; `keyid` names the public key in every signature. */
+export type SigningKey = { readonly privateKey: KeyObject; readonly publicKey: KeyObject; readonly keyid: string };
+
+/** The environment variable that holds a signing key's path or its PEM content. */
+export const SIGNING_KEY_ENV = 'RESTORE_DRILL_SIGNING_KEY';
+
+/** File names written by {@link generateKeyPair}. */
+export const PRIVATE_KEY_FILE = 'signing-key.pem';
+export const PUBLIC_KEY_FILE = 'signing-key.pub.pem';
+
+const KEYGEN_HINT = 'run `restore-drill keygen --out DIR` or pass --signing-key PATH';
+
+/**
+ * The key id of a public key: `sha256:` + hex SHA-256 of its SPKI DER encoding.
+ *
+ * @example
+ * fingerprint(key.publicKey); // 'sha256:3f1c…'
+ */
+export function fingerprint(publicKey: KeyObject): string {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(der).digest('hex')}`;
+}
+
+/**
+ * Loads an Ed25519 private key from a PEM file path or from PEM content (anything containing `-----BEGIN`).
+ * Throws `ConfigError` with a one-line message that never contains key material.
+ *
+ * @example
+ * const key = loadSigningKey('keys/signing-key.pem');
+ */
+export function loadSigningKey(spec: string): SigningKey {
+  return loadSigningKeyFrom(spec);
+}
+
+/**
+ * Loads an Ed25519 public key from a PEM file; a private key PEM is accepted too and its public half used.
+ *
+ * @example
+ * const publicKey = loadPublicKey('keys/signing-key.pub.pem');
+ */
+export function loadPublicKey(path: string): KeyObject {
+  const hint = `pass the ${PUBLIC_KEY_FILE} written by \`restore-drill keygen\``;
+  const pem = readKeyFile(path, 'public key', hint);
+  let key: KeyObject;
+  try {
+    key = pem.includes('PRIVATE KEY') ? createPublicKey(createPrivateKey(pem)) : createPublicKey(pem);
+  } catch {
+    throw new ConfigError(`public key ${path} is not a PEM public key`, hint);
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new ConfigError(`public key ${path} is ${describeKeyType(key)}; restore-drill signs with Ed25519`, hint);
+  }
+  return key;
+}
+
+/**
+ * Makes an Ed25519 key pair in `outDir`: `signing-key.pem` (mode 0600) and `signing-key.pub.pem`.
+ * Refuses to overwrite an existing private key, since reports signed with it could no longer be tied to it.
+ *
+ * @example
+ * const { publicPath, keyid } = generateKeyPair('keys');
+ */
+export function generateKeyPair(outDir: string): { privatePath: string; publicPath: string; keyid: string } {
+  const created = createKeyPairFiles(outDir);
+  if (!created) {
+    throw new ConfigError(
+      `signing key already exists: ${join(outDir, PRIVATE_KEY_FILE)}`,
+      'keep using it, or move it away first; restore-drill never overwrites a signing key',
+    );
+  }
+  return created;
+}
+
+/**
+ * Finds the key a drill signs with: the `--signing-key` flag, else `RESTORE_DRILL_SIGNING_KEY` (a path or PEM
+ * content), else a local demo key in `defaultDir`, made on first use (and `log` says where it is).
+ *
+ * @example
+ * const key = resolveSigningKey({ flag: opts.signingKey, env: process.env.RESTORE_DRILL_SIGNING_KEY,
+ *   defaultDir: '.restore-drill/keys', log: console.error });
+ */
+export function resolveSigningKey(options: {
+  flag?: string;
+  env?: string | undefined;
+  defaultDir: string;
+  log: (line: string) => void;
+}): SigningKey {
+  if (options.flag) return loadSigningKeyFrom(options.flag, '--signing-key');
+  if (options.env?.trim()) return loadSigningKeyFrom(options.env, SIGNING_KEY_ENV);
+
+  const privatePath = join(options.defaultDir, PRIVATE_KEY_FILE);
+  if (existsSync(privatePath)) return loadSigningKey(privatePath);
+  const created = createKeyPairFiles(options.defaultDir);
+  // Another drill created it between our check and our write: use theirs.
+  if (!created) return loadSigningKey(privatePath);
+  options.log(
+    `made a local demo signing key (not for audits): private ${created.privatePath}, public ${created.publicPath}, ` +
+      `key id ${created.keyid}; pass --signing-key or set ${SIGNING_KEY_ENV} to sign with your own`,
+  );
+  return loadSigningKey(privatePath);
+}
+
+function loadSigningKeyFrom(spec: string, origin?: string): SigningKey {
+  const isContent = spec.includes('-----BEGIN');
+  const where = isContent ? `in ${origin ?? 'the given PEM content'}` : spec;
+  const from = !isContent && origin ? ` (from ${origin})` : '';
+  // CI secret stores often flatten newlines to a literal "\n".
+  const pem = isContent
+    ? spec.includes('\n')
+      ? spec
+      : spec.replaceAll('\\n', '\n')
+    : readKeyFile(spec, 'signing key', KEYGEN_HINT, from);
+
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MISSING_PASSPHRASE') {
+      throw new ConfigError(`signing key ${where}${from} is encrypted; restore-drill needs an unencrypted key`, KEYGEN_HINT);
+    }
+    const hint = pem.includes('PUBLIC KEY')
+      ? `that is a public key; signing needs the private key (${PRIVATE_KEY_FILE})`
+      : KEYGEN_HINT;
+    throw new ConfigError(`signing key ${where}${from} is not a PEM private key`, hint);
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') {
+    throw new ConfigError(
+      `signing key ${where}${from} is ${describeKeyType(privateKey)}; restore-drill signs with Ed25519`,
+      KEYGEN_HINT,
+    );
+  }
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, keyid: fingerprint(publicKey) };
+}
+
+function readKeyFile(path: string, what: string, hint: string, from = ''): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ENOENT') throw new ConfigError(`${what} not found: ${path}${from}`, hint);
+    throw new ConfigError(`${what} ${path}${from} is not readable: ${code ?? (error as Error).message}`, hint);
+  }
+}
+
+/** Writes a new key pair, or returns null when `outDir` already holds a private key. */
+function createKeyPairFiles(outDir: string): { privatePath: string; publicPath: string; keyid: string } | null {
+  const privatePath = join(outDir, PRIVATE_KEY_FILE);
+  const publicPath = join(outDir, PUBLIC_KEY_FILE);
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const temp = join(outDir, `.${PRIVATE_KEY_FILE}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  try {
+    mkdirSync(outDir, { recursive: true, mode: 0o700 });
+    writeFileSync(temp, privatePem, { mode: 0o600, flag: 'wx' });
+    // link() fails if the target exists, so a complete key appears at once and is never overwritten.
+    try {
+      linkSync(temp, privatePath);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'EEXIST') return null;
+      throw error;
+    }
+    writeFileSync(`${publicPath}.tmp`, publicPem, { mode: 0o644 });
+    renameSync(`${publicPath}.tmp`, publicPath);
+  } catch (error) {
+    const reason = (error as { code?: string }).code ?? (error as Error).message;
+    throw new ConfigError(`cannot write a signing key to ${outDir}: ${reason}`, 'choose another directory');
+  } finally {
+    rmSync(temp, { force: true });
+  }
+  return { privatePath, publicPath, keyid: fingerprint(publicKey) };
+}
+
+function describeKeyType(key: KeyObject): string {
+  const names: Record<string, string> = {
+    rsa: 'an RSA', 'rsa-pss': 'an RSA-PSS', dsa: 'a DSA', ec: 'an EC', ed448: 'an Ed448',
+    x25519: 'an X25519', x448: 'an X448', dh: 'a DH',
+  };
+  const type = key.asymmetricKeyType ?? 'unknown';
+  return `${names[type] ?? `a ${type}`} key`;
+}
