@@ -97,7 +97,7 @@ export function resolveSigningKey(options: {
   defaultDir: string;
   log: (line: string) => void;
 }): SigningKey {
-  if (options.flag) return loadSigningKeyFrom(options.flag, '--signing-key');
+  if (options.flag) return loadSigningKey(options.flag);
   if (options.env?.trim()) return loadSigningKeyFrom(options.env, SIGNING_KEY_ENV);
 
   const privatePath = join(options.defaultDir, PRIVATE_KEY_FILE);
