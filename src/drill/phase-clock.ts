@@ -1,0 +1,76 @@
+import { performance } from 'node:perf_hooks';
+import { InterruptedError } from '../errors.ts';
+import type { PhaseName, PhaseTiming } from '../report/report-model.ts';
+
+/** Phases on the RTO clock: it runs from the start of `locate` to the end of `verify`. */
+const RTO_PHASES: readonly PhaseName[] = ['locate', 'provision', 'restore', 'verify'];
+
+/**
+ * Times each phase of a drill run on a monotonic clock and remembers which phase was running when
+ * something failed or the run was interrupted.
+ */
+export class PhaseClock {
+  private readonly timings: PhaseTiming[] = [];
+  private rtoStart: number | null = null;
+  private rtoEnd: number | null = null;
+  /** The phase running now, or the last one that ran. */
+  current: PhaseName | null = null;
+
+  constructor(private readonly signal?: AbortSignal) {}
+
+  /** Runs `work` as phase `name`. If the signal aborts, the phase ends at once with an InterruptedError. */
+  async run<T>(name: PhaseName, work: () => Promise<T>): Promise<T> {
+    this.current = name;
+    const startedAt = new Date().toISOString();
+    const start = performance.now();
+    if (RTO_PHASES.includes(name) && this.rtoStart === null) this.rtoStart = start;
+    const finish = (status: PhaseTiming['status']) => {
+      const end = performance.now();
+      this.timings.push({ name, startedAt, seconds: round((end - start) / 1000), status });
+      if (RTO_PHASES.includes(name)) this.rtoEnd = end;
+    };
+    try {
+      const result = await raceAbort(work(), this.signal);
+      finish('ok');
+      return result;
+    } catch (error) {
+      finish(error instanceof InterruptedError ? 'interrupted' : 'failed');
+      throw error;
+    }
+  }
+
+  /** Every phase timed so far, in order. */
+  phases(): PhaseTiming[] {
+    return [...this.timings];
+  }
+
+  /** Seconds from the start of `locate` to the end of `verify`, or null if `verify` did not finish. */
+  rtoSeconds(): number | null {
+    const verified = this.timings.some((t) => t.name === 'verify' && t.status === 'ok');
+    if (!verified || this.rtoStart === null || this.rtoEnd === null) return null;
+    return round((this.rtoEnd - this.rtoStart) / 1000);
+  }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}
+
+function raceAbort<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new InterruptedError(String(signal.reason ?? 'abort')));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new InterruptedError(String(signal.reason ?? 'abort')));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

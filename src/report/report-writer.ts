@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ConfigError, RestoreDrillError } from '../errors.ts';
+import { withDirectoryLock, type DirectoryLockOptions } from './directory-lock.ts';
+import { signEnvelope } from './dsse.ts';
+import { renderMarkdown as defaultRenderMarkdown, type MarkdownOptions } from './markdown.ts';
+import {
+  compactUtc,
+  compareReportNames,
+  fileDigest,
+  listReportFiles,
+  MARKDOWN_SUFFIX,
+  REPORT_SUFFIX,
+  reportSlug,
+} from './report-files.ts';
+import type { DrillReport } from './report-model.ts';
+import type { SigningKey } from './signing-key.ts';
+import { buildStatement, serializeStatement } from './statement.ts';
+
+/** What {@link writeReport} needs: the finished report (without its ledger link), where, and the key. */
+export interface WriteReportOptions {
+  /** The report; `previous` is filled in by the writer, under the directory lock. */
+  readonly report: Omit<DrillReport, 'previous'>;
+  readonly reportDir: string;
+  readonly key: SigningKey;
+  /** Renders the human `.report.md`; defaults to {@link defaultRenderMarkdown}. */
+  readonly renderMarkdown?: (report: DrillReport, opts: MarkdownOptions) => string;
+  /** The time in the file name; defaults to now. */
+  readonly now?: Date;
+  /** Lock timing, for tests; defaults wait 10 s and treat 60 s old locks as stale. */
+  readonly lock?: DirectoryLockOptions;
+}
+
+/** Where a report was written and which report it follows in the ledger. */
+export interface WrittenReport {
+  readonly jsonPath: string;
+  readonly markdownPath: string;
+  /** `sha256:<hex>` of the previous newest report file, or null when this is the first. */
+  readonly previous: string | null;
+}
+
+/**
+ * Signs a report and writes `<UTC time>-<drill slug>.report.json` (the DSSE envelope) and `.report.md`
+ * beside it. The report's `previous` links it to the newest report already there, making the directory a
+ * ledger: deleting, editing or reordering a report breaks the chain.
+ *
+ * @example
+ * const { jsonPath } = await writeReport({ report, reportDir: 'reports', key });
+ */
+export async function writeReport(options: WriteReportOptions): Promise<WrittenReport> {
+  const { reportDir: dir, key } = options;
+  const render = options.renderMarkdown ?? defaultRenderMarkdown;
+  try {
+    await mkdir(dir, { recursive: true });
+    return await withDirectoryLock(
+      dir,
+      async () => {
+        const names = await listReportFiles(dir);
+        const newest = names.at(-1);
+        const previous = newest ? fileDigest(await readFile(join(dir, newest))) : null;
+        const report: DrillReport = { ...options.report, previous };
+        const envelope = signEnvelope(serializeStatement(buildStatement(report)), key);
+
+        const base = chooseBaseName(dir, reportSlug(report.drill.name), options.now ?? new Date(), newest);
+        const jsonFile = `${base}${REPORT_SUFFIX}`;
+        const jsonPath = join(dir, jsonFile);
+        const markdownPath = join(dir, `${base}${MARKDOWN_SUFFIX}`);
+        await writeAtomically(jsonPath, `${JSON.stringify(envelope, null, 2)}\n`);
+        await writeAtomically(markdownPath, render(report, { jsonFile, keyid: key.keyid }));
+        return { jsonPath, markdownPath, previous };
+      },
+      options.lock,
+    );
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof RestoreDrillError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw error;
+    throw new ConfigError(
+      `report directory ${dir} is not writable: ${fsReason(error as Error, code)}`,
+      'pass --report-dir with a writable directory, or fix its permissions',
+    );
+  }
+}
+
+/**
+ * A file name that is new and sorts after the newest report, so name order stays ledger order even when
+ * two drills finish in the same second or the clock steps back.
+ */
+function chooseBaseName(dir: string, slug: string, now: Date, newest: string | undefined): string {
+  const newestTime = newest ? parseCompactUtc(newest.slice(0, 16)) : null;
+  let time = newestTime && newestTime > now ? newestTime : now;
+  for (;;) {
+    const stamp = compactUtc(time);
+    let base = `${stamp}-${slug}`;
+    for (let n = 2; existsSync(join(dir, base + REPORT_SUFFIX)) || existsSync(join(dir, base + MARKDOWN_SUFFIX)); n++) {
+      base = `${stamp}-${slug}-${n}`;
+    }
+    if (!newest || compareReportNames(base + REPORT_SUFFIX, newest) > 0) return base;
+    time = new Date(Math.floor(time.getTime() / 1000) * 1000 + 1000);
+  }
+}
+
+function parseCompactUtc(stamp: string): Date | null {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(stamp);
+  return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : null;
+}
+
+/** Readers (and the ledger) never see a half-written file: write beside it, then rename over. */
+async function writeAtomically(path: string, content: string): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, content, { flag: 'wx', mode: 0o644 });
+    await rename(temp, path);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+/** `EACCES: permission denied, open '…'` → `permission denied (EACCES)`; the path is already in the message. */
+function fsReason(error: Error, code: string): string {
+  const text = new RegExp(`^${code}: ([^,]+)`).exec(error.message)?.[1];
+  return text ? `${text} (${code})` : code;
+}
