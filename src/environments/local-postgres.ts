@@ -3,7 +3,7 @@ import { chmod, chown, mkdtemp, readFile, rm, writeFile, appendFile } from 'node
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { RestoreDrillError } from '../errors.ts';
+import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { pgRestore } from '../postgres/pg-restore.ts';
 import { serverOsUser } from '../postgres/os-user.ts';
@@ -147,7 +147,15 @@ class StartedLocalPostgres implements StartedEnvironment {
     const { signal, log } = context;
     const pwfile = join(this.dir, 'pwfile');
     await writeFile(pwfile, this.password, { mode: 0o600 });
-    if (this.user) await chownTree(this.dir, this.user);
+    if (this.user) {
+      await chownTree(this.dir, this.user);
+      await runCommand('test', ['-w', this.dir], { user: this.user, cwd: '/' }).catch(() => {
+        throw new ConfigError(
+          `PostgreSQL runs as user ${this.user!.name} (not root), who cannot reach ${this.dir}`,
+          'choose a parent folder every user can traverse (chmod o+x on each folder above it), e.g. the OS temp dir',
+        );
+      });
+    }
     log(`provision: initdb ${this.bins.version} in ${this.dir}${this.user ? ` as user ${this.user.name}` : ''}`);
     await runCommand(
       this.bins.path('initdb'),

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { verifyEnvelope } from './dsse.ts';
 import { fileDigest, listReportFiles } from './report-files.ts';
@@ -121,6 +121,6 @@ async function readReport(path: string): Promise<Buffer> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ENOENT') throw new ConfigError(`report not found: ${path}`);
-    throw new ConfigError(`report ${basename(path)} is not readable: ${code ?? (error as Error).message}`);
+    throw new ConfigError(`report ${path} is not readable: ${code ?? (error as Error).message}`);
   }
 }

@@ -1,0 +1,29 @@
+import type { Environment } from '../environments/environment.ts';
+import type { Objectives } from '../objectives/objectives.ts';
+import type { PickStrategy, Source } from '../sources/source.ts';
+
+/**
+ * What one drill is: where the recovery point comes from, where it is restored, and what must hold.
+ *
+ * @example
+ * const options: DrillOptions = {
+ *   source: fileSource('backups/'),
+ *   objectives: { rto: '8h', rpo: '3h' },
+ * };
+ */
+export interface DrillOptions {
+  /** Where recovery points come from, e.g. `fileSource('backups/')` or `s3DumpSource('s3://bucket/db/')`. */
+  readonly source: Source;
+  /** Where the recovery point is restored; default `localPostgres()`. */
+  readonly environment?: Environment;
+  /** RTO and RPO targets, e.g. `{ rto: '8h', rpo: '3h' }`. */
+  readonly objectives?: Objectives;
+  /** Which recovery point to restore; default the latest. */
+  readonly pick?: PickStrategy;
+  /** Where the signed report goes; default `$RESTORE_DRILL_REPORT_DIR` or `reports/`. */
+  readonly reportDir?: string;
+  /** Signing key (PEM path or content); default `$RESTORE_DRILL_SIGNING_KEY`, else a local demo key. */
+  readonly signingKey?: string;
+  /** Parallel `pg_restore` jobs; default the number of CPU cores. */
+  readonly jobs?: number;
+}

@@ -1,0 +1,68 @@
+import { relative } from 'node:path';
+import { test } from 'vitest';
+import { formatDuration } from '../util/duration.ts';
+import type { DrillOptions } from './drill-options.ts';
+import { runDrill, type DrillBody } from './run-drill.ts';
+
+/** What a drill leaves on its Vitest test case (`testCase.meta().restoreDrill`) for the summary reporter. */
+export interface DrillMeta {
+  readonly status: 'passed' | 'failed' | 'error';
+  readonly reportPath: string;
+  readonly markdownPath: string;
+  readonly rto: { readonly actualSeconds: number | null; readonly targetSeconds: number | null; readonly met: boolean | null };
+  readonly rpo: { readonly actualSeconds: number | null; readonly targetSeconds: number | null; readonly met: boolean | null; readonly basis: string | null };
+  readonly restoreSeconds: number | null;
+  readonly failedChecks: string[];
+  readonly error?: string;
+}
+
+declare module 'vitest' {
+  interface TaskMeta {
+    restoreDrill?: DrillMeta;
+  }
+}
+
+/**
+ * Declares a drill: a Vitest test that restores the latest recovery point of `options.source` into a
+ * disposable environment, verifies it against the markers, times it against the objectives, runs your
+ * body's assertions on the restored data, and writes a signed report. The test fails when the drill does.
+ *
+ * @example
+ * import { expect } from 'vitest';
+ * import { drill, fileSource } from 'restore-drill';
+ *
+ * drill('shop restores from the latest dump', {
+ *   source: fileSource('backups/'),
+ *   objectives: { rto: '8h', rpo: '3h' },
+ * }, async ({ db, check }) => {
+ *   await check('every order has a customer', async () => {
+ *     const { rows } = await db.query('select count(*)::int as n from orders where customer_id is null');
+ *     expect(rows[0].n).toBe(0);
+ *   });
+ * });
+ */
+export function drill(name: string, options: DrillOptions, body?: DrillBody): void {
+  test(name, async ({ task }) => {
+    const result = await runDrill({ ...options, name, file: relative(process.cwd(), task.file.filepath), body });
+    const restore = result.report.phases.find((p) => p.name === 'restore');
+    task.meta.restoreDrill = {
+      status: result.status,
+      reportPath: result.reportPath,
+      markdownPath: result.markdownPath,
+      rto: result.report.objectives.rto,
+      rpo: result.report.objectives.rpo,
+      restoreSeconds: restore?.seconds ?? null,
+      failedChecks: result.failedChecks.map((c) => (c.detail ? `${c.name}: ${c.detail}` : `${c.name}: expected ${c.expected}, got ${c.actual}`)),
+      ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
+    };
+    if (result.status !== 'passed') {
+      const reasons = result.report.error
+        ? [`${result.report.error.phase} failed: ${result.report.error.message}`]
+        : result.failedChecks.map((c) => `${c.name}: expected ${c.expected}, got ${c.actual}${c.detail ? ` (${c.detail})` : ''}`);
+      const rto = result.report.objectives.rto.actualSeconds;
+      throw new Error(
+        `drill ${result.status}${rto !== null ? ` after ${formatDuration(rto)}` : ''}:\n  - ${reasons.join('\n  - ')}\n  report: ${result.markdownPath}`,
+      );
+    }
+  });
+}

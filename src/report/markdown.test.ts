@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { renderMarkdown } from './markdown.ts';
+import { sampleReport } from './sample-report.fixture.ts';
+
+describe('renderMarkdown', () => {
+  const markdown = renderMarkdown(sampleReport(), { jsonFile: '20261123T175533Z-orders.report.json', keyid: 'sha256:abc' });
+
+  it('titles the report with the drill name and its status', () => {
+    expect(markdown.split('\n')[0]).toBe('# Restore drill: Orders DB: nightly dump — ❌ FAILED');
+    expect(renderMarkdown(sampleReport({ status: 'passed' })).split('\n')[0]).toContain('PASSED');
+    expect(renderMarkdown(sampleReport({ status: 'error' })).split('\n')[0]).toContain('ERROR');
+  });
+
+  it('shows the recovery point and where its time came from', () => {
+    expect(markdown).toContain('| Id | backups/orders-2026-11-23.dump |');
+    expect(markdown).toContain('| Created at | 2026-11-23T03:00:00.000Z (from manifest) |');
+    expect(markdown).toContain('| Newest marker | 2026-11-23T02:59:58.000Z |');
+    expect(markdown).toContain('| encrypted | false |');
+  });
+
+  it('formats objectives for people, with target, actual and whether met', () => {
+    expect(markdown).toContain('| RTO | 15m 00s | 3m 07s | ✅ yes |');
+    expect(markdown).toContain('| RPO | 8h 00m | 14h 52m | ❌ no |');
+    expect(markdown).toContain('Achieved RPO measured from the newest marker in the restored data.');
+  });
+
+  it("says when RPO came from the recovery point's creation time", () => {
+    const report = sampleReport();
+    const metadata = sampleReport({ objectives: { ...report.objectives, rpo: { ...report.objectives.rpo, basis: 'metadata' } } });
+    expect(renderMarkdown(metadata)).toContain(
+      "Achieved RPO measured from the recovery point's creation time (no markers found).",
+    );
+  });
+
+  it('lists phases and every check with its status, escaping pipes in cells', () => {
+    expect(markdown).toContain('| restore | 2026-11-23T17:52:29.500Z | 2m 30s | ok |');
+    expect(markdown).toContain('| ✅ | row count | public.orders | 1200 | 1200 |  |');
+    expect(markdown).toContain('| ❌ | checksum | public.order_items | 9f2c | 77aa | range id 1000..1999 differs \\| 3 rows |');
+    expect(markdown).toContain('| ⏭️ | freshness |  | — | — | restore failed |');
+    expect(markdown).toContain('1 passed, 1 failed, 1 skipped.');
+  });
+
+  it('keeps multi-line values inside their table cell', () => {
+    const report = sampleReport({
+      checks: [{ name: 'custom sql', status: 'failed', expected: 'a\nb', actual: 'c', detail: 'x\r\ny' }],
+    });
+    expect(renderMarkdown(report)).toContain('| ❌ | custom sql |  | a<br>b | c | x<br>y |');
+  });
+
+  it('shows the error and where it happened', () => {
+    const report = sampleReport({ status: 'error', error: { phase: 'restore', message: 'pg_restore exited with code 1' } });
+    expect(renderMarkdown(report)).toContain('In phase **restore**: pg_restore exited with code 1');
+    expect(markdown).not.toContain('## Error');
+  });
+
+  it('ends with the signed file, the key id and how to verify it', () => {
+    expect(markdown).toContain('`sha256:abc`');
+    expect(markdown).toContain('restore-drill verify 20261123T175533Z-orders.report.json --key PUB.pem');
+  });
+});

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { ConfigError } from '../errors.ts';
+import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
+import { sha256File } from '../util/sha256-file.ts';
+import { readManifestBeside } from './dump-manifest.ts';
+import type { LocalDump } from './source.ts';
+
+const FORMAT_HINT = 'make dumps with pg_dump -Fc (custom) or -Fd (directory), or with `restore-drill dump`';
+
+/**
+ * Checks that `path` is a custom-format archive file or a directory-format dump folder, digests it and
+ * attaches the manifest beside it. This is what every source hands to an environment, so the digest
+ * in the report always describes the bytes that were restored.
+ *
+ * @example
+ * const dump = await inspectLocalDump('backups/shop.dump');
+ * dump.format; // 'custom'
+ * dump.digest; // 'sha256:9f86d081…'
+ */
+export async function inspectLocalDump(path: string, signal?: AbortSignal): Promise<LocalDump> {
+  const header = await readDumpHeader(path);
+  const isDirectory = (await stat(path)).isDirectory();
+  const format = dumpFormat(header, path, isDirectory);
+  let digest: string;
+  try {
+    digest = isDirectory ? await directoryDigest(path, signal) : `sha256:${await sha256File(path, signal)}`;
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new ConfigError(`cannot read dump ${path}: ${(error as Error).message}`, 'check the file permissions');
+  }
+  const manifest = await readManifestBeside(path);
+  return manifest ? { path, format, digest, manifest } : { path, format, digest };
+}
+
+/** The header's format, refused unless it is one pg_restore can restore selectively (custom, directory). */
+export function dumpFormat(header: DumpHeader, path: string, isDirectory: boolean): LocalDump['format'] {
+  if (header.format === 'tar') {
+    throw new ConfigError(`${path} is a tar-format pg_dump archive, which restore-drill does not restore`, FORMAT_HINT);
+  }
+  // A toc.dat passed on its own is only the table of contents; the data files beside it belong to the dump.
+  if (header.format === 'directory' && !isDirectory) {
+    throw new ConfigError(`${path} is the table of contents of a directory-format dump`, 'point at the folder that holds toc.dat');
+  }
+  return header.format;
+}
+
+/**
+ * Digest of a directory-format dump: the SHA-256 of its sorted `<relative name> <sha256 hex>\n` lines,
+ * so it does not depend on the order the file system lists files in.
+ */
+async function directoryDigest(dir: string, signal?: AbortSignal): Promise<string> {
+  const lines: string[] = [];
+  for (const file of await listFiles(dir)) {
+    const name = relative(dir, file).split(sep).join('/');
+    lines.push(`${name} ${await sha256File(file, signal)}\n`);
+  }
+  lines.sort();
+  return `sha256:${createHash('sha256').update(lines.join('')).digest('hex')}`;
+}
+
+/** Every regular file below `dir` (pg_dump writes a flat folder, but copies may add sub-folders). */
+export async function listFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await listFiles(path)));
+    else if (entry.isFile()) files.push(path);
+  }
+  return files;
+}
