@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { test } from 'vitest';
 import { formatDuration } from '../util/duration.ts';
 import type { DrillOptions } from './drill-options.ts';
-import { runDrill, type DrillBody } from './run-drill.ts';
+import { runDrill, type DrillBody, type DrillResult } from './run-drill.ts';
 
 /** What a drill leaves on its Vitest test case (`testCase.meta().restoreDrill`) for the summary reporter. */
 export interface DrillMeta {
@@ -44,17 +44,7 @@ declare module 'vitest' {
 export function drill(name: string, options: DrillOptions, body?: DrillBody): void {
   test(name, async ({ task }) => {
     const result = await runDrill({ ...options, name, file: relative(process.cwd(), task.file.filepath), body });
-    const restore = result.report.phases.find((p) => p.name === 'restore');
-    task.meta.restoreDrill = {
-      status: result.status,
-      reportPath: result.reportPath,
-      markdownPath: result.markdownPath,
-      rto: result.report.objectives.rto,
-      rpo: result.report.objectives.rpo,
-      restoreSeconds: restore?.seconds ?? null,
-      failedChecks: result.failedChecks.map((c) => (c.detail ? `${c.name}: ${c.detail}` : `${c.name}: expected ${c.expected}, got ${c.actual}`)),
-      ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
-    };
+    task.meta.restoreDrill = toDrillMeta(result);
     if (result.status !== 'passed') {
       const reasons = result.report.error
         ? [`${result.report.error.phase} failed: ${result.report.error.message}`]
@@ -65,4 +55,19 @@ export function drill(name: string, options: DrillOptions, body?: DrillBody): vo
       );
     }
   });
+}
+
+/** The short form of a drill result that the summary reporter prints. */
+export function toDrillMeta(result: DrillResult): DrillMeta {
+  const restore = result.report.phases.find((p) => p.name === 'restore');
+  return {
+    status: result.status,
+    reportPath: result.reportPath,
+    markdownPath: result.markdownPath,
+    rto: result.report.objectives.rto,
+    rpo: result.report.objectives.rpo,
+    restoreSeconds: restore?.seconds ?? null,
+    failedChecks: result.failedChecks.map((c) => (c.detail ? `${c.name}: ${c.detail}` : `${c.name}: expected ${c.expected}, got ${c.actual}`)),
+    ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
+  };
 }

@@ -5,7 +5,7 @@ import { fingerprint, type SigningKey } from './signing-key.ts';
 
 function newKey(): SigningKey {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { privateKey, publicKey, keyid: fingerprint(publicKey) };
+  return { privateKey, publicKey, keyid: fingerprint(publicKey), source: 'generated in memory' };
 }
 
 const statement = { _type: 'https://in-toto.io/Statement/v1', predicate: { status: 'passed', note: 'ünïcode ✓' } };

@@ -68,6 +68,16 @@ describe('loadSigningKey', () => {
     expect(loadSigningKey(pem.replaceAll('\n', '\\n')).keyid).toBe(keyid);
   });
 
+  it('remembers where the key came from without showing it when logged', async () => {
+    const { privatePath } = generateKeyPair(dir);
+    const pem = await readFile(privatePath, 'utf8');
+    expect(loadSigningKey(privatePath).source).toBe(privatePath);
+    const fromContent = loadSigningKey(pem);
+    expect(fromContent.source).toBe(pem);
+    expect(Object.keys(fromContent)).toEqual(['privateKey', 'publicKey', 'keyid']);
+    expect(JSON.stringify(fromContent)).not.toContain('PRIVATE KEY');
+  });
+
   it('says a missing file is missing and how to make one', () => {
     const path = join(dir, 'nope.pem');
     const error = configErrorOf(() => loadSigningKey(path));
@@ -177,6 +187,7 @@ describe('resolveSigningKey', () => {
 
     const second = resolveSigningKey({ env: undefined, defaultDir, log: (line) => lines.push(line) });
     expect(second.keyid).toBe(first.keyid);
+    expect(second.source).toBe(join(defaultDir, 'signing-key.pem'));
     expect(lines).toHaveLength(1);
   });
 

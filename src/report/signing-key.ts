@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 
 /** An Ed25519 key pair that signs reports; `keyid` names the public key in every signature. */
-export type SigningKey = { readonly privateKey: KeyObject; readonly publicKey: KeyObject; readonly keyid: string };
+export type SigningKey = {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  readonly keyid: string;
+  /**
+   * What it was loaded from (a path, or PEM content), to hand the same key to child processes as
+   * `RESTORE_DRILL_SIGNING_KEY`. May be key material: never log it. Not enumerable, so logging or
+   * serialising the key object does not show it.
+   */
+  readonly source: string;
+};
 
 /** The environment variable that holds a signing key's path or its PEM content. */
 export const SIGNING_KEY_ENV = 'RESTORE_DRILL_SIGNING_KEY';
@@ -142,7 +152,8 @@ function loadSigningKeyFrom(spec: string, origin?: string): SigningKey {
     );
   }
   const publicKey = createPublicKey(privateKey);
-  return { privateKey, publicKey, keyid: fingerprint(publicKey) };
+  const key = { privateKey, publicKey, keyid: fingerprint(publicKey) };
+  return Object.defineProperty(key, 'source', { value: spec, enumerable: false }) as SigningKey;
 }
 
 function readKeyFile(path: string, what: string, hint: string, from = ''): string {

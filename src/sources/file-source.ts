@@ -69,10 +69,11 @@ async function listRecoveryPoints(path: string): Promise<RecoveryPoint[]> {
 async function fileRecoveryPoint(path: string, isDirectory: boolean, strict = true): Promise<RecoveryPoint> {
   const id = resolve(path);
   let header: DumpHeader | undefined;
+  let format: string | undefined;
   let problem: string | undefined;
   try {
     header = await readDumpHeader(path);
-    dumpFormat(header, path, isDirectory);
+    format = dumpFormat(header, path, isDirectory);
   } catch (error) {
     if (strict || !(error instanceof ConfigError)) throw error;
     problem = error.message;
@@ -80,7 +81,7 @@ async function fileRecoveryPoint(path: string, isDirectory: boolean, strict = tr
   const manifest = await readManifestBeside(path);
   const sizeBytes = await sizeOf(path, isDirectory);
   const facts: RecoveryPoint['facts'] = {
-    format: header?.format ?? null,
+    format: format ?? null,
     sizeBytes,
     serverVersion: header?.serverVersion ?? null,
     pgDumpVersion: header?.pgDumpVersion ?? null,

@@ -34,16 +34,18 @@ export async function inspectLocalDump(path: string, signal?: AbortSignal): Prom
   return manifest ? { path, format, digest, manifest } : { path, format, digest };
 }
 
-/** The header's format, refused unless it is one pg_restore can restore selectively (custom, directory). */
+/**
+ * The dump's format, refused unless pg_restore can restore it selectively (custom or directory).
+ * pg_dump writes the tar code into a directory dump's `toc.dat` (the layouts are compatible), so a header
+ * read from a folder's `toc.dat` is a directory dump whichever of the two codes it carries.
+ */
 export function dumpFormat(header: DumpHeader, path: string, isDirectory: boolean): LocalDump['format'] {
-  if (header.format === 'tar') {
-    throw new ConfigError(`${path} is a tar-format pg_dump archive, which restore-drill does not restore`, FORMAT_HINT);
-  }
+  if (isDirectory) return 'directory';
   // A toc.dat passed on its own is only the table of contents; the data files beside it belong to the dump.
-  if (header.format === 'directory' && !isDirectory) {
-    throw new ConfigError(`${path} is the table of contents of a directory-format dump`, 'point at the folder that holds toc.dat');
+  if (header.format !== 'custom') {
+    throw new ConfigError(`${path} is the table of contents of a directory-format or tar dump`, 'point at the folder that holds toc.dat');
   }
-  return header.format;
+  return 'custom';
 }
 
 /**

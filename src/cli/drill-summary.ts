@@ -1,0 +1,26 @@
+import type { DrillMeta } from '../drill/drill.ts';
+import { formatDuration } from '../util/duration.ts';
+
+const MARK = { passed: '✓', failed: '✗', error: '!' } as const;
+
+function objective(name: string, o: { actualSeconds: number | null; targetSeconds: number | null; met: boolean | null }): string {
+  if (o.actualSeconds === null) return `${name} –`;
+  const target = o.targetSeconds === null ? '' : `/${formatDuration(o.targetSeconds)} ${o.met ? 'met' : 'MISSED'}`;
+  return `${name} ${formatDuration(o.actualSeconds)}${target}`;
+}
+
+/**
+ * One drill as a few lines for a terminal or CI log: status, restore time, RTO/RPO, report path, and
+ * what failed.
+ */
+export function formatDrillSummary(name: string, meta: DrillMeta): string {
+  const restore = meta.restoreSeconds === null ? 'restore –' : `restore ${formatDuration(meta.restoreSeconds)}`;
+  const lines = [
+    `${MARK[meta.status]} ${name} — ${meta.status.toUpperCase()}  ${restore}  ${objective('RTO', meta.rto)}  ${objective('RPO', meta.rpo)}`,
+    `    report: ${meta.markdownPath}`,
+  ];
+  if (meta.error) lines.push(`    error: ${meta.error}`);
+  for (const failed of meta.failedChecks.slice(0, 8)) lines.push(`    failed: ${failed}`);
+  if (meta.failedChecks.length > 8) lines.push(`    … and ${meta.failedChecks.length - 8} more failed checks (see the report)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { startVitest } from 'vitest/node';
+import { ConfigError } from '../errors.ts';
+import { defaultKeyDir } from '../drill/run-drill.ts';
+import { resolveSigningKey } from '../report/signing-key.ts';
+import { reportDirOption, signingKeyOption } from './main.ts';
+import { DrillSummaryReporter } from './summary-reporter.ts';
+
+const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'];
+
+/**
+ * `restore-drill run [FILES…]`: runs drill specs with Vitest. With a Vitest config that has a `drills`
+ * project, that project is used (its globalSetup, timeouts); otherwise `drills/**\/*.drill.ts`.
+ */
+export function registerRunCommand(program: Command, setExit: (code: number) => void): Command {
+  return program
+    .command('run')
+    .description('run drill specs (default: drills/)')
+    .argument('[files...]', 'drill files or name filters')
+    .addOption(reportDirOption())
+    .addOption(signingKeyOption())
+    .action(async (files: string[], opts: { reportDir: string; signingKey?: string }) => {
+      for (const file of files) {
+        if (/\.drill\.ts$/.test(file) && !existsSync(file)) {
+          throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
+        }
+      }
+      // Resolve the key once here, so a missing key fails before any drill starts and the demo key is
+      // created (and announced) once, not by every worker.
+      const key = resolveSigningKey({
+        flag: opts.signingKey,
+        env: process.env.RESTORE_DRILL_SIGNING_KEY,
+        defaultDir: defaultKeyDir(),
+        log: (line) => process.stderr.write(`restore-drill: ${line}\n`),
+      });
+      process.env.RESTORE_DRILL_SIGNING_KEY = key.source;
+      process.env.RESTORE_DRILL_REPORT_DIR = resolve(opts.reportDir);
+      const reporter = new DrillSummaryReporter();
+      const hasConfig = CONFIG_FILES.some((f) => existsSync(f));
+      const vitest = await startVitest(
+        'test',
+        files,
+        hasConfig
+          ? { watch: false, project: ['drills'], reporters: [reporter] }
+          : { watch: false, config: false, include: ['drills/**/*.drill.ts'], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters: [reporter] },
+      );
+      await vitest.close();
+      const found = vitest.state.getFiles().length;
+      if (found === 0) {
+        throw new ConfigError('no drill files found', 'put drills in drills/*.drill.ts or name the files to run');
+      }
+      setExit(reporter.exitCode());
+    });
+}

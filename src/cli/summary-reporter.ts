@@ -1,0 +1,67 @@
+import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import { formatDrillSummary } from './drill-summary.ts';
+
+/**
+ * The one-screen summary of `restore-drill run`: a few lines per drill as it finishes (status, restore
+ * time, RTO/RPO, report path, failed checks), then the totals. Also decides the exit code.
+ */
+export class DrillSummaryReporter implements Reporter {
+  passed = 0;
+  failed = 0;
+  configErrors = 0;
+  loadErrors = 0;
+
+  constructor(private readonly out: (text: string) => void = (t) => process.stdout.write(t)) {}
+
+  onTestCaseResult(testCase: TestCase): void {
+    const meta = testCase.meta().restoreDrill;
+    const result = testCase.result();
+    if (meta) {
+      if (meta.status === 'passed') this.passed++;
+      else this.failed++;
+      this.out(`${formatDrillSummary(testCase.name, meta)}\n`);
+      return;
+    }
+    if (result.state === 'passed') {
+      this.passed++;
+      this.out(`✓ ${testCase.name}\n`);
+      return;
+    }
+    if (result.state !== 'failed') return;
+    const error = result.errors?.[0];
+    // No report was written: the drill never started, which means its options are wrong.
+    if (error?.name === 'ConfigError') this.configErrors++;
+    else this.failed++;
+    this.out(`✗ ${testCase.name} — ${error?.name === 'ConfigError' ? 'CONFIG ERROR' : 'FAILED'}: ${firstLine(error?.message)}\n`);
+  }
+
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<{ message?: string }>): void {
+    for (const module of testModules) {
+      for (const error of module.errors()) {
+        this.loadErrors++;
+        this.out(`✗ ${module.moduleId} could not be loaded: ${firstLine(error.message)}\n`);
+      }
+    }
+    for (const error of unhandledErrors) {
+      this.loadErrors++;
+      this.out(`✗ unhandled error: ${firstLine(error.message)}\n`);
+    }
+    const total = this.passed + this.failed + this.configErrors;
+    this.out(
+      `\n${total} drill${total === 1 ? '' : 's'}: ${this.passed} passed, ${this.failed} failed` +
+        `${this.configErrors ? `, ${this.configErrors} with configuration errors` : ''}` +
+        `${this.loadErrors ? `, ${this.loadErrors} files that could not be loaded` : ''}\n`,
+    );
+  }
+
+  /** 2 for configuration errors or unloadable drill files, 1 for a failed drill, else 0. */
+  exitCode(): number {
+    if (this.configErrors || this.loadErrors) return 2;
+    if (this.failed) return 1;
+    return 0;
+  }
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? 'unknown error').split('\n')[0] ?? '';
+}

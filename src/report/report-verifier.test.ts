@@ -1,0 +1,147 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.ts';
+import { signEnvelope } from './dsse.ts';
+import { verifyLedger, verifyReportFile } from './report-verifier.ts';
+import { writeReport } from './report-writer.ts';
+import { sampleReport } from './sample-report.fixture.ts';
+import { fingerprint, type SigningKey } from './signing-key.ts';
+
+function newKey(): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { privateKey, publicKey, keyid: fingerprint(publicKey), source: 'generated in memory' };
+}
+const key = newKey();
+const { previous: _, ...report } = sampleReport();
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'restore-drill-verify-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Writes `count` reports an hour apart and returns their file names, oldest first. */
+async function writeLedger(count: number): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const now = new Date(Date.UTC(2026, 10, 23, 10 + i));
+    const { jsonPath } = await writeReport({ report: { ...report, runId: `run-${i}` }, reportDir: dir, key, now });
+    names.push(basename(jsonPath));
+  }
+  return names;
+}
+
+/** Replaces one character of the base64 payload with another valid base64 character. */
+async function editPayload(path: string): Promise<void> {
+  const text = await readFile(path, 'utf8');
+  const index = text.indexOf('"payload": "') + '"payload": "'.length + 40;
+  await writeFile(path, text.slice(0, index) + (text[index] === 'A' ? 'B' : 'A') + text.slice(index + 1));
+}
+
+describe('verifyReportFile', () => {
+  it('returns the signed report of a valid file', async () => {
+    const [name] = await writeLedger(1);
+    const path = join(dir, name!);
+    expect(await verifyReportFile(path, key.publicKey)).toEqual({
+      file: path,
+      valid: true,
+      report: { ...report, runId: 'run-0', previous: null },
+    });
+  });
+
+  it('rejects an edited file, another key, and files that are not reports', async () => {
+    const [name] = await writeLedger(1);
+    const path = join(dir, name!);
+    const other = newKey();
+    expect(await verifyReportFile(path, other.publicKey)).toMatchObject({
+      valid: false,
+      reason: `no signature by key ${other.keyid}`,
+    });
+
+    await editPayload(path);
+    expect(await verifyReportFile(path, key.publicKey)).toMatchObject({ valid: false, reason: 'signature does not match' });
+
+    const notJson = join(dir, 'broken.report.json');
+    await writeFile(notJson, '{"payloadType": ');
+    expect(await verifyReportFile(notJson, key.publicKey)).toMatchObject({ valid: false, reason: 'not a DSSE envelope: not JSON' });
+
+    const foreign = join(dir, 'foreign.report.json');
+    const statement = { _type: 'https://in-toto.io/Statement/v1', subject: [], predicateType: 'https://slsa.dev/provenance/v1', predicate: {} };
+    await writeFile(foreign, JSON.stringify(signEnvelope(Buffer.from(JSON.stringify(statement)), key)));
+    expect(await verifyReportFile(foreign, key.publicKey)).toMatchObject({
+      valid: false,
+      reason: 'predicateType is "https://slsa.dev/provenance/v1", expected https://restore-drill.dev/report/v1',
+    });
+  });
+
+  it('throws a ConfigError for a file that is not there', async () => {
+    const path = join(dir, 'missing.report.json');
+    await expect(verifyReportFile(path, key.publicKey)).rejects.toBeInstanceOf(ConfigError);
+    await expect(verifyReportFile(path, key.publicKey)).rejects.toThrow(`report not found: ${path}`);
+  });
+});
+
+describe('verifyLedger', () => {
+  it('accepts an unbroken chain', async () => {
+    await writeLedger(4);
+    expect(await verifyLedger(dir, key.publicKey)).toEqual({ valid: true, problems: [] });
+  });
+
+  it('accepts a chain whose older reports were archived away', async () => {
+    const names = await writeLedger(3);
+    await rm(join(dir, names[0]!));
+    expect(await verifyLedger(dir, key.publicKey)).toEqual({ valid: true, problems: [] });
+  });
+
+  it('names the report after a deleted one', async () => {
+    const names = await writeLedger(4);
+    await rm(join(dir, names[1]!));
+    const result = await verifyLedger(dir, key.publicKey);
+    expect(result.valid).toBe(false);
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]).toMatch(new RegExp(`^${names[2]}: its previous report sha256:[0-9a-f]{64} is not in `));
+    expect(result.problems[0]).toContain(`${names[0]} comes before it`);
+  });
+
+  it('names an edited report (bad signature) and the report after it (chain broken)', async () => {
+    const names = await writeLedger(4);
+    await editPayload(join(dir, names[1]!));
+    const result = await verifyLedger(dir, key.publicKey);
+    expect(result.valid).toBe(false);
+    expect(result.problems).toEqual([
+      `${names[1]}: signature does not match`,
+      expect.stringMatching(new RegExp(`^${names[2]}: its previous report .* is not in .*${names[1]} comes before it`)),
+    ]);
+  });
+
+  it('names reordered reports', async () => {
+    const names = await writeLedger(3);
+    // Renaming the middle report so it sorts last swaps its place with the newest one.
+    const moved = names[1]!.replace('T11', 'T13');
+    await rename(join(dir, names[1]!), join(dir, moved));
+    const result = await verifyLedger(dir, key.publicKey);
+    expect(result.valid).toBe(false);
+    expect(result.problems).toEqual([
+      `${names[2]}: follows ${moved}, not ${names[0]} which comes before it (reordered?)`,
+      `${moved}: follows ${names[0]}, not ${names[2]} which comes before it (reordered?)`,
+    ]);
+  });
+
+  it('names a first report that follows a later one', async () => {
+    const names = await writeLedger(2);
+    const moved = `20260101T000000Z-${names[1]!.slice(17)}`;
+    await rename(join(dir, names[1]!), join(dir, moved));
+    const result = await verifyLedger(dir, key.publicKey);
+    expect(result.problems[0]).toBe(`${moved}: comes first but follows ${names[0]} (reordered?)`);
+  });
+
+  it('accepts an empty directory and refuses a missing one', async () => {
+    expect(await verifyLedger(dir, key.publicKey)).toEqual({ valid: true, problems: [] });
+    await expect(verifyLedger(join(dir, 'nope'), key.publicKey)).rejects.toBeInstanceOf(ConfigError);
+  });
+});

@@ -1,0 +1,112 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.ts';
+import { verifyEnvelope } from './dsse.ts';
+import { LOCK_FILE } from './directory-lock.ts';
+import { fileDigest } from './report-files.ts';
+import { writeReport } from './report-writer.ts';
+import { sampleReport } from './sample-report.fixture.ts';
+import { fingerprint, type SigningKey } from './signing-key.ts';
+
+const pair = generateKeyPairSync('ed25519');
+const key: SigningKey = { ...pair, keyid: fingerprint(pair.publicKey), source: 'generated in memory' };
+const { previous: _, ...report } = sampleReport();
+const at = (iso: string) => new Date(iso);
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'restore-drill-reports-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('writeReport', () => {
+  it('writes a pretty-printed DSSE envelope named by UTC time and drill slug, with markdown beside it', async () => {
+    const written = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T17:55:33.900Z') });
+    expect(basename(written.jsonPath)).toBe('20261123T175533Z-orders-db-nightly-dump.report.json');
+    expect(basename(written.markdownPath)).toBe('20261123T175533Z-orders-db-nightly-dump.report.md');
+    expect(written.previous).toBeNull();
+
+    const text = await readFile(written.jsonPath, 'utf8');
+    expect(text).toMatch(/^\{\n {2}"payloadType": "application\/vnd.in-toto\+json",\n/);
+    const verified = verifyEnvelope(JSON.parse(text), key.publicKey);
+    expect(verified.valid && (verified.statement as { predicate: unknown }).predicate).toEqual({ ...report, previous: null });
+
+    const markdown = await readFile(written.markdownPath, 'utf8');
+    expect(markdown).toContain('Orders DB: nightly dump');
+    expect(markdown).toContain(`restore-drill verify ${basename(written.jsonPath)} --key PUB.pem`);
+    expect(markdown).toContain(key.keyid);
+    expect((await readdir(dir)).sort()).toEqual([basename(written.jsonPath), basename(written.markdownPath)].sort());
+  });
+
+  it('links each report to the bytes of the one before it', async () => {
+    const first = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T17:00:00Z') });
+    const second = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T18:00:00Z') });
+    expect(second.previous).toBe(fileDigest(await readFile(first.jsonPath)));
+    const verified = verifyEnvelope(JSON.parse(await readFile(second.jsonPath, 'utf8')), key.publicKey);
+    expect(verified.valid && (verified.statement as { predicate: { previous: string } }).predicate.previous).toBe(
+      second.previous,
+    );
+  });
+
+  it('adds -2, -3 when the name is taken, keeping name order as ledger order', async () => {
+    const now = at('2026-11-23T17:55:33Z');
+    const names = [];
+    for (let i = 0; i < 3; i++) names.push(basename((await writeReport({ report, reportDir: dir, key, now })).jsonPath));
+    expect(names).toEqual([
+      '20261123T175533Z-orders-db-nightly-dump.report.json',
+      '20261123T175533Z-orders-db-nightly-dump-2.report.json',
+      '20261123T175533Z-orders-db-nightly-dump-3.report.json',
+    ]);
+  });
+
+  it('never names a report so that it sorts before the newest one', async () => {
+    const now = at('2026-11-23T17:55:33Z');
+    await writeReport({ report: { ...report, drill: { name: 'zeta', file: null } }, reportDir: dir, key, now });
+    const alpha = await writeReport({ report: { ...report, drill: { name: 'alpha', file: null } }, reportDir: dir, key, now });
+    expect(basename(alpha.jsonPath)).toBe('20261123T175534Z-alpha.report.json');
+    const earlier = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T09:00:00Z') });
+    expect(basename(earlier.jsonPath) > basename(alpha.jsonPath)).toBe(true);
+  });
+
+  it('gives concurrent drills distinct previous reports (the directory lock)', async () => {
+    const written = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        writeReport({ report: { ...report, runId: `run-${i}` }, reportDir: dir, key, now: at('2026-11-23T17:55:33Z') }),
+      ),
+    );
+    const previous = written.map((w) => w.previous);
+    expect(new Set(previous).size).toBe(6);
+    expect(previous.filter((p) => p === null)).toHaveLength(1);
+    expect(await readdir(dir)).not.toContain(LOCK_FILE);
+  });
+
+  it('creates a missing report directory', async () => {
+    const nested = join(dir, 'a', 'b');
+    const written = await writeReport({ report, reportDir: nested, key });
+    expect(written.jsonPath.startsWith(nested)).toBe(true);
+  });
+
+  it('says a report directory that cannot be written is not writable', async () => {
+    const file = join(dir, 'plain-file');
+    await writeFile(file, '');
+    const target = join(file, 'reports');
+    const attempt = writeReport({ report, reportDir: target, key });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(`report directory ${target} is not writable: not a directory (ENOTDIR)`);
+  });
+
+  it('uses a custom markdown renderer when given one', async () => {
+    const written = await writeReport({
+      report,
+      reportDir: dir,
+      key,
+      renderMarkdown: (r, opts) => `${r.drill.name} in ${opts.jsonFile}\n`,
+    });
+    expect(await readFile(written.markdownPath, 'utf8')).toBe(`Orders DB: nightly dump in ${basename(written.jsonPath)}\n`);
+  });
+});
