@@ -17,7 +17,10 @@ export interface RangeSum {
 
 /**
  * How a table is split into key ranges. `integer`: bucket = floor((key - min) / width) over a single
- * integer key; `hash`: bucket = hash of the key (or the whole row) modulo `buckets`.
+ * integer key, for buckets 0 … buckets-1; keys below `min` land in bucket -1 and keys above the last range
+ * in bucket `buckets`, so rows that appeared outside the marker's key range show up as differences.
+ * `hash`: bucket = hash of the key columns (or of the whole row when `columns` is null) modulo `buckets`.
+ * See docs/markers.md for the exact SQL.
  */
 export type RangeLayout =
   | { readonly kind: 'integer'; readonly column: string; readonly min: string; readonly width: string; readonly buckets: number }
@@ -31,14 +34,21 @@ export interface TableMarker {
   readonly rows: number;
   /** Total checksum (decimal string), absent in `count` mode. */
   readonly checksum?: string;
-  /** `append-only`: only rows with `column <= value` are compared. */
-  readonly bound?: { readonly column: string; readonly value: string };
+  /**
+   * `append-only`: only rows with `column <= value` are compared. `value` is null when the table was empty
+   * when the marker was taken: then no row is expected, whatever was added later.
+   */
+  readonly bound?: { readonly column: string; readonly value: string | null };
   /** `count`: allowed relative difference of the row count, e.g. 0.1 for ±10 %. */
   readonly tolerance?: number;
+  /** Per-range counts and checksums (`exact`, `append-only`); ranges with no rows are left out. */
   readonly ranges?: { readonly layout: RangeLayout; readonly sums: RangeSum[] };
 }
 
-/** Table name as `schema.table` (quoted identifiers are not used here; names are stored as-is). */
+/**
+ * Table name as `schema.table` (quoted identifiers are not used here; names are stored as-is). It is split
+ * at the first dot, so a schema name must not contain one.
+ */
 export type QualifiedName = string;
 
 /** One marker: a row of `restore_drill.markers`, or the manifest `restore-drill dump` writes beside a dump. */

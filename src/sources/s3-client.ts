@@ -1,0 +1,49 @@
+import { S3Client } from '@aws-sdk/client-s3';
+
+/** How to reach S3 when no ready-made client is given. Everything else comes from the SDK's standard configuration. */
+export interface S3ClientOptions {
+  /** AWS region; default: the SDK's (AWS_REGION, the profile's config), else `us-east-1`. */
+  readonly region?: string;
+  /** S3-compatible endpoint (MinIO, Ceph, moto); default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS. */
+  readonly endpoint?: string;
+}
+
+/** Region used only when none is configured anywhere the SDK looks. */
+export const FALLBACK_REGION = 'us-east-1';
+
+/**
+ * An S3 client from the SDK's standard configuration: the default credential chain (env, profile, SSO,
+ * instance/container role), the configured region, and the endpoint in AWS_ENDPOINT_URL_S3 or
+ * AWS_ENDPOINT_URL (the SDK reads those itself). With a custom endpoint, path-style addressing is forced:
+ * MinIO, Ceph and moto do not serve `bucket.host` virtual-host names. When no region is configured at
+ * all, `us-east-1` is used, which works for custom endpoints and for AWS buckets in that region.
+ *
+ * @example
+ * const s3 = await createS3Client({ endpoint: 'http://127.0.0.1:9000' });
+ * await s3.config.forcePathStyle; // true
+ */
+export async function createS3Client(options: S3ClientOptions = {}): Promise<S3Client> {
+  const forcePathStyle = customEndpoint(options) !== undefined;
+  const make = (region?: string) =>
+    new S3Client({
+      ...(region ? { region } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(forcePathStyle ? { forcePathStyle: true } : {}),
+    });
+  const client = make(options.region);
+  if (options.region) return client;
+  try {
+    if (await client.config.region()) return client;
+  } catch {
+    // "Region is missing": the SDK found none in env or profile.
+  }
+  client.destroy();
+  return make(FALLBACK_REGION);
+}
+
+/** The custom S3 endpoint in use, if any: the option, else the env vars the SDK honours. */
+export function customEndpoint(options: S3ClientOptions = {}): string | undefined {
+  if (options.endpoint) return options.endpoint;
+  if (process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return undefined;
+  return process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+}

@@ -1,0 +1,158 @@
+import pg from 'pg';
+import type { QualifiedName, RangeLayout, RangeSum, TableMarker } from './marker-model.ts';
+
+/**
+ * Name and version of the checksum algorithm, recorded in every marker and report. Bump the version on any
+ * change that alters a number: the row text, the hash, the bucket formulas or the pinned settings.
+ */
+export const CHECKSUM_ALGORITHM = 'rdsum-text-md5/1';
+
+/** Number of key ranges a table is split into (the integer layout uses at most this many). */
+export const DEFAULT_BUCKETS = 16;
+
+/**
+ * Session settings that change how values print, pinned on every connection that computes checksums, so
+ * production and the restored copy produce the same row text whatever their server or role defaults are.
+ * `lc_monetary` changes how `money` prints; `search_path = pg_catalog` makes `regclass`-like values print
+ * schema-qualified and keeps user schemas from shadowing `md5` and friends.
+ */
+export const PINNED_SETTINGS_SQL = [
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  'SET extra_float_digits = 1',
+  "SET bytea_output = 'hex'",
+  "SET lc_monetary = 'C'",
+  'SET search_path = pg_catalog',
+].join('; ');
+
+/** Pins the settings of {@link PINNED_SETTINGS_SQL} for the rest of the session. */
+export async function pinSessionSettings(client: pg.ClientBase): Promise<void> {
+  await client.query(PINNED_SETTINGS_SQL);
+}
+
+/** A table to checksum. */
+export interface TableRef {
+  readonly schema: string;
+  readonly name: string;
+  /** A partitioned table is scanned with its partitions; any other table with `ONLY` (its own rows). */
+  readonly partitioned?: boolean;
+}
+
+/** The row bound of an append-only table: only rows with `column <= value` count (none when null). */
+export type RowBound = NonNullable<TableMarker['bound']>;
+
+/** `schema.name`, the key of a table in a marker. */
+export function qualifiedName(table: TableRef): QualifiedName {
+  return `${table.schema}.${table.name}`;
+}
+
+/** Splits `schema.name` at the first dot; a name without a dot is in `public`. */
+export function parseQualifiedName(name: QualifiedName): TableRef {
+  const dot = name.indexOf('.');
+  return dot < 0 ? { schema: 'public', name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+}
+
+/** The table's name quoted for SQL, e.g. `"public"."Orders"`. */
+export function quoteTable(table: TableRef): string {
+  return `${pg.escapeIdentifier(table.schema)}.${pg.escapeIdentifier(table.name)}`;
+}
+
+/**
+ * The integer layout for keys `min..max`: about {@link DEFAULT_BUCKETS} ranges of equal width. An empty
+ * table (no min) gets one range starting at 0, so every row found later counts as a difference.
+ */
+export function integerLayout(column: string, min: string | null, max: string | null, buckets = DEFAULT_BUCKETS): RangeLayout {
+  if (min === null || max === null) return { kind: 'integer', column, min: '0', width: '1', buckets: 1 };
+  // BigInt: bigint keys do not fit a JS number.
+  const span = BigInt(max) - BigInt(min) + 1n;
+  const width = (span + BigInt(buckets) - 1n) / BigInt(buckets);
+  return { kind: 'integer', column, min, width: String(width), buckets: Number((span + width - 1n) / width) };
+}
+
+/** The hash layout: by the given key columns, or by the whole row when there is no key. */
+export function hashLayout(columns: readonly string[] | null, buckets = DEFAULT_BUCKETS): RangeLayout {
+  return { kind: 'hash', columns: columns && columns.length > 0 ? [...columns] : null, buckets };
+}
+
+/** A parameterised query. */
+export interface SqlQuery {
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+const ROW = 'r';
+
+/**
+ * The one scan that yields every range's row count and checksum of a table: per row, the first 64 bits of
+ * md5 of the row's text as a signed bigint; per range, `count(*)` and `sum(hash)` (numeric: no overflow, and
+ * unlike XOR a duplicated row does not cancel out). Rows come out as `(bucket, rows, sum)`, ordered by bucket.
+ */
+export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: RowBound): SqlQuery {
+  const values: unknown[] = [];
+  const param = (value: unknown, type: string) => {
+    values.push(value);
+    return `$${values.length}::${type}`;
+  };
+  const column = (name: string) => `${ROW}.${pg.escapeIdentifier(name)}`;
+  let keyBucket: string | null = null;
+  let rowBucket: string | null = null;
+  if (layout.kind === 'integer') {
+    const key = `${column(layout.column)}::numeric`;
+    const min = param(layout.min, 'numeric');
+    // Integer arithmetic on numeric: exact for any bigint, where a division could round into the next range.
+    keyBucket = `case when ${key} < ${min} then -1 else least(div(${key} - ${min}, ${param(layout.width, 'numeric')}), ${param(layout.buckets, 'int')}) end::int`;
+  } else if (layout.columns) {
+    const keyText = layout.columns.length === 1 ? `(${column(layout.columns[0]!)})::text` : `row(${layout.columns.map(column).join(', ')})::text`;
+    // md5 rather than hashtext(): hashtext is internal, undocumented, and may differ between major versions
+    // and CPU architectures — and the restored copy often runs on a different one.
+    keyBucket = `mod(('x' || substr(md5(${keyText}), 1, 8))::bit(32)::bigint, ${param(layout.buckets, 'int')})::int`;
+  } else {
+    rowBucket = `mod(('x' || substr(m, 17, 8))::bit(32)::bigint, ${param(layout.buckets, 'int')})::int`;
+  }
+  let where = '';
+  if (bound) where = bound.value === null ? 'where false' : `where ${column(bound.column)} <= ${param(bound.value, 'bigint')}`;
+  const only = table.partitioned ? '' : 'only ';
+  // (r.*)::text is the row's text even when a column is called "r". OFFSET 0 keeps the planner from inlining
+  // the inner query, which would compute md5 of the row twice when the bucket comes from it too.
+  const inner = `select md5((${ROW}.*)::text) as m${keyBucket ? `, ${keyBucket} as b` : ''} from ${only}${quoteTable(table)} ${ROW} ${where} offset 0`;
+  const text =
+    `select ${keyBucket ? 'b' : rowBucket} as bucket, count(*)::text as rows, ` +
+    `sum(('x' || substr(m, 1, 16))::bit(64)::bigint)::text as sum from (${inner}) s group by 1 order by 1`;
+  return { text, values };
+}
+
+/** Row count and checksum of a table (or of its rows up to a bound), with the per-range numbers. */
+export interface RangeTotals {
+  readonly rows: number;
+  /** Sum of all row hashes as a decimal string; `0` for no rows. */
+  readonly checksum: string;
+  /** Ranges with at least one row, by bucket. */
+  readonly sums: RangeSum[];
+}
+
+/** Runs {@link rangeSumsQuery} on a connection with pinned settings and adds the ranges up. */
+export async function computeRangeSums(client: pg.ClientBase, table: TableRef, layout: RangeLayout, bound?: RowBound): Promise<RangeTotals> {
+  const result = await client.query<{ bucket: number; rows: string; sum: string }>(rangeSumsQuery(table, layout, bound));
+  const sums = result.rows.map((row) => ({ bucket: row.bucket, rows: Number(row.rows), sum: row.sum }));
+  return {
+    rows: sums.reduce((total, range) => total + range.rows, 0),
+    checksum: String(sums.reduce((total, range) => total + BigInt(range.sum), 0n)),
+    sums,
+  };
+}
+
+/** `count(*)` of a table (`count` mode). */
+export async function countRows(client: pg.ClientBase, table: TableRef): Promise<number> {
+  const result = await client.query<{ n: string }>(`select count(*)::text as n from ${table.partitioned ? '' : 'only '}${quoteTable(table)}`);
+  return Number(result.rows[0]!.n);
+}
+
+/** Smallest and largest value of an integer key column (null for an empty table), as decimal strings. */
+export async function keyRange(client: pg.ClientBase, table: TableRef, column: string): Promise<{ min: string | null; max: string | null }> {
+  const key = pg.escapeIdentifier(column);
+  const result = await client.query<{ min: string | null; max: string | null }>(
+    `select min(${key})::text as min, max(${key})::text as max from ${table.partitioned ? '' : 'only '}${quoteTable(table)}`,
+  );
+  return result.rows[0]!;
+}
