@@ -47,7 +47,9 @@ export async function readDumpHeader(path: string): Promise<DumpHeader> {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no toc.dat inside' : (error as Error).message;
     throw new ConfigError(`cannot read dump ${path}: ${reason}`, 'point at a pg_dump archive (-Fc) or a directory-format dump (-Fd)');
   }
-  return parseDumpHeader(bytes, path);
+  const header = parseDumpHeader(bytes, path);
+  // pg_dump writes the tar format code into a directory dump's toc.dat; the folder is what makes it one.
+  return info.isDirectory() ? { ...header, format: 'directory' } : header;
 }
 
 /** Parses archive header bytes; `label` names the dump in error messages. */
@@ -96,8 +98,9 @@ export function parseDumpHeader(bytes: Buffer, label: string): DumpHeader {
   const year = readInt();
   readInt(); // isdst
   const database = readStr();
-  const serverVersion = readStr();
-  const pgDumpVersion = readStr();
+  // Strip distribution suffixes such as "15.18 (Debian 15.18-0+deb12u1)".
+  const serverVersion = readStr().split(' ')[0] ?? '';
+  const pgDumpVersion = readStr().split(' ')[0] ?? '';
   const format = FORMATS[formatCode];
   if (!format) throw notArchive();
   const major = (v: string) => Number(/^(\d+)/.exec(v)?.[1] ?? 0);

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
 import { MANIFEST_SUFFIX, readManifestBeside } from './dump-manifest.ts';
-import { dumpFormat, inspectLocalDump, listFiles } from './local-dump.ts';
+import { listFiles } from '../util/list-files.ts';
+import { dumpFormat, inspectLocalDump } from './local-dump.ts';
 import type { RecoveryPoint, Restorable, Source, SourceContext } from './source.ts';
 
 /** Options of the {@link fileSource}. */

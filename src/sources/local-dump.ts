@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
+import { listFiles } from '../util/list-files.ts';
 import { sha256File } from '../util/sha256-file.ts';
 import { readManifestBeside } from './dump-manifest.ts';
 import type { LocalDump } from './source.ts';
-
-const FORMAT_HINT = 'make dumps with pg_dump -Fc (custom) or -Fd (directory), or with `restore-drill dump`';
 
 /**
  * Checks that `path` is a custom-format archive file or a directory-format dump folder, digests it and
@@ -38,6 +37,9 @@ export async function inspectLocalDump(path: string, signal?: AbortSignal): Prom
  * The dump's format, refused unless pg_restore can restore it selectively (custom or directory).
  * pg_dump writes the tar code into a directory dump's `toc.dat` (the layouts are compatible), so a header
  * read from a folder's `toc.dat` is a directory dump whichever of the two codes it carries.
+ *
+ * @example
+ * dumpFormat(await readDumpHeader('backups/shop.dir'), 'backups/shop.dir', true); // 'directory'
  */
 export function dumpFormat(header: DumpHeader, path: string, isDirectory: boolean): LocalDump['format'] {
   if (isDirectory) return 'directory';
@@ -60,15 +62,4 @@ async function directoryDigest(dir: string, signal?: AbortSignal): Promise<strin
   }
   lines.sort();
   return `sha256:${createHash('sha256').update(lines.join('')).digest('hex')}`;
-}
-
-/** Every regular file below `dir` (pg_dump writes a flat folder, but copies may add sub-folders). */
-export async function listFiles(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await listFiles(path)));
-    else if (entry.isFile()) files.push(path);
-  }
-  return files;
 }

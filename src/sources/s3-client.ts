@@ -41,7 +41,12 @@ export async function createS3Client(options: S3ClientOptions = {}): Promise<S3C
   return make(FALLBACK_REGION);
 }
 
-/** The custom S3 endpoint in use, if any: the option, else the env vars the SDK honours. */
+/**
+ * The custom S3 endpoint in use, if any: the option, else the env vars the SDK honours.
+ *
+ * @example
+ * customEndpoint(); // 'http://127.0.0.1:9000' when AWS_ENDPOINT_URL is set, else undefined
+ */
 export function customEndpoint(options: S3ClientOptions = {}): string | undefined {
   if (options.endpoint) return options.endpoint;
   if (process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return undefined;

@@ -50,6 +50,7 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
 
 async function startOnce(binary: string, port: number, options: MotoServerOptions): Promise<MotoServer> {
   const endpoint = `http://127.0.0.1:${port}`;
+  // A plain spawn, not zx: this is a server we keep running and must kill, not a command we await.
   // Its own process group, so stop() also ends whatever the moto_server launcher (e.g. a pyenv shim) starts.
   const child = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], {
     detached: true,
@@ -135,4 +136,37 @@ function findOnPath(name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Creates an IAM user with an access key in moto and returns the key. Only useful on a server started
+ * with `INITIAL_NO_AUTH_ACTION_COUNT` ≥ 2 (these two calls are then let through unsigned); after that,
+ * moto checks every request's credentials, so tests can see real InvalidAccessKeyId,
+ * SignatureDoesNotMatch and AccessDenied answers.
+ *
+ * @example
+ * const moto = await startMotoServer({ env: { INITIAL_NO_AUTH_ACTION_COUNT: '3' } });
+ * const { accessKeyId, secretAccessKey } = await createMotoAccessKey(moto, 'drill');
+ */
+export async function createMotoAccessKey(moto: Pick<MotoServer, 'endpoint'>, userName: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const iam = async (action: string) => {
+    const response = await fetch(`${moto.endpoint}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        // moto routes by the service named in the credential scope; the signature is not checked yet.
+        authorization: 'AWS4-HMAC-SHA256 Credential=AKIAUNSIGNED/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0',
+      },
+      body: new URLSearchParams({ Action: action, UserName: userName, Version: '2010-05-08' }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`moto IAM ${action} failed: ${response.status} ${text.slice(0, 200)}`);
+    return text;
+  };
+  await iam('CreateUser');
+  const text = await iam('CreateAccessKey');
+  const accessKeyId = /<AccessKeyId>([^<]+)</.exec(text)?.[1];
+  const secretAccessKey = /<SecretAccessKey>([^<]+)</.exec(text)?.[1];
+  if (!accessKeyId || !secretAccessKey) throw new Error('moto IAM CreateAccessKey returned no key');
+  return { accessKeyId, secretAccessKey };
 }

@@ -59,6 +59,11 @@ export interface Marker {
   readonly tables: Record<QualifiedName, TableMarker>;
 }
 
+/** A marker row of `restore_drill.markers`: it always has its id. */
+export interface StoredMarker extends Marker {
+  readonly id: string;
+}
+
 /** The manifest file `restore-drill dump` writes beside a dump: a marker taken in the dump's own snapshot. */
 export interface MarkerManifest extends Marker {
   readonly format: 'restore-drill.manifest/v1';
