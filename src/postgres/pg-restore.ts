@@ -26,7 +26,8 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
     );
   }
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
-  const args = ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, dump.path];
+  // Only the database name goes on the command line; host, user and password travel in libpq's env vars.
+  const args = ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
   options.log(`restoring ${dump.format} dump with ${pg.path('pg_restore')} ${pg.version} (${jobs} jobs)`);
   let tables = 0;
   try {

@@ -1,0 +1,104 @@
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CommandFailedError, ConfigError } from '../errors.ts';
+import { newRunId } from '../environments/labels.ts';
+import { localPostgres } from '../environments/local-postgres.ts';
+import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
+import { readDumpHeader } from './dump-header.ts';
+import { findPgBinaries } from './pg-binaries.ts';
+
+let shop: ShopDatabase;
+let dir: string;
+let dumpPath: string;
+
+beforeAll(async () => {
+  shop = await startShopDatabase();
+  dir = await mkdtemp(join(tmpdir(), 'pg-restore-test-'));
+  dumpPath = await shop.dump(join(dir, 'shop.dump'), 'custom');
+});
+afterAll(async () => {
+  await shop?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const context = () => ({ runId: newRunId(), drillName: 'pg-restore test', log: () => {} });
+const restorable = (path: string) => ({ kind: 'pg-dump' as const, dump: { path, format: 'custom' as const, digest: 'sha256:test' } });
+
+describe('readDumpHeader', () => {
+  test('reads versions and database from a real archive', async () => {
+    const header = await readDumpHeader(dumpPath);
+    const local = findPgBinaries({ tools: ['pg_dump'] });
+    expect(header).toMatchObject({ format: 'custom', database: 'restored', pgDumpVersion: local.version, serverVersion: shop.environment.version });
+    expect(header.archiveVersion).toMatch(/^1\.\d+/);
+  });
+
+  test('a directory dump is reported as directory format', async () => {
+    const path = await shop.dump(join(dir, 'shop.dir'), 'directory');
+    expect((await readDumpHeader(path)).format).toBe('directory');
+  });
+
+  test('a file that is not an archive, and a truncated header, are named clearly', async () => {
+    await writeFile(join(dir, 'plain.sql'), 'create table x ();');
+    await expect(readDumpHeader(join(dir, 'plain.sql'))).rejects.toThrow(/is not a pg_dump archive/);
+    const bytes = await readFile(dumpPath);
+    await writeFile(join(dir, 'short.dump'), bytes.subarray(0, 12));
+    await expect(readDumpHeader(join(dir, 'short.dump'))).rejects.toThrow(/is truncated/);
+    await expect(readDumpHeader(join(dir, 'missing.dump'))).rejects.toThrow(ConfigError);
+  });
+});
+
+describe('pgRestore', () => {
+  test('restores a real dump: the data is there', async () => {
+    await using env = await localPostgres().start(context());
+    await env.restore(restorable(dumpPath), { log: () => {} });
+    const client = new pg.Client(env.connectionConfig());
+    await client.connect();
+    const { rows } = await client.query('select count(*)::int as n from orders');
+    await client.end();
+    expect(rows[0].n).toBe(2000);
+  });
+
+  test('a dump from a newer pg_dump is refused naming both versions and what to install', async () => {
+    // The header pg_dump 17 writes: archive 1.16, a compression-algorithm byte, then time and versions.
+    const header = newerHeader('17.2');
+    await writeFile(join(dir, 'newer.dump'), header);
+    await using env = await localPostgres().start(context());
+    const local = findPgBinaries({ tools: ['pg_restore'] }).version;
+    const error = await env.restore(restorable(join(dir, 'newer.dump')), { log: () => {} }).catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('pg_dump 17.2');
+    expect(error.message).toContain(local);
+    expect(error.hint).toContain('postgresql-client-17');
+  });
+
+  test('a truncated dump fails with pg_restore’s evidence, not "restore failed"', async () => {
+    const bytes = await readFile(dumpPath);
+    const truncated = join(dir, 'truncated.dump');
+    const handle = await open(truncated, 'w');
+    await handle.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await handle.close();
+    await using env = await localPostgres().start(context());
+    const error = await env.restore(restorable(truncated), { log: () => {} }).catch((e) => e);
+    expect(error).toBeInstanceOf(CommandFailedError);
+    expect(error.command).toBe('pg_restore');
+    expect(error.code).not.toBe(0);
+    expect(error.message).toMatch(/pg_restore exited with code \d+: .+/);
+  });
+});
+
+function newerHeader(version: string): Buffer {
+  const int = (n: number) => Buffer.from([n < 0 ? 1 : 0, Math.abs(n) & 0xff, 0, 0, 0]);
+  const str = (s: string) => Buffer.concat([int(Buffer.byteLength(s)), Buffer.from(s)]);
+  return Buffer.concat([
+    Buffer.from('PGDMP'),
+    Buffer.from([1, 16, 0, 4, 8, 1]), // archive 1.16, int size 4, offset size 8, custom format
+    Buffer.from([0]), // compression algorithm: none
+    ...[0, 0, 12, 1, 0, 126, 0].map(int), // 2026-01-01 12:00:00
+    str('shop'),
+    str(version),
+    str(version),
+  ]);
+}
