@@ -10,11 +10,13 @@ beforeAll(async () => {
   cluster = await startShopCluster('table discovery');
   await sql(
     cluster.shop,
+    // Qualified names: the cluster's superuser is called restore_drill, so "$user" in search_path would
+    // put unqualified tables into the restore_drill schema once it exists.
     `create schema restore_drill; create table restore_drill.markers (id bigserial primary key);
-     create view order_totals as select customer_id, sum(total) from orders group by 1;
-     create table measurements (id bigint, at date not null) partition by range (at);
-     create table measurements_2025 partition of measurements for values from ('2025-01-01') to ('2026-01-01');
-     create table measurements_2026 partition of measurements for values from ('2026-01-01') to ('2027-01-01');
+     create view public.order_totals as select customer_id, sum(total) from public.orders group by 1;
+     create table public.measurements (id bigint, at date not null) partition by range (at);
+     create table public.measurements_2025 partition of public.measurements for values from ('2025-01-01') to ('2026-01-01');
+     create table public.measurements_2026 partition of public.measurements for values from ('2026-01-01') to ('2027-01-01');
      create schema audit; create table audit.log (id smallint primary key, line text);`,
   );
   tables = await withClient(cluster.shop, discoverTables);

@@ -28,7 +28,7 @@ export interface TablePlan {
 
 /** Which tables to mark and how; see {@link planTables}. */
 export interface TableSelection {
-  /** `name` (schema `public`) or `schema.name`, unquoted and case-sensitive. */
+  /** `name` (schema `public`) or `schema.name`, unquoted and case-sensitive. Named twice, a later NAME:MODE wins. */
   readonly name: string;
   /** Default: the pool-wide `mode` option, else chosen automatically. */
   readonly mode?: MarkerMode | 'auto';
@@ -160,6 +160,8 @@ export function planTables(tables: readonly TableInfo[], options: PlanOptions = 
         `use ${qualifiedName(table)}:exact (the whole table must match) or ${qualifiedName(table)}:count (row count within ±${COUNT_TOLERANCE * 100} %)`,
       );
     }
+    // Named twice: a later NAME:MODE overrides, a later bare NAME does not undo an explicit mode.
+    if (plans.has(key) && selection.mode === undefined && !options.forceExact) continue;
     plans.set(key, { table, mode });
   }
   return [...plans.values()];

@@ -1,0 +1,103 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CHECKSUM_ALGORITHM } from './checksum-sql.ts';
+import { readMarkers } from './read-markers.ts';
+import { sql, startShopCluster, urlOf, waitUntil, withClient, SHOP_TOTAL_ROWS, type ShopCluster } from './shop-cluster.testkit.ts';
+import { takeMarker, writeMarker } from './take-marker.ts';
+
+let cluster: ShopCluster;
+
+beforeAll(async () => {
+  cluster = await startShopCluster('take marker');
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** Inserted/updated/deleted counters of the user tables (restore_drill excluded), once the seed's are in. */
+async function tupleStats(config: pg.ClientConfig): Promise<Record<string, string>> {
+  const read = async () =>
+    (
+      await sql(
+        config,
+        `select relname, n_tup_ins || '/' || n_tup_upd || '/' || n_tup_del as counters, n_tup_ins as ins
+         from pg_stat_user_tables where schemaname <> 'restore_drill' order by relname`,
+      )
+    ).rows as Array<{ relname: string; counters: string; ins: string }>;
+  // The seeding session's counters reach the view asynchronously: wait for all of them first.
+  expect(await waitUntil(async () => (await read()).reduce((sum, row) => sum + Number(row.ins), 0) === SHOP_TOTAL_ROWS)).toBe(true);
+  return Object.fromEntries((await read()).map((row) => [row.relname, row.counters]));
+}
+
+describe('takeMarker', () => {
+  test('records mode, algorithm, counts, checksums, bound and ranges per table', async () => {
+    const marker = await takeMarker(cluster.shop, {
+      tables: [{ name: 'events', mode: 'append-only' }, { name: 'products', mode: 'exact' }, { name: 'page_views', mode: 'count' }],
+    });
+    expect(marker.takenAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Object.keys(marker.tables)).toEqual(['public.events', 'public.products', 'public.page_views']);
+    const events = marker.tables['public.events']!;
+    expect(events).toMatchObject({
+      mode: 'append-only',
+      algorithm: CHECKSUM_ALGORITHM,
+      rows: 3000,
+      bound: { column: 'id', value: '3000' },
+      ranges: { layout: { kind: 'integer', column: 'id', min: '1', width: '188', buckets: 16 } },
+    });
+    expect(events.ranges!.sums).toHaveLength(16);
+    expect(events.ranges!.sums.reduce((n, s) => n + s.rows, 0)).toBe(3000);
+    expect(String(events.ranges!.sums.reduce((n, s) => n + BigInt(s.sum), 0n))).toBe(events.checksum);
+    expect(marker.tables['public.products']).toMatchObject({ mode: 'exact', rows: 200, ranges: { layout: { kind: 'hash', columns: ['sku'], buckets: 16 } } });
+    expect(marker.tables['public.page_views']).toEqual({ mode: 'count', algorithm: CHECKSUM_ALGORITHM, rows: 2000, tolerance: 0.1 });
+  });
+
+  test('an empty append-only table has no bound value and no rows', async () => {
+    const copy = await cluster.copy();
+    await sql(copy, 'create table public.empty_log (id bigint primary key, line text)');
+    const marker = await takeMarker(copy, { tables: [{ name: 'empty_log', mode: 'append-only' }] });
+    expect(marker.tables['public.empty_log']).toMatchObject({ rows: 0, checksum: '0', bound: { column: 'id', value: null } });
+  });
+});
+
+describe('writeMarker', () => {
+  test('writes exactly one marker row and changes nothing else', async () => {
+    const copy = await cluster.copy();
+    const statsBefore = await tupleStats(copy);
+    const before = await takeMarker(copy, { forceExact: true });
+
+    const written = await writeMarker(urlOf(copy));
+
+    const after = await takeMarker(copy, { forceExact: true });
+    expect(after.tables).toEqual(before.tables);
+    expect(await tupleStats(copy)).toEqual(statsBefore);
+    const stored = await withClient(copy, (client) => readMarkers(client));
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toEqual(written);
+    expect(written.id).toBe('1');
+    // Fresh statistics show no updates or deletes, so integer-keyed tables are append-only, the others count.
+    expect(Object.fromEntries(Object.entries(written.tables).map(([name, t]) => [name, t.mode]))).toEqual({
+      'public.customers': 'append-only',
+      'public.documents': 'append-only',
+      'public.events': 'append-only',
+      'public.order_items': 'count',
+      'public.orders': 'append-only',
+      'public.page_views': 'count',
+      'public.products': 'count',
+    });
+    // The marker table is created once and never marks itself.
+    const second = await writeMarker(copy, { tables: [{ name: 'events' }] });
+    expect(second.id).toBe('2');
+    expect(Object.keys(second.tables)).toEqual(['public.events']);
+    const { rows } = await sql(copy, 'select count(*)::int as n from restore_drill.markers');
+    expect(rows[0].n).toBe(2);
+  });
+
+  test("the marker row's time is its transaction's, and its numbers match a marker taken right before", async () => {
+    const copy = await cluster.copy();
+    const taken = await takeMarker(copy, { tables: [{ name: 'events', mode: 'append-only' }] });
+    const written = await writeMarker(copy, { tables: [{ name: 'events', mode: 'append-only' }] });
+    expect(written.tables).toEqual(taken.tables);
+    const { rows } = await sql(copy, 'select taken_at from restore_drill.markers where id = $1', [written.id]);
+    expect((rows[0].taken_at as Date).toISOString()).toBe(written.takenAt);
+  });
+});
