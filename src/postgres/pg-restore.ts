@@ -35,7 +35,7 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
       env: env.libpqEnv(),
       signal: options.signal,
       onStderrLine: (line) => {
-        if (/finished item \d+ TABLE DATA/.test(line) || /processing data for table/.test(line)) {
+        if (/processing data for table/.test(line)) {
           tables += 1;
           if (tables % 10 === 0) options.log(`restore: ${tables} tables loaded`);
         }

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { CheckResult } from '../report/report-model.ts';
+import { compareWithMarker, describeRange } from './compare.ts';
+import type { Marker } from './marker-model.ts';
+import { sql, startShopCluster, type ShopCluster } from './shop-cluster.testkit.ts';
+import { takeMarker } from './take-marker.ts';
+
+let cluster: ShopCluster;
+/** Every table exact, like a dump manifest. */
+let exact: Marker;
+/** events append-only, page_views count, products exact. */
+let mixed: Marker;
+
+beforeAll(async () => {
+  cluster = await startShopCluster('compare');
+  exact = await takeMarker(cluster.shop, { forceExact: true });
+  mixed = await takeMarker(cluster.shop, {
+    tables: [{ name: 'events', mode: 'append-only' }, { name: 'page_views', mode: 'count' }, { name: 'products', mode: 'exact' }],
+  });
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+const failed = (checks: CheckResult[]) => checks.filter((c) => c.status !== 'passed');
+const check = (checks: CheckResult[], name: string) => {
+  const found = checks.find((c) => c.name === name);
+  if (!found) throw new Error(`no check ${name} in ${checks.map((c) => c.name).join(', ')}`);
+  return found;
+};
+
+describe('compareWithMarker', () => {
+  test('an unchanged copy passes every check; names say what, which table and which marker', async () => {
+    const checks = await compareWithMarker(await cluster.copy(), exact, { label: 'manifest' });
+    expect(checks).toHaveLength(7 * 3);
+    expect(failed(checks)).toEqual([]);
+    expect(check(checks, 'row count public.orders (manifest)')).toEqual({
+      name: 'row count public.orders (manifest)',
+      status: 'passed',
+      expected: 2000,
+      actual: 2000,
+      table: 'public.orders',
+    });
+    expect(checks.slice(0, 3).map((c) => c.name)).toEqual([
+      'table exists public.customers (manifest)',
+      'row count public.customers (manifest)',
+      'checksum public.customers (manifest)',
+    ]);
+  });
+
+  test('a changed value, a deleted row and NULL turned into empty text are each named with their range', async () => {
+    const copy = await cluster.copy();
+    await sql(
+      copy,
+      `update orders set total = total + 0.01 where id = 130;
+       delete from events where id = 1;
+       update customers set notes = '' where id = 3 and notes is null;
+       delete from order_items where order_id = 7 and line = 1`,
+    );
+    const checks = await compareWithMarker(copy, exact, { label: 'marker #12' });
+    expect(failed(checks).map((c) => c.name)).toEqual([
+      'checksum public.customers (marker #12)',
+      'row count public.events (marker #12)',
+      'checksum public.events (marker #12)',
+      'row count public.order_items (marker #12)',
+      'checksum public.order_items (marker #12)',
+      'checksum public.orders (marker #12)',
+    ]);
+    expect(check(checks, 'checksum public.orders (marker #12)')).toMatchObject({
+      table: 'public.orders',
+      expected: exact.tables['public.orders']!.checksum,
+      detail: 'rows with id 126..250 differ (bucket 1: 125 rows expected and found, checksums differ)',
+    });
+    expect(check(checks, 'checksum public.events (marker #12)').detail).toBe('rows with id 1..188 differ (bucket 0: 188 rows expected, 187 found)');
+    expect(check(checks, 'row count public.events (marker #12)')).toMatchObject({ expected: 3000, actual: 2999, detail: 'rows with id 1..188 differ (bucket 0: 188 rows expected, 187 found)' });
+    expect(check(checks, 'checksum public.customers (marker #12)').detail).toBe('rows with id 1..32 differ (bucket 0: 32 rows expected and found, checksums differ)');
+    const { rows } = await sql(copy, "select mod(('x' || substr(md5(row(7::bigint, 1)::text), 1, 8))::bit(32)::bigint, 16)::int as bucket");
+    expect(check(checks, 'checksum public.order_items (marker #12)').detail).toMatch(
+      new RegExp(`^rows in hash bucket ${rows[0].bucket} of 16 \\(by order_id, line\\) differ \\(\\d+ rows expected, \\d+ found\\)$`),
+    );
+  });
+
+  test('a missing table fails "table exists" and skips its other checks, naming the failed one', async () => {
+    const copy = await cluster.copy();
+    await sql(copy, 'drop table page_views');
+    const checks = (await compareWithMarker(copy, exact, { label: 'manifest' })).filter((c) => c.table === 'public.page_views');
+    expect(checks).toEqual([
+      { name: 'table exists public.page_views (manifest)', status: 'failed', expected: true, actual: false, table: 'public.page_views', detail: 'public.page_views is not in the restored database' },
+      { name: 'row count public.page_views (manifest)', status: 'skipped', expected: null, actual: null, table: 'public.page_views', detail: 'skipped: "table exists public.page_views (manifest)" failed' },
+      { name: 'checksum public.page_views (manifest)', status: 'skipped', expected: null, actual: null, table: 'public.page_views', detail: 'skipped: "table exists public.page_views (manifest)" failed' },
+    ]);
+  });
+
+  test('append-only: rows added after the marker pass, a change at or below the bound fails', async () => {
+    const copy = await cluster.copy();
+    await sql(copy, "insert into events (occurred_at, kind, payload) select now(), 'late', '{}' from generate_series(1, 10)");
+    const grown = await compareWithMarker(copy, mixed, { label: 'manifest' });
+    expect(failed(grown)).toEqual([]);
+    expect(check(grown, 'row count public.events (manifest)')).toMatchObject({ expected: 3000, actual: 3000, detail: 'append-only: rows with id <= 3000' });
+
+    await sql(copy, "update events set kind = 'tampered' where id = 3000");
+    const changed = await compareWithMarker(copy, mixed, { label: 'manifest' });
+    expect(failed(changed).map((c) => c.name)).toEqual(['checksum public.events (manifest)']);
+    // The last range is cut at the bound.
+    expect(check(changed, 'checksum public.events (manifest)').detail).toBe(
+      'append-only: rows with id <= 3000; rows with id 2821..3000 differ (bucket 15: 180 rows expected and found, checksums differ)',
+    );
+  });
+
+  test('count mode passes within the tolerance and fails beyond it', async () => {
+    const copy = await cluster.copy();
+    await sql(copy, 'delete from page_views where ctid in (select ctid from page_views limit 150)');
+    const within = check(await compareWithMarker(copy, mixed, { label: 'manifest' }), 'row count public.page_views (manifest)');
+    expect(within).toMatchObject({ status: 'passed', expected: 2000, actual: 1850, detail: 'count mode: within ±10 % of 2000 (tolerance 0.1)' });
+    await sql(copy, 'delete from page_views where ctid in (select ctid from page_views limit 100)');
+    const beyond = check(await compareWithMarker(copy, mixed, { label: 'manifest' }), 'row count public.page_views (manifest)');
+    expect(beyond).toMatchObject({ status: 'failed', expected: 2000, actual: 1750, detail: '1750 rows is 12.5 % off; count mode: within ±10 % of 2000 (tolerance 0.1)' });
+  });
+
+  test('a table that cannot be read the way the marker says fails with the database error', async () => {
+    const copy = await cluster.copy();
+    await sql(copy, 'alter table events drop column id');
+    const checks = (await compareWithMarker(copy, mixed, { label: 'manifest' })).filter((c) => c.table === 'public.events');
+    expect(checks.map((c) => c.status)).toEqual(['passed', 'failed', 'failed']);
+    expect(checks[1]!.detail).toMatch(/^could not read public\.events: column r\.id does not exist/);
+  });
+
+  test('a marker of another checksum algorithm fails the checksum but still compares the row count', async () => {
+    const events = mixed.tables['public.events']!;
+    const other: Marker = { takenAt: mixed.takenAt, tables: { 'public.events': { ...events, algorithm: 'rdsum-text-md5/0' } } };
+    const checks = await compareWithMarker(cluster.shop, other, { label: 'manifest' });
+    expect(checks.map((c) => c.status)).toEqual(['passed', 'passed', 'failed']);
+    expect(checks[2]!.detail).toMatch(/checksum algorithm rdsum-text-md5\/0, this restore-drill computes rdsum-text-md5\/1/);
+  });
+});
+
+describe('describeRange', () => {
+  test('integer ranges, the ranges outside them, and hash buckets', () => {
+    const layout = { kind: 'integer', column: 'id', min: '1', width: '125', buckets: 16 } as const;
+    expect(describeRange(layout, 0)).toBe('rows with id 1..125');
+    expect(describeRange(layout, -1)).toBe('rows with id below 1');
+    expect(describeRange(layout, 16)).toBe('rows with id above 2000');
+    expect(describeRange({ kind: 'hash', columns: null, buckets: 16 }, 3)).toBe('rows in hash bucket 3 of 16 (by whole row)');
+  });
+});
