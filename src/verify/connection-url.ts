@@ -52,7 +52,8 @@ export function connectionFromUrl(url: string): UrlConnection {
     throw new ConfigError(`not a valid connection URL: ${shown}`, HINT);
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new ConfigError(`not a PostgreSQL connection URL (scheme ${parsed.protocol}//): ${shown}`, HINT);
+    // Only the scheme is shown: text that merely looks like a URL (`host:5432 user password`) may be anything.
+    throw new ConfigError(`not a PostgreSQL connection URL: it starts with "${parsed.protocol}", expected postgres:// or postgresql://`, HINT);
   }
   const decode = (text: string, what: string) => {
     try {
