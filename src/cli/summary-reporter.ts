@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from 'node:util';
+import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { formatDrillSummary } from './drill-summary.ts';
 
@@ -39,7 +41,9 @@ export class DrillSummaryReporter implements Reporter {
     for (const module of testModules) {
       for (const error of module.errors()) {
         this.loadErrors++;
-        this.out(`✗ ${module.moduleId} could not be loaded: ${firstLine(error.message)}\n`);
+        const where = relative(process.cwd(), module.moduleId);
+        const why = stripVTControlCharacters(error.message ?? '').split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' ');
+        this.out(`✗ ${where} could not be loaded: ${why}\n`);
       }
     }
     for (const error of unhandledErrors) {
@@ -63,5 +67,5 @@ export class DrillSummaryReporter implements Reporter {
 }
 
 function firstLine(text: string | undefined): string {
-  return (text ?? 'unknown error').split('\n')[0] ?? '';
+  return stripVTControlCharacters(text ?? 'unknown error').split('\n')[0] ?? '';
 }

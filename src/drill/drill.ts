@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { test } from 'vitest';
+import { ConfigError } from '../errors.ts';
 import { formatDuration } from '../util/duration.ts';
 import type { DrillOptions } from './drill-options.ts';
 import { runDrill, type DrillBody, type DrillResult } from './run-drill.ts';
@@ -43,7 +44,11 @@ declare module 'vitest' {
  */
 export function drill(name: string, options: DrillOptions, body?: DrillBody): void {
   test(name, async ({ task }) => {
-    const result = await runDrill({ ...options, name, file: relative(process.cwd(), task.file.filepath), body });
+    const result = await runDrill({ ...options, name, file: relative(process.cwd(), task.file.filepath), body }).catch((error: unknown) => {
+      // Bad options: nothing started. Keep the class name (the summary reporter maps it to exit 2) and the hint.
+      if (error instanceof ConfigError && error.hint) error.message = `${error.message} — ${error.hint}`;
+      throw error;
+    });
     task.meta.restoreDrill = toDrillMeta(result);
     if (result.status !== 'passed') {
       const reasons = result.report.error
@@ -67,7 +72,7 @@ export function toDrillMeta(result: DrillResult): DrillMeta {
     rto: result.report.objectives.rto,
     rpo: result.report.objectives.rpo,
     restoreSeconds: restore?.seconds ?? null,
-    failedChecks: result.failedChecks.map((c) => (c.detail ? `${c.name}: ${c.detail}` : `${c.name}: expected ${c.expected}, got ${c.actual}`)),
+    failedChecks: result.failedChecks.map((c) => `${c.name}: expected ${c.expected}, got ${c.actual}${c.detail ? ` (${c.detail})` : ''}`),
     ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
   };
 }

@@ -23,7 +23,7 @@ export interface DumpWithManifestOptions {
   /** Connections computing the manifest in parallel; default min(4, CPU cores). */
   readonly poolSize?: number;
   readonly signal?: AbortSignal;
-  /** Progress for the person watching; never receives secrets. */
+  /** Progress for the person watching (lines without a prefix); never receives secrets. */
   readonly log?: (line: string) => void;
   /** Called once the snapshot is exported, before pg_dump and the manifest start reading it. */
   readonly onSnapshotExported?: (snapshotId: string) => void | Promise<void>;
@@ -73,12 +73,12 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
     )
   ).rows[0]!;
   const pgDump = findPgBinaries({ tools: ['pg_dump'], minMajor: Math.floor(server.num / 10000) });
-  log(`dump: snapshot ${snapshotId} exported from ${connection.display}`);
+  log(`snapshot ${snapshotId} exported from ${connection.display}`);
   await options.onSnapshotExported?.(snapshotId);
 
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   const args = [`--format=${format}`, `--file=${path}`, `--snapshot=${snapshotId}`, '--no-password', ...(format === 'directory' ? [`--jobs=${jobs}`] : [])];
-  log(`dump: ${pgDump.path('pg_dump')} ${pgDump.version} → ${path} (${format}${format === 'directory' ? `, ${jobs} jobs` : ''}), manifest in the same snapshot`);
+  log(`${pgDump.path('pg_dump')} ${pgDump.version} → ${path} (${format}${format === 'directory' ? `, ${jobs} jobs` : ''}), manifest in the same snapshot`);
   const stopDump = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stopDump.signal]) : stopDump.signal;
   // The first failure is the cause; the other side then fails only because it was stopped.
@@ -107,7 +107,7 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
   const temporary = `${manifestPath}.${process.pid}.tmp`;
   await writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
   await rename(temporary, manifestPath);
-  log(`dump: manifest of ${Object.keys(manifest.tables).length} tables written to ${manifestPath}`);
+  log(`manifest of ${Object.keys(manifest.tables).length} tables written to ${manifestPath}`);
   return { path, format, manifestPath, manifest };
 }
 

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { CHECKSUM_ALGORITHM, computeRangeSums, countRows, hashLayout, integerLayout, keyRange, qualifiedName, type RowBound } from './checksum-sql.ts';
 import { openConnectionPool, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
+import { isoTimeSql } from './read-markers.ts';
 import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from './marker-model.ts';
 import { COUNT_TOLERANCE, discoverTables, planTables, type PlanOptions, type TablePlan } from './table-discovery.ts';
 
@@ -11,8 +12,6 @@ export interface TakeMarkerOptions extends PlanOptions {
   readonly poolSize?: number;
 }
 
-/** Time of the current transaction as ISO 8601 UTC with milliseconds, the way markers record it. */
-export const TRANSACTION_TIME_SQL = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
  * Takes a marker of a database without writing anything: every table's numbers (see {@link planTables} for
@@ -35,7 +34,7 @@ export async function takeMarker(connection: string | pg.ClientConfig, options: 
  */
 export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): Promise<Marker> {
   const plans = planTables(await discoverTables(pool.leader), options);
-  const takenAt = (await pool.leader.query<{ t: string }>(`select ${TRANSACTION_TIME_SQL} as t`)).rows[0]!.t;
+  const takenAt = (await pool.leader.query<{ t: string }>(`select ${isoTimeSql('now()')} as t`)).rows[0]!.t;
   const measured = await pool.map(plans, (client, plan) => measureTable(client, plan));
   const tables: Record<QualifiedName, TableMarker> = {};
   plans.forEach((plan, index) => (tables[qualifiedName(plan.table)] = measured[index]!));
@@ -65,7 +64,7 @@ export async function writeMarker(connection: string | pg.ClientConfig, options:
   await using snapshot = await openConnectionPool(config, { snapshot: 'shared', size: options.poolSize, leaderWrites: true });
   const marker = await markSnapshot(snapshot, options);
   const inserted = await snapshot.leader.query<{ id: string; taken_at: string }>(
-    `insert into restore_drill.markers (tables) values ($1) returning id::text, to_char(taken_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as taken_at`,
+    `insert into restore_drill.markers (tables) values ($1) returning id::text, ${isoTimeSql('taken_at')} as taken_at`,
     [JSON.stringify(marker.tables)],
   );
   await snapshot.commit();

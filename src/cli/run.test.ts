@@ -1,0 +1,86 @@
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { generateKeyPair } from '../report/signing-key.ts';
+import { hasStackTrace, runCli } from '../testing/run-cli.ts';
+import { startShopDatabase } from '../testing/shop-database.ts';
+import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+
+const INDEX = fileURLToPath(new URL('../index.ts', import.meta.url));
+let project: string;
+let key: string;
+
+beforeAll(async () => {
+  project = await mkdtemp(join(tmpdir(), 'run-test-'));
+  await mkdir(join(project, 'drills'));
+  key = generateKeyPair(join(project, 'keys')).privatePath;
+  await using shop = await startShopDatabase();
+  const c = shop.environment.connectionConfig();
+  await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(project, 'backups', 'shop.dump'));
+});
+afterAll(async () => {
+  await rm(project, { recursive: true, force: true });
+});
+
+async function drills(files: Record<string, string>): Promise<void> {
+  await rm(join(project, 'drills'), { recursive: true, force: true });
+  await mkdir(join(project, 'drills'));
+  for (const [name, body] of Object.entries(files)) await writeFile(join(project, 'drills', name), body);
+}
+
+const run = (args: string[] = []) =>
+  runCli(['run', ...args, '--report-dir', join(project, 'reports'), '--signing-key', key], { cwd: project });
+
+const passing = `
+import { expect } from 'vitest';
+import { drill, fileSource } from ${JSON.stringify(INDEX)};
+drill('shop passes', { source: fileSource('backups'), objectives: { rto: '1h', rpo: '1d' } }, async ({ db, check }) => {
+  await check('orders are there', async () => {
+    const { rows } = await db.query('select count(*)::int as n from orders');
+    expect(rows[0].n).toBe(2000);
+  });
+});
+`;
+
+test('passing drills: exit 0, a summary line per drill with its report', async () => {
+  await drills({ 'a.drill.ts': passing, 'b.drill.ts': passing.replace('shop passes', 'shop passes too') });
+  const out = await run();
+  expect(out.stdout).toMatch(/✓ shop passes — PASSED .*RTO .*met/);
+  expect(out.stdout).toMatch(/✓ shop passes too — PASSED/);
+  expect(out.stdout).toMatch(/2 drills: 2 passed, 0 failed/);
+  expect(out.code).toBe(0);
+  const reports = (await readdir(join(project, 'reports'))).filter((n) => n.endsWith('.report.json'));
+  expect(reports.length).toBeGreaterThanOrEqual(2);
+});
+
+test('a failing assertion fails the drill with exit 1 and names the check', async () => {
+  await drills({ 'a.drill.ts': passing.replace('toBe(2000)', 'toBe(1999)') });
+  const out = await run();
+  expect(out.stdout).toMatch(/✗ shop passes — FAILED/);
+  expect(out.stdout).toMatch(/failed: orders are there: expected 1999, got 2000/);
+  expect(out.code).toBe(1);
+});
+
+test('a drill file with a syntax error and a drill with no source: one line each, exit 2', async () => {
+  await drills({
+    'broken.drill.ts': `import { drill } from ${JSON.stringify(INDEX)};\ndrill('broken', { source: `,
+    'nosource.drill.ts': `import { drill } from ${JSON.stringify(INDEX)};\ndrill('no source', {} as never);`,
+  });
+  const out = await run();
+  expect(out.stdout).toMatch(/✗ drills\/broken\.drill\.ts could not be loaded: .+/);
+  expect(out.stdout).toMatch(/✗ no source — CONFIG ERROR: drill "no source" has no source — add `source:/);
+  expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
+  expect(out.code).toBe(2);
+});
+
+test('no drill files, or a named file that does not exist: exit 2 with what to do', async () => {
+  await drills({});
+  const none = await run();
+  expect(none.stderr).toMatch(/no drill files found/);
+  expect(none.code).toBe(2);
+  const missing = await run(['drills/absent.drill.ts']);
+  expect(missing.stderr).toMatch(/drill file not found: drills\/absent\.drill\.ts/);
+  expect(missing.code).toBe(2);
+});
