@@ -106,7 +106,7 @@ describe('restore-drill check', () => {
     const bare = await shop.dump(join(dir, 'bare.dump'), 'custom');
     const out = await check(bare);
     expect(out.code).toBe(1);
-    expect(out.stdout).toMatch(/markers present: no manifest beside the dump and no restore_drill\.markers/);
+    expect(out.stdout).toMatch(/markers present: expected a marker, got none \(no manifest beside the dump and no restore_drill\.markers/);
   });
 
   test('an RPO the backup is too old for fails the objective', async () => {

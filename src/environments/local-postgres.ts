@@ -44,7 +44,8 @@ export function localPostgres(config: LocalPostgresConfig = {}): Environment {
   };
 }
 
-const SUPERUSER = 'restore_drill';
+// Not "restore_drill": with search_path "$user", public that would put the restore_drill schema first.
+const SUPERUSER = 'restore_drill_superuser';
 const DATABASE = 'restored';
 
 function restoreSettings(port: number): Record<string, string | number | boolean> {
