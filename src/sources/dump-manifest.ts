@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.ts';
 import type { MarkerManifest } from '../verify/marker-model.ts';
+import { parseMarkerManifest } from '../verify/marker-schema.ts';
 
 /** Suffix of the marker manifest `restore-drill dump` writes beside a dump. */
 export const MANIFEST_SUFFIX = '.manifest.json';
@@ -17,8 +18,7 @@ export function manifestPathFor(dumpPath: string): string {
 }
 
 /**
- * Parses a marker manifest's text; `label` names it in errors. Only the fields sources rely on are
- * checked here (src/verify owns the full model).
+ * Parses and validates a marker manifest's text; `label` names it in errors.
  *
  * @example
  * const manifest = parseManifest(await readFile(path, 'utf8'), path);
@@ -32,24 +32,19 @@ export function parseManifest(text: string, label: string): MarkerManifest {
   } catch {
     throw new ConfigError(`manifest ${label} is not valid JSON`, hint);
   }
-  const manifest = value as Partial<MarkerManifest> | null;
-  if (!manifest || typeof manifest !== 'object' || manifest.format !== 'restore-drill.manifest/v1') {
-    throw new ConfigError(`manifest ${label} is not a restore-drill.manifest/v1 file`, hint);
-  }
-  if (typeof manifest.takenAt !== 'string' || Number.isNaN(Date.parse(manifest.takenAt))) {
-    throw new ConfigError(`manifest ${label} has no valid takenAt time`, hint);
-  }
-  return manifest as MarkerManifest;
+  const parsed = parseMarkerManifest(value);
+  if ('problem' in parsed) throw new ConfigError(`manifest ${label} is not a valid restore-drill.manifest/v1: ${parsed.problem}`, hint);
+  return parsed.manifest;
 }
 
 /**
- * Reads the manifest beside a local dump, or `undefined` when there is none.
+ * Reads a manifest file: `undefined` when there is none, a `ConfigError` when it is not a valid
+ * `restore-drill.manifest/v1`.
  *
  * @example
- * const manifest = await readManifestBeside('backups/shop.dump'); // reads backups/shop.dump.manifest.json
+ * const manifest = await readManifest('backups/shop.dump.manifest.json');
  */
-export async function readManifestBeside(dumpPath: string): Promise<MarkerManifest | undefined> {
-  const path = manifestPathFor(dumpPath);
+export async function readManifest(path: string): Promise<MarkerManifest | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -58,4 +53,14 @@ export async function readManifestBeside(dumpPath: string): Promise<MarkerManife
     throw new ConfigError(`cannot read manifest ${path}: ${(error as Error).message}`, 'check the file permissions');
   }
   return parseManifest(text, path);
+}
+
+/**
+ * Reads the manifest beside a local dump, or `undefined` when there is none.
+ *
+ * @example
+ * const manifest = await readManifestBeside('backups/shop.dump'); // reads backups/shop.dump.manifest.json
+ */
+export function readManifestBeside(dumpPath: string): Promise<MarkerManifest | undefined> {
+  return readManifest(manifestPathFor(dumpPath));
 }

@@ -8,7 +8,8 @@ import type { StartedEnvironment } from '../environments/environment.ts';
 import { ConfigError } from '../errors.ts';
 import { readDumpHeader } from '../postgres/dump-header.ts';
 import { compareWithMarker } from './compare.ts';
-import { dumpWithManifest, manifestPathFor, readManifest } from './dump-with-manifest.ts';
+import { readManifest } from '../sources/dump-manifest.ts';
+import { dumpWithManifest, manifestPathFor } from './dump-with-manifest.ts';
 import { sql, startCluster, startShopCluster, urlOf, type ShopCluster } from './shop-cluster.testkit.ts';
 
 let production: ShopCluster;

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.ts';
@@ -8,7 +8,6 @@ import { manifestPathFor } from '../sources/dump-manifest.ts';
 import { openConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
 import type { Marker, MarkerManifest } from './marker-model.ts';
-import { parseMarkerManifest } from './marker-schema.ts';
 import { markSnapshot } from './take-marker.ts';
 
 // One definition of where a manifest lives, shared with the sources that look for it.
@@ -115,26 +114,3 @@ function toManifest(marker: Marker, serverVersion: string, database: string): Ma
   return { format: 'restore-drill.manifest/v1', takenAt: marker.takenAt, serverVersion, database, tables: marker.tables };
 }
 
-/**
- * Reads a manifest file written by {@link dumpWithManifest}: undefined when there is no such file, a
- * {@link ConfigError} when it is not a valid `restore-drill.manifest/v1`.
- */
-export async function readManifest(path: string): Promise<MarkerManifest | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(`cannot read manifest ${path}: ${(error as Error).message}`, 'check the file permissions');
-  }
-  const hint = 'the manifest is written by `restore-drill dump`; take a new dump or delete the damaged manifest';
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ConfigError(`manifest ${path} is not valid JSON`, hint);
-  }
-  const parsed = parseMarkerManifest(value);
-  if ('problem' in parsed) throw new ConfigError(`manifest ${path} is not a valid restore-drill.manifest/v1: ${parsed.problem}`, hint);
-  return parsed.manifest;
-}
