@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateKeyPair } from '../report/signing-key.ts';
 import { verifyReportFile } from '../report/report-verifier.ts';
 import { loadPublicKey } from '../report/signing-key.ts';
+import { newerDumpHeader } from '../testing/newer-dump-header.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { dumpWithManifest, manifestPathFor } from '../verify/dump-with-manifest.ts';
@@ -124,6 +125,17 @@ describe('restore-drill check: bad input', () => {
       await writeFile(join(dir, 'truncated.dump'), bytes.subarray(0, Math.floor(bytes.length / 3)));
       return join(dir, 'truncated.dump');
     }, /pg_restore exited with code 1/],
+    ['a dump with flipped bytes inside table data', async () => {
+      const bytes = Buffer.from(await readFile(good));
+      for (let i = Math.floor(bytes.length * 0.6); i < Math.floor(bytes.length * 0.6) + 64; i++) bytes[i] = bytes[i]! ^ 0xff;
+      await writeFile(join(dir, 'flipped.dump'), bytes);
+      await copyFile(manifestPathFor(good), manifestPathFor(join(dir, 'flipped.dump')));
+      return join(dir, 'flipped.dump');
+    }, /pg_restore exited with code 1|checksum public\./],
+    ['a dump from a newer PostgreSQL', async () => {
+      await writeFile(join(dir, 'newer.dump'), newerDumpHeader('17.2'));
+      return join(dir, 'newer.dump');
+    }, /made by pg_dump 17\.2 .*newer than every local pg_restore.*postgresql-client-17/],
     ['a file that is not a dump', async () => {
       await writeFile(join(dir, 'notes.txt'), 'hello');
       return join(dir, 'notes.txt');

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CommandFailedError, ConfigError } from '../errors.ts';
 import { newRunId } from '../environments/labels.ts';
 import { localPostgres } from '../environments/local-postgres.ts';
+import { newerDumpHeader } from '../testing/newer-dump-header.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { readDumpHeader } from './dump-header.ts';
 import { findPgBinaries } from './pg-binaries.ts';
@@ -62,8 +63,7 @@ describe('pgRestore', () => {
   });
 
   test('a dump from a newer pg_dump is refused naming both versions and what to install', async () => {
-    // The header pg_dump 17 writes: archive 1.16, a compression-algorithm byte, then time and versions.
-    const header = newerHeader('17.2');
+    const header = newerDumpHeader('17.2');
     await writeFile(join(dir, 'newer.dump'), header);
     await using env = await localPostgres().start(context());
     const local = findPgBinaries({ tools: ['pg_restore'] }).version;
@@ -88,17 +88,3 @@ describe('pgRestore', () => {
     expect(error.message).toMatch(/pg_restore exited with code \d+: .+/);
   });
 });
-
-function newerHeader(version: string): Buffer {
-  const int = (n: number) => Buffer.from([n < 0 ? 1 : 0, Math.abs(n) & 0xff, 0, 0, 0]);
-  const str = (s: string) => Buffer.concat([int(Buffer.byteLength(s)), Buffer.from(s)]);
-  return Buffer.concat([
-    Buffer.from('PGDMP'),
-    Buffer.from([1, 16, 0, 4, 8, 1]), // archive 1.16, int size 4, offset size 8, custom format
-    Buffer.from([0]), // compression algorithm: none
-    ...[0, 0, 12, 1, 0, 126, 0].map(int), // 2026-01-01 12:00:00
-    str('shop'),
-    str(version),
-    str(version),
-  ]);
-}
