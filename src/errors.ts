@@ -44,7 +44,11 @@ export class CommandFailedError extends RestoreDrillError {
 
 /** The drill was interrupted (SIGINT/SIGTERM or an aborted signal) while in `phase`. */
 export class InterruptedError extends RestoreDrillError {
-  constructor(readonly signalName: string) {
-    super(`interrupted by ${signalName}`);
+  constructor(readonly reason: unknown) {
+    super(
+      reason instanceof Error
+        ? `interrupted: ${reason.message}`
+        : `interrupted by ${typeof reason === 'string' && reason ? reason : 'an abort'}`,
+    );
   }
 }

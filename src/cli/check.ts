@@ -6,7 +6,7 @@ import { fileSource } from '../sources/file-source.ts';
 import { s3DumpSource } from '../sources/s3-dump-source.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 import { EXIT, reportDirOption, signingKeyOption } from './main.ts';
-import { withInterruptSignal } from './interrupt.ts';
+import { withInterruptSignal } from '../drill/interrupt.ts';
 
 /** `restore-drill check --dump PATH|s3://B/K`: a complete drill of one dump, no spec file needed. */
 export function registerCheckCommand(program: Command, setExit: (code: number) => void): Command {

@@ -6,7 +6,7 @@ import { uploadDump } from '../sources/upload-dump.ts';
 import { redactUrl } from '../util/redact.ts';
 import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
 import { EXIT } from './main.ts';
-import { withInterruptSignal } from './interrupt.ts';
+import { withInterruptSignal } from '../drill/interrupt.ts';
 
 /** `restore-drill dump --url URL --out PATH|s3://B/K`: pg_dump plus a manifest from the same snapshot. */
 export function registerDumpCommand(program: Command, setExit: (code: number) => void): Command {

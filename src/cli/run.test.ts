@@ -84,3 +84,28 @@ test('no drill files, or a named file that does not exist: exit 2 with what to d
   expect(missing.stderr).toMatch(/drill file not found: drills\/absent\.drill\.ts/);
   expect(missing.code).toBe(2);
 });
+
+test('SIGINT during a drill: the drill writes a signed error report, tears down, and run exits 130', async () => {
+  await drills({ 'a.drill.ts': passing });
+  const reports = join(project, 'interrupted');
+  let sent = false;
+  const out = await runCli(['run', '--report-dir', reports, '--signing-key', key], {
+    cwd: project,
+    onStderr: (text, child) => {
+      if (!sent && /provision: PostgreSQL .* listening/.test(text)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    },
+  });
+  expect(sent).toBe(true);
+  expect(out.code).toBe(130);
+  const names = (await readdir(reports)).filter((n) => n.endsWith('.report.json'));
+  expect(names).toHaveLength(1);
+  const { verifyReportFile } = await import('../report/report-verifier.ts');
+  const { loadPublicKey } = await import('../report/signing-key.ts');
+  const { report } = await verifyReportFile(join(reports, names[0]!), loadPublicKey(key));
+  expect(report?.status).toBe('error');
+  expect(report?.error?.message).toMatch(/^interrupted/);
+  expect((await readdir(tmpdir())).filter((n) => n.includes(report!.runId))).toEqual([]);
+});

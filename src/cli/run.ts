@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startVitest } from 'vitest/node';
+import { createVitest } from 'vitest/node';
 import { ConfigError } from '../errors.ts';
 import { defaultKeyDir } from '../drill/run-drill.ts';
 import { resolveSigningKey } from '../report/signing-key.ts';
@@ -39,14 +39,36 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       process.env.RESTORE_DRILL_REPORT_DIR = resolve(opts.reportDir);
       const reporter = new DrillSummaryReporter();
       const hasConfig = CONFIG_FILES.some((f) => existsSync(f));
-      const vitest = await startVitest(
+      const vitest = await createVitest(
         'test',
-        files,
         hasConfig
           ? { watch: false, project: ['drills'], reporters: [reporter] }
           : { watch: false, config: false, include: ['drills/**/*.drill.ts'], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters: [reporter] },
       );
-      await vitest.close();
+      // Ctrl-C / SIGTERM: cancel the run so each running drill writes its `error` report and tears down.
+      // Vitest's own handler would exit at once, so it is replaced. A second signal exits at once (the
+      // environments' watchdogs still remove what was created).
+      for (const name of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(name);
+      let cancelled = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (cancelled) process.exit(signal === 'SIGINT' ? 130 : 143);
+        cancelled = true;
+        process.stderr.write(`restore-drill: ${signal} received, stopping the drills and writing their reports…\n`);
+        void vitest.cancelCurrentRun('keyboard-input');
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await vitest.start(files);
+      } finally {
+        await vitest.close();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      if (cancelled) {
+        setExit(130);
+        return;
+      }
       const found = vitest.state.getFiles().length;
       if (found === 0) {
         throw new ConfigError('no drill files found', 'put drills in drills/*.drill.ts or name the files to run');

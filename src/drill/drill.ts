@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { test } from 'vitest';
+import { withInterruptSignal } from './interrupt.ts';
 import { ConfigError } from '../errors.ts';
 import { formatDuration } from '../util/duration.ts';
 import type { DrillOptions } from './drill-options.ts';
@@ -43,8 +44,13 @@ declare module 'vitest' {
  * });
  */
 export function drill(name: string, options: DrillOptions, body?: DrillBody): void {
-  test(name, async ({ task }) => {
-    const result = await runDrill({ ...options, name, file: relative(process.cwd(), task.file.filepath), body }).catch((error: unknown) => {
+  test(name, async ({ task, signal: testSignal }) => {
+    // Vitest aborts the test's signal when the run is cancelled (Ctrl-C in `restore-drill run`) or times
+    // out; a signal sent to this worker directly counts too. Either way the drill stops its phase, writes
+    // its signed `error` report and tears down.
+    const run = (interrupt: AbortSignal) =>
+      runDrill({ ...options, name, file: relative(process.cwd(), task.file.filepath), body, signal: AbortSignal.any([interrupt, testSignal]) });
+    const result = await withInterruptSignal(run).catch((error: unknown) => {
       // Bad options: nothing started. Keep the class name (the summary reporter maps it to exit 2) and the hint.
       if (error instanceof ConfigError && error.hint) error.message = `${error.message} — ${error.hint}`;
       throw error;

@@ -58,9 +58,9 @@ function round(seconds: number): number {
 
 function raceAbort<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return work;
-  if (signal.aborted) return Promise.reject(new InterruptedError(String(signal.reason ?? 'abort')));
+  if (signal.aborted) return Promise.reject(new InterruptedError(signal.reason));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new InterruptedError(String(signal.reason ?? 'abort')));
+    const onAbort = () => reject(new InterruptedError(signal.reason));
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {

@@ -6,6 +6,7 @@ import { ConfigError, InterruptedError, RestoreDrillError } from '../errors.ts';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { newRunId, RESOURCE_PREFIX, type ResourceLabel } from '../environments/labels.ts';
 import { localPostgres } from '../environments/local-postgres.ts';
+import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
 import type { CheckResult, DrillReport, DrillStatus, RpoBasis } from '../report/report-model.ts';
 import { writeReport } from '../report/report-writer.ts';
@@ -99,6 +100,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   const workDir = await mkdtemp(join(tmpdir(), `${RESOURCE_PREFIX}work-${runId}-`));
   const label: ResourceLabel = { tool: 'restore-drill', kind: 'work-dir', runId, drillName: run.name, ownerPid: process.pid, createdAt: startedAt.toISOString() };
   await writeFile(join(workDir, 'restore-drill.json'), JSON.stringify(label));
+  startReaper(process.pid, workDir); // downloads live here: removed even if this process is killed
   const context = { workDir, signal: run.signal, log };
 
   try {

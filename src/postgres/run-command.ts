@@ -31,7 +31,7 @@ export async function runCommand(binary: string, args: readonly string[], option
     ? ((command: string, spawnArgs: readonly string[], spawnOptions: SpawnOptions) =>
         nodeSpawn(command, spawnArgs, { ...spawnOptions, uid: user.uid, gid: user.gid })) as typeof nodeSpawn
     : nodeSpawn;
-  if (signal?.aborted) throw new InterruptedError(String(signal.reason ?? 'abort'));
+  if (signal?.aborted) throw new InterruptedError(signal.reason);
   const shell = $({
     quiet: true,
     nothrow: true,
@@ -55,10 +55,10 @@ export async function runCommand(binary: string, args: readonly string[], option
   try {
     output = await child;
   } catch (error) {
-    if (signal?.aborted) throw new InterruptedError(String(signal.reason ?? 'abort'));
+    if (signal?.aborted) throw new InterruptedError(signal.reason);
     throw error;
   }
-  if (signal?.aborted) throw new InterruptedError(String(signal.reason ?? 'abort'));
+  if (signal?.aborted) throw new InterruptedError(signal.reason);
   if (output.exitCode !== 0) {
     const name = binary.split('/').pop() ?? binary;
     const tail = redact(output.stderr.trim().split('\n').slice(-20).join('\n'));
