@@ -1,5 +1,6 @@
 import type { Environment } from '../environments/environment.ts';
 import type { Objectives } from '../objectives/objectives.ts';
+import type { Policy } from '../objectives/policy.ts';
 import type { PickStrategy, Source } from '../sources/source.ts';
 
 /**
@@ -26,4 +27,10 @@ export interface DrillOptions {
   readonly signingKey?: string;
   /** Parallel `pg_restore` jobs; default the number of CPU cores. */
   readonly jobs?: number;
+  /** Backup policy rules checked against every recovery point the source lists (freshness, retention, …). */
+  readonly policies?: readonly Policy[];
+  /** `false` makes a policy-only drill: recovery points are listed and checked, nothing is restored. Default true. */
+  readonly restore?: boolean;
+  /** Compliance controls this drill evidences, e.g. `['SOC2-A1.2', 'ISO27001-A.8.13']`; recorded in the report. */
+  readonly controls?: readonly string[];
 }

@@ -107,33 +107,39 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     await clock.run('locate', async () => {
       log(`locate: listing recovery points from ${run.source.describe()}`);
       const points = await run.source.list(context);
+      for (const policy of run.policies ?? []) {
+        checks.push(...(await policy.evaluate({ points, now: startedAt, source: run.source, sourceContext: context })));
+      }
       point = pickRecoveryPoint(points, run.pick, run.source.describe());
       log(`locate: picked ${point.id} (created ${point.createdAt.toISOString()})`);
-      restorable = await run.source.fetch(point, context);
+      if (run.restore !== false) restorable = await run.source.fetch(point, context);
     });
-    env = await clock.run('provision', () => environment.start({ runId, drillName: run.name, signal: run.signal, log }));
-    await clock.run('restore', () => env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log }));
-    checks.push({ name: 'restore completed', status: 'passed', expected: true, actual: true });
-    await clock.run('verify', async () => {
-      const client = new pg.Client(env!.connectionConfig());
-      await client.connect();
-      try {
-        const manifest = restorable!.dump.manifest;
-        const marker = await readNewestMarker(client);
-        checks.push(markersPresentCheck(manifest, marker));
-        for (const [label, m] of [['manifest', manifest], [marker ? `marker #${marker.id}` : '', marker]] as const) {
-          if (!m) continue;
-          for (const table of Object.values(m.tables)) algorithms.add(table.algorithm);
-          log(`verify: comparing ${Object.keys(m.tables).length} tables against the ${label}`);
-          checks.push(...(await compareWithMarker(env!.connectionConfig(), m, { label })));
+    // A policy-only drill stops here: the recovery points were listed and checked, nothing is restored.
+    if (run.restore !== false) {
+      env = await clock.run('provision', () => environment.start({ runId, drillName: run.name, signal: run.signal, log }));
+      await clock.run('restore', () => env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log }));
+      checks.push({ name: 'restore completed', status: 'passed', expected: true, actual: true });
+      await clock.run('verify', async () => {
+        const client = new pg.Client(env!.connectionConfig());
+        await client.connect();
+        try {
+          const manifest = restorable!.manifest;
+          const marker = await readNewestMarker(client);
+          checks.push(markersPresentCheck(manifest, marker));
+          for (const [label, m] of [['manifest', manifest], [marker ? `marker #${marker.id}` : '', marker]] as const) {
+            if (!m) continue;
+            for (const table of Object.values(m.tables)) algorithms.add(table.algorithm);
+            log(`verify: comparing ${Object.keys(m.tables).length} tables against the ${label}`);
+            checks.push(...(await compareWithMarker(env!.connectionConfig(), m, { label })));
+          }
+          if (marker) rpo = { basis: 'marker', at: new Date(marker.takenAt), markerAt: marker.takenAt };
+          else if (manifest) rpo = { basis: 'manifest', at: new Date(manifest.takenAt), markerAt: manifest.takenAt };
+          if (run.body) await runBody(run.body, client, env!, point!, checks, log);
+        } finally {
+          await client.end().catch(() => {});
         }
-        if (marker) rpo = { basis: 'marker', at: new Date(marker.takenAt), markerAt: marker.takenAt };
-        else if (manifest) rpo = { basis: 'manifest', at: new Date(manifest.takenAt), markerAt: manifest.takenAt };
-        if (run.body) await runBody(run.body, client, env!, point!, checks, log);
-      } finally {
-        await client.end().catch(() => {});
-      }
-    });
+      });
+    }
   } catch (error) {
     failure = { phase: clock.current ?? 'locate', error };
     log(`${failure.phase}: ${describeError(error)}`);
@@ -152,6 +158,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     runId,
     tool: { name: 'restore-drill', version: TOOL_VERSION },
     drill: { name: run.name, file: run.file ?? null },
+    controls: [...(run.controls ?? [])],
     status,
     ...(failure ? { error: { phase: failure.phase, message: describeError(failure.error) } } : {}),
     startedAt: startedAt.toISOString(),
@@ -163,7 +170,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
           createdAt: point.createdAt.toISOString(),
           createdAtBasis: point.createdAtBasis,
           markerAt: rpo?.markerAt ?? null,
-          digest: restorable?.dump.digest ?? null,
+          digest: restorable?.digest ?? null,
           facts: point.facts,
         }
       : null,
@@ -241,7 +248,7 @@ function addSkippedChecks(checks: CheckResult[], phase: string, restorable: Rest
       checks.push({ name: 'restore completed', status: 'skipped', expected: true, actual: null, detail: reason });
     }
     checks.push({ name: 'markers present', status: 'skipped', expected: 'a marker', actual: null, detail: reason });
-    for (const table of Object.keys(restorable?.dump.manifest?.tables ?? {})) {
+    for (const table of Object.keys(restorable?.manifest?.tables ?? {})) {
       checks.push({ name: `table exists ${table} (manifest)`, status: 'skipped', expected: true, actual: null, table, detail: reason });
     }
   }

@@ -8,7 +8,7 @@ import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../postgres/pg-bi
 import { pgRestore } from '../postgres/pg-restore.ts';
 import { serverOsUser } from '../postgres/os-user.ts';
 import { runCommand, type OsUser } from '../postgres/run-command.ts';
-import type { Restorable } from '../sources/source.ts';
+import { isPgDump, type Restorable } from '../sources/source.ts';
 import { freePort } from '../util/free-port.ts';
 import { registerSecret } from '../util/redact.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from './environment.ts';
@@ -211,6 +211,12 @@ class StartedLocalPostgres implements StartedEnvironment {
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
+    if (!isPgDump(restorable)) {
+      throw new ConfigError(
+        `the local-postgres environment cannot restore a ${restorable.kind} recovery point`,
+        'pair this source with an environment that can (e.g. rdsInstance() for RDS snapshots)',
+      );
+    }
     await pgRestore(this, restorable.dump, options);
   }
 

@@ -41,6 +41,8 @@ export interface DrillReport {
   readonly runId: string;
   readonly tool: { readonly name: 'restore-drill'; readonly version: string };
   readonly drill: { readonly name: string; readonly file: string | null };
+  /** Compliance controls the drill evidences, e.g. `SOC2-A1.2` (empty when none are declared). */
+  readonly controls: string[];
   readonly status: DrillStatus;
   /** Present when status is `error` (or a phase failed): where and why. */
   readonly error?: { readonly phase: PhaseName; readonly message: string };

@@ -11,6 +11,7 @@ export function sampleReport(overrides: Partial<DrillReport> = {}): DrillReport 
     schema: 'restore-drill.report/v1',
     runId: 'rd-20261123-175226-a1b2',
     tool: { name: 'restore-drill', version: '0.1.0' },
+    controls: [],
     drill: { name: 'Orders DB: nightly dump', file: 'drills/orders.drill.ts' },
     status: 'failed',
     startedAt: '2026-11-23T17:52:26.000Z',

@@ -5,7 +5,7 @@ import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
 import { MANIFEST_SUFFIX, readManifestBeside } from './dump-manifest.ts';
 import { listFiles } from '../util/list-files.ts';
 import { dumpFormat, inspectLocalDump } from './local-dump.ts';
-import type { RecoveryPoint, Restorable, Source, SourceContext } from './source.ts';
+import { pgDumpRestorable, type RecoveryPoint, type PgDumpRestorable, type Source, type SourceContext } from './source.ts';
 
 /** Options of the {@link fileSource}. */
 export interface FileSourceOptions {
@@ -23,7 +23,7 @@ export interface FileSourceOptions {
  * @example
  * drill('orders restore', { source: fileSource('backups/'), environment: localPostgres() }, …);
  */
-export function fileSource(pathOrOptions: string | FileSourceOptions): Source {
+export function fileSource(pathOrOptions: string | FileSourceOptions): Source<PgDumpRestorable> {
   const path = typeof pathOrOptions === 'string' ? pathOrOptions : pathOrOptions.path;
   return {
     kind: 'file',
@@ -102,10 +102,10 @@ function headerTime(header: DumpHeader): Date {
   return new Date(year, month - 1, day, hour, minute, second);
 }
 
-async function fetchInPlace(point: RecoveryPoint, context: SourceContext): Promise<Restorable> {
+async function fetchInPlace(point: RecoveryPoint, context: SourceContext): Promise<PgDumpRestorable> {
   if (point.source !== 'file') throw new Error(`file source cannot fetch a recovery point of source ${point.source}`);
   context.log(`file: using ${point.id} in place`);
-  return { kind: 'pg-dump', dump: await inspectLocalDump(point.id, context.signal) };
+  return pgDumpRestorable(await inspectLocalDump(point.id, context.signal));
 }
 
 async function statOrExplain(path: string) {

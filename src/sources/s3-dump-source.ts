@@ -12,7 +12,7 @@ import { inspectLocalDump } from './local-dump.ts';
 import { createS3Client, customEndpoint, type S3ClientOptions } from './s3-client.ts';
 import { explainS3Error, type S3ErrorContext } from './s3-errors.ts';
 import { parseS3Uri, s3Uri } from './s3-uri.ts';
-import type { RecoveryPoint, Restorable, Source, SourceContext } from './source.ts';
+import { pgDumpRestorable, type RecoveryPoint, type PgDumpRestorable, type Source, type SourceContext } from './source.ts';
 import type { MarkerManifest } from '../verify/marker-model.ts';
 
 /** Options of the {@link s3DumpSource}; give `prefix` (a folder of dumps) or `key` (one dump). */
@@ -45,7 +45,7 @@ const CONCURRENCY = 8;
  * @example
  * drill('orders from S3', { source: s3DumpSource('s3://acme-backups/orders/'), environment: localPostgres() }, …);
  */
-export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source {
+export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source<PgDumpRestorable> {
   const options = typeof uriOrOptions === 'string' ? optionsFromUri(uriOrOptions) : uriOrOptions;
   const { bucket } = options;
   const wanted = options.key !== undefined ? { key: options.key.replace(/\/+$/, '') } : { prefix: folder(options.prefix ?? '') };
@@ -251,7 +251,7 @@ async function download(
   isDirectory: boolean,
   size: number,
   context: SourceContext,
-): Promise<Restorable> {
+): Promise<PgDumpRestorable> {
   const { log, signal } = context;
   const local = join(await mkdtemp(join(context.workDir, 's3-dump-')), basename(key) || bucket);
   const transfers: Transfer[] = isDirectory
@@ -268,7 +268,7 @@ async function download(
   for (const transfer of transfers) await downloadObject(client, bucket, transfer, progress, signal);
   const manifest = await downloadObject(client, bucket, { key: manifestKey, path: manifestPathFor(local), size: -1 }, null, signal, true);
   log(`download: done, ${mib(progress.done)} in ${((Date.now() - started) / 1000).toFixed(1)} s${manifest ? ', with manifest' : ''}`);
-  return { kind: 'pg-dump', dump: await inspectLocalDump(local, signal) };
+  return pgDumpRestorable(await inspectLocalDump(local, signal));
 }
 
 interface Progress {

@@ -28,8 +28,34 @@ export interface LocalDump {
   readonly manifest?: MarkerManifest;
 }
 
-/** What a source hands to an environment: today always a local `pg_dump` archive. */
-export type Restorable = { readonly kind: 'pg-dump'; readonly dump: LocalDump };
+/**
+ * What a source hands to an environment. Each environment restores the kinds it knows (the local cluster:
+ * `pg-dump`; an RDS instance: snapshots) and refuses others with a clear error.
+ */
+export interface Restorable {
+  /** `pg-dump` for {@link PgDumpRestorable}; other sources define their own kinds. */
+  readonly kind: string;
+  /** A marker manifest that travels with the recovery point (every table compares exactly). */
+  readonly manifest?: MarkerManifest;
+  /** `sha256:<hex>` of the recovery point's bytes, when the source can compute it. */
+  readonly digest?: string;
+}
+
+/** A local `pg_dump` archive, restored with `pg_restore`. */
+export interface PgDumpRestorable extends Restorable {
+  readonly kind: 'pg-dump';
+  readonly dump: LocalDump;
+}
+
+/** Wraps a local dump as a restorable, carrying its manifest and digest. */
+export function pgDumpRestorable(dump: LocalDump): PgDumpRestorable {
+  return { kind: 'pg-dump', dump, digest: dump.digest, ...(dump.manifest ? { manifest: dump.manifest } : {}) };
+}
+
+/** Whether a restorable is a local `pg_dump` archive. */
+export function isPgDump(restorable: Restorable): restorable is PgDumpRestorable {
+  return restorable.kind === 'pg-dump' && 'dump' in restorable;
+}
 
 /** How a source picks among its recovery points. */
 export type PickStrategy =
@@ -49,7 +75,7 @@ export interface SourceContext {
  * Where recovery points come from. Adding a source means one file implementing this interface.
  * See {@link fileSource} for the built-in example.
  */
-export interface Source {
+export interface Source<R extends Restorable = Restorable> {
   /** Short kind name recorded in reports, e.g. `file`. */
   readonly kind: string;
   /** Human description for logs, e.g. `file backups/`. Never contains secrets. */
@@ -57,5 +83,5 @@ export interface Source {
   /** Every recovery point found, newest first. Throws `ConfigError` when the location is unusable. */
   list(context: SourceContext): Promise<RecoveryPoint[]>;
   /** Makes a recovery point available for restore (e.g. downloads it into `context.workDir`). */
-  fetch(point: RecoveryPoint, context: SourceContext): Promise<Restorable>;
+  fetch(point: RecoveryPoint, context: SourceContext): Promise<R>;
 }

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.ts';
 import { readDumpHeader } from '../postgres/dump-header.ts';
 import { compareWithMarker } from './compare.ts';
 import { readManifest } from '../sources/dump-manifest.ts';
+import { pgDumpRestorable } from '../sources/source.ts';
 import { dumpWithManifest, manifestPathFor } from './dump-with-manifest.ts';
 import { sql, startCluster, startShopCluster, urlOf, type ShopCluster } from './shop-cluster.testkit.ts';
 
@@ -75,7 +76,7 @@ describe('dumpWithManifest', () => {
     expect(result.manifest.tables['public.events']!.rows).toBe(3000);
 
     const target = targets[0]!;
-    await target.restore({ kind: 'pg-dump', dump: { path: result.path, format: 'custom', digest: 'sha256:x' } }, { log: () => {} });
+    await target.restore(pgDumpRestorable({ path: result.path, format: 'custom', digest: 'sha256:x' }), { log: () => {} });
     const checks = await compareWithMarker(target.connectionConfig(), result.manifest, { label: 'manifest' });
     expect(checks).toHaveLength(7 * 3);
     expect(checks.filter((c) => c.status !== 'passed')).toEqual([]);
@@ -90,7 +91,7 @@ describe('dumpWithManifest', () => {
     expect(result).toMatchObject({ format: 'directory', path: join(dir, 'shop.dir'), manifestPath: join(dir, 'shop.dir.manifest.json') });
     expect((await stat(join(result.path, 'toc.dat'))).isFile()).toBe(true);
     const target = targets[1]!;
-    await target.restore({ kind: 'pg-dump', dump: { path: result.path, format: 'directory', digest: 'sha256:x' } }, { log: () => {} });
+    await target.restore(pgDumpRestorable({ path: result.path, format: 'directory', digest: 'sha256:x' }), { log: () => {} });
     const checks = await compareWithMarker(target.connectionConfig(), result.manifest, { label: 'manifest' });
     expect(checks.filter((c) => c.status !== 'passed')).toEqual([]);
   });
