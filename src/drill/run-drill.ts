@@ -14,6 +14,8 @@ import { resolveSigningKey } from '../report/signing-key.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 import { redact } from '../util/redact.ts';
 import { compareWithMarker } from '../verify/compare.ts';
+import { sequenceChecks } from '../verify/sequence-checks.ts';
+import { compareTableSchemas } from '../verify/table-schema.ts';
 import type { Marker } from '../verify/marker-model.ts';
 import { readNewestMarker } from '../verify/read-markers.ts';
 import type { DrillOptions } from './drill-options.ts';
@@ -131,7 +133,10 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
             for (const table of Object.values(m.tables)) algorithms.add(table.algorithm);
             log(`verify: comparing ${Object.keys(m.tables).length} tables against the ${label}`);
             checks.push(...(await compareWithMarker(env!.connectionConfig(), m, { label })));
+            const schemas = Object.fromEntries(Object.entries(m.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
+            checks.push(...(await compareTableSchemas(client, schemas, label)));
           }
+          checks.push(...(await sequenceChecks(client)));
           if (marker) rpo = { basis: 'marker', at: new Date(marker.takenAt), markerAt: marker.takenAt };
           else if (manifest) rpo = { basis: 'manifest', at: new Date(manifest.takenAt), markerAt: manifest.takenAt };
           if (run.body) await runBody(run.body, client, env!, point!, checks, log);

@@ -1,3 +1,4 @@
+import type { TableSchema } from './table-schema.ts';
 /**
  * What can be compared after a restore, per table:
  * - `append-only`: rows up to the recorded key bound must match exactly (count and checksum);
@@ -43,6 +44,8 @@ export interface TableMarker {
   readonly tolerance?: number;
   /** Per-range counts and checksums (`exact`, `append-only`); ranges with no rows are left out. */
   readonly ranges?: { readonly layout: RangeLayout; readonly sums: RangeSum[] };
+  /** The table's columns, indexes and constraints when the marker was taken (see `table-schema.ts`). */
+  readonly schema?: TableSchema;
 }
 
 /**

@@ -43,7 +43,7 @@ describe('takeMarker', () => {
     expect(events.ranges!.sums.reduce((n, s) => n + s.rows, 0)).toBe(3000);
     expect(String(events.ranges!.sums.reduce((n, s) => n + BigInt(s.sum), 0n))).toBe(events.checksum);
     expect(marker.tables['public.products']).toMatchObject({ mode: 'exact', rows: 200, ranges: { layout: { kind: 'hash', columns: ['sku'], buckets: 16 } } });
-    expect(marker.tables['public.page_views']).toEqual({ mode: 'count', algorithm: CHECKSUM_ALGORITHM, rows: 2000, tolerance: 0.1 });
+    expect(marker.tables['public.page_views']).toEqual({ mode: 'count', algorithm: CHECKSUM_ALGORITHM, rows: 2000, tolerance: 0.1, schema: expect.objectContaining({ columns: expect.any(Array) }) });
   });
 
   test('an empty append-only table has no bound value and no rows', async () => {

@@ -4,6 +4,7 @@ import { openConnectionPool, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
 import { isoTimeSql } from './read-markers.ts';
 import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from './marker-model.ts';
+import { readTableSchemas } from './table-schema.ts';
 import { COUNT_TOLERANCE, discoverTables, planTables, type PlanOptions, type TablePlan } from './table-discovery.ts';
 
 /** Options of {@link takeMarker} and {@link writeMarker}. */
@@ -36,8 +37,13 @@ export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): 
   const plans = planTables(await discoverTables(pool.leader), options);
   const takenAt = (await pool.leader.query<{ t: string }>(`select ${isoTimeSql('now()')} as t`)).rows[0]!.t;
   const measured = await pool.map(plans, (client, plan) => measureTable(client, plan));
+  // The shape of each table (columns, indexes, constraints) too: a restore can lose an index with every row intact.
+  const schemas = await readTableSchemas(pool.leader, plans.map((plan) => qualifiedName(plan.table)));
   const tables: Record<QualifiedName, TableMarker> = {};
-  plans.forEach((plan, index) => (tables[qualifiedName(plan.table)] = measured[index]!));
+  plans.forEach((plan, index) => {
+    const name = qualifiedName(plan.table);
+    tables[name] = schemas[name] ? { ...measured[index]!, schema: schemas[name] } : measured[index]!;
+  });
   return { takenAt, tables };
 }
 
