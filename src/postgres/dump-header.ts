@@ -61,9 +61,10 @@ export function parseDumpHeader(bytes: Buffer, label: string): DumpHeader {
     );
   const truncated = () =>
     new ConfigError(`${label} is truncated: its header ends early`, 'the backup is incomplete; take a new dump and check how it is copied');
-  if (bytes.length < 5 || bytes.subarray(0, 5).toString('latin1') !== 'PGDMP') {
-    throw bytes.length === 0 ? truncated() : notArchive();
+  if (bytes.length === 0) {
+    throw new ConfigError(`${label} is empty (0 bytes)`, 'the backup job wrote nothing; check its logs and disk space, then take a new dump');
   }
+  if (bytes.length < 5 || bytes.subarray(0, 5).toString('latin1') !== 'PGDMP') throw notArchive();
   let pos = 5;
   const byte = () => {
     if (pos >= bytes.length) throw truncated();
