@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../postgres/pg-binaries.ts';
+import { labelDisposableDatabase } from '../postgres/disposable-database.ts';
 import { pgRestore } from '../postgres/pg-restore.ts';
 import { serverOsUser } from '../postgres/os-user.ts';
 import { runCommand, type OsUser } from '../postgres/run-command.ts';
@@ -189,6 +190,7 @@ class StartedLocalPostgres implements StartedEnvironment {
     try {
       this.version = (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0]!;
       await client.query(`create database ${DATABASE}`);
+      await labelDisposableDatabase(client, DATABASE, this.runId);
     } finally {
       await client.end();
     }

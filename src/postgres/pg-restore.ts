@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { CommandFailedError, ConfigError } from '../errors.ts';
 import type { RestoreOptions, StartedEnvironment } from '../environments/environment.ts';
 import type { LocalDump } from '../sources/source.ts';
+import { assertDisposable } from './disposable-database.ts';
 import { readDumpHeader } from './dump-header.ts';
 import { findPgBinaries } from './pg-binaries.ts';
 import { runCommand } from './run-command.ts';
@@ -12,6 +13,7 @@ import { runCommand } from './run-command.ts';
  * the local pg_restore is refused up front with both versions named.
  */
 export async function pgRestore(env: StartedEnvironment, dump: LocalDump, options: RestoreOptions): Promise<void> {
+  await assertDisposable(env.connectionConfig(), env.runId);
   const header = await readDumpHeader(dump.path);
   let pg;
   try {
