@@ -5,6 +5,7 @@ import pg from 'pg';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../errors.ts';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { newRunId, RESOURCE_PREFIX, type ResourceLabel } from '../environments/labels.ts';
+import { findLocalLeftovers, removeLocalLeftover } from '../environments/leftovers.ts';
 import { localPostgres } from '../environments/local-postgres.ts';
 import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
@@ -99,6 +100,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   let failure: { phase: NonNullable<PhaseClock['current']>; error: unknown } | undefined;
   let rpo: { basis: RpoBasis; at: Date; markerAt: string | null } | undefined;
   const algorithms = new Set<string>();
+  await removeCrashLeftovers(log);
   const workDir = await mkdtemp(join(tmpdir(), `${RESOURCE_PREFIX}work-${runId}-`));
   const label: ResourceLabel = { tool: 'restore-drill', kind: 'work-dir', runId, drillName: run.name, ownerPid: process.pid, createdAt: startedAt.toISOString() };
   await writeFile(join(workDir, 'restore-drill.json'), JSON.stringify(label));
@@ -275,6 +277,20 @@ function drillStatus(failure: { phase: string; error: unknown } | undefined, che
 export function describeError(error: unknown): string {
   if (error instanceof RestoreDrillError) return redact(error.hint ? `${error.message} (${error.hint})` : error.message);
   return redact(error instanceof Error ? error.message.split('\n')[0] ?? String(error) : String(error));
+}
+
+/**
+ * Removes local clusters and work dirs of crashed runs (owner process gone) before starting, so a crash
+ * never piles up disk or processes, even when nobody runs `restore-drill cleanup`. Best effort.
+ */
+async function removeCrashLeftovers(log: (line: string) => void): Promise<void> {
+  try {
+    const leftovers = await findLocalLeftovers();
+    for (const leftover of leftovers) await removeLocalLeftover(leftover);
+    if (leftovers.length) log(`removed ${leftovers.length} leftover(s) of crashed runs: ${leftovers.map((l) => l.location).join(', ')}`);
+  } catch (error) {
+    log(`could not remove leftovers of crashed runs: ${describeError(error)}`);
+  }
 }
 
 /** Where the demo signing key lives when no key is configured (git-ignored). */

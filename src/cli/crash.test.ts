@@ -1,0 +1,99 @@
+// SIGKILL leaves whatever a run had created; `restore-drill cleanup` (and the start of the next run) must
+// remove every leftover that is restore-drill's, and nothing else. The watchdog that normally removes
+// them is killed too here, as a machine crash or an OOM kill of the whole process group would.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { newRunId } from '../environments/labels.ts';
+import { LABEL_FILE, localPostgres } from '../environments/local-postgres.ts';
+import type { StartedEnvironment } from '../environments/environment.ts';
+import { generateKeyPair } from '../report/signing-key.ts';
+import { runCli } from '../testing/run-cli.ts';
+import { startShopDatabase } from '../testing/shop-database.ts';
+import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+
+let dir: string;
+let dump: string;
+let key: string;
+let lookalike: StartedEnvironment;
+let lookalikeDir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'crash-test-'));
+  key = generateKeyPair(join(dir, 'keys')).privatePath;
+  await using shop = await startShopDatabase();
+  const c = shop.environment.connectionConfig();
+  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
+  // A running cluster that looks like ours (same folder prefix, same layout) but carries no label.
+  lookalike = await localPostgres().start({ runId: newRunId(), drillName: 'look-alike', log: () => {} });
+  lookalikeDir = (lookalike as unknown as { dir: string }).dir;
+  await unlink(join(lookalikeDir, LABEL_FILE));
+});
+afterAll(async () => {
+  await lookalike?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Pids of processes whose command line contains all the given words. */
+async function pidsWith(...words: string[]): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (words.every((w) => cmdline.includes(w))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** Starts `check`, and SIGKILLs it and its watchdogs once `phaseLine` shows; returns the run's leftovers. */
+async function crashDuring(phaseLine: RegExp): Promise<string[]> {
+  let killed: number | undefined;
+  await runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', key], {
+    onStderr: (text, child) => {
+      if (killed || !phaseLine.test(text)) return;
+      killed = child.pid;
+      void pidsWith('restore-drill-reaper', String(child.pid)).then((reapers) => {
+        for (const pid of reapers) process.kill(pid, 'SIGKILL');
+        child.kill('SIGKILL');
+      });
+    },
+  });
+  expect(killed).toBeDefined();
+  // Other tests run clusters at the same time: the killed run's leftovers are the ones labelled with its pid.
+  const mine: string[] = [];
+  for (const name of (await readdir(tmpdir())).filter((n) => n.startsWith('restore-drill-'))) {
+    const label = await readFile(join(tmpdir(), name, LABEL_FILE), 'utf8').catch(() => '{}');
+    if (JSON.parse(label).ownerPid === killed) mine.push(join(tmpdir(), name));
+  }
+  return mine;
+}
+
+describe('after a SIGKILL', () => {
+  test('restore-drill cleanup removes the cluster, its server and the work dir; a look-alike stays', async () => {
+    const leftovers = await crashDuring(/restoring custom dump/);
+    expect(leftovers.length).toBeGreaterThanOrEqual(2); // the cluster and the work dir
+    const postmasters = await pidsWith('-D', join(leftovers.find((l) => existsSync(join(l, 'data')))!, 'data'));
+    expect(postmasters.length).toBe(1);
+
+    const out = await runCli(['cleanup']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/removed local-postgres .*owner process \d+ is gone/);
+    expect(out.stdout).toMatch(/removed work-dir /);
+    for (const path of leftovers) expect(existsSync(path), path).toBe(false);
+    for (const pid of postmasters) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    // Not ours: untouched and still serving.
+    expect(existsSync(join(lookalikeDir, 'data', 'postmaster.pid'))).toBe(true);
+  });
+
+  test('the next run removes what the crashed one left before it starts', async () => {
+    const leftovers = await crashDuring(/verify: comparing/);
+    expect(leftovers.length).toBeGreaterThanOrEqual(1);
+    const out = await runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', key]);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/removed \d+ leftover\(s\) of crashed runs/);
+    for (const path of leftovers) expect(existsSync(path), path).toBe(false);
+    expect(existsSync(join(lookalikeDir, 'data', 'postmaster.pid'))).toBe(true);
+  });
+});
