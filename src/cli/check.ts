@@ -6,7 +6,7 @@ import { fileSource } from '../sources/file-source.ts';
 import { s3DumpSource } from '../sources/s3-dump-source.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 import { EXIT, reportDirOption, signingKeyOption } from './main.ts';
-import { withInterruptSignal } from '../drill/interrupt.ts';
+import { signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
 
 /** `restore-drill check --dump PATH|s3://B/K`: a complete drill of one dump, no spec file needed. */
 export function registerCheckCommand(program: Command, setExit: (code: number) => void): Command {
@@ -36,7 +36,8 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
         }),
       );
       process.stdout.write(`${formatDrillSummary(name, toDrillMeta(result))}\n    signed: ${result.reportPath}\n`);
-      setExit(result.status === 'passed' ? EXIT.ok : result.report.error?.message.startsWith('interrupted') ? 130 : EXIT.failed);
+      const interruptedBy = /^interrupted by (SIG\w+)/.exec(result.report.error?.message ?? '')?.[1];
+      setExit(result.status === 'passed' ? EXIT.ok : interruptedBy ? signalExitCode(interruptedBy) : EXIT.failed);
     });
 }
 

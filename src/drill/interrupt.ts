@@ -1,3 +1,8 @@
+/** The exit code a shell gives a process ended by this signal: 130 for SIGINT, 143 for SIGTERM. */
+export function signalExitCode(signal: string): number {
+  return signal === 'SIGINT' ? 130 : 143;
+}
+
 /**
  * Runs `work` with an AbortSignal that fires on SIGINT or SIGTERM, so a drill can stop its phase, write
  * its signed `error` report and tear down before the process exits. A second signal exits at once
@@ -6,7 +11,7 @@
 export async function withInterruptSignal<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const handler = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (controller.signal.aborted) process.exit(signalExitCode(signal));
     process.stderr.write(`restore-drill: ${signal} received, stopping the drill and writing its report…\n`);
     controller.abort(signal);
   };

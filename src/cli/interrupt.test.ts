@@ -1,0 +1,68 @@
+// SIGINT / SIGTERM in every phase of `check`: the drill stops, writes a signed `error` report naming the
+// phase it stopped in, tears its environment down and exits non-zero.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { verifyReportFile } from '../report/report-verifier.ts';
+import { generateKeyPair, loadPublicKey } from '../report/signing-key.ts';
+import type { PhaseName } from '../report/report-model.ts';
+import { runCli } from '../testing/run-cli.ts';
+import { startShopDatabase } from '../testing/shop-database.ts';
+import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+
+let dir: string;
+let dump: string;
+let keys: { privatePath: string; publicPath: string };
+const ORDER: PhaseName[] = ['locate', 'provision', 'restore', 'verify', 'report'];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'interrupt-test-'));
+  keys = generateKeyPair(join(dir, 'keys'));
+  await using shop = await startShopDatabase();
+  const c = shop.environment.connectionConfig();
+  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe.concurrent('interrupted while…', () => {
+  test.each([
+    ['locate', 'SIGTERM', /locate: listing recovery points/],
+    ['provision', 'SIGTERM', /provision: initdb/],
+    ['restore', 'SIGTERM', /restoring custom dump/],
+    ['verify', 'SIGTERM', /verify: comparing/],
+    ['restore', 'SIGINT', /restoring custom dump/],
+  ] as const)('%s, by %s', async (phase, signal, line) => {
+    const reports = join(dir, `${phase}-${signal}`);
+    let pid: number | undefined;
+    const out = await runCli(['check', '--dump', dump, '--report-dir', reports, '--signing-key', keys.privatePath], {
+      onStderr: (text, child) => {
+        if (pid === undefined && line.test(text)) {
+          pid = child.pid;
+          child.kill(signal);
+        }
+      },
+    });
+    expect(pid).toBeDefined();
+    expect(out.code, out.stdout + out.stderr).toBe(signal === 'SIGINT' ? 130 : 143);
+    const names = (await readdir(reports)).filter((n) => n.endsWith('.report.json'));
+    expect(names).toHaveLength(1);
+    const { valid, report } = await verifyReportFile(join(reports, names[0]!), loadPublicKey(keys.publicPath));
+    expect(valid).toBe(true);
+    expect(report!.status).toBe('error');
+    expect(report!.error!.message).toBe(`interrupted by ${signal}`);
+    // The signal lands in the phase that printed the line, or — if that phase ends first — a later one.
+    expect(ORDER.indexOf(report!.error!.phase)).toBeGreaterThanOrEqual(ORDER.indexOf(phase));
+    expect(report!.phases.at(-1)).toMatchObject({ name: report!.error!.phase, status: 'interrupted' });
+    expect(report!.checks.filter((c) => c.status === 'passed' && c.name !== 'restore completed' && !c.name.startsWith('table exists') && !/^(row count|checksum|schema|sequence|markers)/.test(c.name))).toEqual([]);
+    // Nothing of the run is left: no cluster, no work dir.
+    const leftovers: string[] = [];
+    for (const name of (await readdir(tmpdir())).filter((n) => n.startsWith('restore-drill-'))) {
+      const label = await readFile(join(tmpdir(), name, 'restore-drill.json'), 'utf8').catch(() => '{}');
+      if (JSON.parse(label).ownerPid === pid) leftovers.push(name);
+    }
+    expect(leftovers).toEqual([]);
+  });
+});
