@@ -1,0 +1,60 @@
+// Drills side by side must not collide on ports, directories, names or report files, and the report
+// directory's ledger must stay one unbroken chain.
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { verifyLedger, verifyReportFile } from '../report/report-verifier.ts';
+import { generateKeyPair, loadPublicKey } from '../report/signing-key.ts';
+import { runCli } from '../testing/run-cli.ts';
+import { startShopDatabase } from '../testing/shop-database.ts';
+import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+
+let dir: string;
+let dump: string;
+let keys: { privatePath: string; publicPath: string };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'concurrency-test-'));
+  keys = generateKeyPair(join(dir, 'keys'));
+  await using shop = await startShopDatabase();
+  const c = shop.environment.connectionConfig();
+  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(dir, 'backups', 'shop.dump'))).path;
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('three check processes at once into one report directory: all pass, three reports, one unbroken ledger', async () => {
+  const reports = join(dir, 'shared-reports');
+  const outs = await Promise.all(
+    [1, 2, 3].map(() => runCli(['check', '--dump', dump, '--name', 'same name', '--report-dir', reports, '--signing-key', keys.privatePath])),
+  );
+  expect(outs.map((o) => o.code)).toEqual([0, 0, 0]);
+  const ports = outs.map((o) => /listening on 127\.0\.0\.1:(\d+)/.exec(o.stderr)?.[1]);
+  expect(new Set(ports).size).toBe(3);
+  const names = (await readdir(reports)).filter((n) => n.endsWith('.report.json'));
+  expect(names).toHaveLength(3);
+  const key = loadPublicKey(keys.publicPath);
+  const runIds = new Set<string>();
+  for (const name of names) runIds.add((await verifyReportFile(join(reports, name), key)).report!.runId);
+  expect(runIds.size).toBe(3);
+  expect(await verifyLedger(reports, key)).toEqual({ valid: true, problems: [] });
+});
+
+test('run with several drill files runs them in parallel workers without collisions', async () => {
+  const project = join(dir, 'project');
+  await mkdir(join(project, 'drills'), { recursive: true });
+  const index = fileURLToPath(new URL('../index.ts', import.meta.url));
+  for (const n of [1, 2, 3]) {
+    await writeFile(
+      join(project, 'drills', `shop-${n}.drill.ts`),
+      `import { drill, fileSource } from ${JSON.stringify(index)};\ndrill('shop ${n}', { source: fileSource(${JSON.stringify(dump)}) });\n`,
+    );
+  }
+  const out = await runCli(['run', '--report-dir', join(project, 'reports'), '--signing-key', keys.privatePath], { cwd: project });
+  expect(out.stdout).toMatch(/3 drills: 3 passed, 0 failed/);
+  expect(out.code).toBe(0);
+  expect(await verifyLedger(join(project, 'reports'), loadPublicKey(keys.publicPath))).toEqual({ valid: true, problems: [] });
+});
