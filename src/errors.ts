@@ -37,8 +37,11 @@ export class CommandFailedError extends RestoreDrillError {
     readonly stderrTail: string,
     hint?: string,
   ) {
-    const firstLine = stderrTail.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
-    super(`${command} exited with code ${code ?? 'signal'}${firstLine ? `: ${firstLine}` : ''}`, hint);
+    // The last line that explains something: tools often end with "removing data directory" or similar.
+    const lines = stderrTail.trim().split('\n').filter(Boolean);
+    const telling = lines.filter((line) => /error|fatal|could not|no space|denied|invalid|unsupported/i.test(line)).slice(-1)[0];
+    const line = telling ?? lines.slice(-1)[0] ?? '';
+    super(`${command} exited with code ${code ?? 'signal'}${line ? `: ${line}` : ''}`, hint);
   }
 }
 

@@ -60,6 +60,12 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       process.on('SIGTERM', onSignal);
       try {
         await vitest.start(files);
+      } catch (error) {
+        // Vitest throws when a filter or the include pattern matches no file.
+        if (/No test files found/i.test((error as Error).message)) {
+          throw new ConfigError('no drill files found', 'put drills in drills/*.drill.ts or name the files to run');
+        }
+        throw error;
       } finally {
         await vitest.close();
         process.off('SIGINT', onSignal);

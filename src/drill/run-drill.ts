@@ -6,6 +6,7 @@ import { ConfigError, InterruptedError, RestoreDrillError } from '../errors.ts';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { newRunId, RESOURCE_PREFIX, type ResourceLabel } from '../environments/labels.ts';
 import { findLocalLeftovers, removeLocalLeftover } from '../environments/leftovers.ts';
+import { assertWritableReportDir } from '../report/report-dir.ts';
 import { localPostgres } from '../environments/local-postgres.ts';
 import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
@@ -100,6 +101,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   let failure: { phase: NonNullable<PhaseClock['current']>; error: unknown } | undefined;
   let rpo: { basis: RpoBasis; at: Date; markerAt: string | null } | undefined;
   const algorithms = new Set<string>();
+  await assertWritableReportDir(reportDir);
   await removeCrashLeftovers(log);
   const workDir = await mkdtemp(join(tmpdir(), `${RESOURCE_PREFIX}work-${runId}-`));
   const label: ResourceLabel = { tool: 'restore-drill', kind: 'work-dir', runId, drillName: run.name, ownerPid: process.pid, createdAt: startedAt.toISOString() };
