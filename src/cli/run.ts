@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createVitest } from 'vitest/node';
 import { ConfigError } from '../errors.ts';
 import { defaultKeyDir } from '../drill/run-drill.ts';
 import { resolveSigningKey } from '../report/signing-key.ts';
@@ -39,6 +38,8 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       process.env.RESTORE_DRILL_REPORT_DIR = resolve(opts.reportDir);
       const reporter = new DrillSummaryReporter();
       const hasConfig = CONFIG_FILES.some((f) => existsSync(f));
+      // Loaded here, not at the top: Vitest's node API takes seconds to import and only `run` needs it.
+      const { createVitest } = await import('vitest/node');
       const vitest = await createVitest(
         'test',
         hasConfig
