@@ -2,16 +2,29 @@
  * restore-drill's public API: everything a drill author imports.
  *
  * @example
- * import { drill, fileSource, localPostgres } from 'restore-drill';
+ * import { drill, fileSource, localPostgres, containerPostgres } from 'restore-drill';
  */
 export { drill, type DrillMeta } from './drill/drill.ts';
 export type { DrillOptions } from './drill/drill-options.ts';
 export { runDrill, type DrillBody, type DrillContext, type DrillResult, type DrillRun } from './drill/run-drill.ts';
 export type { Environment, EnvironmentContext, StartedEnvironment, RestoreOptions } from './environments/environment.ts';
 export { localPostgres, type LocalPostgresConfig } from './environments/local-postgres.ts';
+export { containerPostgres, type ContainerPostgresConfig } from './environments/container-postgres.ts';
+export { ContainerRuntimeUnavailableError } from './environments/docker-runtime.ts';
 export type { LocalDump, PickStrategy, RecoveryPoint, Restorable, Source, SourceContext } from './sources/source.ts';
 export { fileSource } from './sources/file-source.ts';
 export { s3DumpSource } from './sources/s3-dump-source.ts';
+export { rdsSnapshotSource, type RdsSnapshotRestorable, type RdsSnapshotSource, type RdsSnapshotSourceOptions } from './sources/rds-snapshot-source.ts';
+export { rdsPointInTime, type RdsPointInTimeOptions, type RdsPointInTimeRestorable } from './sources/rds-point-in-time.ts';
+export { rdsInstance, type RdsInstanceOptions } from './environments/rds-instance.ts';
+export type { RdsCredentials } from './environments/rds-credentials.ts';
+export type { Policy, PolicyContext } from './objectives/policy.ts';
+export { freshnessPolicy, type FreshnessPolicyOptions } from './objectives/policies/freshness-policy.ts';
+export { coveragePolicy, type CoverageTier } from './objectives/policies/coverage-policy.ts';
+export { retentionPolicy, type RetentionPolicyOptions } from './objectives/policies/retention-policy.ts';
+export { encryptionPolicy, type EncryptionPolicyOptions } from './objectives/policies/encryption-policy.ts';
+export { offsiteCopyPolicy, type OffsiteCopyPolicyOptions } from './objectives/policies/offsite-copy-policy.ts';
+export { s3VersioningPolicy, type S3VersioningPolicyOptions } from './objectives/policies/s3-versioning-policy.ts';
 export type { Objectives } from './objectives/objectives.ts';
 export type { CheckResult, DrillReport, DrillStatus } from './report/report-model.ts';
 export { ConfigError, CommandFailedError, InterruptedError, RestoreDrillError } from './errors.ts';

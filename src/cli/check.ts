@@ -1,44 +1,102 @@
 import { basename } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { containerPostgres } from '../environments/container-postgres.ts';
+import type { Environment } from '../environments/environment.ts';
+import { localPostgres } from '../environments/local-postgres.ts';
+import { ConfigError } from '../errors.ts';
+import { encryptionPolicy } from '../objectives/policies/encryption-policy.ts';
 import { toDrillMeta } from '../drill/drill.ts';
-import { runDrill } from '../drill/run-drill.ts';
+import { runDrill, type DrillResult } from '../drill/run-drill.ts';
 import { fileSource } from '../sources/file-source.ts';
 import { s3DumpSource } from '../sources/s3-dump-source.ts';
 import { formatDrillSummary } from './drill-summary.ts';
-import { EXIT, reportDirOption, signingKeyOption } from './main.ts';
+import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
+import { EXIT, metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
+import { createProgressDisplay } from './progress.ts';
 import { signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
 
 /** `restore-drill check --dump PATH|s3://B/K`: a complete drill of one dump, no spec file needed. */
 export function registerCheckCommand(program: Command, setExit: (code: number) => void): Command {
   return program
     .command('check')
-    .description('restore one dump into a disposable local PostgreSQL, verify it against its markers, time it, sign a report')
+    .description('restore one dump into a disposable PostgreSQL (local, or a container of its version), verify it against its markers, time it, sign a report')
     .requiredOption('--dump <path|s3-uri>', 'a pg_dump archive, a directory dump, a folder of dumps, or s3://bucket/key-or-prefix/')
     .option('--rto <duration>', 'recovery time objective, e.g. 8h')
     .option('--rpo <duration>', 'recovery point objective, e.g. 3h')
     .option('--name <name>', 'drill name in the report (default: check <dump name>)')
     .option('--jobs <n>', 'parallel pg_restore jobs (default: CPU cores)', (v) => parsePositiveInt(v, '--jobs'))
+    .addOption(new Option('--environment <kind>', 'where to restore: a local throw-away cluster, or a container of the dump\'s PostgreSQL version').choices(['local', 'container']).default('local'))
+    .option('--image <name>', 'container image; {major} becomes the dump\'s PostgreSQL major (default postgres:{major})')
+    .option('--require-encryption [kms-key-id]', 'fail unless every recovery point of the source is encrypted (with this KMS key, when given)')
+    .option('--fallback-local', 'with --environment container: restore locally when no container runtime is reachable')
     .addOption(reportDirOption())
     .addOption(signingKeyOption())
-    .action(async (opts: { dump: string; rto?: string; rpo?: string; name?: string; jobs?: number; reportDir: string; signingKey?: string }) => {
+    .addOption(notifyOption())
+    .addOption(metricsFileOption())
+    .addOption(pushgatewayOption())
+    .action(async (opts: CheckOptions & CiFlags) => {
       const source = opts.dump.startsWith('s3://') ? s3DumpSource(opts.dump) : fileSource(opts.dump);
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
-      const result = await withInterruptSignal((signal) =>
-        runDrill({
-          name,
-          file: null,
-          source,
-          objectives: { rto: opts.rto, rpo: opts.rpo },
-          reportDir: opts.reportDir,
-          signingKey: opts.signingKey,
-          jobs: opts.jobs,
-          signal,
-        }),
-      );
-      process.stdout.write(`${formatDrillSummary(name, toDrillMeta(result))}\n    signed: ${result.reportPath}\n`);
+      const environment = checkEnvironment(opts);
+      const ciTargets = parseCiFlags(opts);
+      // Bars on a terminal, the plain log lines otherwise.
+      const display = createProgressDisplay();
+      let result: DrillResult;
+      try {
+        result = await withInterruptSignal((signal) =>
+          runDrill({
+            name,
+            file: null,
+            source,
+            objectives: { rto: opts.rto, rpo: opts.rpo },
+            policies: opts.requireEncryption
+              ? [encryptionPolicy(typeof opts.requireEncryption === 'string' ? { kmsKeyId: opts.requireEncryption } : {})]
+              : [],
+            reportDir: opts.reportDir,
+            signingKey: opts.signingKey,
+            jobs: opts.jobs,
+            environment,
+            signal,
+            log: (line) => display.log(name, line),
+            progress: (event) => display.update(name, event),
+          }),
+        );
+        display.finish(name, result.status);
+      } finally {
+        display.stop();
+      }
+      const meta = toDrillMeta(result);
+      process.stdout.write(`${formatDrillSummary(name, meta)}\n    signed: ${result.reportPath}\n`);
+      const ci = await writeCiOutputs({ drills: [meta], notRun: [] }, { reportDir: opts.reportDir, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
+      process.stdout.write(`    junit: ${ci.junitPath}  summary: ${ci.summaryPath}\n`);
       const interruptedBy = /^interrupted by (SIG\w+)/.exec(result.report.error?.message ?? '')?.[1];
       setExit(result.status === 'passed' ? EXIT.ok : interruptedBy ? signalExitCode(interruptedBy) : EXIT.failed);
     });
+}
+
+interface CheckOptions {
+  readonly dump: string;
+  readonly rto?: string;
+  readonly rpo?: string;
+  readonly name?: string;
+  readonly jobs?: number;
+  readonly environment: 'local' | 'container';
+  readonly image?: string;
+  readonly fallbackLocal?: boolean;
+  readonly requireEncryption?: boolean | string;
+  readonly reportDir: string;
+  readonly signingKey?: string;
+}
+
+/** The environment `--environment`, `--image` and `--fallback-local` ask for. */
+function checkEnvironment(opts: CheckOptions): Environment {
+  if (opts.environment === 'container') {
+    return containerPostgres({ image: opts.image, ...(opts.fallbackLocal ? { fallback: localPostgres() } : {}) });
+  }
+  if (opts.image !== undefined || opts.fallbackLocal) {
+    throw new ConfigError('--image and --fallback-local apply to --environment container only', 'add --environment container, or leave them out');
+  }
+  return localPostgres();
 }
 
 /** Parses a positive integer option or throws a usage error naming it. */

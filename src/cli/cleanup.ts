@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { findContainerLeftovers, removeContainerLeftover } from '../environments/container-leftovers.ts';
 import { findLocalLeftovers, removeLocalLeftover } from '../environments/leftovers.ts';
+import { cleanupRds } from '../environments/rds-leftovers.ts';
 import { parseDuration } from '../util/duration.ts';
 import { EXIT } from './main.ts';
 
@@ -9,14 +11,26 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
     .command('cleanup')
     .description("remove environments left by crashed runs (only ones labelled as restore-drill's)")
     .option('--older-than <duration>', 'also remove resources of runs still alive once they are this old, e.g. 12h')
-    .action(async (opts: { olderThan?: string }) => {
+    .option('--rds', 'also delete expired temporary RDS instances and clusters (only those tagged restore-drill:owner=restore-drill)')
+    .option('--region <region...>', 'AWS regions to clean with --rds (default: the configured region)')
+    .action(async (opts: { olderThan?: string; rds?: boolean; region?: string[] }) => {
       const olderThanSeconds = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan, '--older-than');
       const leftovers = await findLocalLeftovers({ olderThanSeconds });
       for (const leftover of leftovers) {
         await removeLocalLeftover(leftover);
         process.stdout.write(`removed ${leftover.kind} ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`);
       }
-      process.stdout.write(leftovers.length ? `cleanup: removed ${leftovers.length} leftover(s)\n` : 'cleanup: nothing left behind\n');
-      setExit(EXIT.ok);
+      const containers = await findContainerLeftovers({ olderThanSeconds });
+      for (const leftover of containers.leftovers) {
+        await removeContainerLeftover(leftover);
+        process.stdout.write(`removed container ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`);
+      }
+      if (containers.notChecked) process.stdout.write(`cleanup: containers not checked: ${containers.notChecked}\n`);
+      const rds = opts.rds
+        ? await cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
+        : { removed: [], failed: [] };
+      const removed = leftovers.length + containers.leftovers.length + rds.removed.length;
+      process.stdout.write(removed ? `cleanup: removed ${removed} leftover(s)\n` : 'cleanup: nothing left behind\n');
+      setExit(rds.failed.length ? EXIT.failed : EXIT.ok);
     });
 }

@@ -4,7 +4,9 @@ import { redact } from '../util/redact.ts';
 import { TOOL_VERSION } from '../drill/tool-version.ts';
 import { registerCheckCommand } from './check.ts';
 import { registerCleanupCommand } from './cleanup.ts';
+import { registerControlsCommand } from './controls.ts';
 import { registerDumpCommand } from './dump.ts';
+import { registerHistoryCommand } from './history.ts';
 import { registerKeygenCommand } from './keygen.ts';
 import { registerMarkCommand } from './mark.ts';
 import { registerRunCommand } from './run.ts';
@@ -38,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
     registerDumpCommand,
     registerVerifyCommand,
     registerKeygenCommand,
+    registerControlsCommand,
+    registerHistoryCommand,
     registerCleanupCommand,
   ]) {
     const command = register(program, setExit);
@@ -76,7 +80,25 @@ export function reportError(error: unknown): number {
 
 /** The `--signing-key` option shared by `run` and `check`. */
 export function signingKeyOption(): Option {
-  return new Option('--signing-key <path>', 'Ed25519 private key (PEM) to sign reports with; default $RESTORE_DRILL_SIGNING_KEY, else a local demo key');
+  return new Option(
+    '--signing-key <path|kms://key>',
+    'Ed25519 private key (PEM) or AWS KMS key (kms://<key id | alias/name | ARN>) to sign reports with; default $RESTORE_DRILL_SIGNING_KEY, else a local demo key',
+  );
+}
+
+/** The `--notify` option shared by `run` and `check` (see ci-outputs.ts). */
+export function notifyOption(): Option {
+  return new Option('--notify <url>', 'POST a short JSON message (Slack-compatible) for each failed or errored drill; default $RESTORE_DRILL_NOTIFY_URL');
+}
+
+/** The `--metrics-file` option shared by `run` and `check`. */
+export function metricsFileOption(): Option {
+  return new Option('--metrics-file <path.prom>', "write drill results as Prometheus metrics for node_exporter's textfile collector");
+}
+
+/** The `--pushgateway` option shared by `run` and `check`. */
+export function pushgatewayOption(): Option {
+  return new Option('--pushgateway <url>', 'also push drill results to this Prometheus Pushgateway');
 }
 
 /** The `--report-dir` option shared by `run` and `check`. */

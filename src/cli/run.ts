@@ -3,8 +3,11 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { defaultKeyDir } from '../drill/run-drill.ts';
-import { resolveSigningKey } from '../report/signing-key.ts';
-import { reportDirOption, signingKeyOption } from './main.ts';
+import { resolveSigner } from '../report/signer.ts';
+import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
+import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
+import { createProgressDisplay } from './progress.ts';
+import { PROGRESS_ENV } from './progress-protocol.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
 
 const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'];
@@ -20,15 +23,19 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .argument('[files...]', 'drill files or name filters')
     .addOption(reportDirOption())
     .addOption(signingKeyOption())
-    .action(async (files: string[], opts: { reportDir: string; signingKey?: string }) => {
+    .addOption(notifyOption())
+    .addOption(metricsFileOption())
+    .addOption(pushgatewayOption())
+    .action(async (files: string[], opts: { reportDir: string; signingKey?: string } & CiFlags) => {
       for (const file of files) {
         if (/\.drill\.ts$/.test(file) && !existsSync(file)) {
           throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
         }
       }
+      const ciTargets = parseCiFlags(opts);
       // Resolve the key once here, so a missing key fails before any drill starts and the demo key is
       // created (and announced) once, not by every worker.
-      const key = resolveSigningKey({
+      const key = await resolveSigner({
         flag: opts.signingKey,
         env: process.env.RESTORE_DRILL_SIGNING_KEY,
         defaultDir: defaultKeyDir(),
@@ -36,7 +43,12 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       });
       process.env.RESTORE_DRILL_SIGNING_KEY = key.source;
       process.env.RESTORE_DRILL_REPORT_DIR = resolve(opts.reportDir);
-      const reporter = new DrillSummaryReporter();
+      // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
+      // workers' plain lines pass through unchanged.
+      const display = createProgressDisplay();
+      if (display.tty) process.env[PROGRESS_ENV] = '1';
+      else delete process.env[PROGRESS_ENV];
+      const reporter = new DrillSummaryReporter((text) => display.print(text), (name, outcome) => display.finish(name, outcome));
       const hasConfig = CONFIG_FILES.some((f) => existsSync(f));
       // Loaded here, not at the top: Vitest's node API takes seconds to import and only `run` needs it.
       const { createVitest } = await import('vitest/node');
@@ -45,7 +57,12 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         hasConfig
           ? { watch: false, project: ['drills'], reporters: [reporter] }
           : { watch: false, config: false, include: ['drills/**/*.drill.ts'], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters: [reporter] },
-      );
+        {},
+        { stderr: display.workerStderr },
+      ).catch((error: unknown) => {
+        display.stop();
+        throw error;
+      });
       // Ctrl-C / SIGTERM: cancel the run so each running drill writes its `error` report and tears down.
       // Vitest's own handler would exit at once, so it is replaced. A second signal exits at once (the
       // environments' watchdogs still remove what was created).
@@ -69,14 +86,20 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         throw error;
       } finally {
         await vitest.close();
+        display.stop();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+      }
+      const found = vitest.state.getFiles().length;
+      if (found > 0) {
+        const run = { drills: reporter.drills, notRun: reporter.notRun };
+        const { junitPath, summaryPath } = await writeCiOutputs(run, { reportDir: opts.reportDir, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
+        process.stdout.write(`junit: ${junitPath}  summary: ${summaryPath}\n`);
       }
       if (cancelled) {
         setExit(130);
         return;
       }
-      const found = vitest.state.getFiles().length;
       if (found === 0) {
         throw new ConfigError('no drill files found', 'put drills in drills/*.drill.ts or name the files to run');
       }

@@ -1,6 +1,8 @@
 import { stripVTControlCharacters } from 'node:util';
 import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import type { DrillMeta } from '../drill/drill.ts';
+import type { NotRunDrill } from '../report/ci-summary.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 
 /**
@@ -12,13 +14,22 @@ export class DrillSummaryReporter implements Reporter {
   failed = 0;
   configErrors = 0;
   loadErrors = 0;
+  /** Every drill that wrote a report, and every drill or file that could not run: for the CI outputs. */
+  readonly drills: DrillMeta[] = [];
+  readonly notRun: NotRunDrill[] = [];
 
-  constructor(private readonly out: (text: string) => void = (t) => process.stdout.write(t)) {}
+  constructor(
+    private readonly out: (text: string) => void = (t) => process.stdout.write(t),
+    /** Told as each drill finishes, e.g. to settle its progress bar. */
+    private readonly onDrillDone: (name: string, outcome: string) => void = () => {},
+  ) {}
 
   onTestCaseResult(testCase: TestCase): void {
     const meta = testCase.meta().restoreDrill;
     const result = testCase.result();
     if (meta) {
+      this.drills.push(meta);
+      this.onDrillDone(testCase.name, meta.status);
       if (meta.status === 'passed') this.passed++;
       else this.failed++;
       this.out(`${formatDrillSummary(testCase.name, meta)}\n`);
@@ -31,6 +42,8 @@ export class DrillSummaryReporter implements Reporter {
     }
     if (result.state !== 'failed') return;
     const error = result.errors?.[0];
+    this.notRun.push({ name: testCase.name, reason: firstLine(error?.message) });
+    this.onDrillDone(testCase.name, 'not run');
     // No report was written: the drill never started, which means its options are wrong.
     if (error?.name === 'ConfigError') this.configErrors++;
     else this.failed++;
@@ -43,6 +56,7 @@ export class DrillSummaryReporter implements Reporter {
         this.loadErrors++;
         const where = relative(process.cwd(), module.moduleId);
         const why = stripVTControlCharacters(error.message ?? '').split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' ');
+        this.notRun.push({ name: where, reason: `could not be loaded: ${why}` });
         this.out(`✗ ${where} could not be loaded: ${why}\n`);
       }
     }

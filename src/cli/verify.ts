@@ -10,7 +10,7 @@ export function registerVerifyCommand(program: Command, setExit: (code: number) 
     .command('verify')
     .description('check report signatures (and that the ledger chain of a report directory is unbroken)')
     .argument('[files...]', '.report.json files to check')
-    .requiredOption('--key <pub.pem>', 'the public key the reports must be signed with')
+    .requiredOption('--key <pub.pem>', 'the public key the reports must be signed with (Ed25519, or ECDSA/RSA exported by `keygen --kms`)')
     .option('--ledger <dir>', 'also check the chain of every report in this directory')
     .action(async (files: string[], opts: { key: string; ledger?: string }) => {
       if (files.length === 0 && !opts.ledger) {

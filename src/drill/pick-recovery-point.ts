@@ -1,16 +1,27 @@
+import { randomInt } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
+import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { PickStrategy, RecoveryPoint } from '../sources/source.ts';
 
 /**
- * Picks the recovery point to restore: the latest by default, or the one nearest a target time.
- * An empty list is a ConfigError: there is nothing to prove restorable.
+ * Picks the recovery point to restore: the latest by default, the one nearest a target time, or a random
+ * one created within a window before `now`. An empty list (or window) is a ConfigError: there is nothing
+ * to prove restorable.
  */
-export function pickRecoveryPoint(points: readonly RecoveryPoint[], pick: PickStrategy = { strategy: 'latest' }, where = 'the source'): RecoveryPoint {
+export function pickRecoveryPoint(points: readonly RecoveryPoint[], pick: PickStrategy = { strategy: 'latest' }, where = 'the source', now = new Date()): RecoveryPoint {
   if (points.length === 0) {
     throw new ConfigError(`no recovery points found in ${where}`, 'check the location, or take a backup first (restore-drill dump)');
   }
   const byTime = [...points].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   if (pick.strategy === 'latest') return byTime[0]!;
+  if (pick.strategy === 'random') {
+    const windowSeconds = parseDuration(pick.within, 'random pick window');
+    const inside = byTime.filter((p) => p.createdAt.getTime() >= now.getTime() - windowSeconds * 1000 && p.createdAt.getTime() <= now.getTime());
+    if (inside.length === 0) {
+      throw new ConfigError(`no recovery points created within the last ${formatDuration(windowSeconds)} in ${where}`, 'widen `within`, or check that backups are still being taken');
+    }
+    return inside[randomInt(inside.length)]!;
+  }
   const target = pick.target.getTime();
   return byTime.reduce((best, p) => (Math.abs(p.createdAt.getTime() - target) < Math.abs(best.createdAt.getTime() - target) ? p : best));
 }

@@ -10,12 +10,12 @@ import { assertWritableReportDir } from '../report/report-dir.ts';
 import { localPostgres } from '../environments/local-postgres.ts';
 import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
-import type { CheckResult, DrillReport, DrillStatus, RpoBasis } from '../report/report-model.ts';
+import type { CheckResult, DrillReport, DrillStatus, PhaseName, RpoBasis } from '../report/report-model.ts';
 import { writeReport } from '../report/report-writer.ts';
-import { resolveSigningKey } from '../report/signing-key.ts';
+import { resolveSigner } from '../report/signer.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 import { redact } from '../util/redact.ts';
-import { compareWithMarker } from '../verify/compare.ts';
+import { compareWithMarker, startComparison } from '../verify/compare.ts';
 import { sequenceChecks } from '../verify/sequence-checks.ts';
 import { compareTableSchemas } from '../verify/table-schema.ts';
 import type { Marker } from '../verify/marker-model.ts';
@@ -59,6 +59,17 @@ export interface DrillRun extends DrillOptions {
   readonly signal?: AbortSignal;
   /** Progress lines; default: printed to stderr with the drill's name. */
   readonly log?: (line: string) => void;
+  /** Progress for a terminal display: each phase as it starts, and tables done of total in `restore` and `verify`. */
+  readonly progress?: (event: DrillProgressEvent) => void;
+}
+
+/** What {@link DrillRun.progress} receives: the phase entered, or (with `done`/`total`) how far it is. */
+export interface DrillProgressEvent {
+  readonly phase: PhaseName;
+  /** Tables restored (pg_restore's "processing data for table") or compared so far. */
+  readonly done?: number;
+  /** Tables with data in the dump's table of contents, or tables in the marker. */
+  readonly total?: number;
 }
 
 /** The outcome of one drill run: a value, never an exception for a failed backup. */
@@ -84,7 +95,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   }
   const log = run.log ?? ((line: string) => process.stderr.write(`[${run.name}] ${redact(line)}\n`));
   const reportDir = run.reportDir ?? process.env.RESTORE_DRILL_REPORT_DIR ?? 'reports';
-  const key = resolveSigningKey({
+  const key = await resolveSigner({
     flag: run.signingKey,
     env: process.env.RESTORE_DRILL_SIGNING_KEY,
     defaultDir: defaultKeyDir(),
@@ -94,6 +105,11 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   const runId = newRunId();
   const startedAt = new Date();
   const clock = new PhaseClock(run.signal);
+  const progress = run.progress ?? (() => {});
+  const phase = <T>(name: PhaseName, work: () => Promise<T>): Promise<T> => {
+    progress({ phase: name });
+    return clock.run(name, work);
+  };
   const checks: CheckResult[] = [];
   let point: RecoveryPoint | undefined;
   let restorable: Restorable | undefined;
@@ -110,7 +126,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   const context = { workDir, signal: run.signal, log };
 
   try {
-    await clock.run('locate', async () => {
+    await phase('locate', async () => {
       log(`locate: listing recovery points from ${run.source.describe()}`);
       const points = await run.source.list(context);
       for (const policy of run.policies ?? []) {
@@ -122,10 +138,14 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     });
     // A policy-only drill stops here: the recovery points were listed and checked, nothing is restored.
     if (run.restore !== false) {
-      env = await clock.run('provision', () => environment.start({ runId, drillName: run.name, signal: run.signal, log }));
-      await clock.run('restore', () => env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log }));
+      env = await phase('provision', () => environment.start({ runId, drillName: run.name, signal: run.signal, log, recoveryPoint: point, restorable }));
+      const restoreProgress = (done: number, total: number) => progress({ phase: 'restore', done, total });
+      // The manifest is known before the restore: each of its tables is compared as soon as it is loaded.
+      await using early = restorable!.manifest ? startComparison(() => env!.connectionConfig(), restorable!.manifest, { label: 'manifest', algorithms }) : undefined;
+      const onTableRestored = early?.tableRestored;
+      await phase('restore', () => env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log, progress: restoreProgress, onTableRestored }));
       checks.push({ name: 'restore completed', status: 'passed', expected: true, actual: true });
-      await clock.run('verify', async () => {
+      await phase('verify', async () => {
         const client = new pg.Client(env!.connectionConfig());
         // An interrupted verify is abandoned while this client is still open, and teardown then stops the
         // server under it: that 'error' event must not crash the process that is writing the report.
@@ -137,9 +157,9 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
           checks.push(markersPresentCheck(manifest, marker));
           for (const [label, m] of [['manifest', manifest], [marker ? `marker #${marker.id}` : '', marker]] as const) {
             if (!m) continue;
-            for (const table of Object.values(m.tables)) algorithms.add(table.algorithm);
             log(`verify: comparing ${Object.keys(m.tables).length} tables against the ${label}`);
-            checks.push(...(await compareWithMarker(env!.connectionConfig(), m, { label })));
+            const onTable = (done: number, total: number) => progress({ phase: 'verify', done, total });
+            checks.push(...(await (m === manifest && early ? early.finish({ onTable }) : compareWithMarker(env!.connectionConfig(), m, { label, onTable, algorithms }))));
             const schemas = Object.fromEntries(Object.entries(m.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
             checks.push(...(await compareTableSchemas(client, schemas, label)));
           }
@@ -186,7 +206,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
           facts: point.facts,
         }
       : null,
-    environment: env ? { kind: env.kind, version: env.version } : failure?.phase === 'provision' ? { kind: environment.kind, version: null } : null,
+    environment: env ? { kind: env.kind, version: env.version, ...(env.facts ? { facts: env.facts } : {}) } : failure?.phase === 'provision' ? { kind: environment.kind, version: null } : null,
     phases: clock.phases(),
     objectives: { rto, rpo: { ...rpoResult, basis: rpo?.basis ?? null } },
     checks,
@@ -194,6 +214,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   };
 
   try {
+    progress({ phase: 'report' });
     const written = await writeReport({ report, reportDir, key });
     log(`report: ${status} — ${written.markdownPath}`);
     return {

@@ -1,5 +1,5 @@
 import type { ClientConfig } from 'pg';
-import type { Restorable } from '../sources/source.ts';
+import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 
 /** What every environment is told when it starts. */
 export interface EnvironmentContext {
@@ -10,6 +10,10 @@ export interface EnvironmentContext {
   readonly signal?: AbortSignal;
   /** Progress and notes for the person watching; never receives secrets. */
   readonly log: (line: string) => void;
+  /** The recovery point the drill picked, when it has one (e.g. its facts name production's version). */
+  readonly recoveryPoint?: RecoveryPoint;
+  /** What will be restored, already fetched: an environment may choose its version by it (e.g. the dump header). */
+  readonly restorable?: Restorable;
 }
 
 /** Options for restoring into a started environment. */
@@ -18,6 +22,14 @@ export interface RestoreOptions {
   readonly jobs?: number;
   readonly signal?: AbortSignal;
   readonly log: (line: string) => void;
+  /** Called as tables are loaded: `done` of `total` tables with data; for a progress display. Optional. */
+  readonly progress?: (done: number, total: number) => void;
+  /**
+   * Called once per table whose rows are final while the restore goes on (indexes and foreign keys may still
+   * be building), so they can be checksummed early. Optional for environments: one that cannot tell never
+   * calls it, and the drill compares every table after the restore instead.
+   */
+  readonly onTableRestored?: (table: { readonly schema: string; readonly name: string }) => void;
 }
 
 /**
@@ -38,6 +50,8 @@ export interface StartedEnvironment extends AsyncDisposable {
   readonly kind: string;
   /** Server version, e.g. `15.18`. */
   readonly version: string;
+  /** Settings an auditor may ask about (e.g. an RDS instance's class and groups), recorded in the report. Never secrets. */
+  readonly facts?: Record<string, string | number | boolean | null>;
   /** The run id it is labelled with. */
   readonly runId: string;
   /** The database restores go into. */

@@ -27,6 +27,12 @@ export interface LocalPostgresConfig {
   readonly settings?: Readonly<Record<string, string | number | boolean>>;
   /** Parent folder of the cluster's temp dir (default: the OS temp dir). */
   readonly parentDir?: string;
+  /**
+   * `restore` (default): the restore-speed settings of {@link restoreTuning}. `none`: PostgreSQL's own
+   * defaults (only the listening address and authentication are set) — what a hand-made restore gets, for
+   * benchmarks that compare the two.
+   */
+  readonly tuning?: 'restore' | 'none';
 }
 
 /**
@@ -49,13 +55,26 @@ export function localPostgres(config: LocalPostgresConfig = {}): Environment {
 const SUPERUSER = 'restore_drill_superuser';
 const DATABASE = 'restored';
 
-function restoreSettings(port: number): Record<string, string | number | boolean> {
-  const cores = availableParallelism();
-  const mb = Math.floor(totalmem() / 1024 / 1024);
+/** How every cluster listens and logs: only on 127.0.0.1, on its own port, no Unix socket. */
+function connectionSettings(port: number): Record<string, string | number | boolean> {
   return {
     listen_addresses: '127.0.0.1',
     port,
     unix_socket_directories: '',
+    logging_collector: false,
+    log_min_messages: 'warning',
+    password_encryption: 'scram-sha-256',
+  };
+}
+
+/**
+ * Server settings for a fast restore into a cluster that is thrown away afterwards (docs/performance.md has
+ * the measurements behind them).
+ */
+export function restoreTuning(): Record<string, string | number | boolean> {
+  const cores = availableParallelism();
+  const mb = Math.floor(totalmem() / 1024 / 1024);
+  return {
     // Non-durable on purpose: the cluster is thrown away, so crash safety only costs restore time.
     fsync: false,
     synchronous_commit: false,
@@ -74,9 +93,6 @@ function restoreSettings(port: number): Record<string, string | number | boolean
     max_parallel_workers_per_gather: Math.max(1, cores),
     max_parallel_maintenance_workers: Math.max(1, cores),
     jit: false,
-    logging_collector: false,
-    log_min_messages: 'warning',
-    password_encryption: 'scram-sha-256',
   };
 }
 
@@ -168,7 +184,8 @@ class StartedLocalPostgres implements StartedEnvironment {
     // A free port can be taken between asking and binding (parallel drills): retry with a new one.
     for (let attempt = 1; ; attempt++) {
       this.port = await freePort();
-      const settings = { ...restoreSettings(this.port), ...config.settings };
+      const tuning = config.tuning === 'none' ? {} : restoreTuning();
+      const settings = { ...tuning, ...connectionSettings(this.port), ...config.settings };
       const conf = Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`).join('\n');
       await appendFile(join(this.dataDir, 'postgresql.conf'), `\n# restore-drill: disposable cluster of run ${this.runId}\n${conf}\n`);
       try {

@@ -6,6 +6,7 @@ import { assertDisposable } from './disposable-database.ts';
 import { readDumpHeader } from './dump-header.ts';
 import { findPgBinaries } from './pg-binaries.ts';
 import { runCommand } from './run-command.ts';
+import { TableDataTracker } from './table-data-tracker.ts';
 
 /**
  * Restores a local `pg_dump` archive into a started environment with `pg_restore -j <cores>`. The
@@ -31,18 +32,26 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   // Only the database name goes on the command line; host, user and password travel in libpq's env vars.
   const args = ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
   options.log(`restoring ${dump.format} dump with ${pg.path('pg_restore')} ${pg.version} (${jobs} jobs)`);
+  // For a progress display: how many tables have data, from the dump's table of contents (cheap to read).
+  const total = options.progress ? await countTableData(pg.path('pg_restore'), dump.path, options.signal) : 0;
+  // Which tables are restored far enough to be read, so their checksums can start while pg_restore goes on.
+  const onTableRestored = options.onTableRestored;
+  const tracker = onTableRestored ? await TableDataTracker.forDump(pg.path('pg_restore'), dump.path, jobs, onTableRestored, { signal: options.signal }) : undefined;
   let tables = 0;
   try {
     await runCommand(pg.path('pg_restore'), args, {
       env: env.libpqEnv(),
       signal: options.signal,
       onStderrLine: (line) => {
+        tracker?.line(line);
         if (/processing data for table/.test(line)) {
           tables += 1;
+          options.progress?.(tables, Math.max(total, tables));
           if (tables % 10 === 0) options.log(`restore: ${tables} tables loaded`);
         }
       },
     });
+    tracker?.end();
   } catch (error) {
     if (!(error instanceof CommandFailedError)) throw error;
     // --verbose floods stderr with progress; keep the lines that explain the failure.
@@ -54,4 +63,14 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
     throw new CommandFailedError('pg_restore', error.code, evidence || error.stderrTail, 'the dump is damaged or incomplete; check how it was copied');
   }
   options.log(`restore: done (${tables} tables with data)`);
+}
+
+/** The number of `TABLE DATA` entries in a dump's table of contents (`pg_restore -l`); 0 if it cannot be read. */
+async function countTableData(pgRestoreBin: string, path: string, signal?: AbortSignal): Promise<number> {
+  try {
+    const { stdout } = await runCommand(pgRestoreBin, ['--list', path], { signal });
+    return stdout.split('\n').filter((line) => /^\d+; \d+ \d+ TABLE DATA /.test(line)).length;
+  } catch {
+    return 0;
+  }
 }

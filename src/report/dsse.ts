@@ -1,5 +1,7 @@
-import { sign, verify, type KeyObject } from 'node:crypto';
+import { sign, type KeyObject } from 'node:crypto';
 import { fingerprint, type SigningKey } from './signing-key.ts';
+import type { Signer } from './signer.ts';
+import { verifySignature } from './signer-algorithms.ts';
 
 /** The DSSE payload type of every report: an in-toto Statement. */
 export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -7,7 +9,7 @@ export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 /** One signature in a DSSE envelope; `keyid` is a hint that says which key to verify with. */
 export interface DsseSignature {
   readonly keyid: string;
-  /** Base64 of the Ed25519 signature over {@link pae}(payloadType, payload). */
+  /** Base64 of the signature over {@link pae}(payloadType, payload): Ed25519, or ECDSA (DER) / RSA from a KMS key. */
   readonly sig: string;
 }
 
@@ -48,12 +50,21 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
  * const envelope = signEnvelope(Buffer.from(canonicalJson), key);
  */
 export function signEnvelope(payload: Buffer, key: SigningKey): DsseEnvelope {
-  const sig = sign(null, pae(PAYLOAD_TYPE, payload), key.privateKey);
-  return {
-    payloadType: PAYLOAD_TYPE,
-    payload: payload.toString('base64'),
-    signatures: [{ keyid: key.keyid, sig: sig.toString('base64') }],
-  };
+  return envelopeOf(payload, key.keyid, sign(null, pae(PAYLOAD_TYPE, payload), key.privateKey));
+}
+
+/**
+ * Signs payload bytes into a DSSE envelope with any {@link Signer}: a local Ed25519 key or an AWS KMS key.
+ *
+ * @example
+ * const envelope = await signEnvelopeWith(serializeStatement(statement), await resolveSigner(options));
+ */
+export async function signEnvelopeWith(payload: Buffer, signer: Signer): Promise<DsseEnvelope> {
+  return envelopeOf(payload, signer.keyid, await signer.sign(pae(PAYLOAD_TYPE, payload)));
+}
+
+function envelopeOf(payload: Buffer, keyid: string, sig: Buffer): DsseEnvelope {
+  return { payloadType: PAYLOAD_TYPE, payload: payload.toString('base64'), signatures: [{ keyid, sig: sig.toString('base64') }] };
 }
 
 /**
@@ -93,7 +104,7 @@ export function verifyEnvelope(envelope: unknown, publicKey: KeyObject): Envelop
   const message = pae(payloadType, body);
   for (const candidate of candidates) {
     const sig = typeof candidate.sig === 'string' ? decodeBase64(candidate.sig) : null;
-    if (sig && verifiesWith(message, sig, publicKey)) {
+    if (sig && verifySignature(message, sig, publicKey)) {
       try {
         return { valid: true, statement: JSON.parse(body.toString('utf8')), keyid };
       } catch {
@@ -102,15 +113,6 @@ export function verifyEnvelope(envelope: unknown, publicKey: KeyObject): Envelop
     }
   }
   return invalid('signature does not match');
-}
-
-function verifiesWith(message: Buffer, sig: Buffer, publicKey: KeyObject): boolean {
-  try {
-    return verify(null, message, publicKey, sig);
-  } catch {
-    // A key of another type (RSA, EC) makes node throw instead of returning false.
-    return false;
-  }
 }
 
 /**

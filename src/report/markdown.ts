@@ -66,6 +66,12 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
   lines.push('## Environment', '');
   const env = report.environment;
   lines.push(env ? `${env.kind}${env.version ? `, PostgreSQL ${env.version}` : ''}` : 'No environment was started.', '');
+  if (env?.facts && Object.keys(env.facts).length) {
+    lines.push(...table(['', ''], Object.entries(env.facts).map(([name, value]) => [name, show(value)])), '');
+  }
+  if (report.controls.length) {
+    lines.push('## Controls evidenced', '', report.controls.map((c) => `\`${c}\``).join(', '), '');
+  }
 
   lines.push('## Objectives', '');
   lines.push(
@@ -111,7 +117,7 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
   lines.push(
     `This is a summary. The record is the signed DSSE envelope ` +
       `${opts.jsonFile ? `[\`${jsonFile}\`](${encodeURI(jsonFile)})` : 'beside this file'}` +
-      `${opts.keyid ? `, signed with Ed25519 key \`${opts.keyid}\`` : ''}` +
+      `${opts.keyid ? `, signed with key \`${opts.keyid}\`` : ''}` +
       `${report.previous ? `; it follows the report with digest \`${report.previous}\` in the ledger` : ''}.`,
     '',
     'Verify it with the public key:',

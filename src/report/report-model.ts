@@ -57,7 +57,12 @@ export interface DrillReport {
     readonly digest: string | null;
     readonly facts: Record<string, string | number | boolean | null>;
   } | null;
-  readonly environment: { readonly kind: string; readonly version: string | null } | null;
+  readonly environment: {
+    readonly kind: string;
+    readonly version: string | null;
+    /** What the environment reports about itself, e.g. an RDS instance's class, subnet group and security groups. */
+    readonly facts?: Record<string, string | number | boolean | null>;
+  } | null;
   readonly phases: PhaseTiming[];
   readonly objectives: {
     readonly rto: ObjectiveResult;

@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 describe('writeReport', () => {
-  it('writes a pretty-printed DSSE envelope named by UTC time and drill slug, with markdown beside it', async () => {
+  it('writes a pretty-printed DSSE envelope named by UTC time and drill slug, with markdown and HTML beside it', async () => {
     const written = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T17:55:33.900Z') });
     expect(basename(written.jsonPath)).toBe('20261123T175533Z-orders-db-nightly-dump.report.json');
     expect(basename(written.markdownPath)).toBe('20261123T175533Z-orders-db-nightly-dump.report.md');
@@ -40,7 +40,10 @@ describe('writeReport', () => {
     expect(markdown).toContain('Orders DB: nightly dump');
     expect(markdown).toContain(`restore-drill verify ${basename(written.jsonPath)} --key PUB.pem`);
     expect(markdown).toContain(key.keyid);
-    expect((await readdir(dir)).sort()).toEqual([basename(written.jsonPath), basename(written.markdownPath)].sort());
+    expect(basename(written.htmlPath)).toBe('20261123T175533Z-orders-db-nightly-dump.report.html');
+    expect((await readdir(dir)).sort()).toEqual(
+      [basename(written.jsonPath), basename(written.markdownPath), basename(written.htmlPath), 'index.html'].sort(),
+    );
   });
 
   it('links each report to the bytes of the one before it', async () => {

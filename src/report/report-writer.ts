@@ -4,7 +4,8 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { withDirectoryLock, type DirectoryLockOptions } from './directory-lock.ts';
-import { signEnvelope } from './dsse.ts';
+import { signEnvelopeWith } from './dsse.ts';
+import { writeHtmlPages } from './html/html-pages.ts';
 import { renderMarkdown as defaultRenderMarkdown, type MarkdownOptions } from './markdown.ts';
 import {
   compactUtc,
@@ -17,6 +18,7 @@ import {
 } from './report-files.ts';
 import type { DrillReport } from './report-model.ts';
 import type { SigningKey } from './signing-key.ts';
+import { toSigner, type Signer } from './signer.ts';
 import { buildStatement, serializeStatement } from './statement.ts';
 
 /** What {@link writeReport} needs: the finished report (without its ledger link), where, and the key. */
@@ -24,7 +26,8 @@ export interface WriteReportOptions {
   /** The report; `previous` is filled in by the writer, under the directory lock. */
   readonly report: Omit<DrillReport, 'previous'>;
   readonly reportDir: string;
-  readonly key: SigningKey;
+  /** A local Ed25519 key or any {@link Signer} (e.g. an AWS KMS key). */
+  readonly key: SigningKey | Signer;
   /** Renders the human `.report.md`; defaults to {@link defaultRenderMarkdown}. */
   readonly renderMarkdown?: (report: DrillReport, opts: MarkdownOptions) => string;
   /** The time in the file name; defaults to now. */
@@ -37,14 +40,17 @@ export interface WriteReportOptions {
 export interface WrittenReport {
   readonly jsonPath: string;
   readonly markdownPath: string;
+  /** The run's HTML page beside it; `index.html` of the directory is rewritten too. */
+  readonly htmlPath: string;
   /** `sha256:<hex>` of the previous newest report file, or null when this is the first. */
   readonly previous: string | null;
 }
 
 /**
- * Signs a report and writes `<UTC time>-<drill slug>.report.json` (the DSSE envelope) and `.report.md`
- * beside it. The report's `previous` links it to the newest report already there, making the directory a
- * ledger: deleting, editing or reordering a report breaks the chain.
+ * Signs a report and writes `<UTC time>-<drill slug>.report.json` (the DSSE envelope), `.report.md` and
+ * `.report.html` beside it, and rewrites the directory's `index.html`. The report's `previous` links it to
+ * the newest report already there, making the directory a ledger: deleting, editing or reordering a report
+ * breaks the chain.
  *
  * @example
  * const { jsonPath } = await writeReport({ report, reportDir: 'reports', key });
@@ -61,7 +67,7 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
         const newest = names.at(-1);
         const previous = newest ? fileDigest(await readFile(join(dir, newest))) : null;
         const report: DrillReport = { ...options.report, previous };
-        const envelope = signEnvelope(serializeStatement(buildStatement(report)), key);
+        const envelope = await signEnvelopeWith(serializeStatement(buildStatement(report)), toSigner(key));
 
         const base = chooseBaseName(dir, reportSlug(report.drill.name), options.now ?? new Date(), newest);
         const jsonFile = `${base}${REPORT_SUFFIX}`;
@@ -69,7 +75,8 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
         const markdownPath = join(dir, `${base}${MARKDOWN_SUFFIX}`);
         await writeAtomically(jsonPath, `${JSON.stringify(envelope, null, 2)}\n`);
         await writeAtomically(markdownPath, render(report, { jsonFile, keyid: key.keyid }));
-        return { jsonPath, markdownPath, previous };
+        const { htmlPath } = await writeHtmlPages({ dir, jsonFile, publicKey: key.publicKey, write: writeAtomically });
+        return { jsonPath, markdownPath, htmlPath, previous };
       },
       options.lock,
     );

@@ -138,10 +138,10 @@ describe('loadPublicKey', () => {
     expect(configErrorOf(() => loadPublicKey(notKey)).message).toBe(`public key ${notKey} is not a PEM public key`);
 
     const ec = join(dir, 'ec.pub.pem');
-    const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const ecKey = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey;
     await writeFile(ec, ecKey.export({ type: 'spki', format: 'pem' }));
     expect(configErrorOf(() => loadPublicKey(ec)).message).toBe(
-      `public key ${ec} is an EC key; restore-drill signs with Ed25519`,
+      `public key ${ec} is an EC key on secp256k1; restore-drill verifies Ed25519, ECDSA P-256/P-384/P-521 or RSA ≥ 2048 bits`,
     );
   });
 });

@@ -9,6 +9,7 @@ import {
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { SUPPORTED_KEYS, unsupportedKeyReason } from './signer-algorithms.ts';
 
 /** An Ed25519 key pair that signs reports; `keyid` names the public key in every signature. */
 export type SigningKey = {
@@ -55,7 +56,9 @@ export function loadSigningKey(spec: string): SigningKey {
 }
 
 /**
- * Loads an Ed25519 public key from a PEM file; a private key PEM is accepted too and its public half used.
+ * Loads a public key that verifies reports from a PEM file: Ed25519 (local keys), or ECDSA P-256/P-384/P-521
+ * or RSA (exported from an AWS KMS key by `restore-drill keygen --kms`). A private key PEM is accepted too
+ * and its public half used.
  *
  * @example
  * const publicKey = loadPublicKey('keys/signing-key.pub.pem');
@@ -69,8 +72,9 @@ export function loadPublicKey(path: string): KeyObject {
   } catch {
     throw new ConfigError(`public key ${path} is not a PEM public key`, hint);
   }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new ConfigError(`public key ${path} is ${describeKeyType(key)}; restore-drill signs with Ed25519`, hint);
+  const unsupported = unsupportedKeyReason(key);
+  if (unsupported) {
+    throw new ConfigError(`public key ${path} is ${unsupported}; restore-drill verifies ${SUPPORTED_KEYS}`, hint);
   }
   return key;
 }

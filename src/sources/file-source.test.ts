@@ -113,7 +113,9 @@ describe('fileSource', () => {
     const source = fileSource(directory);
     const [point] = await source.list(context());
     const restorable = await source.fetch(point!, context());
-    expect(restorable).toEqual({ kind: 'pg-dump', dump: { path: resolve(directory), format: 'directory', digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) } });
+    const digest = expect.stringMatching(/^sha256:[0-9a-f]{64}$/);
+    expect(restorable).toEqual({ kind: 'pg-dump', digest, dump: { path: resolve(directory), format: 'directory', digest } });
+    expect(restorable.digest).toBe(restorable.dump.digest);
   });
 
   test('when only the mtime is known, it orders the dumps', async () => {

@@ -83,7 +83,7 @@ export function explainS3Error(error: unknown, where: S3ErrorContext): unknown {
 }
 
 /** The errno-style code of a network failure, also when Node wraps several attempts in an AggregateError. */
-function networkCode(error: Error): string | undefined {
+export function networkCode(error: Error): string | undefined {
   const candidates = [error, (error as { cause?: unknown }).cause, ...((error as { errors?: unknown[] }).errors ?? [])];
   for (const candidate of candidates) {
     const code = (candidate as { code?: unknown } | undefined)?.code;

@@ -57,10 +57,18 @@ export function isPgDump(restorable: Restorable): restorable is PgDumpRestorable
   return restorable.kind === 'pg-dump' && 'dump' in restorable;
 }
 
-/** How a source picks among its recovery points. */
+/**
+ * How a source picks among its recovery points: the latest; the one nearest a target time; or, like AWS
+ * Backup restore testing, a random one created inside the last `within` (e.g. `'7d'`), so that over many
+ * drills every recent recovery point gets proven, not only the newest.
+ *
+ * @example
+ * drill('shop, any snapshot of the last week', { source, pick: { strategy: 'random', within: '7d' } });
+ */
 export type PickStrategy =
   | { readonly strategy: 'latest' }
-  | { readonly strategy: 'nearest'; readonly target: Date };
+  | { readonly strategy: 'nearest'; readonly target: Date }
+  | { readonly strategy: 'random'; readonly within: string | number };
 
 /** Context a source gets from the drill run. */
 export interface SourceContext {

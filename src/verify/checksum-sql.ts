@@ -87,8 +87,10 @@ const ROW = 'r';
  * The one scan that yields every range's row count and checksum of a table: per row, the first 64 bits of
  * md5 of the row's text as a signed bigint; per range, `count(*)` and `sum(hash)` (numeric: no overflow, and
  * unlike XOR a duplicated row does not cancel out). Rows come out as `(bucket, rows, sum)`, ordered by bucket.
+ * With `typedHash` (SQL over the alias `r`, see typed-row-hash.ts) each range also sums that hash, as
+ * `typed_sum`, in the same scan.
  */
-export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: RowBound): SqlQuery {
+export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: RowBound, typedHash?: string): SqlQuery {
   const values: unknown[] = [];
   const param = (value: unknown, type: string) => {
     values.push(value);
@@ -115,10 +117,11 @@ export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: Row
   const only = table.partitioned ? '' : 'only ';
   // (r.*)::text is the row's text even when a column is called "r". OFFSET 0 keeps the planner from inlining
   // the inner query, which would compute md5 of the row twice when the bucket comes from it too.
-  const inner = `select md5((${ROW}.*)::text) as m${keyBucket ? `, ${keyBucket} as b` : ''} from ${only}${quoteTable(table)} ${ROW} ${where} offset 0`;
+  const typed = typedHash ? `, ${typedHash} as h` : '';
+  const inner = `select md5((${ROW}.*)::text) as m${keyBucket ? `, ${keyBucket} as b` : ''}${typed} from ${only}${quoteTable(table)} ${ROW} ${where} offset 0`;
   const text =
     `select ${keyBucket ? 'b' : rowBucket} as bucket, count(*)::text as rows, ` +
-    `sum(('x' || substr(m, 1, 16))::bit(64)::bigint)::text as sum from (${inner}) s group by 1 order by 1`;
+    `sum(('x' || substr(m, 1, 16))::bit(64)::bigint)::text as sum${typedHash ? ', coalesce(sum(h), 0)::text as typed_sum' : ''} from (${inner}) s group by 1 order by 1`;
   return { text, values };
 }
 
@@ -132,14 +135,84 @@ export interface RangeTotals {
 }
 
 /** Runs {@link rangeSumsQuery} on a connection with pinned settings and adds the ranges up. */
-export async function computeRangeSums(client: pg.ClientBase, table: TableRef, layout: RangeLayout, bound?: RowBound): Promise<RangeTotals> {
-  const result = await client.query<{ bucket: number; rows: string; sum: string }>(rangeSumsQuery(table, layout, bound));
+export async function computeRangeSums(client: pg.ClientBase, table: TableRef, layout: RangeLayout, bound?: RowBound): Promise<RangeTotals>;
+/** The same, also summing the typed row hash `typedHash` over all rows: `typedChecksum`. */
+export async function computeRangeSums(
+  client: pg.ClientBase,
+  table: TableRef,
+  layout: RangeLayout,
+  bound: RowBound | undefined,
+  typedHash: string,
+): Promise<RangeTotals & { typedChecksum: string }>;
+export async function computeRangeSums(
+  client: pg.ClientBase,
+  table: TableRef,
+  layout: RangeLayout,
+  bound?: RowBound,
+  typedHash?: string,
+): Promise<RangeTotals & { typedChecksum?: string }> {
+  const result = await client.query<{ bucket: number; rows: string; sum: string; typed_sum?: string }>(rangeSumsQuery(table, layout, bound, typedHash));
   const sums = result.rows.map((row) => ({ bucket: row.bucket, rows: Number(row.rows), sum: row.sum }));
-  return {
+  const totals: RangeTotals = {
     rows: sums.reduce((total, range) => total + range.rows, 0),
     checksum: String(sums.reduce((total, range) => total + BigInt(range.sum), 0n)),
     sums,
   };
+  if (typedHash === undefined) return totals;
+  return { ...totals, typedChecksum: String(result.rows.reduce((total, row) => total + BigInt(row.typed_sum!), 0n)) };
+}
+
+/**
+ * The row hash of the portable algorithm {@link CHECKSUM_ALGORITHM} as SQL over the row alias `r`: the first
+ * 64 bits of md5 of the row's text, as a signed bigint.
+ */
+export const TEXT_ROW_HASH_SQL = `('x' || substr(md5((${ROW}.*)::text), 1, 16))::bit(64)::bigint`;
+
+/** A range of a table's heap blocks, `from` inclusive and `to` exclusive; null is open-ended. */
+export interface BlockRange {
+  readonly from: number | null;
+  readonly to: number | null;
+}
+
+/** Row count and checksum of a whole table (or its rows up to a bound, or a block range of them). */
+export interface Totals {
+  readonly rows: number;
+  /** Sum of the row hashes as a decimal string; `0` for no rows. */
+  readonly checksum: string;
+}
+
+/**
+ * `count(*)` and the sum of a row hash (`rowHash`: {@link TEXT_ROW_HASH_SQL} or a typed row hash) over a
+ * table in one scan, without key ranges: when a restored table matches its marker this is all the work there
+ * is, and ranges are only computed to name what differs. `blocks` limits the scan to a range of heap blocks
+ * (a TID range scan, PostgreSQL 14+), so one large table can be summed in parts on several connections; the
+ * parts add up to the table's numbers.
+ */
+export function totalsQuery(table: TableRef, rowHash: string, bound?: RowBound, blocks?: BlockRange): SqlQuery {
+  const values: unknown[] = [];
+  const conditions: string[] = [];
+  if (bound) {
+    if (bound.value === null) conditions.push('false');
+    else {
+      values.push(bound.value);
+      conditions.push(`${ROW}.${pg.escapeIdentifier(bound.column)} <= $${values.length}::bigint`);
+    }
+  }
+  // Block numbers are integers we computed: inlined, so the planner sees constants it can turn into a TID range scan.
+  if (blocks?.from != null) conditions.push(`${ROW}.ctid >= '(${Math.trunc(blocks.from)},0)'::tid`);
+  if (blocks?.to != null) conditions.push(`${ROW}.ctid < '(${Math.trunc(blocks.to)},0)'::tid`);
+  const where = conditions.length > 0 ? ` where ${conditions.join(' and ')}` : '';
+  const only = table.partitioned ? '' : 'only ';
+  return {
+    text: `select count(*)::text as rows, coalesce(sum(${rowHash}), 0)::text as sum from ${only}${quoteTable(table)} ${ROW}${where}`,
+    values,
+  };
+}
+
+/** Runs {@link totalsQuery} on a connection with pinned settings. */
+export async function computeTotals(client: pg.ClientBase, table: TableRef, rowHash: string, bound?: RowBound, blocks?: BlockRange): Promise<Totals> {
+  const result = await client.query<{ rows: string; sum: string }>(totalsQuery(table, rowHash, bound, blocks));
+  return { rows: Number(result.rows[0]!.rows), checksum: result.rows[0]!.sum };
 }
 
 /** `count(*)` of a table (`count` mode). */

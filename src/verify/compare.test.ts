@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { CheckResult } from '../report/report-model.ts';
-import { compareWithMarker, describeRange } from './compare.ts';
+import { computeTotals, parseQualifiedName, pinSessionSettings, TEXT_ROW_HASH_SQL } from './checksum-sql.ts';
+import { compareWithMarker, describeRange, startComparison } from './compare.ts';
 import type { Marker } from './marker-model.ts';
-import { sql, startShopCluster, type ShopCluster } from './shop-cluster.testkit.ts';
+import { sql, startShopCluster, withClient, type ShopCluster } from './shop-cluster.testkit.ts';
+import { splitBlocks, tableBlocks } from './table-blocks.ts';
+import { readTypedColumns, typedRowHashSql } from './typed-row-hash.ts';
 import { takeMarker } from './take-marker.ts';
 
 let cluster: ShopCluster;
@@ -141,5 +144,90 @@ describe('describeRange', () => {
     expect(describeRange(layout, -1)).toBe('rows with id below 1');
     expect(describeRange(layout, 16)).toBe('rows with id above 2000');
     expect(describeRange({ kind: 'hash', columns: null, buckets: 16 }, 3)).toBe('rows in hash bucket 3 of 16 (by whole row)');
+  });
+});
+
+describe('checksum algorithms and scheduling', () => {
+  const major = async () => Number((await sql(cluster.shop, "select current_setting('server_version_num')::int / 10000 as major")).rows[0].major);
+
+  test('a typed checksum taken on this major is compared by it, and the report learns which', async () => {
+    const algorithms = new Set<string>();
+    const checks = await compareWithMarker(await cluster.copy(), exact, { label: 'manifest', algorithms });
+    expect(failed(checks)).toEqual([]);
+    const name = `rdsum-record/1 (PostgreSQL ${await major()})`;
+    expect([...algorithms]).toEqual([name]);
+    expect(exact.tables['public.orders']!.typed).toMatchObject({ algorithm: 'rdsum-record/1', serverMajor: await major() });
+    expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({
+      status: 'passed',
+      expected: exact.tables['public.orders']!.typed!.checksum,
+      actual: exact.tables['public.orders']!.typed!.checksum,
+      detail: `checksum ${name}`,
+    });
+  });
+
+  test('taken on another major (or when asked), the portable checksum is compared', async () => {
+    const otherMajor: Marker = {
+      ...exact,
+      tables: Object.fromEntries(Object.entries(exact.tables).map(([name, t]) => [name, t.typed ? { ...t, typed: { ...t.typed, serverMajor: t.typed.serverMajor + 1 } } : t])),
+    };
+    for (const [marker, options] of [[otherMajor, {}], [exact, { typed: false }]] as const) {
+      const algorithms = new Set<string>();
+      const checks = await compareWithMarker(cluster.shop, marker, { label: 'manifest', algorithms, ...options });
+      expect(failed(checks)).toEqual([]);
+      expect([...algorithms]).toEqual(['rdsum-text-md5/1']);
+      expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({ expected: exact.tables['public.orders']!.checksum, detail: 'checksum rdsum-text-md5/1' });
+    }
+  });
+
+  test('a typed mismatch is narrowed down to the key range with the portable checksum', async () => {
+    const copy = await cluster.copy();
+    await sql(copy, 'update orders set total = total + 0.01 where id = 130');
+    const algorithms = new Set<string>();
+    const checks = await compareWithMarker(copy, exact, { label: 'manifest', algorithms });
+    expect(failed(checks).map((c) => c.name)).toEqual(['checksum public.orders (manifest)']);
+    expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({
+      expected: exact.tables['public.orders']!.checksum,
+      detail: 'rows with id 126..250 differ (bucket 1: 125 rows expected and found, checksums differ)',
+    });
+    expect(algorithms.has('rdsum-text-md5/1')).toBe(true);
+  });
+
+  test('a table reported restored is compared at once, before the comparison is finished', async () => {
+    const copy = await cluster.copy();
+    const done: number[] = [];
+    await using comparison = startComparison(() => copy, exact, { label: 'manifest', onTable: (n) => done.push(n) });
+    comparison.tableRestored({ schema: 'public', name: 'orders' });
+    comparison.tableRestored({ schema: 'public', name: 'not_in_the_marker' });
+    for (let i = 0; i < 200 && done.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(done).toEqual([1]);
+    const checks = await comparison.finish();
+    expect(checks).toHaveLength(7 * 3);
+    expect(failed(checks)).toEqual([]);
+    expect(checks.map((c) => c.name)).toEqual((await compareWithMarker(copy, exact, { label: 'manifest' })).map((c) => c.name));
+  });
+
+  test('block ranges of a table add up to its whole-table numbers', async () => {
+    await withClient(cluster.shop, async (client) => {
+      await pinSessionSettings(client);
+      const table = parseQualifiedName('public.events');
+      const blocks = (await tableBlocks(client, table, await major()))!;
+      expect(blocks).toBeGreaterThan(3);
+      const parts = splitBlocks(blocks, 3, 1);
+      expect(parts).toHaveLength(3);
+      for (const rowHash of [TEXT_ROW_HASH_SQL, typedRowHashSql(await readTypedColumns(client, table))]) {
+        const whole = await computeTotals(client, table, rowHash);
+        const sums = await Promise.all(parts.map((part) => computeTotals(client, table, rowHash, undefined, part)));
+        expect(sums.reduce((n, s) => n + s.rows, 0)).toBe(3000);
+        expect(String(sums.reduce((n, s) => n + BigInt(s.checksum), 0n))).toBe(whole.checksum);
+      }
+      expect((await computeTotals(client, table, TEXT_ROW_HASH_SQL)).checksum).toBe(exact.tables['public.events']!.checksum);
+    });
+  });
+
+  test('splitBlocks covers every block, open-ended at both ends', () => {
+    expect(splitBlocks(1000, 2, 100)).toEqual([{ from: null, to: 500 }, { from: 500, to: null }]);
+    expect(splitBlocks(150, 4, 100)).toEqual([{ from: null, to: null }]);
+    expect(splitBlocks(0, 4, 100)).toEqual([{ from: null, to: null }]);
+    expect(splitBlocks(1001, 3, 1)).toEqual([{ from: null, to: 334 }, { from: 334, to: 668 }, { from: 668, to: null }]);
   });
 });

@@ -1,27 +1,65 @@
 import type pg from 'pg';
 import type { CheckResult } from '../report/report-model.ts';
-import { CHECKSUM_ALGORITHM, computeRangeSums, countRows, hashLayout, parseQualifiedName, type RowBound, type TableRef } from './checksum-sql.ts';
-import { defaultPoolSize, openConnectionPool } from './connection-pool.ts';
+import {
+  CHECKSUM_ALGORITHM,
+  computeRangeSums,
+  computeTotals,
+  countRows,
+  hashLayout,
+  parseQualifiedName,
+  qualifiedName,
+  TEXT_ROW_HASH_SQL,
+  type BlockRange,
+  type RowBound,
+  type TableRef,
+  type Totals,
+} from './checksum-sql.ts';
+import { defaultPoolSize, openConnectionPool, type ConnectionPool } from './connection-pool.ts';
 import type { Marker, QualifiedName, RangeLayout, RangeSum, TableMarker } from './marker-model.ts';
+import { splitBlocks, tableBlocks } from './table-blocks.ts';
+import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql } from './typed-row-hash.ts';
 
-/** Options of {@link compareWithMarker}. */
+/** Options of {@link compareWithMarker} and {@link startComparison}. */
 export interface CompareOptions {
   /** Names the marker in every check name: `manifest` or `marker #<id>`. */
   readonly label: string;
   /** Connections comparing tables in parallel; default min(4, CPU cores). */
   readonly poolSize?: number;
+  /** Called as each table is compared: `done` of `total` tables; for a progress display. */
+  readonly onTable?: (done: number, total: number) => void;
+  /**
+   * Collects the checksum algorithms actually computed, e.g. `rdsum-record/1 (PostgreSQL 15)` or
+   * `rdsum-text-md5/1`, for the report.
+   */
+  readonly algorithms?: Set<string>;
+  /**
+   * Use the marker's typed checksum (`rdsum-record/1`) when the restored server runs the major it was taken
+   * on (default true); false always computes the portable `rdsum-text-md5/1`.
+   */
+  readonly typed?: boolean;
+  /** Sum large tables in block ranges on several connections at once (default true; needs PostgreSQL 14+). */
+  readonly splitTables?: boolean;
 }
 
 /** How many differing ranges a check's detail names before it says "and N more". */
 const MAX_RANGES_IN_DETAIL = 5;
 
 /**
+ * Tables smaller than two of these (in 8 kB heap blocks, so 16 MB) are summed in one query: below that, a
+ * second connection costs more than it saves.
+ */
+const MIN_BLOCKS_PER_PART = 2048;
+
+/**
  * Compares a restored database with a marker. Per table of the marker, in the marker's order:
  * - `table exists <table> (<label>)`;
  * - `row count <table> (<label>)`: exact for `exact` and `append-only` (rows up to the bound), within the
  *   tolerance for `count`;
- * - `checksum <table> (<label>)` for `exact` and `append-only`, computed with the marker's own key-range
- *   layout, so a mismatch names the ranges that differ.
+ * - `checksum <table> (<label>)` for `exact` and `append-only`.
+ * Each table is first summed as a whole — with the typed row hash when the marker has one taken on the
+ * restored server's major, else with the portable one, large tables in block ranges on several connections.
+ * Only when that differs from the marker is it summed again per key range of the marker's layout, so the
+ * failed checks name the ranges that differ.
  * A table that is missing gets its other checks `skipped`; a table that cannot be read (e.g. its key column
  * is gone) gets them `failed` with the database's error. Tables are compared in parallel on a small pool of
  * read-only connections with pinned settings. Never throws for a difference: it is data in the result.
@@ -30,47 +68,211 @@ const MAX_RANGES_IN_DETAIL = 5;
  * const checks = await compareWithMarker(env.connectionConfig(), manifest, { label: 'manifest' });
  */
 export async function compareWithMarker(config: pg.ClientConfig, marker: Marker, options: CompareOptions): Promise<CheckResult[]> {
-  const entries = Object.entries(marker.tables);
-  if (entries.length === 0) return [];
-  await using pool = await openConnectionPool(config, { snapshot: 'none', size: Math.min(options.poolSize ?? defaultPoolSize(), entries.length) });
-  const found = await findTables(pool.leader, entries.map(([name]) => name));
-  const perTable = await pool.map(entries, (client, [name, table]) => compareTable(client, name, table, found.get(name), options.label));
-  return perTable.flat();
+  if (Object.keys(marker.tables).length === 0) return [];
+  await using comparison = startComparison(config, marker, options);
+  return await comparison.finish(); // await: the pool closes when this scope exits
 }
 
-async function findTables(client: pg.ClientBase, names: QualifiedName[]): Promise<Map<QualifiedName, TableRef>> {
-  const refs = names.map(parseQualifiedName);
-  const result = await client.query<{ schema: string; name: string; partitioned: boolean }>(
-    `select n.nspname as schema, c.relname as name, c.relkind = 'p' as partitioned
-     from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where c.relkind in ('r', 'p') and (n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[]))`,
-    [refs.map((ref) => ref.schema), refs.map((ref) => ref.name)],
-  );
-  return new Map(result.rows.map((row) => [`${row.schema}.${row.name}`, row]));
+/**
+ * A comparison that starts before the restore has finished: each table is compared as soon as the restore
+ * reports it loaded ({@link Comparison.tableRestored}), while pg_restore goes on with other tables and
+ * indexes. Close it with `await using` or {@link Comparison.close}, also when the restore fails.
+ */
+export interface Comparison extends AsyncDisposable {
+  /**
+   * A table's data is completely loaded (pg_restore finished its `TABLE DATA` item): its numbers can be
+   * computed now. Indexes and constraints may still be building; they do not change the rows. Tables not in
+   * the marker are ignored. Pass it as `RestoreOptions.onTableRestored`.
+   */
+  readonly tableRestored: (table: { readonly schema: string; readonly name: string }) => void;
+  /**
+   * Compares every table not started yet, waits for all, and returns the checks in the marker's order.
+   * `onTable` (instead of the one given at the start) hears about tables done from now on, and at once about
+   * those already done.
+   */
+  finish(options?: { readonly onTable?: (done: number, total: number) => void }): Promise<CheckResult[]>;
+  /** Stops: closes the connections (queries still running are abandoned). Safe to call twice. */
+  close(): Promise<void>;
 }
 
-async function compareTable(
-  client: pg.ClientBase,
-  name: QualifiedName,
-  marker: TableMarker,
-  table: TableRef | undefined,
-  label: string,
-): Promise<CheckResult[]> {
-  const checkName = (what: string) => `${what} ${name} (${label})`;
-  const exists: CheckResult = table
-    ? { name: checkName('table exists'), status: 'passed', expected: true, actual: true, table: name }
-    : { name: checkName('table exists'), status: 'failed', expected: true, actual: false, table: name, detail: `${name} is not in the restored database` };
-  const hasChecksum = marker.mode !== 'count';
-  const later = [checkName('row count'), ...(hasChecksum ? [checkName('checksum')] : [])];
-  if (!table) {
-    return [exists, ...later.map((n) => ({ name: n, status: 'skipped' as const, expected: null, actual: null, table: name, detail: `skipped: "${exists.name}" failed` }))];
+/**
+ * Starts a {@link Comparison} of a restored database with a marker. It connects when the first table is
+ * reported loaded (or at {@link Comparison.finish}), so an environment whose database appears only with the
+ * restore is fine; `config` may be a function for the same reason.
+ *
+ * @example
+ * await using comparison = startComparison(() => env.connectionConfig(), manifest, { label: 'manifest' });
+ * await env.restore(restorable, { log, onTableRestored: comparison.tableRestored });
+ * checks.push(...(await comparison.finish()));
+ */
+export function startComparison(config: pg.ClientConfig | (() => pg.ClientConfig), marker: Marker, options: CompareOptions): Comparison {
+  return new MarkerComparison(config, marker, options);
+}
+
+/** What a comparison needs to know about a restored table; null when it is not there. */
+interface RestoredTable {
+  readonly table: TableRef;
+  /** The row hash to sum: typed when the marker has a typed checksum of this server's major. */
+  readonly rowHash: string;
+  /** The typed checksum it is compared with, when the typed row hash is used. */
+  readonly typed?: NonNullable<TableMarker['typed']>;
+  readonly parts: BlockRange[];
+}
+
+class MarkerComparison implements Comparison {
+  private readonly tables: Map<QualifiedName, TableMarker>;
+  private readonly started = new Map<QualifiedName, Promise<CheckResult[]>>();
+  private opened: Promise<ConnectionPool> | undefined;
+  private readonly poolSize: number;
+  private serverMajor: Promise<number> | undefined;
+  private onTable: ((done: number, total: number) => void) | undefined;
+  private done = 0;
+  private closed = false;
+
+  constructor(
+    private readonly config: pg.ClientConfig | (() => pg.ClientConfig),
+    marker: Marker,
+    private readonly options: CompareOptions,
+  ) {
+    this.tables = new Map(Object.entries(marker.tables));
+    const split = options.splitTables ?? true;
+    this.poolSize = Math.max(1, Math.min(options.poolSize ?? defaultPoolSize(), split ? Infinity : this.tables.size));
+    this.onTable = options.onTable;
   }
-  try {
-    return [exists, ...(hasChecksum ? await compareSums(client, name, marker, table, checkName) : [await compareCount(client, name, marker, table, checkName)])];
-  } catch (error) {
-    const detail = `could not read ${name}: ${(error as Error).message}`;
-    return [exists, ...later.map((n) => ({ name: n, status: 'failed' as const, expected: null, actual: null, table: name, detail }))];
+
+  /** The connections, opened on first use. */
+  private get pool(): Promise<ConnectionPool> {
+    if (!this.opened) {
+      const config = typeof this.config === 'function' ? this.config() : this.config;
+      this.opened = openConnectionPool(config, { snapshot: 'none', size: this.poolSize });
+      // A failure to connect is reported by finish() (and in each table's checks), not as an unhandled rejection.
+      this.opened.catch(() => {});
+    }
+    return this.opened;
   }
+
+  readonly tableRestored = (table: { readonly schema: string; readonly name: string }): void => {
+    const name = qualifiedName(table);
+    if (!this.closed && this.tables.has(name) && !this.started.has(name)) this.started.set(name, this.compareTable(name));
+  };
+
+  async finish(options: { readonly onTable?: (done: number, total: number) => void } = {}): Promise<CheckResult[]> {
+    if (options.onTable) {
+      this.onTable = options.onTable;
+      if (this.done > 0) this.onTable(this.done, this.tables.size);
+    }
+    await this.pool; // cannot connect: throw, as before any table is compared
+    for (const name of this.tables.keys()) if (!this.started.has(name)) this.started.set(name, this.compareTable(name));
+    const perTable = await Promise.all([...this.tables.keys()].map((name) => this.started.get(name)!));
+    return perTable.flat();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await (await this.opened?.catch(() => undefined))?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** The table's checks; never rejects (a problem reading it is in its checks). */
+  private async compareTable(name: QualifiedName): Promise<CheckResult[]> {
+    const marker = this.tables.get(name)!;
+    const checkName = (what: string) => `${what} ${name} (${this.options.label})`;
+    const hasChecksum = marker.mode !== 'count';
+    const later = [checkName('row count'), ...(hasChecksum ? [checkName('checksum')] : [])];
+    let exists: CheckResult | undefined;
+    let checks: CheckResult[];
+    try {
+      const pool = await this.pool;
+      const restored = await pool.run((client) => this.describe(client, name, marker));
+      exists = restored
+        ? { name: checkName('table exists'), status: 'passed', expected: true, actual: true, table: name }
+        : { name: checkName('table exists'), status: 'failed', expected: true, actual: false, table: name, detail: `${name} is not in the restored database` };
+      if (!restored) {
+        checks = [exists, ...later.map((n) => ({ name: n, status: 'skipped' as const, expected: null, actual: null, table: name, detail: `skipped: "${exists!.name}" failed` }))];
+      } else if (!hasChecksum) {
+        checks = [exists, await pool.run((client) => compareCount(client, name, marker, restored.table, checkName))];
+      } else {
+        checks = [exists, ...(await this.compareChecksums(pool, name, marker, restored, checkName))];
+      }
+    } catch (error) {
+      const detail = `could not read ${name}: ${(error as Error).message}`;
+      const failed = later.map((n) => ({ name: n, status: 'failed' as const, expected: null, actual: null, table: name, detail }));
+      checks = exists ? [exists, ...failed] : [{ name: checkName('table exists'), status: 'failed', expected: true, actual: null, table: name, detail }, ...failed];
+    }
+    // Counted also while nobody listens yet: finish() reports the tables done before it was called.
+    this.done += 1;
+    this.onTable?.(this.done, this.tables.size);
+    return checks;
+  }
+
+  /** Finds the table and decides how to sum it: which row hash, in which block ranges. */
+  private async describe(client: pg.ClientBase, name: QualifiedName, marker: TableMarker): Promise<RestoredTable | null> {
+    const ref = parseQualifiedName(name);
+    const found = await client.query<{ partitioned: boolean }>(
+      `select c.relkind = 'p' as partitioned from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where c.relkind in ('r', 'p') and n.nspname = $1 and c.relname = $2`,
+      [ref.schema, ref.name],
+    );
+    if (found.rows.length === 0) return null;
+    const table: TableRef = { ...ref, partitioned: found.rows[0]!.partitioned };
+    if (marker.mode === 'count') return { table, rowHash: TEXT_ROW_HASH_SQL, parts: [{ from: null, to: null }] };
+    this.serverMajor ??= client.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major").then((r) => r.rows[0]!.major);
+    const major = await this.serverMajor;
+    const typed =
+      (this.options.typed ?? true) &&
+      marker.algorithm === CHECKSUM_ALGORITHM && // a marker of another version: its other numbers may mean something else too
+      marker.typed?.algorithm === TYPED_CHECKSUM_ALGORITHM &&
+      marker.typed.serverMajor === major &&
+      major >= TYPED_HASH_MIN_MAJOR
+        ? marker.typed
+        : undefined;
+    const rowHash = typed ? typedRowHashSql(await readTypedColumns(client, table)) : TEXT_ROW_HASH_SQL;
+    const blocks = (this.options.splitTables ?? true) ? await tableBlocks(client, table, major) : null;
+    const parts = blocks === null ? [{ from: null, to: null }] : splitBlocks(blocks, this.poolSize, MIN_BLOCKS_PER_PART);
+    return typed ? { table, rowHash, typed, parts } : { table, rowHash, parts };
+  }
+
+  /**
+   * Sums the whole table (in parts, in parallel); when it matches the marker, that is all. Otherwise sums it
+   * again per key range with the portable algorithm, so the failed checks name the ranges that differ.
+   */
+  private async compareChecksums(
+    pool: ConnectionPool,
+    name: QualifiedName,
+    marker: TableMarker,
+    restored: RestoredTable,
+    checkName: (what: string) => string,
+  ): Promise<CheckResult[]> {
+    const expected = restored.typed?.checksum ?? marker.checksum;
+    if (expected !== undefined && (restored.typed || marker.algorithm === CHECKSUM_ALGORITHM)) {
+      const parts = await Promise.all(
+        restored.parts.map((blocks) => pool.run((client) => computeTotals(client, restored.table, restored.rowHash, marker.bound, blocks))),
+      );
+      const totals = addTotals(parts);
+      if (totals.rows === marker.rows && totals.checksum === expected) {
+        const algorithm = restored.typed ? `${TYPED_CHECKSUM_ALGORITHM} (PostgreSQL ${restored.typed.serverMajor})` : CHECKSUM_ALGORITHM;
+        this.options.algorithms?.add(algorithm);
+        const scope = marker.bound ? `append-only: ${boundText(marker.bound)}` : undefined;
+        return [
+          { name: checkName('row count'), status: 'passed', expected: marker.rows, actual: totals.rows, table: name, ...withDetail(scope) },
+          { name: checkName('checksum'), status: 'passed', expected, actual: totals.checksum, table: name, detail: joinDetail(scope, `checksum ${algorithm}`)! },
+        ];
+      }
+    }
+    this.options.algorithms?.add(CHECKSUM_ALGORITHM);
+    return pool.run((client) => compareSums(client, name, marker, restored.table, checkName));
+  }
+}
+
+function addTotals(parts: readonly Totals[]): Totals {
+  return {
+    rows: parts.reduce((rows, part) => rows + part.rows, 0),
+    checksum: String(parts.reduce((sum, part) => sum + BigInt(part.checksum), 0n)),
+  };
 }
 
 async function compareCount(

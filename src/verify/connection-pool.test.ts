@@ -58,4 +58,27 @@ describe('openConnectionPool', () => {
     ).rejects.toThrow('task 1 failed');
     expect(finished.length).toBeLessThan(3);
   });
+
+  test('run() queues tasks while every connection is busy, and a failed task fails only itself', async () => {
+    await using pool = await openConnectionPool(cluster.shop, { snapshot: 'none', size: 2 });
+    let running = 0;
+    let most = 0;
+    const task = (fail: boolean) =>
+      pool.run(async (client) => {
+        most = Math.max(most, ++running);
+        try {
+          await client.query('select pg_sleep(0.05)');
+          if (fail) throw new Error('this task failed');
+          return (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+        } finally {
+          running--;
+        }
+      });
+    const results = await Promise.allSettled([task(false), task(true), task(false), task(false), task(false)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(most).toBe(2);
+    expect(new Set(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))).size).toBe(2);
+    await pool.close();
+    await expect(pool.run(async () => 1)).rejects.toThrow(/closed/);
+  });
 });

@@ -32,6 +32,12 @@ export interface ConnectionPool extends AsyncDisposable {
    * The first failure stops new tasks from starting and is thrown once running ones have finished.
    */
   map<T, R>(items: readonly T[], task: (client: pg.Client, item: T) => Promise<R>): Promise<R[]>;
+  /**
+   * Runs one task on the next free connection, waiting (first come, first served) while all are busy. Tasks
+   * can be added at any time — a comparison adds tables as the restore finishes loading them. A failing task
+   * rejects its own promise only. After {@link close}, waiting and new tasks are rejected.
+   */
+  run<R>(task: (client: pg.Client) => Promise<R>): Promise<R>;
   /** Commits the leader's transaction (when there is one) and closes every connection. */
   commit(): Promise<void>;
   /** Closes every connection; open transactions are rolled back. Safe to call twice. */
@@ -95,6 +101,9 @@ async function connect(config: pg.ClientConfig, clients: pg.Client[], readOnly: 
 class Pool implements ConnectionPool {
   snapshotId: string | null = null;
   private closed = false;
+  /** Connections not running a {@link run} task; filled on first use (map() does not take part). */
+  private idle: pg.Client[] | undefined;
+  private readonly waiting: Array<{ start: (client: pg.Client) => void; fail: (error: Error) => void }> = [];
 
   constructor(
     private readonly clients: pg.Client[],
@@ -125,6 +134,19 @@ class Pool implements ConnectionPool {
     return results;
   }
 
+  async run<R>(task: (client: pg.Client) => Promise<R>): Promise<R> {
+    if (this.closed) throw new Error('the connection pool is closed');
+    this.idle ??= [...this.clients];
+    const client = this.idle.pop() ?? (await new Promise<pg.Client>((start, fail) => this.waiting.push({ start, fail })));
+    try {
+      return await task(client);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next.start(client);
+      else this.idle.push(client);
+    }
+  }
+
   async commit(): Promise<void> {
     if (this.inTransaction) await this.leader.query('commit');
     await this.close();
@@ -133,6 +155,7 @@ class Pool implements ConnectionPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const waiter of this.waiting.splice(0)) waiter.fail(new Error('the connection pool is closed'));
     await Promise.all(this.clients.map((client) => client.end().catch(() => {})));
   }
 

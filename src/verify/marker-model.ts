@@ -27,6 +27,16 @@ export type RangeLayout =
   | { readonly kind: 'integer'; readonly column: string; readonly min: string; readonly width: string; readonly buckets: number }
   | { readonly kind: 'hash'; readonly columns: string[] | null; readonly buckets: number };
 
+/** A table's checksum by a version-bound algorithm, with the server major it was computed on. */
+export interface TypedChecksum {
+  /** e.g. `rdsum-record/1`. */
+  readonly algorithm: string;
+  /** Major version of the server it was computed on, e.g. 15; only a server of that major can compare it. */
+  readonly serverMajor: number;
+  /** Sum of the typed row hashes of the same rows as `checksum` (decimal string). */
+  readonly checksum: string;
+}
+
 /** The numbers a marker records for one table. */
 export interface TableMarker {
   readonly mode: MarkerMode;
@@ -44,6 +54,13 @@ export interface TableMarker {
   readonly tolerance?: number;
   /** Per-range counts and checksums (`exact`, `append-only`); ranges with no rows are left out. */
   readonly ranges?: { readonly layout: RangeLayout; readonly sums: RangeSum[] };
+  /**
+   * The same rows' checksum by the typed row hash (`rdsum-record/1`, see typed-row-hash.ts), which is several
+   * times cheaper to compute but only comparable on a server of the same major version. A restored copy on
+   * that major compares this one; any other compares the portable `checksum`. Absent in `count` mode, and in
+   * markers taken on PostgreSQL 13 or by older versions of restore-drill.
+   */
+  readonly typed?: TypedChecksum;
   /** The table's columns, indexes and constraints when the marker was taken (see `table-schema.ts`). */
   readonly schema?: TableSchema;
 }

@@ -5,6 +5,7 @@ import { connectionFromUrl } from './connection-url.ts';
 import { isoTimeSql } from './read-markers.ts';
 import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from './marker-model.ts';
 import { readTableSchemas } from './table-schema.ts';
+import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql } from './typed-row-hash.ts';
 import { COUNT_TOLERANCE, discoverTables, planTables, type PlanOptions, type TablePlan } from './table-discovery.ts';
 
 /** Options of {@link takeMarker} and {@link writeMarker}. */
@@ -36,7 +37,8 @@ export async function takeMarker(connection: string | pg.ClientConfig, options: 
 export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): Promise<Marker> {
   const plans = planTables(await discoverTables(pool.leader), options);
   const takenAt = (await pool.leader.query<{ t: string }>(`select ${isoTimeSql('now()')} as t`)).rows[0]!.t;
-  const measured = await pool.map(plans, (client, plan) => measureTable(client, plan));
+  const serverMajor = (await pool.leader.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")).rows[0]!.major;
+  const measured = await pool.map(plans, (client, plan) => measureTable(client, plan, { serverMajor }));
   // The shape of each table (columns, indexes, constraints) too: a restore can lose an index with every row intact.
   const schemas = await readTableSchemas(pool.leader, plans.map((plan) => qualifiedName(plan.table)));
   const tables: Record<QualifiedName, TableMarker> = {};
@@ -90,12 +92,21 @@ export async function ensureMarkerTable(client: pg.ClientBase): Promise<void> {
   );
 }
 
+/** Options of {@link measureTable}. */
+export interface MeasureOptions {
+  /**
+   * Major version of the server (e.g. 15). From 14 on, the typed checksum `rdsum-record/1` is recorded
+   * too, with this major; without it only the portable checksum is.
+   */
+  readonly serverMajor?: number;
+}
+
 /**
  * The numbers of one table in the connection's current snapshot. `exact` and `append-only` tables with a
  * single integer key use the integer layout over today's key range (append-only: up to today's largest key,
  * the bound); other tables use the hash layout over their primary key, or over the whole row without one.
  */
-export async function measureTable(client: pg.ClientBase, plan: TablePlan): Promise<TableMarker> {
+export async function measureTable(client: pg.ClientBase, plan: TablePlan, options: MeasureOptions = {}): Promise<TableMarker> {
   const { table, mode } = plan;
   if (mode === 'count') return { mode, algorithm: CHECKSUM_ALGORITHM, rows: await countRows(client, table), tolerance: COUNT_TOLERANCE };
   let layout: RangeLayout;
@@ -107,7 +118,14 @@ export async function measureTable(client: pg.ClientBase, plan: TablePlan): Prom
   } else {
     layout = hashLayout(table.primaryKey.map((column) => column.name));
   }
-  const totals = await computeRangeSums(client, table, layout, bound);
+  const { serverMajor } = options;
+  if (serverMajor === undefined || serverMajor < TYPED_HASH_MIN_MAJOR) {
+    const totals = await computeRangeSums(client, table, layout, bound);
+    return { mode, algorithm: CHECKSUM_ALGORITHM, rows: totals.rows, checksum: totals.checksum, ...(bound ? { bound } : {}), ranges: { layout, sums: totals.sums } };
+  }
+  // Both checksums in one scan: the typed one makes a restore on the same major cheap to verify, the portable
+  // one keeps every other major able to verify, and names the ranges that differ.
+  const totals = await computeRangeSums(client, table, layout, bound, typedRowHashSql(await readTypedColumns(client, table)));
   return {
     mode,
     algorithm: CHECKSUM_ALGORITHM,
@@ -115,5 +133,6 @@ export async function measureTable(client: pg.ClientBase, plan: TablePlan): Prom
     checksum: totals.checksum,
     ...(bound ? { bound } : {}),
     ranges: { layout, sums: totals.sums },
+    typed: { algorithm: TYPED_CHECKSUM_ALGORITHM, serverMajor, checksum: totals.typedChecksum },
   };
 }

@@ -1,0 +1,75 @@
+// Verification alone, on a restored cluster: restore-drill's comparison in its variants next to plain
+// count(*) scans of the same tables, each run in turn so they share the machine's noise.
+import type pg from 'pg';
+import { computeRangeSums, countRows, hashLayout, parseQualifiedName } from '../src/verify/checksum-sql.ts';
+import { compareWithMarker, type CompareOptions } from '../src/verify/compare.ts';
+import { defaultPoolSize, openConnectionPool } from '../src/verify/connection-pool.ts';
+import type { Marker } from '../src/verify/marker-model.ts';
+
+/** One way to read every table of a restored database. */
+export interface VerifyVariant {
+  readonly name: string;
+  run(config: pg.ClientConfig, marker: Marker): Promise<void>;
+}
+
+const countScan = (poolSize: number): VerifyVariant => ({
+  name: `count(*) scan, ${poolSize} connection${poolSize > 1 ? 's' : ''}`,
+  async run(config, marker) {
+    await using pool = await openConnectionPool(config, { snapshot: 'none', size: poolSize });
+    await pool.map(Object.keys(marker.tables), (client, name) => countRows(client, parseQualifiedName(name)));
+  },
+});
+
+const comparison = (name: string, options: Omit<CompareOptions, 'label'>): VerifyVariant => ({
+  name,
+  async run(config, marker) {
+    const checks = await compareWithMarker(config, marker, { label: 'manifest', ...options });
+    const failed = checks.filter((check) => check.status !== 'passed');
+    if (failed.length > 0) throw new Error(`${name}: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
+  },
+});
+
+/**
+ * What compareWithMarker did before this work: per table one scan with the portable hash grouped by key
+ * range, tables in parallel on the pool.
+ */
+const rangesPerTable: VerifyVariant = {
+  name: 'before: rdsum-text-md5/1 grouped by key range, one scan per table',
+  async run(config, marker) {
+    const entries = Object.entries(marker.tables);
+    await using pool = await openConnectionPool(config, { snapshot: 'none', size: Math.min(defaultPoolSize(), entries.length) });
+    const sums = await pool.map(entries, (client, [name, table]) =>
+      computeRangeSums(client, parseQualifiedName(name), table.ranges?.layout ?? hashLayout(null), table.bound),
+    );
+    sums.forEach((totals, i) => {
+      const [name, table] = entries[i]!;
+      if (totals.checksum !== table.checksum) throw new Error(`before: ${name} differs`);
+    });
+  },
+};
+
+/** The variants, the first being the reference scan the targets compare with. */
+export function verifyVariants(all: boolean): VerifyVariant[] {
+  const pool = defaultPoolSize();
+  const main = [countScan(1), countScan(pool), comparison('restore-drill: rdsum-record/1, block ranges in parallel', {})];
+  if (!all) return main;
+  return [
+    ...main,
+    comparison('rdsum-record/1, one query per table', { splitTables: false }),
+    comparison('rdsum-text-md5/1, block ranges in parallel', { typed: false }),
+    comparison('rdsum-text-md5/1, one query per table', { typed: false, splitTables: false }),
+    rangesPerTable,
+  ];
+}
+
+/** Runs every variant once, starting with a different one each round; seconds by variant name. */
+export async function verifyRound(config: pg.ClientConfig, marker: Marker, variants: readonly VerifyVariant[], round: number): Promise<Map<string, number>> {
+  const times = new Map<string, number>();
+  for (let i = 0; i < variants.length; i++) {
+    const variant = variants[(i + round) % variants.length]!;
+    const started = performance.now();
+    await variant.run(config, marker);
+    times.set(variant.name, (performance.now() - started) / 1000);
+  }
+  return times;
+}

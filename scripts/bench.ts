@@ -1,0 +1,197 @@
+// npm run bench [-- --rows N] [--sizes A,B] [--repeat R] [--ablations] [--verify-variants] [--early] [--restore-variants] [--only REGEX]
+//
+// How long a restore-drill check takes next to what users do by hand, on a generated database (fixtures/bench)
+// of two sizes. Per size, every alternative runs R times, interleaved and in a rotating order, so they share
+// the machine's noise; medians and their ratios are printed, and PASS/MISS per target of issue 7.
+// Results are also written to .restore-drill/bench/results-<time>.json. Not part of `npm test`.
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateKeyPair, PRIVATE_KEY_FILE } from '../src/report/signing-key.ts';
+import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
+import { BENCH_DIR, benchDump, type BenchDump } from './bench-database.ts';
+import { handRestore, restoreDrillCheck, type RunResult } from './bench-runs.ts';
+import { restoreAndCompare } from './bench-early.ts';
+import { verifyRound, verifyVariants } from './bench-verify.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '2000000' },
+    sizes: { type: 'string' },
+    repeat: { type: 'string', default: '3' },
+    ablations: { type: 'boolean', default: false },
+    'verify-variants': { type: 'boolean', default: false },
+    early: { type: 'boolean', default: false },
+    'restore-variants': { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+});
+const rows = Number(flags.rows);
+const sizes = flags.sizes ? flags.sizes.split(',').map(Number) : [Math.round(rows / 10), rows];
+const repeat = Number(flags.repeat);
+if (!sizes.every((n) => Number.isInteger(n) && n >= 1000) || !(repeat >= 1)) throw new Error('--rows/--sizes need whole numbers ≥ 1000, --repeat ≥ 1');
+const largest = Math.max(...sizes);
+const cores = availableParallelism();
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+await mkdir(BENCH_DIR, { recursive: true });
+const keyDir = join(BENCH_DIR, 'keys');
+if (!existsSync(join(keyDir, PRIVATE_KEY_FILE))) generateKeyPair(keyDir);
+const signingKey = join(keyDir, PRIVATE_KEY_FILE);
+
+log(`restore-drill bench: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, PostgreSQL ${findPgBinaries({ tools: ['pg_restore'] }).version}`);
+log(`sizes ${sizes.map((n) => n.toLocaleString('en')).join(' and ')} rows, ${repeat} rounds each${flags.ablations ? ', with ablations' : ''}`);
+const dumps = new Map<number, BenchDump>();
+for (const size of sizes) dumps.set(size, await benchDump(size, log));
+
+interface Alternative {
+  readonly name: string;
+  readonly kind: 'baseline' | 'restore-drill' | 'floor' | 'ablation';
+  run(round: number): Promise<RunResult>;
+}
+
+type Results = Map<string, RunResult[]>;
+const results = new Map<number, { runs: Results; verify: Map<string, number[]> }>();
+
+for (const size of sizes) {
+  const dump = dumps.get(size)!;
+  const tables = Object.keys(dump.manifest.tables);
+  const runs: Results = new Map();
+  const verify = new Map<string, number[]>();
+  const variants = verifyVariants(flags['verify-variants']!);
+  const alternatives: Alternative[] = [
+    { name: 'baseline: untuned, pg_restore -j1, count(*) + md5(string_agg)', kind: 'baseline', run: () => handRestore(dump.path, tables, { tuning: 'none', jobs: 1, verify: 'md5' }) },
+    { name: 'restore-drill check', kind: 'restore-drill', run: () => restoreDrillCheck(dump.path, { signingKey }) },
+    {
+      name: `floor: tuned, pg_restore -j${cores}, count(*)`,
+      kind: 'floor',
+      run: (round) =>
+        handRestore(dump.path, tables, {
+          tuning: 'restore',
+          jobs: cores,
+          verify: 'count',
+          // Verification alone, on this restored (and once scanned) cluster: not part of the floor's time.
+          after: async (env) => {
+            for (const [name, s] of await verifyRound(env.connectionConfig(), dump.manifest, variants, round)) verify.set(name, [...(verify.get(name) ?? []), s]);
+          },
+        }),
+    },
+  ];
+  if (flags.ablations && size === largest) {
+    alternatives.push(
+      { name: `untuned, pg_restore -j${cores}, count(*)`, kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'none', jobs: cores, verify: 'count' }) },
+      { name: 'tuned, pg_restore -j1, count(*)', kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'restore', jobs: 1, verify: 'count' }) },
+      { name: 'restore-drill check, portable checksums only', kind: 'ablation', run: () => restoreDrillCheck(dump.portablePath, { signingKey }) },
+      { name: 'restore-drill check, verify after the restore', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, earlyVerify: false }) },
+      { name: `restore-drill check --jobs ${2 * cores}`, kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--jobs', String(2 * cores)] }) },
+    );
+  }
+  if (flags['restore-variants'] && size === largest) {
+    const restoreOnly = (name: string, jobs: number, settings?: Record<string, string | number | boolean>) =>
+      alternatives.push({ name: `restore only: ${name}`, kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'restore', jobs, verify: 'count', settings }) });
+    restoreOnly(`tuned, -j${cores}`, cores);
+    restoreOnly(`tuned, -j${cores + 1}`, cores + 1);
+    restoreOnly(`tuned, -j${2 * cores}`, 2 * cores);
+    restoreOnly(`tuned, -j${cores}, no parallel index builds`, cores, { max_parallel_maintenance_workers: 0 });
+    restoreOnly(`tuned, -j${cores}, shared_buffers 128MB`, cores, { shared_buffers: '128MB' });
+    alternatives.push({ name: `restore only: untuned, -j${cores}`, kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'none', jobs: cores, verify: 'count' }) });
+  }
+  if (flags.early && size === largest) {
+    for (const typed of [true, false]) {
+      for (const when of [null, 'data', 'exclusive-steps'] as const) {
+        alternatives.push({
+          name: `in-process: ${typed ? 'rdsum-record/1' : 'rdsum-text-md5/1'}, compared ${when === null ? 'after the restore' : when === 'data' ? 'as each table\'s data is loaded' : 'as each table is loaded and locked no more'}`,
+          kind: 'ablation',
+          run: () => restoreAndCompare(dump.path, dump.manifest, { when, typed }),
+        });
+      }
+    }
+  }
+  if (flags.only) {
+    const only = new RegExp(flags.only);
+    alternatives.splice(0, alternatives.length, ...alternatives.filter((alternative) => only.test(alternative.name)));
+  }
+  for (let round = 0; round < repeat; round++) {
+    for (let i = 0; i < alternatives.length; i++) {
+      const alternative = alternatives[(i + round) % alternatives.length]!;
+      const result = await alternative.run(round);
+      runs.set(alternative.name, [...(runs.get(alternative.name) ?? []), result]);
+      log(`  ${size.toLocaleString('en')} rows, round ${round + 1}/${repeat}: ${alternative.name}: ${result.seconds.toFixed(2)} s`);
+    }
+  }
+  results.set(size, { runs, verify });
+}
+
+// ---- report ----
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const med = (list: readonly RunResult[], pick: (r: RunResult) => number | undefined) => median(list.map(pick).filter((v): v is number => v !== undefined));
+const fmt = (s: number) => `${s.toFixed(2)} s`;
+const out: string[] = [];
+const targets: Array<{ target: string; value: string; pass: boolean }> = [];
+const summary: Record<string, unknown> = { cores, memoryGiB: Math.round(totalmem() / 2 ** 30), sizes, repeat, results: {} };
+
+for (const size of sizes) {
+  const { runs, verify } = results.get(size)!;
+  const dump = dumps.get(size)!;
+  out.push('', `## ${size.toLocaleString('en')} rows (${Object.keys(dump.manifest.tables).length} tables, dump ${(dump.bytes / 2 ** 20).toFixed(0)} MiB) — medians of ${repeat}`);
+  out.push('', '| alternative | end to end | CLI start-up | locate | provision | restore | verify | other | peak RSS |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [name, list] of runs) {
+    const cell = (phase: string) => (list.some((r) => r.phases[phase] !== undefined) ? fmt(med(list, (r) => r.phases[phase])) : '');
+    const rss = list.some((r) => r.rssKb) ? `${(med(list, (r) => r.rssKb) / 1024).toFixed(0)} MiB` : '';
+    out.push(`| ${name} | ${fmt(med(list, (r) => r.seconds))} | ${cell('startup')} | ${cell('locate')} | ${cell('provision')} | ${cell('restore')} | ${cell('verify')} | ${cell('other')} | ${rss} |`);
+  }
+  const drill = runs.get('restore-drill check');
+  const baselineRuns = [...runs].find(([name]) => name.startsWith('baseline'))?.[1];
+  const floorRuns = [...runs].find(([name]) => name.startsWith('floor'))?.[1];
+  (summary.results as Record<string, unknown>)[size] = { runs: Object.fromEntries(runs), verify: Object.fromEntries(verify) };
+  if (!drill || !baselineRuns || !floorRuns || verify.size === 0) continue; // --only left out a main alternative
+  out.push('', `restore-drill's checksum algorithms: ${[...new Set(drill.flatMap((r) => r.algorithms ?? []))].join(', ')}`);
+  out.push('', '| verification alone (after a restore, tables scanned once) | seconds | rows/s | × count(*) scan, 1 connection |', '|---|---:|---:|---:|');
+  const count1 = median([...verify.values()][0]!);
+  for (const [name, times] of verify) {
+    const s = median(times);
+    out.push(`| ${name} | ${fmt(s)} | ${Math.round(size / s).toLocaleString('en')} | ${(s / count1).toFixed(2)} |`);
+  }
+  const baseline = med(baselineRuns, (r) => r.seconds);
+  const rd = med(drill, (r) => r.seconds);
+  const floor = med(floorRuns, (r) => r.seconds);
+  const verifyRd = median(verify.get('restore-drill: rdsum-record/1, block ranges in parallel')!);
+  const countN = median([...verify.values()][1]!);
+  const rdVerifyPhase = med(drill, (r) => r.phases.verify);
+  const startup = med(drill, (r) => r.phases.startup);
+  out.push('', `ratios: restore-drill / baseline = ${(rd / baseline).toFixed(3)}; restore-drill / floor = ${(rd / floor).toFixed(3)} ` +
+    `(${((rd - startup) / floor).toFixed(3)} without the CLI's ${startup.toFixed(2)} s start-up); ` +
+    `verification / count(*) scan = ${(verifyRd / count1).toFixed(2)} (1 connection), ${(verifyRd / countN).toFixed(2)} (same connections); ` +
+    `rows/s verified: ${Math.round(size / verifyRd).toLocaleString('en')} alone, ${Math.round(size / rdVerifyPhase).toLocaleString('en')} in the drill's verify phase (the rest was checksummed during the restore)`);
+  (summary.results as Record<string, Record<string, unknown>>)[size]!.medians = { baseline, restoreDrill: rd, floor, verifyAlone: verifyRd, count1, countN, rdVerifyPhase };
+  if (size === largest) {
+    targets.push({ target: 'restore-drill ≤ 0.5 × baseline', value: (rd / baseline).toFixed(3), pass: rd <= 0.5 * baseline });
+    targets.push({ target: 'restore-drill ≤ 1.25 × floor', value: (rd / floor).toFixed(3), pass: rd <= 1.25 * floor });
+    targets.push({ target: 'verification ≤ 5 × count(*) scan (1 connection)', value: (verifyRd / count1).toFixed(2), pass: verifyRd <= 5 * count1 });
+    targets.push({ target: 'verification ≤ 5 × count(*) scan (same connections)', value: (verifyRd / countN).toFixed(2), pass: verifyRd <= 5 * countN });
+  }
+}
+if (sizes.length >= 2 && sizes.every((size) => results.get(size)!.runs.has('restore-drill check'))) {
+  const [small, big] = [Math.min(...sizes), largest];
+  const time = (size: number) => median(results.get(size)!.runs.get('restore-drill check')!.map((r) => r.seconds));
+  const rss = (size: number) => median(results.get(size)!.runs.get('restore-drill check')!.map((r) => r.rssKb!));
+  const factor = big / small;
+  targets.push({ target: `${factor}× the rows ≤ ${(1.1 * factor).toFixed(0)}× the time`, value: `${(time(big) / time(small)).toFixed(2)}×`, pass: time(big) / time(small) <= 1.1 * factor });
+  targets.push({
+    target: 'restore-drill memory does not grow with the data (≤ +10 %)',
+    value: `${(rss(small) / 1024).toFixed(0)} → ${(rss(big) / 1024).toFixed(0)} MiB`,
+    pass: rss(big) <= 1.1 * rss(small),
+  });
+}
+out.push('', '## Targets', '', '| target | measured | |', '|---|---:|---|');
+for (const t of targets) out.push(`| ${t.target} | ${t.value} | ${t.pass ? 'PASS' : 'MISS'} |`);
+summary.targets = targets;
+const file = join(BENCH_DIR, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+await writeFile(file, `${JSON.stringify(summary, null, 2)}\n`);
+process.stdout.write(`${out.join('\n')}\n\n(raw numbers: ${file})\n`);

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../errors.ts';
+import { renderHistoryText } from '../report/history-text.ts';
+import { loadHistory } from '../report/history.ts';
+import { writeHtmlIndex } from '../report/html/html-pages.ts';
+import { loadPublicKey } from '../report/signing-key.ts';
+import { EXIT } from './main.ts';
+
+/** `restore-drill history DIR [--key PUB.pem] [--html FILE]`: past runs per drill, with trend and forecast. */
+export function registerHistoryCommand(program: Command, setExit: (code: number) => void): Command {
+  return program
+    .command('history')
+    .description('list past runs per drill from a report directory, with restore time, RTO/RPO, trend and forecast')
+    .argument('<dir>', 'report directory')
+    .option('--key <pub.pem>', 'check every signature and the ledger against this public key')
+    .option('--html <file>', 'also write the index page (charts, forecast, verification) to this file')
+    .action(async (dir: string, opts: { key?: string; html?: string }) => {
+      const publicKey = opts.key === undefined ? undefined : loadPublicKey(opts.key);
+      const history = await loadHistory(dir, { publicKey });
+      if (history.files === 0) {
+        throw new ConfigError(`no reports in ${dir}`, 'pass the directory the drills wrote their .report.json files to');
+      }
+      process.stdout.write(renderHistoryText(history));
+      if (opts.html) {
+        try {
+          await writeHtmlIndex(history, opts.html, opts.key ? `from ${opts.key}` : undefined);
+        } catch (error) {
+          throw new ConfigError(`cannot write ${opts.html}: ${(error as { code?: string }).code ?? (error as Error).message}`, 'choose a writable path for --html');
+        }
+        process.stdout.write(`wrote ${opts.html}\n`);
+      }
+      setExit(EXIT.ok);
+    });
+}

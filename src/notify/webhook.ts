@@ -1,0 +1,71 @@
+import type { DrillMeta } from '../drill/drill.ts';
+import { describeEndpoint, send } from './endpoint.ts';
+
+/** The environment variable that may hold the `--notify` URL (keeps a webhook token off the command line). */
+export const NOTIFY_ENV = 'RESTORE_DRILL_NOTIFY_URL';
+
+/** How many failed checks a message names before it says "and N more". */
+const MAX_CHECKS = 5;
+
+/**
+ * The JSON a failed or errored drill posts: Slack-compatible (`text`, also read by Mattermost, Rocket.Chat
+ * and Teams workflows) plus the same facts as fields for other receivers.
+ */
+export interface DrillNotification {
+  readonly text: string;
+  readonly drill: string;
+  readonly status: 'failed' | 'error';
+  /** The first few failed checks, `name: expected …, got …`. */
+  readonly failedChecks: string[];
+  readonly report: string;
+  readonly reportMarkdown: string;
+}
+
+/**
+ * The message for one drill that did not pass.
+ *
+ * @example
+ * buildNotification(meta).text;
+ * // 'restore-drill: drill "shop" FAILED\n• row count public.orders (manifest): expected 2000, got 1999\nreport: reports/….report.md'
+ */
+export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error' }): DrillNotification {
+  const failed = drill.checks.filter((c) => c.status === 'failed').map((c) => `${c.name}: expected ${c.expected}, got ${c.actual}`);
+  const shown = failed.slice(0, MAX_CHECKS);
+  const lines = [
+    `restore-drill: drill "${drill.name}" ${drill.status.toUpperCase()}`,
+    ...(drill.error ? [`error: ${drill.error}`] : []),
+    ...shown.map((c) => `• ${c}`),
+    ...(failed.length > shown.length ? [`… and ${failed.length - shown.length} more failed checks`] : []),
+    `report: ${drill.markdownPath}`,
+  ];
+  return {
+    text: slackEscape(lines.join('\n')),
+    drill: drill.name,
+    status: drill.status,
+    failedChecks: shown,
+    report: drill.reportPath,
+    reportMarkdown: drill.markdownPath,
+  };
+}
+
+/**
+ * POSTs one {@link DrillNotification} per drill that failed or errored; passed drills send nothing.
+ * A notification that cannot be delivered is one `warn` line (the URL shown without its path, which may
+ * hold a token) and nothing else: it never changes a drill's outcome or the exit code.
+ *
+ * @example
+ * await notifyFailures(new URL(opts.notify), run.drills, (line) => process.stderr.write(`${line}\n`));
+ */
+export async function notifyFailures(url: URL, drills: readonly DrillMeta[], warn: (line: string) => void): Promise<void> {
+  for (const drill of drills) {
+    if (drill.status === 'passed') continue;
+    const message = buildNotification(drill as DrillMeta & { status: 'failed' | 'error' });
+    const problem = await send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
+    if (problem) warn(`restore-drill: warning: notification for drill "${drill.name}" to ${describeEndpoint(url)} failed: ${problem}`);
+  }
+}
+
+/** Slack reads `&`, `<` and `>` as markup (`<url|text>`, `<!channel>`): escape them as its docs say. */
+function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

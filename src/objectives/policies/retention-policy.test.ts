@@ -1,0 +1,34 @@
+import { expect, test } from 'vitest';
+import { ConfigError } from '../../errors.ts';
+import { rdsSnapshotSource } from '../../sources/rds-snapshot-source.ts';
+import type { RecoveryPoint, SourceContext } from '../../sources/source.ts';
+import type { PolicyContext } from '../policy.ts';
+import { retentionPolicy } from './retention-policy.ts';
+
+const now = new Date('2026-11-23T12:00:00Z');
+const point = (days: number): RecoveryPoint => ({ source: 'test', id: `p${days}d`, createdAt: new Date(now.getTime() - days * 86400e3), createdAtBasis: 'test', facts: {} });
+const sourceContext: SourceContext = { workDir: '/nonexistent', log: () => {} };
+const context = (points: RecoveryPoint[], at = now): PolicyContext => ({ points, now: at, source: rdsSnapshotSource({ dbInstanceIdentifier: 'x' }), sourceContext });
+const daily = (days: number) => Array.from({ length: days + 1 }, (_, i) => point(i));
+
+test('minimum kept: the oldest point is at least N days old', () => {
+  const policy = retentionPolicy({ oldestAtLeast: '30d' });
+  expect(policy.evaluate(context(daily(30)))).toEqual([
+    { name: 'policy retention minimum', status: 'passed', expected: 'oldest ≥ 30d 00h old', actual: 'oldest 30d 00h old', detail: 'oldest: p30d (2026-10-24T12:00:00.000Z)' },
+  ]);
+  expect(policy.evaluate(context(daily(12)))).toEqual([expect.objectContaining({ status: 'failed', actual: 'oldest 12d 00h old' })]);
+  expect(policy.evaluate(context([]))).toEqual([expect.objectContaining({ status: 'failed', actual: 'no recovery points' })]);
+});
+
+test('maximum kept (GDPR): none older than M days, naming the ones that are', () => {
+  const policy = retentionPolicy({ noneOlderThan: '29d' });
+  expect(policy.evaluate(context(daily(29)))).toEqual([{ name: 'policy retention maximum', status: 'passed', expected: 'none older than 29d 00h', actual: 'oldest 29d 00h old' }]);
+  expect(policy.evaluate(context(daily(33)))).toEqual([
+    { name: 'policy retention maximum', status: 'failed', expected: 'none older than 29d 00h', actual: '4 older', detail: 'too old: p33d, p32d, p31d and 1 more' },
+  ]);
+});
+
+test('both bounds give two checks; neither is a ConfigError', () => {
+  expect((retentionPolicy({ oldestAtLeast: '7d', noneOlderThan: '35d' }).evaluate(context(daily(10))) as unknown[]).length).toBe(2);
+  expect(() => retentionPolicy({})).toThrow(ConfigError);
+});

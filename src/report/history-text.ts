@@ -1,0 +1,70 @@
+import { formatDuration } from '../util/duration.ts';
+import { describeChange, describeForecast, drillForecast, monthlyRestore, recentChange } from './forecast.ts';
+import type { DrillHistory, HistoryRun, ReportHistory } from './history.ts';
+import type { ObjectiveResult } from './report-model.ts';
+
+/**
+ * The history as plain text for a terminal: per drill its runs (oldest first) with restore time and
+ * RTO/RPO marks, then the 3-month trend and the forecast; the signature and ledger verdict on top.
+ *
+ * @example
+ * process.stdout.write(renderHistoryText(await loadHistory('reports')));
+ */
+export function renderHistoryText(history: ReportHistory): string {
+  const lines: string[] = [];
+  lines.push(`${history.dir}: ${history.files} report(s) of ${history.drills.length} drill(s)`);
+  if (history.keyid === null) {
+    lines.push('signatures: not checked (pass --key PUB.pem to check them and the ledger)');
+  } else {
+    const runs = history.drills.flatMap((d) => d.runs);
+    const verified = runs.filter((r) => r.signature.state === 'verified').length;
+    lines.push(`signatures: ${verified} of ${history.files} verified with key ${history.keyid}`);
+    if (history.ledger?.valid) lines.push('ledger: ✓ chain unbroken');
+    else for (const problem of history.ledger?.problems ?? []) lines.push(`ledger: ✗ BROKEN — ${problem}`);
+  }
+  for (const u of history.unreadable) lines.push(`unreadable: ${u.file} — ${u.reason}`);
+  for (const drill of history.drills) lines.push('', ...drillLines(drill));
+  return `${lines.map(printable).join('\n')}\n`;
+}
+
+/** Report text is anyone's to write: control characters (terminal escapes, carriage returns) print as `?`. */
+function printable(line: string): string {
+  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+function drillLines(drill: DrillHistory): string[] {
+  const first = drill.runs[0]!.report.startedAt.slice(0, 10);
+  const last = drill.runs.at(-1)!.report.startedAt.slice(0, 10);
+  const rows = drill.runs.map((run) => [
+    run.report.startedAt.slice(0, 16).replace('T', ' '),
+    run.status,
+    run.restoreSeconds === null ? '—' : formatDuration(run.restoreSeconds),
+    objective(run.rto),
+    objective(run.rpo),
+    signature(run),
+  ]);
+  const header = ['started (UTC)', 'result', 'restore', 'RTO', 'RPO', 'signature'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`;
+  const change = recentChange(monthlyRestore(drill));
+  return [
+    `${drill.name} — ${drill.runs.length} run(s), ${first} … ${last}`,
+    line(header),
+    ...rows.map(line),
+    `  trend:    restore time ${change ? describeChange(change) : 'not enough history (needs runs in two months)'}`,
+    `  forecast: ${describeForecast(drillForecast(drill))}`,
+  ];
+}
+
+function objective(o: ObjectiveResult): string {
+  const mark = o.met === null ? '–' : o.met ? '✓' : '✗';
+  const actual = o.actualSeconds === null ? '—' : formatDuration(o.actualSeconds);
+  return `${mark} ${actual}${o.targetSeconds === null ? '' : ` / ${formatDuration(o.targetSeconds)}`}`;
+}
+
+function signature(run: HistoryRun): string {
+  const s = run.signature;
+  if (s.state === 'verified') return 'verified';
+  if (s.state === 'invalid') return `INVALID: ${s.reason}`;
+  return 'not checked';
+}
