@@ -7,6 +7,7 @@ drill(
   {
     source: fileSource('backups/directory'),
     objectives: { rto: '8h', rpo: '3h' },
+    controls: ['ISO27001-A.8.13'],
   },
   async ({ db, check }) => {
     await check('append-only events kept arriving after the marker', async () => {

@@ -23,7 +23,7 @@ export interface DrillOptions {
   readonly pick?: PickStrategy;
   /** Where the signed report goes; default `$RESTORE_DRILL_REPORT_DIR` or `reports/`. */
   readonly reportDir?: string;
-  /** Signing key (PEM path or content); default `$RESTORE_DRILL_SIGNING_KEY`, else a local demo key. */
+  /** Signing key: a PEM path or content, or `kms://<key id|alias|arn>`; default `$RESTORE_DRILL_SIGNING_KEY`, else a local demo key. */
   readonly signingKey?: string;
   /** Parallel `pg_restore` jobs; default the number of CPU cores. */
   readonly jobs?: number;
