@@ -2,7 +2,7 @@
 // remove every leftover that is restore-drill's, and nothing else. The watchdog that normally removes
 // them is killed too here, as a machine crash or an OOM kill of the whole process group would.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -19,15 +19,21 @@ let dump: string;
 let key: string;
 let lookalike: StartedEnvironment;
 let lookalikeDir: string;
+/** A private temp dir for the runs of this file: other test files' runs also clean up leftovers at start. */
+let tmp: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crash-test-'));
+  tmp = join(dir, 'tmp');
+  await mkdir(tmp);
+  await chmod(dir, 0o755); // clusters run as an unprivileged user, who must reach them
+  await chmod(tmp, 0o1777);
   key = generateKeyPair(join(dir, 'keys')).privatePath;
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
   dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
   // A running cluster that looks like ours (same folder prefix, same layout) but carries no label.
-  lookalike = await localPostgres().start({ runId: newRunId(), drillName: 'look-alike', log: () => {} });
+  lookalike = await localPostgres({ parentDir: tmp }).start({ runId: newRunId(), drillName: 'look-alike', log: () => {} });
   lookalikeDir = (lookalike as unknown as { dir: string }).dir;
   await unlink(join(lookalikeDir, LABEL_FILE));
 });
@@ -51,6 +57,7 @@ async function pidsWith(...words: string[]): Promise<number[]> {
 async function crashDuring(phaseLine: RegExp): Promise<string[]> {
   let killed: number | undefined;
   await runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', key], {
+    env: { TMPDIR: tmp },
     onStderr: (text, child) => {
       if (killed || !phaseLine.test(text)) return;
       killed = child.pid;
@@ -61,11 +68,11 @@ async function crashDuring(phaseLine: RegExp): Promise<string[]> {
     },
   });
   expect(killed).toBeDefined();
-  // Other tests run clusters at the same time: the killed run's leftovers are the ones labelled with its pid.
+  // The killed run's leftovers are the ones labelled with its pid.
   const mine: string[] = [];
-  for (const name of (await readdir(tmpdir())).filter((n) => n.startsWith('restore-drill-'))) {
-    const label = await readFile(join(tmpdir(), name, LABEL_FILE), 'utf8').catch(() => '{}');
-    if (JSON.parse(label).ownerPid === killed) mine.push(join(tmpdir(), name));
+  for (const name of (await readdir(tmp)).filter((n) => n.startsWith('restore-drill-'))) {
+    const label = await readFile(join(tmp, name, LABEL_FILE), 'utf8').catch(() => '{}');
+    if (JSON.parse(label).ownerPid === killed) mine.push(join(tmp, name));
   }
   return mine;
 }
@@ -77,7 +84,7 @@ describe('after a SIGKILL', () => {
     const postmasters = await pidsWith('-D', join(leftovers.find((l) => existsSync(join(l, 'data')))!, 'data'));
     expect(postmasters.length).toBe(1);
 
-    const out = await runCli(['cleanup']);
+    const out = await runCli(['cleanup'], { env: { TMPDIR: tmp } });
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/removed local-postgres .*owner process \d+ is gone/);
     expect(out.stdout).toMatch(/removed work-dir /);
@@ -87,11 +94,15 @@ describe('after a SIGKILL', () => {
     expect(existsSync(join(lookalikeDir, 'data', 'postmaster.pid'))).toBe(true);
   });
 
-  test('the next run removes what the crashed one left before it starts', async () => {
-    const leftovers = await crashDuring(/verify: comparing/);
-    expect(leftovers.length).toBeGreaterThanOrEqual(1);
-    const out = await runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', key]);
-    expect(out.code).toBe(0);
+  test.each([
+    ['locate', /locate: listing recovery points/],
+    ['provision', /provision: initdb/],
+    ['verify', /verify: comparing/],
+  ])('killed during %s: the next run removes what was left before it starts', async (_phase, line) => {
+    const leftovers = await crashDuring(line);
+    expect(leftovers.length).toBeGreaterThanOrEqual(1); // at least the work dir
+    const out = await runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', key], { env: { TMPDIR: tmp } });
+    expect(out.code, out.stdout + out.stderr).toBe(0);
     expect(out.stderr).toMatch(/removed \d+ leftover\(s\) of crashed runs/);
     for (const path of leftovers) expect(existsSync(path), path).toBe(false);
     expect(existsSync(join(lookalikeDir, 'data', 'postmaster.pid'))).toBe(true);

@@ -49,3 +49,19 @@ describe('withDirectoryLock', () => {
     await expect(attempt).rejects.toThrow(`report directory ${dir} is locked by another drill (${LOCK_FILE})`);
   });
 });
+
+it('a lock left by a process that is gone (killed while writing) is taken over at once', async () => {
+  const { mkdtemp, writeFile, rm: remove } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join: joinPath } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const dir = await mkdtemp(joinPath(tmpdir(), 'lock-dead-owner-'));
+  try {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    await writeFile(joinPath(dir, LOCK_FILE), `${dead} ${new Date().toISOString()}\n`);
+    const result = await withDirectoryLock(dir, async () => 'got it', { timeoutMs: 1000, staleMs: 3_600_000 });
+    expect(result).toBe('got it');
+  } finally {
+    await remove(dir, { recursive: true, force: true });
+  }
+});

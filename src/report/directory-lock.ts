@@ -1,14 +1,15 @@
-import { open, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../errors.ts';
+import { processAlive } from '../environments/labels.ts';
 
 /** Name of the lock file that serialises writers of one report directory. */
 export const LOCK_FILE = '.restore-drill.lock';
 
 /** How long to wait for a lock, and when a left-over lock counts as abandoned. */
 export interface DirectoryLockOptions {
-  /** Give up after this long; default 10 s. */
+  /** Give up after this long; default 60 s (the holder also regenerates the directory's HTML index). */
   readonly timeoutMs?: number;
   /** A lock file older than this was left by a crashed process and is removed; default 60 s. */
   readonly staleMs?: number;
@@ -28,7 +29,7 @@ export async function withDirectoryLock<T>(
   options: DirectoryLockOptions = {},
 ): Promise<T> {
   const path = join(dir, LOCK_FILE);
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const staleMs = options.staleMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -58,8 +59,12 @@ export async function withDirectoryLock<T>(
 
 async function removeIfStale(path: string, staleMs: number): Promise<boolean> {
   try {
+    // A lock whose owner process is gone (killed while writing) is stale at once; an unreadable or
+    // half-written one only after staleMs.
+    const owner = Number((await readFile(path, 'utf8')).split(' ')[0]);
+    const ownerGone = Number.isInteger(owner) && owner > 0 && !processAlive(owner);
     const { mtimeMs } = await stat(path);
-    if (Date.now() - mtimeMs < staleMs) return false;
+    if (!ownerGone && Date.now() - mtimeMs < staleMs) return false;
     await rm(path, { force: true });
     return true;
   } catch (error) {
