@@ -5,6 +5,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker per core minus one: a single worker on a 2-core CI machine. These tests
+    // mostly wait on PostgreSQL, pg_restore and child CLIs, so four files at a time keep both cores busy.
+    maxWorkers: 4,
     projects: [
       {
         test: {
