@@ -17,6 +17,8 @@ export interface EarlyOptions {
   /** null: compare after the restore. */
   readonly when: RestoredWhen | null;
   readonly typed: boolean;
+  /** Limit the comparison to the restore's idle workers while it runs (what drills do). */
+  readonly idleOnly: boolean;
 }
 
 /** A drill's provision, restore and verify in this process; phases in seconds. */
@@ -30,7 +32,8 @@ export async function restoreAndCompare(dumpPath: string, manifest: MarkerManife
     let at = performance.now();
     const compareOptions = { label: 'manifest', typed: options.typed };
     await using comparison = options.when ? startComparison(env.connectionConfig(), manifest, compareOptions) : undefined;
-    const tracker = comparison ? await TableDataTracker.forDump(pgRestore, dumpPath, jobs, comparison.tableRestored, { when: options.when! }) : undefined;
+    const onWorkers = options.idleOnly ? comparison?.restoreWorkers : undefined;
+    const tracker = comparison ? await TableDataTracker.forDump(pgRestore, dumpPath, jobs, comparison.tableRestored, { when: options.when!, onWorkers }) : undefined;
     await runCommand(pgRestore, ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dumpPath], {
       env: env.libpqEnv(),
       onStderrLine: (line) => tracker?.line(line),

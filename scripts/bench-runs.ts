@@ -101,6 +101,8 @@ export interface RestoreDrillOptions {
   readonly signingKey: string;
   /** False: compare every table after the restore (the drill never hears of tables loaded early). */
   readonly earlyVerify?: boolean;
+  /** Run the drill without loading the CLI's other commands (see scripts/bench-drill.ts). */
+  readonly lean?: boolean;
   /** More `restore-drill check` arguments, e.g. `['--jobs', '4']`. */
   readonly args?: readonly string[];
 }
@@ -113,7 +115,8 @@ export async function restoreDrillCheck(dumpPath: string, options: RestoreDrillO
   const work = await mkdtemp(join(BENCH_DIR, 'run-'));
   try {
     const rssFile = join(work, 'rss');
-    const args = ['--import', 'tsx', 'scripts/bench-drill.ts', rssFile, ...(options.earlyVerify === false ? ['--without-early-verify'] : [])];
+    const mode = options.earlyVerify === false ? ['--without-early-verify'] : options.lean ? ['--lean'] : [];
+    const args = ['--import', 'tsx', 'scripts/bench-drill.ts', rssFile, ...mode];
     args.push('check', '--dump', dumpPath, '--report-dir', join(work, 'reports'), '--signing-key', options.signingKey, ...(options.args ?? []));
     const started = performance.now();
     const code = await new Promise<number | null>((done, fail) => {

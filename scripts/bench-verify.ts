@@ -51,13 +51,13 @@ const rangesPerTable: VerifyVariant = {
 /** The variants, the first being the reference scan the targets compare with. */
 export function verifyVariants(all: boolean): VerifyVariant[] {
   const pool = defaultPoolSize();
-  const main = [countScan(1), countScan(pool), comparison('restore-drill: rdsum-record/1, block ranges in parallel', {})];
+  const main = [countScan(1), countScan(pool), comparison('restore-drill: rdsum-record/1, tables in parallel', {})];
   if (!all) return main;
   return [
     ...main,
-    comparison('rdsum-record/1, one query per table', { splitTables: false }),
-    comparison('rdsum-text-md5/1, block ranges in parallel', { typed: false }),
-    comparison('rdsum-text-md5/1, one query per table', { typed: false, splitTables: false }),
+    comparison('rdsum-record/1, large tables also in block ranges', { splitTables: true }),
+    comparison('rdsum-text-md5/1 (portable), tables in parallel', { typed: false }),
+    comparison('rdsum-text-md5/1 (portable), large tables also in block ranges', { typed: false, splitTables: true }),
     rangesPerTable,
   ];
 }

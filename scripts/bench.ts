@@ -54,13 +54,13 @@ interface Alternative {
 
 type Results = Map<string, RunResult[]>;
 const results = new Map<number, { runs: Results; verify: Map<string, number[]> }>();
+const variants = verifyVariants(flags['verify-variants']!);
 
 for (const size of sizes) {
   const dump = dumps.get(size)!;
   const tables = Object.keys(dump.manifest.tables);
   const runs: Results = new Map();
   const verify = new Map<string, number[]>();
-  const variants = verifyVariants(flags['verify-variants']!);
   const alternatives: Alternative[] = [
     { name: 'baseline: untuned, pg_restore -j1, count(*) + md5(string_agg)', kind: 'baseline', run: () => handRestore(dump.path, tables, { tuning: 'none', jobs: 1, verify: 'md5' }) },
     { name: 'restore-drill check', kind: 'restore-drill', run: () => restoreDrillCheck(dump.path, { signingKey }) },
@@ -86,6 +86,7 @@ for (const size of sizes) {
       { name: 'restore-drill check, portable checksums only', kind: 'ablation', run: () => restoreDrillCheck(dump.portablePath, { signingKey }) },
       { name: 'restore-drill check, verify after the restore', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, earlyVerify: false }) },
       { name: `restore-drill check --jobs ${2 * cores}`, kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--jobs', String(2 * cores)] }) },
+      { name: 'restore-drill check, loading only what a local check needs', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, lean: true }) },
     );
   }
   if (flags['restore-variants'] && size === largest) {
@@ -99,12 +100,18 @@ for (const size of sizes) {
     alternatives.push({ name: `restore only: untuned, -j${cores}`, kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'none', jobs: cores, verify: 'count' }) });
   }
   if (flags.early && size === largest) {
+    const schedules = [
+      { label: 'after the restore', when: null, idleOnly: false },
+      { label: "as each table's data is loaded", when: 'data', idleOnly: false },
+      { label: 'as each table is loaded and locked no more', when: 'exclusive-steps', idleOnly: false },
+      { label: 'as each table is loaded and locked no more, on idle restore workers only', when: 'exclusive-steps', idleOnly: true },
+    ] as const;
     for (const typed of [true, false]) {
-      for (const when of [null, 'data', 'exclusive-steps'] as const) {
+      for (const { label, when, idleOnly } of schedules) {
         alternatives.push({
-          name: `in-process: ${typed ? 'rdsum-record/1' : 'rdsum-text-md5/1'}, compared ${when === null ? 'after the restore' : when === 'data' ? 'as each table\'s data is loaded' : 'as each table is loaded and locked no more'}`,
+          name: `in-process: ${typed ? 'rdsum-record/1' : 'rdsum-text-md5/1'}, compared ${label}`,
           kind: 'ablation',
-          run: () => restoreAndCompare(dump.path, dump.manifest, { when, typed }),
+          run: () => restoreAndCompare(dump.path, dump.manifest, { when, typed, idleOnly }),
         });
       }
     }
@@ -149,33 +156,47 @@ for (const size of sizes) {
   const drill = runs.get('restore-drill check');
   const baselineRuns = [...runs].find(([name]) => name.startsWith('baseline'))?.[1];
   const floorRuns = [...runs].find(([name]) => name.startsWith('floor'))?.[1];
-  (summary.results as Record<string, unknown>)[size] = { runs: Object.fromEntries(runs), verify: Object.fromEntries(verify) };
-  if (!drill || !baselineRuns || !floorRuns || verify.size === 0) continue; // --only left out a main alternative
-  out.push('', `restore-drill's checksum algorithms: ${[...new Set(drill.flatMap((r) => r.algorithms ?? []))].join(', ')}`);
-  out.push('', '| verification alone (after a restore, tables scanned once) | seconds | rows/s | × count(*) scan, 1 connection |', '|---|---:|---:|---:|');
-  const count1 = median([...verify.values()][0]!);
-  for (const [name, times] of verify) {
-    const s = median(times);
-    out.push(`| ${name} | ${fmt(s)} | ${Math.round(size / s).toLocaleString('en')} | ${(s / count1).toFixed(2)} |`);
+  const medians: Record<string, number> = {};
+  (summary.results as Record<string, unknown>)[size] = { runs: Object.fromEntries(runs), verify: Object.fromEntries(verify), medians };
+  if (drill) out.push('', `restore-drill's checksum algorithms: ${[...new Set(drill.flatMap((r) => r.algorithms ?? []))].join(', ')}`);
+  if (verify.size > 0) {
+    out.push('', '| verification alone (after a restore, tables scanned once) | seconds | rows/s | × count(*) scan, 1 connection |', '|---|---:|---:|---:|');
+    medians.count1 = median(verify.get(variants[0]!.name)!);
+    medians.countN = median(verify.get(variants[1]!.name)!);
+    medians.verifyAlone = median(verify.get(variants[2]!.name)!);
+    for (const [name, times] of verify) {
+      const s = median(times);
+      out.push(`| ${name} | ${fmt(s)} | ${Math.round(size / s).toLocaleString('en')} | ${(s / medians.count1).toFixed(2)} |`);
+    }
   }
-  const baseline = med(baselineRuns, (r) => r.seconds);
-  const rd = med(drill, (r) => r.seconds);
-  const floor = med(floorRuns, (r) => r.seconds);
-  const verifyRd = median(verify.get('restore-drill: rdsum-record/1, block ranges in parallel')!);
-  const countN = median([...verify.values()][1]!);
-  const rdVerifyPhase = med(drill, (r) => r.phases.verify);
-  const startup = med(drill, (r) => r.phases.startup);
-  out.push('', `ratios: restore-drill / baseline = ${(rd / baseline).toFixed(3)}; restore-drill / floor = ${(rd / floor).toFixed(3)} ` +
-    `(${((rd - startup) / floor).toFixed(3)} without the CLI's ${startup.toFixed(2)} s start-up); ` +
-    `verification / count(*) scan = ${(verifyRd / count1).toFixed(2)} (1 connection), ${(verifyRd / countN).toFixed(2)} (same connections); ` +
-    `rows/s verified: ${Math.round(size / verifyRd).toLocaleString('en')} alone, ${Math.round(size / rdVerifyPhase).toLocaleString('en')} in the drill's verify phase (the rest was checksummed during the restore)`);
-  (summary.results as Record<string, Record<string, unknown>>)[size]!.medians = { baseline, restoreDrill: rd, floor, verifyAlone: verifyRd, count1, countN, rdVerifyPhase };
-  if (size === largest) {
-    targets.push({ target: 'restore-drill ≤ 0.5 × baseline', value: (rd / baseline).toFixed(3), pass: rd <= 0.5 * baseline });
-    targets.push({ target: 'restore-drill ≤ 1.25 × floor', value: (rd / floor).toFixed(3), pass: rd <= 1.25 * floor });
-    targets.push({ target: 'verification ≤ 5 × count(*) scan (1 connection)', value: (verifyRd / count1).toFixed(2), pass: verifyRd <= 5 * count1 });
-    targets.push({ target: 'verification ≤ 5 × count(*) scan (same connections)', value: (verifyRd / countN).toFixed(2), pass: verifyRd <= 5 * countN });
+  const ratios: string[] = [];
+  if (drill) {
+    medians.restoreDrill = med(drill, (r) => r.seconds);
+    medians.startup = med(drill, (r) => r.phases.startup);
+    medians.verifyPhase = med(drill, (r) => r.phases.verify);
   }
+  if (drill && baselineRuns) {
+    medians.baseline = med(baselineRuns, (r) => r.seconds);
+    ratios.push(`restore-drill / baseline = ${(medians.restoreDrill! / medians.baseline).toFixed(3)}`);
+    if (size === largest) targets.push({ target: 'restore-drill ≤ 0.5 × baseline', value: (medians.restoreDrill! / medians.baseline).toFixed(3), pass: medians.restoreDrill! <= 0.5 * medians.baseline });
+  }
+  if (drill && floorRuns) {
+    medians.floor = med(floorRuns, (r) => r.seconds);
+    const ratio = medians.restoreDrill! / medians.floor;
+    ratios.push(`restore-drill / floor = ${ratio.toFixed(3)} (${((medians.restoreDrill! - medians.startup!) / medians.floor).toFixed(3)} without the CLI's ${medians.startup!.toFixed(2)} s start-up)`);
+    if (size === largest) targets.push({ target: 'restore-drill ≤ 1.25 × floor', value: ratio.toFixed(3), pass: ratio <= 1.25 });
+  }
+  if (verify.size > 0) {
+    const [one, same] = [medians.verifyAlone! / medians.count1!, medians.verifyAlone! / medians.countN!];
+    ratios.push(`verification / count(*) scan = ${one.toFixed(2)} (1 connection), ${same.toFixed(2)} (same connections)`);
+    ratios.push(`rows/s verified: ${Math.round(size / medians.verifyAlone!).toLocaleString('en')} alone` +
+      (drill ? `, ${Math.round(size / medians.verifyPhase!).toLocaleString('en')} in the drill's verify phase (the rest was checksummed during the restore)` : ''));
+    if (size === largest) {
+      targets.push({ target: 'verification ≤ 5 × count(*) scan (1 connection)', value: one.toFixed(2), pass: one <= 5 });
+      targets.push({ target: 'verification ≤ 5 × count(*) scan (same connections)', value: same.toFixed(2), pass: same <= 5 });
+    }
+  }
+  if (ratios.length > 0) out.push('', `ratios: ${ratios.join('; ')}`);
 }
 if (sizes.length >= 2 && sizes.every((size) => results.get(size)!.runs.has('restore-drill check'))) {
   const [small, big] = [Math.min(...sizes), largest];

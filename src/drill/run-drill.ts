@@ -142,8 +142,8 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
       const restoreProgress = (done: number, total: number) => progress({ phase: 'restore', done, total });
       // The manifest is known before the restore: each of its tables is compared as soon as it is loaded.
       await using early = restorable!.manifest ? startComparison(() => env!.connectionConfig(), restorable!.manifest, { label: 'manifest', algorithms }) : undefined;
-      const onTableRestored = early?.tableRestored;
-      await phase('restore', () => env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log, progress: restoreProgress, onTableRestored }));
+      const [onTableRestored, onRestoreWorkers] = [early?.tableRestored, early?.restoreWorkers];
+      await phase('restore', () => env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log, progress: restoreProgress, onTableRestored, onRestoreWorkers }));
       checks.push({ name: 'restore completed', status: 'passed', expected: true, actual: true });
       await phase('verify', async () => {
         const client = new pg.Client(env!.connectionConfig());

@@ -30,6 +30,11 @@ export interface RestoreOptions {
    * calls it, and the drill compares every table after the restore instead.
    */
   readonly onTableRestored?: (table: { readonly schema: string; readonly name: string }) => void;
+  /**
+   * Called whenever the number of busy restore workers changes (`busy` of `jobs`), so work waiting on the
+   * restore (early checksums) can use only what the restore leaves idle. Optional, like `onTableRestored`.
+   */
+  readonly onRestoreWorkers?: (busy: number, jobs: number) => void;
 }
 
 /**

@@ -36,7 +36,9 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   const total = options.progress ? await countTableData(pg.path('pg_restore'), dump.path, options.signal) : 0;
   // Which tables are restored far enough to be read, so their checksums can start while pg_restore goes on.
   const onTableRestored = options.onTableRestored;
-  const tracker = onTableRestored ? await TableDataTracker.forDump(pg.path('pg_restore'), dump.path, jobs, onTableRestored, { signal: options.signal }) : undefined;
+  const tracker = onTableRestored
+    ? await TableDataTracker.forDump(pg.path('pg_restore'), dump.path, jobs, onTableRestored, { signal: options.signal, onWorkers: options.onRestoreWorkers })
+    : undefined;
   let tables = 0;
   try {
     await runCommand(pg.path('pg_restore'), args, {

@@ -31,22 +31,26 @@ export class TableDataTracker {
   private readonly reported = new Set<string>();
   private readonly loaded = new Set<string>();
 
+  private busy = 0;
+
   private constructor(
     private readonly toc: TableOfContents,
-    private readonly parallel: boolean,
+    private readonly jobs: number,
     private readonly onRestored: (table: RestoredTableName) => void,
+    private readonly onWorkers: ((busy: number, jobs: number) => void) | undefined,
   ) {}
 
   /**
    * Reads the dump's table of contents; a dump whose list cannot be read gets a tracker that reports nothing.
-   * `jobs` is pg_restore's `--jobs`.
+   * `jobs` is pg_restore's `--jobs`. `onWorkers` hears how many of them are busy (launched, not finished)
+   * whenever that changes.
    */
   static async forDump(
     pgRestoreBin: string,
     path: string,
     jobs: number,
     onRestored: (table: RestoredTableName) => void,
-    options: { readonly when?: RestoredWhen; readonly signal?: AbortSignal } = {},
+    options: { readonly when?: RestoredWhen; readonly signal?: AbortSignal; readonly onWorkers?: (busy: number, jobs: number) => void } = {},
   ): Promise<TableDataTracker> {
     let list = '';
     try {
@@ -54,14 +58,16 @@ export class TableDataTracker {
     } catch {
       // The restore itself will say what is wrong with the dump.
     }
-    return new TableDataTracker(parseTableOfContents(list, options.when ?? 'exclusive-steps'), jobs > 1, onRestored);
+    return new TableDataTracker(parseTableOfContents(list, options.when ?? 'exclusive-steps'), jobs, onRestored, options.onWorkers);
   }
 
   /** Feeds one line of pg_restore's stderr. */
   line(line: string): void {
-    if (!this.parallel) return;
+    if (this.jobs <= 1) return;
+    if (/^pg_restore: launching item \d+ /.test(line)) this.workers(+1);
     const finished = /^pg_restore: finished item (\d+) /.exec(line);
     if (!finished) return;
+    this.workers(-1);
     const id = Number(finished[1]);
     const data = this.toc.data.get(id);
     if (data) {
@@ -79,6 +85,12 @@ export class TableDataTracker {
   /** pg_restore exited successfully: every table with data is restored. */
   end(): void {
     for (const table of this.toc.data.values()) this.report(table);
+    if (this.busy !== 0) this.workers(-this.busy);
+  }
+
+  private workers(change: number): void {
+    this.busy = Math.max(0, this.busy + change);
+    this.onWorkers?.(this.busy, this.jobs);
   }
 
   private reportIfReady(table: RestoredTableName): void {

@@ -37,17 +37,18 @@ export interface CompareOptions {
    * on (default true); false always computes the portable `rdsum-text-md5/1`.
    */
   readonly typed?: boolean;
-  /** Sum large tables in block ranges on several connections at once (default true; needs PostgreSQL 14+). */
+  /**
+   * Also sum each table of 32 MB or more in block ranges on several connections at once (PostgreSQL 14+).
+   * Default false: on 2 cores it was measured slower than one query per table, tables in parallel
+   * (docs/performance.md); it may pay with many cores and one dominant table.
+   */
   readonly splitTables?: boolean;
 }
 
 /** How many differing ranges a check's detail names before it says "and N more". */
 const MAX_RANGES_IN_DETAIL = 5;
 
-/**
- * Tables smaller than two of these (in 8 kB heap blocks, so 16 MB) are summed in one query: below that, a
- * second connection costs more than it saves.
- */
+/** With `splitTables`, tables smaller than two of these (8 kB heap blocks: 16 MB) are still summed in one query. */
 const MIN_BLOCKS_PER_PART = 2048;
 
 /**
@@ -57,7 +58,7 @@ const MIN_BLOCKS_PER_PART = 2048;
  *   tolerance for `count`;
  * - `checksum <table> (<label>)` for `exact` and `append-only`.
  * Each table is first summed as a whole — with the typed row hash when the marker has one taken on the
- * restored server's major, else with the portable one, large tables in block ranges on several connections.
+ * restored server's major, else with the portable one.
  * Only when that differs from the marker is it summed again per key range of the marker's layout, so the
  * failed checks name the ranges that differ.
  * A table that is missing gets its other checks `skipped`; a table that cannot be read (e.g. its key column
@@ -85,6 +86,12 @@ export interface Comparison extends AsyncDisposable {
    * the marker are ignored. Pass it as `RestoreOptions.onTableRestored`.
    */
   readonly tableRestored: (table: { readonly schema: string; readonly name: string }) => void;
+  /**
+   * The restore has `busy` of `jobs` workers busy: until {@link finish}, the comparison uses at most the idle
+   * ones' share (`jobs - busy` connections), so it fills the restore's gaps instead of slowing it down. Never
+   * called: no limit. Pass it as `RestoreOptions.onRestoreWorkers`.
+   */
+  readonly restoreWorkers: (busy: number, jobs: number) => void;
   /**
    * Compares every table not started yet, waits for all, and returns the checks in the marker's order.
    * `onTable` (instead of the one given at the start) hears about tables done from now on, and at once about
@@ -128,6 +135,12 @@ class MarkerComparison implements Comparison {
   private onTable: ((done: number, total: number) => void) | undefined;
   private done = 0;
   private closed = false;
+  /** finish() was called: the restore is over, every connection may work. */
+  private finishing = false;
+  /** How many connections may work now (see restoreWorkers), how many do, and who waits for one. */
+  private capacity = Infinity;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(
     private readonly config: pg.ClientConfig | (() => pg.ClientConfig),
@@ -135,7 +148,7 @@ class MarkerComparison implements Comparison {
     private readonly options: CompareOptions,
   ) {
     this.tables = new Map(Object.entries(marker.tables));
-    const split = options.splitTables ?? true;
+    const split = options.splitTables ?? false;
     this.poolSize = Math.max(1, Math.min(options.poolSize ?? defaultPoolSize(), split ? Infinity : this.tables.size));
     this.onTable = options.onTable;
   }
@@ -156,7 +169,16 @@ class MarkerComparison implements Comparison {
     if (!this.closed && this.tables.has(name) && !this.started.has(name)) this.started.set(name, this.compareTable(name));
   };
 
+  readonly restoreWorkers = (busy: number, jobs: number): void => {
+    if (this.finishing) return;
+    this.capacity = Math.max(0, jobs - busy);
+    this.admit();
+  };
+
   async finish(options: { readonly onTable?: (done: number, total: number) => void } = {}): Promise<CheckResult[]> {
+    this.finishing = true;
+    this.capacity = Infinity;
+    this.admit();
     if (options.onTable) {
       this.onTable = options.onTable;
       if (this.done > 0) this.onTable(this.done, this.tables.size);
@@ -170,11 +192,33 @@ class MarkerComparison implements Comparison {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.capacity = Infinity;
+    this.admit(); // waiting tasks then fail on the closed pool
     await (await this.opened?.catch(() => undefined))?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** Runs a task on the pool once the comparison may use another connection. */
+  private async run<R>(task: (client: pg.Client) => Promise<R>): Promise<R> {
+    const pool = await this.pool;
+    if (this.active < this.capacity && this.waiting.length === 0) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // admit() counts it active
+    try {
+      return await pool.run(task);
+    } finally {
+      this.active--;
+      this.admit();
+    }
+  }
+
+  private admit(): void {
+    while (this.waiting.length > 0 && this.active < this.capacity) {
+      this.active++;
+      this.waiting.shift()!();
+    }
   }
 
   /** The table's checks; never rejects (a problem reading it is in its checks). */
@@ -186,17 +230,16 @@ class MarkerComparison implements Comparison {
     let exists: CheckResult | undefined;
     let checks: CheckResult[];
     try {
-      const pool = await this.pool;
-      const restored = await pool.run((client) => this.describe(client, name, marker));
+      const restored = await this.run((client) => this.describe(client, name, marker));
       exists = restored
         ? { name: checkName('table exists'), status: 'passed', expected: true, actual: true, table: name }
         : { name: checkName('table exists'), status: 'failed', expected: true, actual: false, table: name, detail: `${name} is not in the restored database` };
       if (!restored) {
         checks = [exists, ...later.map((n) => ({ name: n, status: 'skipped' as const, expected: null, actual: null, table: name, detail: `skipped: "${exists!.name}" failed` }))];
       } else if (!hasChecksum) {
-        checks = [exists, await pool.run((client) => compareCount(client, name, marker, restored.table, checkName))];
+        checks = [exists, await this.run((client) => compareCount(client, name, marker, restored.table, checkName))];
       } else {
-        checks = [exists, ...(await this.compareChecksums(pool, name, marker, restored, checkName))];
+        checks = [exists, ...(await this.compareChecksums(name, marker, restored, checkName))];
       }
     } catch (error) {
       const detail = `could not read ${name}: ${(error as Error).message}`;
@@ -231,7 +274,7 @@ class MarkerComparison implements Comparison {
         ? marker.typed
         : undefined;
     const rowHash = typed ? typedRowHashSql(await readTypedColumns(client, table)) : TEXT_ROW_HASH_SQL;
-    const blocks = (this.options.splitTables ?? true) ? await tableBlocks(client, table, major) : null;
+    const blocks = (this.options.splitTables ?? false) ? await tableBlocks(client, table, major) : null;
     const parts = blocks === null ? [{ from: null, to: null }] : splitBlocks(blocks, this.poolSize, MIN_BLOCKS_PER_PART);
     return typed ? { table, rowHash, typed, parts } : { table, rowHash, parts };
   }
@@ -241,7 +284,6 @@ class MarkerComparison implements Comparison {
    * again per key range with the portable algorithm, so the failed checks name the ranges that differ.
    */
   private async compareChecksums(
-    pool: ConnectionPool,
     name: QualifiedName,
     marker: TableMarker,
     restored: RestoredTable,
@@ -250,7 +292,7 @@ class MarkerComparison implements Comparison {
     const expected = restored.typed?.checksum ?? marker.checksum;
     if (expected !== undefined && (restored.typed || marker.algorithm === CHECKSUM_ALGORITHM)) {
       const parts = await Promise.all(
-        restored.parts.map((blocks) => pool.run((client) => computeTotals(client, restored.table, restored.rowHash, marker.bound, blocks))),
+        restored.parts.map((blocks) => this.run((client) => computeTotals(client, restored.table, restored.rowHash, marker.bound, blocks))),
       );
       const totals = addTotals(parts);
       if (totals.rows === marker.rows && totals.checksum === expected) {
@@ -264,7 +306,7 @@ class MarkerComparison implements Comparison {
       }
     }
     this.options.algorithms?.add(CHECKSUM_ALGORITHM);
-    return pool.run((client) => compareSums(client, name, marker, restored.table, checkName));
+    return this.run((client) => compareSums(client, name, marker, restored.table, checkName));
   }
 }
 
