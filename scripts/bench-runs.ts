@@ -32,6 +32,8 @@ export interface RunResult {
 export interface HandRestoreOptions {
   /** `none`: a plain initdb cluster; `restore`: restore-drill's restore tuning. */
   readonly tuning: 'none' | 'restore';
+  /** true: copy restore-drill's cached initdb template (as drills do); false: initdb, as a script would. */
+  readonly template: boolean;
   readonly jobs: number;
   /** Server settings on top of the tuning. */
   readonly settings?: Record<string, string | number | boolean>;
@@ -48,7 +50,7 @@ export interface HandRestoreOptions {
 export async function handRestore(dumpPath: string, tables: readonly string[], options: HandRestoreOptions): Promise<RunResult> {
   const pgRestore = findPgBinaries({ tools: ['pg_restore'] }).path('pg_restore');
   const started = performance.now();
-  const env = await localPostgres({ tuning: options.tuning, settings: options.settings }).start({ runId: newRunId(), drillName: 'bench', log: () => {} });
+  const env = await localPostgres({ tuning: options.tuning, settings: options.settings, template: options.template }).start({ runId: newRunId(), drillName: 'bench', log: () => {} });
   const phases: Record<string, number> = { provision: seconds(started) };
   try {
     let at = performance.now();
@@ -103,6 +105,8 @@ export interface RestoreDrillOptions {
   readonly earlyVerify?: boolean;
   /** Run the drill without loading the CLI's other commands (see scripts/bench-drill.ts). */
   readonly lean?: boolean;
+  /** Run initdb for the drill's cluster instead of copying the cached template (implies lean). */
+  readonly initdb?: boolean;
   /** More `restore-drill check` arguments, e.g. `['--jobs', '4']`. */
   readonly args?: readonly string[];
 }
@@ -115,7 +119,7 @@ export async function restoreDrillCheck(dumpPath: string, options: RestoreDrillO
   const work = await mkdtemp(join(BENCH_DIR, 'run-'));
   try {
     const rssFile = join(work, 'rss');
-    const mode = options.earlyVerify === false ? ['--without-early-verify'] : options.lean ? ['--lean'] : [];
+    const mode = options.earlyVerify === false ? ['--without-early-verify'] : options.initdb ? ['--initdb'] : options.lean ? ['--lean'] : [];
     const args = ['--import', 'tsx', 'scripts/bench-drill.ts', rssFile, ...mode];
     args.push('check', '--dump', dumpPath, '--report-dir', join(work, 'reports'), '--signing-key', options.signingKey, ...(options.args ?? []));
     const started = performance.now();

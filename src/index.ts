@@ -4,7 +4,8 @@
  * @example
  * import { drill, fileSource, localPostgres, containerPostgres } from 'restore-drill';
  */
-export { drill, type DrillMeta } from './drill/drill.ts';
+export { drill } from './drill/drill.ts';
+export type { DrillMeta } from './drill/drill-meta.ts';
 export type { DrillOptions } from './drill/drill-options.ts';
 export { runDrill, type DrillBody, type DrillContext, type DrillResult, type DrillRun } from './drill/run-drill.ts';
 export type { Environment, EnvironmentContext, StartedEnvironment, RestoreOptions } from './environments/environment.ts';

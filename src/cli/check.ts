@@ -1,14 +1,12 @@
 import { basename } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { containerPostgres } from '../environments/container-postgres.ts';
 import type { Environment } from '../environments/environment.ts';
 import { localPostgres } from '../environments/local-postgres.ts';
 import { ConfigError } from '../errors.ts';
 import { encryptionPolicy } from '../objectives/policies/encryption-policy.ts';
-import { toDrillMeta } from '../drill/drill.ts';
+import { toDrillMeta } from '../drill/drill-meta.ts';
 import { runDrill, type DrillResult } from '../drill/run-drill.ts';
 import { fileSource } from '../sources/file-source.ts';
-import { s3DumpSource } from '../sources/s3-dump-source.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { EXIT, metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
@@ -35,9 +33,10 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .addOption(metricsFileOption())
     .addOption(pushgatewayOption())
     .action(async (opts: CheckOptions & CiFlags) => {
-      const source = opts.dump.startsWith('s3://') ? s3DumpSource(opts.dump) : fileSource(opts.dump);
+      // The AWS SDK and testcontainers take a while to load: a local check of a local dump loads neither.
+      const source = opts.dump.startsWith('s3://') ? (await import('../sources/s3-dump-source.ts')).s3DumpSource(opts.dump) : fileSource(opts.dump);
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
-      const environment = checkEnvironment(opts);
+      const environment = await checkEnvironment(opts);
       const ciTargets = parseCiFlags(opts);
       // Bars on a terminal, the plain log lines otherwise.
       const display = createProgressDisplay();
@@ -89,8 +88,9 @@ interface CheckOptions {
 }
 
 /** The environment `--environment`, `--image` and `--fallback-local` ask for. */
-function checkEnvironment(opts: CheckOptions): Environment {
+async function checkEnvironment(opts: CheckOptions): Promise<Environment> {
   if (opts.environment === 'container') {
+    const { containerPostgres } = await import('../environments/container-postgres.ts');
     return containerPostgres({ image: opts.image, ...(opts.fallbackLocal ? { fallback: localPostgres() } : {}) });
   }
   if (opts.image !== undefined || opts.fallbackLocal) {

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { findContainerLeftovers, removeContainerLeftover } from '../environments/container-leftovers.ts';
 import { findLocalLeftovers, removeLocalLeftover } from '../environments/leftovers.ts';
-import { cleanupRds } from '../environments/rds-leftovers.ts';
 import { parseDuration } from '../util/duration.ts';
 import { EXIT } from './main.ts';
 
@@ -20,6 +18,8 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
         await removeLocalLeftover(leftover);
         process.stdout.write(`removed ${leftover.kind} ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`);
       }
+      // testcontainers and the AWS SDK take a while to load: only the commands that use them load them.
+      const { findContainerLeftovers, removeContainerLeftover } = await import('../environments/container-leftovers.ts');
       const containers = await findContainerLeftovers({ olderThanSeconds });
       for (const leftover of containers.leftovers) {
         await removeContainerLeftover(leftover);
@@ -27,7 +27,7 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
       }
       if (containers.notChecked) process.stdout.write(`cleanup: containers not checked: ${containers.notChecked}\n`);
       const rds = opts.rds
-        ? await cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
+        ? await (await import('../environments/rds-leftovers.ts')).cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
         : { removed: [], failed: [] };
       const removed = leftovers.length + containers.leftovers.length + rds.removed.length;
       process.stdout.write(removed ? `cleanup: removed ${removed} leftover(s)\n` : 'cleanup: nothing left behind\n');

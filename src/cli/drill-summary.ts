@@ -1,4 +1,4 @@
-import type { DrillMeta } from '../drill/drill.ts';
+import type { DrillMeta } from '../drill/drill-meta.ts';
 import { formatDuration } from '../util/duration.ts';
 
 const MARK = { passed: '✓', failed: '✗', error: '!' } as const;

@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { uploadDump } from '../sources/upload-dump.ts';
 import { redactUrl } from '../util/redact.ts';
 import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
 import { EXIT } from './main.ts';
@@ -25,6 +24,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
           return;
         }
         // To S3: dump locally into a private temp dir, upload dump and manifest, remove the local copy.
+        const { uploadDump } = await import('../sources/upload-dump.ts'); // the AWS SDK loads only for s3://
         const work = await mkdtemp(join(tmpdir(), 'restore-drill-dump-'));
         try {
           const format = opts.format ?? 'custom';

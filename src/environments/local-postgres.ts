@@ -13,6 +13,7 @@ import { isPgDump, type Restorable } from '../sources/source.ts';
 import { freePort } from '../util/free-port.ts';
 import { registerSecret } from '../util/redact.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from './environment.ts';
+import { copyClusterTemplate, templateCacheDir } from './cluster-template.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from './labels.ts';
 import { startReaper } from './reaper.ts';
 
@@ -33,6 +34,12 @@ export interface LocalPostgresConfig {
    * benchmarks that compare the two.
    */
   readonly tuning?: 'restore' | 'none';
+  /**
+   * Copy a cached data directory made by `initdb` once per PostgreSQL version (in
+   * `RESTORE_DRILL_CACHE_DIR`, default `<temp dir>/restore-drill.cache-<uid>`) instead of running `initdb` for
+   * every cluster (default true). Each copy gets its own password before it starts.
+   */
+  readonly template?: boolean;
 }
 
 /**
@@ -54,6 +61,7 @@ export function localPostgres(config: LocalPostgresConfig = {}): Environment {
 // Not "restore_drill": with search_path "$user", public that would put the restore_drill schema first.
 const SUPERUSER = 'restore_drill_superuser';
 const DATABASE = 'restored';
+const INITDB_ARGS = ['--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'];
 
 /** How every cluster listens and logs: only on 127.0.0.1, on its own port, no Unix socket. */
 function connectionSettings(port: number): Record<string, string | number | boolean> {
@@ -174,12 +182,15 @@ class StartedLocalPostgres implements StartedEnvironment {
         );
       });
     }
-    log(`provision: initdb ${this.bins.version} in ${this.dir}${this.user ? ` as user ${this.user.name}` : ''}`);
-    await runCommand(
-      this.bins.path('initdb'),
-      ['-D', this.dataDir, '-U', SUPERUSER, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
-      { user: this.user, signal, cwd: this.dir, hint: 'check that the PostgreSQL server binaries work and the temp dir is writable' },
-    );
+    if (config.template === false || !(await this.fromTemplate(context))) {
+      log(`provision: initdb ${this.bins.version} in ${this.dir}${this.user ? ` as user ${this.user.name}` : ''}`);
+      await runCommand(this.bins.path('initdb'), ['-D', this.dataDir, '-U', SUPERUSER, `--pwfile=${pwfile}`, ...INITDB_ARGS], {
+        user: this.user,
+        signal,
+        cwd: this.dir,
+        hint: 'check that the PostgreSQL server binaries work and the temp dir is writable',
+      });
+    }
     await rm(pwfile, { force: true });
     // A free port can be taken between asking and binding (parallel drills): retry with a new one.
     for (let attempt = 1; ; attempt++) {
@@ -206,12 +217,34 @@ class StartedLocalPostgres implements StartedEnvironment {
     await client.connect();
     try {
       this.version = (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0]!;
-      await client.query(`create database ${DATABASE}`);
+      if (!this.templated) await client.query(`create database ${DATABASE}`);
       await labelDisposableDatabase(client, DATABASE, this.runId);
     } finally {
       await client.end();
     }
     log(`provision: PostgreSQL ${this.version} listening on 127.0.0.1:${this.port}`);
+  }
+
+  /** Whether the data dir is a copy of the cached template (which already holds the database). */
+  private templated = false;
+
+  /** Copies the cached initdb template; false (and why, in the log) when none can be used. */
+  private async fromTemplate({ signal, log }: EnvironmentContext): Promise<boolean> {
+    const init = { bins: this.bins, user: this.user, superuser: SUPERUSER, initdbArgs: INITDB_ARGS, database: DATABASE, signal };
+    try {
+      log(`provision: copy of the initdb template in ${templateCacheDir(this.user)} into ${this.dir}${this.user ? ` as user ${this.user.name}` : ''}`);
+      const problem = await copyClusterTemplate(init, this.dataDir, this.password);
+      if (!problem) {
+        this.templated = true;
+        return true;
+      }
+      log(`provision: not using a cached initdb template (${problem})`);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      log(`provision: the cached initdb template did not work (${(error as Error).message.split('\n')[0]}); running initdb`);
+    }
+    await rm(this.dataDir, { recursive: true, force: true });
+    return false;
   }
 
   connectionConfig(database: string = this.database): pg.ClientConfig {

@@ -5,7 +5,7 @@ import { CreateDBClusterCommand, CreateDBInstanceCommand, DescribeDBClustersComm
 import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest';
 import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { motoRdsClient } from '../testing/rds-moto.ts';
-import { runCli } from '../testing/run-cli.ts';
+import { NO_ENGINE, runCli } from '../testing/run-cli.ts';
 import { cleanupRds, findRdsLeftovers } from './rds-leftovers.ts';
 import { RDS_TAG } from './rds-tags.ts';
 
@@ -67,7 +67,7 @@ test('`restore-drill cleanup --rds --region` deletes the expired tagged instance
   onTestFinished(() => west.destroy());
   await instance('restore-drill-rd5-expired', ours('rd5', hourAgo), west);
   const result = await runCli(['cleanup', '--rds', '--region', 'us-east-1', 'eu-west-1'], {
-    env: { ...moto.env, TMPDIR: emptyTmp, AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_PROFILE: undefined },
+    env: { ...moto.env, TMPDIR: emptyTmp, DOCKER_HOST: NO_ENGINE, AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_PROFILE: undefined },
   });
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);

@@ -1,4 +1,4 @@
-import type { DrillMeta } from '../drill/drill.ts';
+import type { DrillMeta } from '../drill/drill-meta.ts';
 import { describeEndpoint, send } from './endpoint.ts';
 
 /** The environment variable that may hold the `--notify` URL (keeps a webhook token off the command line). */

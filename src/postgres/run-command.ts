@@ -19,6 +19,8 @@ export interface RunOptions {
   /** Called with each stderr line as it arrives (already redacted), for progress. */
   readonly onStderrLine?: (line: string) => void;
   readonly hint?: string;
+  /** Written to the command's stdin, which is then closed (for secrets that must not be in arguments). */
+  readonly input?: string;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function runCommand(binary: string, args: readonly string[], option
     signal,
   });
   const child = shell`${binary} ${args}`;
+  if (options.input !== undefined) child.stdin.end(options.input);
   if (options.onStderrLine) {
     let pending = '';
     child.stderr.on('data', (chunk: Buffer) => {

@@ -1,4 +1,4 @@
-import type { DrillMeta } from '../drill/drill.ts';
+import type { DrillMeta } from '../drill/drill-meta.ts';
 
 /**
  * A drill result as the CI outputs receive it (what `toDrillMeta` makes of a report); override any field.

@@ -1,5 +1,5 @@
 import { basename, relative } from 'node:path';
-import type { DrillMeta } from '../drill/drill.ts';
+import type { DrillMeta } from '../drill/drill-meta.ts';
 import { formatDuration } from '../util/duration.ts';
 
 /** A drill of a run that wrote no report: its file could not be loaded, or its options are wrong. */

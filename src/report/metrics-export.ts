@@ -1,4 +1,4 @@
-import type { DrillMeta } from '../drill/drill.ts';
+import type { DrillMeta } from '../drill/drill-meta.ts';
 import { ConfigError } from '../errors.ts';
 import { describeEndpoint, send } from '../notify/endpoint.ts';
 import { writeFileAtomically } from '../util/atomic-write.ts';

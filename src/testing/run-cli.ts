@@ -9,6 +9,12 @@ export interface CliOutcome {
   readonly stderr: string;
 }
 
+/**
+ * A DOCKER_HOST nothing listens on: for tests that run `cleanup` but do not test containers, so they never
+ * remove another test file's container (container-leftovers.test.ts tests that part).
+ */
+export const NO_ENGINE = 'unix:///nonexistent/restore-drill-test-docker.sock';
+
 export const BIN = fileURLToPath(new URL('../../bin/restore-drill.js', import.meta.url));
 
 /**

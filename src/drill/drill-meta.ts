@@ -1,0 +1,49 @@
+// Kept apart from drill.ts, which loads Vitest: `restore-drill check` needs this without it.
+import type { CheckResult } from '../report/report-model.ts';
+import type { DrillResult } from './run-drill.ts';
+
+/** What a drill leaves on its Vitest test case (`testCase.meta().restoreDrill`) for the summary reporter. */
+export interface DrillMeta {
+  /** The drill's name, as in its report. */
+  readonly name: string;
+  readonly status: 'passed' | 'failed' | 'error';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly reportPath: string;
+  readonly markdownPath: string;
+  readonly rto: { readonly actualSeconds: number | null; readonly targetSeconds: number | null; readonly met: boolean | null };
+  readonly rpo: { readonly actualSeconds: number | null; readonly targetSeconds: number | null; readonly met: boolean | null; readonly basis: string | null };
+  readonly restoreSeconds: number | null;
+  readonly failedChecks: string[];
+  /** Every check of the report (detail cut short), for JUnit XML and metrics. */
+  readonly checks: ReadonlyArray<Pick<CheckResult, 'name' | 'status' | 'expected' | 'actual' | 'detail'>>;
+  readonly error?: string;
+}
+
+/** How long a check's detail may be in {@link DrillMeta}: it travels from the worker to the summary. */
+const META_DETAIL_CHARS = 500;
+
+/** The short form of a drill result that the summary reporter prints. */
+export function toDrillMeta(result: DrillResult): DrillMeta {
+  const restore = result.report.phases.find((p) => p.name === 'restore');
+  return {
+    name: result.report.drill.name,
+    status: result.status,
+    startedAt: result.report.startedAt,
+    finishedAt: result.report.finishedAt,
+    reportPath: result.reportPath,
+    markdownPath: result.markdownPath,
+    rto: result.report.objectives.rto,
+    rpo: result.report.objectives.rpo,
+    restoreSeconds: restore?.seconds ?? null,
+    failedChecks: result.failedChecks.map((c) => `${c.name}: expected ${c.expected}, got ${c.actual}${c.detail ? ` (${c.detail})` : ''}`),
+    checks: result.report.checks.map(({ name, status, expected, actual, detail }) => ({
+      name,
+      status,
+      expected,
+      actual,
+      ...(detail ? { detail: detail.length > META_DETAIL_CHARS ? `${detail.slice(0, META_DETAIL_CHARS - 1)}…` : detail } : {}),
+    })),
+    ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
+  };
+}
