@@ -2,25 +2,22 @@
 // plus its own peak memory (max RSS of this process alone, not of pg_restore or the server) and how long
 // loading the CLI's modules took, written at exit.
 //
-//   node --import tsx scripts/bench-drill.ts RSS_FILE [--lean | --initdb | --without-early-verify] check --dump PATH …
+//   node --import tsx scripts/bench-drill.ts RSS_FILE [--lean | --initdb] check --dump PATH …
 //
 // The two options run the same drill through runDrill directly (only `check --dump PATH --report-dir DIR
 // --signing-key KEY` is understood then), loading only the modules a local check needs:
-// --lean                 as `check` does, to measure what the CLI's other modules cost at start-up;
-// --initdb               and initdb for the cluster instead of a copy of the cached template;
-// --without-early-verify and with an environment that never reports tables as loaded, so every table is
-//                        compared after the restore (the "before" of that change).
+// --lean    as `check` does, to measure what the CLI's other modules cost at start-up;
+// --initdb  and initdb for the cluster instead of a copy of the cached template.
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Environment } from '../src/environments/environment.ts';
 
 const [rssFile, mode, ...rest] = process.argv.slice(2);
-if (!rssFile || !mode) throw new Error('usage: bench-drill.ts RSS_FILE [--lean | --initdb | --without-early-verify] check --dump PATH …');
+if (!rssFile || !mode) throw new Error('usage: bench-drill.ts RSS_FILE [--lean | --initdb] check --dump PATH …');
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let startupSeconds = 0;
 process.on('exit', () => writeFileSync(rssFile, `${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, startupSeconds })}\n`));
 
-if (mode === '--lean' || mode === '--initdb' || mode === '--without-early-verify') {
+if (mode === '--lean' || mode === '--initdb') {
   const [{ runDrill }, { localPostgres }, { fileSource }] = await Promise.all([
     import('../src/drill/run-drill.ts'),
     import('../src/environments/local-postgres.ts'),
@@ -36,7 +33,7 @@ if (mode === '--lean' || mode === '--initdb' || mode === '--without-early-verify
     name: `check ${basename(dump)}`,
     file: null,
     source: fileSource(dump),
-    environment: mode === '--lean' ? localPostgres() : mode === '--initdb' ? localPostgres({ template: false }) : withoutEarlyVerify(localPostgres()),
+    environment: localPostgres({ template: mode !== '--initdb' }),
     reportDir: option('--report-dir'),
     signingKey: option('--signing-key'),
   });
@@ -46,24 +43,4 @@ if (mode === '--lean' || mode === '--initdb' || mode === '--without-early-verify
   const { main } = await import('../src/cli/main.ts');
   startupSeconds = performance.now() / 1000; // since the process started: loading the CLI
   process.exitCode = await main([mode, ...rest]);
-}
-
-/** The environment, with `onTableRestored` taken out of every restore. */
-function withoutEarlyVerify(environment: Environment): Environment {
-  return {
-    kind: environment.kind,
-    async start(context) {
-      const started = await environment.start(context);
-      return new Proxy(started, {
-        get(target, property, receiver) {
-          if (property === 'restore') {
-            return (restorable: Parameters<typeof target.restore>[0], options: Parameters<typeof target.restore>[1]) =>
-              target.restore(restorable, { ...options, onTableRestored: undefined, onRestoreWorkers: undefined });
-          }
-          const value = Reflect.get(target, property, receiver);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
-    },
-  };
 }

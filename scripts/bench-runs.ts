@@ -101,8 +101,6 @@ async function primaryKey(client: pg.ClientBase, table: string): Promise<string[
 /** Options of {@link restoreDrillCheck}. */
 export interface RestoreDrillOptions {
   readonly signingKey: string;
-  /** False: compare every table after the restore (the drill never hears of tables loaded early). */
-  readonly earlyVerify?: boolean;
   /** Run the drill without loading the CLI's other commands (see scripts/bench-drill.ts). */
   readonly lean?: boolean;
   /** Run initdb for the drill's cluster instead of copying the cached template (implies lean). */
@@ -119,7 +117,7 @@ export async function restoreDrillCheck(dumpPath: string, options: RestoreDrillO
   const work = await mkdtemp(join(BENCH_DIR, 'run-'));
   try {
     const rssFile = join(work, 'rss');
-    const mode = options.earlyVerify === false ? ['--without-early-verify'] : options.initdb ? ['--initdb'] : options.lean ? ['--lean'] : [];
+    const mode = options.initdb ? ['--initdb'] : options.lean ? ['--lean'] : [];
     const args = ['--import', 'tsx', 'scripts/bench-drill.ts', rssFile, ...mode];
     args.push('check', '--dump', dumpPath, '--report-dir', join(work, 'reports'), '--signing-key', options.signingKey, ...(options.args ?? []));
     const started = performance.now();

@@ -91,7 +91,7 @@ for (const size of sizes) {
       { name: `floor, initdb instead of the template: tuned, pg_restore -j${cores}, count(*)`, kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'restore', template: false, jobs: cores, verify: 'count' }) },
       { name: 'restore-drill check, loading only what a local check needs, initdb instead of the template', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, initdb: true }) },
       { name: 'restore-drill check, portable checksums only', kind: 'ablation', run: () => restoreDrillCheck(dump.portablePath, { signingKey }) },
-      { name: 'restore-drill check, verify after the restore', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, earlyVerify: false }) },
+      { name: 'restore-drill check --verify-during-restore', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--verify-during-restore'] }) },
       { name: `restore-drill check --jobs ${2 * cores}`, kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--jobs', String(2 * cores)] }) },
       { name: 'restore-drill check, loading only what a local check needs', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, lean: true }) },
     );

@@ -82,6 +82,18 @@ describe('restore-drill check', () => {
     expect(out.stdout).not.toMatch(/row count public\.customers/);
   });
 
+  test('--verify-during-restore: the same checks, each table compared as soon as pg_restore loaded it', async () => {
+    const clean = await check(good, ['--verify-during-restore']);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    const result = await verifyReportFile(await latestReport(), loadPublicKey(keys.publicPath));
+    expect(result.report?.checks.filter((c) => c.name.startsWith('checksum ')).length).toBeGreaterThan(3);
+    expect(result.report?.checks.every((c) => c.status === 'passed')).toBe(true);
+    const dump = await brokenBackup('changed-early', "update customers set name = 'Mallory' where id = 42", "update customers set name = 'Customer 42' where id = 42");
+    const broken = await check(dump, ['--verify-during-restore']);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/checksum public\.customers \(manifest\).*id \d+\.\.\d+/);
+  });
+
   test('one missing row fails and names the table', async () => {
     const dump = await brokenBackup(
       'missing-row',

@@ -23,6 +23,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .option('--rpo <duration>', 'recovery point objective, e.g. 3h')
     .option('--name <name>', 'drill name in the report (default: check <dump name>)')
     .option('--jobs <n>', 'parallel pg_restore jobs (default: CPU cores)', (v) => parsePositiveInt(v, '--jobs'))
+    .option('--verify-during-restore', "compare each table of the dump's manifest as soon as it is restored, on idle restore workers (may pay with many cores)")
     .addOption(new Option('--environment <kind>', 'where to restore: a local throw-away cluster, or a container of the dump\'s PostgreSQL version').choices(['local', 'container']).default('local'))
     .option('--image <name>', 'container image; {major} becomes the dump\'s PostgreSQL major (default postgres:{major})')
     .option('--require-encryption [kms-key-id]', 'fail unless every recovery point of the source is encrypted (with this KMS key, when given)')
@@ -54,6 +55,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
             reportDir: opts.reportDir,
             signingKey: opts.signingKey,
             jobs: opts.jobs,
+            verifyDuringRestore: opts.verifyDuringRestore,
             environment,
             signal,
             log: (line) => display.log(name, line),
@@ -79,6 +81,7 @@ interface CheckOptions {
   readonly rpo?: string;
   readonly name?: string;
   readonly jobs?: number;
+  readonly verifyDuringRestore?: boolean;
   readonly environment: 'local' | 'container';
   readonly image?: string;
   readonly fallbackLocal?: boolean;

@@ -31,6 +31,7 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
         : { removed: [], failed: [] };
       const removed = leftovers.length + containers.leftovers.length + rds.removed.length;
       process.stdout.write(removed ? `cleanup: removed ${removed} leftover(s)\n` : 'cleanup: nothing left behind\n');
-      setExit(rds.failed.length ? EXIT.failed : EXIT.ok);
+      // A delete AWS refused is the caller's to fix (permissions, deletion protection): exit 2, as DESIGN.md says.
+      setExit(rds.failed.length ? EXIT.usage : EXIT.ok);
     });
 }

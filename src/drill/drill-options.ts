@@ -27,6 +27,12 @@ export interface DrillOptions {
   readonly signingKey?: string;
   /** Parallel `pg_restore` jobs; default the number of CPU cores. */
   readonly jobs?: number;
+  /**
+   * Compare each table of a dump's manifest as soon as `pg_restore` has loaded it, on the restore workers
+   * it leaves idle, instead of after the whole restore. Default false: on 2 cores it measured 0.7 s slower
+   * for 2 M rows than comparing afterwards (docs/performance.md); it may pay with many cores.
+   */
+  readonly verifyDuringRestore?: boolean;
   /** Backup policy rules checked against every recovery point the source lists (freshness, retention, …). */
   readonly policies?: readonly Policy[];
   /** `false` makes a policy-only drill: recovery points are listed and checked, nothing is restored. Default true. */

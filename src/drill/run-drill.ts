@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../errors.ts';
-import type { StartedEnvironment } from '../environments/environment.ts';
+import type { Environment, StartedEnvironment } from '../environments/environment.ts';
 import { newRunId, RESOURCE_PREFIX, type ResourceLabel } from '../environments/labels.ts';
 import { findLocalLeftovers, removeLocalLeftover } from '../environments/leftovers.ts';
 import { assertWritableReportDir } from '../report/report-dir.ts';
@@ -118,7 +118,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   let rpo: { basis: RpoBasis; at: Date; markerAt: string | null } | undefined;
   const algorithms = new Set<string>();
   await assertWritableReportDir(reportDir);
-  await removeCrashLeftovers(log);
+  await removeCrashLeftovers(environment, log);
   const workDir = await mkdtemp(join(tmpdir(), `${RESOURCE_PREFIX}work-${runId}-`));
   const label: ResourceLabel = { tool: 'restore-drill', kind: 'work-dir', runId, drillName: run.name, ownerPid: process.pid, createdAt: startedAt.toISOString() };
   await writeFile(join(workDir, 'restore-drill.json'), JSON.stringify(label));
@@ -140,8 +140,9 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     if (run.restore !== false) {
       env = await phase('provision', () => environment.start({ runId, drillName: run.name, signal: run.signal, log, recoveryPoint: point, restorable }));
       const restoreProgress = (done: number, total: number) => progress({ phase: 'restore', done, total });
-      // The manifest is known before the restore: each of its tables is compared as soon as it is loaded.
-      await using early = restorable!.manifest ? startComparison(() => env!.connectionConfig(), restorable!.manifest, { label: 'manifest', algorithms }) : undefined;
+      // The manifest is known before the restore: with verifyDuringRestore, each of its tables is compared
+      // as soon as it is loaded.
+      await using early = restorable!.manifest && run.verifyDuringRestore ? startComparison(() => env!.connectionConfig(), restorable!.manifest, { label: 'manifest', algorithms }) : undefined;
       const [onTableRestored, onRestoreWorkers] = [early?.tableRestored, early?.restoreWorkers];
       await phase('restore', () => env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log, progress: restoreProgress, onTableRestored, onRestoreWorkers }));
       checks.push({ name: 'restore completed', status: 'passed', expected: true, actual: true });
@@ -306,16 +307,22 @@ export function describeError(error: unknown): string {
 }
 
 /**
- * Removes local clusters and work dirs of crashed runs (owner process gone) before starting, so a crash
- * never piles up disk or processes, even when nobody runs `restore-drill cleanup`. Best effort.
+ * Removes local clusters and work dirs of crashed runs (owner process gone) before starting, and what the
+ * drill's environment kind left (containers, RDS instances), so a crash never piles up disk, processes or
+ * cloud cost, even when nobody runs `restore-drill cleanup`. Best effort.
  */
-async function removeCrashLeftovers(log: (line: string) => void): Promise<void> {
+async function removeCrashLeftovers(environment: Environment, log: (line: string) => void): Promise<void> {
   try {
     const leftovers = await findLocalLeftovers();
     for (const leftover of leftovers) await removeLocalLeftover(leftover);
     if (leftovers.length) log(`removed ${leftovers.length} leftover(s) of crashed runs: ${leftovers.map((l) => l.location).join(', ')}`);
   } catch (error) {
     log(`could not remove leftovers of crashed runs: ${describeError(error)}`);
+  }
+  try {
+    await environment.removeLeftovers?.({ log });
+  } catch (error) {
+    log(`could not remove ${environment.kind} leftovers of crashed runs: ${describeError(error)}`);
   }
 }
 

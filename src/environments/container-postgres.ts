@@ -13,6 +13,7 @@ import { PostgresReady, ServerDidNotStartError } from './container-ready.ts';
 import { restoreDump, type InsideContainer, type RestoreWith } from './container-restore.ts';
 import { containerRestoreSettings, settingsArgs, type SettingValue } from './container-settings.ts';
 import type { DockerContainer } from './docker-exec.ts';
+import { findContainerLeftovers, removeContainerLeftover } from './container-leftovers.ts';
 import { containerRuntime, ContainerRuntimeUnavailableError } from './docker-runtime.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from './environment.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from './labels.ts';
@@ -67,6 +68,7 @@ export function containerPostgres(config: ContainerPostgresConfig = {}): Environ
   return {
     kind: 'container',
     start: (context) => startContainerPostgres(config, context),
+    removeLeftovers: removeCrashedContainers,
   };
 }
 
@@ -301,4 +303,12 @@ class StartedContainerPostgres implements StartedEnvironment {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/** Containers of crashed runs on this host (owner process gone); none when no engine answers. */
+async function removeCrashedContainers({ log }: { readonly log: (line: string) => void }): Promise<number> {
+  const { leftovers } = await findContainerLeftovers();
+  for (const leftover of leftovers) await removeContainerLeftover(leftover);
+  if (leftovers.length) log(`removed ${leftovers.length} leftover container(s) of crashed runs: ${leftovers.map((l) => l.location).join(', ')}`);
+  return leftovers.length;
 }

@@ -45,6 +45,12 @@ export interface Environment {
   /** Short kind name recorded in reports, e.g. `local-postgres`. */
   readonly kind: string;
   start(context: EnvironmentContext): Promise<StartedEnvironment>;
+  /**
+   * Removes what crashed runs left of this kind (only resources carrying restore-drill's label or tags),
+   * before a drill starts; `restore-drill cleanup` does the same for every kind. Optional: best effort, a
+   * problem is logged and the drill goes on. Returns how many were removed.
+   */
+  removeLeftovers?(context: { readonly log: (line: string) => void }): Promise<number>;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 import type pg from 'pg';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { createRdsClient, requireRegion } from '../sources/rds-client.ts';
+import { cleanupRds } from './rds-leftovers.ts';
 import { sendRds } from '../sources/rds-errors.ts';
 import type { RdsPointInTimeRestorable } from '../sources/rds-point-in-time.ts';
 import type { RdsSnapshotRestorable } from '../sources/rds-snapshot-source.ts';
@@ -89,6 +90,11 @@ export function rdsInstance(options: RdsInstanceOptions = {}): Environment {
       const started = new StartedRdsInstance(options, context, timeoutSeconds, expiresAfterSeconds);
       context.log(`provision: the recovery point will be restored into a new RDS instance ${started.identifier} (${options.instanceClass ?? DEFAULT_CLASS})`);
       return started;
+    },
+    // Expired temporary instances and clusters of crashed runs, in the configured region (or the client's).
+    async removeLeftovers({ log }) {
+      const result = await cleanupRds({ log, ...(options.client ? { clientFor: async () => options.client! } : {}) });
+      return result.removed.length;
     },
   };
 }

@@ -8,6 +8,10 @@ import { motoRdsClient } from '../testing/rds-moto.ts';
 import { NO_ENGINE, runCli } from '../testing/run-cli.ts';
 import { cleanupRds, findRdsLeftovers } from './rds-leftovers.ts';
 import { RDS_TAG } from './rds-tags.ts';
+import { rdsInstance } from './rds-instance.ts';
+import { runDrill } from '../drill/run-drill.ts';
+import { generateKeyPair } from '../report/signing-key.ts';
+import type { Source } from '../sources/source.ts';
 
 let moto: MotoServer;
 let rds: RDSClient;
@@ -83,4 +87,28 @@ test('`restore-drill cleanup --rds --region` deletes the expired tagged instance
   const again = await cleanupRds({ regions: ['us-east-1', 'eu-west-1'], log: (line) => lines.push(line), clientFor: async (region) => (region === 'eu-west-1' ? west : rds) });
   expect(again).toEqual({ removed: [], failed: [] });
   expect(lines).toEqual([]);
+});
+
+test('the start of the next RDS drill deletes expired temporary instances of crashed runs (and nothing else) before it does anything', async () => {
+  await instance('restore-drill-rd6-expired', ours('rd6', hourAgo));
+  const before = await instances();
+  const lines: string[] = [];
+  const listed: Source = {
+    kind: 'test',
+    describe: () => 'one recovery point',
+    list: async () => [{ source: 'test', id: 'point-1', createdAt: new Date(), createdAtBasis: 'test', facts: {} }],
+    fetch: async () => expect.fail('a policy-only drill fetches nothing'),
+  };
+  const result = await runDrill({
+    name: 'next RDS drill',
+    source: listed,
+    restore: false,
+    environment: rdsInstance({ client: rds }),
+    reportDir: join(emptyTmp, 'reports'),
+    signingKey: generateKeyPair(join(emptyTmp, 'keys')).privatePath,
+    log: (line) => lines.push(line),
+  });
+  expect(result.status).toBe('passed');
+  expect(lines).toContainEqual(expect.stringMatching(/^removed RDS db-instance restore-drill-rd6-expired in us-east-1 \(run rd6, drill "shop nightly": expired at /));
+  expect(await instances()).toEqual(before.filter((name) => name !== 'restore-drill-rd6-expired'));
 });

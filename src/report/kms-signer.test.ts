@@ -1,7 +1,8 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateAliasCommand, CreateKeyCommand, KMSClient, type KeySpec } from '@aws-sdk/client-kms';
+import { createHash, verify } from 'node:crypto';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient, SignCommand, type KeySpec } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
@@ -80,20 +81,28 @@ describe('kmsSigner against moto KMS', () => {
     expect(verifySignature(message, await signer.sign(message), signer.publicKey)).toBe(true);
   });
 
-  test('a payload over 4096 bytes is sent as a digest: it verifies, or (moto ≤ 5.2 hashes DIGEST again) fails loudly without writing a report', async () => {
-    await createKey('ECC_NIST_P256', 'alias/large');
+  test('a payload over 4096 bytes is sent as its SHA-256 digest: it verifies where KMS implements DIGEST, and fails loudly (no report) where moto signs the digest of the digest', async () => {
+    const arn = await createKey('ECC_NIST_P256', 'alias/large');
+    // How this KMS treats MessageType DIGEST (moto 5.2 hashes it again: getmoto/moto#10202, still open).
+    const probe = createHash('sha256').update('probe').digest();
+    const { Signature } = await kms.send(new SignCommand({ KeyId: arn, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'DIGEST', Message: probe }));
+    const { publicKey } = await fetchKmsPublicKey('kms://alias/large');
+    const digestImplemented = verify('sha256', Buffer.from('probe'), publicKey, Buffer.from(Signature!));
+    if (!digestImplemented) expect(verify('sha256', probe, publicKey, Buffer.from(Signature!))).toBe(true); // signed sha256(digest)
+
     const signer = await kmsSigner('kms://alias/large');
     const checks = Array.from({ length: 60 }, (_, i) => ({ name: `row count public.table_${i} (manifest)`, status: 'passed' as const, expected: i, actual: i }));
     const big = { ...report, checks };
     expect(pae(PAYLOAD_TYPE, serializeStatement(buildStatement({ ...big, previous: null }))).length).toBeGreaterThan(KMS_RAW_MESSAGE_LIMIT);
     const reportDir = join(dir, 'large');
     const outcome = await writeReport({ report: big, reportDir, key: signer }).catch((error: Error) => error);
-    if (outcome instanceof Error) {
-      expect(outcome).toBeInstanceOf(RestoreDrillError);
-      expect(outcome.message).toMatch(/^KMS key alias\/large returned a DIGEST signature that does not verify against its public key sha256:[0-9a-f]{64}$/);
-      expect((await readdir(reportDir)).filter((n) => n.endsWith('.report.json'))).toEqual([]);
+    if (digestImplemented) {
+      expect(outcome).not.toBeInstanceOf(Error);
+      expect((await verifyReportFile((outcome as { jsonPath: string }).jsonPath, signer.publicKey)).valid).toBe(true);
     } else {
-      expect((await verifyReportFile(outcome.jsonPath, signer.publicKey)).valid).toBe(true);
+      expect(outcome).toBeInstanceOf(RestoreDrillError);
+      expect((outcome as Error).message).toMatch(/^KMS key alias\/large returned a DIGEST signature that does not verify against its public key sha256:[0-9a-f]{64}$/);
+      expect((await readdir(reportDir).catch(() => [] as string[])).filter((n) => n.endsWith('.report.json'))).toEqual([]);
     }
   });
 

@@ -93,7 +93,7 @@ export function explainRdsError(error: unknown, where: RdsErrorContext): unknown
   if (name === 'AbortError') return error;
   if (ACCESS_ERRORS.has(code) || status?.httpStatusCode === 403) {
     if (code === 'KMSKeyNotAccessible') {
-      return new ConfigError(`RDS cannot use the KMS key of ${where.resource}${region} (${name})`, 'grant the drill role kms:Decrypt and kms:CreateGrant on the key, or share the key with this account');
+      return new ConfigError(`RDS cannot use the KMS key of ${where.resource}${region} (${name})`, 'grant the drill role kms:DescribeKey and kms:CreateGrant on the key (iam/restore-drill-policy.json), or share the key with this account');
     }
     return new ConfigError(`AWS denied ${action} on ${where.resource}${region} (${name}): the drill's credentials lack permission for ${action}`, `grant ${action}; ${IAM_HINT}`);
   }
