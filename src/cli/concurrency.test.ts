@@ -58,3 +58,32 @@ test('run with several drill files runs them in parallel workers without collisi
   expect(out.code).toBe(0);
   expect(await verifyLedger(join(project, 'reports'), loadPublicKey(keys.publicPath))).toEqual({ valid: true, problems: [] });
 });
+
+test('two run processes side by side, each with two drill files, into one report directory: all pass, one unbroken ledger', async () => {
+  const project = join(dir, 'two-runs');
+  // One run's files live outside drills/: files named on the command line run wherever they are.
+  await mkdir(join(project, 'drills', 'a'), { recursive: true });
+  await mkdir(join(project, 'elsewhere', 'b'), { recursive: true });
+  const index = fileURLToPath(new URL('../index.ts', import.meta.url));
+  for (const [folder, n] of [['a', 1], ['a', 2], ['b', 3], ['b', 4]] as const) {
+    await writeFile(
+      join(project, folder === 'a' ? 'drills' : 'elsewhere', folder, `shop-${n}.drill.ts`),
+      `import { drill, fileSource } from ${JSON.stringify(index)};\ndrill('shop ${n}', { source: fileSource(${JSON.stringify(dump)}) });\n`,
+    );
+  }
+  const reports = join(project, 'reports');
+  const [a, b] = await Promise.all(
+    ['a', 'b'].map((folder) => runCli(['run', ...(folder === 'a' ? ['drills/a/shop-1.drill.ts', 'drills/a/shop-2.drill.ts'] : ['elsewhere/b/shop-3.drill.ts', 'elsewhere/b/shop-4.drill.ts']), '--report-dir', reports, '--signing-key', keys.privatePath], { cwd: project })),
+  );
+  for (const out of [a!, b!]) {
+    expect(out.stdout, out.stderr).toMatch(/2 drills: 2 passed, 0 failed/);
+    expect(out.code).toBe(0);
+  }
+  const key = loadPublicKey(keys.publicPath);
+  const names = (await readdir(reports)).filter((n) => n.endsWith('.report.json'));
+  expect(names).toHaveLength(4);
+  const drills = new Set<string>();
+  for (const name of names) drills.add((await verifyReportFile(join(reports, name), key)).report!.drill.name);
+  expect([...drills].sort()).toEqual(['shop 1', 'shop 2', 'shop 3', 'shop 4']);
+  expect(await verifyLedger(reports, key)).toEqual({ valid: true, problems: [] });
+});

@@ -56,7 +56,8 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         'test',
         hasConfig
           ? { watch: false, project: ['drills'], reporters: [reporter] }
-          : { watch: false, config: false, include: ['drills/**/*.drill.ts'], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters: [reporter] },
+          : // Files named on the command line run wherever they are, not only under drills/.
+            { watch: false, config: false, include: ['drills/**/*.drill.ts', ...files.filter((f) => /\.drill\.ts$/.test(f))], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters: [reporter] },
         {},
         { stderr: display.workerStderr },
       ).catch((error: unknown) => {
@@ -80,9 +81,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         await vitest.start(files);
       } catch (error) {
         // Vitest throws when a filter or the include pattern matches no file.
-        if (/No test files found/i.test((error as Error).message)) {
-          throw new ConfigError('no drill files found', 'put drills in drills/*.drill.ts or name the files to run');
-        }
+        if (/No test files found/i.test((error as Error).message)) throw noDrillFiles(files, hasConfig);
         throw error;
       } finally {
         await vitest.close();
@@ -100,9 +99,17 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         setExit(130);
         return;
       }
-      if (found === 0) {
-        throw new ConfigError('no drill files found', 'put drills in drills/*.drill.ts or name the files to run');
-      }
+      if (found === 0) throw noDrillFiles(files, hasConfig);
       setExit(reporter.exitCode());
     });
+}
+
+function noDrillFiles(files: readonly string[], hasConfig: boolean): ConfigError {
+  if (files.length === 0) return new ConfigError('no drill files found', 'put drills in drills/*.drill.ts or name the files to run');
+  return new ConfigError(
+    `no drill files found for ${files.join(' ')}`,
+    hasConfig
+      ? 'with a vitest.config.ts, drills run in its "drills" project: name files its include pattern matches (e.g. drills/**/*.drill.ts)'
+      : 'name *.drill.ts files, or folders under drills/',
+  );
 }

@@ -64,6 +64,25 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     expect(await containersOfRun(report.runId)).toEqual([]);
   });
 
+  test("with no pg_restore on the host (restoreWith 'auto', the default), the container's own restores the dump", async () => {
+    const empty = join(dir, 'no-host-binaries');
+    await mkdir(empty, { recursive: true });
+    const saved = process.env.RESTORE_DRILL_PG_BIN;
+    process.env.RESTORE_DRILL_PG_BIN = empty; // the only place binaries are looked for: none there
+    try {
+      const { lines, result } = drillIn('container without host tools', containerPostgres(), 'custom');
+      const { status, report } = await result;
+      expect(report.error).toBeUndefined();
+      expect(status).toBe('passed');
+      expect(lines).toContainEqual(expect.stringMatching(/^restore: no pg_restore \d+ or newer on the host; running the container's pg_restore$/));
+      expect(lines).toContainEqual(expect.stringMatching(/with the container's pg_restore \d+\.\d+/));
+      expect(await containersOfRun(report.runId)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.RESTORE_DRILL_PG_BIN;
+      else process.env.RESTORE_DRILL_PG_BIN = saved;
+    }
+  });
+
   test("the container's own pg_restore restores a directory dump when asked to (restoreWith: 'container')", async () => {
     const { lines, result } = drillIn('container inside', containerPostgres({ restoreWith: 'container' }), 'directory');
     const { status, report } = await result;
@@ -145,14 +164,16 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     expect(await containersOfRun(runId)).toEqual([]);
   });
 
-  test('on a Docker network the server port is published on the loopback and reached through it', async () => {
+  test('on a Docker network the server port is published on the loopback and reached through it', async (ctx) => {
     const { Network } = await import('testcontainers');
     let network: StartedNetwork | undefined;
     try {
       network = await new Network().start();
     } catch (error) {
-      // An engine that cannot make networks (no bridge driver) only offers host networking: nothing to test.
-      console.warn(`bridge networking not tested: ${(error as Error).message}`);
+      // An engine that cannot make networks (no bridge driver, as in CI's dockerd --bridge=none) only offers
+      // host networking: the test is skipped, and says why.
+      console.warn(`skipped: bridge networking not tested: ${(error as Error).message}`);
+      ctx.skip(`no Docker networks on this engine: ${(error as Error).message.split('\n')[0]}`);
       return;
     }
     const runId = newRunId();
