@@ -178,6 +178,38 @@ test('a point-in-time restore: RestoreDBInstanceToPointInTime into a tagged inst
   expect(await instanceExists(identifier)).toBe(false);
 });
 
+test('a point-in-time restore to a given time sends that RestoreTime and records it', async () => {
+  const [latest] = await rdsPointInTime({ dbInstanceIdentifier: 'shop-prod' }).list(sourceContext);
+  const target = new Date(Date.parse(String(latest!.facts.latestRestorableTime)) - 60_000);
+  const source = rdsPointInTime({ dbInstanceIdentifier: 'shop-prod', target });
+  const [point] = await source.list(sourceContext);
+  expect(point).toMatchObject({ id: `shop-prod@${target.toISOString()}`, createdAt: target, createdAtBasis: 'rds-restore-target' });
+  const sent: unknown[] = [];
+  const client = motoRdsClient(moto);
+  client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'RestoreDBInstanceToPointInTimeCommand') sent.push(args.input);
+    return next(args);
+  });
+  try {
+    await using env = await rdsInstance({ ...standIn(), client }).start(envContext());
+    await env.restore(await source.fetch(point!, sourceContext), { log });
+    expect(sent).toEqual([expect.objectContaining({ SourceDBInstanceIdentifier: 'shop-prod', RestoreTime: target })]);
+    expect(sent[0]).not.toHaveProperty('UseLatestRestorableTime');
+    expect(env.facts).toMatchObject({ restoredFrom: `shop-prod at ${target.toISOString()}` });
+    const identifier = String(env.facts!.instanceIdentifier);
+    expect(await instanceExists(identifier)).toBe(true);
+    await env.stop();
+    expect(await instanceExists(identifier)).toBe(false);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a point-in-time target later than RDS can restore to is a one-line ConfigError naming both times', async () => {
+  const error = await rejection(rdsPointInTime({ dbInstanceIdentifier: 'shop-prod', target: new Date(Date.now() + 3600_000) }).list(sourceContext));
+  expect(error.message).toMatch(/^db-instance shop-prod can be restored up to \S+, not to \S+$/);
+});
+
 test('an Aurora cluster snapshot becomes a temporary cluster with one instance; both are deleted', async () => {
   await rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: 'ledger-prod', Engine: 'aurora-postgresql', MasterUsername: 'ledger', MasterUserPassword: 'aurora-password-1' }));
   await rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: 'ledger-prod', DBClusterSnapshotIdentifier: 'ledger-manual-1' }));
