@@ -25,7 +25,7 @@ import { rdsPointInTime } from '../sources/rds-point-in-time.ts';
 import { rdsSnapshotSource } from '../sources/rds-snapshot-source.ts';
 import type { Restorable, SourceContext } from '../sources/source.ts';
 import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
-import { afterCall, createMotoIamUser, createProductionInstance, motoRdsClient, useMotoAwsEnv } from '../testing/rds-moto.ts';
+import { afterCall, createMotoIamUser, createProductionInstance, motoRdsClient, throttleFirstCalls, useMotoAwsEnv } from '../testing/rds-moto.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { redact } from '../util/redact.ts';
 import { writeMarker } from '../verify/take-marker.ts';
@@ -200,6 +200,25 @@ test('a point-in-time restore to a given time sends that RestoreTime and records
     expect(await instanceExists(identifier)).toBe(true);
     await env.stop();
     expect(await instanceExists(identifier)).toBe(false);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('throttled restore, wait and delete calls are retried with backoff: the instance is made, used and deleted', async () => {
+  const client = motoRdsClient(moto);
+  const throttled = ['RestoreDBInstanceFromDBSnapshot', 'DescribeDBInstances', 'DeleteDBInstance'].map((action) => [action, throttleFirstCalls(client, action, 2)] as const);
+  try {
+    await using env = await rdsInstance({ ...standIn(), client }).start(envContext());
+    await env.restore(await snapshotRestorable(), { log });
+    const identifier = String(env.facts!.instanceIdentifier);
+    expect(await instanceExists(identifier)).toBe(true);
+    await env.stop();
+    expect(await instanceExists(identifier)).toBe(false);
+    for (const [action, state] of throttled) {
+      expect(state.injected, action).toBe(2);
+      expect(state.seen, action).toBeGreaterThanOrEqual(3); // two throttled, then the call that went through
+    }
   } finally {
     client.destroy();
   }

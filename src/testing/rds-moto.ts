@@ -105,7 +105,7 @@ export function throttleFirstCalls(client: RDSClient, action: string, times: num
       const xml = `<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>injected-${state.injected}</RequestId></ErrorResponse>`;
       return { response: { statusCode: 400, reason: 'Bad Request', headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(xml)]) }, output: undefined as never };
     },
-    { step: 'deserialize', priority: 'low', name: 'injectThrottling' },
+    { step: 'deserialize', priority: 'low', name: `injectThrottling${action}` },
   );
   return state;
 }
