@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runDrill } from '../drill/run-drill.ts';
 import { generateKeyPair } from '../report/signing-key.ts';
-import type { Source } from '../sources/source.ts';
+import { listedSource } from '../testing/listed-source.ts';
 import { runCli } from '../testing/run-cli.ts';
 import { probeContainerEngine } from './container-engine.testkit.ts';
 import { CONTAINER_LABELS, containerLabels } from './container-labels.ts';
@@ -89,15 +89,9 @@ describe.skipIf(!engine.available)(`restore-drill cleanup and containers${engine
       await exited;
       expect(await ofRun()).toHaveLength(1);
       const lines: string[] = [];
-      const listed: Source = {
-        kind: 'test',
-        describe: () => 'one recovery point',
-        list: async () => [{ source: 'test', id: 'point-1', createdAt: new Date(), createdAtBasis: 'test', facts: {} }],
-        fetch: async () => expect.fail('a policy-only drill fetches nothing'),
-      };
       const result = await runDrill({
         name: 'next container drill',
-        source: listed,
+        source: listedSource(),
         restore: false,
         environment: containerPostgres({ image: engine.image }),
         reportDir: join(dir, 'reports'),

@@ -11,7 +11,7 @@ import { RDS_TAG } from './rds-tags.ts';
 import { rdsInstance } from './rds-instance.ts';
 import { runDrill } from '../drill/run-drill.ts';
 import { generateKeyPair } from '../report/signing-key.ts';
-import type { Source } from '../sources/source.ts';
+import { listedSource } from '../testing/listed-source.ts';
 
 let moto: MotoServer;
 let rds: RDSClient;
@@ -93,15 +93,9 @@ test('the start of the next RDS drill deletes expired temporary instances of cra
   await instance('restore-drill-rd6-expired', ours('rd6', hourAgo));
   const before = await instances();
   const lines: string[] = [];
-  const listed: Source = {
-    kind: 'test',
-    describe: () => 'one recovery point',
-    list: async () => [{ source: 'test', id: 'point-1', createdAt: new Date(), createdAtBasis: 'test', facts: {} }],
-    fetch: async () => expect.fail('a policy-only drill fetches nothing'),
-  };
   const result = await runDrill({
     name: 'next RDS drill',
-    source: listed,
+    source: listedSource(),
     restore: false,
     environment: rdsInstance({ client: rds }),
     reportDir: join(emptyTmp, 'reports'),
