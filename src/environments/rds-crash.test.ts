@@ -1,6 +1,9 @@
 // A drill process SIGKILLed while its temporary RDS instance exists cannot delete it: `restore-drill cleanup
 // --rds` must, by its tags, and leave an untagged instance of the same shape alone.
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DescribeDBInstancesCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest';
 import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
@@ -11,8 +14,11 @@ import { rdsIdentifier } from './rds-tags.ts';
 
 let moto: MotoServer;
 let rds: RDSClient;
+/** cleanup also removes local leftovers (with --older-than, live runs' too): keep it off other test files' clusters. */
+let emptyTmp: string;
 
 beforeAll(async () => {
+  emptyTmp = await mkdtemp(join(tmpdir(), 'rds-crash-test-'));
   moto = await startMotoServer();
   rds = motoRdsClient(moto);
   await createProductionInstance(rds, 'shop-prod', { snapshots: ['shop-nightly'] });
@@ -20,6 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   rds?.destroy();
   await moto?.stop();
+  if (emptyTmp) await rm(emptyTmp, { recursive: true, force: true });
 });
 
 const awsEnv = () => ({ ...moto.env, AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' });
@@ -68,12 +75,12 @@ test('after a SIGKILL during the restore, cleanup --rds deletes the run\'s tagge
   expect(await instances()).toContain(identifier); // nobody tore it down
 
   // Not expired yet (its expiry is hours away): cleanup leaves it unless asked for younger ones too.
-  const early = await runCli(['cleanup', '--rds', '--region', 'us-east-1'], { env: { ...awsEnv(), DOCKER_HOST: NO_ENGINE } });
+  const early = await runCli(['cleanup', '--rds', '--region', 'us-east-1'], { env: { ...awsEnv(), TMPDIR: emptyTmp, DOCKER_HOST: NO_ENGINE } });
   expect(early.code, early.stderr).toBe(0);
   expect(await instances()).toContain(identifier);
 
   await new Promise((r) => setTimeout(r, 1100));
-  const out = await runCli(['cleanup', '--rds', '--region', 'us-east-1', '--older-than', '1s'], { env: { ...awsEnv(), DOCKER_HOST: NO_ENGINE } });
+  const out = await runCli(['cleanup', '--rds', '--region', 'us-east-1', '--older-than', '1s'], { env: { ...awsEnv(), TMPDIR: emptyTmp, DOCKER_HOST: NO_ENGINE } });
   expect(out.code, out.stderr).toBe(0);
   expect(out.stdout).toMatch(new RegExp(`removed RDS db-instance ${identifier} in us-east-1 \\(run .*, drill "killed rds drill"`));
   expect(await instances()).not.toContain(identifier);
