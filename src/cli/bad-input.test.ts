@@ -2,9 +2,10 @@
 // wrong; what to do), the right exit code and no stack trace; where a drill had started, a signed report.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateKeyPair } from '../report/signing-key.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
@@ -16,6 +17,9 @@ let good: string;
 let keys: { privatePath: string; publicPath: string };
 let tiny: string | undefined;
 let small: string | undefined;
+/** A PEM header with no key after it, as RESTORE_DRILL_SIGNING_KEY content. */
+let truncatedKey: string;
+const fixtureKey = (name: string) => fileURLToPath(new URL(`../../fixtures/keys/${name}`, import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
 beforeAll(async () => {
@@ -25,7 +29,8 @@ beforeAll(async () => {
   const c = shop.environment.connectionConfig();
   good = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(dir, 'good.dump'))).path;
   await writeFile(join(dir, 'rsa.pem'), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  await writeFile(join(dir, 'garbage.pem'), '-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n');
+  await copyFile(fixtureKey('garbage-private-key.pem'), join(dir, 'garbage.pem'));
+  truncatedKey = await readFile(fixtureKey('truncated-private-key.txt'), 'utf8');
   await writeFile(join(dir, 'not-a-report.report.json'), '{"hello": "world"}');
   await writeFile(join(dir, 'a-file'), 'x');
   await mkdir(join(dir, 'empty-project', 'drills'), { recursive: true });
@@ -68,7 +73,7 @@ const usage: Row[] = [
   ['unreadable signing key (a folder)', () => ['check', '--dump', good, '--signing-key', d('keys')], /signing key .*keys/],
   ['wrong key type (RSA)', () => ['check', '--dump', good, '--signing-key', d('rsa.pem')], /RSA key; restore-drill signs with Ed25519/],
   ['garbage PEM', () => ['check', '--dump', good, '--signing-key', d('garbage.pem')], /not a PEM private key|signing key/],
-  ['garbage key in the environment', () => ['check', '--dump', good], /RESTORE_DRILL_SIGNING_KEY/, { env: () => ({ RESTORE_DRILL_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----nonsense' }) }],
+  ['garbage key in the environment', () => ['check', '--dump', good], /RESTORE_DRILL_SIGNING_KEY/, { env: () => ({ RESTORE_DRILL_SIGNING_KEY: truncatedKey }) }],
   ['report directory under a file', () => ['check', '--dump', good, '--report-dir', d('a-file/reports'), '--signing-key', keys.privatePath], /report directory .*a-file\/reports is not writable \(ENOTDIR\)/],
   ['an empty bucket URI', () => ['check', '--dump', 's3://', ...drill()], /not an S3 URI: s3:\/\/ — write s3:\/\/BUCKET\/KEY/],
   ['mark without --url', () => ['mark'], /required option '--url/],

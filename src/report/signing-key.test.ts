@@ -1,7 +1,8 @@
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import {
@@ -110,7 +111,7 @@ describe('loadSigningKey', () => {
 
   it('rejects garbage PEM and a public key, one line each, no key material', async () => {
     const path = join(dir, 'garbage.pem');
-    await writeFile(path, '-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWJ1dC1icm9rZW4=\n-----END PRIVATE KEY-----\n');
+    await copyFile(fileURLToPath(new URL('../../fixtures/keys/broken-private-key.pem', import.meta.url)), path);
     const garbage = configErrorOf(() => loadSigningKey(path));
     expect(garbage.message).toBe(`signing key ${path} is not a PEM private key`);
     expect(garbage.message).not.toContain('c2VjcmV0');
