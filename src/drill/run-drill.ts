@@ -143,8 +143,9 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
       // The manifest is known before the restore: with verifyDuringRestore, each of its tables is compared
       // as soon as it is loaded.
       await using early = restorable!.manifest && run.verifyDuringRestore ? startComparison(() => env!.connectionConfig(), restorable!.manifest, { label: 'manifest', algorithms }) : undefined;
-      const [onTableRestored, onRestoreWorkers] = [early?.tableRestored, early?.restoreWorkers];
-      await phase('restore', () => env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log, progress: restoreProgress, onTableRestored, onRestoreWorkers }));
+      await phase('restore', () =>
+        env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log, progress: restoreProgress, onTableRestored: early?.tableRestored, onRestoreWorkers: early?.restoreWorkers }),
+      );
       checks.push({ name: 'restore completed', status: 'passed', expected: true, actual: true });
       await phase('verify', async () => {
         const client = new pg.Client(env!.connectionConfig());

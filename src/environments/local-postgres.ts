@@ -171,8 +171,6 @@ class StartedLocalPostgres implements StartedEnvironment {
 
   async init(config: LocalPostgresConfig, context: EnvironmentContext): Promise<void> {
     const { signal, log } = context;
-    const pwfile = join(this.dir, 'pwfile');
-    await writeFile(pwfile, this.password, { mode: 0o600 });
     if (this.user) {
       await chownTree(this.dir, this.user);
       await runCommand('test', ['-w', this.dir], { user: this.user, cwd: '/' }).catch(() => {
@@ -182,16 +180,20 @@ class StartedLocalPostgres implements StartedEnvironment {
         );
       });
     }
-    if (config.template === false || !(await this.fromTemplate(context))) {
+    const templated = config.template !== false && (await this.fromTemplate(context));
+    if (!templated) {
       log(`provision: initdb ${this.bins.version} in ${this.dir}${this.user ? ` as user ${this.user.name}` : ''}`);
+      const pwfile = join(this.dir, 'pwfile');
+      await writeFile(pwfile, this.password, { mode: 0o600 });
+      if (this.user) await chown(pwfile, this.user.uid, this.user.gid);
       await runCommand(this.bins.path('initdb'), ['-D', this.dataDir, '-U', SUPERUSER, `--pwfile=${pwfile}`, ...INITDB_ARGS], {
         user: this.user,
         signal,
         cwd: this.dir,
         hint: 'check that the PostgreSQL server binaries work and the temp dir is writable',
       });
+      await rm(pwfile, { force: true });
     }
-    await rm(pwfile, { force: true });
     // A free port can be taken between asking and binding (parallel drills): retry with a new one.
     for (let attempt = 1; ; attempt++) {
       this.port = await freePort();
@@ -217,7 +219,7 @@ class StartedLocalPostgres implements StartedEnvironment {
     await client.connect();
     try {
       this.version = (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0]!;
-      if (!this.templated) await client.query(`create database ${DATABASE}`);
+      if (!templated) await client.query(`create database ${DATABASE}`); // a template copy has it
       await labelDisposableDatabase(client, DATABASE, this.runId);
     } finally {
       await client.end();
@@ -225,19 +227,13 @@ class StartedLocalPostgres implements StartedEnvironment {
     log(`provision: PostgreSQL ${this.version} listening on 127.0.0.1:${this.port}`);
   }
 
-  /** Whether the data dir is a copy of the cached template (which already holds the database). */
-  private templated = false;
-
   /** Copies the cached initdb template; false (and why, in the log) when none can be used. */
   private async fromTemplate({ signal, log }: EnvironmentContext): Promise<boolean> {
     const init = { bins: this.bins, user: this.user, superuser: SUPERUSER, initdbArgs: INITDB_ARGS, database: DATABASE, signal };
     try {
       log(`provision: copy of the initdb template in ${templateCacheDir(this.user)} into ${this.dir}${this.user ? ` as user ${this.user.name}` : ''}`);
       const problem = await copyClusterTemplate(init, this.dataDir, this.password);
-      if (!problem) {
-        this.templated = true;
-        return true;
-      }
+      if (!problem) return true;
       log(`provision: not using a cached initdb template (${problem})`);
     } catch (error) {
       if (signal?.aborted) throw error;
@@ -318,5 +314,5 @@ export async function killPostmaster(dataDir: string): Promise<boolean> {
 async function chownTree(dir: string, user: OsUser): Promise<void> {
   await chown(dir, user.uid, user.gid);
   await chmod(dir, 0o700);
-  for (const name of [LABEL_FILE, 'pwfile']) await chown(join(dir, name), user.uid, user.gid).catch(() => {});
+  await chown(join(dir, LABEL_FILE), user.uid, user.gid);
 }

@@ -32,13 +32,13 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   // Only the database name goes on the command line; host, user and password travel in libpq's env vars.
   const args = ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
   options.log(`restoring ${dump.format} dump with ${pg.path('pg_restore')} ${pg.version} (${jobs} jobs)`);
-  // For a progress display: how many tables have data, from the dump's table of contents (cheap to read).
-  const total = options.progress ? await countTableData(pg.path('pg_restore'), dump.path, options.signal) : 0;
   // Which tables are restored far enough to be read, so their checksums can start while pg_restore goes on.
   const onTableRestored = options.onTableRestored;
   const tracker = onTableRestored
     ? await TableDataTracker.forDump(pg.path('pg_restore'), dump.path, jobs, onTableRestored, { signal: options.signal, onWorkers: options.onRestoreWorkers })
     : undefined;
+  // For a progress display: how many tables have data, from the dump's table of contents (read once).
+  const total = !options.progress ? 0 : tracker ? tracker.tablesWithData : await countTableData(pg.path('pg_restore'), dump.path, options.signal);
   let tables = 0;
   try {
     await runCommand(pg.path('pg_restore'), args, {

@@ -61,6 +61,11 @@ export class TableDataTracker {
     return new TableDataTracker(parseTableOfContents(list, options.when ?? 'exclusive-steps'), jobs, onRestored, options.onWorkers);
   }
 
+  /** How many tables have data in the dump (its `TABLE DATA` items). */
+  get tablesWithData(): number {
+    return this.toc.data.size;
+  }
+
   /** Feeds one line of pg_restore's stderr. */
   line(line: string): void {
     if (this.jobs <= 1) return;
