@@ -46,10 +46,33 @@ export async function findLocalLeftovers(options: LeftoverOptions = {}): Promise
   return found;
 }
 
-/** Stops a leftover cluster (only a postmaster whose command line names its data dir) and deletes its directory. */
+/**
+ * Stops a leftover cluster (only a postmaster whose command line names its data dir), ends the tools the
+ * killed run left working in it (a `cp` of the template, `initdb`: they outlive a SIGKILLed parent and would
+ * write the directory back), and deletes its directory.
+ */
 export async function removeLocalLeftover(leftover: Leftover): Promise<void> {
   await killPostmaster(join(leftover.location, 'data'));
+  await killProcessesNaming(leftover.location);
   await rm(leftover.location, { recursive: true, force: true });
+}
+
+/** SIGKILLs every other process whose command line names `dir` (a unique, labelled path of ours), and waits for them. */
+async function killProcessesNaming(dir: string): Promise<void> {
+  const killed: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (!args.some((arg) => arg === dir || arg.startsWith(`${dir}/`) || arg.includes(`=${dir}/`))) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  for (let i = 0; i < 50 && killed.some(processAlive); i++) await new Promise((r) => setTimeout(r, 20));
 }
 
 async function readLabel(dir: string): Promise<ResourceLabel | null> {
