@@ -104,7 +104,7 @@ describe('after a SIGKILL', () => {
     const out = await runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', key], { env: { TMPDIR: tmp } });
     expect(out.code, out.stdout + out.stderr).toBe(0);
     expect(out.stderr).toMatch(/removed \d+ leftover\(s\) of crashed runs/);
-    for (const path of leftovers) expect(existsSync(path), path).toBe(false);
+    for (const path of leftovers) expect(existsSync(path), `${path} after:\n${out.stderr}`).toBe(false);
     expect(existsSync(join(lookalikeDir, 'data', 'postmaster.pid'))).toBe(true);
   });
 });

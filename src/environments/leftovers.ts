@@ -2,7 +2,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processAlive, RESOURCE_PREFIX, type ResourceLabel } from './labels.ts';
-import { killPostmaster } from './local-postgres.ts';
+import { killPostmaster, LABEL_FILE } from './local-postgres.ts';
 
 /** Something a restore-drill run created and a crashed run left behind. */
 export interface Leftover {
@@ -54,7 +54,11 @@ export async function findLocalLeftovers(options: LeftoverOptions = {}): Promise
 export async function removeLocalLeftover(leftover: Leftover): Promise<void> {
   await killPostmaster(join(leftover.location, 'data'));
   await killProcessesNaming(leftover.location);
-  await rm(leftover.location, { recursive: true, force: true });
+  // The label goes last, as in the reaper: a directory that could not be removed stays known as ours.
+  for (const entry of await readdir(leftover.location).catch(() => [] as string[])) {
+    if (entry !== LABEL_FILE) await rm(join(leftover.location, entry), { recursive: true, force: true, maxRetries: 3 });
+  }
+  await rm(leftover.location, { recursive: true, force: true, maxRetries: 3 });
 }
 
 /** SIGKILLs every other process whose command line names `dir` (a unique, labelled path of ours), and waits for them. */
@@ -78,7 +82,7 @@ async function killProcessesNaming(dir: string): Promise<void> {
 async function readLabel(dir: string): Promise<ResourceLabel | null> {
   try {
     if (!(await stat(dir)).isDirectory()) return null;
-    const label = JSON.parse(await readFile(join(dir, 'restore-drill.json'), 'utf8')) as ResourceLabel;
+    const label = JSON.parse(await readFile(join(dir, LABEL_FILE), 'utf8')) as ResourceLabel;
     return label.tool === 'restore-drill' && typeof label.ownerPid === 'number' ? label : null;
   } catch {
     return null;
