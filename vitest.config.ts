@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'fixtures/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'fixtures/**/*.test.ts', 'scripts/**/*.test.ts'],
           // Each test file starts its own PostgreSQL clusters and servers; a few minutes is the upper bound.
           testTimeout: 120_000,
           hookTimeout: 120_000,

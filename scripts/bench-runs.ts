@@ -101,8 +101,10 @@ async function primaryKey(client: pg.ClientBase, table: string): Promise<string[
 /** Options of {@link restoreDrillCheck}. */
 export interface RestoreDrillOptions {
   readonly signingKey: string;
-  /** Run the drill without loading the CLI's other commands (see scripts/bench-drill.ts). */
+  /** Run the drill without loading the CLI's other commands, from the sources (see scripts/bench-drill.js). */
   readonly lean?: boolean;
+  /** Run the CLI from the sources through tsx even when the bundle is fresh (start-up before the bundle). */
+  readonly tsx?: boolean;
   /** Run initdb for the drill's cluster instead of copying the cached template (implies lean). */
   readonly initdb?: boolean;
   /** More `restore-drill check` arguments, e.g. `['--jobs', '4']`. */
@@ -110,15 +112,15 @@ export interface RestoreDrillOptions {
 }
 
 /**
- * `restore-drill check --dump PATH` in its own process (scripts/bench-drill.ts, which runs the CLI's main and
+ * `restore-drill check --dump PATH` in its own process (scripts/bench-drill.js, which runs the CLI's main as bin/restore-drill.js does and
  * records the process's own max RSS). The phases come from the signed report it writes; the run must pass.
  */
 export async function restoreDrillCheck(dumpPath: string, options: RestoreDrillOptions): Promise<RunResult> {
   const work = await mkdtemp(join(BENCH_DIR, 'run-'));
   try {
     const rssFile = join(work, 'rss');
-    const mode = options.initdb ? ['--initdb'] : options.lean ? ['--lean'] : [];
-    const args = ['--import', 'tsx', 'scripts/bench-drill.ts', rssFile, ...mode];
+    const mode = options.initdb ? ['--initdb'] : options.lean ? ['--lean'] : options.tsx ? ['--tsx'] : [];
+    const args = ['scripts/bench-drill.js', rssFile, ...mode];
     args.push('check', '--dump', dumpPath, '--report-dir', join(work, 'reports'), '--signing-key', options.signingKey, ...(options.args ?? []));
     const started = performance.now();
     const code = await new Promise<number | null>((done, fail) => {

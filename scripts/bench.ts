@@ -17,6 +17,8 @@ import { BENCH_DIR, benchDump, type BenchDump } from './bench-database.ts';
 import { handRestore, restoreDrillCheck, type RunResult } from './bench-runs.ts';
 import { restoreAndCompare } from './bench-early.ts';
 import { verifyRound, verifyVariants } from './bench-verify.ts';
+import { freshBundle } from '../bin/cli-bundle.js';
+import { buildCli } from './build-cli.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -47,6 +49,8 @@ log(`restore-drill bench: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}),
 log(`sizes ${sizes.map((n) => n.toLocaleString('en')).join(' and ')} rows, ${repeat} rounds each${flags.ablations ? ', with ablations' : ''}`);
 const dumps = new Map<number, BenchDump>();
 for (const size of sizes) dumps.set(size, await benchDump(size, log));
+// `restore-drill` runs the bundled CLI when it is fresh (npm install builds it); measure that, not a fallback.
+if (!freshBundle()) log(`the CLI bundle was missing or stale: ${(await buildCli()).inputs} sources bundled into dist/cli`);
 // Drills copy a cached initdb template; the first cluster on a machine makes it. Make it before the timed runs.
 await (await localPostgres().start({ runId: newRunId(), drillName: 'bench warm-up', log: () => {} })).stop();
 
@@ -94,6 +98,7 @@ for (const size of sizes) {
       { name: 'restore-drill check --verify-during-restore', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--verify-during-restore'] }) },
       { name: `restore-drill check --jobs ${2 * cores}`, kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--jobs', String(2 * cores)] }) },
       { name: 'restore-drill check, loading only what a local check needs', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, lean: true }) },
+      { name: 'restore-drill check from the sources through tsx (no bundle)', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, tsx: true }) },
     );
   }
   if (flags['restore-variants'] && size === largest) {
