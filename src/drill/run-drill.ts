@@ -161,9 +161,14 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
             if (!m) continue;
             log(`verify: comparing ${Object.keys(m.tables).length} tables against the ${label}`);
             const onTable = (done: number, total: number) => progress({ phase: 'verify', done, total });
-            checks.push(...(await (m === manifest && early ? early.finish({ onTable }) : compareWithMarker(env!.connectionConfig(), m, { label, onTable, algorithms }))));
             const schemas = Object.fromEntries(Object.entries(m.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
-            checks.push(...(await compareTableSchemas(client, schemas, label)));
+            // The catalog queries of the schema comparison wait on round trips, not CPU: they run on this
+            // client while the checksums run on their own connections.
+            const [sums, schemaChecks] = await Promise.all([
+              m === manifest && early ? early.finish({ onTable }) : compareWithMarker(env!.connectionConfig(), m, { label, onTable, algorithms }),
+              compareTableSchemas(client, schemas, label),
+            ]);
+            checks.push(...sums, ...schemaChecks);
           }
           checks.push(...(await sequenceChecks(client)));
           if (marker) rpo = { basis: 'marker', at: new Date(marker.takenAt), markerAt: marker.takenAt };

@@ -98,12 +98,20 @@ export function parseToolVersion(output: string): string | null {
   return /\(PostgreSQL\)\s+(\d+(?:\.\d+)?)/.exec(output)?.[1] ?? null;
 }
 
+/** Versions by path: a drill looks up the same binaries several times, and each lookup would start a process. */
+const toolVersions = new Map<string, string | null>();
+
 function toolVersion(path: string): string | null {
-  try {
-    return parseToolVersion(execFileSync(path, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString());
-  } catch {
-    return null;
+  if (!toolVersions.has(path)) {
+    let version: string | null;
+    try {
+      version = parseToolVersion(execFileSync(path, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+    } catch {
+      version = null;
+    }
+    toolVersions.set(path, version);
   }
+  return toolVersions.get(path)!;
 }
 
 function binaries(binDir: string, version: string): PgBinaries {

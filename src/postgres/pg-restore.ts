@@ -37,8 +37,10 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   const tracker = onTableRestored
     ? await TableDataTracker.forDump(pg.path('pg_restore'), dump.path, jobs, onTableRestored, { signal: options.signal, onWorkers: options.onRestoreWorkers })
     : undefined;
-  // For a progress display: how many tables have data, from the dump's table of contents (read once).
-  const total = !options.progress ? 0 : tracker ? tracker.tablesWithData : await countTableData(pg.path('pg_restore'), dump.path, options.signal);
+  // For a progress display: how many tables have data, from the dump's table of contents (read once, while
+  // the restore starts; until then the count so far stands in for the total).
+  let total = tracker ? tracker.tablesWithData : 0;
+  if (options.progress && !tracker) void countTableData(pg.path('pg_restore'), dump.path, options.signal).then((n) => (total = n));
   let tables = 0;
   try {
     await runCommand(pg.path('pg_restore'), args, {
