@@ -35,14 +35,24 @@ export function freshBundle(bundleDir = join(ROOT, 'dist', 'cli')) {
   return join(bundleDir, 'main.js');
 }
 
+let tsxRegistered = false;
+
+/** Lets this process import the TypeScript sources: registers tsx's loader, once. */
+export async function registerTsx() {
+  if (tsxRegistered) return;
+  tsxRegistered = true;
+  (await import('tsx/esm/api')).register();
+}
+
 /**
- * The CLI's `main`: from the fresh bundle when there is one, else from the sources through tsx.
+ * The CLI's `main`: from the fresh bundle when there is one (unless `fromSources`), else from the sources
+ * through tsx.
+ * @param {{ fromSources?: boolean }} [options]
  * @returns {Promise<(argv: string[]) => Promise<number>>}
  */
-export async function loadCli() {
-  const bundle = freshBundle();
+export async function loadCli({ fromSources = false } = {}) {
+  const bundle = fromSources ? null : freshBundle();
   if (bundle) return (await import(bundle)).main;
-  const { register } = await import('tsx/esm/api');
-  register();
+  await registerTsx();
   return (await import('../src/cli/main.ts')).main;
 }

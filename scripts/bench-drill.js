@@ -12,7 +12,7 @@
 // --initdb  and initdb for the cluster instead of a copy of the cached template.
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { loadCli } from '../bin/cli-bundle.js';
+import { loadCli, registerTsx } from '../bin/cli-bundle.js';
 
 const [rssFile, mode, ...rest] = process.argv.slice(2);
 if (!rssFile || !mode) throw new Error('usage: bench-drill.js RSS_FILE [--lean | --initdb | --tsx] check --dump PATH …');
@@ -20,21 +20,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let startupSeconds = 0;
 process.on('exit', () => writeFileSync(rssFile, `${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, startupSeconds })}\n`));
 
-let registered = false;
-/** @param {string} specifier */
-async function fromSources(specifier) {
-  if (!registered) {
-    registered = true;
-    (await import('tsx/esm/api')).register();
-  }
-  return import(specifier);
-}
-
 if (mode === '--lean' || mode === '--initdb') {
-  const { runDrill } = await fromSources('../src/drill/run-drill.ts');
-  const [{ localPostgres }, { fileSource }] = await Promise.all([
-    fromSources('../src/environments/local-postgres.ts'),
-    fromSources('../src/sources/file-source.ts'),
+  await registerTsx();
+  const [{ runDrill }, { localPostgres }, { fileSource }] = await Promise.all([
+    import('../src/drill/run-drill.ts'),
+    import('../src/environments/local-postgres.ts'),
+    import('../src/sources/file-source.ts'),
   ]);
   startupSeconds = performance.now() / 1000; // since the process started: loading what the drill needs
   /** @param {string} name */
@@ -55,7 +46,7 @@ if (mode === '--lean' || mode === '--initdb') {
   process.exitCode = result.status === 'passed' ? 0 : 1;
 } else {
   const tsx = mode === '--tsx';
-  const main = tsx ? (await fromSources('../src/cli/main.ts')).main : await loadCli();
+  const main = await loadCli({ fromSources: tsx });
   startupSeconds = performance.now() / 1000; // since the process started: loading the CLI
   process.exitCode = await main(tsx ? rest : [mode, ...rest]);
 }

@@ -34,8 +34,8 @@ export async function buildCli(outDir = join(root, 'dist', 'cli')): Promise<{ ou
   const inputs: BundleInput[] = Object.keys(result.metafile.inputs)
     .filter((path) => !path.startsWith('node_modules/'))
     .map((path) => {
-      const stat = statSync(join(root, path));
-      return { path: relative(root, join(root, path)), size: stat.size, mtimeMs: stat.mtimeMs };
+      const stat = statSync(join(root, path)); // metafile paths are relative to absWorkingDir
+      return { path, size: stat.size, mtimeMs: stat.mtimeMs };
     });
   await writeFile(join(building, BUNDLE_INPUTS_FILE), `${JSON.stringify(inputs, null, 1)}\n`);
   await mkdir(dirname(outDir), { recursive: true });

@@ -29,8 +29,8 @@ export interface DrillOptions {
   readonly jobs?: number;
   /**
    * Compare each table of a dump's manifest as soon as `pg_restore` has loaded it, on the restore workers
-   * it leaves idle, instead of after the whole restore. Default false: on 2 cores it measured 0.7 s slower
-   * for 2 M rows than comparing afterwards (docs/performance.md); it may pay with many cores.
+   * it leaves idle, instead of after the whole restore. Default false: on 2 cores it measured no faster for
+   * 2 M rows than comparing afterwards (docs/performance.md); it may pay with many cores.
    */
   readonly verifyDuringRestore?: boolean;
   /** Backup policy rules checked against every recovery point the source lists (freshness, retention, …). */

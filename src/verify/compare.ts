@@ -131,6 +131,8 @@ class MarkerComparison implements Comparison {
   private readonly started = new Map<QualifiedName, Promise<CheckResult[]>>();
   private opened: Promise<ConnectionPool> | undefined;
   private readonly poolSize: number;
+  /** Also sum large tables in block ranges (CompareOptions.splitTables). */
+  private readonly split: boolean;
   private serverMajor: Promise<number> | undefined;
   private onTable: ((done: number, total: number) => void) | undefined;
   private done = 0;
@@ -148,8 +150,8 @@ class MarkerComparison implements Comparison {
     private readonly options: CompareOptions,
   ) {
     this.tables = new Map(Object.entries(marker.tables));
-    const split = options.splitTables ?? false;
-    this.poolSize = Math.max(1, Math.min(options.poolSize ?? defaultPoolSize(), split ? Infinity : this.tables.size));
+    this.split = options.splitTables ?? false;
+    this.poolSize = Math.max(1, Math.min(options.poolSize ?? defaultPoolSize(), this.split ? Infinity : this.tables.size));
     this.onTable = options.onTable;
   }
 
@@ -274,7 +276,7 @@ class MarkerComparison implements Comparison {
         ? marker.typed
         : undefined;
     const rowHash = typed ? typedRowHashSql(await readTypedColumns(client, table)) : TEXT_ROW_HASH_SQL;
-    const blocks = (this.options.splitTables ?? false) ? await tableBlocks(client, table, major) : null;
+    const blocks = this.split ? await tableBlocks(client, table, major) : null;
     const parts = blocks === null ? [{ from: null, to: null }] : splitBlocks(blocks, this.poolSize, MIN_BLOCKS_PER_PART);
     return typed ? { table, rowHash, typed, parts } : { table, rowHash, parts };
   }
