@@ -1,6 +1,7 @@
-// Which code `restore-drill` runs: the bundle scripts/build-cli.ts made (plain JavaScript, fast to load)
-// while every source it was built from is unchanged, the TypeScript sources through tsx otherwise.
-import { readFileSync, statSync } from 'node:fs';
+// Which code `restore-drill` runs: in an installed package, the compiled library in dist/; in this
+// repository, the bundle scripts/build-cli.ts made (plain JavaScript, fast to load) while every source it was
+// built from is unchanged, the TypeScript sources through tsx otherwise.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,10 +18,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
  * The bundle's entry file when it exists and every source listed in it has the size and modification time
  * it had at build time (an edit, a checkout or a deletion changes one); otherwise null.
- * @param {string} [bundleDir] default dist/cli
+ * @param {string} [bundleDir] default build/cli
  * @returns {string | null}
  */
-export function freshBundle(bundleDir = join(ROOT, 'dist', 'cli')) {
+export function freshBundle(bundleDir = join(ROOT, 'build', 'cli')) {
   let inputs;
   try {
     inputs = JSON.parse(readFileSync(join(bundleDir, BUNDLE_INPUTS_FILE), 'utf8'));
@@ -51,6 +52,9 @@ export async function registerTsx() {
  * @returns {Promise<(argv: string[]) => Promise<number>>}
  */
 export async function loadCli({ fromSources = false } = {}) {
+  // An installed package ships the compiled library (dist/, made by `npm pack`) and no sources or tsx.
+  const packaged = join(ROOT, 'dist', 'cli', 'main.js');
+  if (!existsSync(join(ROOT, 'src', 'cli', 'main.ts')) && existsSync(packaged)) return (await import(packaged)).main;
   const bundle = fromSources ? null : freshBundle();
   if (bundle) return (await import(bundle)).main;
   await registerTsx();

@@ -50,7 +50,7 @@ log(`sizes ${sizes.map((n) => n.toLocaleString('en')).join(' and ')} rows, ${rep
 const dumps = new Map<number, BenchDump>();
 for (const size of sizes) dumps.set(size, await benchDump(size, log));
 // `restore-drill` runs the bundled CLI when it is fresh (npm install builds it); measure that, not a fallback.
-if (!freshBundle()) log(`the CLI bundle was missing or stale: ${(await buildCli()).inputs} sources bundled into dist/cli`);
+if (!freshBundle()) log(`the CLI bundle was missing or stale: ${(await buildCli()).inputs} sources bundled into build/cli`);
 // Drills copy a cached initdb template; the first cluster on a machine makes it. Make it before the timed runs.
 await (await localPostgres().start({ runId: newRunId(), drillName: 'bench warm-up', log: () => {} })).stop();
 

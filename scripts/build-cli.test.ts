@@ -7,8 +7,8 @@ import { BUNDLE_INPUTS_FILE, freshBundle } from '../bin/cli-bundle.js';
 import { buildCli } from './build-cli.ts';
 
 const root = join(import.meta.dirname, '..');
-// A folder of its own: the project's dist/cli may be in use by the CLI processes other test files start.
-const outDir = join(root, 'dist', `cli-test-${process.pid}`);
+// A folder of its own: the project's build/cli may be in use by the CLI processes other test files start.
+const outDir = join(root, 'build', `cli-test-${process.pid}`);
 afterAll(() => rm(outDir, { recursive: true, force: true }));
 
 let built: { outDir: string; inputs: number };

@@ -1,10 +1,10 @@
-// Bundles the CLI into plain JavaScript (dist/cli/), so `restore-drill` starts without compiling ≈ 200
+// Bundles the CLI into plain JavaScript (build/cli/), so `restore-drill` starts without compiling ≈ 200
 // TypeScript modules through tsx on every run: 0.25 s instead of 0.55 s (docs/performance.md). Runs on
 // `npm install` / `npm ci` (the `prepare` script) and with `npm run build`. bin/restore-drill.js uses the
 // bundle only while every source it was built from is unchanged, and otherwise runs the sources through tsx,
 // so an edit never runs stale code.
 //
-//   tsx scripts/build-cli.ts [OUT_DIR]        default dist/cli
+//   tsx scripts/build-cli.ts [OUT_DIR]        default build/cli
 import { build } from 'esbuild';
 import { statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { BUNDLE_INPUTS_FILE, type BundleInput } from '../bin/cli-bundle.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Builds the bundle into `outDir` (replacing it whole, so a running CLI never sees half a bundle). */
-export async function buildCli(outDir = join(root, 'dist', 'cli')): Promise<{ outDir: string; inputs: number }> {
+export async function buildCli(outDir = join(root, 'build', 'cli')): Promise<{ outDir: string; inputs: number }> {
   const building = `${outDir}.building-${process.pid}`;
   await rm(building, { recursive: true, force: true });
   const result = await build({

@@ -7,6 +7,7 @@ import { registerCleanupCommand } from './cleanup.ts';
 import { registerControlsCommand } from './controls.ts';
 import { registerDumpCommand } from './dump.ts';
 import { registerHistoryCommand } from './history.ts';
+import { registerInitCommand } from './init.ts';
 import { registerKeygenCommand } from './keygen.ts';
 import { registerMarkCommand } from './mark.ts';
 import { registerRunCommand } from './run.ts';
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     registerControlsCommand,
     registerHistoryCommand,
     registerCleanupCommand,
+    registerInitCommand,
   ]) {
     const command = register(program, setExit);
     command.exitOverride().configureOutput({ outputError: () => {} });
