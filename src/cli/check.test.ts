@@ -6,6 +6,7 @@ import { generateKeyPair } from '../report/signing-key.ts';
 import { verifyReportFile } from '../report/report-verifier.ts';
 import { loadPublicKey } from '../report/signing-key.ts';
 import { newerDumpHeader } from '../testing/newer-dump-header.ts';
+import { connectionUrl } from '../testing/connection-url.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { dumpWithManifest, manifestPathFor } from '../verify/dump-with-manifest.ts';
@@ -230,5 +231,22 @@ describe('restore-drill check: interrupted', () => {
     expect(['provision', 'restore']).toContain(report?.error?.phase);
     const leftovers = (await readdir(tmpdir())).filter((n) => n.includes(report!.runId));
     expect(leftovers).toEqual([]);
+  });
+});
+
+describe('restore-drill check --pick', () => {
+  test('nearest:TIME restores the dump of a folder nearest that time, not the latest', async () => {
+    const folder = join(dir, 'picked');
+    await mkdir(folder);
+    const config = shop.environment.connectionConfig();
+    const url = connectionUrl(config);
+    const older = await dumpWithManifest(url, join(folder, 'older.dump'));
+    await new Promise((r) => setTimeout(r, 1100)); // manifest times are whole seconds apart
+    await dumpWithManifest(url, join(folder, 'newer.dump'));
+    const olderAt = JSON.parse(await readFile(manifestPathFor(older.path), 'utf8')).takenAt as string;
+    const out = await check(folder, ['--pick', `nearest:${olderAt}`]);
+    expect(out.code).toBe(0);
+    const result = await verifyReportFile(await latestReport(), loadPublicKey(keys.publicPath));
+    expect(result.report?.recoveryPoint?.id).toMatch(/older\.dump$/);
   });
 });

@@ -12,6 +12,7 @@ import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { EXIT, metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
 import { createProgressDisplay } from './progress.ts';
 import { signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
+import { parsePick } from '../drill/pick-recovery-point.ts';
 
 /** `restore-drill check --dump PATH|s3://B/K`: a complete drill of one dump, no spec file needed. */
 export function registerCheckCommand(program: Command, setExit: (code: number) => void): Command {
@@ -21,6 +22,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .requiredOption('--dump <path|s3-uri>', 'a pg_dump archive, a directory dump, a folder of dumps, or s3://bucket/key-or-prefix/')
     .option('--rto <duration>', 'recovery time objective, e.g. 8h')
     .option('--rpo <duration>', 'recovery point objective, e.g. 3h')
+    .option('--pick <how>', 'which recovery point of a folder or prefix: latest, nearest:TIME (ISO 8601) or random:WINDOW (e.g. random:7d)', 'latest')
     .option('--name <name>', 'drill name in the report (default: check <dump name>)')
     .option('--jobs <n>', 'parallel pg_restore jobs (default: CPU cores)', (v) => parsePositiveInt(v, '--jobs'))
     .option('--verify-during-restore', "compare each table of the dump's manifest as soon as it is restored, on idle restore workers (may pay with many cores)")
@@ -35,6 +37,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .addOption(pushgatewayOption())
     .action(async (opts: CheckOptions & CiFlags) => {
       // The AWS SDK and testcontainers take a while to load: a local check of a local dump loads neither.
+      const pick = parsePick(opts.pick);
       const source = opts.dump.startsWith('s3://') ? (await import('../sources/s3-dump-source.ts')).s3DumpSource(opts.dump) : fileSource(opts.dump);
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
       const environment = await checkEnvironment(opts);
@@ -49,6 +52,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
             file: null,
             source,
             objectives: { rto: opts.rto, rpo: opts.rpo },
+            pick,
             policies: opts.requireEncryption
               ? [encryptionPolicy(typeof opts.requireEncryption === 'string' ? { kmsKeyId: opts.requireEncryption } : {})]
               : [],
@@ -80,6 +84,7 @@ interface CheckOptions {
   readonly rto?: string;
   readonly rpo?: string;
   readonly name?: string;
+  readonly pick: string;
   readonly jobs?: number;
   readonly verifyDuringRestore?: boolean;
   readonly environment: 'local' | 'container';

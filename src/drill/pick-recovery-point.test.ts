@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import type { RecoveryPoint } from '../sources/source.ts';
-import { pickRecoveryPoint } from './pick-recovery-point.ts';
+import { parsePick, pickRecoveryPoint } from './pick-recovery-point.ts';
 
 const now = new Date('2026-11-23T12:00:00Z');
 const point = (id: string, daysAgo: number): RecoveryPoint => ({ source: 'test', id, createdAt: new Date(now.getTime() - daysAgo * 86400e3), createdAtBasis: 'test', facts: {} });
@@ -22,4 +22,13 @@ test('random: an empty window is a ConfigError saying how far back it looked', (
 test('latest and nearest still pick as before', () => {
   expect(pickRecoveryPoint(points.slice(0, 4)).id).toBe('d1');
   expect(pickRecoveryPoint(points, { strategy: 'nearest', target: new Date(now.getTime() - 5 * 86400e3) }).id).toBe('d6');
+});
+
+test('parsePick reads the command line forms and refuses anything else in one line', () => {
+  expect(parsePick('latest')).toEqual({ strategy: 'latest' });
+  expect(parsePick('nearest:2026-11-30T03:00:00Z')).toEqual({ strategy: 'nearest', target: new Date('2026-11-30T03:00:00Z') });
+  expect(parsePick('random:7d')).toEqual({ strategy: 'random', within: '7d' });
+  for (const bad of ['newest', 'nearest:', 'nearest:yesterday', 'random:', 'random:a week', 'latest:1d']) {
+    expect(() => parsePick(bad)).toThrow(ConfigError);
+  }
 });

@@ -25,3 +25,27 @@ export function pickRecoveryPoint(points: readonly RecoveryPoint[], pick: PickSt
   const target = pick.target.getTime();
   return byTime.reduce((best, p) => (Math.abs(p.createdAt.getTime() - target) < Math.abs(best.createdAt.getTime() - target) ? p : best));
 }
+
+/**
+ * Parses the command line's `--pick`: `latest`, `nearest:TIME` (an ISO 8601 time) or `random:WINDOW`
+ * (a duration such as `7d`). Anything else is a ConfigError naming the accepted forms.
+ *
+ * @example
+ * parsePick('nearest:2026-11-30T03:00:00Z'); // { strategy: 'nearest', target: new Date('2026-11-30T03:00:00Z') }
+ */
+export function parsePick(text: string): PickStrategy {
+  const hint = 'use latest, nearest:TIME (e.g. nearest:2026-11-30T03:00:00Z) or random:WINDOW (e.g. random:7d)';
+  const [strategy, ...rest] = text.trim().split(':');
+  const argument = rest.join(':');
+  if (strategy === 'latest' && !argument) return { strategy: 'latest' };
+  if (strategy === 'nearest' && argument) {
+    const target = new Date(argument);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(argument) || Number.isNaN(target.getTime())) throw new ConfigError(`--pick nearest: "${argument}" is not an ISO 8601 time`, hint);
+    return { strategy: 'nearest', target };
+  }
+  if (strategy === 'random' && argument) {
+    parseDuration(argument, '--pick random window');
+    return { strategy: 'random', within: argument };
+  }
+  throw new ConfigError(`bad --pick "${text}"`, hint);
+}
