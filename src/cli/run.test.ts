@@ -110,3 +110,19 @@ test('SIGINT during a drill: the drill writes a signed error report, tears down,
   // Torn down by the drill, or — if Vitest ended the cancelled worker first — by the cluster's watchdog.
   await expect.poll(async () => (await readdir(tmpdir())).filter((n) => n.includes(report!.runId)), { timeout: 20_000, interval: 500 }).toEqual([]);
 });
+
+test('with a Vitest config, a drill file named outside its drills project still runs', async () => {
+  await drills({});
+  await mkdir(join(project, 'elsewhere'), { recursive: true });
+  await writeFile(join(project, 'elsewhere', 'shop.drill.ts'), passing);
+  const config = `export default { test: { projects: [{ test: { name: 'drills', include: ['drills/**/*.drill.ts'], testTimeout: 0, pool: 'forks' } }] } };\n`;
+  await writeFile(join(project, 'vitest.config.mjs'), config);
+  try {
+    const out = await run(['elsewhere/shop.drill.ts']);
+    expect(out.stderr).toMatch(/elsewhere\/shop\.drill\.ts is outside the drills project of the Vitest config/);
+    expect(out.stdout).toMatch(/shop passes/);
+    expect(out.code).toBe(0);
+  } finally {
+    await rm(join(project, 'vitest.config.mjs'));
+  }
+});

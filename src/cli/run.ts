@@ -49,21 +49,34 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       if (display.tty) process.env[PROGRESS_ENV] = '1';
       else delete process.env[PROGRESS_ENV];
       const reporter = new DrillSummaryReporter((text) => display.print(text), (name, outcome) => display.finish(name, outcome));
-      const hasConfig = CONFIG_FILES.some((f) => existsSync(f));
+      let hasConfig = CONFIG_FILES.some((f) => existsSync(f));
       // Loaded here, not at the top: Vitest's node API takes seconds to import and only `run` needs it.
       const { createVitest } = await import('vitest/node');
-      const vitest = await createVitest(
-        'test',
-        hasConfig
-          ? { watch: false, project: ['drills'], reporters: [reporter] }
-          : // Files named on the command line run wherever they are, not only under drills/.
-            { watch: false, config: false, include: ['drills/**/*.drill.ts', ...files.filter((f) => /\.drill\.ts$/.test(f))], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters: [reporter] },
-        {},
-        { stderr: display.workerStderr },
-      ).catch((error: unknown) => {
-        display.stop();
-        throw error;
-      });
+      const named = files.filter((f) => /\.drill\.ts$/.test(f));
+      const start = (withConfig: boolean) =>
+        createVitest(
+          'test',
+          withConfig
+            ? { watch: false, project: ['drills'], reporters: [reporter] }
+            : // Files named on the command line run wherever they are, not only under drills/.
+              { watch: false, config: false, include: ['drills/**/*.drill.ts', ...named], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters: [reporter] },
+          {},
+          { stderr: display.workerStderr },
+        ).catch((error: unknown) => {
+          display.stop();
+          throw error;
+        });
+      let vitest = await start(hasConfig);
+      // A drill file named on the command line that the config's drills project does not include would be
+      // refused as "no test files": run the named files with the drills defaults instead, and say so.
+      const project = vitest.projects.find((p) => p.name === 'drills');
+      const outside = hasConfig && project ? named.filter((f) => !project.matchesTestGlob(resolve(f))) : [];
+      if (outside.length > 0) {
+        process.stderr.write(`restore-drill: ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} outside the drills project of the Vitest config; running the named files with restore-drill's drill defaults\n`);
+        await vitest.close();
+        hasConfig = false;
+        vitest = await start(false);
+      }
       // Ctrl-C / SIGTERM: cancel the run so each running drill writes its `error` report and tears down.
       // Vitest's own handler would exit at once, so it is replaced. A second signal exits at once (the
       // environments' watchdogs still remove what was created).
