@@ -178,13 +178,18 @@ export class RestoreErrorLog {
     this.qualified.set(desc, names);
   }
 
-  /** `DESC schema.tag` when a "creating" line named the entry with its schema, else `DESC tag`. */
+  /**
+   * `DESC schema.tag` when a "creating" line named the entry with its schema, else `DESC tag`; an entry that
+   * belongs to a table (`FK CONSTRAINT orders orders_fkey`) reads `FK CONSTRAINT orders_fkey on public.orders`.
+   */
   private entryName(): string | null {
     if (!this.entry) return null;
     const { desc, tag } = this.entry;
     const seen = this.qualified.get(desc) ?? [];
-    const qualified = seen.findLast((name) => name === tag || name.endsWith(`.${tag}`));
-    return `${desc} ${qualified ?? tag}`;
+    const name = seen.findLast((n) => n === tag || n.endsWith(`.${tag}`)) ?? tag;
+    const parts = name.split(' ');
+    if (ON_TABLE.has(desc) && parts.length === 2) return `${desc} ${parts[1]} on ${parts[0]}`;
+    return `${desc} ${name}`;
   }
 }
 
@@ -198,6 +203,9 @@ function parseEntry(text: string): { desc: string; tag: string } {
   const owner = rest.lastIndexOf(' ');
   return { desc, tag: owner > 0 ? rest.slice(0, owner) : rest };
 }
+
+/** Entries pg_dump tags `table name`. */
+const ON_TABLE = new Set(['CONSTRAINT', 'FK CONSTRAINT', 'CHECK CONSTRAINT', 'TRIGGER', 'POLICY', 'RULE', 'ROW SECURITY']);
 
 /** Archive entry kinds of more than one word first, so the longest matches. */
 const ENTRY_DESCS = [
@@ -254,9 +262,9 @@ function clip(text: string): string {
 
 /** One error as a line: what failed, why, and the server's DETAIL. */
 export function formatRestoreError(error: RestoreError): string {
-  const what = error.object ? `${error.object}: ${error.cause}` : error.cause;
+  const what = error.object ? `${error.object}: ${error.cause} — ` : '';
   const extra = [error.detail && `DETAIL: ${error.detail}`, error.hint && `HINT: ${error.hint}`, error.context && `CONTEXT: ${error.context}`].filter(Boolean);
-  return `${what} — ${error.message}${extra.length ? ` ${extra.join(' ')}` : ''}`;
+  return `${what}${error.message}${extra.length ? ` ${extra.join(' ')}` : ''}`;
 }
 
 /** How many errors a report's check detail lists; the rest are counted. */
