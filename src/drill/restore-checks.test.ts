@@ -1,0 +1,21 @@
+import { expect, test } from 'vitest';
+import type { CheckResult } from '../report/report-model.ts';
+import { NOTHING_VERIFIED, nothingVerifiedCheck } from './restore-checks.ts';
+
+const step = (name: string): CheckResult => ({ name, status: 'passed', expected: true, actual: true });
+
+test('a drill whose only passed checks are steps (restore completed, markers present) fails "something verified", saying what to add', () => {
+  const check = nothingVerifiedCheck([step('restore completed'), step('markers present')]);
+  expect(check).toMatchObject({ name: NOTHING_VERIFIED, status: 'failed', expected: 'at least one check that could fail', actual: 'none' });
+  expect(check!.detail).toMatch(/only steps passed \(restore completed, markers present\).*restore-drill mark/);
+});
+
+test('no check at all fails it too; skipped checks are not verification', () => {
+  expect(nothingVerifiedCheck([])?.detail).toMatch(/^no check ran: add policies/);
+  expect(nothingVerifiedCheck([{ name: 'policy freshness', status: 'skipped', expected: null, actual: null }])?.status).toBe('failed');
+});
+
+test('one check that could have failed and passed is enough; a drill that already failed needs no more', () => {
+  expect(nothingVerifiedCheck([step('restore completed'), step('row count public.orders (manifest)')])).toBeUndefined();
+  expect(nothingVerifiedCheck([{ name: 'policy freshness', status: 'failed', expected: '≤ 1d', actual: '2d' }])).toBeUndefined();
+});
