@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import type { CheckResult } from '../report/report-model.ts';
-import { NOTHING_VERIFIED, nothingVerifiedCheck } from './restore-checks.ts';
+import { ConfigError } from '../errors.ts';
+import { assertSomethingToCheck, NOTHING_VERIFIED, nothingVerifiedCheck } from './restore-checks.ts';
 
 const step = (name: string): CheckResult => ({ name, status: 'passed', expected: true, actual: true });
 
@@ -18,4 +19,11 @@ test('no check at all fails it too; skipped checks are not verification', () => 
 test('one check that could have failed and passed is enough; a drill that already failed needs no more', () => {
   expect(nothingVerifiedCheck([step('restore completed'), step('row count public.orders (manifest)')])).toBeUndefined();
   expect(nothingVerifiedCheck([{ name: 'policy freshness', status: 'failed', expected: '≤ 1d', actual: '2d' }])).toBeUndefined();
+});
+
+test('a policy-only drill with an RTO target is refused: nothing is restored, so nothing could be timed', () => {
+  const policies = [{ name: 'p', evaluate: () => [] }];
+  expect(() => assertSomethingToCheck({ name: 'd', restore: false, policies, objectives: { rto: '1h' } })).toThrow(ConfigError);
+  expect(() => assertSomethingToCheck({ name: 'd', restore: false, policies, objectives: { rpo: '1h' } })).not.toThrow();
+  expect(() => assertSomethingToCheck({ name: 'd', objectives: { rto: '1h' } })).not.toThrow();
 });

@@ -11,16 +11,25 @@ export const NOTHING_VERIFIED = 'something verified';
 
 /**
  * Refuses, before anything starts, a drill that could only ever pass vacuously: a policy-only drill
- * (`restore: false`) without policies lists recovery points and checks nothing.
+ * (`restore: false`) without policies lists recovery points and checks nothing. Also one that asks for what it
+ * cannot measure: an RTO target on a drill that restores nothing (its check could only ever be `skipped`
+ * with no step failed).
  *
  * @example
- * assertSomethingToCheck({ name: 'nightly', source, restore: false }); // throws ConfigError
+ * assertSomethingToCheck({ name: 'nightly', restore: false }); // throws ConfigError
  */
-export function assertSomethingToCheck(run: Pick<DrillOptions, 'restore' | 'policies'> & { readonly name: string }): void {
-  if (run.restore === false && (run.policies?.length ?? 0) === 0) {
+export function assertSomethingToCheck(run: Pick<DrillOptions, 'restore' | 'policies' | 'objectives'> & { readonly name: string }): void {
+  if (run.restore !== false) return;
+  if ((run.policies?.length ?? 0) === 0) {
     throw new ConfigError(
       `drill "${run.name}" checks nothing: it restores nothing (restore: false) and has no policies`,
       "add a policy to its options (e.g. `policies: [freshnessPolicy({ maxAge: '1d' })]`), or remove `restore: false` so the recovery point is restored and verified against its markers",
+    );
+  }
+  if (run.objectives?.rto !== undefined) {
+    throw new ConfigError(
+      `drill "${run.name}" has an RTO target but restores nothing (restore: false): the RTO cannot be measured`,
+      'remove `rto` from its objectives, or remove `restore: false` so the restore is timed',
     );
   }
 }

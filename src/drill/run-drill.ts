@@ -122,6 +122,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   let rpo: { basis: RpoBasis; at: Date; markerAt: string | null } | undefined;
   const algorithms = new Set<string>();
   const notVerified: NotVerified[] = [];
+  let bodyStarted = false;
   await assertWritableReportDir(reportDir);
   await removeCrashLeftovers(environment, log);
   const workDir = await mkdtemp(join(tmpdir(), `${RESOURCE_PREFIX}work-${runId}-`));
@@ -187,6 +188,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
           notVerified.push(...(await tablesNotVerified(client, [manifest, marker])), ...objectsNotVerified([manifest, marker]));
           if (marker) rpo = { basis: 'marker', at: new Date(marker.takenAt), markerAt: marker.takenAt };
           else if (manifest) rpo = { basis: 'manifest', at: new Date(manifest.takenAt), markerAt: manifest.takenAt };
+          bodyStarted = run.body !== undefined;
           if (run.body) await runBody(run.body, client, env!, point!, checks, log);
         } finally {
           await client.end().catch(() => {});
@@ -196,10 +198,10 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   } catch (error) {
     failure = { phase: clock.current ?? 'locate', error };
     log(`${failure.phase}: ${describeError(error)}`);
-    addSkippedChecks(checks, failure.phase, restorable, run.body !== undefined, error);
+    addSkippedChecks(checks, failure.phase, restorable, run.body !== undefined && !bodyStarted, error);
   }
   if (run.restore === false) notVerified.push(notRestoredEntry(point?.id ?? null));
-  else if (failure && failure.phase !== 'verify') notVerified.push(notComparedEntry(failure.phase));
+  else if (failure) notVerified.push(notComparedEntry(failure.phase));
 
   if (!rpo && point) rpo = { basis: 'metadata', at: point.createdAt, markerAt: null };
   const rto = evaluateObjective(targets.rtoSeconds, clock.rtoSeconds());
@@ -299,7 +301,7 @@ function assertionFailure(name: string, error: unknown): CheckResult {
   };
 }
 
-function addSkippedChecks(checks: CheckResult[], phase: string, restorable: Restorable | undefined, hasBody: boolean, error: unknown) {
+function addSkippedChecks(checks: CheckResult[], phase: string, restorable: Restorable | undefined, bodyNotRun: boolean, error: unknown) {
   const reason = `skipped: ${phase} failed`;
   if (phase === 'locate' || phase === 'provision' || phase === 'restore') {
     if (phase === 'restore') {
@@ -312,9 +314,8 @@ function addSkippedChecks(checks: CheckResult[], phase: string, restorable: Rest
       checks.push({ name: `table exists ${table} (manifest)`, status: 'skipped', expected: true, actual: null, table, detail: reason });
     }
   }
-  if (hasBody && !checks.some((c) => c.name === 'drill assertions')) {
-    if (phase !== 'verify') checks.push({ name: 'drill assertions', status: 'skipped', expected: null, actual: null, detail: reason });
-  }
+  // The body's own checks depend on every step before it, verify's comparisons included.
+  if (bodyNotRun) checks.push({ name: 'drill assertions', status: 'skipped', expected: null, actual: null, detail: reason });
 }
 
 function drillStatus(failure: { phase: string; error: unknown } | undefined, checks: CheckResult[]): DrillStatus {

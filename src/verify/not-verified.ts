@@ -76,12 +76,12 @@ export function notRestoredEntry(recoveryPointId: string | null): NotVerified {
   };
 }
 
-/** The whole database, when a step before `verify` failed. */
+/** The whole database, when a phase failed before `verify` finished comparing. */
 export function notComparedEntry(phase: PhaseName): NotVerified {
   return {
     kind: 'database',
     name: 'the restored copy',
     reason: 'not-compared',
-    detail: `the ${phase} phase failed: no table or object was compared`,
+    detail: phase === 'verify' ? 'the verify phase failed before it finished: only the checks listed ran' : `the ${phase} phase failed: no table or object was compared`,
   };
 }
