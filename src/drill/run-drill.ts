@@ -10,6 +10,7 @@ import { assertWritableReportDir } from '../report/report-dir.ts';
 import { localPostgres } from '../environments/local-postgres.ts';
 import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
+import { RestoreFailedError, RestoreIncompleteError } from '../postgres/restore-errors.ts';
 import type { CheckResult, DrillReport, DrillStatus, NotVerified, PhaseName, RpoBasis } from '../report/report-model.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { resolveSigner } from '../report/signer.ts';
@@ -19,13 +20,12 @@ import { compareWithMarker, startComparison } from '../verify/compare.ts';
 import { sequenceChecks } from '../verify/sequence-checks.ts';
 import { compareTableSchemas } from '../verify/table-schema.ts';
 import type { Marker } from '../verify/marker-model.ts';
+import { notComparedEntry, notRestoredEntry, objectsNotVerified, tablesNotVerified } from '../verify/not-verified.ts';
 import { readNewestMarker } from '../verify/read-markers.ts';
 import type { DrillOptions } from './drill-options.ts';
 import { PhaseClock } from './phase-clock.ts';
-import { RestoreFailedError, RestoreIncompleteError } from '../postgres/restore-errors.ts';
-import { assertSomethingToCheck, nothingVerifiedCheck, restoreCompletedCheck, restoreFailedCheck } from './restore-checks.ts';
-import { notComparedEntry, notRestoredEntry, objectsNotVerified, tablesNotVerified } from '../verify/not-verified.ts';
 import { pickRecoveryPoint } from './pick-recovery-point.ts';
+import { assertSomethingToCheck, nothingVerifiedCheck, restoreCompletedCheck, restoreFailedCheck } from './restore-checks.ts';
 import { TOOL_VERSION } from './tool-version.ts';
 
 /**
