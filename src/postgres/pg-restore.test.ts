@@ -127,4 +127,22 @@ describe('pgRestore', () => {
     expect(error.message).toMatch(/^pg_restore exited with code 1: the archive is damaged: pg_restore could not read it \(.+\)$/);
     expect(error.message).not.toMatch(/worker process died/);
   });
+
+  test('a policy granted to a role the disposable cluster lacks: "missing role", named by the policy and its table, never "damaged"', async () => {
+    await shop.query('create role app_reader nologin; create policy documents_read on documents for select to app_reader using (true)');
+    const path = join(dir, 'missing-role.dump');
+    try {
+      await shop.dump(path, 'custom');
+    } finally {
+      await shop.query('drop policy documents_read on documents; drop role app_reader');
+    }
+    await using env = await localPostgres().start(context());
+    const error = await env.restore(restorable(path), { jobs: 2, log: () => {} }).catch((e) => e);
+    expect(error).toBeInstanceOf(RestoreIncompleteError);
+    expect(error.summary.errors).toEqual([
+      expect.objectContaining({ kind: 'object', object: 'POLICY documents_read on public.documents', cause: 'missing role', message: 'ERROR: role "app_reader" does not exist' }),
+    ]);
+    expect(error.message).not.toMatch(/damaged/);
+  });
 });
+
