@@ -12,8 +12,8 @@ test('a drill whose only passed checks are steps (restore completed, markers pre
 });
 
 test('no check at all fails it too; skipped checks are not verification', () => {
-  expect(nothingVerifiedCheck([])?.detail).toMatch(/^no check ran: add policies/);
-  expect(nothingVerifiedCheck([{ name: 'policy freshness', status: 'skipped', expected: null, actual: null }])?.status).toBe('failed');
+  expect(nothingVerifiedCheck([])?.detail).toMatch(/^no check ran: add a policy that checks something/);
+  expect(nothingVerifiedCheck([{ name: 'policy offsite copy', status: 'skipped', expected: null, actual: null }])).toMatchObject({ status: 'failed', detail: expect.stringMatching(/^no check ran \(1 skipped\): /) });
 });
 
 test('one check that could have failed and passed is enough; a drill that already failed needs no more', () => {

@@ -41,15 +41,15 @@ export function assertSomethingToCheck(run: Pick<DrillOptions, 'restore' | 'poli
 export function nothingVerifiedCheck(checks: readonly CheckResult[]): CheckResult | undefined {
   if (checks.some((c) => c.status === 'failed')) return undefined;
   if (checks.some((c) => c.status === 'passed' && !STEP_CHECKS.has(c.name))) return undefined;
+  const ran = checks.filter((c) => c.status !== 'skipped');
   return {
     name: NOTHING_VERIFIED,
     status: 'failed',
     expected: 'at least one check that could fail',
     actual: 'none',
-    detail:
-      checks.length === 0
-        ? 'no check ran: add policies, or restore the recovery point and verify it against markers (`restore-drill mark` / `restore-drill dump`)'
-        : `only steps passed (${checks.map((c) => c.name).join(', ')}): the markers describe no table; mark tables with \`restore-drill mark\`, or add checks to the drill`,
+    detail: ran.length === 0
+      ? `no check ran${checks.length ? ` (${checks.length} skipped)` : ''}: add a policy that checks something, or restore the recovery point and verify it against markers (\`restore-drill mark\` / \`restore-drill dump\`)`
+      : `only steps passed (${ran.map((c) => c.name).join(', ')}): the markers describe no table; mark tables with \`restore-drill mark\`, or add checks to the drill`,
   };
 }
 
