@@ -130,4 +130,12 @@ describe('RestoreErrorLog', () => {
     expect(listed[0]).toBe('FK CONSTRAINT t0_fkey on t0: foreign key violation — ERROR: insert or update on table "t0" violates foreign key constraint "t0_fkey" DETAIL: Key (x)=(0) is not present in table "p".');
     expect(listed[5]).toBe('… and 9 more');
   });
+
+  test('errors in a form not recognised here still make the restore incomplete, counted as pg_restore counts them', () => {
+    const failure = restoreFailure(1, parse('pg_restore: something new went wrong\npg_restore: warning: errors ignored on restore: 3'), '');
+    expect(failure).toBeInstanceOf(RestoreIncompleteError);
+    expect((failure as RestoreIncompleteError).summary.count).toBe(3);
+    expect(formatRestoreErrors((failure as RestoreIncompleteError).summary)).toBe("3 errors in a form not recognised (see pg_restore's output in the drill's log)");
+  });
 });
+

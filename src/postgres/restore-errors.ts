@@ -274,6 +274,7 @@ export const MAX_LISTED_ERRORS = 5;
 export function formatRestoreErrors(summary: Pick<RestoreErrorSummary, 'errors' | 'count'>, max = MAX_LISTED_ERRORS): string {
   const listed = summary.errors.slice(0, max).map(formatRestoreError);
   const more = summary.count - listed.length;
+  if (listed.length === 0 && more > 0) return `${more} error${more === 1 ? '' : 's'} in a form not recognised (see pg_restore's output in the drill's log)`;
   return [...listed, ...(more > 0 ? [`… and ${more} more`] : [])].join('\n');
 }
 
@@ -339,6 +340,9 @@ export function restoreFailure(code: number | null, summary: RestoreErrorSummary
   if (kinds.has('damaged-archive')) return new RestoreFailedError(code, 'damaged-archive', summary, stderrTail);
   if (kinds.has('environment')) return new RestoreFailedError(code, 'environment', summary, stderrTail);
   // Finished (it says how many errors it ignored) with only object errors: the restore is incomplete, not failed.
-  if (summary.ignored !== null && !summary.workerDied && summary.count > 0 && !kinds.has('unknown')) return new RestoreIncompleteError(code, summary, stderrTail);
+  if (summary.ignored !== null && !summary.workerDied && !kinds.has('unknown')) {
+    // Errors in a form not recognised here are still errors: pg_restore's own count stands in for ours.
+    return new RestoreIncompleteError(code, summary.count > 0 ? summary : { ...summary, count: Math.max(1, summary.ignored) }, stderrTail);
+  }
   return new RestoreFailedError(code, 'unknown', summary, stderrTail);
 }
