@@ -75,6 +75,8 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
       .slice(-8)
       .join('\n');
     const failure = restoreFailure(error.code, errors.result(), evidence || error.stderrTail);
+    // pg_restore's own last lines go to the log too: the evidence for errors in a form not recognised here.
+    for (const line of (evidence || error.stderrTail).split('\n')) if (line.trim()) options.log(`restore: ${line}`);
     options.log(`restore: ${failure.message}`);
     throw failure;
   }

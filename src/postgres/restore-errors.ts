@@ -274,7 +274,7 @@ export const MAX_LISTED_ERRORS = 5;
 export function formatRestoreErrors(summary: Pick<RestoreErrorSummary, 'errors' | 'count'>, max = MAX_LISTED_ERRORS): string {
   const listed = summary.errors.slice(0, max).map(formatRestoreError);
   const more = summary.count - listed.length;
-  if (listed.length === 0 && more > 0) return `${more} error${more === 1 ? '' : 's'} in a form not recognised (see pg_restore's output in the drill's log)`;
+  if (listed.length === 0 && more > 0) return `${more} error${more === 1 ? '' : 's'} in a form not recognised (pg_restore's last lines are in the drill's log)`;
   return [...listed, ...(more > 0 ? [`… and ${more} more`] : [])].join('\n');
 }
 
