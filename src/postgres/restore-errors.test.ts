@@ -97,9 +97,15 @@ describe('RestoreErrorLog', () => {
 
   test('table data that fails to load names its table', () => {
     const summary = parse(
-      'pg_restore: error: COPY failed for table "orders": ERROR:  invalid input syntax for type integer: "x"\nCONTEXT:  COPY orders, line 12, column id: "x"\npg_restore: warning: errors ignored on restore: 1',
+      'pg_restore: processing data for table "sales.orders"\npg_restore: error: COPY failed for table "orders": ERROR:  invalid input syntax for type integer: "x"\nCONTEXT:  COPY orders, line 12, column id: "x"\npg_restore: warning: errors ignored on restore: 1',
     );
-    expect(summary.errors[0]).toMatchObject({ kind: 'object', object: 'TABLE DATA orders', cause: 'invalid data', context: 'COPY orders, line 12, column id: "x"' });
+    expect(summary.errors[0]).toMatchObject({ kind: 'object', object: 'TABLE DATA sales.orders', cause: 'invalid data', context: 'COPY orders, line 12, column id: "x"' });
+  });
+
+  test('a failed query without its archive entry is still an object, never a damaged archive', () => {
+    const summary = parse('pg_restore: error: could not execute query: ERROR:  invalid input syntax for type json\npg_restore: warning: errors ignored on restore: 1');
+    expect(summary.errors[0]).toMatchObject({ kind: 'object', object: 'an archive entry', cause: 'invalid data' });
+    expect(restoreFailure(1, summary, '')).toBeInstanceOf(RestoreIncompleteError);
   });
 
   test('a disk that fills up blames the disposable database, not the backup', () => {

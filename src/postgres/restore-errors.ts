@@ -93,12 +93,12 @@ export interface RestoreErrorSummary {
  * const { errors, count } = log.result();
  */
 export class RestoreErrorLog {
-  private readonly kept: Array<{ -readonly [K in keyof RestoreError]: RestoreError[K] }> = [];
+  private readonly kept: MutableError[] = [];
   private count = 0;
   private ignored: number | null = null;
   private workerDied = false;
   /** The block continuation lines belong to (null once a new `pg_restore:` line starts). */
-  private open: { -readonly [K in keyof RestoreError]: RestoreError[K] } | null = null;
+  private open: MutableError | null = null;
   private inCommand = false;
   /** The archive entry named by the last "from TOC entry" line. */
   private entry: { desc: string; tag: string } | null = null;
@@ -137,8 +137,9 @@ export class RestoreErrorLog {
       return;
     }
     let q: RegExpMatchArray | null;
-    if ((q = body.match(QUERY_FAILED))) this.add(this.entryName(), q[1]!);
-    else if ((q = body.match(COPY_FAILED))) this.add(`TABLE DATA ${q[1]}`, q[2]!);
+    // A failed query or COPY is always one object that failed to load, named or not.
+    if ((q = body.match(QUERY_FAILED))) this.add(this.entryName() ?? 'an archive entry', q[1]!);
+    else if ((q = body.match(COPY_FAILED))) this.add(`TABLE DATA ${this.qualify('TABLE DATA', q[1]!)}`, q[2]!);
     else this.add(null, body);
     this.entry = null;
   }
@@ -185,13 +186,19 @@ export class RestoreErrorLog {
   private entryName(): string | null {
     if (!this.entry) return null;
     const { desc, tag } = this.entry;
-    const seen = this.qualified.get(desc) ?? [];
-    const name = seen.findLast((n) => n === tag || n.endsWith(`.${tag}`)) ?? tag;
+    const name = this.qualify(desc, tag);
     const parts = name.split(' ');
     if (ON_TABLE.has(desc) && parts.length === 2) return `${desc} ${parts[1]} on ${parts[0]}`;
     return `${desc} ${name}`;
   }
+
+  /** `schema.tag` as the last verbose line about an entry of this kind named it, else the tag as it is. */
+  private qualify(desc: string, tag: string): string {
+    return (this.qualified.get(desc) ?? []).findLast((n) => n === tag || n.endsWith(`.${tag}`)) ?? tag;
+  }
 }
+
+type MutableError = { -readonly [K in keyof RestoreError]: RestoreError[K] };
 
 /**
  * pg_restore prints an entry as `DESC TAG OWNER` where DESC and TAG may contain spaces. DESC is one of a known
