@@ -75,6 +75,16 @@ test('a drill file with a syntax error and a drill with no source: one line each
   expect(out.code).toBe(2);
 });
 
+test('a policy-only drill without policies checks nothing: refused with what to add, exit 2, no report', async () => {
+  await drills({ 'empty.drill.ts': `import { drill, fileSource } from ${JSON.stringify(INDEX)};\ndrill('checks nothing', { source: fileSource('backups'), restore: false });` });
+  const reportDir = join(project, 'reports-nothing');
+  const out = await runCli(['run', '--report-dir', reportDir, '--signing-key', key], { cwd: project });
+  expect(out.stdout).toMatch(/✗ checks nothing — CONFIG ERROR: drill "checks nothing" checks nothing: it restores nothing \(restore: false\) and has no policies — add a policy/);
+  expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
+  expect(out.code).toBe(2);
+  expect((await readdir(reportDir).catch(() => [])).filter((n) => n.endsWith('.report.json'))).toEqual([]);
+});
+
 test('no drill files, or a named file that does not exist: exit 2 with what to do', async () => {
   await drills({});
   const none = await run();

@@ -1,4 +1,5 @@
 // Kept apart from drill.ts, which loads Vitest: `restore-drill check` needs this without it.
+import { summarizeNotVerified } from '../report/not-verified-text.ts';
 import type { CheckResult } from '../report/report-model.ts';
 import type { DrillResult } from './run-drill.ts';
 
@@ -18,6 +19,8 @@ export interface DrillMeta {
   /** Every check of the report (detail cut short), for JUnit XML and metrics. */
   readonly checks: ReadonlyArray<Pick<CheckResult, 'name' | 'status' | 'expected' | 'actual' | 'detail'>>;
   readonly error?: string;
+  /** What the drill did not verify, one short line per reason (see `summarizeNotVerified`). */
+  readonly notVerified?: string[];
 }
 
 /** How long a check's detail may be in {@link DrillMeta}: it travels from the worker to the summary. */
@@ -45,5 +48,6 @@ export function toDrillMeta(result: DrillResult): DrillMeta {
       ...(detail ? { detail: detail.length > META_DETAIL_CHARS ? `${detail.slice(0, META_DETAIL_CHARS - 1)}…` : detail } : {}),
     })),
     ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
+    notVerified: summarizeNotVerified(result.report.notVerified),
   };
 }

@@ -10,7 +10,8 @@ import { assertWritableReportDir } from '../report/report-dir.ts';
 import { localPostgres } from '../environments/local-postgres.ts';
 import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
-import type { CheckResult, DrillReport, DrillStatus, PhaseName, RpoBasis } from '../report/report-model.ts';
+import { RestoreFailedError, RestoreIncompleteError } from '../postgres/restore-errors.ts';
+import type { CheckResult, DrillReport, DrillStatus, NotVerified, PhaseName, RpoBasis } from '../report/report-model.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { resolveSigner } from '../report/signer.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
@@ -19,10 +20,12 @@ import { compareWithMarker, startComparison } from '../verify/compare.ts';
 import { sequenceChecks } from '../verify/sequence-checks.ts';
 import { compareTableSchemas } from '../verify/table-schema.ts';
 import type { Marker } from '../verify/marker-model.ts';
+import { notComparedEntry, notRestoredEntry, objectsNotVerified, tablesNotVerified } from '../verify/not-verified.ts';
 import { readNewestMarker } from '../verify/read-markers.ts';
 import type { DrillOptions } from './drill-options.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { pickRecoveryPoint } from './pick-recovery-point.ts';
+import { assertSomethingToCheck, nothingVerifiedCheck, restoreCompletedCheck, restoreFailedCheck } from './restore-checks.ts';
 import { TOOL_VERSION } from './tool-version.ts';
 
 /**
@@ -93,6 +96,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   if (!run.source || typeof run.source.list !== 'function') {
     throw new ConfigError(`drill "${run.name}" has no source`, "add `source: fileSource('backups/')` (or another source) to its options");
   }
+  assertSomethingToCheck(run);
   const log = run.log ?? ((line: string) => process.stderr.write(`[${run.name}] ${redact(line)}\n`));
   const reportDir = run.reportDir ?? process.env.RESTORE_DRILL_REPORT_DIR ?? 'reports';
   const key = await resolveSigner({
@@ -117,6 +121,8 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   let failure: { phase: NonNullable<PhaseClock['current']>; error: unknown } | undefined;
   let rpo: { basis: RpoBasis; at: Date; markerAt: string | null } | undefined;
   const algorithms = new Set<string>();
+  const notVerified: NotVerified[] = [];
+  let bodyStarted = false;
   await assertWritableReportDir(reportDir);
   await removeCrashLeftovers(environment, log);
   const workDir = await mkdtemp(join(tmpdir(), `${RESOURCE_PREFIX}work-${runId}-`));
@@ -143,10 +149,18 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
       // The manifest is known before the restore: with verifyDuringRestore, each of its tables is compared
       // as soon as it is loaded.
       await using early = restorable!.manifest && run.verifyDuringRestore ? startComparison(() => env!.connectionConfig(), restorable!.manifest, { label: 'manifest', algorithms }) : undefined;
-      await phase('restore', () =>
-        env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log, progress: restoreProgress, onTableRestored: early?.tableRestored, onRestoreWorkers: early?.restoreWorkers }),
-      );
-      checks.push({ name: 'restore completed', status: 'passed', expected: true, actual: true });
+      let incomplete: RestoreIncompleteError | undefined;
+      try {
+        await phase('restore', () =>
+          env!.restore(restorable!, { jobs: run.jobs, signal: run.signal, log, progress: restoreProgress, onTableRestored: early?.tableRestored, onRestoreWorkers: early?.restoreWorkers }),
+        );
+      } catch (error) {
+        // pg_restore read the whole archive and restored what it could: still compare everything, so the report
+        // shows what came back and what did not; `restore completed` fails with the errors.
+        if (!(error instanceof RestoreIncompleteError)) throw error;
+        incomplete = error;
+      }
+      checks.push(restoreCompletedCheck(incomplete));
       await phase('verify', async () => {
         const client = new pg.Client(env!.connectionConfig());
         // An interrupted verify is abandoned while this client is still open, and teardown then stops the
@@ -171,8 +185,10 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
             checks.push(...sums, ...schemaChecks);
           }
           checks.push(...(await sequenceChecks(client)));
+          notVerified.push(...(await tablesNotVerified(client, [manifest, marker])), ...objectsNotVerified([manifest, marker]));
           if (marker) rpo = { basis: 'marker', at: new Date(marker.takenAt), markerAt: marker.takenAt };
           else if (manifest) rpo = { basis: 'manifest', at: new Date(manifest.takenAt), markerAt: manifest.takenAt };
+          bodyStarted = run.body !== undefined;
           if (run.body) await runBody(run.body, client, env!, point!, checks, log);
         } finally {
           await client.end().catch(() => {});
@@ -182,8 +198,10 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   } catch (error) {
     failure = { phase: clock.current ?? 'locate', error };
     log(`${failure.phase}: ${describeError(error)}`);
-    addSkippedChecks(checks, failure.phase, restorable, run.body !== undefined, error);
+    addSkippedChecks(checks, failure.phase, restorable, run.body !== undefined && !bodyStarted, error);
   }
+  if (run.restore === false) notVerified.push(notRestoredEntry(point?.id ?? null));
+  else if (failure) notVerified.push(notComparedEntry(failure.phase));
 
   if (!rpo && point) rpo = { basis: 'metadata', at: point.createdAt, markerAt: null };
   const rto = evaluateObjective(targets.rtoSeconds, clock.rtoSeconds());
@@ -191,6 +209,9 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   const rpoDetail = rpo ? `measured from the ${rpo.basis === 'metadata' ? "recovery point's creation time (no markers found)" : `newest ${rpo.basis} in the restored data`}` : undefined;
   for (const check of [objectiveCheck('RTO', rto), objectiveCheck('RPO', rpoResult, rpoDetail)]) if (check) checks.push(check);
 
+  // A drill that checked nothing passes nothing: say so as a failed check rather than sign a vacuous pass.
+  const nothing = failure ? undefined : nothingVerifiedCheck(checks);
+  if (nothing) checks.push(nothing);
   const status = drillStatus(failure, checks);
   const report: Omit<DrillReport, 'previous'> = {
     schema: 'restore-drill.report/v1',
@@ -217,6 +238,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     phases: clock.phases(),
     objectives: { rto, rpo: { ...rpoResult, basis: rpo?.basis ?? null } },
     checks,
+    notVerified,
     algorithms: [...algorithms].sort(),
   };
 
@@ -279,11 +301,11 @@ function assertionFailure(name: string, error: unknown): CheckResult {
   };
 }
 
-function addSkippedChecks(checks: CheckResult[], phase: string, restorable: Restorable | undefined, hasBody: boolean, error: unknown) {
+function addSkippedChecks(checks: CheckResult[], phase: string, restorable: Restorable | undefined, bodyNotRun: boolean, error: unknown) {
   const reason = `skipped: ${phase} failed`;
   if (phase === 'locate' || phase === 'provision' || phase === 'restore') {
     if (phase === 'restore') {
-      checks.push({ name: 'restore completed', status: 'failed', expected: true, actual: false, detail: describeError(error) });
+      checks.push(restoreFailedCheck(describeError(error)));
     } else {
       checks.push({ name: 'restore completed', status: 'skipped', expected: true, actual: null, detail: reason });
     }
@@ -292,15 +314,16 @@ function addSkippedChecks(checks: CheckResult[], phase: string, restorable: Rest
       checks.push({ name: `table exists ${table} (manifest)`, status: 'skipped', expected: true, actual: null, table, detail: reason });
     }
   }
-  if (hasBody && !checks.some((c) => c.name === 'drill assertions')) {
-    if (phase !== 'verify') checks.push({ name: 'drill assertions', status: 'skipped', expected: null, actual: null, detail: reason });
-  }
+  // The body's own checks depend on every step before it, verify's comparisons included.
+  if (bodyNotRun) checks.push({ name: 'drill assertions', status: 'skipped', expected: null, actual: null, detail: reason });
 }
 
 function drillStatus(failure: { phase: string; error: unknown } | undefined, checks: CheckResult[]): DrillStatus {
   if (failure) {
     const { error, phase } = failure;
     if (error instanceof InterruptedError || phase === 'provision' || !(error instanceof RestoreDrillError)) return 'error';
+    // The disposable database failed under pg_restore: the backup was not judged.
+    if (error instanceof RestoreFailedError && error.kind === 'environment') return 'error';
     return 'failed';
   }
   return checks.some((c) => c.status === 'failed') ? 'failed' : 'passed';

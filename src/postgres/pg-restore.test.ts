@@ -9,6 +9,7 @@ import { localPostgres } from '../environments/local-postgres.ts';
 import { newerDumpHeader } from '../testing/newer-dump-header.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { readDumpHeader } from './dump-header.ts';
+import { RestoreFailedError, RestoreIncompleteError } from './restore-errors.ts';
 import { findPgBinaries } from './pg-binaries.ts';
 
 let shop: ShopDatabase;
@@ -87,4 +88,61 @@ describe('pgRestore', () => {
     expect(error.code).not.toBe(0);
     expect(error.message).toMatch(/pg_restore exited with code \d+: .+/);
   });
+
+  test('data that violates a foreign key (already inconsistent in production), with two jobs: the rest is restored, the error names the key with its DETAIL', async () => {
+    // Production's data can be inconsistent: triggers (and so foreign keys) are off under session_replication_role = replica.
+    await shop.query("set session_replication_role = replica; insert into order_items (order_id, line, sku, quantity, unit_price) select 999999, 1, sku, 1, 1 from products limit 1");
+    const path = join(dir, 'fk-violation.dump');
+    try {
+      await shop.dump(path, 'custom');
+    } finally {
+      await shop.query('delete from order_items where order_id = 999999');
+    }
+    await using env = await localPostgres().start(context());
+    const error = await env.restore(restorable(path), { jobs: 2, log: () => {} }).catch((e) => e);
+    expect(error).toBeInstanceOf(RestoreIncompleteError);
+    expect(error.summary.count).toBe(1);
+    expect(error.summary.errors[0]).toMatchObject({
+      kind: 'object',
+      object: 'FK CONSTRAINT order_items_order_id_fkey on public.order_items',
+      cause: 'foreign key violation',
+      detail: 'Key (order_id)=(999999) is not present in table "orders".',
+    });
+    expect(error.message).not.toMatch(/damaged|worker process died/);
+    const client = new pg.Client(env.connectionConfig());
+    await client.connect();
+    const { rows } = await client.query("select (select count(*)::int from orders) as orders, (select count(*)::int from order_items where order_id = 999999) as orphans, (select count(*)::int from pg_constraint where conname = 'order_items_order_id_fkey') as fks");
+    await client.end();
+    expect(rows[0]).toEqual({ orders: 2000, orphans: 1, fks: 0 });
+  });
+
+  test('a truncated dump restored with two jobs is "damaged", named by the worker\'s own error', async () => {
+    const bytes = await readFile(dumpPath);
+    const truncated = join(dir, 'truncated-j2.dump');
+    await writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await using env = await localPostgres().start(context());
+    const error = await env.restore(restorable(truncated), { jobs: 2, log: () => {} }).catch((e) => e);
+    expect(error).toBeInstanceOf(RestoreFailedError);
+    expect(error.kind).toBe('damaged-archive');
+    expect(error.message).toMatch(/^pg_restore exited with code 1: the archive is damaged: pg_restore could not read it \(.+\)$/);
+    expect(error.message).not.toMatch(/worker process died/);
+  });
+
+  test('a policy granted to a role the disposable cluster lacks: "missing role", named by the policy and its table, never "damaged"', async () => {
+    await shop.query('create role app_reader nologin; create policy documents_read on documents for select to app_reader using (true)');
+    const path = join(dir, 'missing-role.dump');
+    try {
+      await shop.dump(path, 'custom');
+    } finally {
+      await shop.query('drop policy documents_read on documents; drop role app_reader');
+    }
+    await using env = await localPostgres().start(context());
+    const error = await env.restore(restorable(path), { jobs: 2, log: () => {} }).catch((e) => e);
+    expect(error).toBeInstanceOf(RestoreIncompleteError);
+    expect(error.summary.errors).toEqual([
+      expect.objectContaining({ kind: 'object', object: 'POLICY documents_read on public.documents', cause: 'missing role', message: 'ERROR: role "app_reader" does not exist' }),
+    ]);
+    expect(error.message).not.toMatch(/damaged/);
+  });
 });
+

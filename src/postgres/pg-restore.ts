@@ -4,6 +4,7 @@ import type { RestoreOptions, StartedEnvironment } from '../environments/environ
 import type { LocalDump } from '../sources/source.ts';
 import { assertDisposable } from './disposable-database.ts';
 import { readDumpHeader } from './dump-header.ts';
+import { RestoreErrorLog, restoreFailure } from './restore-errors.ts';
 import { findPgBinaries } from './pg-binaries.ts';
 import { runCommand } from './run-command.ts';
 import { TableDataTracker } from './table-data-tracker.ts';
@@ -12,6 +13,11 @@ import { TableDataTracker } from './table-data-tracker.ts';
  * Restores a local `pg_dump` archive into a started environment with `pg_restore -j <cores>`. The
  * password travels in PGPASSWORD, never in the process list. A dump written by a newer pg_dump than
  * the local pg_restore is refused up front with both versions named.
+ *
+ * pg_restore runs without `--exit-on-error`, so an object that fails to load (a foreign key the data
+ * violates, a missing extension) does not stop it: it restores what it can and this throws
+ * {@link RestoreIncompleteError} with every error's lines, so the drill can still compare what came back.
+ * An archive pg_restore cannot read, or a database that fails under it, throws {@link RestoreFailedError}.
  */
 export async function pgRestore(env: StartedEnvironment, dump: LocalDump, options: RestoreOptions): Promise<void> {
   await assertDisposable(env.connectionConfig(), env.runId);
@@ -30,7 +36,9 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   }
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   // Only the database name goes on the command line; host, user and password travel in libpq's env vars.
-  const args = ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
+  // No --exit-on-error: with it, one object that fails to load ends the restore (and with -j N the worker's
+  // error is buried under "a worker process died unexpectedly"), leaving nothing to verify.
+  const args = ['--verbose', '--no-owner', '--no-privileges', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
   options.log(`restoring ${dump.format} dump with ${pg.path('pg_restore')} ${pg.version} (${jobs} jobs)`);
   // Which tables are restored far enough to be read, so their checksums can start while pg_restore goes on.
   const onTableRestored = options.onTableRestored;
@@ -42,11 +50,13 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   let total = tracker ? tracker.tablesWithData : 0;
   if (options.progress && !tracker) void countTableData(pg.path('pg_restore'), dump.path, options.signal).then((n) => (total = n));
   let tables = 0;
+  const errors = new RestoreErrorLog();
   try {
     await runCommand(pg.path('pg_restore'), args, {
       env: env.libpqEnv(),
       signal: options.signal,
       onStderrLine: (line) => {
+        errors.line(line);
         tracker?.line(line);
         if (/processing data for table/.test(line)) {
           tables += 1;
@@ -64,7 +74,11 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
       .filter((line) => /error|fatal|could not|invalid|unexpected|corrupt/i.test(line))
       .slice(-8)
       .join('\n');
-    throw new CommandFailedError('pg_restore', error.code, evidence || error.stderrTail, 'the dump is damaged or incomplete; check how it was copied');
+    const failure = restoreFailure(error.code, errors.result(), evidence || error.stderrTail);
+    // pg_restore's own last lines go to the log too: the evidence for errors in a form not recognised here.
+    for (const line of (evidence || error.stderrTail).split('\n')) if (line.trim()) options.log(`restore: ${line}`);
+    options.log(`restore: ${failure.message}`);
+    throw failure;
   }
   options.log(`restore: done (${tables} tables with data)`);
 }

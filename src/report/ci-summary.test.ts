@@ -41,3 +41,9 @@ test('for a job summary: report paths as text and one link to the uploaded repor
   expect(md).toContain('Signed reports: [https://github.com/o/r/actions/runs/42](https://github.com/o/r/actions/runs/42) (artifact `reports`)');
   expect(md).toContain('restore time grows 3%/month: RTO reached in 2027-04');
 });
+
+test('what each drill did not verify follows the table', () => {
+  const partial = sampleDrillMeta({ name: 'shop_eu', notVerified: ['tables without a marker (1): public.audit_log', 'objects not fingerprinted: functions'] });
+  const md = renderCiSummary({ drills: [sampleDrillMeta(), partial], notRun: [] }, { links: 'relative', reportDir: 'reports' });
+  expect(md).toContain('**Not verified** (not covered by the results above):\n\n- shop\\_eu: tables without a marker (1): public.audit\\_log; objects not fingerprinted: functions\n');
+});

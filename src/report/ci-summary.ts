@@ -69,9 +69,17 @@ export function renderCiSummary(run: CiRun, options: CiSummaryOptions): string {
   }
   for (const drill of run.notRun) lines.push(row([cell(drill.name), '⚠️ not run', '–', '–', '–', cell(drill.reason), '–']));
   lines.push('');
+  lines.push(...notVerifiedLines(run.drills));
   if (options.reportsUrl) lines.push(`Signed reports: [${cell(options.reportsUrl)}](${options.reportsUrl}) (artifact \`${cell(basename(options.reportDir))}\`)`, '');
   if (options.forecast) lines.push(cell(options.forecast), '');
   return `${lines.join('\n')}\n`;
+}
+
+/** What each drill did not verify, so a green row is read for what it covers. */
+function notVerifiedLines(drills: readonly DrillMeta[]): string[] {
+  const listed = drills.filter((d) => d.notVerified?.length);
+  if (listed.length === 0) return [];
+  return ['**Not verified** (not covered by the results above):', '', ...listed.map((d) => `- ${cell(d.name)}: ${d.notVerified!.map(cell).join('; ')}`), ''];
 }
 
 function objective(o: DrillMeta['rto']): string {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildControlMatrix, isValidControlId, NO_CONTROL, renderControlsJson, renderControlsMarkdown } from './controls.ts';
 import { loadHistory } from './history.ts';
-import { monthlyRuns, newSigningKey, writeReportDirectory } from './history.testkit.ts';
+import { monthlyRuns, newSigningKey, pastReport, writeReportDirectory } from './history.testkit.ts';
+import { writeReport } from './report-writer.ts';
 
 const key = newSigningKey();
 let dir: string;
@@ -121,3 +122,28 @@ describe('renderControlsMarkdown / renderControlsJson', () => {
     expect(renderControlsMarkdown(matrix)).toContain('Signatures and ledger **not checked**');
   });
 });
+
+describe('what the evidence did not verify', () => {
+  it('is listed per control, runs that say the same grouped; a report from before the list says "not recorded"', async () => {
+    const notVerifiedDir = await mkdtemp(join(tmpdir(), 'restore-drill-controls-nv-'));
+    try {
+      const drill = { name: 'orders', controls: ['SOC2-A1.2'], runs: [] };
+      const notVerified = [{ kind: 'table' as const, name: 'public.audit_log', reason: 'no-marker' as const, detail: 'no marker' }];
+      for (const [i, at] of ['2026-05-15T03:00:00Z', '2026-06-15T03:00:00Z', '2026-07-15T03:00:00Z'].entries()) {
+        const report = { ...pastReport(drill, { at, restoreSeconds: 100 }), ...(i > 0 ? { notVerified } : {}) };
+        await writeReport({ report, reportDir: notVerifiedDir, key, now: new Date(report.finishedAt) });
+      }
+      const matrix = buildControlMatrix(await loadHistory(notVerifiedDir, { publicKey: key.publicKey }));
+      expect(matrix.controls[0]!.evidence.map((e) => e.notVerified)).toEqual([
+        ['not recorded (this report predates the list of what was not verified)'],
+        ['tables without a marker (1): public.audit_log'],
+        ['tables without a marker (1): public.audit_log'],
+      ]);
+      const markdown = renderControlsMarkdown(matrix);
+      expect(markdown).toMatch(/Not verified by these runs:\n\n- orders \(1 run, latest `[^`]+`\): not recorded .*\n- orders \(2 runs, latest `[^`]+`\): tables without a marker \(1\): public.audit_log\n/);
+    } finally {
+      await rm(notVerifiedDir, { recursive: true, force: true });
+    }
+  });
+});
+

@@ -1,5 +1,6 @@
 import { formatDuration } from '../util/duration.ts';
 import type { HistoryRun, ReportHistory, SignatureCheck } from './history.ts';
+import { summarizeNotVerified } from './not-verified-text.ts';
 import type { DrillStatus, ObjectiveResult } from './report-model.ts';
 
 /** The heading runs are listed under when their drill declares no control. */
@@ -37,6 +38,8 @@ export interface ControlEvidence {
   readonly rpo: ObjectiveResult;
   readonly signature: SignatureCheck;
   readonly ledger: LedgerLink;
+  /** What the run did not verify, one short line per reason; a pass covers only the rest. */
+  readonly notVerified: string[];
 }
 
 /** Every run evidencing one control, oldest first. */
@@ -141,6 +144,7 @@ function toEvidence(run: HistoryRun, history: ReportHistory): ControlEvidence {
     rpo: run.rpo,
     signature: run.signature,
     ledger,
+    notVerified: summarizeNotVerified(Array.isArray(report.notVerified) || report.notVerified === undefined ? report.notVerified : []),
   };
 }
 
@@ -222,9 +226,27 @@ export function renderControlsMarkdown(matrix: ControlMatrix): string {
       ),
       '',
     );
+    lines.push(...notVerifiedLines(control.evidence));
   }
   if (matrix.warnings.length > 0) lines.push('## Warnings', '', ...matrix.warnings.map((w) => `- ${escapeMarkdown(w)}`), '');
   return lines.join('\n');
+}
+
+/** What the runs of a control did not verify, runs saying the same thing grouped (newest file named). */
+function notVerifiedLines(evidence: readonly ControlEvidence[]): string[] {
+  const groups = new Map<string, ControlEvidence[]>();
+  for (const e of evidence) {
+    if (e.notVerified.length === 0) continue;
+    const key = `${e.drill}\n${e.notVerified.join('; ')}`;
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  if (groups.size === 0) return [];
+  const lines = ['Not verified by these runs:', ''];
+  for (const runs of groups.values()) {
+    const last = runs.at(-1)!;
+    lines.push(`- ${escapeMarkdown(last.drill)} (${runs.length} run${runs.length === 1 ? '' : 's'}, latest \`${escapeMarkdown(last.file)}\`): ${escapeMarkdown(last.notVerified.join('; '))}`);
+  }
+  return [...lines, ''];
 }
 
 function result(status: DrillStatus): string {

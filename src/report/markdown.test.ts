@@ -57,4 +57,18 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('`sha256:abc`');
     expect(markdown).toContain('restore-drill verify 20261123T175533Z-orders.report.json --key PUB.pem');
   });
+
+  it('lists what was not verified, and says so when a report predates the list', () => {
+    const report = sampleReport({
+      notVerified: [
+        { kind: 'table', name: 'public.audit_log', reason: 'no-marker', detail: 'in the restored copy but in no marker' },
+        { kind: 'table', name: 'public.sessions', reason: 'count-only', detail: 'only its row count was compared' },
+      ],
+    });
+    const md = renderMarkdown(report);
+    expect(md).toContain('## Not verified\n\n- tables without a marker (1): public.audit_log\n- tables compared by row count only (1): public.sessions\n');
+    expect(md).toContain('| table | public.audit_log | no-marker | in the restored copy but in no marker |');
+    expect(markdown).toContain('## Not verified\n\n- not recorded (this report predates the list of what was not verified)');
+  });
 });
+

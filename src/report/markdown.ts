@@ -1,4 +1,5 @@
 import { formatDuration } from '../util/duration.ts';
+import { summarizeNotVerified } from './not-verified-text.ts';
 import type { CheckStatus, DrillReport, DrillStatus, ObjectiveResult, RpoBasis } from './report-model.ts';
 
 /** What the human report says about the signed file it sits beside. */
@@ -111,6 +112,7 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     );
   }
   if (report.algorithms.length > 0) lines.push(`Checksum algorithms: ${report.algorithms.join(', ')}.`, '');
+  lines.push(...notVerifiedSection(report));
 
   const jsonFile = opts.jsonFile ?? 'REPORT.report.json';
   lines.push('---', '');
@@ -128,6 +130,17 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     '',
   );
   return lines.join('\n');
+}
+
+/** What the drill did not verify, so a pass is read for what it covers. */
+function notVerifiedSection(report: DrillReport): string[] {
+  const summary = summarizeNotVerified(report.notVerified);
+  if (summary.length === 0) return ['## Not verified', '', 'Nothing was left unverified.', ''];
+  const lines = ['## Not verified', '', ...summary.map((line) => `- ${line}`), ''];
+  if (report.notVerified?.length) {
+    lines.push(...table(['Kind', 'Name', 'Reason', 'Detail'], report.notVerified.map((n) => [n.kind, n.name, n.reason, n.detail])), '');
+  }
+  return lines;
 }
 
 function objectiveRow(name: string, objective: ObjectiveResult): string[] {

@@ -32,6 +32,29 @@ export interface ObjectiveResult {
   readonly met: boolean | null;
 }
 
+/**
+ * Why something was not verified:
+ * - `no-marker`: a table in the restored copy that no marker or manifest describes (nothing to compare it with);
+ * - `count-only`: a table whose markers are in `count` mode: only its row count was compared, within a tolerance;
+ * - `not-fingerprinted`: schema objects beside table rows (functions, views, triggers, …) that no fingerprint
+ *   describes, so their restored definitions were not compared;
+ * - `cluster-wide`: what a database restore cannot carry or compare (roles, tablespaces);
+ * - `not-restored`: a policy-only drill (`restore: false`): the recovery point was listed, not restored;
+ * - `not-compared`: a step before `verify` failed, so nothing in the restored copy was compared.
+ */
+export type NotVerifiedReason = 'no-marker' | 'count-only' | 'not-fingerprinted' | 'cluster-wide' | 'not-restored' | 'not-compared';
+
+/** One thing a drill did not verify: a report lists them so a pass never claims more than was checked. */
+export interface NotVerified {
+  /** What it is: a `table`, schema `objects`, `cluster`-wide things, or the whole `database`. */
+  readonly kind: 'table' | 'objects' | 'cluster' | 'database';
+  /** e.g. `public.audit_log`, `functions, views, triggers`, `roles, tablespaces`. */
+  readonly name: string;
+  readonly reason: NotVerifiedReason;
+  /** One line for people: why, and what would verify it. */
+  readonly detail: string;
+}
+
 /** Where the achieved RPO's recovery point time came from. */
 export type RpoBasis = 'marker' | 'manifest' | 'metadata';
 
@@ -69,6 +92,11 @@ export interface DrillReport {
     readonly rpo: ObjectiveResult & { readonly basis: RpoBasis | null };
   };
   readonly checks: CheckResult[];
+  /**
+   * What was not verified (tables without markers, tables compared by count only, objects not fingerprinted…).
+   * Absent in reports written before it was added: read it as unknown, not as "everything verified".
+   */
+  readonly notVerified?: NotVerified[];
   /** Checksum algorithms used, e.g. [`rdsum-text-md5/1`]. */
   readonly algorithms: string[];
   /** `sha256:<hex>` of the previous report file in the same directory (the ledger), or null for the first. */

@@ -1,6 +1,7 @@
 import { formatDuration } from '../../util/duration.ts';
 import type { DrillHistory, SignatureCheck } from '../history.ts';
 import type { CheckStatus, DrillReport, ObjectiveResult, RpoBasis } from '../report-model.ts';
+import { summarizeNotVerified } from '../not-verified-text.ts';
 import { escapeHtml, fileHref } from './escape.ts';
 import { signatureText, statusBadge } from './fragments.ts';
 import { drillHistorySection, type RunLink } from './history-section.ts';
@@ -58,6 +59,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   body.push('<h2>Objectives</h2>', objectivesTable(report));
   body.push('<h2>Phases</h2>', phaseTimeline(report.phases), phaseTable(report));
   body.push('<h2>Checks</h2>', checksTable(report));
+  body.push('<h2>Not verified</h2>', notVerifiedTable(report));
   if (input.history) {
     body.push(
       `<h2>History of this drill</h2>`,
@@ -187,4 +189,18 @@ function checksTable(report: DrillReport): string {
     '<table class="checks"><thead><tr><th>Status</th><th>Check</th><th>Table</th><th>Expected</th><th>Actual</th><th>Detail</th></tr></thead>' +
     `<tbody>${rows.join('')}</tbody></table>`
   );
+}
+
+/** What the drill did not verify: a summary line per reason, then every item with why. */
+function notVerifiedTable(report: DrillReport): string {
+  const summary = summarizeNotVerified(report.notVerified);
+  if (summary.length === 0) return '<p class="empty">Nothing was left unverified.</p>';
+  const list = `<ul class="not-verified">${summary.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`;
+  if (!report.notVerified?.length) return list;
+  const rows = report.notVerified.map(
+    (n) =>
+      `<tr data-reason="${escapeHtml(n.reason)}"><td>${escapeHtml(n.kind)}</td><td class="mono">${escapeHtml(n.name)}</td>` +
+      `<td>${escapeHtml(n.reason)}</td><td>${escapeHtml(n.detail)}</td></tr>`,
+  );
+  return `${list}<table class="not-verified"><thead><tr><th>Kind</th><th>Name</th><th>Reason</th><th>Detail</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
