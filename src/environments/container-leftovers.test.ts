@@ -1,3 +1,4 @@
+import { freshnessPolicy } from '../objectives/policies/freshness-policy.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -93,6 +94,7 @@ describe.skipIf(!engine.available)(`restore-drill cleanup and containers${engine
         name: 'next container drill',
         source: listedSource(),
         restore: false,
+        policies: [freshnessPolicy({ maxAge: '1d' })],
         environment: containerPostgres({ image: engine.image }),
         reportDir: join(dir, 'reports'),
         signingKey: generateKeyPair(join(dir, 'keys')).privatePath,

@@ -1,3 +1,4 @@
+import { freshnessPolicy } from '../objectives/policies/freshness-policy.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,7 @@ test('the start of the next RDS drill deletes expired temporary instances of cra
     name: 'next RDS drill',
     source: listedSource(),
     restore: false,
+    policies: [freshnessPolicy({ maxAge: '1d' })],
     environment: rdsInstance({ client: rds }),
     reportDir: join(emptyTmp, 'reports'),
     signingKey: generateKeyPair(join(emptyTmp, 'keys')).privatePath,
