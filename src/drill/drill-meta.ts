@@ -1,4 +1,5 @@
 // Kept apart from drill.ts, which loads Vitest: `restore-drill check` needs this without it.
+import type { LedgerHead } from '../evidence/ledger-head.ts';
 import type { CheckResult } from '../report/report-model.ts';
 import type { DrillResult } from './run-drill.ts';
 
@@ -18,6 +19,8 @@ export interface DrillMeta {
   /** Every check of the report (detail cut short), for JUnit XML and metrics. */
   readonly checks: ReadonlyArray<Pick<CheckResult, 'name' | 'status' | 'expected' | 'actual' | 'detail'>>;
   readonly error?: string;
+  /** The report's position in its chain and its file's digest (absent from results of older workers). */
+  readonly ledger?: LedgerHead;
 }
 
 /** How long a check's detail may be in {@link DrillMeta}: it travels from the worker to the summary. */
@@ -44,6 +47,7 @@ export function toDrillMeta(result: DrillResult): DrillMeta {
       actual,
       ...(detail ? { detail: detail.length > META_DETAIL_CHARS ? `${detail.slice(0, META_DETAIL_CHARS - 1)}…` : detail } : {}),
     })),
+    ledger: result.ledger,
     ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
   };
 }

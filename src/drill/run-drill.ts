@@ -12,7 +12,7 @@ import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
 import type { CheckResult, DrillReport, DrillStatus, LedgerFields, PhaseName, RpoBasis } from '../report/report-model.ts';
 import type { LedgerHead } from '../evidence/ledger-head.ts';
-import { EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
+import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
 import { parseDuration } from '../util/duration.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { resolveSigner } from '../report/signer.ts';
@@ -347,9 +347,6 @@ async function removeCrashLeftovers(environment: Environment, log: (line: string
     log(`could not remove ${environment.kind} leftovers of crashed runs: ${describeError(error)}`);
   }
 }
-
-/** The environment variable with the default cadence of drills that declare none (`run --cadence`). */
-export const CADENCE_ENV = 'RESTORE_DRILL_CADENCE';
 
 /** Where the demo signing key lives when no key is configured (git-ignored). */
 export function defaultKeyDir(): string {

@@ -93,3 +93,31 @@ export function checkHead(entries: readonly LedgerEntry[], expected: LedgerHead,
   }
   return [];
 }
+
+/**
+ * The head a run leaves: the highest position among the reports it wrote (reports of one directory are
+ * written one at a time, so that is the newest), or null when it wrote none with a position.
+ *
+ * @example
+ * runHead(run.drills); // { position: 17, digest: 'sha256:…' }
+ */
+export function runHead(drills: ReadonlyArray<{ readonly ledger?: LedgerHead }>): LedgerHead | null {
+  let head: LedgerHead | null = null;
+  for (const drill of drills) if (drill.ledger && (!head || drill.ledger.position > head.position)) head = drill.ledger;
+  return head;
+}
+
+/**
+ * The head as a Markdown paragraph for the job summary: anchored there, it outlives the report directory,
+ * and an auditor can check a copy of the reports against it later.
+ *
+ * @example
+ * renderHeadMarkdown({ position: 17, digest: 'sha256:9f2c…' }, 'reports');
+ */
+export function renderHeadMarkdown(head: LedgerHead, where: string): string {
+  const cell = (text: string) => text.replace(/[`\r\n]/g, '');
+  return (
+    `Ledger head: position **${head.position}**, \`${head.digest}\`. Check a copy of the reports against it: ` +
+    `\`restore-drill verify --ledger ${cell(where)} --key PUB.pem --expect-head ${formatHead(head)}\`\n\n`
+  );
+}

@@ -98,8 +98,11 @@ export async function verifyLedger(dir: string, publicKey: KeyObject): Promise<L
     if (previous === null) {
       problems.push(`${file.name}: starts a new chain but follows ${before.name} (a report before it was replaced?)`);
     } else if (pointsAt === undefined) {
-      const missing = gap !== null && gap > 0 ? `${gap} report(s) missing after ${before.name} (position ${beforePosition})` : `its previous report ${previous} is not in ${dir}`;
-      problems.push(`${file.name}: ${missing}; ${before.name} comes before it (a report was deleted or edited?)`);
+      const where =
+        gap !== null && gap > 0
+          ? `: ${gap} report(s) missing after ${before.name} (position ${beforePosition})`
+          : `; ${before.name} comes before it`;
+      problems.push(`${file.name}: its previous report ${previous} is not in ${dir}${where} (a report was deleted or edited?)`);
     } else {
       problems.push(
         `${file.name}: follows ${files[pointsAt]!.name}, not ${before.name} which comes before it (reordered?)`,
