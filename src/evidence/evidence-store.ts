@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { listReportFiles, REPORT_SUFFIX } from '../report/report-files.ts';
+import { compareReportNames, listReportFiles, REPORT_SUFFIX } from '../report/report-files.ts';
 import { createS3Client, customEndpoint } from '../sources/s3-client.ts';
 import { explainS3Error } from '../sources/s3-errors.ts';
 import { parseS3Uri } from '../sources/s3-uri.ts';
@@ -131,7 +131,7 @@ export class EvidenceStore {
 
   /** The `.report.json` file names stored under `reports/`, in ledger order. */
   async reportFiles(): Promise<string[]> {
-    return (await this.#list('reports/')).filter((k) => k.endsWith(REPORT_SUFFIX) && !k.includes('/')).sort();
+    return (await this.#list('reports/')).filter((k) => k.endsWith(REPORT_SUFFIX) && !k.includes('/')).sort(compareReportNames);
   }
 
   /** The bytes of a stored report, or null when it is not there. */

@@ -37,7 +37,8 @@ export async function verifyStore(store: EvidenceStore, publicKey: KeyObject, op
     const [ledger, head] = await Promise.all([store.ledger(), store.head()]);
     await store.syncInto(dir);
     const chain = await verifyLedger(dir, publicKey);
-    const problems = chain.problems.map((p) => `${store.uri}reports/${p}`);
+    // The copy is a temporary directory: name the store instead.
+    const problems = chain.problems.map((p) => `${store.uri}reports/${p.replaceAll(dir, `${store.uri}reports`)}`);
     const byFile = new Map(chain.entries.map((e) => [e.file, e]));
 
     ledger.forEach((entry, i) => {
