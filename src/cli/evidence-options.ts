@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Option } from 'commander';
+import { ConfigError } from '../errors.ts';
 import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
 import { DEFAULT_GRACE } from '../evidence/staleness.ts';
@@ -75,4 +79,46 @@ export function exportDrillSettings(store: EvidenceStore | undefined, flags: Evi
     env[EVIDENCE_ENV] = store.uri;
     if (flags.evidenceRetention) env[EVIDENCE_RETENTION_ENV] = flags.evidenceRetention;
   }
+}
+
+/** Where `history` and `controls` read reports from: a directory, or a copy of the evidence store. */
+export interface ReportSource {
+  /** A local directory holding the reports. */
+  readonly dir: string;
+  /** What to call it in the output: the directory, or the store's URI. */
+  readonly label: string;
+  /** Removes a temporary copy and closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * The reports to read: `dir` as it is, or, with an evidence store, the store's reports copied into `dir`
+ * (only those it lacks) or into a temporary directory when no `dir` is named.
+ *
+ * @example
+ * const source = await reportSource(dir, opts);
+ * try { await loadHistory(source.dir); } finally { await source.close(); }
+ */
+export async function reportSource(dir: string | undefined, flags: EvidenceFlags): Promise<ReportSource> {
+  const store = await openConfiguredStore(flags);
+  if (!store) {
+    if (dir === undefined) throw new ConfigError('no report directory given', 'name the report directory, or an evidence store with --evidence s3://BUCKET/PREFIX');
+    return { dir, label: dir, close: async () => {} };
+  }
+  const target = dir ?? (await mkdtemp(join(tmpdir(), 'restore-drill-evidence-')));
+  try {
+    await store.syncInto(target);
+  } catch (error) {
+    store.destroy();
+    if (dir === undefined) await rm(target, { recursive: true, force: true });
+    throw error;
+  }
+  store.destroy();
+  return {
+    dir: target,
+    label: store.uri,
+    close: async () => {
+      if (dir === undefined) await rm(target, { recursive: true, force: true });
+    },
+  };
 }

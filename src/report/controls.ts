@@ -1,3 +1,4 @@
+import type { StaleDrill } from '../evidence/staleness.ts';
 import { formatDuration } from '../util/duration.ts';
 import type { HistoryRun, ReportHistory, SignatureCheck } from './history.ts';
 import type { DrillStatus, ObjectiveResult } from './report-model.ts';
@@ -64,6 +65,8 @@ export interface ControlMatrix {
   readonly controls: ControlRow[];
   /** Files that are not readable reports, and control ids that are not valid; nothing is left out silently. */
   readonly warnings: string[];
+  /** Drills whose newest report is older than their cadence plus the grace: their controls lack current evidence. */
+  readonly stale: StaleDrill[];
 }
 
 /**
@@ -105,6 +108,7 @@ export function buildControlMatrix(history: ReportHistory): ControlMatrix {
     ledger: history.ledger ? { valid: history.ledger.valid, problems: [...history.ledger.problems] } : null,
     controls: ids.map((id) => row(id, byControl.get(id)!)),
     warnings,
+    stale: history.freshness?.stale ?? [],
   };
 }
 
@@ -185,6 +189,7 @@ export function renderControlsMarkdown(matrix: ControlMatrix): string {
     );
     if (!matrix.ledger.valid) lines.push(...matrix.ledger.problems.map((p) => `- ${escapeMarkdown(p)}`), '');
   }
+  lines.push(...staleMarkdown(matrix));
   if (matrix.controls.length === 0) {
     lines.push('No reports.', '');
     return lines.join('\n');
@@ -225,6 +230,17 @@ export function renderControlsMarkdown(matrix: ControlMatrix): string {
   }
   if (matrix.warnings.length > 0) lines.push('## Warnings', '', ...matrix.warnings.map((w) => `- ${escapeMarkdown(w)}`), '');
   return lines.join('\n');
+}
+
+/** The stale drills, right under the ledger verdict: a control whose drill stopped running has no current evidence. */
+function staleMarkdown(matrix: ControlMatrix): string[] {
+  if (matrix.stale.length === 0) return [];
+  return [
+    `Stale: ❌ ${matrix.stale.length} drill(s) have no report within their cadence plus grace:`,
+    '',
+    ...matrix.stale.map((s) => `- **${escapeMarkdown(s.drill)}** — newest report \`${escapeMarkdown(s.file)}\` finished ${shortTime(s.finishedAt)}, cadence ${escapeMarkdown(s.cadence)}, the next was due by ${shortTime(s.dueBy)}`),
+    '',
+  ];
 }
 
 function result(status: DrillStatus): string {
