@@ -172,6 +172,18 @@ describe('evidence store (moto_server)', () => {
     await expect(openEvidenceStore('evidence/x', { client: client() })).rejects.toThrow(/not an evidence store/);
   });
 
+  test('when the store refuses the report, the signed report is kept in the directory and the error says so', async () => {
+    // Retention on a bucket without Object Lock, past the check that normally stops it: S3 refuses the write.
+    const store = await freshStore('evidence', '400d');
+    const reportDir = await mkdtemp(join(dir, 'refused-'));
+    const write = writeReport({ report: pastReport({ name: 'orders', runs: [] }, { at: '2026-11-01T03:17:00Z', restoreSeconds: 100 }), reportDir, key, evidence: store });
+    await expect(write).rejects.toBeInstanceOf(ConfigError);
+    await expect(write).rejects.toThrow(/; the signed report was kept in .*orders\.report\.json but is not in the evidence store$/);
+    expect(await listReportFiles(reportDir)).toHaveLength(1);
+    expect(await store.reportFiles()).toEqual([]);
+    store.destroy();
+  });
+
   test('the head written to the store and the --expect-head form round-trip', async () => {
     const store = await freshStore();
     const written = await writeOne(store, 'orders', '2026-11-01T03:17:00Z');

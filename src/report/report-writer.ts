@@ -90,19 +90,35 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
           return { report, base, bytes, markdown, file: jsonFile, position: report.position!, digest: fileDigest(bytes), drill: report.drill.name, finishedAt: report.finishedAt };
         };
         let exclusive = true;
-        const signed = evidence
-          ? await appendToStore(evidence, async (tip) => {
-              // The store's reports first, so the directory holds the chain the new report extends.
-              await evidence.syncInto(dir, { exclusive });
-              exclusive = false;
-              return signAfter(tip);
-            })
-          : await signAfter(await localTip(dir));
+        let last: Awaited<ReturnType<typeof signAfter>> | undefined;
+        const keepLocally = async (signed: NonNullable<typeof last>) => {
+          await writeAtomically(join(dir, signed.file), signed.bytes);
+          await writeAtomically(join(dir, `${signed.base}${MARKDOWN_SUFFIX}`), signed.markdown);
+        };
+        let signed: NonNullable<typeof last>;
+        try {
+          signed = evidence
+            ? await appendToStore(evidence, async (tip) => {
+                // The store's reports first, so the directory holds the chain the new report extends.
+                await evidence.syncInto(dir, { exclusive });
+                exclusive = false;
+                return (last = await signAfter(tip));
+              })
+            : await signAfter(await localTip(dir));
+        } catch (error) {
+          // A drill may have run for hours: its signed report is kept even when the store cannot take it.
+          if (!last) throw error;
+          await keepLocally(last);
+          const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+          throw new ConfigError(
+            `${message}; the signed report was kept in ${join(dir, last.file)} but is not in the evidence store`,
+            error instanceof RestoreDrillError ? error.hint : 'check the store and its permissions, then run again',
+          );
+        }
 
         const jsonPath = join(dir, signed.file);
         const markdownPath = join(dir, `${signed.base}${MARKDOWN_SUFFIX}`);
-        await writeAtomically(jsonPath, signed.bytes);
-        await writeAtomically(markdownPath, signed.markdown);
+        await keepLocally(signed);
         const { htmlPath } = await writeHtmlPages({ dir, jsonFile: signed.file, publicKey: key.publicKey, write: writeAtomically });
         return { jsonPath, markdownPath, htmlPath, previous: signed.report.previous, head: { position: signed.position, digest: signed.digest } };
       },
