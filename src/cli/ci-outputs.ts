@@ -80,7 +80,7 @@ export async function writeCiOutputs(run: CiRun, options: CiOutputOptions): Prom
 
   // The ledger head goes into every summary: a copy kept outside the report directory.
   const head = runHead(run.drills);
-  const headLine = head ? renderHeadMarkdown(head, options.evidence ?? options.reportDir) : '';
+  const headLine = head ? renderHeadMarkdown(head, options) : '';
   for (const [path, content] of [
     [junitPath, renderJunit(run)],
     [summaryPath, renderCiSummary(run, { links: 'relative', reportDir: options.reportDir, forecast }) + headLine],

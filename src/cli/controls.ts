@@ -5,7 +5,7 @@ import { buildControlMatrix, renderControlsJson, renderControlsMarkdown } from '
 import { loadHistory } from '../report/history.ts';
 import { loadPublicKey } from '../report/signing-key.ts';
 import { parseDuration } from '../util/duration.ts';
-import { evidenceOption, graceOption, reportSource, type EvidenceFlags } from './evidence-options.ts';
+import { evidenceOption, graceOption, relabel, reportSource, type EvidenceFlags } from './evidence-options.ts';
 import { EXIT } from './main.ts';
 
 /** `restore-drill controls DIR [--key PUB.pem] [--format markdown|json] [--out FILE]`: the compliance-control matrix. */
@@ -32,7 +32,7 @@ export function registerControlsCommand(program: Command, setExit: (code: number
       if (history.files === 0) {
         throw new ConfigError(`no reports in ${source.label}`, 'pass the directory the drills wrote their .report.json files to');
       }
-      const matrix = buildControlMatrix({ ...history, dir: source.label });
+      const matrix = buildControlMatrix(relabel(history, source));
       const text = opts.format === 'json' ? renderControlsJson(matrix) : renderControlsMarkdown(matrix);
       if (!opts.out) {
         process.stdout.write(text);

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
 import { DEFAULT_GRACE } from '../evidence/staleness.ts';
+import type { ReportHistory } from '../report/history.ts';
 import { parseDuration } from '../util/duration.ts';
 
 /** `--evidence s3://bucket/prefix`, shared by run, check, verify, history and controls. */
@@ -121,4 +122,14 @@ export async function reportSource(dir: string | undefined, flags: EvidenceFlags
       if (dir === undefined) await rm(target, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A history read from a temporary copy of the store, with the copy's path in ledger problems replaced by
+ * the store's URI (the path means nothing to the reader, and is gone by the time they read it).
+ */
+export function relabel(history: ReportHistory, source: ReportSource): ReportHistory {
+  if (source.label === source.dir) return history;
+  const problems = history.ledger?.problems.map((p) => p.replaceAll(source.dir, source.label));
+  return { ...history, dir: source.label, ...(history.ledger && problems ? { ledger: { ...history.ledger, problems } } : {}) };
 }

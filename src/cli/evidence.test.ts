@@ -122,7 +122,9 @@ describe('--evidence s3://… (moto_server)', () => {
     const positions = [a, b].map((out) => Number(/ledger head: (\d+):sha256:[0-9a-f]{64} \(s3:\/\/evidence\/drills\/\)/.exec(out.stdout)?.[1])).sort();
     expect(positions).toEqual([1, 2]);
     // The head went into the summary beside the reports.
-    expect(await readFile(join(dir, 'machine-shop-a', 'summary.md'), 'utf8')).toMatch(/Ledger head: position \*\*[12]\*\*/);
+    expect(await readFile(join(dir, 'machine-shop-a', 'summary.md'), 'utf8')).toMatch(
+      /^Ledger head: position \*\*[12]\*\*, `sha256:[0-9a-f]{64}`\. Check the reports against it: `restore-drill verify --evidence s3:\/\/evidence\/drills\/ --key PUB\.pem --expect-head [12]:sha256:[0-9a-f]{64}`$/m,
+    );
 
     const verified = await cli(['verify', '--evidence', store, '--key', keys.publicPath]);
     expect(verified.stdout).toMatch(/^valid {3}evidence s3:\/\/evidence\/drills\/ — 2 report\(s\), chain unbroken \(head 2:sha256:[0-9a-f]{64}, the store's own\)$/m);

@@ -5,7 +5,7 @@ import { loadHistory } from '../report/history.ts';
 import { writeHtmlIndex } from '../report/html/html-pages.ts';
 import { loadPublicKey } from '../report/signing-key.ts';
 import { parseDuration } from '../util/duration.ts';
-import { evidenceOption, graceOption, reportSource, type EvidenceFlags } from './evidence-options.ts';
+import { evidenceOption, graceOption, relabel, reportSource, type EvidenceFlags } from './evidence-options.ts';
 import { EXIT } from './main.ts';
 
 /** `restore-drill history DIR [--key PUB.pem] [--html FILE]`: past runs per drill, with trend and forecast. */
@@ -34,7 +34,7 @@ export function registerHistoryCommand(program: Command, setExit: (code: number)
       if (history.files === 0) {
         throw new ConfigError(`no reports in ${source.label}`, 'pass the directory the drills wrote their .report.json files to');
       }
-      process.stdout.write(renderHistoryText({ ...history, dir: source.label }));
+      process.stdout.write(renderHistoryText(relabel(history, source)));
       if (opts.html) {
         try {
           await writeHtmlIndex(history, opts.html, opts.key ? `from ${opts.key}` : undefined);

@@ -109,15 +109,16 @@ export function runHead(drills: ReadonlyArray<{ readonly ledger?: LedgerHead }>)
 
 /**
  * The head as a Markdown paragraph for the job summary: anchored there, it outlives the report directory,
- * and an auditor can check a copy of the reports against it later.
+ * and an auditor can check a copy of the reports (or the evidence store) against it later.
  *
  * @example
- * renderHeadMarkdown({ position: 17, digest: 'sha256:9f2c…' }, 'reports');
+ * renderHeadMarkdown({ position: 17, digest: 'sha256:9f2c…' }, { reportDir: 'reports' });
  */
-export function renderHeadMarkdown(head: LedgerHead, where: string): string {
-  const cell = (text: string) => text.replace(/[`\r\n]/g, '');
+export function renderHeadMarkdown(head: LedgerHead, where: { readonly reportDir: string; readonly evidence?: string }): string {
+  const plain = (text: string) => text.replace(/[`\r\n]/g, '');
+  const chain = where.evidence ? `--evidence ${plain(where.evidence)}` : `--ledger ${plain(where.reportDir)}`;
   return (
-    `Ledger head: position **${head.position}**, \`${head.digest}\`. Check a copy of the reports against it: ` +
-    `\`restore-drill verify --ledger ${cell(where)} --key PUB.pem --expect-head ${formatHead(head)}\`\n\n`
+    `Ledger head: position **${head.position}**, \`${head.digest}\`. Check the reports against it: ` +
+    `\`restore-drill verify ${chain} --key PUB.pem --expect-head ${formatHead(head)}\`\n\n`
   );
 }
