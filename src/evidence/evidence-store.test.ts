@@ -182,6 +182,13 @@ describe('evidence store (moto_server)', () => {
     expect(await listReportFiles(reportDir)).toHaveLength(1);
     expect(await store.reportFiles()).toEqual([]);
     store.destroy();
+
+    // A store that cannot even be read at report time: the report is signed after the directory's newest.
+    const gone = await openEvidenceStore('s3://no-such-evidence/x/', { client: client() });
+    const kept = writeReport({ report: pastReport({ name: 'orders', runs: [] }, { at: '2026-12-01T03:17:00Z', restoreSeconds: 100 }), reportDir, key, evidence: gone });
+    await expect(kept).rejects.toThrow(/^no such S3 bucket: no-such-evidence; the signed report was kept in .* but is not in the evidence store$/);
+    expect(await listReportFiles(reportDir)).toHaveLength(2);
+    gone.destroy();
   });
 
   test('the head written to the store and the --expect-head form round-trip', async () => {

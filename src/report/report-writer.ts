@@ -107,7 +107,10 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
             : await signAfter(await localTip(dir));
         } catch (error) {
           // A drill may have run for hours: its signed report is kept even when the store cannot take it.
-          if (!last) throw error;
+          if (!evidence) throw error;
+          // Failed before anything was signed (the store could not be read): sign after the directory's
+          // own newest report instead, so the run's evidence exists somewhere.
+          last ??= await signAfter(await localTip(dir));
           await keepLocally(last);
           const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
           throw new ConfigError(
