@@ -99,6 +99,8 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
         try {
           signed = evidence
             ? await appendToStore(evidence, async (tip) => {
+                // A report signed for a position another writer took is never kept.
+                last = undefined;
                 // The store's reports first, so the directory holds the chain the new report extends.
                 await evidence.syncInto(dir, { exclusive });
                 exclusive = false;
