@@ -121,6 +121,9 @@ describe('--evidence s3://… (moto_server)', () => {
     expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
     const positions = [a, b].map((out) => Number(/ledger head: (\d+):sha256:[0-9a-f]{64} \(s3:\/\/evidence\/drills\/\)/.exec(out.stdout)?.[1])).sort();
     expect(positions).toEqual([1, 2]);
+    const stored = JSON.parse(Buffer.from(JSON.parse(await readFile(join(dir, 'machine-shop-a', (await listReportFiles(join(dir, 'machine-shop-a'))).at(-1)!), 'utf8')).payload, 'base64').toString('utf8')).predicate;
+    expect(stored).toMatchObject({ cadence: '1mo', reportFile: expect.stringMatching(/-shop-a\.report\.json$/) });
+    expect([1, 2]).toContain(stored.position);
     // The head went into the summary beside the reports.
     expect(await readFile(join(dir, 'machine-shop-a', 'summary.md'), 'utf8')).toMatch(
       /^Ledger head: position \*\*[12]\*\*, `sha256:[0-9a-f]{64}`\. Check the reports against it: `restore-drill verify --evidence s3:\/\/evidence\/drills\/ --key PUB\.pem --expect-head [12]:sha256:[0-9a-f]{64}`$/m,
