@@ -191,6 +191,12 @@ describe('evidence store (moto_server)', () => {
     gone.destroy();
   });
 
+  test('an empty store is not an all-clear', async () => {
+    const store = await freshStore();
+    expect((await verifyStore(store, key.publicKey)).problems).toEqual([`${store.uri} holds no reports and no ledger (wrong prefix, or everything was deleted?)`]);
+    store.destroy();
+  });
+
   test('the head written to the store and the --expect-head form round-trip', async () => {
     const store = await freshStore();
     const written = await writeOne(store, 'orders', '2026-11-01T03:17:00Z');

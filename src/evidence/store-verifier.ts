@@ -65,6 +65,8 @@ export async function verifyStore(store: EvidenceStore, publicKey: KeyObject, op
     // The store's own head can only show cuts it survived; a head kept elsewhere also shows a rewritten one.
     const anchor = options.expectHead ?? head ?? (tip ? { position: tip.position, digest: tip.digest } : null);
     if (anchor) problems.push(...checkHead(chain.entries, anchor, store.uri));
+    // An empty store proves nothing: it must not read as an all-clear.
+    else problems.push(`${store.uri} holds no reports and no ledger (wrong prefix, or everything was deleted?)`);
 
     const retention = [];
     for (const entry of chain.entries) retention.push({ file: entry.file, retention: await store.retention(entry.file) });
