@@ -1,5 +1,6 @@
 import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -150,6 +151,35 @@ describe('--evidence s3://… (moto_server)', () => {
     expect(cut.code).toBe(1);
     expect(cut.stdout).toContain(`INVALID evidence s3://evidence/drills/ledger: position 2 is ${file}, which is not in the store (deleted?)`);
     expect(cut.stdout).toMatch(/ends at position 1 .* but its head is position 2: 1 report\(s\) missing since /);
+  });
+
+  test('run --evidence: drills in worker processes append to the store; a drill\'s own cadence wins over --cadence', async () => {
+    const project = await mkdtemp(join(dir, 'project-'));
+    await mkdir(join(project, 'drills'));
+    const drillFile = (name: string, extra: string) => `
+import { drill, fileSource } from ${JSON.stringify(fileURLToPath(new URL('../index.ts', import.meta.url)))};
+drill(${JSON.stringify(name)}, { source: fileSource(${JSON.stringify(dump)}), objectives: { rto: '1h', rpo: '1d' }${extra} });
+`;
+    await writeFile(join(project, 'drills', 'weekly.drill.ts'), drillFile('weekly shop', ", cadence: '7d'"));
+    await writeFile(join(project, 'drills', 'monthly.drill.ts'), drillFile('monthly shop', ''));
+    const store = 's3://evidence/run/';
+    const out = await runCli(['run', '--report-dir', join(project, 'reports'), '--signing-key', keys.privatePath, '--evidence', store, '--cadence', '1mo'], {
+      cwd: project,
+      env: awsEnv,
+    });
+    expect(out.code, out.stderr).toBe(0);
+    expect(await readFile(join(project, 'reports', 'summary.md'), 'utf8')).toContain('Ledger head: position **2**');
+
+    const verified = await cli(['verify', '--evidence', store, '--key', keys.publicPath]);
+    expect(verified.stdout).toMatch(/^valid {3}evidence s3:\/\/evidence\/run\/ — 2 report\(s\), chain unbroken/m);
+    expect(verified.code).toBe(0);
+    const cadences: Record<string, string> = {};
+    for (const file of await listReportFiles(join(project, 'reports'))) {
+      const envelope = JSON.parse(await readFile(join(project, 'reports', file), 'utf8'));
+      const predicate = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')).predicate;
+      cadences[predicate.drill.name] = predicate.cadence;
+    }
+    expect(cadences).toEqual({ 'weekly shop': '7d', 'monthly shop': '1mo' });
   });
 
   test('a retention on a bucket without Object Lock, or a store that is not there, stops check before it starts (exit 2)', async () => {
