@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Environment } from '../environments/environment.ts';
+import { formatHead } from '../evidence/ledger-head.ts';
 import { localPostgres } from '../environments/local-postgres.ts';
 import { ConfigError } from '../errors.ts';
 import { encryptionPolicy } from '../objectives/policies/encryption-policy.ts';
@@ -10,6 +11,7 @@ import { fileSource } from '../sources/file-source.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { EXIT, metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
+import { cadenceOption, evidenceOption, evidenceRetentionOption, exportDrillSettings, openConfiguredStore, type EvidenceFlags } from './evidence-options.ts';
 import { createProgressDisplay } from './progress.ts';
 import { signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
 import { parsePick } from '../drill/pick-recovery-point.ts';
@@ -35,13 +37,23 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .addOption(notifyOption())
     .addOption(metricsFileOption())
     .addOption(pushgatewayOption())
-    .action(async (opts: CheckOptions & CiFlags) => {
+    .addOption(evidenceOption())
+    .addOption(evidenceRetentionOption())
+    .addOption(cadenceOption())
+    .action(async (opts: CheckOptions & CiFlags & EvidenceFlags) => {
       // The AWS SDK and testcontainers take a while to load: a local check of a local dump loads neither.
       const pick = parsePick(opts.pick);
       const source = opts.dump.startsWith('s3://') ? (await import('../sources/s3-dump-source.ts')).s3DumpSource(opts.dump) : fileSource(opts.dump);
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
       const environment = await checkEnvironment(opts);
       const ciTargets = parseCiFlags(opts);
+      const store = await openConfiguredStore(opts, { check: true });
+      try {
+        await store?.syncInto(opts.reportDir, { exclusive: true });
+      } finally {
+        store?.destroy();
+      }
+      exportDrillSettings(store, opts);
       // Bars on a terminal, the plain log lines otherwise.
       const display = createProgressDisplay();
       let result: DrillResult;
@@ -72,7 +84,8 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       }
       const meta = toDrillMeta(result);
       process.stdout.write(`${formatDrillSummary(name, meta)}\n    signed: ${result.reportPath}\n`);
-      const ci = await writeCiOutputs({ drills: [meta], notRun: [] }, { reportDir: opts.reportDir, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
+      process.stdout.write(`    ledger head: ${formatHead(result.ledger)}${store ? ` (${store.uri})` : ''}\n`);
+      const ci = await writeCiOutputs({ drills: [meta], notRun: [] }, { reportDir: opts.reportDir, evidence: store?.uri, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
       process.stdout.write(`    junit: ${ci.junitPath}  summary: ${ci.summaryPath}\n`);
       const interruptedBy = /^interrupted by (SIG\w+)/.exec(result.report.error?.message ?? '')?.[1];
       setExit(result.status === 'passed' ? EXIT.ok : interruptedBy ? signalExitCode(interruptedBy) : EXIT.failed);
@@ -93,6 +106,7 @@ interface CheckOptions {
   readonly requireEncryption?: boolean | string;
   readonly reportDir: string;
   readonly signingKey?: string;
+  readonly cadence?: string;
 }
 
 /** The environment `--environment`, `--image` and `--fallback-local` ask for. */

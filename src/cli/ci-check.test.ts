@@ -114,8 +114,9 @@ describe.concurrent('restore-drill check in CI', () => {
     expect(request).toMatchObject({ method: 'POST', url: '/services/T0/B0/failed-secret' });
     const message = JSON.parse(request.body);
     expect(message).toMatchObject({ drill: 'check missing.dump', status: 'failed' });
-    expect(message.text).toMatch(/^restore-drill: drill "check missing\.dump" FAILED\nerror: locate: backup path not found: .*missing\.dump .*\nreport: .*\/failed\/\d{8}T\d{6}Z-check-missing-dump\.report\.md$/);
+    expect(message.text).toMatch(/^restore-drill: drill "check missing\.dump" FAILED\nerror: locate: backup path not found: .*missing\.dump .*\nreport: .*\/failed\/\d{8}T\d{6}Z-check-missing-dump\.report\.md\nledger head: \d+:sha256:[0-9a-f]{64}$/);
     expect(message.report).toMatch(/\/failed\/\d{8}T\d{6}Z-check-missing-dump\.report\.json$/);
+    expect(message.ledger).toEqual({ position: expect.any(Number), digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
 
     expect(warned.code).toBe(1);
     expect(failingHook.requests).toHaveLength(1);

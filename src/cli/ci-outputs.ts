@@ -2,6 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseEndpoint } from '../notify/endpoint.ts';
 import { notifyFailures, NOTIFY_ENV } from '../notify/webhook.ts';
+import { formatHead, renderHeadMarkdown, runHead } from '../evidence/ledger-head.ts';
 import { renderCiSummary, type CiRun } from '../report/ci-summary.ts';
 import { forecastLine } from '../report/forecast.ts';
 import { loadHistory } from '../report/history.ts';
@@ -51,7 +52,9 @@ export interface CiOutputOptions extends CiTargets {
   readonly reportDir: string;
   /** One warning line (already prefixed `restore-drill: warning:`). */
   readonly warn: (line: string) => void;
-  /** Read for `GITHUB_STEP_SUMMARY` and the GitHub run URL; default `process.env`. */
+  /** The evidence store the reports went to (`s3://…`), named in the ledger head line. */
+  readonly evidence?: string;
+  /** Read for `GITHUB_STEP_SUMMARY`, `GITHUB_OUTPUT` and the GitHub run URL; default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -75,18 +78,27 @@ export async function writeCiOutputs(run: CiRun, options: CiOutputOptions): Prom
     ? await loadHistory(options.reportDir).then((history) => forecastLine(history, run.drills.map((d) => d.name)), () => undefined)
     : undefined;
 
+  // The ledger head goes into every summary: a copy kept outside the report directory.
+  const head = runHead(run.drills);
+  const headLine = head ? renderHeadMarkdown(head, options) : '';
   for (const [path, content] of [
     [junitPath, renderJunit(run)],
-    [summaryPath, renderCiSummary(run, { links: 'relative', reportDir: options.reportDir, forecast })],
+    [summaryPath, renderCiSummary(run, { links: 'relative', reportDir: options.reportDir, forecast }) + headLine],
   ] as const) {
     const problem = await writeFileAtomically(path, content);
     if (problem) warn(`cannot write ${path}: ${problem}`);
   }
   if (env.GITHUB_STEP_SUMMARY) {
     const reportsUrl = githubRunUrl(env);
-    const summary = renderCiSummary(run, { links: 'path', reportDir: options.reportDir, forecast, ...(reportsUrl ? { reportsUrl } : {}) });
+    const summary = renderCiSummary(run, { links: 'path', reportDir: options.reportDir, forecast, ...(reportsUrl ? { reportsUrl } : {}) }) + headLine;
     await appendFile(env.GITHUB_STEP_SUMMARY, summary).catch((error: { code?: string }) =>
       warn(`cannot append to $GITHUB_STEP_SUMMARY (${basename(env.GITHUB_STEP_SUMMARY!)}): ${error.code ?? error}`),
+    );
+  }
+  if (head && env.GITHUB_OUTPUT) {
+    // A step output, so a later step (or a caller workflow) can pass the head on, e.g. to an audit log.
+    await appendFile(env.GITHUB_OUTPUT, `ledger-head=${formatHead(head)}\n`).catch((error: { code?: string }) =>
+      warn(`cannot append to $GITHUB_OUTPUT (${basename(env.GITHUB_OUTPUT!)}): ${error.code ?? error}`),
     );
   }
   if (options.notify) await notifyFailures(options.notify, run.drills, options.warn);

@@ -4,6 +4,8 @@ import { ConfigError } from '../errors.ts';
 import { buildControlMatrix, renderControlsJson, renderControlsMarkdown } from '../report/controls.ts';
 import { loadHistory } from '../report/history.ts';
 import { loadPublicKey } from '../report/signing-key.ts';
+import { parseDuration } from '../util/duration.ts';
+import { evidenceOption, graceOption, relabel, reportSource, type EvidenceFlags } from './evidence-options.ts';
 import { EXIT } from './main.ts';
 
 /** `restore-drill controls DIR [--key PUB.pem] [--format markdown|json] [--out FILE]`: the compliance-control matrix. */
@@ -11,17 +13,26 @@ export function registerControlsCommand(program: Command, setExit: (code: number
   return program
     .command('controls')
     .description('aggregate a report directory into a matrix per compliance control (Markdown or JSON)')
-    .argument('<dir>', 'report directory')
+    .argument('[dir]', 'report directory (with --evidence: where to keep a copy of the store\'s reports)')
     .option('--key <pub.pem>', 'check every signature and the ledger against this public key')
     .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'))
     .option('--out <file>', 'write to this file instead of standard output')
-    .action(async (dir: string, opts: { key?: string; format: 'markdown' | 'json'; out?: string }) => {
+    .addOption(evidenceOption())
+    .addOption(graceOption())
+    .action(async (dir: string | undefined, opts: { key?: string; format: 'markdown' | 'json'; out?: string; grace: string } & EvidenceFlags) => {
       const publicKey = opts.key === undefined ? undefined : loadPublicKey(opts.key);
-      const history = await loadHistory(dir, { publicKey });
-      if (history.files === 0) {
-        throw new ConfigError(`no reports in ${dir}`, 'pass the directory the drills wrote their .report.json files to');
+      const graceSeconds = parseDuration(opts.grace, '--grace');
+      const source = await reportSource(dir, opts);
+      let history;
+      try {
+        history = await loadHistory(source.dir, { publicKey, graceSeconds });
+      } finally {
+        await source.close();
       }
-      const matrix = buildControlMatrix(history);
+      if (history.files === 0) {
+        throw new ConfigError(`no reports in ${source.label}`, 'pass the directory the drills wrote their .report.json files to');
+      }
+      const matrix = buildControlMatrix(relabel(history, source));
       const text = opts.format === 'json' ? renderControlsJson(matrix) : renderControlsMarkdown(matrix);
       if (!opts.out) {
         process.stdout.write(text);

@@ -61,3 +61,14 @@ test('uploads the report directory even when the drills failed', () => {
   const names = steps.map((s) => s.split('\n')[0]);
   expect(names.findIndex((n) => /upload-artifact|Upload/.test(n!))).toBeGreaterThan(names.findIndex((n) => /Run the drills/.test(n!)));
 });
+
+test('keeps the reports in the evidence store and records a cadence that matches the monthly schedule', () => {
+  const run = step(/npx restore-drill run /);
+  expect(run).toMatch(/RESTORE_DRILL_EVIDENCE: \$\{\{ vars\.RESTORE_DRILL_EVIDENCE \}\}/);
+  expect(run).toMatch(/RESTORE_DRILL_EVIDENCE_RETENTION: \$\{\{ vars\.RESTORE_DRILL_EVIDENCE_RETENTION \}\}/);
+  // The schedule runs on one day of every month: the cadence the drills are judged stale against.
+  expect(/^ {4}- cron: '\d+ \d+ \d+ \* \*'$/m.test(text)).toBe(true);
+  expect(run).toMatch(/npx restore-drill run .*--cadence 1mo/);
+  // No more copying the report directory to and from S3 by hand: the store is the one place.
+  expect(text).not.toContain('aws s3 sync');
+});

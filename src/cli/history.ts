@@ -4,6 +4,8 @@ import { renderHistoryText } from '../report/history-text.ts';
 import { loadHistory } from '../report/history.ts';
 import { writeHtmlIndex } from '../report/html/html-pages.ts';
 import { loadPublicKey } from '../report/signing-key.ts';
+import { parseDuration } from '../util/duration.ts';
+import { evidenceOption, graceOption, relabel, reportSource, type EvidenceFlags } from './evidence-options.ts';
 import { EXIT } from './main.ts';
 
 /** `restore-drill history DIR [--key PUB.pem] [--html FILE]`: past runs per drill, with trend and forecast. */
@@ -11,16 +13,28 @@ export function registerHistoryCommand(program: Command, setExit: (code: number)
   return program
     .command('history')
     .description('list past runs per drill from a report directory, with restore time, RTO/RPO, trend and forecast')
-    .argument('<dir>', 'report directory')
+    .argument('[dir]', 'report directory (with --evidence: where to keep a copy of the store\'s reports)')
     .option('--key <pub.pem>', 'check every signature and the ledger against this public key')
     .option('--html <file>', 'also write the index page (charts, forecast, verification) to this file')
-    .action(async (dir: string, opts: { key?: string; html?: string }) => {
+    .addOption(evidenceOption())
+    .addOption(graceOption())
+    .action(async (dir: string | undefined, opts: { key?: string; html?: string; grace: string } & EvidenceFlags) => {
       const publicKey = opts.key === undefined ? undefined : loadPublicKey(opts.key);
-      const history = await loadHistory(dir, { publicKey });
-      if (history.files === 0) {
-        throw new ConfigError(`no reports in ${dir}`, 'pass the directory the drills wrote their .report.json files to');
+      const graceSeconds = parseDuration(opts.grace, '--grace');
+      if (opts.html && dir === undefined) {
+        throw new ConfigError('--html needs a report directory', 'name a DIR (with --evidence, the store\'s reports are copied there) so the page can link the reports');
       }
-      process.stdout.write(renderHistoryText(history));
+      const source = await reportSource(dir, opts);
+      let history;
+      try {
+        history = await loadHistory(source.dir, { publicKey, graceSeconds });
+      } finally {
+        await source.close();
+      }
+      if (history.files === 0) {
+        throw new ConfigError(`no reports in ${source.label}`, 'pass the directory the drills wrote their .report.json files to');
+      }
+      process.stdout.write(renderHistoryText(relabel(history, source)));
       if (opts.html) {
         try {
           await writeHtmlIndex(history, opts.html, opts.key ? `from ${opts.key}` : undefined);

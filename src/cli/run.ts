@@ -6,6 +6,7 @@ import { defaultKeyDir } from '../drill/run-drill.ts';
 import { resolveSigner } from '../report/signer.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
+import { cadenceOption, evidenceOption, evidenceRetentionOption, exportDrillSettings, openConfiguredStore, type EvidenceFlags } from './evidence-options.ts';
 import { createProgressDisplay } from './progress.ts';
 import { PROGRESS_ENV } from './progress-protocol.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
@@ -26,7 +27,10 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .addOption(notifyOption())
     .addOption(metricsFileOption())
     .addOption(pushgatewayOption())
-    .action(async (files: string[], opts: { reportDir: string; signingKey?: string } & CiFlags) => {
+    .addOption(evidenceOption())
+    .addOption(evidenceRetentionOption())
+    .addOption(cadenceOption())
+    .action(async (files: string[], opts: { reportDir: string; signingKey?: string; cadence?: string } & CiFlags & EvidenceFlags) => {
       for (const file of files) {
         if (/\.drill\.ts$/.test(file) && !existsSync(file)) {
           throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
@@ -43,6 +47,14 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       });
       process.env.RESTORE_DRILL_SIGNING_KEY = key.source;
       process.env.RESTORE_DRILL_REPORT_DIR = resolve(opts.reportDir);
+      // The store is checked and the report directory filled from it before any drill starts.
+      const store = await openConfiguredStore(opts, { check: true });
+      try {
+        await store?.syncInto(opts.reportDir, { exclusive: true });
+      } finally {
+        store?.destroy();
+      }
+      exportDrillSettings(store, opts);
       // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
       // workers' plain lines pass through unchanged.
       const display = createProgressDisplay();
@@ -105,7 +117,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       const found = vitest.state.getFiles().length;
       if (found > 0) {
         const run = { drills: reporter.drills, notRun: reporter.notRun };
-        const { junitPath, summaryPath } = await writeCiOutputs(run, { reportDir: opts.reportDir, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
+        const { junitPath, summaryPath } = await writeCiOutputs(run, { reportDir: opts.reportDir, evidence: store?.uri, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
         process.stdout.write(`junit: ${junitPath}  summary: ${summaryPath}\n`);
       }
       if (cancelled) {

@@ -1,5 +1,6 @@
 // Kept apart from drill.ts, which loads Vitest: `restore-drill check` needs this without it.
 import { summarizeNotVerified } from '../report/not-verified-text.ts';
+import type { LedgerHead } from '../evidence/ledger-head.ts';
 import type { CheckResult } from '../report/report-model.ts';
 import type { DrillResult } from './run-drill.ts';
 
@@ -21,6 +22,8 @@ export interface DrillMeta {
   readonly error?: string;
   /** What the drill did not verify, one short line per reason (see `summarizeNotVerified`). */
   readonly notVerified?: string[];
+  /** The report's position in its chain and its file's digest (absent from results of older workers). */
+  readonly ledger?: LedgerHead;
 }
 
 /** How long a check's detail may be in {@link DrillMeta}: it travels from the worker to the summary. */
@@ -47,6 +50,7 @@ export function toDrillMeta(result: DrillResult): DrillMeta {
       actual,
       ...(detail ? { detail: detail.length > META_DETAIL_CHARS ? `${detail.slice(0, META_DETAIL_CHARS - 1)}…` : detail } : {}),
     })),
+    ledger: result.ledger,
     ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
     notVerified: summarizeNotVerified(result.report.notVerified),
   };

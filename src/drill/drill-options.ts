@@ -2,6 +2,7 @@ import type { Environment } from '../environments/environment.ts';
 import type { Objectives } from '../objectives/objectives.ts';
 import type { Policy } from '../objectives/policy.ts';
 import type { PickStrategy, Source } from '../sources/source.ts';
+import type { DurationString } from '../util/duration.ts';
 
 /**
  * What one drill is: where the recovery point comes from, where it is restored, and what must hold.
@@ -39,4 +40,10 @@ export interface DrillOptions {
   readonly restore?: boolean;
   /** Compliance controls this drill evidences, e.g. `['SOC2-A1.2', 'ISO27001-A.8.13']`; recorded in the report. */
   readonly controls?: readonly string[];
+  /**
+   * How often this drill is meant to run, e.g. `1mo` or `7d`; recorded in the report. `verify --ledger`,
+   * `history` and `controls` call the drill stale when its newest report is older than this plus a grace.
+   * Default `$RESTORE_DRILL_CADENCE` (`run --cadence`), else none.
+   */
+  readonly cadence?: DurationString;
 }

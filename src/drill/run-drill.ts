@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pg from 'pg';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../errors.ts';
 import type { Environment, StartedEnvironment } from '../environments/environment.ts';
@@ -11,7 +11,10 @@ import { localPostgres } from '../environments/local-postgres.ts';
 import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
 import { RestoreFailedError, RestoreIncompleteError } from '../postgres/restore-errors.ts';
-import type { CheckResult, DrillReport, DrillStatus, NotVerified, PhaseName, RpoBasis } from '../report/report-model.ts';
+import type { CheckResult, DrillReport, DrillStatus, LedgerFields, NotVerified, PhaseName, RpoBasis } from '../report/report-model.ts';
+import type { LedgerHead } from '../evidence/ledger-head.ts';
+import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
+import { parseDuration } from '../util/duration.ts';
 import { writeReport } from '../report/report-writer.ts';
 import { resolveSigner } from '../report/signer.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
@@ -84,6 +87,8 @@ export interface DrillResult {
   readonly markdownPath: string;
   /** Checks that failed, for a short summary. */
   readonly failedChecks: CheckResult[];
+  /** The report's position in its chain and its file's digest: the ledger head this run left. */
+  readonly ledger: LedgerHead;
 }
 
 /**
@@ -106,6 +111,14 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     log,
   });
   const environment = run.environment ?? localPostgres();
+  const cadence = run.cadence ?? (process.env[CADENCE_ENV]?.trim() || null);
+  if (cadence !== null) parseDuration(cadence, `cadence of drill "${run.name}"`);
+  // The store is opened (its URI and retention checked) before anything starts; `run` and `check` have
+  // already contacted it. Loaded only when configured: the AWS SDK takes a while to load.
+  const evidenceUri = process.env[EVIDENCE_ENV]?.trim();
+  const evidence = evidenceUri
+    ? await (await import('../evidence/evidence-store.ts')).openEvidenceStore(evidenceUri, { retention: process.env[EVIDENCE_RETENTION_ENV]?.trim() || undefined })
+    : undefined;
   const runId = newRunId();
   const startedAt = new Date();
   const clock = new PhaseClock(run.signal);
@@ -213,7 +226,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   const nothing = failure ? undefined : nothingVerifiedCheck(checks);
   if (nothing) checks.push(nothing);
   const status = drillStatus(failure, checks);
-  const report: Omit<DrillReport, 'previous'> = {
+  const report: Omit<DrillReport, LedgerFields> = {
     schema: 'restore-drill.report/v1',
     runId,
     tool: { name: 'restore-drill', version: TOOL_VERSION },
@@ -240,20 +253,23 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     checks,
     notVerified,
     algorithms: [...algorithms].sort(),
+    cadence,
   };
 
   try {
     progress({ phase: 'report' });
-    const written = await writeReport({ report, reportDir, key });
-    log(`report: ${status} — ${written.markdownPath}`);
+    const written = await writeReport({ report, reportDir, key, evidence });
+    log(`report: ${status} — ${written.markdownPath}${evidence ? ` (and ${evidence.uri}, position ${written.head.position})` : ''}`);
     return {
       status,
-      report: { ...report, previous: written.previous },
+      report: { ...report, previous: written.previous, position: written.head.position, reportFile: basename(written.jsonPath) },
       reportPath: written.jsonPath,
       markdownPath: written.markdownPath,
       failedChecks: checks.filter((c) => c.status === 'failed'),
+      ledger: written.head,
     };
   } finally {
+    evidence?.destroy();
     // Teardown always runs, after the report so the report cannot be lost to a teardown problem.
     await env?.stop().catch((error) => log(`teardown: ${describeError(error)}`));
     await rm(workDir, { recursive: true, force: true });

@@ -13,14 +13,18 @@ const root = new URL('../../', import.meta.url);
 /** The files whose AWS calls a drill makes: the RDS sources and environment, and the policy checks (not tests). */
 async function codeFiles(): Promise<string[]> {
   const files: string[] = [];
-  for (const [dir, pattern] of [['src/sources/', /^rds-.*\.ts$/], ['src/environments/', /^rds-.*\.ts$/], ['src/objectives/policies/', /\.ts$/]] as const) {
+  for (const [dir, pattern] of [['src/sources/', /^rds-.*\.ts$/], ['src/environments/', /^rds-.*\.ts$/], ['src/objectives/policies/', /\.ts$/], ['src/evidence/', /^evidence-store\.ts$/]] as const) {
     for (const name of await readdir(new URL(dir, root))) if (pattern.test(name) && !name.endsWith('.test.ts')) files.push(`${dir}${name}`);
   }
   return files;
 }
 const SERVICE: Record<string, string> = { 'client-rds': 'rds', 'client-s3': 's3', 'client-secrets-manager': 'secretsmanager' };
 /** SDK operations whose IAM action has another name. */
-const IAM_NAME: Record<string, string> = { 's3:ListObjectsV2': 's3:ListBucket', 's3:HeadObject': 's3:GetObject' };
+const IAM_NAME: Record<string, string> = {
+  's3:ListObjectsV2': 's3:ListBucket',
+  's3:HeadObject': 's3:GetObject',
+  's3:GetObjectLockConfiguration': 's3:GetBucketObjectLockConfiguration',
+};
 /** What each waiter polls. */
 const WAITER_POLLS: Record<string, string> = {
   DBInstanceAvailable: 'DescribeDBInstances',
@@ -59,8 +63,16 @@ test('the checked-in IAM policy parses and grants every AWS action the drill cod
   expect([...called].filter((a) => !granted.has(a))).toEqual([]);
   // Tags passed to Restore*/CreateDBInstance are written with AddTagsToResource, which IAM checks too.
   expect(granted).toContain('rds:AddTagsToResource');
-  // Nothing granted that the code never calls, apart from that and KMS (needed by RDS for encrypted snapshots).
-  expect([...granted].filter((a) => !called.has(a)).sort()).toEqual(['kms:CreateGrant', 'kms:DescribeKey', 'rds:AddTagsToResource']);
+  // Nothing granted that the code never calls, apart from that, KMS (needed by RDS for encrypted snapshots), and
+  // the evidence store's retention: PutObject with a retention needs s3:PutObjectRetention, and HeadObject shows
+  // a retention only with s3:GetObjectRetention.
+  expect([...granted].filter((a) => !called.has(a)).sort()).toEqual([
+    'kms:CreateGrant',
+    'kms:DescribeKey',
+    'rds:AddTagsToResource',
+    's3:GetObjectRetention',
+    's3:PutObjectRetention',
+  ]);
 });
 
 test('creating is allowed only with our owner tag in the request; modifying and deleting only on resources carrying it', async () => {

@@ -3,7 +3,7 @@ import { sampleDrillMeta } from '../report/ci-summary.fixture.ts';
 import { freePort } from '../util/free-port.ts';
 import { startHttpReceiver, type HttpReceiver } from '../testing/http-receiver.ts';
 import { describeEndpoint, parseEndpoint } from './endpoint.ts';
-import { notifyFailures } from './webhook.ts';
+import { buildNotification, notifyFailures } from './webhook.ts';
 
 let hook: HttpReceiver;
 beforeAll(async () => {
@@ -68,4 +68,11 @@ test('endpoints: only http(s), and described without path, query or password', (
   expect(() => parseEndpoint('hooks.slack.com/x', '--notify')).toThrow('--notify needs an http:// or https:// URL');
   expect(describeEndpoint('https://user:pw@hooks.example.com:8443/services/T/B/x?y=1')).toBe('https://hooks.example.com:8443/…');
   expect(describeEndpoint('http://pushgateway:9091')).toBe('http://pushgateway:9091');
+});
+
+test('the message carries the ledger head of the report, as a field and a line of text', () => {
+  const head = { position: 17, digest: `sha256:${'a'.repeat(64)}` };
+  const message = buildNotification({ ...failed, ledger: head } as typeof failed & { status: 'failed' });
+  expect(message.ledger).toEqual(head);
+  expect(message.text.split('\n')).toContain(`ledger head: 17:sha256:${'a'.repeat(64)}`);
 });

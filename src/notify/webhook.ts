@@ -1,4 +1,5 @@
 import type { DrillMeta } from '../drill/drill-meta.ts';
+import { formatHead, type LedgerHead } from '../evidence/ledger-head.ts';
 import { describeEndpoint, send } from './endpoint.ts';
 
 /** The environment variable that may hold the `--notify` URL (keeps a webhook token off the command line). */
@@ -19,6 +20,8 @@ export interface DrillNotification {
   readonly failedChecks: string[];
   readonly report: string;
   readonly reportMarkdown: string;
+  /** The report's place in its ledger (`position`, `digest`): a copy of the head outside the report directory. */
+  readonly ledger?: LedgerHead;
 }
 
 /**
@@ -37,6 +40,7 @@ export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error
     ...shown.map((c) => `• ${c}`),
     ...(failed.length > shown.length ? [`… and ${failed.length - shown.length} more failed checks`] : []),
     `report: ${drill.markdownPath}`,
+    ...(drill.ledger ? [`ledger head: ${formatHead(drill.ledger)}`] : []),
   ];
   return {
     text: slackEscape(lines.join('\n')),
@@ -45,6 +49,7 @@ export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error
     failedChecks: shown,
     report: drill.reportPath,
     reportMarkdown: drill.markdownPath,
+    ...(drill.ledger ? { ledger: drill.ledger } : {}),
   };
 }
 

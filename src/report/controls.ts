@@ -1,3 +1,4 @@
+import type { StaleDrill } from '../evidence/staleness.ts';
 import { formatDuration } from '../util/duration.ts';
 import type { HistoryRun, ReportHistory, SignatureCheck } from './history.ts';
 import { summarizeNotVerified } from './not-verified-text.ts';
@@ -67,6 +68,8 @@ export interface ControlMatrix {
   readonly controls: ControlRow[];
   /** Files that are not readable reports, and control ids that are not valid; nothing is left out silently. */
   readonly warnings: string[];
+  /** Drills whose newest report is older than their cadence plus the grace: their controls lack current evidence. */
+  readonly stale: StaleDrill[];
 }
 
 /**
@@ -108,6 +111,7 @@ export function buildControlMatrix(history: ReportHistory): ControlMatrix {
     ledger: history.ledger ? { valid: history.ledger.valid, problems: [...history.ledger.problems] } : null,
     controls: ids.map((id) => row(id, byControl.get(id)!)),
     warnings,
+    stale: history.freshness?.stale ?? [],
   };
 }
 
@@ -189,6 +193,7 @@ export function renderControlsMarkdown(matrix: ControlMatrix): string {
     );
     if (!matrix.ledger.valid) lines.push(...matrix.ledger.problems.map((p) => `- ${escapeMarkdown(p)}`), '');
   }
+  lines.push(...staleMarkdown(matrix));
   if (matrix.controls.length === 0) {
     lines.push('No reports.', '');
     return lines.join('\n');
@@ -247,6 +252,17 @@ function notVerifiedLines(evidence: readonly ControlEvidence[]): string[] {
     lines.push(`- ${escapeMarkdown(last.drill)} (${runs.length} run${runs.length === 1 ? '' : 's'}, latest \`${escapeMarkdown(last.file)}\`): ${escapeMarkdown(last.notVerified.join('; '))}`);
   }
   return [...lines, ''];
+}
+
+/** The stale drills, right under the ledger verdict: a control whose drill stopped running has no current evidence. */
+function staleMarkdown(matrix: ControlMatrix): string[] {
+  if (matrix.stale.length === 0) return [];
+  return [
+    `Stale: ❌ ${matrix.stale.length} drill(s) have no report within their cadence plus grace:`,
+    '',
+    ...matrix.stale.map((s) => `- **${escapeMarkdown(s.drill)}** — newest report \`${escapeMarkdown(s.file)}\` finished ${shortTime(s.finishedAt)}, cadence ${escapeMarkdown(s.cadence)}, the next was due by ${shortTime(s.dueBy)}`),
+    '',
+  ];
 }
 
 function result(status: DrillStatus): string {

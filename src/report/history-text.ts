@@ -1,3 +1,4 @@
+import { describeStale } from '../evidence/staleness.ts';
 import { formatDuration } from '../util/duration.ts';
 import { describeChange, describeForecast, drillForecast, monthlyRestore, recentChange } from './forecast.ts';
 import type { DrillHistory, HistoryRun, ReportHistory } from './history.ts';
@@ -22,9 +23,16 @@ export function renderHistoryText(history: ReportHistory): string {
     if (history.ledger?.valid) lines.push('ledger: ✓ chain unbroken');
     else for (const problem of history.ledger?.problems ?? []) lines.push(`ledger: ✗ BROKEN — ${problem}`);
   }
+  lines.push(...staleLines(history));
   for (const u of history.unreadable) lines.push(`unreadable: ${u.file} — ${u.reason}`);
   for (const drill of history.drills) lines.push('', ...drillLines(drill));
   return `${lines.map(printable).join('\n')}\n`;
+}
+
+/** One line per stale drill (none when every drill with a cadence is on time). */
+function staleLines(history: ReportHistory): string[] {
+  const freshness = history.freshness;
+  return freshness ? freshness.stale.map((s) => `stale: ✗ ${describeStale(s, freshness.graceSeconds)}`) : [];
 }
 
 /** Report text is anyone's to write: control characters (terminal escapes, carriage returns) print as `?`. */

@@ -148,7 +148,7 @@ describe('loadHistory', () => {
     expect(after.ledger?.valid).toBe(false);
     expect(after.ledger?.problems).toEqual([
       expect.stringMatching(
-        new RegExp(`^${names[2]}: its previous report sha256:[0-9a-f]{64} is not in .*; ${names[0]} comes before it \\(a report was deleted or edited\\?\\)$`),
+        new RegExp(`^${names[2]}: its previous report sha256:[0-9a-f]{64} is not in .*: 1 report\\(s\\) missing after ${names[0]} \\(position 1\\) \\(a report was deleted or edited\\?\\)$`),
       ),
     ]);
   });

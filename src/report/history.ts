@@ -2,6 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { DEFAULT_GRACE, findStaleDrills, type Freshness } from '../evidence/staleness.ts';
+import { parseDuration } from '../util/duration.ts';
 import { verifyEnvelope } from './dsse.ts';
 import { monthOf, type Month } from './history-months.ts';
 import { listReportFiles } from './report-files.ts';
@@ -84,12 +86,18 @@ export interface ReportHistory {
   readonly ledger: LedgerVerification | null;
   /** Number of `.report.json` files read. */
   readonly files: number;
+  /** Which drills are stale: their newest trusted report is older than their cadence plus the grace. */
+  readonly freshness?: Freshness & { readonly graceSeconds: number };
 }
 
 /** What {@link loadHistory} checks signatures against. */
 export interface LoadHistoryOptions {
   /** Without it, reports are read as they claim to be and marked `unchecked`; the ledger is not checked. */
   readonly publicKey?: KeyObject;
+  /** How far past its cadence a drill's newest report may be before it is stale; default 7 days. */
+  readonly graceSeconds?: number;
+  /** The time staleness is judged at; default now. */
+  readonly now?: Date;
 }
 
 /**
@@ -111,6 +119,9 @@ export async function loadHistory(dir: string, options: LoadHistoryOptions = {})
     if ('reason' in read) unreadable.push(read);
     else runs.push(read);
   }
+  const graceSeconds = options.graceSeconds ?? parseDuration(DEFAULT_GRACE);
+  // A run whose signature failed cannot make its drill look fresh.
+  const trusted = runs.filter((run) => run.trusted).map((run) => ({ drill: run.report.drill.name, finishedAt: run.report.finishedAt, cadence: run.report.cadence ?? null, file: run.file }));
   return {
     dir,
     keyid: publicKey ? fingerprint(publicKey) : null,
@@ -118,6 +129,7 @@ export async function loadHistory(dir: string, options: LoadHistoryOptions = {})
     unreadable,
     ledger: publicKey ? await verifyLedger(dir, publicKey) : null,
     files: names.length,
+    freshness: { ...findStaleDrills(trusted, { now: options.now ?? new Date(), graceSeconds }), graceSeconds },
   };
 }
 

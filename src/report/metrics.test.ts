@@ -118,3 +118,10 @@ describe('metrics files and the Pushgateway', () => {
     }
   });
 });
+
+test('the ledger position of each drill\'s report, labelled with its digest: the head, anchored in Prometheus', () => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+  const text = renderMetrics([{ ...sampleDrillMeta(), ledger: { position: 17, digest } }]);
+  expect(samples(text).get(`restore_drill_ledger_position{drill="shop restores",digest="${digest}"}`)).toBe(17);
+  expect(renderMetrics([sampleDrillMeta()])).not.toContain('restore_drill_ledger_position');
+});

@@ -101,4 +101,16 @@ export interface DrillReport {
   readonly algorithms: string[];
   /** `sha256:<hex>` of the previous report file in the same directory (the ledger), or null for the first. */
   readonly previous: string | null;
+  /**
+   * Where this report stands in its chain: 1 for the first, one more than `previous`'s position after it.
+   * With it a verifier can tell how many reports are missing, also at the start. Absent in older reports.
+   */
+  readonly position?: number;
+  /** The file name this report was written as (`<UTC time>-<drill slug>.report.json`), so a rename shows. Absent in older reports. */
+  readonly reportFile?: string;
+  /** How often the drill is meant to run, e.g. `1mo`; null when not declared. A drill whose newest report is older than this plus a grace is stale. */
+  readonly cadence?: string | null;
 }
+
+/** The fields the report writer fills in when it places a report in its ledger. */
+export type LedgerFields = 'previous' | 'position' | 'reportFile';

@@ -50,7 +50,7 @@ describe('verifyReportFile', () => {
     expect(await verifyReportFile(path, key.publicKey)).toEqual({
       file: path,
       valid: true,
-      report: { ...report, runId: 'run-0', previous: null },
+      report: { ...report, runId: 'run-0', previous: null, position: 1, reportFile: name },
     });
   });
 
@@ -89,13 +89,29 @@ describe('verifyReportFile', () => {
 describe('verifyLedger', () => {
   it('accepts an unbroken chain', async () => {
     await writeLedger(4);
-    expect(await verifyLedger(dir, key.publicKey)).toEqual({ valid: true, problems: [] });
+    const result = await verifyLedger(dir, key.publicKey);
+    expect(result).toMatchObject({ valid: true, problems: [] });
+    expect(result.entries.map((e) => e.position)).toEqual([1, 2, 3, 4]);
   });
 
-  it('accepts a chain whose older reports were archived away', async () => {
-    const names = await writeLedger(3);
+  it('names a chain whose oldest reports were removed, and how many', async () => {
+    const names = await writeLedger(4);
     await rm(join(dir, names[0]!));
-    expect(await verifyLedger(dir, key.publicKey)).toEqual({ valid: true, problems: [] });
+    await rm(join(dir, names[1]!));
+    const result = await verifyLedger(dir, key.publicKey);
+    expect(result.valid).toBe(false);
+    expect(result.problems).toEqual([
+      `${names[2]}: comes first but is position 3 of its chain: 2 earlier report(s) missing (the oldest were removed?)`,
+    ]);
+  });
+
+  it('names a report that was renamed, even when the order stays the same', async () => {
+    const names = await writeLedger(3);
+    const renamed = names[1]!.replace('T11', 'T1130');
+    await rename(join(dir, names[1]!), join(dir, renamed));
+    const result = await verifyLedger(dir, key.publicKey);
+    expect(result.problems).toEqual([`${renamed}: was signed as ${names[1]} (renamed?)`]);
+    expect(await verifyReportFile(join(dir, renamed), key.publicKey)).toMatchObject({ valid: false, reason: `was signed as ${names[1]} (renamed?)` });
   });
 
   it('names the report after a deleted one', async () => {
@@ -105,7 +121,7 @@ describe('verifyLedger', () => {
     expect(result.valid).toBe(false);
     expect(result.problems).toHaveLength(1);
     expect(result.problems[0]).toMatch(new RegExp(`^${names[2]}: its previous report sha256:[0-9a-f]{64} is not in `));
-    expect(result.problems[0]).toContain(`${names[0]} comes before it`);
+    expect(result.problems[0]).toContain(`: 1 report(s) missing after ${names[0]} (position 1) (a report was deleted or edited?)`);
   });
 
   it('names an edited report (bad signature) and the report after it (chain broken)', async () => {
@@ -128,6 +144,7 @@ describe('verifyLedger', () => {
     expect(result.valid).toBe(false);
     expect(result.problems).toEqual([
       `${names[2]}: follows ${moved}, not ${names[0]} which comes before it (reordered?)`,
+      `${moved}: was signed as ${names[1]} (renamed?)`,
       `${moved}: follows ${names[0]}, not ${names[2]} which comes before it (reordered?)`,
     ]);
   });
@@ -137,11 +154,11 @@ describe('verifyLedger', () => {
     const moved = `20260101T000000Z-${names[1]!.slice(17)}`;
     await rename(join(dir, names[1]!), join(dir, moved));
     const result = await verifyLedger(dir, key.publicKey);
-    expect(result.problems[0]).toBe(`${moved}: comes first but follows ${names[0]} (reordered?)`);
+    expect(result.problems).toContain(`${moved}: comes first but follows ${names[0]} (reordered?)`);
   });
 
   it('accepts an empty directory and refuses a missing one', async () => {
-    expect(await verifyLedger(dir, key.publicKey)).toEqual({ valid: true, problems: [] });
+    expect(await verifyLedger(dir, key.publicKey)).toEqual({ valid: true, problems: [], entries: [] });
     await expect(verifyLedger(join(dir, 'nope'), key.publicKey)).rejects.toBeInstanceOf(ConfigError);
   });
 });

@@ -34,7 +34,12 @@ describe('writeReport', () => {
     const text = await readFile(written.jsonPath, 'utf8');
     expect(text).toMatch(/^\{\n {2}"payloadType": "application\/vnd.in-toto\+json",\n/);
     const verified = verifyEnvelope(JSON.parse(text), key.publicKey);
-    expect(verified.valid && (verified.statement as { predicate: unknown }).predicate).toEqual({ ...report, previous: null });
+    expect(verified.valid && (verified.statement as { predicate: unknown }).predicate).toEqual({
+      ...report,
+      previous: null,
+      position: 1,
+      reportFile: '20261123T175533Z-orders-db-nightly-dump.report.json',
+    });
 
     const markdown = await readFile(written.markdownPath, 'utf8');
     expect(markdown).toContain('Orders DB: nightly dump');
@@ -50,6 +55,8 @@ describe('writeReport', () => {
     const first = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T17:00:00Z') });
     const second = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T18:00:00Z') });
     expect(second.previous).toBe(fileDigest(await readFile(first.jsonPath)));
+    expect([first.head.position, second.head.position]).toEqual([1, 2]);
+    expect(second.head.digest).toBe(fileDigest(await readFile(second.jsonPath)));
     const verified = verifyEnvelope(JSON.parse(await readFile(second.jsonPath, 'utf8')), key.publicKey);
     expect(verified.valid && (verified.statement as { predicate: { previous: string } }).predicate.previous).toBe(
       second.previous,

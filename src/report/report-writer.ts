@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
+import type { EvidenceStore } from '../evidence/evidence-store.ts';
+import { appendToStore } from '../evidence/store-append.ts';
+import type { LedgerHead } from '../evidence/ledger-head.ts';
 import { withDirectoryLock, type DirectoryLockOptions } from './directory-lock.ts';
 import { signEnvelopeWith } from './dsse.ts';
 import { writeHtmlPages } from './html/html-pages.ts';
@@ -16,15 +19,15 @@ import {
   REPORT_SUFFIX,
   reportSlug,
 } from './report-files.ts';
-import type { DrillReport } from './report-model.ts';
+import type { DrillReport, LedgerFields } from './report-model.ts';
 import type { SigningKey } from './signing-key.ts';
 import { toSigner, type Signer } from './signer.ts';
 import { buildStatement, serializeStatement } from './statement.ts';
 
-/** What {@link writeReport} needs: the finished report (without its ledger link), where, and the key. */
+/** What {@link writeReport} needs: the finished report (without its ledger fields), where, and the key. */
 export interface WriteReportOptions {
-  /** The report; `previous` is filled in by the writer, under the directory lock. */
-  readonly report: Omit<DrillReport, 'previous'>;
+  /** The report; `previous`, `position` and `reportFile` are filled in by the writer, under the directory lock. */
+  readonly report: Omit<DrillReport, LedgerFields>;
   readonly reportDir: string;
   /** A local Ed25519 key or any {@link Signer} (e.g. an AWS KMS key). */
   readonly key: SigningKey | Signer;
@@ -34,9 +37,14 @@ export interface WriteReportOptions {
   readonly now?: Date;
   /** Lock timing, for tests; defaults wait 10 s and treat 60 s old locks as stale. */
   readonly lock?: DirectoryLockOptions;
+  /**
+   * An evidence store: the report is appended to its chain (and the directory first filled with the
+   * store's reports), so `previous` and `position` follow the store's head rather than the directory's.
+   */
+  readonly evidence?: EvidenceStore;
 }
 
-/** Where a report was written and which report it follows in the ledger. */
+/** Where a report was written and where it stands in the ledger. */
 export interface WrittenReport {
   readonly jsonPath: string;
   readonly markdownPath: string;
@@ -44,41 +52,82 @@ export interface WrittenReport {
   readonly htmlPath: string;
   /** `sha256:<hex>` of the previous newest report file, or null when this is the first. */
   readonly previous: string | null;
+  /** Its position in the chain and the digest of its file: the new head. */
+  readonly head: LedgerHead;
 }
+
+/** While a writer talks to an evidence store it holds the lock for seconds, not milliseconds. */
+const STORE_LOCK: DirectoryLockOptions = { timeoutMs: 300_000, staleMs: 600_000 };
 
 /**
  * Signs a report and writes `<UTC time>-<drill slug>.report.json` (the DSSE envelope), `.report.md` and
  * `.report.html` beside it, and rewrites the directory's `index.html`. The report's `previous` links it to
- * the newest report already there, making the directory a ledger: deleting, editing or reordering a report
- * breaks the chain.
+ * the newest report already there and its `position` counts the chain, making the directory a ledger:
+ * deleting, editing, renaming or reordering a report breaks the chain. With an evidence store the report
+ * is appended to the store's chain too (see {@link WriteReportOptions.evidence}).
  *
  * @example
  * const { jsonPath } = await writeReport({ report, reportDir: 'reports', key });
  */
 export async function writeReport(options: WriteReportOptions): Promise<WrittenReport> {
-  const { reportDir: dir, key } = options;
+  const { reportDir: dir, key, evidence } = options;
   const render = options.renderMarkdown ?? defaultRenderMarkdown;
   try {
     await mkdir(dir, { recursive: true });
     return await withDirectoryLock(
       dir,
       async () => {
-        const names = await listReportFiles(dir);
-        const newest = names.at(-1);
-        const previous = newest ? fileDigest(await readFile(join(dir, newest))) : null;
-        const report: DrillReport = { ...options.report, previous };
-        const envelope = await signEnvelopeWith(serializeStatement(buildStatement(report)), toSigner(key));
+        // Signs the report as the next one after `tip`: the name, position and previous all follow from it.
+        const signAfter = async (tip: { position: number; digest: string; file: string } | null) => {
+          const newestHere = (await listReportFiles(dir)).at(-1);
+          const newest = [tip?.file, newestHere].filter((n): n is string => n !== undefined).sort(compareReportNames).at(-1);
+          const base = chooseBaseName(dir, reportSlug(options.report.drill.name), options.now ?? new Date(), newest);
+          const jsonFile = `${base}${REPORT_SUFFIX}`;
+          const report: DrillReport = { ...options.report, previous: tip?.digest ?? null, position: (tip?.position ?? 0) + 1, reportFile: jsonFile };
+          const envelope = await signEnvelopeWith(serializeStatement(buildStatement(report)), toSigner(key));
+          const bytes = Buffer.from(`${JSON.stringify(envelope, null, 2)}\n`, 'utf8');
+          const markdown = render(report, { jsonFile, keyid: key.keyid });
+          return { report, base, bytes, markdown, file: jsonFile, position: report.position!, digest: fileDigest(bytes), drill: report.drill.name, finishedAt: report.finishedAt };
+        };
+        let exclusive = true;
+        let last: Awaited<ReturnType<typeof signAfter>> | undefined;
+        const keepLocally = async (signed: NonNullable<typeof last>) => {
+          await writeAtomically(join(dir, signed.file), signed.bytes);
+          await writeAtomically(join(dir, `${signed.base}${MARKDOWN_SUFFIX}`), signed.markdown);
+        };
+        let signed: NonNullable<typeof last>;
+        try {
+          signed = evidence
+            ? await appendToStore(evidence, async (tip) => {
+                // A report signed for a position another writer took is never kept.
+                last = undefined;
+                // The store's reports first, so the directory holds the chain the new report extends.
+                await evidence.syncInto(dir, { exclusive });
+                exclusive = false;
+                return (last = await signAfter(tip));
+              })
+            : await signAfter(await localTip(dir));
+        } catch (error) {
+          // A drill may have run for hours: its signed report is kept even when the store cannot take it.
+          if (!evidence) throw error;
+          // Failed before anything was signed (the store could not be read): sign after the directory's
+          // own newest report instead, so the run's evidence exists somewhere.
+          last ??= await signAfter(await localTip(dir));
+          await keepLocally(last);
+          const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+          throw new ConfigError(
+            `${message}; the signed report was kept in ${join(dir, last.file)} but is not in the evidence store`,
+            error instanceof RestoreDrillError ? error.hint : 'check the store and its permissions, then run again',
+          );
+        }
 
-        const base = chooseBaseName(dir, reportSlug(report.drill.name), options.now ?? new Date(), newest);
-        const jsonFile = `${base}${REPORT_SUFFIX}`;
-        const jsonPath = join(dir, jsonFile);
-        const markdownPath = join(dir, `${base}${MARKDOWN_SUFFIX}`);
-        await writeAtomically(jsonPath, `${JSON.stringify(envelope, null, 2)}\n`);
-        await writeAtomically(markdownPath, render(report, { jsonFile, keyid: key.keyid }));
-        const { htmlPath } = await writeHtmlPages({ dir, jsonFile, publicKey: key.publicKey, write: writeAtomically });
-        return { jsonPath, markdownPath, htmlPath, previous };
+        const jsonPath = join(dir, signed.file);
+        const markdownPath = join(dir, `${signed.base}${MARKDOWN_SUFFIX}`);
+        await keepLocally(signed);
+        const { htmlPath } = await writeHtmlPages({ dir, jsonFile: signed.file, publicKey: key.publicKey, write: writeAtomically });
+        return { jsonPath, markdownPath, htmlPath, previous: signed.report.previous, head: { position: signed.position, digest: signed.digest } };
       },
-      options.lock,
+      options.lock ?? (evidence ? STORE_LOCK : undefined),
     );
   } catch (error) {
     const code = (error as { code?: unknown }).code;
@@ -87,6 +136,29 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
       `report directory ${dir} is not writable: ${fsReason(error as Error, code)}`,
       'pass --report-dir with a writable directory, or fix its permissions',
     );
+  }
+}
+
+/**
+ * The newest report of a directory as the tip of its chain. A report written before positions were
+ * recorded counts as the position of its place in the directory.
+ */
+async function localTip(dir: string): Promise<{ position: number; digest: string; file: string } | null> {
+  const names = await listReportFiles(dir);
+  const newest = names.at(-1);
+  if (!newest) return null;
+  const bytes = await readFile(join(dir, newest));
+  return { position: signedPosition(bytes) ?? names.length, digest: fileDigest(bytes), file: newest };
+}
+
+/** The position a report file claims (read without checking the signature: the writer only extends it). */
+function signedPosition(bytes: Buffer): number | null {
+  try {
+    const envelope = JSON.parse(bytes.toString('utf8')) as { payload?: unknown };
+    const position = typeof envelope.payload === 'string' ? JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'))?.predicate?.position : undefined;
+    return Number.isSafeInteger(position) && position > 0 ? position : null;
+  } catch {
+    return null;
   }
 }
 
@@ -114,7 +186,7 @@ function parseCompactUtc(stamp: string): Date | null {
 }
 
 /** Readers (and the ledger) never see a half-written file: write beside it, then rename over. */
-async function writeAtomically(path: string, content: string): Promise<void> {
+async function writeAtomically(path: string, content: string | Buffer): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(temp, content, { flag: 'wx', mode: 0o644 });

@@ -9,6 +9,8 @@ test.each([
   ['7d', 604800],
   ['1h30m', 5400],
   ['2w', 1209600],
+  ['1mo', 2592000],
+  ['1mo15m', 2592900],
 ])('parseDuration(%s) = %i', (text, seconds) => {
   expect(parseDuration(text)).toBe(seconds);
 });

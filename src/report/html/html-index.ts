@@ -33,6 +33,7 @@ export function renderHtmlIndex(input: HtmlIndexInput): string {
     `<h1>${escapeHtml(title)}</h1>`,
     `<p class="meta">${history.files} report file(s) of ${history.drills.length} drill(s) in <code>${escapeHtml(history.dir)}</code>.</p>`,
     verificationPanel(input, runs),
+    stalePanel(history),
   );
   if (history.unreadable.length > 0) {
     body.push(
@@ -54,6 +55,18 @@ export function renderHtmlIndex(input: HtmlIndexInput): string {
       '(see docs/auditors.md).</footer>',
   );
   return htmlPage(title, body.join('\n'));
+}
+
+/** A red panel naming the stale drills; nothing when none is. */
+function stalePanel(history: ReportHistory): string {
+  const stale = history.freshness?.stale ?? [];
+  if (stale.length === 0) return '';
+  const items = stale.map(
+    (s) =>
+      `<li data-stale-drill="${escapeHtml(s.drill)}"><strong>${escapeHtml(s.drill)}</strong>: newest report finished ${escapeHtml(shortTime(s.finishedAt))}, ` +
+      `cadence ${escapeHtml(s.cadence)}; the next was due by ${escapeHtml(shortTime(s.dueBy))}</li>`,
+  );
+  return `<div class="panel bad" data-stale="${stale.length}"><strong>Stale: ${stale.length} drill(s) stopped reporting</strong><ul>${items.join('')}</ul></div>`;
 }
 
 function verificationPanel(input: HtmlIndexInput, runs: readonly HistoryRun[]): string {

@@ -1,0 +1,135 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Option } from 'commander';
+import { ConfigError } from '../errors.ts';
+import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
+import type { EvidenceStore } from '../evidence/evidence-store.ts';
+import { DEFAULT_GRACE } from '../evidence/staleness.ts';
+import type { ReportHistory } from '../report/history.ts';
+import { parseDuration } from '../util/duration.ts';
+
+/** `--evidence s3://bucket/prefix`, shared by run, check, verify, history and controls. */
+export function evidenceOption(): Option {
+  return new Option('--evidence <s3://bucket/prefix>', `an evidence store: reports are kept and read there, across runs and machines; default $${EVIDENCE_ENV}`);
+}
+
+/** `--evidence-retention D` of run and check. */
+export function evidenceRetentionOption(): Option {
+  return new Option(
+    '--evidence-retention <duration>',
+    `keep each report in the store under S3 Object Lock (COMPLIANCE) this long, e.g. 400d; the bucket must have Object Lock; default $${EVIDENCE_RETENTION_ENV}`,
+  );
+}
+
+/** `--cadence D` of run and check: recorded in reports of drills that declare none. */
+export function cadenceOption(): Option {
+  return new Option('--cadence <duration>', `how often these drills run, e.g. 1mo (30 days), for drills that declare no cadence; default $${CADENCE_ENV}`);
+}
+
+/** `--grace D` of verify, history and controls. */
+export function graceOption(): Option {
+  return new Option('--grace <duration>', 'how far past its cadence a drill\'s newest report may be before the drill is stale').default(DEFAULT_GRACE);
+}
+
+/** The evidence store flags as given. */
+export interface EvidenceFlags {
+  readonly evidence?: string;
+  readonly evidenceRetention?: string;
+}
+
+/**
+ * Opens the store that `--evidence` (or its variable) names, or returns undefined when none is configured.
+ * The AWS SDK is loaded only then. With `check`, the bucket is contacted now, so a wrong bucket or missing
+ * Object Lock is a usage error before anything else runs.
+ *
+ * @example
+ * const store = await openConfiguredStore(opts, { check: true });
+ */
+export async function openConfiguredStore(
+  flags: EvidenceFlags,
+  options: { check?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<EvidenceStore | undefined> {
+  const env = options.env ?? process.env;
+  const uri = flags.evidence ?? (env[EVIDENCE_ENV]?.trim() || undefined);
+  const retention = flags.evidenceRetention ?? (env[EVIDENCE_RETENTION_ENV]?.trim() || undefined);
+  if (!uri) return undefined;
+  const { openEvidenceStore } = await import('../evidence/evidence-store.ts');
+  const store = await openEvidenceStore(uri, { retention });
+  if (options.check) {
+    try {
+      await store.check();
+    } catch (error) {
+      store.destroy();
+      throw error;
+    }
+  }
+  return store;
+}
+
+/**
+ * Checks `--cadence` and hands it (and the store) to the drills through the environment: `run` starts them
+ * in worker processes, and `check` runs the same code in-process.
+ */
+export function exportDrillSettings(store: EvidenceStore | undefined, flags: EvidenceFlags & { cadence?: string }, env: NodeJS.ProcessEnv = process.env): void {
+  if (flags.cadence !== undefined) {
+    parseDuration(flags.cadence, '--cadence');
+    env[CADENCE_ENV] = flags.cadence;
+  }
+  if (store) {
+    env[EVIDENCE_ENV] = store.uri;
+    if (flags.evidenceRetention) env[EVIDENCE_RETENTION_ENV] = flags.evidenceRetention;
+  }
+}
+
+/** Where `history` and `controls` read reports from: a directory, or a copy of the evidence store. */
+export interface ReportSource {
+  /** A local directory holding the reports. */
+  readonly dir: string;
+  /** What to call it in the output: the directory, or the store's URI. */
+  readonly label: string;
+  /** Removes a temporary copy and closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * The reports to read: `dir` as it is, or, with an evidence store, the store's reports copied into `dir`
+ * (only those it lacks) or into a temporary directory when no `dir` is named.
+ *
+ * @example
+ * const source = await reportSource(dir, opts);
+ * try { await loadHistory(source.dir); } finally { await source.close(); }
+ */
+export async function reportSource(dir: string | undefined, flags: EvidenceFlags): Promise<ReportSource> {
+  const store = await openConfiguredStore(flags);
+  if (!store) {
+    if (dir === undefined) throw new ConfigError('no report directory given', 'name the report directory, or an evidence store with --evidence s3://BUCKET/PREFIX');
+    return { dir, label: dir, close: async () => {} };
+  }
+  const target = dir ?? (await mkdtemp(join(tmpdir(), 'restore-drill-evidence-')));
+  try {
+    await store.syncInto(target);
+  } catch (error) {
+    store.destroy();
+    if (dir === undefined) await rm(target, { recursive: true, force: true });
+    throw error;
+  }
+  store.destroy();
+  return {
+    dir: target,
+    label: store.uri,
+    close: async () => {
+      if (dir === undefined) await rm(target, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A history read from a temporary copy of the store, with the copy's path in ledger problems replaced by
+ * the store's URI (the path means nothing to the reader, and is gone by the time they read it).
+ */
+export function relabel(history: ReportHistory, source: ReportSource): ReportHistory {
+  if (source.label === source.dir) return history;
+  const problems = history.ledger?.problems.map((p) => p.replaceAll(source.dir, source.label));
+  return { ...history, dir: source.label, ...(history.ledger && problems ? { ledger: { ...history.ledger, problems } } : {}) };
+}

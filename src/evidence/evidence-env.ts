@@ -1,0 +1,6 @@
+/** The environment variable that may hold `--evidence s3://bucket/prefix`. */
+export const EVIDENCE_ENV = 'RESTORE_DRILL_EVIDENCE';
+/** The environment variable that may hold `--evidence-retention`, e.g. `400d`. */
+export const EVIDENCE_RETENTION_ENV = 'RESTORE_DRILL_EVIDENCE_RETENTION';
+/** The environment variable with the default cadence of drills that declare none (`run --cadence`), e.g. `1mo`. */
+export const CADENCE_ENV = 'RESTORE_DRILL_CADENCE';
