@@ -18,6 +18,8 @@ export interface DrillMeta {
   /** Every check of the report (detail cut short), for JUnit XML and metrics. */
   readonly checks: ReadonlyArray<Pick<CheckResult, 'name' | 'status' | 'expected' | 'actual' | 'detail'>>;
   readonly error?: string;
+  /** Signed with a demo key: "demo key — not evidence" wherever the drill is shown. */
+  readonly demoKey?: boolean;
 }
 
 /** How long a check's detail may be in {@link DrillMeta}: it travels from the worker to the summary. */
@@ -45,5 +47,6 @@ export function toDrillMeta(result: DrillResult): DrillMeta {
       ...(detail ? { detail: detail.length > META_DETAIL_CHARS ? `${detail.slice(0, META_DETAIL_CHARS - 1)}…` : detail } : {}),
     })),
     ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
+    ...(result.report.signing?.demoKey ? { demoKey: true } : {}),
   };
 }

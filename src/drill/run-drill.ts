@@ -12,7 +12,7 @@ import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
 import type { CheckResult, DrillReport, DrillStatus, PhaseName, RpoBasis } from '../report/report-model.ts';
 import { writeReport } from '../report/report-writer.ts';
-import { resolveSigner } from '../report/signer.ts';
+import { resolveSigner, type Signer } from '../report/signer.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 import { redact } from '../util/redact.ts';
 import { compareWithMarker, startComparison } from '../verify/compare.ts';
@@ -57,6 +57,8 @@ export interface DrillRun extends DrillOptions {
   readonly file?: string | null;
   readonly body?: DrillBody;
   readonly signal?: AbortSignal;
+  /** An already resolved signer (e.g. by the CLI before anything else started); default: from `signingKey`. */
+  readonly signer?: Signer;
   /** Progress lines; default: printed to stderr with the drill's name. */
   readonly log?: (line: string) => void;
   /** Progress for a terminal display: each phase as it starts, and tables done of total in `restore` and `verify`. */
@@ -95,7 +97,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   }
   const log = run.log ?? ((line: string) => process.stderr.write(`[${run.name}] ${redact(line)}\n`));
   const reportDir = run.reportDir ?? process.env.RESTORE_DRILL_REPORT_DIR ?? 'reports';
-  const key = await resolveSigner({
+  const key = run.signer ?? await resolveSigner({
     flag: run.signingKey,
     env: process.env.RESTORE_DRILL_SIGNING_KEY,
     defaultDir: defaultKeyDir(),
@@ -226,7 +228,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     log(`report: ${status} — ${written.markdownPath}`);
     return {
       status,
-      report: { ...report, previous: written.previous },
+      report: { ...report, signing: { demoKey: key.demo === true }, previous: written.previous },
       reportPath: written.jsonPath,
       markdownPath: written.markdownPath,
       failedChecks: checks.filter((c) => c.status === 'failed'),

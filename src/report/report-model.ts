@@ -71,6 +71,12 @@ export interface DrillReport {
   readonly checks: CheckResult[];
   /** Checksum algorithms used, e.g. [`rdsum-text-md5/1`]. */
   readonly algorithms: string[];
+  /**
+   * How the report was signed. `demoKey: true`: with a demo key made on first use, so the report is
+   * "demo key — not evidence" in every view and counts for no control. Absent in reports written before
+   * this field existed.
+   */
+  readonly signing?: { readonly demoKey: boolean };
   /** `sha256:<hex>` of the previous report file in the same directory (the ledger), or null for the first. */
   readonly previous: string | null;
 }

@@ -66,7 +66,8 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
         const names = await listReportFiles(dir);
         const newest = names.at(-1);
         const previous = newest ? fileDigest(await readFile(join(dir, newest))) : null;
-        const report: DrillReport = { ...options.report, previous };
+        // Set from the key that signs, not by the caller: a demo-key report cannot claim otherwise.
+        const report: DrillReport = { ...options.report, signing: { demoKey: toSigner(key).demo === true }, previous };
         const envelope = await signEnvelopeWith(serializeStatement(buildStatement(report)), toSigner(key));
 
         const base = chooseBaseName(dir, reportSlug(report.drill.name), options.now ?? new Date(), newest);
