@@ -255,11 +255,21 @@ function markersPresentCheck(manifest: Marker | undefined, marker: Marker | unde
 
 async function runBody(body: DrillBody, db: pg.Client, environment: StartedEnvironment, recoveryPoint: RecoveryPoint, checks: CheckResult[], log: (line: string) => void) {
   const check = async (name: string, assertion: () => unknown) => {
+    const queries: string[] = [];
+    // The report says what a custom check looked at: every statement it ran on `db`, recorded while it runs.
+    const original = db.query;
+    db.query = function (this: pg.Client, ...args: unknown[]) {
+      queries.push(queryText(args[0]));
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof db.query;
+    const recorded = () => (queries.length ? { queries: queries.map((q) => redact(q)) } : {});
     try {
       await assertion();
-      checks.push({ name, status: 'passed', expected: null, actual: null });
+      checks.push({ name, status: 'passed', expected: null, actual: null, ...recorded() });
     } catch (error) {
-      checks.push(assertionFailure(name, error));
+      checks.push({ ...assertionFailure(name, error), ...recorded() });
+    } finally {
+      db.query = original;
     }
   };
   try {
@@ -269,16 +279,42 @@ async function runBody(body: DrillBody, db: pg.Client, environment: StartedEnvir
   }
 }
 
+/** The SQL of a `query()` call: a string, or a config object with `text`. */
+function queryText(query: unknown): string {
+  if (typeof query === 'string') return query;
+  const text = (query as { text?: unknown } | null)?.text;
+  return typeof text === 'string' ? text : String(query);
+}
+
+/**
+ * A thrown assertion as a failed check: Vitest's AssertionError carries `expected` and `actual`, which become
+ * the check's values, and the detail says it in plain words instead of Vitest's `Object.is equality` text.
+ */
 function assertionFailure(name: string, error: unknown): CheckResult {
-  const e = error as { expected?: unknown; actual?: unknown; message?: string };
+  const e = error as { expected?: unknown; actual?: unknown; message?: string; showDiff?: boolean };
   const scalar = (v: unknown) => (v === undefined ? null : typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as string | number | boolean | null));
+  const message = String(e.message ?? error).split('\n')[0] ?? '';
+  const hasValues = e.expected !== undefined || e.actual !== undefined;
+  // `expect(x, 'orders').toBe(0)` prefixes the message with its own words: keep them.
+  const prefix = /^(.*?): expected /.exec(message)?.[1];
+  const plain =
+    hasValues && e.showDiff !== false
+      ? `${prefix ? `${prefix}: ` : ''}expected ${describeValue(e.expected)}, received ${describeValue(e.actual)}`
+      : message.replace(/\s*\/\/ Object\.is equality$/, '');
   return {
     name,
     status: 'failed',
     expected: scalar(e.expected),
     actual: scalar(e.actual),
-    detail: redact(String(e.message ?? error).split('\n')[0] ?? ''),
+    detail: redact(plain),
   };
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return String(value);
 }
 
 function addSkippedChecks(checks: CheckResult[], phase: string, restorable: Restorable | undefined, hasBody: boolean, error: unknown) {

@@ -3,7 +3,7 @@ import { sampleDrillMeta } from '../report/ci-summary.fixture.ts';
 import { freePort } from '../util/free-port.ts';
 import { startHttpReceiver, type HttpReceiver } from '../testing/http-receiver.ts';
 import { describeEndpoint, parseEndpoint } from './endpoint.ts';
-import { notifyFailures } from './webhook.ts';
+import { buildNotification, notifyFailures } from './webhook.ts';
 
 let hook: HttpReceiver;
 beforeAll(async () => {
@@ -68,4 +68,22 @@ test('endpoints: only http(s), and described without path, query or password', (
   expect(() => parseEndpoint('hooks.slack.com/x', '--notify')).toThrow('--notify needs an http:// or https:// URL');
   expect(describeEndpoint('https://user:pw@hooks.example.com:8443/services/T/B/x?y=1')).toBe('https://hooks.example.com:8443/…');
   expect(describeEndpoint('http://pushgateway:9091')).toBe('http://pushgateway:9091');
+});
+
+test('the message links the CI run instead of a path on the runner, and gives each failed check its reason', () => {
+  const drill = sampleDrillMeta({
+    name: 'shop',
+    status: 'failed',
+    demoKey: true,
+    checks: [{ name: 'no negative totals', status: 'failed', expected: 0, actual: 3, detail: 'expected 0, received 3' }],
+  }) as Parameters<typeof buildNotification>[0];
+  const message = buildNotification(drill, { runUrl: 'https://github.com/acme/db/actions/runs/42' });
+  expect(message.text).toBe(
+    [
+      'restore-drill: drill "shop" FAILED (demo key — not evidence)',
+      '• no negative totals: expected 0, got 3 — expected 0, received 3',
+      'run: https://github.com/acme/db/actions/runs/42 (report 20261123T175533Z-shop-restores.report.md)',
+    ].join('\n'),
+  );
+  expect(message).toMatchObject({ runUrl: 'https://github.com/acme/db/actions/runs/42', demoKey: true });
 });

@@ -16,6 +16,8 @@ export interface CheckResult {
   readonly table?: string;
   /** Why it failed or was skipped, e.g. the key range that differs. */
   readonly detail?: string;
+  /** The SQL statements a custom check (`check(name, fn)` in a drill body) ran, in order. */
+  readonly queries?: string[];
 }
 
 export interface PhaseTiming {
