@@ -10,6 +10,7 @@ import { resolveSigner } from '../report/signer.ts';
 import { SIGNING_KEY_ENV } from '../report/signing-key.ts';
 import { fileSource } from '../sources/file-source.ts';
 import { formatDrillSummary } from './drill-summary.ts';
+import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { EXIT, metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
 import { createProgressDisplay } from './progress.ts';
@@ -36,6 +37,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .addOption(metricsFileOption())
     .addOption(pushgatewayOption())
     .action(async (opts: CheckOptions & CiFlags) => {
+      warnAboutArgvSecrets([argvSecretWarnings.notify(opts.notify), argvSecretWarnings.signingKey(opts.signingKey)]);
       // First, so a missing key under CI is a usage error before anything is downloaded or started.
       const signer = await resolveSigner({
         flag: opts.signingKey,
