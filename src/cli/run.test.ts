@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,4 +109,24 @@ test('SIGINT during a drill: the drill writes a signed error report, tears down,
   expect(report?.error?.message).toMatch(/^interrupted/);
   // Torn down by the drill, or — if Vitest ended the cancelled worker first — by the cluster's watchdog.
   await expect.poll(async () => (await readdir(tmpdir())).filter((n) => n.includes(report!.runId)), { timeout: 20_000, interval: 500 }).toEqual([]);
+});
+
+test("a user's drill, run with this repository's Vitest config beside it, builds no demo database", async () => {
+  // The config's `drills` project is what `run` uses; the demo is built only by the example drills that ask for it.
+  const withConfig = await mkdtemp(join(tmpdir(), 'run-test-config-'));
+  try {
+    await cp(fileURLToPath(new URL('../../vitest.config.ts', import.meta.url)), join(withConfig, 'vitest.config.ts'));
+    await symlink(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(withConfig, 'node_modules'));
+    await cp(join(project, 'backups'), join(withConfig, 'backups'), { recursive: true });
+    await mkdir(join(withConfig, 'drills'));
+    await writeFile(join(withConfig, 'drills', 'mine.drill.ts'), passing);
+    const before = (await readdir(join(withConfig, 'backups'))).sort();
+    const out = await runCli(['run', '--report-dir', join(withConfig, 'reports'), '--signing-key', key], { cwd: withConfig });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/1 drill: 1 passed/);
+    expect(out.stderr).not.toMatch(/demo/);
+    expect((await readdir(join(withConfig, 'backups'))).sort()).toEqual(before);
+  } finally {
+    await rm(withConfig, { recursive: true, force: true });
+  }
 });
