@@ -14,7 +14,8 @@ export const argvSecretWarnings = {
   },
   /** A webhook URL: its path is its token. */
   notify(url: string | undefined): string | null {
-    if (!url) return null;
+    // Anything else is refused as a usage error before it could be sent anywhere.
+    if (!url || !/^https?:\/\//i.test(url.trim())) return null;
     return `--notify holds a webhook URL, whose path is its token, and the process list shows it while the command runs: set ${NOTIFY_ENV} instead`;
   },
   /** A private key PEM given as text rather than a path. */

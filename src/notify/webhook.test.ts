@@ -81,7 +81,7 @@ test('the message links the CI run instead of a path on the runner, and gives ea
   expect(message.text).toBe(
     [
       'restore-drill: drill "shop" FAILED (demo key — not evidence)',
-      '• no negative totals: expected 0, got 3 — expected 0, received 3',
+      '• no negative totals: expected 0, got 3',
       'run: https://github.com/acme/db/actions/runs/42 (report 20261123T175533Z-shop-restores.report.md)',
     ].join('\n'),
   );

@@ -16,7 +16,9 @@ export const DEMO_KEY_EXPLAINED =
  */
 export function failedCheckLine(check: Pick<CheckResult, 'name' | 'expected' | 'actual' | 'detail'>): string {
   const values = check.expected === null && check.actual === null ? '' : `: expected ${show(check.expected)}, got ${show(check.actual)}`;
-  return `${check.name}${values}${check.detail ? ` — ${check.detail}` : ''}`;
+  // A custom check's detail may only restate its values (`expected 0, received 3`): once is enough.
+  const restated = check.detail?.replace(/"/g, '') === `expected ${show(check.expected)}, received ${show(check.actual)}`;
+  return `${check.name}${values}${check.detail && !restated ? ` — ${check.detail}` : ''}`;
 }
 
 /**

@@ -51,7 +51,7 @@ describe('renderMarkdown', () => {
     const failures = markdown.indexOf('## Failed checks (1)');
     expect(failures).toBeGreaterThan(0);
     expect(failures).toBeLessThan(markdown.indexOf('## Recovery point'));
-    expect(markdown).toContain('- ❌ no negative totals: expected 0, got 3 — expected 0, received 3');
+    expect(markdown).toContain('- ❌ no negative totals: expected 0, got 3\n');
     expect(markdown).toContain('```sql\nselect count(*) from orders where total < 0;\n```');
     // In the checks table too, the failed check comes first.
     expect(markdown.indexOf('| ❌ | no negative totals')).toBeLessThan(markdown.indexOf('| ✅ | row count'));
