@@ -23,7 +23,7 @@ export function registerVerifyCommand(program: Command, setExit: (code: number) 
         ok &&= result.valid;
         process.stdout.write(
           result.valid
-            ? `valid   ${file} — drill "${result.report?.drill.name}" ${result.report?.status} at ${result.report?.finishedAt}\n`
+            ? `valid   ${file} — drill "${result.report?.drill.name}" ${result.report?.status} at ${result.report?.finishedAt}${result.report?.signing?.demoKey ? ' (signed with a demo key — not evidence)' : ''}\n`
             : `INVALID ${file} — ${result.reason}\n`,
         );
       }
