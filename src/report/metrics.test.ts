@@ -118,3 +118,8 @@ describe('metrics files and the Pushgateway', () => {
     }
   });
 });
+
+test('a drill signed with a demo key says so in restore_drill_demo_key', () => {
+  expect(renderMetrics([sampleDrillMeta({ demoKey: true })])).toContain('restore_drill_demo_key{drill="shop restores"} 1\n');
+  expect(renderMetrics([sampleDrillMeta()])).toContain('restore_drill_demo_key{drill="shop restores"} 0\n');
+});
