@@ -27,6 +27,7 @@ test('a demo-key report says so in its signed JSON, Markdown, HTML, summary, ver
   const out = await runCli(['check', '--dump', join(dir, 'shop.dump'), '--report-dir', reports], { env: { RESTORE_DRILL_HOME: home, RESTORE_DRILL_SIGNING_KEY: undefined } });
   expect(out.code, out.stderr).toBe(0);
   expect(out.stderr).toMatch(/made a local demo signing key \(not evidence: its reports say so\)/);
+  expect(out.stdout).toMatch(/^✓ check shop\.dump — PASSED \(demo key — not evidence\)  restore /);
 
   const name = readdirSync(reports).find((n) => n.endsWith('.report.json'))!;
   const envelope = JSON.parse(await readFile(join(reports, name), 'utf8'));
