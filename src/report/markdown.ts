@@ -79,7 +79,12 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     lines.push(...table(['', ''], Object.entries(env.facts).map(([name, value]) => [name, show(value)])), '');
   }
   if (report.controls.length) {
-    lines.push('## Controls evidenced', '', report.controls.map((c) => `\`${c}\``).join(', '), '');
+    lines.push(
+      signedWithDemoKey(report) ? `## Controls declared (not evidence: ${DEMO_KEY_NOTE})` : '## Controls evidenced',
+      '',
+      report.controls.map((c) => `\`${c}\``).join(', '),
+      '',
+    );
   }
 
   lines.push('## Objectives', '');

@@ -74,6 +74,8 @@ it('shows the failed-check list of a failed report within the first 900 px of a 
   // A demo key says so on the first screen too.
   const demo = await page.locator('.panel[data-demo-key="true"]').evaluate((element) => element.getBoundingClientRect().bottom);
   expect(demo).toBeLessThanOrEqual(VIEWPORT.height);
+  // Its controls are named, but not as evidence.
+  expect(await page.locator('p:has(code.control)').textContent()).toBe('Declares controls SOC2-A1.2 — not evidence for them: demo key — not evidence.');
   // In the table of all checks the failed ones come first.
   expect(await page.locator('table.checks tbody tr').first().getAttribute('data-status')).toBe('failed');
 

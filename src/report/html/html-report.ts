@@ -57,7 +57,9 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     signaturePanel(jsonFile, signature),
   );
   if (report.controls.length > 0) {
-    body.push(`<p>Evidences controls: ${report.controls.map((c) => `<code class="control">${escapeHtml(c)}</code>`).join(', ')}</p>`);
+    const ids = report.controls.map((c) => `<code class="control">${escapeHtml(c)}</code>`).join(', ');
+    // A demo-key report names its controls but evidences none of them.
+    body.push(signedWithDemoKey(report) ? `<p>Declares controls ${ids} — not evidence for them: ${escapeHtml(DEMO_KEY_NOTE)}.</p>` : `<p>Evidences controls: ${ids}</p>`);
   }
   body.push(summaryCards(report));
   body.push('<h2>What was restored</h2>', recoveryPointTable(report));
