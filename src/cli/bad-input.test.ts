@@ -77,7 +77,7 @@ const usage: Row[] = [
   ['garbage key in the environment', () => ['check', '--dump', good], /RESTORE_DRILL_SIGNING_KEY/, { env: () => ({ RESTORE_DRILL_SIGNING_KEY: truncatedKey }) }],
   ['report directory under a file', () => ['check', '--dump', good, '--report-dir', d('a-file/reports'), '--signing-key', keys.privatePath], /report directory .*a-file\/reports is not writable \(ENOTDIR\)/],
   ['an empty bucket URI', () => ['check', '--dump', 's3://', ...drill()], /not an S3 URI: s3:\/\/ — write s3:\/\/BUCKET\/KEY/],
-  ['mark without --url', () => ['mark'], /required option '--url/],
+  ['mark without --url', () => ['mark'], /no production database named — pass --url-env NAME/],
   ['mark with a URL that is not one', () => ['mark', '--url', 'not a url'], /URL/],
   ['mark with a MySQL URL', () => ['mark', '--url', 'mysql://app:hunter2@127.0.0.1/db'], /postgres/],
   ['mark against a server that is not there', () => ['mark', '--url', 'postgres://app:hunter2@127.0.0.1:1/db'], /cannot connect to the database — connection refused/],

@@ -6,9 +6,12 @@ import { localPostgres } from '../environments/local-postgres.ts';
 import { ConfigError } from '../errors.ts';
 import { encryptionPolicy } from '../objectives/policies/encryption-policy.ts';
 import { toDrillMeta } from '../drill/drill-meta.ts';
-import { runDrill, type DrillResult } from '../drill/run-drill.ts';
+import { defaultKeyDir, runDrill, type DrillResult } from '../drill/run-drill.ts';
+import { resolveSigner } from '../report/signer.ts';
+import { SIGNING_KEY_ENV } from '../report/signing-key.ts';
 import { fileSource } from '../sources/file-source.ts';
 import { formatDrillSummary } from './drill-summary.ts';
+import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { EXIT, metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
 import { cadenceOption, evidenceOption, evidenceRetentionOption, exportDrillSettings, openConfiguredStore, type EvidenceFlags } from './evidence-options.ts';
@@ -41,6 +44,14 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .addOption(evidenceRetentionOption())
     .addOption(cadenceOption())
     .action(async (opts: CheckOptions & CiFlags & EvidenceFlags) => {
+      warnAboutArgvSecrets([argvSecretWarnings.notify(opts.notify), argvSecretWarnings.signingKey(opts.signingKey)]);
+      // First, so a missing key under CI is a usage error before anything is downloaded or started.
+      const signer = await resolveSigner({
+        flag: opts.signingKey,
+        env: process.env[SIGNING_KEY_ENV],
+        defaultDir: defaultKeyDir(),
+        log: (line) => process.stderr.write(`restore-drill: ${line}\n`),
+      });
       // The AWS SDK and testcontainers take a while to load: a local check of a local dump loads neither.
       const pick = parsePick(opts.pick);
       const source = opts.dump.startsWith('s3://') ? (await import('../sources/s3-dump-source.ts')).s3DumpSource(opts.dump) : fileSource(opts.dump);
@@ -69,7 +80,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
               ? [encryptionPolicy(typeof opts.requireEncryption === 'string' ? { kmsKeyId: opts.requireEncryption } : {})]
               : [],
             reportDir: opts.reportDir,
-            signingKey: opts.signingKey,
+            signer,
             jobs: opts.jobs,
             verifyDuringRestore: opts.verifyDuringRestore,
             environment,

@@ -122,6 +122,8 @@ describe.concurrent('restore-drill check in CI', () => {
     expect(failingHook.requests).toHaveLength(1);
     const warnings = warned.stderr.split('\n').filter((l) => l.includes('warning'));
     expect(warnings).toEqual([
+      // --notify on the command line: the URL's token is in the process list.
+      'restore-drill: warning: --notify holds a webhook URL, whose path is its token, and the process list shows it while the command runs: set RESTORE_DRILL_NOTIFY instead',
       `restore-drill: warning: notification for drill "check missing.dump" to ${failingHook.url}/… failed: HTTP 500 Internal Server Error`,
       `restore-drill: warning: metrics push for drill "check missing.dump" to ${refused} failed: ECONNREFUSED`,
     ]);

@@ -1,7 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseEndpoint } from '../notify/endpoint.ts';
-import { notifyFailures, NOTIFY_ENV } from '../notify/webhook.ts';
+import { LEGACY_NOTIFY_ENV, notifyFailures, NOTIFY_ENV } from '../notify/webhook.ts';
 import { formatHead, renderHeadMarkdown, runHead } from '../evidence/ledger-head.ts';
 import { renderCiSummary, type CiRun } from '../report/ci-summary.ts';
 import { forecastLine } from '../report/forecast.ts';
@@ -31,17 +31,18 @@ export interface CiTargets {
 
 /**
  * Checks the CI flags before any drill starts, so a typo is a usage error (exit 2), not a warning after a
- * drill of several hours. `--notify` defaults to `$RESTORE_DRILL_NOTIFY_URL`.
+ * drill of several hours. `--notify` defaults to `$RESTORE_DRILL_NOTIFY` (or the older `$RESTORE_DRILL_NOTIFY_URL`).
  *
  * @example
  * const targets = parseCiFlags(opts);
  */
 export function parseCiFlags(flags: CiFlags, env: NodeJS.ProcessEnv = process.env): CiTargets {
-  const notify = flags.notify ?? (env[NOTIFY_ENV]?.trim() || undefined);
+  const fromEnv = env[NOTIFY_ENV]?.trim() ? NOTIFY_ENV : env[LEGACY_NOTIFY_ENV]?.trim() ? LEGACY_NOTIFY_ENV : undefined;
+  const notify = flags.notify ?? (fromEnv ? env[fromEnv]!.trim() : undefined);
   // A webhook URL is a credential (its path is the token): no log line or report may show it.
   registerSecret(notify);
   return {
-    ...(notify ? { notify: parseEndpoint(notify, flags.notify ? '--notify' : NOTIFY_ENV) } : {}),
+    ...(notify ? { notify: parseEndpoint(notify, flags.notify ? '--notify' : fromEnv!) } : {}),
     ...(flags.metricsFile ? { metricsFile: checkMetricsPath(flags.metricsFile) } : {}),
     ...(flags.pushgateway ? { pushgateway: parseEndpoint(flags.pushgateway, '--pushgateway') } : {}),
   };
@@ -101,7 +102,7 @@ export async function writeCiOutputs(run: CiRun, options: CiOutputOptions): Prom
       warn(`cannot append to $GITHUB_OUTPUT (${basename(env.GITHUB_OUTPUT!)}): ${error.code ?? error}`),
     );
   }
-  if (options.notify) await notifyFailures(options.notify, run.drills, options.warn);
+  if (options.notify) await notifyFailures(options.notify, run.drills, options.warn, { runUrl: githubRunUrl(env) });
   if (options.metricsFile) {
     const problem = await writeMetricsFile(options.metricsFile, run.drills);
     if (problem) warn(`cannot write metrics to ${options.metricsFile}: ${problem}`);

@@ -1,4 +1,5 @@
 import type { DrillMeta } from '../drill/drill-meta.ts';
+import { DEMO_KEY_NOTE } from '../report/failure-summary.ts';
 import { formatDuration } from '../util/duration.ts';
 
 const MARK = { passed: '✓', failed: '✗', error: '!' } as const;
@@ -20,7 +21,7 @@ function clip(text: string, chars: number): string {
 export function formatDrillSummary(name: string, meta: DrillMeta): string {
   const restore = meta.restoreSeconds === null ? 'restore –' : `restore ${formatDuration(meta.restoreSeconds)}`;
   const lines = [
-    `${MARK[meta.status]} ${name} — ${meta.status.toUpperCase()}  ${restore}  ${objective('RTO', meta.rto)}  ${objective('RPO', meta.rpo)}`,
+    `${MARK[meta.status]} ${name} — ${meta.status.toUpperCase()}${meta.demoKey ? ` (${DEMO_KEY_NOTE})` : ''}  ${restore}  ${objective('RTO', meta.rto)}  ${objective('RPO', meta.rpo)}`,
     `    report: ${meta.markdownPath}`,
   ];
   if (meta.error) lines.push(`    error: ${meta.error}`);

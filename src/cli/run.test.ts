@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,5 +134,25 @@ test('with a Vitest config, a drill file named outside its drills project still 
     expect(out.code).toBe(0);
   } finally {
     await rm(join(project, 'vitest.config.mjs'));
+  }
+});
+
+test("a user's drill, run with this repository's Vitest config beside it, builds no demo database", async () => {
+  // The config's `drills` project is what `run` uses; the demo is built only by the example drills that ask for it.
+  const withConfig = await mkdtemp(join(tmpdir(), 'run-test-config-'));
+  try {
+    await cp(fileURLToPath(new URL('../../vitest.config.ts', import.meta.url)), join(withConfig, 'vitest.config.ts'));
+    await symlink(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(withConfig, 'node_modules'));
+    await cp(join(project, 'backups'), join(withConfig, 'backups'), { recursive: true });
+    await mkdir(join(withConfig, 'drills'));
+    await writeFile(join(withConfig, 'drills', 'mine.drill.ts'), passing);
+    const before = (await readdir(join(withConfig, 'backups'))).sort();
+    const out = await runCli(['run', '--report-dir', join(withConfig, 'reports'), '--signing-key', key], { cwd: withConfig });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/1 drill: 1 passed/);
+    expect(out.stderr).not.toMatch(/demo/);
+    expect((await readdir(join(withConfig, 'backups'))).sort()).toEqual(before);
+  } finally {
+    await rm(withConfig, { recursive: true, force: true });
   }
 });

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { defaultKeyDir } from '../drill/run-drill.ts';
 import { resolveSigner } from '../report/signer.ts';
+import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
 import { cadenceOption, evidenceOption, evidenceRetentionOption, exportDrillSettings, openConfiguredStore, type EvidenceFlags } from './evidence-options.ts';
@@ -36,6 +37,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
         }
       }
+      warnAboutArgvSecrets([argvSecretWarnings.notify(opts.notify), argvSecretWarnings.signingKey(opts.signingKey)]);
       const ciTargets = parseCiFlags(opts);
       // Resolve the key once here, so a missing key fails before any drill starts and the demo key is
       // created (and announced) once, not by every worker.

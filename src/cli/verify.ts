@@ -47,7 +47,7 @@ export function registerVerifyCommand(program: Command, setExit: (code: number) 
         for (const file of files) {
           const result = await verifyReportFile(file, key);
           ok &&= result.valid;
-          out(result.valid ? `valid   ${file} — drill "${result.report?.drill.name}" ${result.report?.status} at ${result.report?.finishedAt}` : `INVALID ${file} — ${result.reason}`);
+          out(result.valid ? `valid   ${file} — drill "${result.report?.drill.name}" ${result.report?.status} at ${result.report?.finishedAt}${result.report?.signing?.demoKey ? ' (signed with a demo key — not evidence)' : ''}` : `INVALID ${file} — ${result.reason}`);
         }
         if (opts.ledger) {
           const ledger = await verifyLedger(opts.ledger, key);

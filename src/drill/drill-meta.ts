@@ -24,6 +24,8 @@ export interface DrillMeta {
   readonly notVerified?: string[];
   /** The report's position in its chain and its file's digest (absent from results of older workers). */
   readonly ledger?: LedgerHead;
+  /** Signed with a demo key: "demo key — not evidence" wherever the drill is shown. */
+  readonly demoKey?: boolean;
 }
 
 /** How long a check's detail may be in {@link DrillMeta}: it travels from the worker to the summary. */
@@ -53,5 +55,6 @@ export function toDrillMeta(result: DrillResult): DrillMeta {
     ledger: result.ledger,
     ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
     notVerified: summarizeNotVerified(result.report.notVerified),
+    ...(result.report.signing?.demoKey ? { demoKey: true } : {}),
   };
 }

@@ -137,3 +137,31 @@ test('a restore that completed with errors is still verified: the error names th
   expect(result.report.checks.filter((c) => c.status === 'skipped')).toEqual([]);
   expect(result.failedChecks.map((c) => c.name).sort()).toEqual(['restore completed', 'schema public.order_items (manifest)']);
 });
+
+test('a custom check records the SQL it ran, and a failed one its expected and received values in plain words', async () => {
+  const { expect: vexpect } = await import('vitest');
+  const result = await runDrill({
+    ...quiet(),
+    name: 'custom checks',
+    source: fileSource(join(dir, 'backups')),
+    signingKey,
+    body: async ({ db, check }) => {
+      await check('500 customers', async () => {
+        const { rows } = await db.query('select count(*)::int as n from customers');
+        vexpect(rows[0].n).toBe(500);
+      });
+      await check('no negative totals', async () => {
+        const { rows } = await db.query({ text: 'select count(*)::int as n from orders where total >= $1', values: [0] });
+        vexpect(rows[0].n, 'orders with a total').toBe(-1);
+      });
+      // Outside a check, queries are not recorded into any check.
+      await db.query('select 1');
+    },
+  });
+  const byName = Object.fromEntries(result.report.checks.map((c) => [c.name, c]));
+  expect(byName['500 customers']).toEqual({ name: '500 customers', status: 'passed', expected: null, actual: null, queries: ['select count(*)::int as n from customers'] });
+  const failed = byName['no negative totals']!;
+  expect(failed).toMatchObject({ status: 'failed', expected: -1, queries: ['select count(*)::int as n from orders where total >= $1'] });
+  expect(failed.detail).toBe(`orders with a total: expected -1, received ${failed.actual}`);
+  expect(failed.detail).not.toContain('Object.is');
+});

@@ -16,7 +16,7 @@ import type { LedgerHead } from '../evidence/ledger-head.ts';
 import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
 import { parseDuration } from '../util/duration.ts';
 import { writeReport } from '../report/report-writer.ts';
-import { resolveSigner } from '../report/signer.ts';
+import { resolveSigner, type Signer } from '../report/signer.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 import { redact } from '../util/redact.ts';
 import { compareWithMarker, startComparison } from '../verify/compare.ts';
@@ -63,6 +63,8 @@ export interface DrillRun extends DrillOptions {
   readonly file?: string | null;
   readonly body?: DrillBody;
   readonly signal?: AbortSignal;
+  /** An already resolved signer (e.g. by the CLI before anything else started); default: from `signingKey`. */
+  readonly signer?: Signer;
   /** Progress lines; default: printed to stderr with the drill's name. */
   readonly log?: (line: string) => void;
   /** Progress for a terminal display: each phase as it starts, and tables done of total in `restore` and `verify`. */
@@ -104,7 +106,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   assertSomethingToCheck(run);
   const log = run.log ?? ((line: string) => process.stderr.write(`[${run.name}] ${redact(line)}\n`));
   const reportDir = run.reportDir ?? process.env.RESTORE_DRILL_REPORT_DIR ?? 'reports';
-  const key = await resolveSigner({
+  const key = run.signer ?? await resolveSigner({
     flag: run.signingKey,
     env: process.env.RESTORE_DRILL_SIGNING_KEY,
     defaultDir: defaultKeyDir(),
@@ -262,7 +264,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     log(`report: ${status} — ${written.markdownPath}${evidence ? ` (and ${evidence.uri}, position ${written.head.position})` : ''}`);
     return {
       status,
-      report: { ...report, previous: written.previous, position: written.head.position, reportFile: basename(written.jsonPath) },
+      report: { ...report, signing: { demoKey: key.demo === true }, previous: written.previous, position: written.head.position, reportFile: basename(written.jsonPath) },
       reportPath: written.jsonPath,
       markdownPath: written.markdownPath,
       failedChecks: checks.filter((c) => c.status === 'failed'),
@@ -291,11 +293,21 @@ function markersPresentCheck(manifest: Marker | undefined, marker: Marker | unde
 
 async function runBody(body: DrillBody, db: pg.Client, environment: StartedEnvironment, recoveryPoint: RecoveryPoint, checks: CheckResult[], log: (line: string) => void) {
   const check = async (name: string, assertion: () => unknown) => {
+    const queries: string[] = [];
+    // The report says what a custom check looked at: every statement it ran on `db`, recorded while it runs.
+    const original = db.query;
+    db.query = function (this: pg.Client, ...args: unknown[]) {
+      queries.push(queryText(args[0]));
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof db.query;
+    const recorded = () => (queries.length ? { queries: queries.map((q) => redact(q)) } : {});
     try {
       await assertion();
-      checks.push({ name, status: 'passed', expected: null, actual: null });
+      checks.push({ name, status: 'passed', expected: null, actual: null, ...recorded() });
     } catch (error) {
-      checks.push(assertionFailure(name, error));
+      checks.push({ ...assertionFailure(name, error), ...recorded() });
+    } finally {
+      db.query = original;
     }
   };
   try {
@@ -305,16 +317,42 @@ async function runBody(body: DrillBody, db: pg.Client, environment: StartedEnvir
   }
 }
 
+/** The SQL of a `query()` call: a string, or a config object with `text`. */
+function queryText(query: unknown): string {
+  if (typeof query === 'string') return query;
+  const text = (query as { text?: unknown } | null)?.text;
+  return typeof text === 'string' ? text : String(query);
+}
+
+/**
+ * A thrown assertion as a failed check: Vitest's AssertionError carries `expected` and `actual`, which become
+ * the check's values, and the detail says it in plain words instead of Vitest's `Object.is equality` text.
+ */
 function assertionFailure(name: string, error: unknown): CheckResult {
-  const e = error as { expected?: unknown; actual?: unknown; message?: string };
+  const e = error as { expected?: unknown; actual?: unknown; message?: string; showDiff?: boolean };
   const scalar = (v: unknown) => (v === undefined ? null : typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as string | number | boolean | null));
+  const message = String(e.message ?? error).split('\n')[0] ?? '';
+  const hasValues = e.expected !== undefined || e.actual !== undefined;
+  // `expect(x, 'orders').toBe(0)` prefixes the message with its own words: keep them.
+  const prefix = /^(.*?): expected /.exec(message)?.[1];
+  const plain =
+    hasValues && e.showDiff !== false
+      ? `${prefix ? `${prefix}: ` : ''}expected ${describeValue(e.expected)}, received ${describeValue(e.actual)}`
+      : message.replace(/\s*\/\/ Object\.is equality$/, '');
   return {
     name,
     status: 'failed',
     expected: scalar(e.expected),
     actual: scalar(e.actual),
-    detail: redact(String(e.message ?? error).split('\n')[0] ?? ''),
+    detail: redact(plain),
   };
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return String(value);
 }
 
 function addSkippedChecks(checks: CheckResult[], phase: string, restorable: Restorable | undefined, bodyNotRun: boolean, error: unknown) {

@@ -76,3 +76,21 @@ test('the message carries the ledger head of the report, as a field and a line o
   expect(message.ledger).toEqual(head);
   expect(message.text.split('\n')).toContain(`ledger head: 17:sha256:${'a'.repeat(64)}`);
 });
+
+test('the message links the CI run instead of a path on the runner, and gives each failed check its reason', () => {
+  const drill = sampleDrillMeta({
+    name: 'shop',
+    status: 'failed',
+    demoKey: true,
+    checks: [{ name: 'no negative totals', status: 'failed', expected: 0, actual: 3, detail: 'expected 0, received 3' }],
+  }) as Parameters<typeof buildNotification>[0];
+  const message = buildNotification(drill, { runUrl: 'https://github.com/acme/db/actions/runs/42' });
+  expect(message.text).toBe(
+    [
+      'restore-drill: drill "shop" FAILED (demo key — not evidence)',
+      '• no negative totals: expected 0, got 3',
+      'run: https://github.com/acme/db/actions/runs/42 (report 20261123T175533Z-shop-restores.report.md)',
+    ].join('\n'),
+  );
+  expect(message).toMatchObject({ runUrl: 'https://github.com/acme/db/actions/runs/42', demoKey: true });
+});

@@ -1,9 +1,14 @@
+import { basename } from 'node:path';
 import type { DrillMeta } from '../drill/drill-meta.ts';
 import { formatHead, type LedgerHead } from '../evidence/ledger-head.ts';
+import { DEMO_KEY_NOTE, failedCheckLine } from '../report/failure-summary.ts';
 import { describeEndpoint, send } from './endpoint.ts';
 
 /** The environment variable that may hold the `--notify` URL (keeps a webhook token off the command line). */
-export const NOTIFY_ENV = 'RESTORE_DRILL_NOTIFY_URL';
+export const NOTIFY_ENV = 'RESTORE_DRILL_NOTIFY';
+
+/** The name {@link NOTIFY_ENV} had before; still read when the new one is not set. */
+export const LEGACY_NOTIFY_ENV = 'RESTORE_DRILL_NOTIFY_URL';
 
 /** How many failed checks a message names before it says "and N more". */
 const MAX_CHECKS = 5;
@@ -22,24 +27,35 @@ export interface DrillNotification {
   readonly reportMarkdown: string;
   /** The report's place in its ledger (`position`, `digest`): a copy of the head outside the report directory. */
   readonly ledger?: LedgerHead;
+  /** The CI run's page (its artifacts hold the reports), when known. */
+  readonly runUrl?: string;
+  /** Present and true when a demo key signed the report. */
+  readonly demoKey?: boolean;
+}
+
+/** Where the message points a reader: the CI run's page rather than a path on a runner that is gone. */
+export interface NotificationOptions {
+  /** e.g. `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`. */
+  readonly runUrl?: string;
 }
 
 /**
- * The message for one drill that did not pass.
+ * The message for one drill that did not pass: the status first, then why (the error, each failed check with
+ * expected, actual and reason), then where to read more — the CI run when known, else the report's path.
  *
  * @example
- * buildNotification(meta).text;
- * // 'restore-drill: drill "shop" FAILED\n• row count public.orders (manifest): expected 2000, got 1999\nreport: reports/….report.md'
+ * buildNotification(meta, { runUrl: 'https://github.com/acme/db/actions/runs/42' }).text;
+ * // 'restore-drill: drill "shop" FAILED\n• row count public.orders (manifest): expected 2000, got 1999\nrun: https://github.com/acme/db/actions/runs/42 (report ….report.md)'
  */
-export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error' }): DrillNotification {
-  const failed = drill.checks.filter((c) => c.status === 'failed').map((c) => `${c.name}: expected ${c.expected}, got ${c.actual}`);
+export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error' }, options: NotificationOptions = {}): DrillNotification {
+  const failed = drill.checks.filter((c) => c.status === 'failed').map(failedCheckLine);
   const shown = failed.slice(0, MAX_CHECKS);
   const lines = [
-    `restore-drill: drill "${drill.name}" ${drill.status.toUpperCase()}`,
+    `restore-drill: drill "${drill.name}" ${drill.status.toUpperCase()}${drill.demoKey ? ` (${DEMO_KEY_NOTE})` : ''}`,
     ...(drill.error ? [`error: ${drill.error}`] : []),
     ...shown.map((c) => `• ${c}`),
     ...(failed.length > shown.length ? [`… and ${failed.length - shown.length} more failed checks`] : []),
-    `report: ${drill.markdownPath}`,
+    options.runUrl ? `run: ${options.runUrl} (report ${basename(drill.markdownPath)})` : `report: ${drill.markdownPath}`,
     ...(drill.ledger ? [`ledger head: ${formatHead(drill.ledger)}`] : []),
   ];
   return {
@@ -50,6 +66,8 @@ export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error
     report: drill.reportPath,
     reportMarkdown: drill.markdownPath,
     ...(drill.ledger ? { ledger: drill.ledger } : {}),
+    ...(options.runUrl ? { runUrl: options.runUrl } : {}),
+    ...(drill.demoKey ? { demoKey: true } : {}),
   };
 }
 
@@ -61,10 +79,10 @@ export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error
  * @example
  * await notifyFailures(new URL(opts.notify), run.drills, (line) => process.stderr.write(`${line}\n`));
  */
-export async function notifyFailures(url: URL, drills: readonly DrillMeta[], warn: (line: string) => void): Promise<void> {
+export async function notifyFailures(url: URL, drills: readonly DrillMeta[], warn: (line: string) => void, options: NotificationOptions = {}): Promise<void> {
   for (const drill of drills) {
     if (drill.status === 'passed') continue;
-    const message = buildNotification(drill as DrillMeta & { status: 'failed' | 'error' });
+    const message = buildNotification(drill as DrillMeta & { status: 'failed' | 'error' }, options);
     const problem = await send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
     if (problem) warn(`restore-drill: warning: notification for drill "${drill.name}" to ${describeEndpoint(url)} failed: ${problem}`);
   }

@@ -19,6 +19,20 @@ test('a table row per drill: status, restore time, RTO and RPO against targets, 
   const md = renderCiSummary(run, { links: 'relative', reportDir: 'reports' });
   const lines = md.trimEnd().split('\n');
   expect(lines[0]).toBe('## restore-drill: 3 of 4 drills did not pass');
+  // Before the table: each drill that did not pass, with why.
+  expect(lines.slice(2, 15)).toEqual([
+    '- ❌ failed **orders \\| eu &lt;b&gt;**',
+    ...[1, 2, 3, 4].map((i) => `  - checksum public.t${i} (manifest): expected a\\|b, got c`),
+    '- ⚠️ error **broken**',
+    '  - error in provision: PostgreSQL did not start',
+    '- ⚠️ not run **drills/bad.drill.ts**',
+    '  - could not be loaded: x',
+    '',
+    '| drill | status | restore | RTO | RPO | failed checks | report |',
+    '|---|---|---|---|---|---|---|',
+    expect.stringMatching(/^\| shop restores \| ✅ passed /),
+  ]);
+  lines.splice(0, 12, '## restore-drill: 3 of 4 drills did not pass', '');
   expect(lines[2]).toBe('| drill | status | restore | RTO | RPO | failed checks | report |');
   expect(lines[4]).toBe(
     '| shop restores | ✅ passed | 2m 30s | 3m 07s / 15m 00s ✅ | 1h 00m / 3h 00m ✅ | – | [20261123T175533Z-shop-restores.report.md](20261123T175533Z-shop-restores.report.md) |',
@@ -46,4 +60,10 @@ test('what each drill did not verify follows the table', () => {
   const partial = sampleDrillMeta({ name: 'shop_eu', notVerified: ['tables without a marker (1): public.audit_log', 'objects not fingerprinted: functions'] });
   const md = renderCiSummary({ drills: [sampleDrillMeta(), partial], notRun: [] }, { links: 'relative', reportDir: 'reports' });
   expect(md).toContain('**Not verified** (not covered by the results above):\n\n- shop\\_eu: tables without a marker (1): public.audit\\_log; objects not fingerprinted: functions\n');
+});
+
+test('a demo-key run says so in its status and above the table', () => {
+  const md = renderCiSummary({ drills: [sampleDrillMeta({ demoKey: true })], notRun: [] }, { links: 'relative', reportDir: 'reports' });
+  expect(md).toContain('> ⚠️ **1 report(s) signed with a demo key — not evidence.**');
+  expect(md).toContain('| shop restores | ✅ passed (demo key — not evidence) |');
 });

@@ -1,6 +1,7 @@
 import { basename, relative } from 'node:path';
 import type { DrillMeta } from '../drill/drill-meta.ts';
 import { formatDuration } from '../util/duration.ts';
+import { DEMO_KEY_NOTE, failureLines } from './failure-summary.ts';
 
 /** A drill of a run that wrote no report: its file could not be loaded, or its options are wrong. */
 export interface NotRunDrill {
@@ -48,17 +49,16 @@ export function renderCiSummary(run: CiRun, options: CiSummaryOptions): string {
   const bad = run.drills.filter((d) => d.status !== 'passed').length + run.notRun.length;
   const headline =
     total === 0 ? 'no drills ran' : bad === 0 ? `all ${total} drill${total === 1 ? '' : 's'} passed` : `${bad} of ${total} drill${total === 1 ? '' : 's'} did not pass`;
-  const lines = [
-    `## restore-drill: ${headline}`,
-    '',
+  const lines = [`## restore-drill: ${headline}`, '', ...leadingFailures(run), ...demoKeyLines(run)];
+  lines.push(
     '| drill | status | restore | RTO | RPO | failed checks | report |',
     '|---|---|---|---|---|---|---|',
-  ];
+  );
   for (const drill of run.drills) {
     lines.push(
       row([
         cell(drill.name),
-        STATUS[drill.status],
+        `${STATUS[drill.status]}${drill.demoKey ? ` (${DEMO_KEY_NOTE})` : ''}`,
         drill.restoreSeconds === null ? '–' : formatDuration(drill.restoreSeconds),
         objective(drill.rto),
         objective(drill.rpo),
@@ -80,6 +80,25 @@ function notVerifiedLines(drills: readonly DrillMeta[]): string[] {
   const listed = drills.filter((d) => d.notVerified?.length);
   if (listed.length === 0) return [];
   return ['**Not verified** (not covered by the results above):', '', ...listed.map((d) => `- ${cell(d.name)}: ${d.notVerified!.map(cell).join('; ')}`), ''];
+}
+
+/** Before the table: each drill that did not pass, with why (the table cell holds only the first few). */
+function leadingFailures(run: CiRun): string[] {
+  const lines: string[] = [];
+  for (const drill of run.drills) {
+    if (drill.status === 'passed') continue;
+    // DrillMeta's error is already `phase: message`.
+    const why = [...(drill.error ? [`error in ${drill.error}`] : []), ...failureLines({ status: drill.status, checks: drill.checks }, 5)];
+    lines.push(`- ${STATUS[drill.status]} **${cell(drill.name)}**`, ...why.map((w) => `  - ${cell(w)}`));
+  }
+  for (const drill of run.notRun) lines.push(`- ⚠️ not run **${cell(drill.name)}**`, `  - ${cell(drill.reason)}`);
+  return lines.length ? [...lines, ''] : [];
+}
+
+function demoKeyLines(run: CiRun): string[] {
+  const demo = run.drills.filter((d) => d.demoKey).length;
+  if (demo === 0) return [];
+  return [`> ⚠️ **${demo} report(s) signed with a demo key — not evidence.** Set \`RESTORE_DRILL_SIGNING_KEY\` to sign with your own key.`, ''];
 }
 
 function objective(o: DrillMeta['rto']): string {

@@ -109,7 +109,7 @@ describe('renderControlsMarkdown / renderControlsJson', () => {
     expect(markdown).toContain('| SOC2-A1.2 | 4 | 3 | 1 | 2026-03-15 03:00 | ✅ passed |');
     expect(markdown).toContain('## (no control declared)');
     expect(markdown).toContain(
-      `| orders | 2026-02-15 03:00 | ❌ failed | — | — / 15m 00s | ✅ 1h 00m / 8h 00m | ✅ verified (${key.keyid.slice(0, 23)}…) | ✅ linked | \`${names[1]}\` |`,
+      `| orders | 2026-02-15 03:00 | ❌ failed: error in restore: pg_restore exited with code 1: out of disk space; checksum: expected 9f2c, got 77aa — range id 1000..1999 differs \\| 3 rows | — | — / 15m 00s | ✅ 1h 00m / 8h 00m | ✅ verified (${key.keyid.slice(0, 23)}…) | ✅ linked | \`${names[1]}\` |`,
     );
     // A drill name with a pipe stays in its cell.
     expect(markdown).toContain('| billing \\| ledger | 2026-02-15 03:00 |');
@@ -120,6 +120,31 @@ describe('renderControlsMarkdown / renderControlsJson', () => {
     const matrix = buildControlMatrix(await loadHistory(dir));
     expect(JSON.parse(renderControlsJson(matrix))).toEqual(JSON.parse(JSON.stringify(matrix)));
     expect(renderControlsMarkdown(matrix)).toContain('Signatures and ledger **not checked**');
+  });
+
+  it('counts no demo-key run as evidence and leads with the controls whose latest evidence failed, and why', async () => {
+    const demoDir = await mkdtemp(join(tmpdir(), 'restore-drill-controls-demo-'));
+    try {
+      const failing = { name: 'orders', controls: ['SOC2-A1.2'], runs: monthlyRuns('2026-01', [100, null]) };
+      await writeReportDirectory(demoDir, key, [failing]);
+      await writeReportDirectory(demoDir, { ...key, demo: true }, [{ name: 'demo', controls: ['SOC2-A1.2'], runs: monthlyRuns('2026-03', [10]) }]);
+      const matrix = buildControlMatrix(await loadHistory(demoDir, { publicKey: key.publicKey }));
+      expect(matrix.controls[0]).toMatchObject({ control: 'SOC2-A1.2', runs: 2, passed: 1, failed: 1, demoKeyRuns: 1, latest: { status: 'failed' } });
+      const markdown = renderControlsMarkdown(matrix);
+      expect(markdown.split('\n').slice(0, 7)).toEqual([
+        '# Compliance control matrix',
+        '',
+        '**❌ 1 control(s) whose latest evidence did not pass:**',
+        '',
+        '- SOC2-A1.2 — orders, 2026-02-15 03:00: ❌ failed',
+        '  - error in restore: pg_restore exited with code 1: out of disk space',
+        '  - checksum: expected 9f2c, got 77aa — range id 1000..1999 differs \\| 3 rows',
+      ]);
+      expect(markdown).toContain('⚠️ 1 report(s) signed with a demo key — not evidence: listed below, counted nowhere.');
+      expect(markdown).toContain('| demo | 2026-03-15 03:00 | ⚠️ demo key — not evidence — ✅ passed |');
+    } finally {
+      await rm(demoDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import type { StaleDrill } from '../evidence/staleness.ts';
 import { formatDuration } from '../util/duration.ts';
+import { DEMO_KEY_NOTE, failureLines, signedWithDemoKey } from './failure-summary.ts';
 import type { HistoryRun, ReportHistory, SignatureCheck } from './history.ts';
 import { summarizeNotVerified } from './not-verified-text.ts';
 import type { DrillStatus, ObjectiveResult } from './report-model.ts';
@@ -41,6 +42,10 @@ export interface ControlEvidence {
   readonly ledger: LedgerLink;
   /** What the run did not verify, one short line per reason; a pass covers only the rest. */
   readonly notVerified: string[];
+  /** Signed with a demo key: listed, but not evidence — it counts in none of the row's numbers. */
+  readonly demoKey: boolean;
+  /** Why the run did not pass: its error and each failed check with its reason (empty when it passed). */
+  readonly failures: string[];
 }
 
 /** Every run evidencing one control, oldest first. */
@@ -48,10 +53,14 @@ export interface ControlRow {
   /** The control id, or {@link NO_CONTROL}. */
   readonly control: string;
   readonly declared: boolean;
+  /** Runs that count as evidence: every run except those signed with a demo key. */
   readonly runs: number;
   readonly passed: number;
   /** Runs with status `failed` or `error`. */
   readonly failed: number;
+  /** Runs signed with a demo key: listed in `evidence`, counted nowhere else. */
+  readonly demoKeyRuns: number;
+  /** The newest run that counts as evidence. */
   readonly latest: { readonly startedAt: string; readonly status: DrillStatus } | null;
   readonly evidence: ControlEvidence[];
 }
@@ -116,13 +125,16 @@ export function buildControlMatrix(history: ReportHistory): ControlMatrix {
 }
 
 function row(control: string, evidence: ControlEvidence[]): ControlRow {
-  const last = evidence.at(-1);
+  // A demo-key report proves nothing: it is shown, but no number of the row counts it.
+  const counted = evidence.filter((e) => !e.demoKey);
+  const last = counted.at(-1);
   return {
     control,
     declared: control !== NO_CONTROL,
-    runs: evidence.length,
-    passed: evidence.filter((e) => e.status === 'passed').length,
-    failed: evidence.filter((e) => e.status !== 'passed').length,
+    runs: counted.length,
+    passed: counted.filter((e) => e.status === 'passed').length,
+    failed: counted.filter((e) => e.status !== 'passed').length,
+    demoKeyRuns: evidence.length - counted.length,
     latest: last ? { startedAt: last.startedAt, status: last.status } : null,
     evidence,
   };
@@ -149,6 +161,8 @@ function toEvidence(run: HistoryRun, history: ReportHistory): ControlEvidence {
     signature: run.signature,
     ledger,
     notVerified: summarizeNotVerified(Array.isArray(report.notVerified) || report.notVerified === undefined ? report.notVerified : []),
+    demoKey: signedWithDemoKey(report),
+    failures: failureLines(report),
   };
 }
 
@@ -198,9 +212,10 @@ export function renderControlsMarkdown(matrix: ControlMatrix): string {
     lines.push('No reports.', '');
     return lines.join('\n');
   }
+  lines.splice(2, 0, ...leadingLines(matrix));
   lines.push(
     ...table(
-      ['Control', 'Runs', 'Passed', 'Failed', 'Latest run (UTC)', 'Latest result'],
+      ['Control', 'Runs', 'Passed', 'Failed', 'Latest run (UTC)', 'Latest result', 'Demo-key runs (not evidence)'],
       matrix.controls.map((c) => [
         c.control,
         String(c.runs),
@@ -208,6 +223,7 @@ export function renderControlsMarkdown(matrix: ControlMatrix): string {
         String(c.failed),
         c.latest ? shortTime(c.latest.startedAt) : '—',
         c.latest ? result(c.latest.status) : '—',
+        String(c.demoKeyRuns),
       ]),
     ),
     '',
@@ -220,7 +236,7 @@ export function renderControlsMarkdown(matrix: ControlMatrix): string {
         control.evidence.map((e) => [
           e.drill,
           shortTime(e.startedAt),
-          result(e.status),
+          `${e.demoKey ? `⚠️ ${DEMO_KEY_NOTE} — ` : ''}${result(e.status)}${e.failures.length ? `: ${e.failures.join('; ')}` : ''}`,
           e.restoreSeconds === null ? '—' : formatDuration(e.restoreSeconds),
           objective(e.rto),
           objective(e.rpo),
@@ -263,6 +279,29 @@ function staleMarkdown(matrix: ControlMatrix): string[] {
     ...matrix.stale.map((s) => `- **${escapeMarkdown(s.drill)}** — newest report \`${escapeMarkdown(s.file)}\` finished ${shortTime(s.finishedAt)}, cadence ${escapeMarkdown(s.cadence)}, the next was due by ${shortTime(s.dueBy)}`),
     '',
   ];
+}
+
+/**
+ * Above the tables: the verdict, each control whose latest evidence did not pass with why, and how many
+ * runs were signed with a demo key and count for nothing.
+ */
+function leadingLines(matrix: ControlMatrix): string[] {
+  const failing = matrix.controls.filter((c) => c.latest && c.latest.status !== 'passed');
+  const lines: string[] = [];
+  if (failing.length === 0) {
+    lines.push(matrix.controls.some((c) => c.latest) ? '**✅ The latest evidence of every control passed.**' : '**⚠️ No control has evidence: every run was signed with a demo key.**', '');
+  } else {
+    lines.push(`**❌ ${failing.length} control(s) whose latest evidence did not pass:**`, '');
+    for (const control of failing) {
+      const latest = control.evidence.filter((e) => !e.demoKey).at(-1)!;
+      lines.push(`- ${escapeMarkdown(control.control)} — ${escapeMarkdown(latest.drill)}, ${shortTime(latest.startedAt)}: ${result(latest.status)}`);
+      lines.push(...latest.failures.slice(0, 5).map((f) => `  - ${escapeMarkdown(f)}`));
+    }
+    lines.push('');
+  }
+  const demo = new Set(matrix.controls.flatMap((c) => c.evidence.filter((e) => e.demoKey).map((e) => e.file))).size;
+  if (demo > 0) lines.push(`⚠️ ${demo} report(s) signed with a demo key — not evidence: listed below, counted nowhere.`, '');
+  return lines;
 }
 
 function result(status: DrillStatus): string {

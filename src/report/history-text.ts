@@ -2,6 +2,7 @@ import { describeStale } from '../evidence/staleness.ts';
 import { formatDuration } from '../util/duration.ts';
 import { describeChange, describeForecast, drillForecast, monthlyRestore, recentChange } from './forecast.ts';
 import type { DrillHistory, HistoryRun, ReportHistory } from './history.ts';
+import { DEMO_KEY_NOTE, failureLines, signedWithDemoKey } from './failure-summary.ts';
 import type { ObjectiveResult } from './report-model.ts';
 
 /**
@@ -13,6 +14,17 @@ import type { ObjectiveResult } from './report-model.ts';
  */
 export function renderHistoryText(history: ReportHistory): string {
   const lines: string[] = [];
+  // The verdict first, and for each drill whose latest run did not pass, why.
+  const failing = history.drills.filter((d) => d.runs.at(-1)!.status !== 'passed');
+  if (history.drills.length === 0) lines.push('no drill reports');
+  else if (failing.length === 0) lines.push(`✓ the latest run of every drill passed (${history.drills.length})`);
+  else lines.push(`✗ ${failing.length} of ${history.drills.length} drill(s): the latest run did not pass`);
+  for (const drill of failing) {
+    const latest = drill.runs.at(-1)!;
+    lines.push(`  ${drill.name} — ${latest.status.toUpperCase()} ${latest.report.startedAt.slice(0, 16).replace('T', ' ')}`, ...failureLines(latest.report, 5).map((l) => `    ✗ ${l}`));
+  }
+  const demo = history.drills.flatMap((d) => d.runs).filter((r) => signedWithDemoKey(r.report)).length;
+  if (demo > 0) lines.push(`⚠ ${demo} report(s) signed with a demo key — not evidence`);
   lines.push(`${history.dir}: ${history.files} report(s) of ${history.drills.length} drill(s)`);
   if (history.keyid === null) {
     lines.push('signatures: not checked (pass --key PUB.pem to check them and the ledger)');
@@ -58,7 +70,11 @@ function drillLines(drill: DrillHistory): string[] {
   return [
     `${drill.name} — ${drill.runs.length} run(s), ${first} … ${last}`,
     line(header),
-    ...rows.map(line),
+    ...rows.flatMap((row, i) => {
+      // Each run that did not pass says why, under its row.
+      const run = drill.runs[i]!;
+      return [line(row), ...failureLines(run.report, 3).map((l) => `      ✗ ${l}`)];
+    }),
     `  trend:    restore time ${change ? describeChange(change) : 'not enough history (needs runs in two months)'}`,
     `  forecast: ${describeForecast(drillForecast(drill))}`,
   ];
@@ -72,7 +88,8 @@ function objective(o: ObjectiveResult): string {
 
 function signature(run: HistoryRun): string {
   const s = run.signature;
-  if (s.state === 'verified') return 'verified';
+  const demo = signedWithDemoKey(run.report) ? ` (${DEMO_KEY_NOTE})` : '';
+  if (s.state === 'verified') return `verified${demo}`;
   if (s.state === 'invalid') return `INVALID: ${s.reason}`;
-  return 'not checked';
+  return `not checked${demo}`;
 }

@@ -37,7 +37,31 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('| ✅ | row count | public.orders | 1200 | 1200 |  |');
     expect(markdown).toContain('| ❌ | checksum | public.order_items | 9f2c | 77aa | range id 1000..1999 differs \\| 3 rows |');
     expect(markdown).toContain('| ⏭️ | freshness |  | — | — | restore failed |');
-    expect(markdown).toContain('1 passed, 1 failed, 1 skipped.');
+    expect(markdown).toContain('**1 failed**, 1 passed, 1 skipped.');
+  });
+
+  it('leads a failed report with its failed checks and their reasons, before the recovery point', () => {
+    const report = sampleReport({
+      checks: [
+        { name: 'row count', status: 'passed', expected: 1, actual: 1 },
+        { name: 'no negative totals', status: 'failed', expected: 0, actual: 3, detail: 'expected 0, received 3', queries: ['select count(*) from orders where total < 0'] },
+      ],
+    });
+    const markdown = renderMarkdown(report);
+    const failures = markdown.indexOf('## Failed checks (1)');
+    expect(failures).toBeGreaterThan(0);
+    expect(failures).toBeLessThan(markdown.indexOf('## Recovery point'));
+    expect(markdown).toContain('- ❌ no negative totals: expected 0, got 3\n');
+    expect(markdown).toContain('```sql\nselect count(*) from orders where total < 0;\n```');
+    // In the checks table too, the failed check comes first.
+    expect(markdown.indexOf('| ❌ | no negative totals')).toBeLessThan(markdown.indexOf('| ✅ | row count'));
+  });
+
+  it('says "demo key — not evidence" at the top and beside the key of a demo-key report', () => {
+    const markdown = renderMarkdown(sampleReport({ signing: { demoKey: true } }), { jsonFile: 'x.report.json', keyid: 'sha256:ab' });
+    expect(markdown.split('\n')[4]).toMatch(/^> ⚠️ \*\*Demo key — not evidence\.\*\* /);
+    expect(markdown).toContain('signed with key `sha256:ab` (demo key — not evidence)');
+    expect(renderMarkdown(sampleReport({ signing: { demoKey: false } }))).not.toContain('demo key');
   });
 
   it('keeps multi-line values inside their table cell', () => {

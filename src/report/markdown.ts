@@ -1,5 +1,6 @@
 import { formatDuration } from '../util/duration.ts';
 import { summarizeNotVerified } from './not-verified-text.ts';
+import { DEMO_KEY_EXPLAINED, DEMO_KEY_NOTE, failedCheckLine, failuresFirst, signedWithDemoKey } from './failure-summary.ts';
 import type { CheckStatus, DrillReport, DrillStatus, ObjectiveResult, RpoBasis } from './report-model.ts';
 
 /** What the human report says about the signed file it sits beside. */
@@ -39,8 +40,16 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     '',
   );
 
+  // A reader stops at the first screen: what is wrong with the evidence, and why the drill failed, come first.
+  if (signedWithDemoKey(report)) lines.push(`> ⚠️ **${capitalise(DEMO_KEY_NOTE)}.** ${DEMO_KEY_EXPLAINED}`, '');
   if (report.error) {
     lines.push('## Error', '', `In phase **${report.error.phase}**: ${report.error.message}`, '');
+  }
+  if (failed > 0) {
+    lines.push(`## Failed checks (${failed})`, '', ...report.checks.filter((c) => c.status === 'failed').map((c) => `- ❌ ${oneLine(failedCheckLine(c))}`), '');
+    for (const c of report.checks.filter((c) => c.status === 'failed' && c.queries?.length)) {
+      lines.push(`SQL run by \`${oneLine(c.name)}\`:`, '', '```sql', ...c.queries!.map((q) => `${q.replaceAll('```', "'''").trim()};`), '```', '');
+    }
   }
 
   lines.push('## Recovery point', '');
@@ -71,7 +80,12 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     lines.push(...table(['', ''], Object.entries(env.facts).map(([name, value]) => [name, show(value)])), '');
   }
   if (report.controls.length) {
-    lines.push('## Controls evidenced', '', report.controls.map((c) => `\`${c}\``).join(', '), '');
+    lines.push(
+      signedWithDemoKey(report) ? `## Controls declared (not evidence: ${DEMO_KEY_NOTE})` : '## Controls evidenced',
+      '',
+      report.controls.map((c) => `\`${c}\``).join(', '),
+      '',
+    );
   }
 
   lines.push('## Objectives', '');
@@ -94,12 +108,12 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     '',
   );
 
-  lines.push('## Checks', '', `${passed} passed, ${failed} failed, ${skipped} skipped.`, '');
+  lines.push('## Checks', '', failed > 0 ? `**${failed} failed**, ${passed} passed, ${skipped} skipped.` : `${passed} passed, ${failed} failed, ${skipped} skipped.`, '');
   if (report.checks.length > 0) {
     lines.push(
       ...table(
         ['', 'Check', 'Table', 'Expected', 'Actual', 'Detail'],
-        report.checks.map((c) => [
+        failuresFirst(report.checks).map((c) => [
           CHECK_STATUS[c.status],
           c.name,
           c.table ?? '',
@@ -119,7 +133,7 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
   lines.push(
     `This is a summary. The record is the signed DSSE envelope ` +
       `${opts.jsonFile ? `[\`${jsonFile}\`](${encodeURI(jsonFile)})` : 'beside this file'}` +
-      `${opts.keyid ? `, signed with key \`${opts.keyid}\`` : ''}` +
+      `${opts.keyid ? `, signed with key \`${opts.keyid}\`` : ''}${signedWithDemoKey(report) ? ` (${DEMO_KEY_NOTE})` : ''}` +
       `${report.previous ? `; it follows the report with digest \`${report.previous}\` in the ledger` : ''}.`,
     '',
     'Verify it with the public key:',
@@ -141,6 +155,15 @@ function notVerifiedSection(report: DrillReport): string[] {
     lines.push(...table(['Kind', 'Name', 'Reason', 'Detail'], report.notVerified.map((n) => [n.kind, n.name, n.reason, n.detail])), '');
   }
   return lines;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A list item stays one line, whatever a check's detail holds. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\r?\n\s*/g, ' ');
 }
 
 function objectiveRow(name: string, objective: ObjectiveResult): string[] {

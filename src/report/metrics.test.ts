@@ -125,3 +125,8 @@ test('the ledger position of each drill\'s report, labelled with its digest: the
   expect(samples(text).get(`restore_drill_ledger_position{drill="shop restores",digest="${digest}"}`)).toBe(17);
   expect(renderMetrics([sampleDrillMeta()])).not.toContain('restore_drill_ledger_position');
 });
+
+test('a drill signed with a demo key says so in restore_drill_demo_key', () => {
+  expect(renderMetrics([sampleDrillMeta({ demoKey: true })])).toContain('restore_drill_demo_key{drill="shop restores"} 1\n');
+  expect(renderMetrics([sampleDrillMeta()])).toContain('restore_drill_demo_key{drill="shop restores"} 0\n');
+});

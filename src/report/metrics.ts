@@ -11,6 +11,7 @@ export const METRICS = {
   restore_drill_check_passed: '1 when the check passed, 0 when it failed or was skipped.',
   restore_drill_last_run_timestamp_seconds: 'When the drill finished, in Unix seconds.',
   restore_drill_ledger_position: "Position of the drill's report in its ledger; the digest label is its file's sha256 (the ledger head to verify against).",
+  restore_drill_demo_key: '1 when the report was signed with a demo key: not evidence, whatever restore_drill_verified says; else 0.',
 } as const;
 
 /** Options of {@link renderMetrics}. */
@@ -48,6 +49,7 @@ export function renderMetrics(drills: readonly DrillMeta[], options: MetricsOpti
     restore_drill_check_passed: [],
     restore_drill_last_run_timestamp_seconds: [],
     restore_drill_ledger_position: [],
+    restore_drill_demo_key: [],
   };
   // One series per drill name: with two drills of the same name, the later result counts (the textfile
   // collector drops a whole file that repeats a series).
@@ -70,6 +72,7 @@ export function renderMetrics(drills: readonly DrillMeta[], options: MetricsOpti
     }
     add('restore_drill_last_run_timestamp_seconds', Date.parse(drill.finishedAt) / 1000);
     if (drill.ledger) add('restore_drill_ledger_position', drill.ledger.position, { digest: drill.ledger.digest });
+    add('restore_drill_demo_key', bit(drill.demoKey === true));
   }
   const lines: string[] = [];
   for (const [family, help] of Object.entries(METRICS) as [keyof typeof METRICS, string][]) {

@@ -16,6 +16,8 @@ export interface CheckResult {
   readonly table?: string;
   /** Why it failed or was skipped, e.g. the key range that differs. */
   readonly detail?: string;
+  /** The SQL statements a custom check (`check(name, fn)` in a drill body) ran, in order. */
+  readonly queries?: string[];
 }
 
 export interface PhaseTiming {
@@ -99,6 +101,12 @@ export interface DrillReport {
   readonly notVerified?: NotVerified[];
   /** Checksum algorithms used, e.g. [`rdsum-text-md5/1`]. */
   readonly algorithms: string[];
+  /**
+   * How the report was signed. `demoKey: true`: with a demo key made on first use, so the report is
+   * "demo key — not evidence" in every view and counts for no control. Absent in reports written before
+   * this field existed.
+   */
+  readonly signing?: { readonly demoKey: boolean };
   /** `sha256:<hex>` of the previous report file in the same directory (the ledger), or null for the first. */
   readonly previous: string | null;
   /**

@@ -50,7 +50,7 @@ describe('verifyReportFile', () => {
     expect(await verifyReportFile(path, key.publicKey)).toEqual({
       file: path,
       valid: true,
-      report: { ...report, runId: 'run-0', previous: null, position: 1, reportFile: name },
+      report: { ...report, runId: 'run-0', signing: { demoKey: false }, previous: null, position: 1, reportFile: name },
     });
   });
 

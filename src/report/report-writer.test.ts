@@ -9,7 +9,7 @@ import { LOCK_FILE } from './directory-lock.ts';
 import { fileDigest } from './report-files.ts';
 import { writeReport } from './report-writer.ts';
 import { sampleReport } from './sample-report.fixture.ts';
-import { fingerprint, type SigningKey } from './signing-key.ts';
+import { fingerprint, resolveSigningKey, type SigningKey } from './signing-key.ts';
 
 const pair = generateKeyPairSync('ed25519');
 const key: SigningKey = { ...pair, keyid: fingerprint(pair.publicKey), source: 'generated in memory' };
@@ -36,6 +36,7 @@ describe('writeReport', () => {
     const verified = verifyEnvelope(JSON.parse(text), key.publicKey);
     expect(verified.valid && (verified.statement as { predicate: unknown }).predicate).toEqual({
       ...report,
+      signing: { demoKey: false },
       previous: null,
       position: 1,
       reportFile: '20261123T175533Z-orders-db-nightly-dump.report.json',
@@ -49,6 +50,13 @@ describe('writeReport', () => {
     expect((await readdir(dir)).sort()).toEqual(
       [basename(written.jsonPath), basename(written.markdownPath), basename(written.htmlPath), 'index.html'].sort(),
     );
+  });
+
+  it('says in the signed predicate when a demo key signed the report', async () => {
+    const demo = resolveSigningKey({ defaultDir: join(dir, '.keys'), log: () => {}, ci: false });
+    const written = await writeReport({ report, reportDir: dir, key: demo });
+    const verified = verifyEnvelope(JSON.parse(await readFile(written.jsonPath, 'utf8')), demo.publicKey);
+    expect(verified.valid && (verified.statement as { predicate: { signing: unknown } }).predicate.signing).toEqual({ demoKey: true });
   });
 
   it('links each report to the bytes of the one before it', async () => {

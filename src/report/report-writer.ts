@@ -83,7 +83,8 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
           const newest = [tip?.file, newestHere].filter((n): n is string => n !== undefined).sort(compareReportNames).at(-1);
           const base = chooseBaseName(dir, reportSlug(options.report.drill.name), options.now ?? new Date(), newest);
           const jsonFile = `${base}${REPORT_SUFFIX}`;
-          const report: DrillReport = { ...options.report, previous: tip?.digest ?? null, position: (tip?.position ?? 0) + 1, reportFile: jsonFile };
+          // Set from the key that signs, not by the caller: a demo-key report cannot claim otherwise.
+          const report: DrillReport = { ...options.report, signing: { demoKey: toSigner(key).demo === true }, previous: tip?.digest ?? null, position: (tip?.position ?? 0) + 1, reportFile: jsonFile };
           const envelope = await signEnvelopeWith(serializeStatement(buildStatement(report)), toSigner(key));
           const bytes = Buffer.from(`${JSON.stringify(envelope, null, 2)}\n`, 'utf8');
           const markdown = render(report, { jsonFile, keyid: key.keyid });

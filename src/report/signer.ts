@@ -11,6 +11,8 @@ export interface Signer {
   readonly keyid: string;
   readonly algorithm: SignatureAlgorithm;
   readonly publicKey: KeyObject;
+  /** True for a local demo key: its reports are marked "demo key — not evidence" (never true for KMS keys). */
+  readonly demo?: boolean;
   /**
    * What it was resolved from (a PEM path, PEM content or `kms://…`), to hand the same key to child
    * processes as `RESTORE_DRILL_SIGNING_KEY`. May be key material: never log it. Not enumerable.
@@ -34,6 +36,7 @@ export function localSigner(key: SigningKey): Signer {
     keyid: key.keyid,
     algorithm: 'ed25519' as const,
     publicKey: key.publicKey,
+    demo: key.demo === true,
     sign: async (message: Buffer) => sign(null, message, key.privateKey),
   };
   return Object.defineProperty(signer, 'source', { value: key.source, enumerable: false }) as Signer;
@@ -51,7 +54,7 @@ export function toSigner(key: Signer | SigningKey): Signer {
 
 /**
  * Finds what a drill signs with: `--signing-key`, else `RESTORE_DRILL_SIGNING_KEY`, else the local demo key
- * (see `resolveSigningKey`). A value starting with `kms://` is an AWS KMS key: its public key is fetched
+ * (see `resolveSigningKey`; under CI that is a usage error instead). A value starting with `kms://` is an AWS KMS key: its public key is fetched
  * and one probe signature is made, so a wrong key id or a missing permission fails before any drill starts.
  *
  * @example

@@ -1,4 +1,5 @@
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import {
+  DEMO_KEY_HEADER,
   fingerprint,
   generateKeyPair,
+  isCi,
   loadPublicKey,
   loadSigningKey,
   resolveSigningKey,
@@ -75,7 +78,7 @@ describe('loadSigningKey', () => {
     expect(loadSigningKey(privatePath).source).toBe(privatePath);
     const fromContent = loadSigningKey(pem);
     expect(fromContent.source).toBe(pem);
-    expect(Object.keys(fromContent)).toEqual(['privateKey', 'publicKey', 'keyid']);
+    expect(Object.keys(fromContent)).toEqual(['privateKey', 'publicKey', 'keyid', 'demo']);
     expect(JSON.stringify(fromContent)).not.toContain('PRIVATE KEY');
   });
 
@@ -199,5 +202,52 @@ describe('resolveSigningKey', () => {
     const lines: string[] = [];
     expect(resolveSigningKey({ defaultDir, log: (line) => lines.push(line) }).keyid).toBe(existing.keyid);
     expect(lines).toEqual([]);
+  });
+
+  it('marks the demo key it makes, wherever its file is later loaded from, and a configured key not', async () => {
+    const defaultDir = join(dir, 'demo-marks', 'keys');
+    const demo = resolveSigningKey({ defaultDir, log: () => {}, ci: false });
+    expect(demo.demo).toBe(true);
+    const pem = await readFile(join(defaultDir, 'signing-key.pem'), 'utf8');
+    expect(pem.split('\n')[0]).toBe(DEMO_KEY_HEADER);
+    // Copied elsewhere, or passed as content, it is still a demo key.
+    expect(resolveSigningKey({ env: pem, defaultDir: join(dir, 'other'), log: () => {}, ci: false }).demo).toBe(true);
+    expect(loadSigningKey(join(defaultDir, 'signing-key.pem')).demo).toBe(true);
+    const own = generateKeyPair(join(dir, 'demo-marks', 'own'));
+    expect(resolveSigningKey({ flag: own.privatePath, defaultDir, log: () => {}, ci: false }).demo).toBe(false);
+  });
+
+  it('counts a key in the demo folder made before demo keys had their header as a demo key', () => {
+    const defaultDir = join(dir, 'old-demo', 'keys');
+    generateKeyPair(defaultDir);
+    expect(resolveSigningKey({ defaultDir, log: () => {}, ci: false }).demo).toBe(true);
+    expect(resolveSigningKey({ env: join(defaultDir, 'signing-key.pem'), defaultDir, log: () => {}, ci: false }).demo).toBe(true);
+  });
+
+  it('under CI makes no demo key: a usage error naming the variable, and nothing written', () => {
+    const defaultDir = join(dir, 'ci', 'keys');
+    const error = configErrorOf(() => resolveSigningKey({ env: ' ', defaultDir, log: () => {}, ci: true }));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe('no signing key: under CI (CI is set) restore-drill signs with your key only and never makes a demo key');
+    expect(error.hint).toContain('set RESTORE_DRILL_SIGNING_KEY');
+    expect(existsSync(defaultDir)).toBe(false);
+  });
+
+  it('under CI refuses a demo key given as the key, and accepts a real one', async () => {
+    const demoDir = join(dir, 'ci-demo', 'keys');
+    resolveSigningKey({ defaultDir: demoDir, log: () => {}, ci: false });
+    const pem = await readFile(join(demoDir, 'signing-key.pem'), 'utf8');
+    const error = configErrorOf(() => resolveSigningKey({ env: pem, defaultDir: join(dir, 'x'), log: () => {}, ci: true }));
+    expect(error.message).toBe('the signing key in RESTORE_DRILL_SIGNING_KEY is a restore-drill demo key; under CI reports are never signed with one');
+    const own = generateKeyPair(join(dir, 'ci-demo', 'own'));
+    expect(resolveSigningKey({ env: own.privatePath, defaultDir: join(dir, 'x'), log: () => {}, ci: true }).keyid).toBe(own.keyid);
+  });
+
+  it('reads CI from the CI variable: set and not false or 0', () => {
+    expect(isCi({ CI: 'true' })).toBe(true);
+    expect(isCi({ CI: '1' })).toBe(true);
+    expect(isCi({ CI: 'false' })).toBe(false);
+    expect(isCi({ CI: '' })).toBe(false);
+    expect(isCi({})).toBe(false);
   });
 });

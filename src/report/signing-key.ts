@@ -7,7 +7,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { SUPPORTED_KEYS, unsupportedKeyReason } from './signer-algorithms.ts';
 
@@ -16,6 +16,11 @@ export type SigningKey = {
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
   readonly keyid: string;
+  /**
+   * True for a demo key (made by {@link resolveSigningKey} when no key was configured): reports it signs say
+   * "demo key — not evidence" in every view and count for no control.
+   */
+  readonly demo?: boolean;
   /**
    * What it was loaded from (a path, or PEM content), to hand the same key to child processes as
    * `RESTORE_DRILL_SIGNING_KEY`. May be key material: never log it. Not enumerable, so logging or
@@ -32,6 +37,27 @@ export const PRIVATE_KEY_FILE = 'signing-key.pem';
 export const PUBLIC_KEY_FILE = 'signing-key.pub.pem';
 
 const KEYGEN_HINT = 'run `restore-drill keygen --out DIR` or pass --signing-key PATH';
+
+/**
+ * The first line of every demo private key file. PEM readers (OpenSSL, Node) skip text before `-----BEGIN`,
+ * so the key still loads anywhere, and wherever the file is copied to it is still recognised as a demo key.
+ */
+export const DEMO_KEY_HEADER = '# restore-drill demo key: not evidence. Reports signed with it prove nothing to an auditor.';
+
+/**
+ * Whether this process runs under CI: the `CI` variable that GitHub Actions, GitLab CI, CircleCI, Buildkite,
+ * Jenkins (with the plugin) and most others set. `false` and `0` count as not set.
+ *
+ * @example
+ * isCi({ CI: 'true' }); // true
+ */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.CI?.trim().toLowerCase();
+  return value !== undefined && value !== '' && value !== 'false' && value !== '0';
+}
+
+/** What to do when CI has no key: one line naming the variable. */
+const CI_KEY_HINT = `set ${SIGNING_KEY_ENV} (a secret holding the PEM from \`restore-drill keygen\`, or kms://…) or pass --signing-key PATH`;
 
 /**
  * The key id of a public key: `sha256:` + hex SHA-256 of its SPKI DER encoding.
@@ -100,6 +126,8 @@ export function generateKeyPair(outDir: string): { privatePath: string; publicPa
 /**
  * Finds the key a drill signs with: the `--signing-key` flag, else `RESTORE_DRILL_SIGNING_KEY` (a path or PEM
  * content), else a local demo key in `defaultDir`, made on first use (and `log` says where it is).
+ * Under CI (`ci`, default {@link isCi}) there is no demo key: without a configured key, or with a demo key,
+ * it throws a `ConfigError` (exit 2) naming the variable to set, before any drill starts.
  *
  * @example
  * const key = resolveSigningKey({ flag: opts.signingKey, env: process.env.RESTORE_DRILL_SIGNING_KEY,
@@ -110,23 +138,42 @@ export function resolveSigningKey(options: {
   env?: string | undefined;
   defaultDir: string;
   log: (line: string) => void;
+  ci?: boolean;
 }): SigningKey {
-  if (options.flag) return loadSigningKey(options.flag);
-  if (options.env?.trim()) return loadSigningKeyFrom(options.env, SIGNING_KEY_ENV);
-
+  const ci = options.ci ?? isCi();
   const privatePath = join(options.defaultDir, PRIVATE_KEY_FILE);
-  if (existsSync(privatePath)) return loadSigningKey(privatePath);
-  const created = createKeyPairFiles(options.defaultDir);
+  const configured = options.flag
+    ? loadSigningKeyFrom(options.flag, undefined, privatePath)
+    : options.env?.trim()
+      ? loadSigningKeyFrom(options.env, SIGNING_KEY_ENV, privatePath)
+      : undefined;
+  if (configured) {
+    if (ci && configured.demo) {
+      throw new ConfigError(`the signing key ${options.flag ? 'given with --signing-key' : `in ${SIGNING_KEY_ENV}`} is a restore-drill demo key; under CI reports are never signed with one`, CI_KEY_HINT);
+    }
+    return configured;
+  }
+  if (ci) throw new ConfigError(`no signing key: under CI (CI is set) restore-drill signs with your key only and never makes a demo key`, CI_KEY_HINT);
+
+  if (existsSync(privatePath)) return loadDemoKey(privatePath);
+  const created = createKeyPairFiles(options.defaultDir, DEMO_KEY_HEADER);
   // Another drill created it between our check and our write: use theirs.
-  if (!created) return loadSigningKey(privatePath);
+  if (!created) return loadDemoKey(privatePath);
   options.log(
-    `made a local demo signing key (not for audits): private ${created.privatePath}, public ${created.publicPath}, ` +
+    `made a local demo signing key (not evidence: its reports say so): private ${created.privatePath}, public ${created.publicPath}, ` +
       `key id ${created.keyid}; pass --signing-key or set ${SIGNING_KEY_ENV} to sign with your own`,
   );
-  return loadSigningKey(privatePath);
+  return loadDemoKey(privatePath);
 }
 
-function loadSigningKeyFrom(spec: string, origin?: string): SigningKey {
+/** The key in the demo folder is a demo key, also when it was made before demo keys carried their header. */
+function loadDemoKey(path: string): SigningKey {
+  const key = loadSigningKey(path);
+  return key.demo ? key : Object.defineProperty({ ...key, demo: true }, 'source', { value: key.source, enumerable: false });
+}
+
+/** `demoPath`: the demo folder's key file; a path naming it loads as a demo key. */
+function loadSigningKeyFrom(spec: string, origin?: string, demoPath?: string): SigningKey {
   const isContent = spec.includes('-----BEGIN');
   const where = isContent ? `in ${origin ?? 'the given PEM content'}` : spec;
   const from = !isContent && origin ? ` (from ${origin})` : '';
@@ -156,7 +203,8 @@ function loadSigningKeyFrom(spec: string, origin?: string): SigningKey {
     );
   }
   const publicKey = createPublicKey(privateKey);
-  const key = { privateKey, publicKey, keyid: fingerprint(publicKey) };
+  const demo = pem.includes(DEMO_KEY_HEADER) || (!isContent && demoPath !== undefined && resolve(spec) === resolve(demoPath));
+  const key = { privateKey, publicKey, keyid: fingerprint(publicKey), demo };
   return Object.defineProperty(key, 'source', { value: spec, enumerable: false }) as SigningKey;
 }
 
@@ -170,12 +218,12 @@ function readKeyFile(path: string, what: string, hint: string, from = ''): strin
   }
 }
 
-/** Writes a new key pair, or returns null when `outDir` already holds a private key. */
-function createKeyPairFiles(outDir: string): { privatePath: string; publicPath: string; keyid: string } | null {
+/** Writes a new key pair (the private key file starting with `header`, if given), or returns null when `outDir` already holds a private key. */
+function createKeyPairFiles(outDir: string, header?: string): { privatePath: string; publicPath: string; keyid: string } | null {
   const privatePath = join(outDir, PRIVATE_KEY_FILE);
   const publicPath = join(outDir, PUBLIC_KEY_FILE);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const privatePem = `${header ? `${header}\n` : ''}${privateKey.export({ type: 'pkcs8', format: 'pem' }) as string}`;
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
   const temp = join(outDir, `.${PRIVATE_KEY_FILE}.${process.pid}.${randomBytes(4).toString('hex')}`);
   try {

@@ -1,6 +1,7 @@
 import { formatDuration } from '../../util/duration.ts';
 import { describeForecast, drillForecast, monthlyRestore, recentChange } from '../forecast.ts';
 import type { HistoryRun, ReportHistory } from '../history.ts';
+import { DEMO_KEY_NOTE, failureLines, signedWithDemoKey } from '../failure-summary.ts';
 import { escapeHtml } from './escape.ts';
 import { objectiveCell, shortTime, statusBadge } from './fragments.ts';
 import { drillHistorySection, type RunLink } from './history-section.ts';
@@ -32,8 +33,11 @@ export function renderHtmlIndex(input: HtmlIndexInput): string {
   body.push(
     `<h1>${escapeHtml(title)}</h1>`,
     `<p class="meta">${history.files} report file(s) of ${history.drills.length} drill(s) in <code>${escapeHtml(history.dir)}</code>.</p>`,
+    // What did not pass leads, with why, above the signature verdict and the tables.
+    latestFailuresPanel(input),
     verificationPanel(input, runs),
     stalePanel(history),
+    demoKeyPanel(runs),
   );
   if (history.unreadable.length > 0) {
     body.push(
@@ -95,6 +99,44 @@ function verificationPanel(input: HtmlIndexInput, runs: readonly HistoryRun[]): 
   );
 }
 
+/** Each drill whose latest run did not pass, with the reasons; empty when all passed. */
+function latestFailuresPanel(input: HtmlIndexInput): string {
+  const failing = input.history.drills
+    .map((drill, i) => ({ drill, i, latest: drill.runs.at(-1)! }))
+    .filter(({ latest }) => latest.status !== 'passed');
+  if (failing.length === 0) return '';
+  const items = failing.map(({ drill, i, latest }) => {
+    const href = input.link?.(latest, 'page') ?? `#drill-${i + 1}`;
+    return (
+      `<li class="failing-drill" data-drill="${escapeHtml(drill.name)}"><a href="${href}"><strong>${escapeHtml(drill.name)}</strong></a> ` +
+      `${statusBadge(latest.status)}${demoMark(latest)} <span class="meta">${escapeHtml(shortTime(latest.report.startedAt))} UTC</span>${reasons(latest, 5)}</li>`
+    );
+  });
+  return (
+    `<section class="panel bad failures" id="failing-drills" data-failing="${failing.length}"><h2>${failing.length} drill(s) whose latest run did not pass</h2>` +
+    `<ul>${items.join('')}</ul></section>`
+  );
+}
+
+/** Why a run did not pass, as a short list under its status; empty for a passed run. */
+function reasons(run: HistoryRun, max: number): string {
+  const lines = failureLines(run.report, max);
+  return lines.length ? `<ul class="reasons">${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>` : '';
+}
+
+function demoMark(run: HistoryRun): string {
+  return signedWithDemoKey(run.report) ? ` <span class="badge error" data-demo-key="true">${escapeHtml(DEMO_KEY_NOTE)}</span>` : '';
+}
+
+function demoKeyPanel(runs: readonly HistoryRun[]): string {
+  const demo = runs.filter((r) => signedWithDemoKey(r.report)).length;
+  if (demo === 0) return '';
+  return (
+    `<div class="panel warn" data-demo-key="true"><strong>${demo} report(s) signed with a demo key — not evidence.</strong> ` +
+    'They show what a drill does; they prove nothing to an auditor. Sign with your own key (RESTORE_DRILL_SIGNING_KEY).</div>'
+  );
+}
+
 function drillTable(input: HtmlIndexInput): string {
   const rows = input.history.drills.map((drill, i) => {
     const latest = drill.runs.at(-1)!;
@@ -104,7 +146,7 @@ function drillTable(input: HtmlIndexInput): string {
     return (
       `<tr class="drill" data-drill="${escapeHtml(drill.name)}"><td><a href="#drill-${i + 1}">${escapeHtml(drill.name)}</a></td>` +
       `<td class="num">${drill.runs.length}</td>` +
-      `<td class="mono nowrap">${href ? `<a href="${href}">${when}</a>` : when}</td><td>${statusBadge(latest.status)}</td>` +
+      `<td class="mono nowrap">${href ? `<a href="${href}">${when}</a>` : when}</td><td>${statusBadge(latest.status)}${demoMark(latest)}${reasons(latest, 2)}</td>` +
       `<td class="num">${escapeHtml(latest.restoreSeconds === null ? '—' : formatDuration(latest.restoreSeconds))}</td>` +
       `<td>${objectiveCell(latest.rto)}</td><td>${objectiveCell(latest.rpo)}</td>` +
       `<td class="nowrap">${escapeHtml(change ? `${change.arrow}${change.percent === null ? '' : ` ${Math.abs(change.percent).toFixed(0)}%`}` : '—')}</td></tr>` +

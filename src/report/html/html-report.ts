@@ -1,6 +1,7 @@
 import { formatDuration } from '../../util/duration.ts';
 import type { DrillHistory, SignatureCheck } from '../history.ts';
-import type { CheckStatus, DrillReport, ObjectiveResult, RpoBasis } from '../report-model.ts';
+import { DEMO_KEY_EXPLAINED, DEMO_KEY_NOTE, failuresFirst, signedWithDemoKey } from '../failure-summary.ts';
+import type { CheckResult, CheckStatus, DrillReport, ObjectiveResult, RpoBasis } from '../report-model.ts';
 import { summarizeNotVerified } from '../not-verified-text.ts';
 import { escapeHtml, fileHref } from './escape.ts';
 import { signatureText, statusBadge } from './fragments.ts';
@@ -39,22 +40,29 @@ const RPO_BASIS: Record<RpoBasis, string> = {
 export function renderHtmlReport(input: HtmlReportInput): string {
   const { report, jsonFile, signature } = input;
   const body: string[] = [];
+  body.push(`<h1>Restore drill: ${escapeHtml(report.drill.name)} ${statusBadge(report.status)}${signedWithDemoKey(report) ? ` ${demoKeyBadge()}` : ''}</h1>`);
+  // The first screen says what is wrong: a demo key, the harness error, every failed check with its reason.
+  if (signedWithDemoKey(report)) {
+    body.push(`<div class="panel warn" data-demo-key="true"><strong>${escapeHtml(capitalise(DEMO_KEY_NOTE))}.</strong> ${escapeHtml(DEMO_KEY_EXPLAINED)}</div>`);
+  }
+  if (report.error) {
+    body.push(
+      `<div class="panel bad"><strong>Error in phase ${escapeHtml(report.error.phase)}:</strong> ${escapeHtml(report.error.message)}</div>`,
+    );
+  }
+  body.push(failedChecksPanel(report));
   body.push(
-    `<h1>Restore drill: ${escapeHtml(report.drill.name)} ${statusBadge(report.status)}</h1>`,
     `<p class="meta">Run <code>${escapeHtml(report.runId)}</code>${report.drill.file ? ` of <code>${escapeHtml(report.drill.file)}</code>` : ''}, ` +
       `started ${escapeHtml(report.startedAt)}, finished ${escapeHtml(report.finishedAt)} (UTC), ` +
       `${escapeHtml(report.tool.name)} ${escapeHtml(report.tool.version)}.</p>`,
     signaturePanel(jsonFile, signature),
   );
   if (report.controls.length > 0) {
-    body.push(`<p>Evidences controls: ${report.controls.map((c) => `<code class="control">${escapeHtml(c)}</code>`).join(', ')}</p>`);
+    const ids = report.controls.map((c) => `<code class="control">${escapeHtml(c)}</code>`).join(', ');
+    // A demo-key report names its controls but evidences none of them.
+    body.push(signedWithDemoKey(report) ? `<p>Declares controls ${ids} — not evidence for them: ${escapeHtml(DEMO_KEY_NOTE)}.</p>` : `<p>Evidences controls: ${ids}</p>`);
   }
   body.push(summaryCards(report));
-  if (report.error) {
-    body.push(
-      `<div class="panel bad"><strong>Error in phase ${escapeHtml(report.error.phase)}:</strong> ${escapeHtml(report.error.message)}</div>`,
-    );
-  }
   body.push('<h2>What was restored</h2>', recoveryPointTable(report));
   body.push('<h2>Objectives</h2>', objectivesTable(report));
   body.push('<h2>Phases</h2>', phaseTimeline(report.phases), phaseTable(report));
@@ -77,6 +85,43 @@ export function renderHtmlReport(input: HtmlReportInput): string {
       'with openssl (see docs/auditors.md).</footer>',
   );
   return htmlPage(`Restore drill: ${report.drill.name} — ${report.status.toUpperCase()}`, body.join('\n'));
+}
+
+/** Each failed check with expected, actual, why, and the SQL a custom check ran; empty when none failed. */
+function failedChecksPanel(report: DrillReport): string {
+  const failed = report.checks.filter((c) => c.status === 'failed');
+  if (failed.length === 0) return '';
+  return (
+    `<section class="panel bad failures" id="failed-checks" data-failed="${failed.length}">` +
+    `<h2>Failed checks (${failed.length})</h2><ol class="failed-checks">${failed.map(failedCheckItem).join('')}</ol></section>`
+  );
+}
+
+function failedCheckItem(check: CheckResult): string {
+  const show = (value: string | number | boolean | null) => (value === null ? '—' : String(value));
+  const values =
+    check.expected === null && check.actual === null
+      ? ''
+      : ` — expected <code>${escapeHtml(show(check.expected))}</code>, got <code>${escapeHtml(show(check.actual))}</code>`;
+  const sql = check.queries?.length ? `<pre class="sql">${escapeHtml(check.queries.map((q) => `${q.trim()};`).join('\n'))}</pre>` : '';
+  return (
+    `<li class="failed-check"><strong>${escapeHtml(check.name)}</strong>${check.table ? ` <span class="meta">(${escapeHtml(check.table)})</span>` : ''}${values}` +
+    `${check.detail ? `<br>${escapeHtml(check.detail)}` : ''}${sql}</li>`
+  );
+}
+
+/** The SQL a custom check ran, folded away in the checks table. */
+function querySummary(check: CheckResult): string {
+  if (!check.queries?.length) return '';
+  return `<details><summary>SQL (${check.queries.length})</summary><pre class="sql">${escapeHtml(check.queries.map((q) => `${q.trim()};`).join('\n'))}</pre></details>`;
+}
+
+function demoKeyBadge(): string {
+  return `<span class="badge error" data-demo-key="true">${escapeHtml(DEMO_KEY_NOTE.toUpperCase())}</span>`;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function signaturePanel(jsonFile: string, signature: SignatureCheck): string {
@@ -102,7 +147,9 @@ function summaryCards(report: DrillReport): string {
       escapeHtml(restore ? formatDuration(restore.seconds) : '—'),
       escapeHtml(restore ? `phase ${restore.status}` : 'not restored'),
     ) +
-    card('Checks', escapeHtml(`${passed} passed`), escapeHtml(`${failed} failed, ${report.checks.length - passed - failed} skipped`)) +
+    (failed > 0
+      ? card('Checks', `<span class="no">${escapeHtml(`${failed} failed`)}</span>`, escapeHtml(`${passed} passed, ${report.checks.length - passed - failed} skipped`))
+      : card('Checks', escapeHtml(`${passed} passed`), escapeHtml(`${failed} failed, ${report.checks.length - passed - failed} skipped`))) +
     '</div>'
   );
 }
@@ -175,12 +222,12 @@ function phaseTable(report: DrillReport): string {
 function checksTable(report: DrillReport): string {
   if (report.checks.length === 0) return '<p class="empty">No checks ran.</p>';
   const show = (value: string | number | boolean | null) => (value === null ? '—' : String(value));
-  const rows = report.checks.map(
+  const rows = failuresFirst(report.checks).map(
     (c) =>
       `<tr class="check check-${escapeHtml(c.status)}" data-status="${escapeHtml(c.status)}">` +
       `<td>${escapeHtml(CHECK_MARK[c.status] ?? '?')} ${escapeHtml(c.status)}</td><td>${escapeHtml(c.name)}</td>` +
       `<td class="mono">${escapeHtml(c.table ?? '')}</td><td class="mono">${escapeHtml(show(c.expected))}</td>` +
-      `<td class="mono">${escapeHtml(show(c.actual))}</td><td>${escapeHtml(c.detail ?? '')}</td></tr>`,
+      `<td class="mono">${escapeHtml(show(c.actual))}</td><td>${escapeHtml(c.detail ?? '')}${querySummary(c)}</td></tr>`,
   );
   const count = (status: CheckStatus) => report.checks.filter((c) => c.status === status).length;
   return (

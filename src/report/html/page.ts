@@ -52,6 +52,8 @@ a { color: #0969da; }
 .panel.verified, .panel.ok { border-left-color: var(--ok); }
 .panel.invalid, .panel.bad { border-left-color: var(--bad); }
 .panel.unchecked, .panel.warn { border-left-color: var(--warn); }
+.panel.failures h2 { margin-top: 0; }
+.panel.failures ol, .panel.failures ul { margin: 6px 0 0; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 14px; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--soft); font-weight: 600; }
