@@ -202,7 +202,7 @@ describe('the shell blocks of docs/auditors.md', () => {
     const auditor = await auditorFolder();
     try {
       await copyFile(join(dir, names[1]!), join(auditor, 'reports', '20261123T175533Z-orders-db-nightly-dump.report.json'));
-      const script = [await docBlock('set-report'), await docBlock('openssl-verify'), await docBlock('read-payload')].join('\n');
+      const script = [await docBlock('set-report'), await docBlock('openssl-verify'), await docBlock('read-payload'), await docBlock('read-position')].join('\n');
       const out = await bash(script, {}, auditor);
       expect(out.code, out.out).toBe(0);
       expect(out.out).toMatch(/^Signature Verified Successfully\n/);
@@ -210,6 +210,7 @@ describe('the shell blocks of docs/auditors.md', () => {
       expect(out.out).toContain('"status": "failed"');
       expect(out.out).toContain('"demoKey": false');
       expect(out.out).toContain('FAILED checksum: expected 9f2c, got 77aa range id 1000..1999 differs | 3 rows');
+      expect(out.out).toMatch(/"position": 2,\n\s*"previous": "sha256:[0-9a-f]{64}",\n\s*"reportFile": "[^"]+\.report\.json"/);
     } finally {
       await rm(auditor, { recursive: true, force: true });
     }
@@ -235,7 +236,7 @@ describe('the shell blocks of docs/auditors.md', () => {
 
 describe('the shell blocks of docs/', () => {
   it('are each either run by these tests (<!-- tested: NAME -->) or say why not (<!-- not run: … -->)', async () => {
-    const tested = ['with-restore-drill', 'set-report', 'openssl-verify', 'read-payload', 'openssl-verify-ecdsa', 'ledger'];
+    const tested = ['with-restore-drill', 'set-report', 'openssl-verify', 'read-payload', 'read-position', 'openssl-verify-ecdsa', 'ledger'];
     const docs = fileURLToPath(new URL('../../docs/', import.meta.url));
     const found: string[] = [];
     for (const name of (await readdir(docs)).filter((n) => n.endsWith('.md'))) {
