@@ -76,6 +76,22 @@ describe('writeReport', () => {
     expect(basename(earlier.jsonPath) > basename(alpha.jsonPath)).toBe(true);
   });
 
+  it('writes its report beside a stray file that sorts after every time stamp (it once looped forever)', async () => {
+    const first = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T17:00:00Z') });
+    await writeFile(join(dir, 'zzzz.report.json'), '{"not": "a report"}');
+    const second = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T18:00:00Z') });
+    expect(basename(second.jsonPath)).toBe('20261123T180000Z-orders-db-nightly-dump.report.json');
+    expect(second.previous).toBe(fileDigest(await readFile(first.jsonPath)));
+  });
+
+  it('names its report after one stamped in the last second of year 9999, or says it cannot', async () => {
+    await writeFile(join(dir, '99991231T235958Z-zzz.report.json'), '{}');
+    const next = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T18:00:00Z') });
+    expect(basename(next.jsonPath)).toBe('99991231T235959Z-orders-db-nightly-dump.report.json');
+    await writeFile(join(dir, '99991231T235959Z-zzz.report.json'), '{}');
+    await expect(writeReport({ report, reportDir: dir, key })).rejects.toThrow(/no report name sorts after 99991231T235959Z-zzz\.report\.json/);
+  });
+
   it('gives concurrent drills distinct previous reports (the directory lock)', async () => {
     const written = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { withDirectoryLock, type DirectoryLockOptions } from './directory-lock.ts';
@@ -13,7 +13,9 @@ import {
   fileDigest,
   listReportFiles,
   MARKDOWN_SUFFIX,
+  readReportFile,
   REPORT_SUFFIX,
+  reportFileTime,
   reportSlug,
 } from './report-files.ts';
 import type { DrillReport } from './report-model.ts';
@@ -65,7 +67,7 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
       async () => {
         const names = await listReportFiles(dir);
         const newest = names.at(-1);
-        const previous = newest ? fileDigest(await readFile(join(dir, newest))) : null;
+        const previous = await previousDigest(dir, names);
         const report: DrillReport = { ...options.report, previous };
         const envelope = await signEnvelopeWith(serializeStatement(buildStatement(report)), toSigner(key));
 
@@ -92,25 +94,39 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
 
 /**
  * A file name that is new and sorts after the newest report, so name order stays ledger order even when
- * two drills finish in the same second or the clock steps back.
+ * two drills finish in the same second or the clock steps back. At most two time stamps are tried: now (or
+ * the newest report's second, when that is later), then the second after it, which always sorts after.
  */
 function chooseBaseName(dir: string, slug: string, now: Date, newest: string | undefined): string {
-  const newestTime = newest ? parseCompactUtc(newest.slice(0, 16)) : null;
-  let time = newestTime && newestTime > now ? newestTime : now;
-  for (;;) {
+  const newestTime = newest ? reportFileTime(newest) : null;
+  const first = newestTime && newestTime > now ? newestTime : now;
+  for (const time of [first, new Date(Math.floor(first.getTime() / 1000) * 1000 + 1000)]) {
     const stamp = compactUtc(time);
     let base = `${stamp}-${slug}`;
     for (let n = 2; existsSync(join(dir, base + REPORT_SUFFIX)) || existsSync(join(dir, base + MARKDOWN_SUFFIX)); n++) {
       base = `${stamp}-${slug}-${n}`;
     }
     if (!newest || compareReportNames(base + REPORT_SUFFIX, newest) > 0) return base;
-    time = new Date(Math.floor(time.getTime() / 1000) * 1000 + 1000);
   }
+  // Only a newest report stamped in the last second of year 9999 gets here.
+  throw new RestoreDrillError(
+    `report directory ${dir}: no report name sorts after ${newest}`,
+    'move the report files dated in the far future out of the report directory',
+  );
 }
 
-function parseCompactUtc(stamp: string): Date | null {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(stamp);
-  return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : null;
+/**
+ * The ledger link: the digest of the newest report that can be read. One that cannot (larger than any
+ * report, or replaced by something that is not a file since it was listed) is skipped with a warning, so the
+ * drill still writes its report; `verify --ledger` then names the skipped file where the chain breaks.
+ */
+async function previousDigest(dir: string, names: readonly string[]): Promise<string | null> {
+  for (const name of [...names].reverse()) {
+    const read = await readReportFile(join(dir, name));
+    if ('bytes' in read) return fileDigest(read.bytes);
+    process.stderr.write(`restore-drill: warning: ${join(dir, name)} ${read.reason}; the new report does not link to it\n`);
+  }
+  return null;
 }
 
 /** Readers (and the ledger) never see a half-written file: write beside it, then rename over. */
