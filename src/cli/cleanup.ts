@@ -13,7 +13,9 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
     .option('--region <region...>', 'AWS regions to clean with --rds (default: the configured region)')
     .action(async (opts: { olderThan?: string; rds?: boolean; region?: string[] }) => {
       const olderThanSeconds = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan, '--older-than');
-      const leftovers = await findLocalLeftovers({ olderThanSeconds });
+      // Entries that only look like ours (a symlink, another user's directory, a forged label) are named, not touched.
+      const onSkip = (location: string, reason: string) => process.stdout.write(`cleanup: left ${location} alone: ${reason}\n`);
+      const leftovers = await findLocalLeftovers({ olderThanSeconds, onSkip });
       for (const leftover of leftovers) {
         await removeLocalLeftover(leftover);
         process.stdout.write(`removed ${leftover.kind} ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`);

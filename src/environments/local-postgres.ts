@@ -314,5 +314,5 @@ export async function killPostmaster(dataDir: string): Promise<boolean> {
 async function chownTree(dir: string, user: OsUser): Promise<void> {
   await chown(dir, user.uid, user.gid);
   await chmod(dir, 0o700);
-  await chown(join(dir, LABEL_FILE), user.uid, user.gid);
+  // The label stays root's: cleanup trusts only a label the server's account could not have written.
 }
