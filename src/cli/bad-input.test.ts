@@ -76,6 +76,7 @@ const usage: Row[] = [
   ['garbage key in the environment', () => ['check', '--dump', good], /RESTORE_DRILL_SIGNING_KEY/, { env: () => ({ RESTORE_DRILL_SIGNING_KEY: truncatedKey }) }],
   ['report directory under a file', () => ['check', '--dump', good, '--report-dir', d('a-file/reports'), '--signing-key', keys.privatePath], /report directory .*a-file\/reports is not writable \(ENOTDIR\)/],
   ['an empty bucket URI', () => ['check', '--dump', 's3://', ...drill()], /not an S3 URI: s3:\/\/ — write s3:\/\/BUCKET\/KEY/],
+  ['an S3 timeout that is not a duration', () => ['check', '--dump', 's3://backups/x/', ...drill()], /bad RESTORE_DRILL_S3_TIMEOUT "soon"/, { env: () => ({ RESTORE_DRILL_S3_TIMEOUT: 'soon' }) }],
   ['mark without --url', () => ['mark'], /required option '--url/],
   ['mark with a URL that is not one', () => ['mark', '--url', 'not a url'], /URL/],
   ['mark with a MySQL URL', () => ['mark', '--url', 'mysql://app:hunter2@127.0.0.1/db'], /postgres/],

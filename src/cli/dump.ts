@@ -25,6 +25,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
         }
         // To S3: dump locally into a private temp dir, upload dump and manifest, remove the local copy.
         const { uploadDump } = await import('../sources/upload-dump.ts'); // the AWS SDK loads only for s3://
+        (await import('../sources/s3-client.ts')).s3Timeouts(); // a bad RESTORE_DRILL_S3_TIMEOUT fails before the dump
         const work = await mkdtemp(join(tmpdir(), 'restore-drill-dump-'));
         try {
           const format = opts.format ?? 'custom';
