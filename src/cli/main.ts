@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { RestoreDrillError } from '../errors.ts';
 import { redact } from '../util/redact.ts';
+import { interruptSignal } from '../drill/interrupt.ts';
 import { TOOL_VERSION } from '../drill/tool-version.ts';
 import { registerCheckCommand } from './check.ts';
 import { registerCleanupCommand } from './cleanup.ts';
@@ -52,7 +53,18 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (error) {
     return reportError(error);
+  } finally {
+    if (interruptSignal()) exitSoon();
   }
+}
+
+/**
+ * After an interrupted command has written its report: an abandoned phase may still hold a socket or a
+ * timer (a stalled S3 request, a query the server never answers) that would keep the process alive for
+ * good. Once the exit code is set, leave a moment for output to drain, then exit whatever is left.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(), 2000).unref();
 }
 
 /** Prints an error as one line and returns the exit code it maps to. */

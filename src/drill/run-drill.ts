@@ -121,7 +121,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   await removeCrashLeftovers(environment, log);
   const workDir = await mkdtemp(join(tmpdir(), `${RESOURCE_PREFIX}work-${runId}-`));
   const label: ResourceLabel = { tool: 'restore-drill', kind: 'work-dir', runId, drillName: run.name, ownerPid: process.pid, createdAt: startedAt.toISOString() };
-  await writeFile(join(workDir, 'restore-drill.json'), JSON.stringify(label));
+  await writeFile(join(workDir, 'restore-drill.json'), JSON.stringify(label), { mode: 0o644 }); // cleanup trusts no writable label
   startReaper(process.pid, workDir); // downloads live here: removed even if this process is killed
   const context = { workDir, signal: run.signal, log };
 

@@ -124,7 +124,7 @@ async function startLocalPostgres(config: LocalPostgresConfig, context: Environm
     ownerPid: process.pid,
     createdAt: new Date().toISOString(),
   };
-  await writeFile(join(dir, LABEL_FILE), JSON.stringify(label, null, 2));
+  await writeFile(join(dir, LABEL_FILE), JSON.stringify(label, null, 2), { mode: 0o644 }); // cleanup trusts no writable label
   startReaper(process.pid, dir);
   const started = new StartedLocalPostgres(bins, user, dir, randomBytes(24).toString('base64url'), context.runId);
   try {

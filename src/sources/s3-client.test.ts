@@ -78,3 +78,38 @@ describe('a stalled S3 endpoint', () => {
     expect((await readdir(reports)).filter((n) => n.endsWith('.report.json'))).toHaveLength(1);
   });
 });
+
+test('SIGTERM while S3 stalls ends the process with its signed report', async () => {
+  const reports = join(dir, 'reports-sigterm');
+  const key = generateKeyPair(join(dir, 'keys-sigterm')).privatePath;
+  const env = {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ENDPOINT_URL_S3: '',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: join(dir, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+    RESTORE_DRILL_S3_TIMEOUT: '1h', // only the signal can end the call
+  };
+  let sent = false;
+  const connected = sockets.length;
+  const out = await runCli(['check', '--dump', 's3://backups/shop/', '--report-dir', reports, '--signing-key', key], {
+    env,
+    onStderr: (text, child) => {
+      if (sent || !/locate: listing recovery points/.test(text)) return;
+      sent = true;
+      // Once the listing request is on the wire (the endpoint has its connection), not before.
+      const poll = setInterval(() => {
+        if (sockets.length > connected) {
+          clearInterval(poll);
+          child.kill('SIGTERM');
+        }
+      }, 20);
+    },
+  });
+  expect(sent).toBe(true);
+  expect(out.code, out.stdout + out.stderr).toBe(143);
+  expect(out.stdout).toMatch(/error: locate: interrupted by SIGTERM/);
+  expect((await readdir(reports)).filter((n) => n.endsWith('.report.json'))).toHaveLength(1);
+});
