@@ -17,6 +17,7 @@ let good: string;
 let keys: { privatePath: string; publicPath: string };
 let tiny: string | undefined;
 let small: string | undefined;
+let readOnly: string | undefined;
 /** A PEM header with no key after it, as RESTORE_DRILL_SIGNING_KEY content. */
 let truncatedKey: string;
 const fixtureKey = (name: string) => fileURLToPath(new URL(`../../fixtures/keys/${name}`, import.meta.url));
@@ -46,13 +47,16 @@ beforeAll(async () => {
     await writeFile(join(tiny, 'filler'), Buffer.alloc(128 * 1024)).catch(() => {}); // fills it to the last byte
     // Room for labels and work dirs, not for a database cluster.
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=1777', 'tmpfs', small]);
+    readOnly = join(dir, 'read-only');
+    await mkdir(readOnly);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', readOnly]);
     await chmod(dir, 0o755); // the cluster runs as an unprivileged user, who must reach it
   } else {
     console.log('bad-input: not root, so the full-disk case (a tiny tmpfs) is skipped');
   }
 });
 afterAll(async () => {
-  for (const mount of [tiny, small]) if (mount) execFileSync('umount', [mount]);
+  for (const mount of [tiny, small, readOnly]) if (mount) execFileSync('umount', [mount]);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -92,6 +96,11 @@ const usage: Row[] = [
   ['verify a ledger that is not there', () => ['verify', '--key', keys.publicPath, '--ledger', d('no-such-dir')], /no-such-dir/],
   ['keygen without --out', () => ['keygen'], /required option '--out/],
   ['keygen over an existing key', () => ['keygen', '--out', d('keys')], /signing key already exists/],
+  // TSX_DISABLE_CACHE: without a fresh bundle the CLI runs through tsx, whose cache would live in TMPDIR too.
+  ['a temp dir that does not exist', () => ['check', '--dump', good, ...drill()], /temp dir .*no-such-tmp \(TMPDIR\) does not exist — set TMPDIR/, { env: () => ({ TMPDIR: d('no-such-tmp'), TSX_DISABLE_CACHE: '1' }) }],
+  ...(isRoot
+    ? [['a read-only temp dir', () => ['check', '--dump', good, ...drill()], /temp dir .*read-only \(TMPDIR\) is not writable \(EROFS\)/, { env: () => ({ TMPDIR: d('read-only'), TSX_DISABLE_CACHE: '1' }) }] as Row]
+    : []),
   ['cleanup with a bad duration', () => ['cleanup', '--older-than', '3 days'], /bad --older-than "3 days"/],
   ['run a drill file that does not exist', () => ['run', 'drills/absent.drill.ts'], /drill file not found: drills\/absent\.drill\.ts/, { cwd: () => d('empty-project') }],
   ['run with no drills', () => ['run', ...drill()], /no drill files found/, { cwd: () => d('empty-project') }],

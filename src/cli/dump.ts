@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { redactUrl } from '../util/redact.ts';
+import { assertUsableTempDir } from '../util/temp-dir.ts';
 import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
 import { EXIT } from './main.ts';
 import { withInterruptSignal } from '../drill/interrupt.ts';
@@ -26,6 +27,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
         // To S3: dump locally into a private temp dir, upload dump and manifest, remove the local copy.
         const { uploadDump } = await import('../sources/upload-dump.ts'); // the AWS SDK loads only for s3://
         (await import('../sources/s3-client.ts')).s3Timeouts(); // a bad RESTORE_DRILL_S3_TIMEOUT fails before the dump
+        await assertUsableTempDir();
         const work = await mkdtemp(join(tmpdir(), 'restore-drill-dump-'));
         try {
           const format = opts.format ?? 'custom';

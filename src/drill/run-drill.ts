@@ -15,6 +15,7 @@ import { writeReport } from '../report/report-writer.ts';
 import { resolveSigner } from '../report/signer.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 import { redact } from '../util/redact.ts';
+import { assertUsableTempDir } from '../util/temp-dir.ts';
 import { compareWithMarker, startComparison } from '../verify/compare.ts';
 import { sequenceChecks } from '../verify/sequence-checks.ts';
 import { compareTableSchemas } from '../verify/table-schema.ts';
@@ -118,6 +119,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   let rpo: { basis: RpoBasis; at: Date; markerAt: string | null } | undefined;
   const algorithms = new Set<string>();
   await assertWritableReportDir(reportDir);
+  await assertUsableTempDir();
   await removeCrashLeftovers(environment, log);
   const workDir = await mkdtemp(join(tmpdir(), `${RESOURCE_PREFIX}work-${runId}-`));
   const label: ResourceLabel = { tool: 'restore-drill', kind: 'work-dir', runId, drillName: run.name, ownerPid: process.pid, createdAt: startedAt.toISOString() };
