@@ -24,6 +24,7 @@ export type CommandResult = Promise<number>;
  * print as one line (what is wrong; what to do) without a stack trace.
  */
 export async function main(argv: string[]): Promise<number> {
+  ignoreClosedOutput();
   let exitCode: number = EXIT.ok;
   const program = new Command('restore-drill')
     .description('Proves backups can be restored: restore, verify against markers, time against RTO/RPO, sign a report.')
@@ -65,6 +66,23 @@ export async function main(argv: string[]): Promise<number> {
  */
 function exitSoon(): void {
   setTimeout(() => process.exit(), 2000).unref();
+}
+
+/**
+ * `restore-drill history reports | head`: once the reader has gone, writing to stdout fails with EPIPE, which
+ * Node throws as an unhandled 'error' event (a stack trace). The command carries on without that output, so
+ * a drill still writes its report and tears down.
+ */
+function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listeners('error').includes(onOutputError)) continue;
+    stream.on('error', onOutputError);
+  }
+}
+
+function onOutputError(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+  throw error;
 }
 
 /** Prints an error as one line and returns the exit code it maps to. */
