@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { withDirectoryLock, type DirectoryLockOptions } from './directory-lock.ts';
 import { signEnvelopeWith } from './dsse.ts';
-import { writeHtmlPages } from './html/html-pages.ts';
+import { htmlFileFor, writeHtmlPages } from './html/html-pages.ts';
 import { renderMarkdown as defaultRenderMarkdown, type MarkdownOptions } from './markdown.ts';
 import {
   compactUtc,
@@ -34,6 +34,8 @@ export interface WriteReportOptions {
   readonly renderMarkdown?: (report: DrillReport, opts: MarkdownOptions) => string;
   /** The time in the file name; defaults to now. */
   readonly now?: Date;
+  /** One warning line (a view that could not be written); default stderr. */
+  readonly warn?: (line: string) => void;
   /** Lock timing, for tests; defaults wait 10 s and treat 60 s old locks as stale. */
   readonly lock?: DirectoryLockOptions;
 }
@@ -60,6 +62,7 @@ export interface WrittenReport {
 export async function writeReport(options: WriteReportOptions): Promise<WrittenReport> {
   const { reportDir: dir, key } = options;
   const render = options.renderMarkdown ?? defaultRenderMarkdown;
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   try {
     await mkdir(dir, { recursive: true });
     return await withDirectoryLock(
@@ -76,8 +79,17 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
         const jsonPath = join(dir, jsonFile);
         const markdownPath = join(dir, `${base}${MARKDOWN_SUFFIX}`);
         await writeAtomically(jsonPath, `${JSON.stringify(envelope, null, 2)}\n`);
-        await writeAtomically(markdownPath, render(report, { jsonFile, keyid: key.keyid }));
-        const { htmlPath } = await writeHtmlPages({ dir, jsonFile, publicKey: key.publicKey, write: writeAtomically });
+        // The signed JSON is the record. Once it is written, a view that cannot be (a disk that just
+        // filled up) is a warning: the drill's outcome and exit code stand, and the views can be rebuilt.
+        let htmlPath = join(dir, htmlFileFor(jsonFile));
+        try {
+          await writeAtomically(markdownPath, render(report, { jsonFile, keyid: key.keyid }));
+          ({ htmlPath } = await writeHtmlPages({ dir, jsonFile, publicKey: key.publicKey, write: writeAtomically }));
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          const reason = typeof code === 'string' ? fsReason(error as Error, code) : (error as Error).message.split('\n')[0];
+          warn(`restore-drill: warning: the signed report ${jsonPath} was written, its Markdown/HTML views were not: ${reason}`);
+        }
         return { jsonPath, markdownPath, htmlPath, previous };
       },
       options.lock,
