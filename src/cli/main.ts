@@ -149,6 +149,10 @@ const CONNECTION_CODES: Record<string, string> = {
 };
 
 function connectionProblem(error: unknown): string | null {
+  // pg says this without a code when the URL asks for TLS (sslmode=require, verify-ca, verify-full) and the server has none.
+  if (error instanceof Error && /server does not support SSL connections/i.test(error.message)) {
+    return 'cannot connect to the database — the server does not support TLS (SSL), but the URL asks for it (sslmode=require): connect to an endpoint that has TLS, or drop sslmode=require only on a network you trust';
+  }
   const code = (error as { code?: unknown })?.code;
   if (typeof code !== 'string' || !(code in CONNECTION_CODES)) return null;
   return `cannot connect to the database — ${CONNECTION_CODES[code]}`;

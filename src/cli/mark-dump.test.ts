@@ -63,6 +63,18 @@ describe('restore-drill mark', () => {
   });
 });
 
+describe('a server without TLS and sslmode=require', () => {
+  test.each(['mark', 'dump'])('%s: one line naming the TLS problem, exit 2', async (command) => {
+    const tls = `${url}?sslmode=require`;
+    const out = await runCli([command, '--url', tls, ...(command === 'dump' ? ['--out', join(dir, 'tls.dump')] : [])]);
+    expect(out.code, out.stderr).toBe(2);
+    expect(out.stderr.trim().split('\n')).toHaveLength(1);
+    expect(out.stderr).toMatch(/the server does not support TLS \(SSL\), but the URL asks for it \(sslmode=require\)/);
+    expect(hasStackTrace(out.stderr)).toBe(false);
+    expect(out.stderr).not.toContain(password);
+  });
+});
+
 describe('restore-drill dump', () => {
   test('writes a custom dump with its manifest, which check then verifies exactly', async () => {
     const out = await runCli(['dump', '--url', url, '--out', join(dir, 'shop.dump')]);
