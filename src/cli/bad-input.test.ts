@@ -112,6 +112,9 @@ const failedDrill: Row[] = [
   ['a dump that is not there', () => ['check', '--dump', d('absent.dump'), ...drill()], /backup path not found|not found/],
   ['a file that is not a dump', () => ['check', '--dump', d('a-file'), ...drill()], /is not a pg_dump archive/],
   ['no PostgreSQL binaries', () => ['check', '--dump', good, ...drill()], /no PostgreSQL binaries/, { env: () => ({ RESTORE_DRILL_PG_BIN: d('no-bin') }) }],
+  ...(isRoot
+    ? [['the server to run as root', () => ['check', '--dump', good, ...drill()], /RESTORE_DRILL_PG_USER names "root", which is root \(uid 0\)/, { env: () => ({ RESTORE_DRILL_PG_USER: 'root' }) }] as Row]
+    : []),
 ];
 
 describe.concurrent('exit 2, one line, no report', () => {
