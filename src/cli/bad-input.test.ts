@@ -141,6 +141,17 @@ describe.concurrent('exit 1, a signed failed report', () => {
   });
 });
 
+test('a stray zzzz.report.json in the report directory: one warning, and the drill still writes its report (it once looped forever)', async () => {
+  const reports = d('reports-stray');
+  await mkdir(reports, { recursive: true });
+  await writeFile(join(reports, 'zzzz.report.json'), '{"not": "a report"}');
+  const out = await runCli(['check', '--dump', d('a-file'), '--report-dir', reports, '--signing-key', keys.privatePath]);
+  expect(out.code, out.stdout + out.stderr).toBe(1);
+  expect(out.stderr).toMatch(/restore-drill: warning: .*zzzz\.report\.json is not named <UTC time>-<drill>\.report\.json; it is not read as a report/);
+  expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
+  expect((await readdir(reports)).filter((n) => /^\d{8}T\d{6}Z-.*\.report\.json$/.test(n))).toHaveLength(1);
+});
+
 test.skipIf(!isRoot)('a full disk during the restore: one line in the summary, a signed report elsewhere', async () => {
   const reports = d('reports-full-disk');
   const out = await runCli(['check', '--dump', good, '--report-dir', reports, '--signing-key', keys.privatePath], { env: { TMPDIR: small! } });
