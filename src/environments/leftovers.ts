@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { lstat, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCommand } from '../postgres/run-command.ts';
 import { processAlive, RESOURCE_PREFIX, type ResourceLabel } from './labels.ts';
 import { killPostmaster, LABEL_FILE } from './local-postgres.ts';
 
@@ -62,8 +63,9 @@ const MAX_LABEL_BYTES = 64 * 1024;
  * a real directory (a symlink is never followed), owned by this user — or, when running as root, by any
  * account the server ran as, since the label then proves it — and not writable by group or others; its
  * label a regular file (not a symlink, one link only) owned by this user or root, not writable by group or
- * others, naming restore-drill. Nobody else can make such a label: an unprivileged user cannot create a
- * file owned by root, and one planted in another user's directory is owned by that user.
+ * others, naming restore-drill. An unprivileged user cannot create a file owned by root, and one planted in
+ * another user's directory is owned by that user. (The server's account could move the root-owned label
+ * of its own cluster elsewhere; that is why a directory it owns is removed with its rights, not root's.)
  *
  * @example
  * const checked = await checkOwnLeftover('/tmp/restore-drill-rd20261123t175226z-3f9a1c-AbC123');
@@ -96,8 +98,8 @@ export async function checkOwnLeftover(location: string): Promise<{ label: Resou
     if (!trusted(dir.uid) && info.uid !== 0) return { reason: `it is owned by uid ${dir.uid} and its label is not root's` };
     if ((info.mode & 0o022) !== 0) return { reason: 'its label is writable by other users' };
     if (info.size > MAX_LABEL_BYTES) return { reason: 'its label is too large to be ours' };
-    const { buffer } = await handle.read({ buffer: Buffer.alloc(MAX_LABEL_BYTES), position: 0 }).then((r) => ({ buffer: r.buffer.subarray(0, r.bytesRead) }));
-    const label = JSON.parse(buffer.toString('utf8')) as ResourceLabel;
+    const { buffer, bytesRead } = await handle.read({ buffer: Buffer.alloc(MAX_LABEL_BYTES), position: 0 });
+    const label = JSON.parse(buffer.subarray(0, bytesRead).toString('utf8')) as ResourceLabel;
     if (label?.tool !== 'restore-drill' || typeof label.ownerPid !== 'number' || !Number.isInteger(label.ownerPid) || label.ownerPid <= 0) {
       return { reason: 'its label is not a restore-drill label' };
     }
@@ -123,9 +125,26 @@ export async function removeLocalLeftover(leftover: Leftover): Promise<void> {
   // The label goes last, as in the reaper: a directory that could not be removed stays known as ours.
   // rm never follows a symlink inside the tree; it unlinks the link itself.
   for (const entry of await readdir(leftover.location).catch(() => [] as string[])) {
-    if (entry !== LABEL_FILE) await rm(join(leftover.location, entry), { recursive: true, force: true, maxRetries: 3 });
+    if (entry !== LABEL_FILE) await removeAsOwner(join(leftover.location, entry));
   }
-  await rm(leftover.location, { recursive: true, force: true, maxRetries: 3 });
+  await removeAsOwner(leftover.location);
+}
+
+/**
+ * Removes a tree; as root, one owned by another account (the server's data dir) is removed with that
+ * account's rights. A process of that account still running (code from a backup that detached itself)
+ * could swap a folder for a symlink half-way through a removal; as that account, the removal can then
+ * only delete what the account could delete anyway, never another user's files. When that account cannot
+ * reach the tree, root removes what is left (Node's rm, which never follows a symlink it meets).
+ */
+async function removeAsOwner(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => null);
+  if (!info) return;
+  if ((process.getuid?.() ?? 0) === 0 && info.uid !== 0) {
+    const owner = { name: `uid ${info.uid}`, uid: info.uid, gid: info.gid };
+    await runCommand('rm', ['-rf', '--', path], { user: owner }).catch(() => {});
+  }
+  await rm(path, { recursive: true, force: true, maxRetries: 3 });
 }
 
 /** SIGKILLs every other process whose command line names `dir` (a unique, labelled path of ours), and waits for them. */
