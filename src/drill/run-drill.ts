@@ -321,9 +321,15 @@ export function describeError(error: unknown): string {
  */
 async function removeCrashLeftovers(environment: Environment, log: (line: string) => void): Promise<void> {
   try {
-    const leftovers = await findLocalLeftovers();
-    for (const leftover of leftovers) await removeLocalLeftover(leftover);
-    if (leftovers.length) log(`removed ${leftovers.length} leftover(s) of crashed runs: ${leftovers.map((l) => l.location).join(', ')}`);
+    const removed: string[] = [];
+    for (const leftover of await findLocalLeftovers()) {
+      // One that cannot be removed (swapped for a symlink meanwhile) does not keep the others.
+      await removeLocalLeftover(leftover).then(
+        () => removed.push(leftover.location),
+        (error: unknown) => log(`could not remove a leftover of a crashed run: ${describeError(error)}`),
+      );
+    }
+    if (removed.length) log(`removed ${removed.length} leftover(s) of crashed runs: ${removed.join(', ')}`);
   } catch (error) {
     log(`could not remove leftovers of crashed runs: ${describeError(error)}`);
   }
