@@ -34,7 +34,7 @@ export interface WriteReportOptions {
   readonly renderMarkdown?: (report: DrillReport, opts: MarkdownOptions) => string;
   /** The time in the file name; defaults to now. */
   readonly now?: Date;
-  /** One warning line (a view that could not be written); default stderr. */
+  /** One warning line (a report file skipped, a view that could not be written); default stderr. */
   readonly warn?: (line: string) => void;
   /** Lock timing, for tests; defaults wait 10 s and treat 60 s old locks as stale. */
   readonly lock?: DirectoryLockOptions;
@@ -70,7 +70,7 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
       async () => {
         const names = await listReportFiles(dir);
         const newest = names.at(-1);
-        const previous = await previousDigest(dir, names);
+        const previous = await previousDigest(dir, names, warn);
         const report: DrillReport = { ...options.report, previous };
         const envelope = await signEnvelopeWith(serializeStatement(buildStatement(report)), toSigner(key));
 
@@ -132,11 +132,11 @@ function chooseBaseName(dir: string, slug: string, now: Date, newest: string | u
  * report, or replaced by something that is not a file since it was listed) is skipped with a warning, so the
  * drill still writes its report; `verify --ledger` then names the skipped file where the chain breaks.
  */
-async function previousDigest(dir: string, names: readonly string[]): Promise<string | null> {
+async function previousDigest(dir: string, names: readonly string[], warn: (line: string) => void): Promise<string | null> {
   for (const name of [...names].reverse()) {
     const read = await readReportFile(join(dir, name));
     if ('bytes' in read) return fileDigest(read.bytes);
-    process.stderr.write(`restore-drill: warning: ${join(dir, name)} ${read.reason}; the new report does not link to it\n`);
+    warn(`restore-drill: warning: ${join(dir, name)} ${read.reason}; the new report does not link to it`);
   }
   return null;
 }
