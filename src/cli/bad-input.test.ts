@@ -17,6 +17,7 @@ let good: string;
 let keys: { privatePath: string; publicPath: string };
 let tiny: string | undefined;
 let small: string | undefined;
+let readOnly: string | undefined;
 /** A PEM header with no key after it, as RESTORE_DRILL_SIGNING_KEY content. */
 let truncatedKey: string;
 const fixtureKey = (name: string) => fileURLToPath(new URL(`../../fixtures/keys/${name}`, import.meta.url));
@@ -46,13 +47,16 @@ beforeAll(async () => {
     await writeFile(join(tiny, 'filler'), Buffer.alloc(128 * 1024)).catch(() => {}); // fills it to the last byte
     // Room for labels and work dirs, not for a database cluster.
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=1777', 'tmpfs', small]);
+    readOnly = join(dir, 'read-only');
+    await mkdir(readOnly);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', readOnly]);
     await chmod(dir, 0o755); // the cluster runs as an unprivileged user, who must reach it
   } else {
     console.log('bad-input: not root, so the full-disk case (a tiny tmpfs) is skipped');
   }
 });
 afterAll(async () => {
-  for (const mount of [tiny, small]) if (mount) execFileSync('umount', [mount]);
+  for (const mount of [tiny, small, readOnly]) if (mount) execFileSync('umount', [mount]);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -77,12 +81,15 @@ const usage: Row[] = [
   ['garbage key in the environment', () => ['check', '--dump', good], /RESTORE_DRILL_SIGNING_KEY/, { env: () => ({ RESTORE_DRILL_SIGNING_KEY: truncatedKey }) }],
   ['report directory under a file', () => ['check', '--dump', good, '--report-dir', d('a-file/reports'), '--signing-key', keys.privatePath], /report directory .*a-file\/reports is not writable \(ENOTDIR\)/],
   ['an empty bucket URI', () => ['check', '--dump', 's3://', ...drill()], /not an S3 URI: s3:\/\/ — write s3:\/\/BUCKET\/KEY/],
+  ['an S3 timeout that is not a duration', () => ['check', '--dump', 's3://backups/x/', ...drill()], /bad RESTORE_DRILL_S3_TIMEOUT "soon"/, { env: () => ({ RESTORE_DRILL_S3_TIMEOUT: 'soon' }) }],
   ['mark without --url', () => ['mark'], /no production database named — pass --url-env NAME/],
   ['mark with a URL that is not one', () => ['mark', '--url', 'not a url'], /URL/],
   ['mark with a MySQL URL', () => ['mark', '--url', 'mysql://app:hunter2@127.0.0.1/db'], /postgres/],
   ['mark against a server that is not there', () => ['mark', '--url', 'postgres://app:hunter2@127.0.0.1:1/db'], /cannot connect to the database — connection refused/],
   ['mark with an unknown mode', () => ['mark', '--url', 'postgres://app@127.0.0.1:1/db', '--table', 'orders:sometimes'], /unknown marker mode "sometimes"/],
   ['dump without --out', () => ['dump', '--url', 'postgres://app@127.0.0.1:1/db'], /required option '--out/],
+  ['dump into /proc', () => ['dump', '--url', 'postgres://app:hunter2@127.0.0.1:1/db', '--out', '/proc/restore-drill.dump'], /--out \/proc\/restore-drill\.dump is on procfs/],
+  ['dump into a character device', () => ['dump', '--url', 'postgres://app:hunter2@127.0.0.1:1/db', '--out', '/dev/null'], /--out \/dev\/null is a character device, not a file/],
   ['dump in an unknown format', () => ['dump', '--url', 'postgres://app@127.0.0.1:1/db', '--out', d('x.dump'), '--format', 'zip'], /zip/],
   ['verify without a key', () => ['verify', d('not-a-report.report.json')], /required option '--key/],
   ['verify with a missing key file', () => ['verify', d('not-a-report.report.json'), '--key', d('absent.pub.pem')], /absent\.pub\.pem/],
@@ -90,6 +97,11 @@ const usage: Row[] = [
   ['verify a ledger that is not there', () => ['verify', '--key', keys.publicPath, '--ledger', d('no-such-dir')], /no-such-dir/],
   ['keygen without --out', () => ['keygen'], /required option '--out/],
   ['keygen over an existing key', () => ['keygen', '--out', d('keys')], /signing key already exists/],
+  // TSX_DISABLE_CACHE: without a fresh bundle the CLI runs through tsx, whose cache would live in TMPDIR too.
+  ['a temp dir that does not exist', () => ['check', '--dump', good, ...drill()], /temp dir .*no-such-tmp \(TMPDIR\) does not exist — set TMPDIR/, { env: () => ({ TMPDIR: d('no-such-tmp'), TSX_DISABLE_CACHE: '1' }) }],
+  ...(isRoot
+    ? [['a read-only temp dir', () => ['check', '--dump', good, ...drill()], /temp dir .*read-only \(TMPDIR\) is not writable \(EROFS\)/, { env: () => ({ TMPDIR: d('read-only'), TSX_DISABLE_CACHE: '1' }) }] as Row]
+    : []),
   ['cleanup with a bad duration', () => ['cleanup', '--older-than', '3 days'], /bad --older-than "3 days"/],
   ['run a drill file that does not exist', () => ['run', 'drills/absent.drill.ts'], /drill file not found: drills\/absent\.drill\.ts/, { cwd: () => d('empty-project') }],
   ['run with no drills', () => ['run', ...drill()], /no drill files found/, { cwd: () => d('empty-project') }],
@@ -101,6 +113,9 @@ const failedDrill: Row[] = [
   ['a dump that is not there', () => ['check', '--dump', d('absent.dump'), ...drill()], /backup path not found|not found/],
   ['a file that is not a dump', () => ['check', '--dump', d('a-file'), ...drill()], /is not a pg_dump archive/],
   ['no PostgreSQL binaries', () => ['check', '--dump', good, ...drill()], /no PostgreSQL binaries/, { env: () => ({ RESTORE_DRILL_PG_BIN: d('no-bin') }) }],
+  ...(isRoot
+    ? [['the server to run as root', () => ['check', '--dump', good, ...drill()], /RESTORE_DRILL_PG_USER names "root", which is root \(uid 0\)/, { env: () => ({ RESTORE_DRILL_PG_USER: 'root' }) }] as Row]
+    : []),
 ];
 
 describe.concurrent('exit 2, one line, no report', () => {
@@ -125,6 +140,17 @@ describe.concurrent('exit 1, a signed failed report', () => {
     expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
     expect((await readdir(reports)).filter((n) => n.endsWith('.report.json'))).toHaveLength(1);
   });
+});
+
+test('a stray zzzz.report.json in the report directory: one warning, and the drill still writes its report (it once looped forever)', async () => {
+  const reports = d('reports-stray');
+  await mkdir(reports, { recursive: true });
+  await writeFile(join(reports, 'zzzz.report.json'), '{"not": "a report"}');
+  const out = await runCli(['check', '--dump', d('a-file'), '--report-dir', reports, '--signing-key', keys.privatePath]);
+  expect(out.code, out.stdout + out.stderr).toBe(1);
+  expect(out.stderr).toMatch(/restore-drill: warning: .*zzzz\.report\.json is not named <UTC time>-<drill>\.report\.json; it is not read as a report/);
+  expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
+  expect((await readdir(reports)).filter((n) => /^\d{8}T\d{6}Z-.*\.report\.json$/.test(n))).toHaveLength(1);
 });
 
 test.skipIf(!isRoot)('a full disk during the restore: one line in the summary, a signed report elsewhere', async () => {

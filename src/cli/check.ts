@@ -55,6 +55,8 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       // The AWS SDK and testcontainers take a while to load: a local check of a local dump loads neither.
       const pick = parsePick(opts.pick);
       const source = opts.dump.startsWith('s3://') ? (await import('../sources/s3-dump-source.ts')).s3DumpSource(opts.dump) : fileSource(opts.dump);
+      // A bad RESTORE_DRILL_S3_TIMEOUT is a usage error before the drill, not a failed report after it.
+      if (opts.dump.startsWith('s3://')) (await import('../sources/s3-client.ts')).s3Timeouts();
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
       const environment = await checkEnvironment(opts);
       const ciTargets = parseCiFlags(opts);

@@ -10,6 +10,7 @@ import { renderJunit } from '../report/junit.ts';
 import { checkMetricsPath, pushMetrics, writeMetricsFile } from '../report/metrics-export.ts';
 import { writeFileAtomically } from '../util/atomic-write.ts';
 import { registerSecret } from '../util/redact.ts';
+import { withConcurrentRuns } from './ci-run-state.ts';
 
 /** File names written into the report directory after every `run` and `check`. */
 export const JUNIT_FILE = 'junit.xml';
@@ -55,13 +56,16 @@ export interface CiOutputOptions extends CiTargets {
   readonly warn: (line: string) => void;
   /** The evidence store the reports went to (`s3://…`), named in the ledger head line. */
   readonly evidence?: string;
+    /** When this invocation began; drills of other processes that finished since are merged in. Default: process start. */
+  readonly startedAt?: Date;
   /** Read for `GITHUB_STEP_SUMMARY`, `GITHUB_OUTPUT` and the GitHub run URL; default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
  * Everything CI reads after a run, made from the drills' results: `<report-dir>/junit.xml` and
- * `<report-dir>/summary.md` (atomically replaced), the summary appended to `$GITHUB_STEP_SUMMARY` when
+ * `<report-dir>/summary.md` (atomically replaced; with the drills of other processes writing into the same
+ * directory at the same time, see {@link withConcurrentRuns}), the summary appended to `$GITHUB_STEP_SUMMARY` when
  * set, notifications for drills that did not pass, and metrics. None of it can change a drill's outcome
  * or the exit code: every failure here is one warning line.
  *
@@ -79,16 +83,26 @@ export async function writeCiOutputs(run: CiRun, options: CiOutputOptions): Prom
     ? await loadHistory(options.reportDir).then((history) => forecastLine(history, run.drills.map((d) => d.name)), () => undefined)
     : undefined;
 
+  // Parallel `check`s into one directory: each file lists every drill of the processes that overlapped.
   // The ledger head goes into every summary: a copy kept outside the report directory.
   const head = runHead(run.drills);
   const headLine = head ? renderHeadMarkdown(head, options) : '';
-  for (const [path, content] of [
-    [junitPath, renderJunit(run)],
-    [summaryPath, renderCiSummary(run, { links: 'relative', reportDir: options.reportDir, forecast }) + headLine],
-  ] as const) {
-    const problem = await writeFileAtomically(path, content);
-    if (problem) warn(`cannot write ${path}: ${problem}`);
-  }
+  const writeFiles = async (all: CiRun) => {
+    const allHead = runHead(all.drills);
+    const allHeadLine = allHead ? renderHeadMarkdown(allHead, options) : '';
+    for (const [path, content] of [
+      [junitPath, renderJunit(all)],
+      [summaryPath, renderCiSummary(all, { links: 'relative', reportDir: options.reportDir, forecast }) + allHeadLine],
+    ] as const) {
+      const problem = await writeFileAtomically(path, content);
+      if (problem) warn(`cannot write ${path}: ${problem}`);
+    }
+  };
+  const startedAt = options.startedAt ?? new Date(Date.now() - process.uptime() * 1000);
+  await withConcurrentRuns(options.reportDir, run, startedAt, writeFiles).catch(async (error: unknown) => {
+    warn(`could not merge with other runs into ${options.reportDir}: ${(error as Error).message.split('\n')[0]}`);
+    await writeFiles(run);
+  });
   if (env.GITHUB_STEP_SUMMARY) {
     const reportsUrl = githubRunUrl(env);
     const summary = renderCiSummary(run, { links: 'path', reportDir: options.reportDir, forecast, ...(reportsUrl ? { reportsUrl } : {}) }) + headLine;

@@ -13,9 +13,19 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
     .option('--region <region...>', 'AWS regions to clean with --rds (default: the configured region)')
     .action(async (opts: { olderThan?: string; rds?: boolean; region?: string[] }) => {
       const olderThanSeconds = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan, '--older-than');
-      const leftovers = await findLocalLeftovers({ olderThanSeconds });
+      // Entries that only look like ours (a symlink, another user's directory, a forged label) are named, not touched.
+      const onSkip = (location: string, reason: string) => process.stdout.write(`cleanup: left ${location} alone: ${reason}\n`);
+      const leftovers = await findLocalLeftovers({ olderThanSeconds, onSkip });
+      let removedLocal = 0;
       for (const leftover of leftovers) {
-        await removeLocalLeftover(leftover);
+        try {
+          await removeLocalLeftover(leftover);
+        } catch (error) {
+          // Swapped for something else since it was found: left alone, like any look-alike.
+          process.stdout.write(`cleanup: ${(error as Error).message}\n`);
+          continue;
+        }
+        removedLocal++;
         process.stdout.write(`removed ${leftover.kind} ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`);
       }
       // testcontainers and the AWS SDK take a while to load: only the commands that use them load them.
@@ -29,7 +39,7 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
       const rds = opts.rds
         ? await (await import('../environments/rds-leftovers.ts')).cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
         : { removed: [], failed: [] };
-      const removed = leftovers.length + containers.leftovers.length + rds.removed.length;
+      const removed = removedLocal + containers.leftovers.length + rds.removed.length;
       process.stdout.write(removed ? `cleanup: removed ${removed} leftover(s)\n` : 'cleanup: nothing left behind\n');
       // A delete AWS refused is the caller's to fix (permissions, deletion protection): exit 2, as DESIGN.md says.
       setExit(rds.failed.length ? EXIT.usage : EXIT.ok);

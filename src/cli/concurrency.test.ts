@@ -1,6 +1,6 @@
 // Drills side by side must not collide on ports, directories, names or report files, and the report
 // directory's ledger must stay one unbroken chain.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,11 @@ test('three check processes at once into one report directory: all pass, three r
   for (const name of names) runIds.add((await verifyReportFile(join(reports, name), key)).report!.runId);
   expect(runIds.size).toBe(3);
   expect(await verifyLedger(reports, key)).toMatchObject({ valid: true, problems: [] });
+  // The CI files of the last one to finish list all three drills, not only its own.
+  const junit = await readFile(join(reports, 'junit.xml'), 'utf8');
+  expect(junit.match(/<testsuite /g)).toHaveLength(3);
+  const summary = await readFile(join(reports, 'summary.md'), 'utf8');
+  expect(summary).toMatch(/all 3 drills passed/);
 });
 
 test('run with several drill files runs them in parallel workers without collisions', async () => {

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { RestoreDrillError } from '../errors.ts';
 import { redact } from '../util/redact.ts';
+import { interruptSignal } from '../drill/interrupt.ts';
 import { TOOL_VERSION } from '../drill/tool-version.ts';
 import { registerCheckCommand } from './check.ts';
 import { registerCleanupCommand } from './cleanup.ts';
@@ -24,6 +25,7 @@ export type CommandResult = Promise<number>;
  * print as one line (what is wrong; what to do) without a stack trace.
  */
 export async function main(argv: string[]): Promise<number> {
+  ignoreClosedOutput();
   let exitCode: number = EXIT.ok;
   const program = new Command('restore-drill')
     .description('Proves backups can be restored: restore, verify against markers, time against RTO/RPO, sign a report.')
@@ -54,7 +56,35 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (error) {
     return reportError(error);
+  } finally {
+    if (interruptSignal()) exitSoon();
   }
+}
+
+/**
+ * After an interrupted command has written its report: an abandoned phase may still hold a socket or a
+ * timer (a stalled S3 request, a query the server never answers) that would keep the process alive for
+ * good. Once the exit code is set, leave a moment for output to drain, then exit whatever is left.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(), 2000).unref();
+}
+
+/**
+ * `restore-drill history reports | head`: once the reader has gone, writing to stdout fails with EPIPE, which
+ * Node throws as an unhandled 'error' event (a stack trace). The command carries on without that output, so
+ * a drill still writes its report and tears down.
+ */
+function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listeners('error').includes(onOutputError)) continue;
+    stream.on('error', onOutputError);
+  }
+}
+
+function onOutputError(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+  throw error;
 }
 
 /** Prints an error as one line and returns the exit code it maps to. */
@@ -121,6 +151,10 @@ const CONNECTION_CODES: Record<string, string> = {
 };
 
 function connectionProblem(error: unknown): string | null {
+  // pg says this without a code when the URL asks for TLS (sslmode=require, verify-ca, verify-full) and the server has none.
+  if (error instanceof Error && /server does not support SSL connections/i.test(error.message)) {
+    return 'cannot connect to the database — the server does not support TLS (SSL), but the URL asks for it (sslmode=require): connect to an endpoint that has TLS, or drop sslmode=require only on a network you trust';
+  }
   const code = (error as { code?: unknown })?.code;
   if (typeof code !== 'string' || !(code in CONNECTION_CODES)) return null;
   return `cannot connect to the database — ${CONNECTION_CODES[code]}`;

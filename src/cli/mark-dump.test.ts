@@ -64,6 +64,18 @@ describe('restore-drill mark', () => {
   });
 });
 
+describe('a server without TLS and sslmode=require', () => {
+  test.each(['mark', 'dump'])('%s: one line naming the TLS problem, exit 2', async (command) => {
+    const tls = `${url}?sslmode=require`;
+    const out = await runCli([command, '--url', tls, ...(command === 'dump' ? ['--out', join(dir, 'tls.dump')] : [])]);
+    expect(out.code, out.stderr).toBe(2);
+    expect(out.stderr.trim().split('\n')).toHaveLength(1);
+    expect(out.stderr).toMatch(/the server does not support TLS \(SSL\), but the URL asks for it \(sslmode=require\)/);
+    expect(hasStackTrace(out.stderr)).toBe(false);
+    expect(out.stderr).not.toContain(password);
+  });
+});
+
 describe('restore-drill dump', () => {
   test('writes a custom dump with its manifest, which check then verifies exactly', async () => {
     const out = await runCli(['dump', '--url', url, '--out', join(dir, 'shop.dump')]);
@@ -84,6 +96,39 @@ describe('restore-drill dump', () => {
     expect(out.code).toBe(0);
     expect(existsSync(join(dir, 'shop.dir', 'toc.dat'))).toBe(true);
     expect(existsSync(join(dir, 'shop.dir.manifest.json'))).toBe(true);
+  });
+
+  test('SIGINT while dumping: exit 130, one line, and no partial dump or manifest left at --out', async () => {
+    // A lock the dump has to wait for keeps it running until the signal comes.
+    const blocker = new pg.Client(shop.environment.connectionConfig());
+    await blocker.connect();
+    await blocker.query('begin; lock table public.orders in access exclusive mode');
+    const out = join(dir, 'interrupted.dump');
+    try {
+      let sent = false;
+      const result = await runCli(['dump', '--url', url, '--out', out], {
+        onStderr: (text, child) => {
+          if (!sent && /snapshot .* exported/.test(text)) {
+            sent = true;
+            // Once pg_dump has created its file and waits for the lock.
+            const poll = setInterval(() => {
+              if (existsSync(out)) {
+                clearInterval(poll);
+                child.kill('SIGINT');
+              }
+            }, 20);
+          }
+        },
+      });
+      expect(result.code, result.stderr).toBe(130);
+      expect(result.stderr).toMatch(/restore-drill: dump interrupted by SIGINT; the partial .*interrupted\.dump was removed/);
+      expect(hasStackTrace(result.stderr)).toBe(false);
+      expect(existsSync(out)).toBe(false);
+      expect(existsSync(`${out}.manifest.json`)).toBe(false);
+    } finally {
+      await blocker.query('rollback').catch(() => {});
+      await blocker.end();
+    }
   });
 
   test('missing --out is a usage error', async () => {

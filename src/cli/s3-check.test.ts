@@ -1,5 +1,6 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -7,6 +8,7 @@ import { generateKeyPair } from '../report/signing-key.ts';
 import { createMotoAccessKey, startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
+import { uploadDump } from '../sources/upload-dump.ts';
 
 let moto: MotoServer;
 let shop: ShopDatabase;
@@ -59,6 +61,58 @@ describe('S3 end to end (moto_server)', () => {
     const out = await cli(['check', '--dump', 's3://no-such-bucket/x/', '--report-dir', join(dir, 'reports'), '--signing-key', key]);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/no-such-bucket/);
+  });
+
+  test('dump --out s3:// into a bucket that does not exist: one line, exit 2, before production is dumped', async () => {
+    const out = await cli(['dump', '--url', url, '--out', 's3://no-such-bucket/shop/']);
+    expect(out.code, out.stderr).toBe(2);
+    expect(out.stderr).toMatch(/no such S3 bucket: no-such-bucket/);
+    expect(out.stderr).not.toMatch(/snapshot .* exported/);
+    expect(hasStackTrace(out.stderr)).toBe(false);
+  });
+
+  test('the upload puts the dump before its manifest, so a manifest never vouches for a dump not all there', async () => {
+    const s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const keys: string[] = [];
+    s3.middlewareStack.add((next) => async (args) => {
+      keys.push(String((args.input as { Key?: string }).Key));
+      return next(args);
+    }, { step: 'initialize', name: 'recordKeys' });
+    const local = join(dir, 'ordered');
+    const dumped = await runCli(['dump', '--url', url, '--out', `${local}/`]);
+    expect(dumped.code, dumped.stderr).toBe(0);
+    await uploadDump(local, 's3://backups/ordered/', s3);
+    s3.destroy();
+    expect(keys.at(-1)).toBe('ordered/ordered.manifest.json');
+    expect(keys.at(-2)).toBe('ordered/ordered/toc.dat');
+  });
+
+  test('a dump to S3 killed half-way leaves no copy of production behind', async () => {
+    const tmp = await mkdtemp(join(dir, 'tmp-'));
+    // A lock the dump waits for keeps it going until it is killed.
+    const blocker = new pg.Client(shop.environment.connectionConfig());
+    await blocker.connect();
+    await blocker.query('begin; lock table public.orders in access exclusive mode');
+    try {
+      let killed = false;
+      const out = await runCli(['dump', '--url', url, '--out', 's3://backups/killed/'], {
+        env: { ...awsEnv, TMPDIR: tmp },
+        onStderr: (text, child) => {
+          if (!killed && /snapshot .* exported/.test(text)) {
+            killed = true;
+            child.kill('SIGKILL');
+          }
+        },
+      });
+      expect(out.signal).toBe('SIGKILL');
+    } finally {
+      await blocker.query('rollback').catch(() => {});
+      await blocker.end();
+    }
+    // The watchdog removes the labelled work dir once the dump's process is gone (it checks every second).
+    const workDirs = async () => (await readdir(tmp)).filter((n) => n.startsWith('restore-drill-dump-'));
+    for (let i = 0; i < 150 && (await workDirs()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await workDirs()).toEqual([]);
   });
 
   test('wrong credentials: one line naming the problem, never the secret', async () => {

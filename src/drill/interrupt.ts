@@ -3,6 +3,13 @@ export function signalExitCode(signal: string): number {
   return signal === 'SIGINT' ? 130 : 143;
 }
 
+let received: NodeJS.Signals | null = null;
+
+/** The first SIGINT/SIGTERM a {@link withInterruptSignal} caught in this process, or null. */
+export function interruptSignal(): NodeJS.Signals | null {
+  return received;
+}
+
 /**
  * Runs `work` with an AbortSignal that fires on SIGINT or SIGTERM, so a drill can stop its phase, write
  * its signed `error` report and tear down before the process exits. A second signal exits at once
@@ -12,6 +19,7 @@ export async function withInterruptSignal<T>(work: (signal: AbortSignal) => Prom
   const controller = new AbortController();
   const handler = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(signalExitCode(signal));
+    received ??= signal;
     process.stderr.write(`restore-drill: ${signal} received, stopping the drill and writing its report…\n`);
     controller.abort(signal);
   };

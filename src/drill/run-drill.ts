@@ -19,6 +19,7 @@ import { writeReport } from '../report/report-writer.ts';
 import { resolveSigner, type Signer } from '../report/signer.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 import { redact } from '../util/redact.ts';
+import { assertUsableTempDir } from '../util/temp-dir.ts';
 import { compareWithMarker, startComparison } from '../verify/compare.ts';
 import { sequenceChecks } from '../verify/sequence-checks.ts';
 import { compareTableSchemas } from '../verify/table-schema.ts';
@@ -139,10 +140,11 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   const notVerified: NotVerified[] = [];
   let bodyStarted = false;
   await assertWritableReportDir(reportDir);
+  await assertUsableTempDir();
   await removeCrashLeftovers(environment, log);
   const workDir = await mkdtemp(join(tmpdir(), `${RESOURCE_PREFIX}work-${runId}-`));
   const label: ResourceLabel = { tool: 'restore-drill', kind: 'work-dir', runId, drillName: run.name, ownerPid: process.pid, createdAt: startedAt.toISOString() };
-  await writeFile(join(workDir, 'restore-drill.json'), JSON.stringify(label));
+  await writeFile(join(workDir, 'restore-drill.json'), JSON.stringify(label), { mode: 0o644 }); // cleanup trusts no writable label
   startReaper(process.pid, workDir); // downloads live here: removed even if this process is killed
   const context = { workDir, signal: run.signal, log };
 
@@ -396,9 +398,15 @@ export function describeError(error: unknown): string {
  */
 async function removeCrashLeftovers(environment: Environment, log: (line: string) => void): Promise<void> {
   try {
-    const leftovers = await findLocalLeftovers();
-    for (const leftover of leftovers) await removeLocalLeftover(leftover);
-    if (leftovers.length) log(`removed ${leftovers.length} leftover(s) of crashed runs: ${leftovers.map((l) => l.location).join(', ')}`);
+    const removed: string[] = [];
+    for (const leftover of await findLocalLeftovers()) {
+      // One that cannot be removed (swapped for a symlink meanwhile) does not keep the others.
+      await removeLocalLeftover(leftover).then(
+        () => removed.push(leftover.location),
+        (error: unknown) => log(`could not remove a leftover of a crashed run: ${describeError(error)}`),
+      );
+    }
+    if (removed.length) log(`removed ${removed.length} leftover(s) of crashed runs: ${removed.join(', ')}`);
   } catch (error) {
     log(`could not remove leftovers of crashed runs: ${describeError(error)}`);
   }

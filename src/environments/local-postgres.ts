@@ -124,7 +124,7 @@ async function startLocalPostgres(config: LocalPostgresConfig, context: Environm
     ownerPid: process.pid,
     createdAt: new Date().toISOString(),
   };
-  await writeFile(join(dir, LABEL_FILE), JSON.stringify(label, null, 2));
+  await writeFile(join(dir, LABEL_FILE), JSON.stringify(label, null, 2), { mode: 0o644 }); // cleanup trusts no writable label
   startReaper(process.pid, dir);
   const started = new StartedLocalPostgres(bins, user, dir, randomBytes(24).toString('base64url'), context.runId);
   try {
@@ -314,5 +314,5 @@ export async function killPostmaster(dataDir: string): Promise<boolean> {
 async function chownTree(dir: string, user: OsUser): Promise<void> {
   await chown(dir, user.uid, user.gid);
   await chmod(dir, 0o700);
-  await chown(join(dir, LABEL_FILE), user.uid, user.gid);
+  // The label stays root's: cleanup trusts only a label the server's account could not have written.
 }

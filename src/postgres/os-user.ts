@@ -10,6 +10,12 @@ import type { OsUser } from './run-command.ts';
 export function serverOsUser(): OsUser | null {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
   const wanted = process.env.RESTORE_DRILL_PG_USER;
+  if (wanted && (wanted === 'root' || uidOf(wanted) === 0)) {
+    throw new ConfigError(
+      `RESTORE_DRILL_PG_USER names "${wanted}", which is root (uid 0): PostgreSQL refuses to run as root, and code in a backup must never run with root's rights`,
+      'set RESTORE_DRILL_PG_USER to an unprivileged user (useradd -r postgres), or unset it',
+    );
+  }
   const candidates = wanted ? [wanted] : ['postgres', 'nobody'];
   for (const name of candidates) {
     const user = lookupUser(name);
@@ -21,6 +27,14 @@ export function serverOsUser(): OsUser | null {
       : 'running as root and neither a "postgres" nor a "nobody" user exists to run PostgreSQL as',
     'create an unprivileged user (useradd -r postgres) or set RESTORE_DRILL_PG_USER to one',
   );
+}
+
+function uidOf(name: string): number | null {
+  try {
+    return Number(execFileSync('id', ['-u', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+  } catch {
+    return null;
+  }
 }
 
 function lookupUser(name: string): OsUser | null {

@@ -1,12 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_GRACE, findStaleDrills, type Freshness } from '../evidence/staleness.ts';
 import { parseDuration } from '../util/duration.ts';
 import { verifyEnvelope } from './dsse.ts';
 import { monthOf, type Month } from './history-months.ts';
-import { listReportFiles } from './report-files.ts';
+import { listReportFiles, readReportFile } from './report-files.ts';
 import type { DrillReport, DrillStatus, ObjectiveResult } from './report-model.ts';
 import { verifyLedger, type LedgerVerification } from './report-verifier.ts';
 import { fingerprint } from './signing-key.ts';
@@ -115,7 +114,8 @@ export async function loadHistory(dir: string, options: LoadHistoryOptions = {})
   const runs: HistoryRun[] = [];
   const unreadable: UnreadableReport[] = [];
   for (const file of names) {
-    const read = readRun(file, await readFile(join(dir, file)), publicKey);
+    const bytes = await readReportFile(join(dir, file));
+    const read = 'bytes' in bytes ? readRun(file, bytes.bytes, publicKey) : { file, reason: bytes.reason };
     if ('reason' in read) unreadable.push(read);
     else runs.push(read);
   }

@@ -5,6 +5,14 @@ import { sampleReport } from './sample-report.fixture.ts';
 describe('renderMarkdown', () => {
   const markdown = renderMarkdown(sampleReport(), { jsonFile: '20261123T175533Z-orders.report.json', keyid: 'sha256:abc' });
 
+  it('shows the drill name as plain text: no heading, link, emphasis or HTML can be smuggled in through it', () => {
+    const name = 'x\n# ✅ PASSED [verify](https://evil.example) <img src=x onerror=alert(1)> *all* `ok`';
+    const title = renderMarkdown({ ...sampleReport(), drill: { name, file: null } }).split('\n')[0]!;
+    expect(title).toBe(
+      '# Restore drill: x \\# ✅ PASSED \\[verify\\]\\(https://evil\\.example\\) \\<img src=x onerror=alert\\(1\\)\\> \\*all\\* \\`ok\\` — ❌ FAILED',
+    );
+  });
+
   it('titles the report with the drill name and its status', () => {
     expect(markdown.split('\n')[0]).toBe('# Restore drill: Orders DB: nightly dump — ❌ FAILED');
     expect(renderMarkdown(sampleReport({ status: 'passed' })).split('\n')[0]).toContain('PASSED');

@@ -32,7 +32,7 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
   const failed = report.checks.filter((c) => c.status === 'failed').length;
   const skipped = report.checks.filter((c) => c.status === 'skipped').length;
 
-  lines.push(`# Restore drill: ${report.drill.name} — ${DRILL_STATUS[report.status]}`, '');
+  lines.push(`# Restore drill: ${inline(report.drill.name)} — ${DRILL_STATUS[report.status]}`, '');
   lines.push(
     `Run \`${report.runId}\`${report.drill.file ? ` of \`${report.drill.file}\`` : ''}, ` +
       `started ${report.startedAt}, finished ${report.finishedAt}, ` +
@@ -179,6 +179,15 @@ function show(value: string | number | boolean | null): string {
 function table(header: string[], rows: string[][]): string[] {
   const row = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
   return [row(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(row)];
+}
+
+/**
+ * Text from a drill spec shown as plain text: a name like `x\n# PASSED` or `[ok](https://evil)` or `<img …>`
+ * must not start a heading, a link or HTML. Markdown's punctuation is backslash-escaped, line breaks and
+ * other control characters become spaces.
+ */
+function inline(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, '\\$&');
 }
 
 /** A table cell: a `|` or a line break in a value would otherwise end the cell or the table. */

@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { signEnvelope } from './dsse.ts';
+import { fileDigest } from './report-files.ts';
 import { verifyLedger, verifyReportFile } from './report-verifier.ts';
 import { writeReport } from './report-writer.ts';
 import { sampleReport } from './sample-report.fixture.ts';
@@ -155,6 +156,25 @@ describe('verifyLedger', () => {
     await rename(join(dir, names[1]!), join(dir, moved));
     const result = await verifyLedger(dir, key.publicKey);
     expect(result.problems).toContain(`${moved}: comes first but follows ${names[0]} (reordered?)`);
+  });
+
+  it('names a report-named file too large to be a report; the next report links to the one before it', async () => {
+    const names = await writeLedger(2);
+    const huge = '20261123T115959Z-huge.report.json';
+    await writeFile(join(dir, huge), '');
+    await truncate(join(dir, huge), 32 * 1024 * 1024 + 1); // sparse: no disk needed
+    const warnings: string[] = [];
+    const next = await writeReport({ report, reportDir: dir, key, now: new Date(Date.UTC(2026, 10, 23, 13)), warn: (l) => warnings.push(l) });
+    expect(next.previous).toBe(fileDigest(await readFile(join(dir, names[1]!))));
+    expect(warnings).toEqual([`restore-drill: warning: ${join(dir, huge)} is larger than 32 MiB, not a report restore-drill wrote; the new report does not link to it`]);
+    // The chain is read around it, and the file itself is the problem.
+    expect(await verifyLedger(dir, key.publicKey)).toEqual({ valid: false, problems: [`${huge}: is larger than 32 MiB, not a report restore-drill wrote`] });
+  });
+
+  it('skips a stray file whose name restore-drill never writes, with a warning (not a chain problem)', async () => {
+    await writeLedger(2);
+    await writeFile(join(dir, 'zzzz.report.json'), 'garbage');
+    expect(await verifyLedger(dir, key.publicKey)).toEqual({ valid: true, problems: [] });
   });
 
   it('accepts an empty directory and refuses a missing one', async () => {

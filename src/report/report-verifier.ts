@@ -1,10 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { LedgerEntry } from '../evidence/ledger-head.ts';
 import { verifyEnvelope } from './dsse.ts';
-import { fileDigest, listReportFiles } from './report-files.ts';
+import { fileDigest, listReportFiles, readReportFile, type ReportFileRead } from './report-files.ts';
 import type { DrillReport } from './report-model.ts';
 import { parseStatement } from './statement.ts';
 
@@ -35,7 +34,9 @@ export interface LedgerVerification {
  * console.log(result.valid ? result.report?.status : result.reason);
  */
 export async function verifyReportFile(path: string, publicKey: KeyObject): Promise<ReportVerification> {
-  const result = verifyReportBytes(path, await readReport(path), publicKey);
+  const read = await readReport(path, true);
+  if (!('bytes' in read)) return { file: path, valid: false, reason: read.reason };
+  const result = verifyReportBytes(path, read.bytes, publicKey);
   const renamed = result.report && renameProblem(basename(path), result.report);
   return renamed ? { file: path, valid: false, reason: renamed } : result;
 }
@@ -58,10 +59,13 @@ export async function verifyLedger(dir: string, publicKey: KeyObject): Promise<L
   } catch (error) {
     throw new ConfigError(`report directory ${dir} is not readable: ${(error as { code?: string }).code ?? error}`);
   }
-  const files = await Promise.all(names.map(async (name) => ({ name, bytes: await readReport(join(dir, name)) })));
-  const digests = new Map(files.map((f, i) => [fileDigest(f.bytes), i]));
   const problems: string[] = [];
   const entries: LedgerEntry[] = [];
+  const read = await Promise.all(names.map(async (name) => ({ name, read: await readReport(join(dir, name)) })));
+  // A file too large (or no longer a file) to be a report is a problem of its own and a gap in the chain.
+  for (const { name, read: r } of read) if ('reason' in r) problems.push(`${name}: ${r.reason}`);
+  const files = read.flatMap(({ name, read: r }) => ('bytes' in r ? [{ name, bytes: r.bytes }] : []));
+  const digests = new Map(files.map((f, i) => [fileDigest(f.bytes), i]));
 
   files.forEach((file, i) => {
     const result = verifyReportBytes(file.name, file.bytes, publicKey);
@@ -157,9 +161,9 @@ function unverifiedPredicate(bytes: Buffer): (Partial<DrillReport> & { previous:
   }
 }
 
-async function readReport(path: string): Promise<Buffer> {
+async function readReport(path: string, followSymlink = false): Promise<ReportFileRead> {
   try {
-    return await readFile(path);
+    return await readReportFile(path, { followSymlink });
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ENOENT') throw new ConfigError(`report not found: ${path}`);

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -91,6 +92,22 @@ describe('writeReport', () => {
     expect(basename(earlier.jsonPath) > basename(alpha.jsonPath)).toBe(true);
   });
 
+  it('writes its report beside a stray file that sorts after every time stamp (it once looped forever)', async () => {
+    const first = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T17:00:00Z') });
+    await writeFile(join(dir, 'zzzz.report.json'), '{"not": "a report"}');
+    const second = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T18:00:00Z') });
+    expect(basename(second.jsonPath)).toBe('20261123T180000Z-orders-db-nightly-dump.report.json');
+    expect(second.previous).toBe(fileDigest(await readFile(first.jsonPath)));
+  });
+
+  it('names its report after one stamped in the last second of year 9999, or says it cannot', async () => {
+    await writeFile(join(dir, '99991231T235958Z-zzz.report.json'), '{}');
+    const next = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T18:00:00Z') });
+    expect(basename(next.jsonPath)).toBe('99991231T235959Z-orders-db-nightly-dump.report.json');
+    await writeFile(join(dir, '99991231T235959Z-zzz.report.json'), '{}');
+    await expect(writeReport({ report, reportDir: dir, key })).rejects.toThrow(/no report name sorts after 99991231T235959Z-zzz\.report\.json/);
+  });
+
   it('gives concurrent drills distinct previous reports (the directory lock)', async () => {
     const written = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
@@ -116,6 +133,25 @@ describe('writeReport', () => {
     const attempt = writeReport({ report, reportDir: target, key });
     await expect(attempt).rejects.toBeInstanceOf(ConfigError);
     await expect(attempt).rejects.toThrow(`report directory ${target} is not writable: not a directory (ENOTDIR)`);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('a disk that fills up after the signed report is written costs only the views, with a warning', async () => {
+    // A 64 KiB tmpfs with two pages left: one for the lock file, one for the signed JSON, none for the views.
+    const full = join(dir, 'full');
+    await mkdir(full);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]);
+    try {
+      const { bavail, bsize } = await statfs(full);
+      await writeFile(join(full, 'filler'), Buffer.alloc(bavail * bsize - 2 * bsize));
+      const warnings: string[] = [];
+      const written = await writeReport({ report, reportDir: full, key, warn: (line) => warnings.push(line) });
+      expect(verifyEnvelope(JSON.parse(await readFile(written.jsonPath, 'utf8')), key.publicKey).valid).toBe(true);
+      expect(warnings).toEqual([
+        `restore-drill: warning: the signed report ${written.jsonPath} was written, its Markdown/HTML views were not: no space left on device (ENOSPC)`,
+      ]);
+    } finally {
+      execFileSync('umount', [full]);
+    }
   });
 
   it('uses a custom markdown renderer when given one', async () => {

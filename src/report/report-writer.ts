@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
@@ -8,7 +8,7 @@ import { appendToStore } from '../evidence/store-append.ts';
 import type { LedgerHead } from '../evidence/ledger-head.ts';
 import { withDirectoryLock, type DirectoryLockOptions } from './directory-lock.ts';
 import { signEnvelopeWith } from './dsse.ts';
-import { writeHtmlPages } from './html/html-pages.ts';
+import { htmlFileFor, writeHtmlPages } from './html/html-pages.ts';
 import { renderMarkdown as defaultRenderMarkdown, type MarkdownOptions } from './markdown.ts';
 import {
   compactUtc,
@@ -16,7 +16,9 @@ import {
   fileDigest,
   listReportFiles,
   MARKDOWN_SUFFIX,
+  readReportFile,
   REPORT_SUFFIX,
+  reportFileTime,
   reportSlug,
 } from './report-files.ts';
 import type { DrillReport, LedgerFields } from './report-model.ts';
@@ -35,6 +37,8 @@ export interface WriteReportOptions {
   readonly renderMarkdown?: (report: DrillReport, opts: MarkdownOptions) => string;
   /** The time in the file name; defaults to now. */
   readonly now?: Date;
+  /** One warning line (a report file skipped, a view that could not be written); default stderr. */
+  readonly warn?: (line: string) => void;
   /** Lock timing, for tests; defaults wait 10 s and treat 60 s old locks as stale. */
   readonly lock?: DirectoryLockOptions;
   /**
@@ -72,11 +76,23 @@ const STORE_LOCK: DirectoryLockOptions = { timeoutMs: 300_000, staleMs: 600_000 
 export async function writeReport(options: WriteReportOptions): Promise<WrittenReport> {
   const { reportDir: dir, key, evidence } = options;
   const render = options.renderMarkdown ?? defaultRenderMarkdown;
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   try {
     await mkdir(dir, { recursive: true });
     return await withDirectoryLock(
       dir,
       async () => {
+        // The signed JSON is the record. Once it is written, a view that cannot be (a disk that just filled
+        // up) is a warning: the drill's outcome and exit code stand, and the views can be rebuilt.
+        const writeViews = async (write: () => Promise<unknown>, jsonPath: string) => {
+          try {
+            await write();
+          } catch (error) {
+            const code = (error as { code?: unknown }).code;
+            const reason = typeof code === 'string' ? fsReason(error as Error, code) : (error as Error).message.split('\n')[0];
+            warn(`restore-drill: warning: the signed report ${jsonPath} was written, its Markdown/HTML views were not: ${reason}`);
+          }
+        };
         // Signs the report as the next one after `tip`: the name, position and previous all follow from it.
         const signAfter = async (tip: { position: number; digest: string; file: string } | null) => {
           const newestHere = (await listReportFiles(dir)).at(-1);
@@ -94,7 +110,7 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
         let last: Awaited<ReturnType<typeof signAfter>> | undefined;
         const keepLocally = async (signed: NonNullable<typeof last>) => {
           await writeAtomically(join(dir, signed.file), signed.bytes);
-          await writeAtomically(join(dir, `${signed.base}${MARKDOWN_SUFFIX}`), signed.markdown);
+          await writeViews(() => writeAtomically(join(dir, `${signed.base}${MARKDOWN_SUFFIX}`), signed.markdown), join(dir, signed.file));
         };
         let signed: NonNullable<typeof last>;
         try {
@@ -107,13 +123,13 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
                 exclusive = false;
                 return (last = await signAfter(tip));
               })
-            : await signAfter(await localTip(dir));
+            : await signAfter(await localTip(dir, warn));
         } catch (error) {
           // A drill may have run for hours: its signed report is kept even when the store cannot take it.
           if (!evidence) throw error;
           // Failed before anything was signed (the store could not be read): sign after the directory's
           // own newest report instead, so the run's evidence exists somewhere.
-          last ??= await signAfter(await localTip(dir));
+          last ??= await signAfter(await localTip(dir, warn));
           await keepLocally(last);
           const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
           throw new ConfigError(
@@ -125,7 +141,10 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
         const jsonPath = join(dir, signed.file);
         const markdownPath = join(dir, `${signed.base}${MARKDOWN_SUFFIX}`);
         await keepLocally(signed);
-        const { htmlPath } = await writeHtmlPages({ dir, jsonFile: signed.file, publicKey: key.publicKey, write: writeAtomically });
+        let htmlPath = join(dir, htmlFileFor(signed.file));
+        await writeViews(async () => {
+          ({ htmlPath } = await writeHtmlPages({ dir, jsonFile: signed.file, publicKey: key.publicKey, write: writeAtomically }));
+        }, jsonPath);
         return { jsonPath, markdownPath, htmlPath, previous: signed.report.previous, head: { position: signed.position, digest: signed.digest } };
       },
       options.lock ?? (evidence ? STORE_LOCK : undefined),
@@ -144,12 +163,17 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
  * The newest report of a directory as the tip of its chain. A report written before positions were
  * recorded counts as the position of its place in the directory.
  */
-async function localTip(dir: string): Promise<{ position: number; digest: string; file: string } | null> {
+async function localTip(dir: string, warn: (line: string) => void): Promise<{ position: number; digest: string; file: string } | null> {
   const names = await listReportFiles(dir);
-  const newest = names.at(-1);
-  if (!newest) return null;
-  const bytes = await readFile(join(dir, newest));
-  return { position: signedPosition(bytes) ?? names.length, digest: fileDigest(bytes), file: newest };
+  // The newest report that can be read: one that cannot (larger than any report, or replaced by something
+  // that is not a file since it was listed) is skipped with a warning, so the drill still writes its report;
+  // `verify --ledger` then names the skipped file where the chain breaks.
+  for (const [index, name] of [...names.entries()].reverse()) {
+    const read = await readReportFile(join(dir, name));
+    if ('bytes' in read) return { position: signedPosition(read.bytes) ?? index + 1, digest: fileDigest(read.bytes), file: name };
+    warn(`restore-drill: warning: ${join(dir, name)} ${read.reason}; the new report does not link to it`);
+  }
+  return null;
 }
 
 /** The position a report file claims (read without checking the signature: the writer only extends it). */
@@ -165,25 +189,25 @@ function signedPosition(bytes: Buffer): number | null {
 
 /**
  * A file name that is new and sorts after the newest report, so name order stays ledger order even when
- * two drills finish in the same second or the clock steps back.
+ * two drills finish in the same second or the clock steps back. At most two time stamps are tried: now (or
+ * the newest report's second, when that is later), then the second after it, which always sorts after.
  */
 function chooseBaseName(dir: string, slug: string, now: Date, newest: string | undefined): string {
-  const newestTime = newest ? parseCompactUtc(newest.slice(0, 16)) : null;
-  let time = newestTime && newestTime > now ? newestTime : now;
-  for (;;) {
+  const newestTime = newest ? reportFileTime(newest) : null;
+  const first = newestTime && newestTime > now ? newestTime : now;
+  for (const time of [first, new Date(Math.floor(first.getTime() / 1000) * 1000 + 1000)]) {
     const stamp = compactUtc(time);
     let base = `${stamp}-${slug}`;
     for (let n = 2; existsSync(join(dir, base + REPORT_SUFFIX)) || existsSync(join(dir, base + MARKDOWN_SUFFIX)); n++) {
       base = `${stamp}-${slug}-${n}`;
     }
     if (!newest || compareReportNames(base + REPORT_SUFFIX, newest) > 0) return base;
-    time = new Date(Math.floor(time.getTime() / 1000) * 1000 + 1000);
   }
-}
-
-function parseCompactUtc(stamp: string): Date | null {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(stamp);
-  return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : null;
+  // Only a newest report stamped in the last second of year 9999 gets here.
+  throw new RestoreDrillError(
+    `report directory ${dir}: no report name sorts after ${newest}`,
+    'move the report files dated in the far future out of the report directory',
+  );
 }
 
 /** Readers (and the ledger) never see a half-written file: write beside it, then rename over. */

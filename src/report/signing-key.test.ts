@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,6 +124,38 @@ describe('loadSigningKey', () => {
     expect(publicOnly.message).toBe(`signing key ${publicPath} is not a PEM private key`);
     expect(publicOnly.hint).toContain('public key');
     for (const error of [garbage, publicOnly]) expect(error.message).not.toContain('\n');
+  });
+});
+
+describe('an encrypted or shared private key', () => {
+  it('says an encrypted key is encrypted (PKCS#8 and traditional PEM, file and content), never "not a PEM"', async () => {
+    const ed = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'hunter2' }) as string;
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'hunter2' }) as string;
+    for (const [name, pem] of [['ed25519.pem', ed], ['rsa.pem', rsa]] as const) {
+      const path = join(dir, name);
+      await writeFile(path, pem, { mode: 0o600 });
+      const fromFile = configErrorOf(() => loadSigningKey(path));
+      expect(fromFile.message).toBe(`signing key ${path} is encrypted; restore-drill needs an unencrypted key`);
+      const fromContent = configErrorOf(() => loadSigningKey(pem));
+      expect(fromContent.message).toBe('signing key in the given PEM content is encrypted; restore-drill needs an unencrypted key');
+    }
+  });
+
+  it('warns once, naming the path and mode but no key material, when the group or others can read the key file', async () => {
+    const { privatePath } = generateKeyPair(join(dir, 'keys'));
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    resolveSigningKey({ flag: privatePath, defaultDir: dir, log });
+    expect(lines).toEqual([]); // 0600 as keygen writes it
+    await chmod(privatePath, 0o644);
+    resolveSigningKey({ flag: privatePath, defaultDir: dir, log });
+    await chmod(privatePath, 0o640);
+    resolveSigningKey({ flag: undefined, env: privatePath, defaultDir: dir, log });
+    expect(lines).toEqual([
+      `warning: signing key ${privatePath} can be read by other users (mode 0644); run chmod 600 on it`,
+      `warning: signing key ${privatePath} can be read by its group (mode 0640); run chmod 600 on it`,
+    ]);
+    expect(lines.join('')).not.toContain('PRIVATE');
   });
 });
 

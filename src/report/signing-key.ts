@@ -6,7 +6,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { SUPPORTED_KEYS, unsupportedKeyReason } from './signer-algorithms.ts';
@@ -148,6 +148,8 @@ export function resolveSigningKey(options: {
       ? loadSigningKeyFrom(options.env, SIGNING_KEY_ENV, privatePath)
       : undefined;
   if (configured) {
+    const path = options.flag ?? options.env!;
+    if (!path.includes('-----BEGIN')) warnIfShared(path, options.log);
     if (ci && configured.demo) {
       throw new ConfigError(`the signing key ${options.flag ? 'given with --signing-key' : `in ${SIGNING_KEY_ENV}`} is a restore-drill demo key; under CI reports are never signed with one`, CI_KEY_HINT);
     }
@@ -188,7 +190,9 @@ function loadSigningKeyFrom(spec: string, origin?: string, demoPath?: string): S
   try {
     privateKey = createPrivateKey(pem);
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MISSING_PASSPHRASE') {
+    // OpenSSL 3 reports a missing passphrase as "interrupted or cancelled"; the PEM itself says it is encrypted.
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED' || isEncryptedPem(pem)) {
       throw new ConfigError(`signing key ${where}${from} is encrypted; restore-drill needs an unencrypted key`, KEYGEN_HINT);
     }
     const hint = pem.includes('PUBLIC KEY')
@@ -206,6 +210,26 @@ function loadSigningKeyFrom(spec: string, origin?: string, demoPath?: string): S
   const demo = pem.includes(DEMO_KEY_HEADER) || (!isContent && demoPath !== undefined && resolve(spec) === resolve(demoPath));
   const key = { privateKey, publicKey, keyid: fingerprint(publicKey), demo };
   return Object.defineProperty(key, 'source', { value: spec, enumerable: false }) as SigningKey;
+}
+
+/** PKCS#8 `ENCRYPTED PRIVATE KEY`, or a traditional PEM with `Proc-Type: 4,ENCRYPTED`. */
+function isEncryptedPem(pem: string): boolean {
+  return /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:\s*4,ENCRYPTED/m.test(pem);
+}
+
+/**
+ * One warning line when a private key file can be read by its group or by others (e.g. mode 0644): anyone
+ * who can read it can sign a "passed" report. Only the path and mode are named, never the content.
+ */
+function warnIfShared(path: string, log: (line: string) => void): void {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    return; // loading it says what is wrong
+  }
+  if ((mode & 0o077) === 0) return;
+  log(`warning: signing key ${path} can be read by ${mode & 0o007 ? 'other users' : 'its group'} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 on it`);
 }
 
 function readKeyFile(path: string, what: string, hint: string, from = ''): string {

@@ -128,7 +128,7 @@ async function listDbSnapshots(client: RDSClient, options: RdsSnapshotSourceOpti
     ...(options.includeShared ? { IncludeShared: true } : {}),
   };
   try {
-    for await (const page of paginateDescribeDBSnapshots({ client, pageSize: 100 }, input)) {
+    for await (const page of paginateDescribeDBSnapshots({ client, pageSize: 100 }, input, { abortSignal: signal })) {
       signal?.throwIfAborted();
       snapshots.push(...(page.DBSnapshots ?? []));
     }
@@ -146,7 +146,7 @@ async function listClusterSnapshots(client: RDSClient, options: RdsSnapshotSourc
     ...(options.includeShared ? { IncludeShared: true } : {}),
   };
   try {
-    for await (const page of paginateDescribeDBClusterSnapshots({ client, pageSize: 100 }, input)) {
+    for await (const page of paginateDescribeDBClusterSnapshots({ client, pageSize: 100 }, input, { abortSignal: signal })) {
       signal?.throwIfAborted();
       snapshots.push(...(page.DBClusterSnapshots ?? []));
     }

@@ -115,7 +115,7 @@ function folder(prefix: string): string {
 
 async function listObjects(client: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<_Object[]> {
   const objects: _Object[] = [];
-  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix }, { abortSignal: signal })) {
     signal?.throwIfAborted();
     objects.push(...(page.Contents ?? []).filter((o) => o.Key !== undefined));
   }

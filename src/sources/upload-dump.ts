@@ -5,6 +5,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
@@ -41,9 +42,11 @@ const MAX_PARTS = 10_000;
 /**
  * Uploads a local dump so {@link s3DumpSource} finds it: a custom-format archive as one object, a
  * directory-format dump file by file under `<key>/`, and the manifest beside it as `<key>.manifest.json`.
- * An URI ending in `/` is a folder: the dump keeps its file name there. The manifest goes first and a
- * directory dump's `toc.dat` last, because `toc.dat` is what makes a folder a dump to readers: nobody
- * lists a half-uploaded dump. Files are streamed, in parts above `partSizeBytes` (no 5 GiB limit).
+ * An URI ending in `/` is a folder: the dump keeps its file name there. A directory dump's `toc.dat` goes
+ * after its other files, because `toc.dat` is what makes a folder a dump to readers: nobody lists a
+ * half-uploaded dump. The manifest goes last: it vouches for the dump beside it, so it must never stand
+ * beside a dump that is not all there (an upload killed half-way, or an older dump at the same key).
+ * Files are streamed, in parts above `partSizeBytes` (no 5 GiB limit).
  *
  * @example
  * await uploadDump('backups/shop.dump', 's3://acme-backups/shop/'); // s3://acme-backups/shop/shop.dump
@@ -57,14 +60,14 @@ export async function uploadDump(localPath: string, uri: string, client?: S3Clie
   const dumpUri = s3Uri(target.bucket, key);
 
   const files: { path: string; key: string }[] = [];
-  const manifest = manifestPathFor(localPath);
-  if (await exists(manifest)) files.push({ path: manifest, key: manifestPathFor(key) });
   if (isDirectory) {
     const inside = (await listFiles(localPath)).map((path) => ({ path, key: `${key}/${relative(localPath, path).split(sep).join('/')}` }));
     files.push(...inside.filter((f) => !f.key.endsWith('/toc.dat')), ...inside.filter((f) => f.key.endsWith('/toc.dat')));
   } else {
     files.push({ path: localPath, key });
   }
+  const manifest = manifestPathFor(localPath);
+  if (await exists(manifest)) files.push({ path: manifest, key: manifestPathFor(key) });
 
   const s3 = client ?? (await createS3Client());
   let bytes = 0;
@@ -81,6 +84,28 @@ export async function uploadDump(localPath: string, uri: string, client?: S3Clie
     if (!client) s3.destroy();
   }
   return { uri: dumpUri, objects: files.length, bytes };
+}
+
+/**
+ * Checks, before a dump of production starts, that the bucket of `uri` exists and the credentials work, so a
+ * typo in the bucket name does not cost a whole dump. A listing the credentials may not make (a write-only
+ * backup role) proves nothing either way and is let through: the upload then says what is wrong.
+ *
+ * @example
+ * await checkUploadTarget('s3://acme-backups/shop/'); // throws ConfigError: no such S3 bucket: acme-backups
+ */
+export async function checkUploadTarget(uri: string, client?: S3Client, signal?: AbortSignal): Promise<void> {
+  const { bucket } = parseS3Uri(uri);
+  const s3 = client ?? (await createS3Client());
+  try {
+    await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal: signal });
+  } catch (error) {
+    // Only a refused listing; wrong credentials (also a 403) fail here, before the dump.
+    if ((error as Error).name === 'AccessDenied') return;
+    throw explainS3Error(error, { uri, bucket, endpoint: client ? undefined : customEndpoint() });
+  } finally {
+    if (!client) s3.destroy();
+  }
 }
 
 async function putFile(s3: S3Client, bucket: string, key: string, path: string, size: number, options: UploadDumpOptions): Promise<void> {

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.ts';
 import { findPgBinaries } from '../postgres/pg-binaries.ts';
 import { runCommand } from '../postgres/run-command.ts';
 import { manifestPathFor } from '../sources/dump-manifest.ts';
+import { checkOutputPath } from '../util/output-path.ts';
 import { openConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
 import type { Marker, MarkerManifest } from './marker-model.ts';
@@ -60,6 +61,7 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
   const path = out.replace(/(.)\/+$/, '$1');
   const manifestPath = manifestPathFor(path);
   const connection = connectionFromUrl(url);
+  await checkOutputPath(path, format);
   // A manifest left by an earlier dump at this path must not vouch for the new one until it is complete.
   await rm(manifestPath, { force: true });
   await mkdir(dirname(path), { recursive: true });

@@ -73,7 +73,7 @@ async function encryptionCheck(
   const where = s3Uri(bucket, prefix);
   const keys = await call(where, async (client) => {
     const found: string[] = [];
-    for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+    for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix }, { abortSignal: signal })) {
       signal?.throwIfAborted();
       found.push(...(page.Contents ?? []).map((o) => o.Key!).filter((k) => k && !k.endsWith('/')));
     }
