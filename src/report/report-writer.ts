@@ -84,13 +84,16 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
       async () => {
         // The signed JSON is the record. Once it is written, a view that cannot be (a disk that just filled
         // up) is a warning: the drill's outcome and exit code stand, and the views can be rebuilt.
+        let viewsFailed = false;
         const writeViews = async (write: () => Promise<unknown>, jsonPath: string) => {
+          if (viewsFailed) return;
           try {
             await write();
           } catch (error) {
             const code = (error as { code?: unknown }).code;
             const reason = typeof code === 'string' ? fsReason(error as Error, code) : (error as Error).message.split('\n')[0];
             warn(`restore-drill: warning: the signed report ${jsonPath} was written, its Markdown/HTML views were not: ${reason}`);
+            viewsFailed = true;
           }
         };
         // Signs the report as the next one after `tip`: the name, position and previous all follow from it.
