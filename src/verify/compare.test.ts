@@ -154,9 +154,9 @@ describe('checksum algorithms and scheduling', () => {
     const algorithms = new Set<string>();
     const checks = await compareWithMarker(await cluster.copy(), exact, { label: 'manifest', algorithms });
     expect(failed(checks)).toEqual([]);
-    const name = `rdsum-record/1 (PostgreSQL ${await major()})`;
+    const name = `rdsum-record/2 (PostgreSQL ${await major()})`;
     expect([...algorithms]).toEqual([name]);
-    expect(exact.tables['public.orders']!.typed).toMatchObject({ algorithm: 'rdsum-record/1', serverMajor: await major() });
+    expect(exact.tables['public.orders']!.typed).toMatchObject({ algorithm: 'rdsum-record/2', serverMajor: await major() });
     expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({
       status: 'passed',
       expected: exact.tables['public.orders']!.typed!.checksum,

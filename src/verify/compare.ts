@@ -17,7 +17,7 @@ import {
 import { defaultPoolSize, openConnectionPool, type ConnectionPool } from './connection-pool.ts';
 import type { Marker, QualifiedName, RangeLayout, RangeSum, TableMarker } from './marker-model.ts';
 import { splitBlocks, tableBlocks } from './table-blocks.ts';
-import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql } from './typed-row-hash.ts';
+import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql, unsafeColumns } from './typed-row-hash.ts';
 
 /** Options of {@link compareWithMarker} and {@link startComparison}. */
 export interface CompareOptions {
@@ -28,13 +28,15 @@ export interface CompareOptions {
   /** Called as each table is compared: `done` of `total` tables; for a progress display. */
   readonly onTable?: (done: number, total: number) => void;
   /**
-   * Collects the checksum algorithms actually computed, e.g. `rdsum-record/1 (PostgreSQL 15)` or
+   * Collects the checksum algorithms actually computed, e.g. `rdsum-record/2 (PostgreSQL 15)` or
    * `rdsum-text-md5/1`, for the report.
    */
   readonly algorithms?: Set<string>;
   /**
-   * Use the marker's typed checksum (`rdsum-record/1`) when the restored server runs the major it was taken
-   * on (default true); false always computes the portable `rdsum-text-md5/1`.
+   * Use the marker's typed checksum (`rdsum-record/2`) when the restored server runs the major it was taken
+   * on (default true); false always computes the portable `rdsum-text-md5/1`. A marker's `rdsum-record/1`
+   * (which followed equality, not identity, for arrays, bare bpchar, jsonb and some collations) is never used:
+   * such a marker is verified by its portable checksum.
    */
   readonly typed?: boolean;
   /**
@@ -124,6 +126,8 @@ interface RestoredTable {
   /** The typed checksum it is compared with, when the typed row hash is used. */
   readonly typed?: NonNullable<TableMarker['typed']>;
   readonly parts: BlockRange[];
+  /** Columns whose type prints with a function not trusted to run: the checksum is not computed. */
+  readonly unsafe?: string[];
 }
 
 class MarkerComparison implements Comparison {
@@ -275,7 +279,12 @@ class MarkerComparison implements Comparison {
       major >= TYPED_HASH_MIN_MAJOR
         ? marker.typed
         : undefined;
-    const rowHash = typed ? typedRowHashSql(await readTypedColumns(client, table)) : TEXT_ROW_HASH_SQL;
+    // Both row hashes print columns with their types' output functions: the restored copy's types must be as
+    // trustworthy as production's were (a marker only has checksums when they were).
+    const columns = await readTypedColumns(client, table);
+    const unsafe = unsafeColumns(columns);
+    if (unsafe.length > 0) return { table, rowHash: TEXT_ROW_HASH_SQL, parts: [], unsafe };
+    const rowHash = typed ? typedRowHashSql(columns) : TEXT_ROW_HASH_SQL;
     const blocks = this.split ? await tableBlocks(client, table, major) : null;
     const parts = blocks === null ? [{ from: null, to: null }] : splitBlocks(blocks, this.poolSize, MIN_BLOCKS_PER_PART);
     return typed ? { table, rowHash, typed, parts } : { table, rowHash, parts };
@@ -291,6 +300,14 @@ class MarkerComparison implements Comparison {
     restored: RestoredTable,
     checkName: (what: string) => string,
   ): Promise<CheckResult[]> {
+    if (restored.unsafe) {
+      const detail = `not computed: in the restored copy, printing ${restored.unsafe.join('; ')} would run a function that is neither built-in nor a superuser's C code`;
+      const count = await this.run((client) => countRows(client, restored.table));
+      return [
+        { name: checkName('row count'), status: count === marker.rows ? 'passed' : 'failed', expected: marker.rows, actual: count, table: name, ...withDetail(marker.bound ? 'whole table counted: the checksum could not be computed' : undefined) },
+        { name: checkName('checksum'), status: 'failed', expected: marker.checksum ?? null, actual: null, table: name, detail },
+      ];
+    }
     const expected = restored.typed?.checksum ?? marker.checksum;
     if (expected !== undefined && (restored.typed || marker.algorithm === CHECKSUM_ALGORITHM)) {
       const parts = await Promise.all(

@@ -5,7 +5,7 @@ import { connectionFromUrl } from './connection-url.ts';
 import { isoTimeSql } from './read-markers.ts';
 import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from './marker-model.ts';
 import { readTableSchemas } from './table-schema.ts';
-import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql } from './typed-row-hash.ts';
+import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql, unsafeColumns } from './typed-row-hash.ts';
 import { COUNT_TOLERANCE, discoverTables, planTables, type PlanOptions, type TablePlan } from './table-discovery.ts';
 
 /** Options of {@link takeMarker} and {@link writeMarker}. */
@@ -95,7 +95,7 @@ export async function ensureMarkerTable(client: pg.ClientBase): Promise<void> {
 /** Options of {@link measureTable}. */
 export interface MeasureOptions {
   /**
-   * Major version of the server (e.g. 15). From 14 on, the typed checksum `rdsum-record/1` is recorded
+   * Major version of the server (e.g. 15). From 14 on, the typed checksum `rdsum-record/2` is recorded
    * too, with this major; without it only the portable checksum is.
    */
   readonly serverMajor?: number;
@@ -109,6 +109,19 @@ export interface MeasureOptions {
 export async function measureTable(client: pg.ClientBase, plan: TablePlan, options: MeasureOptions = {}): Promise<TableMarker> {
   const { table, mode } = plan;
   if (mode === 'count') return { mode, algorithm: CHECKSUM_ALGORITHM, rows: await countRows(client, table), tolerance: COUNT_TOLERANCE };
+  // Printing a column runs its type's output function with our rights: a table with a column whose output
+  // function is not trusted gets a row count only, and says why (it is then listed as not verified).
+  const columns = await readTypedColumns(client, table);
+  const unsafe = unsafeColumns(columns);
+  if (unsafe.length > 0) {
+    return {
+      mode: 'count',
+      algorithm: CHECKSUM_ALGORITHM,
+      rows: await countRows(client, table),
+      tolerance: mode === 'exact' ? 0 : COUNT_TOLERANCE,
+      notHashed: `no checksum: printing would run a function that is neither built-in nor a superuser's C code (${unsafe.join('; ')})`,
+    };
+  }
   let layout: RangeLayout;
   let bound: RowBound | undefined;
   if (table.integerKey) {
@@ -116,7 +129,9 @@ export async function measureTable(client: pg.ClientBase, plan: TablePlan, optio
     layout = integerLayout(table.integerKey, min, max);
     if (mode === 'append-only') bound = { column: table.integerKey, value: max };
   } else {
-    layout = hashLayout(table.primaryKey.map((column) => column.name));
+    // A key of a user type is not printed to bucket rows (its cast to text could be anyone's function): the
+    // whole row, printed by record_out, buckets them instead.
+    layout = hashLayout(table.builtinKey ? table.primaryKey.map((column) => column.name) : null);
   }
   const { serverMajor } = options;
   if (serverMajor === undefined || serverMajor < TYPED_HASH_MIN_MAJOR) {
@@ -125,7 +140,7 @@ export async function measureTable(client: pg.ClientBase, plan: TablePlan, optio
   }
   // Both checksums in one scan: the typed one makes a restore on the same major cheap to verify, the portable
   // one keeps every other major able to verify, and names the ranges that differ.
-  const totals = await computeRangeSums(client, table, layout, bound, typedRowHashSql(await readTypedColumns(client, table)));
+  const totals = await computeRangeSums(client, table, layout, bound, typedRowHashSql(columns));
   return {
     mode,
     algorithm: CHECKSUM_ALGORITHM,
