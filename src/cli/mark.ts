@@ -15,8 +15,9 @@ export function registerMarkCommand(program: Command, setExit: (code: number) =>
       'a table to mark, repeatable; mode append-only, exact or count (default: chosen per table); default every user table',
       (value: string, previous: TableSelection[] = []) => [...previous, parseTableSelection(value)],
     )
-    .action(async (opts: { url: string; table?: TableSelection[] }) => {
-      const marker = await writeMarker(opts.url, { tables: opts.table });
+    .option('--role <name>', 'SET ROLE to this role after login (e.g. a read-only role with pg_read_all_data that owns the restore_drill schema)')
+    .action(async (opts: { url: string; table?: TableSelection[]; role?: string }) => {
+      const marker = await writeMarker(opts.url, { tables: opts.table, role: opts.role });
       const tables = Object.entries(marker.tables);
       process.stdout.write(`marker #${marker.id} written to restore_drill.markers of ${redactUrl(opts.url)} at ${marker.takenAt}\n`);
       for (const [name, table] of tables) {

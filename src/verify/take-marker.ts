@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { CHECKSUM_ALGORITHM, computeRangeSums, countRows, hashLayout, integerLayout, keyRange, qualifiedName, type RowBound } from './checksum-sql.ts';
-import { openConnectionPool, type ConnectionPool } from './connection-pool.ts';
+import { ConfigError } from '../errors.ts';
+import { CHECKSUM_ALGORITHM, computeRangeSums, countRows, hashLayout, integerLayout, keyRange, pinSessionSettings, qualifiedName, type RowBound } from './checksum-sql.ts';
+import { openConnectionPool, setRole, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
 import { isoTimeSql } from './read-markers.ts';
 import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from './marker-model.ts';
@@ -12,6 +13,11 @@ import { COUNT_TOLERANCE, discoverTables, planTables, type PlanOptions, type Tab
 export interface TakeMarkerOptions extends PlanOptions {
   /** Connections computing tables in parallel; default min(4, CPU cores). */
   readonly poolSize?: number;
+  /**
+   * Run as this role (`SET ROLE` on every connection right after login), e.g. a read-only role with
+   * `pg_read_all_data` that owns the `restore_drill` schema (docs/markers.md). Default: the login's own rights.
+   */
+  readonly role?: string;
 }
 
 
@@ -26,7 +32,7 @@ export interface TakeMarkerOptions extends PlanOptions {
  * const marker = await takeMarker(env.connectionConfig(), { tables: [{ name: 'events', mode: 'append-only' }] });
  */
 export async function takeMarker(connection: string | pg.ClientConfig, options: TakeMarkerOptions = {}): Promise<Marker> {
-  await using pool = await openConnectionPool(clientConfigOf(connection), { snapshot: 'shared', size: options.poolSize });
+  await using pool = await openConnectionPool(clientConfigOf(connection), { snapshot: 'shared', size: options.poolSize, role: options.role });
   return await markSnapshot(pool, options); // await: the pool closes when this scope exits
 }
 
@@ -65,12 +71,16 @@ export async function writeMarker(connection: string | pg.ClientConfig, options:
   const setup = new pg.Client(config);
   await setup.connect();
   try {
+    if (options.role !== undefined) await setRole(setup, options.role);
+    // Pinned: a search_path set on the database must not pick the types and the default's now() of the table.
+    await pinSessionSettings(setup);
     await ensureMarkerTable(setup);
   } finally {
     await setup.end();
   }
-  await using snapshot = await openConnectionPool(config, { snapshot: 'shared', size: options.poolSize, leaderWrites: true });
+  await using snapshot = await openConnectionPool(config, { snapshot: 'shared', size: options.poolSize, leaderWrites: true, role: options.role });
   const marker = await markSnapshot(snapshot, options);
+  await assertMarkerTableSafe(snapshot.leader);
   const inserted = await snapshot.leader.query<{ id: string; taken_at: string }>(
     `insert into restore_drill.markers (tables) values ($1) returning id::text, ${isoTimeSql('taken_at')} as taken_at`,
     [JSON.stringify(marker.tables)],
@@ -84,9 +94,60 @@ function clientConfigOf(connection: string | pg.ClientConfig): pg.ClientConfig {
   return typeof connection === 'string' ? connectionFromUrl(connection).clientConfig : connection;
 }
 
-/** Creates `restore_drill.markers` when it does not exist yet (needs CREATE on the database). */
+/**
+ * Locks `restore_drill.markers` against changes until the transaction ends, then checks that inserting into it
+ * can run nobody's code: a plain table, owned by the current role or a superuser (no other role can change it),
+ * with no triggers, rules, row-level security, constraints beyond its primary key, indexes beyond that key's,
+ * inheritance, or columns of non-built-in types or with defaults calling non-built-in functions. A table made by
+ * another role (one that created the schema first, say) could otherwise make the insert run its trigger with the
+ * rights of whoever marks. Throws a {@link ConfigError} naming what is wrong.
+ */
+export async function assertMarkerTableSafe(client: pg.ClientBase): Promise<void> {
+  // SHARE ROW EXCLUSIVE conflicts with CREATE TRIGGER, CREATE INDEX, ALTER and DROP TABLE: what is checked stays so.
+  await client.query('lock table restore_drill.markers in share row exclusive mode');
+  const { rows } = await client.query<{ owner: string; problems: string[] }>(MARKER_TABLE_PROBLEMS_SQL);
+  const problems = rows[0]!.problems;
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `restore_drill.markers cannot be trusted (owner ${rows[0]!.owner}): ${problems.join('; ')} — inserting the marker could run another role's code`,
+      'drop the restore_drill schema (or fix the table) and run mark again as the role that should own it',
+    );
+  }
+}
+
+const MARKER_TABLE_PROBLEMS_SQL = `
+select pg_catalog.pg_get_userbyid(c.relowner) as owner, array_remove(array[
+  case when c.relkind <> 'r' then 'it is not a plain table' end,
+  case when c.relowner <> (select oid from pg_catalog.pg_roles where rolname = current_user)
+        and not (select rolsuper from pg_catalog.pg_roles where oid = c.relowner)
+       then 'it is owned by another role, who can add triggers to it' end,
+  case when exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = c.oid) then 'it has triggers' end,
+  case when exists (select 1 from pg_catalog.pg_rewrite w where w.ev_class = c.oid) then 'it has rules' end,
+  case when c.relrowsecurity or exists (select 1 from pg_catalog.pg_policy p where p.polrelid = c.oid) then 'it has row-level security' end,
+  case when exists (select 1 from pg_catalog.pg_constraint k where k.conrelid = c.oid and k.contype <> 'p') then 'it has constraints beside its primary key' end,
+  case when exists (select 1 from pg_catalog.pg_index i where i.indrelid = c.oid and (not i.indisprimary or i.indexprs is not null or i.indpred is not null))
+       then 'it has indexes beside its primary key' end,
+  case when c.relhassubclass or c.relispartition or exists (select 1 from pg_catalog.pg_inherits h where h.inhrelid = c.oid) then 'it takes part in inheritance' end,
+  case when exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+                    and (a.atttypid >= 16384 or a.attgenerated <> '' or a.attname not in ('id', 'taken_at', 'tables')))
+       then 'its columns are not the ones restore-drill made' end,
+  case when exists (select 1 from pg_catalog.pg_attrdef d join pg_catalog.pg_depend dep
+                      on dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass and dep.objid = d.oid
+                    where d.adrelid = c.oid and dep.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass and dep.refobjid >= 16384)
+       then 'a column default calls a function that is not built-in' end
+], null) as problems
+from pg_catalog.pg_class c where c.oid = 'restore_drill.markers'::pg_catalog.regclass`;
+
+/**
+ * Creates `restore_drill.markers` when it does not exist yet: the schema needs CREATE on the database, the table
+ * CREATE on the schema. Nothing is created that exists, so a role that owns a schema made for it needs no more.
+ */
 export async function ensureMarkerTable(client: pg.ClientBase): Promise<void> {
-  await client.query('create schema if not exists restore_drill');
+  const { rows } = await client.query<{ schema: boolean; table: boolean }>(
+    "select to_regnamespace('restore_drill') is not null as schema, to_regclass('restore_drill.markers') is not null as table",
+  );
+  if (rows[0]!.table) return;
+  if (!rows[0]!.schema) await client.query('create schema if not exists restore_drill');
   await client.query(
     'create table if not exists restore_drill.markers (id bigserial primary key, taken_at timestamptz not null default now(), tables jsonb not null)',
   );
