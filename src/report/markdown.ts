@@ -111,6 +111,7 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     );
   }
   if (report.algorithms.length > 0) lines.push(`Checksum algorithms: ${report.algorithms.join(', ')}.`, '');
+  if (report.notVerified && report.notVerified.length > 0) lines.push('**Not verified:**', '', ...report.notVerified.map((line) => `- ${cell(line)}`), '');
 
   const jsonFile = opts.jsonFile ?? 'REPORT.report.json';
   lines.push('---', '');

@@ -69,6 +69,11 @@ export interface DrillReport {
     readonly rpo: ObjectiveResult & { readonly basis: RpoBasis | null };
   };
   readonly checks: CheckResult[];
+  /**
+   * What the checks did not verify, one line each, e.g. `table public.audit: in the restored database, in no
+   * marker`. Absent when everything restored was verified.
+   */
+  readonly notVerified?: string[];
   /** Checksum algorithms used, e.g. [`rdsum-text-md5/1`]. */
   readonly algorithms: string[];
   /** `sha256:<hex>` of the previous report file in the same directory (the ledger), or null for the first. */
