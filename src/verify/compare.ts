@@ -17,7 +17,7 @@ import {
 import { defaultPoolSize, openConnectionPool, type ConnectionPool } from './connection-pool.ts';
 import type { Marker, QualifiedName, RangeLayout, RangeSum, TableMarker } from './marker-model.ts';
 import { splitBlocks, tableBlocks } from './table-blocks.ts';
-import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql, unsafeColumns } from './typed-row-hash.ts';
+import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedHashCaveat, typedRowHashSql, unsafeColumns } from './typed-row-hash.ts';
 
 /** Options of {@link compareWithMarker} and {@link startComparison}. */
 export interface CompareOptions {
@@ -128,6 +128,8 @@ interface RestoredTable {
   readonly parts: BlockRange[];
   /** Columns whose type prints with a function not trusted to run: the checksum is not computed. */
   readonly unsafe?: string[];
+  /** What the typed row hash does not see in this table (typed-row-hash.ts), for the passed check's detail. */
+  readonly caveat?: string;
 }
 
 class MarkerComparison implements Comparison {
@@ -287,7 +289,8 @@ class MarkerComparison implements Comparison {
     const rowHash = typed ? typedRowHashSql(columns) : TEXT_ROW_HASH_SQL;
     const blocks = this.split ? await tableBlocks(client, table, major) : null;
     const parts = blocks === null ? [{ from: null, to: null }] : splitBlocks(blocks, this.poolSize, MIN_BLOCKS_PER_PART);
-    return typed ? { table, rowHash, typed, parts } : { table, rowHash, parts };
+    const caveat = typed ? typedHashCaveat(columns) : undefined;
+    return typed ? { table, rowHash, typed, parts, ...(caveat ? { caveat } : {}) } : { table, rowHash, parts };
   }
 
   /**
@@ -320,7 +323,7 @@ class MarkerComparison implements Comparison {
         const scope = marker.bound ? `append-only: ${boundText(marker.bound)}` : undefined;
         return [
           { name: checkName('row count'), status: 'passed', expected: marker.rows, actual: totals.rows, table: name, ...withDetail(scope) },
-          { name: checkName('checksum'), status: 'passed', expected, actual: totals.checksum, table: name, detail: joinDetail(scope, `checksum ${algorithm}`)! },
+          { name: checkName('checksum'), status: 'passed', expected, actual: totals.checksum, table: name, detail: joinDetail(scope, `checksum ${algorithm}`, restored.caveat)! },
         ];
       }
     }

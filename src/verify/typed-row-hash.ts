@@ -10,8 +10,9 @@ import { quoteTable, type TableRef } from './checksum-sql.ts';
  * portable `rdsum-text-md5/1`. Bump the version on any change to {@link typedRowHashSql}'s column rules.
  *
  * `/1` followed each type's equality for arrays (dimensions and lower bounds were not hashed), bare `bpchar`
- * (trailing spaces), varchar/bpchar under a non-deterministic collation and jsonb (numeric scale inside a
- * document); markers that only carry `/1` are verified with the portable checksum instead.
+ * (trailing spaces) and varchar/bpchar under a non-deterministic collation; markers that only carry `/1` are
+ * verified with the portable checksum instead. One exception remains, named in every check it applies to:
+ * jsonb compares by value.
  */
 export const TYPED_CHECKSUM_ALGORITHM = 'rdsum-record/2';
 
@@ -35,23 +36,29 @@ export interface TypedColumn {
   readonly base?: string;
   /** For rule `unsafe`: which type prints with which function, e.g. `app.money2 (output app.money2_out)`. */
   readonly reason?: string;
+  /** For rule `value` of a type in {@link VALUE_EQUALITY_TYPES}: that type, e.g. `jsonb`. */
+  readonly byValue?: string;
 }
 
 /**
  * Types hashed by their own hash function: for these, "equal" means the same stored bytes (a restore cannot
- * turn one into another), and the hash does not depend on the cluster. Not here, on purpose: enums and `oid`
- * (their hash is of an OID, which differs between clusters), numeric (1.0 = 1.00), float (0 = -0), interval
- * ('1 day' = '24 hours'), bpchar (trailing spaces), jsonb (numbers inside compare by value), arrays (their
- * hash ignores dimensions and lower bounds), and every type without a hash function.
+ * turn one into another), and the hash does not depend on the cluster — with one exception kept on purpose:
+ * jsonb, whose numbers inside a document compare by value (`2.0` = `2`); its send format prints the document,
+ * which measured 20–25 % slower verification on the benchmark database (docs/markers.md). Not here: enums and
+ * `oid` (their hash is of an OID, which differs between clusters), numeric (1.0 = 1.00), float (0 = -0),
+ * interval ('1 day' = '24 hours'), a bare bpchar (trailing spaces), arrays (their hash ignores dimensions and
+ * lower bounds), and every type without a hash function.
  */
 const VALUE_TYPES = new Set([
   'bool', 'int2', 'int4', 'int8', 'text', 'varchar', 'name', 'bytea', 'date', 'time', 'timestamp', 'timestamptz',
-  'uuid', 'char', 'inet', 'cidr', 'macaddr', 'macaddr8',
+  'uuid', 'char', 'inet', 'cidr', 'macaddr', 'macaddr8', 'jsonb',
 ]);
 /** Types whose binary send format is exact where their equality is not. */
 const SEND_FUNCTIONS: Record<string, string> = {
-  float4: 'float4send', float8: 'float8send', interval: 'interval_send', bpchar: 'bpcharsend', jsonb: 'jsonb_send',
+  float4: 'float4send', float8: 'float8send', interval: 'interval_send', bpchar: 'bpcharsend',
 };
+/** Types whose equality ignores a stored difference that a restore keeps; named in the checksum check's detail. */
+export const VALUE_EQUALITY_TYPES: ReadonlySet<string> = new Set(['jsonb']);
 /** Send functions of the string types, for a non-deterministic collation (whose equality ignores case, say). */
 const STRING_SEND_FUNCTIONS: Record<string, string> = { text: 'textsend', varchar: 'varcharsend', bpchar: 'bpcharsend', name: 'namesend' };
 
@@ -73,7 +80,7 @@ export const TRUSTED_FUNCTION_SQL = `(p.oid < ${FIRST_NORMAL_OBJECT_ID} or (p.pr
  */
 const COLUMNS_SQL = `
 with recursive cols as (
-  select a.attnum, a.attname, a.atttypid, a.attcollation
+  select a.attnum, a.attname, a.atttypid, a.atttypmod, a.attcollation
   from pg_catalog.pg_attribute a
   where a.attrelid = $1::pg_catalog.regclass and a.attnum > 0 and not a.attisdropped
 ), base(attnum, typ) as (
@@ -97,6 +104,7 @@ with recursive cols as (
 select c.attname as name,
        case when bt.oid < ${FIRST_NORMAL_OBJECT_ID} and bt.typnamespace = 'pg_catalog'::pg_catalog.regnamespace then bt.typname end as type,
        c.atttypid <> bt.oid as domain,
+       c.atttypmod >= 0 or (select d.typtypmod >= 0 from pg_catalog.pg_type d where d.oid = c.atttypid) as sized,
        case when bt.typlen = -1 and e.oid < ${FIRST_NORMAL_OBJECT_ID} and e.typsend <> 0 then e.typname end as element,
        coalesce((select k.collisdeterministic from pg_catalog.pg_collation k where k.oid = c.attcollation), true) as deterministic,
        (select pg_catalog.format_type(t.oid, null) || ' (output ' || p.oid::pg_catalog.regprocedure::pg_catalog.text || ')'
@@ -117,25 +125,49 @@ order by c.attnum`;
  * it could run another role's code with the caller's rights.
  */
 export async function readTypedColumns(client: pg.ClientBase, table: TableRef): Promise<TypedColumn[]> {
-  const result = await client.query<{ name: string; type: string | null; domain: boolean; element: string | null; deterministic: boolean; unsafe: string | null }>(
+  const result = await client.query<ColumnRow>(
     COLUMNS_SQL,
     [quoteTable(table)],
   );
   return result.rows.map((row) => columnRule(row));
 }
 
-function columnRule(row: { name: string; type: string | null; domain: boolean; element: string | null; deterministic: boolean; unsafe: string | null }): TypedColumn {
+interface ColumnRow {
+  name: string;
+  type: string | null;
+  domain: boolean;
+  /** The length is part of the type (`char(2)`): a bpchar is then always padded to it. */
+  sized: boolean;
+  element: string | null;
+  deterministic: boolean;
+  unsafe: string | null;
+}
+
+function columnRule(row: ColumnRow): TypedColumn {
   const { name, type, domain, element, deterministic } = row;
   if (row.unsafe !== null) return { name, rule: 'unsafe', reason: row.unsafe };
   const base = domain && type ? { cast: type } : {};
   if (type && !deterministic && STRING_SEND_FUNCTIONS[type]) return { name, rule: 'send', cast: STRING_SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
-  if (type && VALUE_TYPES.has(type)) return { name, rule: 'value', ...base };
+  // char(n) is stored padded to n, so its value (which ignores trailing spaces) is its bytes; a bare bpchar
+  // keeps the spaces it was given, which only its send format shows.
+  if (type === 'bpchar' && row.sized) return { name, rule: 'value', ...base };
+  if (type && VALUE_TYPES.has(type)) return { name, rule: 'value', ...base, ...(VALUE_EQUALITY_TYPES.has(type) ? { byValue: type } : {}) };
   if (type === 'numeric') return { name, rule: 'numeric', ...base };
   if (type && SEND_FUNCTIONS[type]) return { name, rule: 'send', cast: SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
   // An array of a built-in element: array_send has the dimensions, the lower bounds, the NULLs and every
   // element's own send format (exact where the element's equality is not: -0, numeric scale, case).
   if (element) return { name, rule: 'send', cast: 'array_send', ...(domain && type ? { base: type } : {}) };
   return { name, rule: 'text' };
+}
+
+/**
+ * What the typed row hash of these columns does not see, for a check's detail, e.g. `jsonb column payload
+ * compared by value (2.0 = 2 inside a document)`; undefined when it sees every stored difference.
+ */
+export function typedHashCaveat(columns: readonly TypedColumn[]): string | undefined {
+  const lenient = columns.filter((column) => column.byValue === 'jsonb').map((column) => column.name);
+  if (lenient.length === 0) return undefined;
+  return `jsonb column${lenient.length > 1 ? 's' : ''} ${lenient.join(', ')} compared by value (a number's scale inside a document, 2.0 for 2, is not seen)`;
 }
 
 /** The columns of `columns` whose type cannot be printed safely, as `name: reason`; empty when every one can. */
@@ -146,12 +178,12 @@ export function unsafeColumns(columns: readonly TypedColumn[]): string[] {
 /**
  * The typed row hash as SQL over the row alias `r`: `hash_record_extended(row(…), 0)`, a signed 64-bit
  * integer. Each column enters as
- * - `value`: itself — bool, integers, text/varchar/name with a deterministic collation, bytea, dates and
- *   timestamps (timestamptz as the instant), uuid, inet, `"char"`, …: types whose equality is byte identity;
+ * - `value`: itself — bool, integers, text/varchar/name and char(n) with a deterministic collation, bytea,
+ *   dates and timestamps (timestamptz as the instant), uuid, inet, `"char"`, …: types whose equality is byte
+ *   identity; and jsonb, whose equality takes `2.0` inside a document for `2` (see VALUE_EQUALITY_TYPES);
  * - `numeric`: its value and its `scale()`, so 1.0 and 1.00 differ;
  * - `send`: its binary send format — float (0 and -0 differ, a NaN's payload shows), interval ('1 day' and
- *   '24 hours' differ), bpchar (trailing spaces count), jsonb (its text: `1.0` and `1.00` inside differ),
- *   strings under a non-deterministic collation (case counts), arrays of built-in elements (dimensions and
+ *   '24 hours' differ), a bare bpchar (trailing spaces count), strings under a non-deterministic collation (case counts), arrays of built-in elements (dimensions and
  *   lower bounds count);
  * - `text`: its text by its type's own output function (`record_out` of a one-column row, never a cast, so no
  *   user-defined cast runs) — every other type (enums, arrays of user types, composites, ranges, json, xml, …).
