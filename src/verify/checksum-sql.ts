@@ -14,7 +14,8 @@ export const DEFAULT_BUCKETS = 16;
  * Session settings that change how values print, pinned on every connection that computes checksums, so
  * production and the restored copy produce the same row text whatever their server or role defaults are.
  * `lc_monetary` changes how `money` prints; `search_path = pg_catalog` makes `regclass`-like values print
- * schema-qualified and keeps user schemas from shadowing `md5` and friends.
+ * schema-qualified and keeps user schemas from shadowing `md5` and friends. `row_security = off` changes no
+ * value: it makes reading a table through a row-level security policy an error instead of running the policy.
  */
 export const PINNED_SETTINGS_SQL = [
   "SET TimeZone = 'UTC'",
@@ -24,6 +25,9 @@ export const PINNED_SETTINGS_SQL = [
   "SET bytea_output = 'hex'",
   "SET lc_monetary = 'C'",
   'SET search_path = pg_catalog',
+  // A policy's expression runs with the reader's rights: like pg_dump, refuse to read a table through one
+  // (an error) rather than run it. Superusers, owners and BYPASSRLS roles read as before.
+  'SET row_security = off',
 ].join('; ');
 
 /** Pins the settings of {@link PINNED_SETTINGS_SQL} for the rest of the session. */

@@ -159,8 +159,23 @@ test('--role: mark and dump run as a read-only role that owns only the restore_d
     const dumped = await dumpWithManifest(urlOf(config), join(dir, 'as-marker.dump'), { role: 'marker' });
     expect(dumped.manifest.tables['app.accounts']).toMatchObject({ rows: 2 });
     await expect(writeMarker(config, { role: 'nobody_here' })).rejects.toThrow(/cannot SET ROLE nobody_here/);
+    // A policy's expression would run with the marking role's rights: reading through it is refused instead.
+    await sql(
+      config,
+      `set role hostile;
+       create table app.secrets (id int primary key, owner text);
+       insert into app.secrets values (1, 'ann');
+       create function app.allowed(text) returns boolean language plpgsql as $$ begin perform app.pwn(); return true; end $$;
+       alter table app.secrets enable row level security;
+       create policy mine on app.secrets using (app.allowed(owner));
+       reset role`,
+    );
+    await expect(writeMarker(config, { role: 'marker', tables: [{ name: 'app.secrets' }] })).rejects.toThrow(
+      /table app\.secrets has row-level security, and this role would read it through the policy/,
+    );
+    await expect(dumpWithManifest(urlOf(config), join(dir, 'rls.dump'), { role: 'marker' })).rejects.toThrow(/row-level security/);
     expect(await hostileState()).toEqual({ rolsuper: false, calls: 0 });
   } finally {
-    await sql(config, 'drop schema restore_drill cascade; drop owned by marker; drop role marker');
+    await sql(config, 'drop table if exists app.secrets; drop schema restore_drill cascade; drop owned by marker; drop role marker');
   }
 });

@@ -44,7 +44,9 @@ export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): 
   const plans = planTables(await discoverTables(pool.leader), options);
   const takenAt = (await pool.leader.query<{ t: string }>(`select ${isoTimeSql('now()')} as t`)).rows[0]!.t;
   const serverMajor = (await pool.leader.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")).rows[0]!.major;
-  const measured = await pool.map(plans, (client, plan) => measureTable(client, plan, { serverMajor }));
+  const measured = await pool.map(plans, (client, plan) => measureTable(client, plan, { serverMajor }).catch((error: unknown) => {
+    throw rowSecurityError(error, plan) ?? error;
+  }));
   // The shape of each table (columns, indexes, constraints) too: a restore can lose an index with every row intact.
   const schemas = await readTableSchemas(pool.leader, plans.map((plan) => qualifiedName(plan.table)));
   const tables: Record<QualifiedName, TableMarker> = {};
@@ -53,6 +55,15 @@ export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): 
     tables[name] = schemas[name] ? { ...measured[index]!, schema: schemas[name] } : measured[index]!;
   });
   return { takenAt, tables };
+}
+
+/** A table read through a row-level security policy (refused by `row_security = off`), as one clear line. */
+function rowSecurityError(error: unknown, plan: TablePlan): ConfigError | undefined {
+  if ((error as { code?: string }).code !== '42501' || !/row-level security/.test((error as Error).message)) return undefined;
+  return new ConfigError(
+    `table ${qualifiedName(plan.table)} has row-level security, and this role would read it through the policy (running its expressions with this role's rights)`,
+    'give the marking role BYPASSRLS (pg_dump needs it too), or mark as the table owner',
+  );
 }
 
 /**
