@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { StartedEnvironment } from '../environments/environment.ts';
+import { compareWithMarker } from './compare.ts';
 import { dumpWithManifest } from './dump-with-manifest.ts';
 import { sql, startCluster, urlOf, withClient } from './shop-cluster.testkit.ts';
 import { takeMarker, writeMarker } from './take-marker.ts';
@@ -120,6 +121,32 @@ test('a type whose output function another role can replace: the table gets a ro
     expect(labels.notHashed).toMatch(/label: app\.label \(output app\.label_out\(app\.label\)\)/);
   } finally {
     await sql(config, 'drop table app.labels; drop type app.label cascade');
+  }
+});
+
+test('after a restore, a table whose output function became untrusted is not checksummed: its check fails and says why', async () => {
+  const config = env.connectionConfig();
+  await sql(
+    config,
+    `create type app.tag;
+     create function app.tag_in(cstring) returns app.tag language internal immutable strict as 'textin';
+     create function app.tag_out(app.tag) returns cstring language internal immutable strict as 'textout';
+     create type app.tag (input = app.tag_in, output = app.tag_out, like = text);
+     create table app.tags (id int primary key, tag app.tag);
+     insert into app.tags values (1, 'a')`,
+  );
+  try {
+    const marker = await takeMarker(config, { tables: [{ name: 'app.tags', mode: 'exact' }] });
+    expect(marker.tables['app.tags']).toMatchObject({ mode: 'exact', checksum: expect.any(String) });
+    await sql(config, 'alter function app.tag_out(app.tag) owner to hostile');
+    const checks = await compareWithMarker(config, marker, { label: 'manifest' });
+    expect(checks.find((c) => c.name === 'row count app.tags (manifest)')).toMatchObject({ status: 'passed', actual: 1 });
+    expect(checks.find((c) => c.name === 'checksum app.tags (manifest)')).toMatchObject({
+      status: 'failed',
+      detail: expect.stringMatching(/^not computed: in the restored copy, printing tag: app\.tag \(output app\.tag_out\(app\.tag\)\) would run a function/),
+    });
+  } finally {
+    await sql(config, 'drop table app.tags; drop type app.tag cascade');
   }
 });
 
