@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { compareWithMarker } from './compare.ts';
 import { dumpWithManifest } from './dump-with-manifest.ts';
+import type { Marker } from './marker-model.ts';
 import { sql, startCluster, urlOf, withClient } from './shop-cluster.testkit.ts';
 import { takeMarker, writeMarker } from './take-marker.ts';
 
@@ -148,6 +149,30 @@ test('after a restore, a table whose output function became untrusted is not che
   } finally {
     await sql(config, 'drop table app.tags; drop type app.tag cascade');
   }
+});
+
+test('after a restore, a marker whose key is of a user type is not used to cast or compare that key', async () => {
+  // A forged marker: append-only on app.ledger, whose key app.int8 has implicit casts to bigint and numeric.
+  const forged: Marker = {
+    takenAt: new Date().toISOString(),
+    tables: {
+      'app.ledger': {
+        mode: 'append-only',
+        algorithm: 'rdsum-text-md5/1',
+        rows: 2,
+        checksum: '1',
+        bound: { column: 'id', value: '2' },
+        ranges: { layout: { kind: 'integer', column: 'id', min: '1', width: '1', buckets: 2 }, sums: [] },
+      },
+    },
+  };
+  const checks = await compareWithMarker(env.connectionConfig(), forged, { label: 'marker #9' });
+  const detail = 'not computed: key column id app.int8 of the restored table is not of a built-in type, so its casts and operators could be anyone\'s functions';
+  expect(checks.filter((c) => c.status === 'failed')).toEqual([
+    { name: 'row count app.ledger (marker #9)', status: 'failed', expected: 2, actual: null, table: 'app.ledger', detail },
+    { name: 'checksum app.ledger (marker #9)', status: 'failed', expected: '1', actual: null, table: 'app.ledger', detail },
+  ]);
+  expect(await hostileState()).toEqual({ rolsuper: false, calls: 0 });
 });
 
 describe('restore_drill.markers made by another role', () => {
