@@ -98,7 +98,8 @@ with recursive cols as (
     union all select t.typelem where t.typelem <> 0 and t.typlen = -1
     union all select f.atttypid from pg_catalog.pg_attribute f where t.typrelid <> 0 and f.attrelid = t.typrelid and f.attnum > 0 and not f.attisdropped
     union all select g.rngsubtype from pg_catalog.pg_range g where g.rngtypid = t.oid
-    union all select g.rngtypid from pg_catalog.pg_range g where g.rngmultitypid = t.oid
+    -- a multirange's range (PostgreSQL 14+: read through to_jsonb, so the query also runs on 13)
+    union all select g.rngtypid from pg_catalog.pg_range g where (pg_catalog.to_jsonb(g) ->> 'rngmultitypid')::pg_catalog.oid = t.oid
   ) x
 )
 select c.attname as name,
