@@ -36,7 +36,7 @@ export interface CompareOptions {
   /**
    * Use the marker's typed checksum (`rdsum-record/2`) when the restored server runs the major it was taken
    * on (default true); false always computes the portable `rdsum-text-md5/1`. A marker's `rdsum-record/1`
-   * (which followed equality, not identity, for arrays, bare bpchar, jsonb and some collations) is never used:
+   * (which followed equality, not identity, for arrays, bare bpchar and non-deterministic collations) is never used:
    * such a marker is verified by its portable checksum.
    */
   readonly typed?: boolean;

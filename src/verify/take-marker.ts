@@ -72,7 +72,9 @@ function rowSecurityError(error: unknown, plan: TablePlan): ConfigError | undefi
  * numbers (the other pool connections import its snapshot, read-only) and inserts the row, so the marker
  * describes exactly the state committed before it — and a backup that contains the marker contains at least
  * that state. `taken_at` is the transaction's `now()`, taken just before its snapshot: a marker never claims
- * data newer than it has. Nothing else is written.
+ * data newer than it has. Nothing else is written. Before the insert, {@link assertMarkerTableSafe} makes sure
+ * it can run no other role's code; nothing computed reads through a cast, a user's operator or a row-level
+ * security policy (see typed-row-hash.ts).
  *
  * @example
  * const marker = await writeMarker('postgres://app:secret@db.internal/shop', { tables: [parseTableSelection('events:append-only')] });
