@@ -62,6 +62,9 @@ export const VALUE_EQUALITY_TYPES: ReadonlySet<string> = new Set(['jsonb']);
 /** Send functions of the string types, for a non-deterministic collation (whose equality ignores case, say). */
 const STRING_SEND_FUNCTIONS: Record<string, string> = { text: 'textsend', varchar: 'varcharsend', bpchar: 'bpcharsend', name: 'namesend' };
 
+/** Element types of arrays hashed by `array_send`: those whose own send format is cluster-independent. */
+const ARRAY_ELEMENT_TYPES: ReadonlySet<string> = new Set([...VALUE_TYPES, 'numeric', ...Object.keys(SEND_FUNCTIONS)]);
+
 /**
  * The first OID a user object can get (`FirstNormalObjectId`): below it, everything was made by initdb.
  */
@@ -157,7 +160,8 @@ function columnRule(row: ColumnRow): TypedColumn {
   if (type && SEND_FUNCTIONS[type]) return { name, rule: 'send', cast: SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
   // An array of a built-in element: array_send has the dimensions, the lower bounds, the NULLs and every
   // element's own send format (exact where the element's equality is not: -0, numeric scale, case).
-  if (element) return { name, rule: 'send', cast: 'array_send', ...(domain && type ? { base: type } : {}) };
+  // Only elements whose send format is the same data on any cluster: not oid or reg* (an OID), printed instead.
+  if (element && ARRAY_ELEMENT_TYPES.has(element)) return { name, rule: 'send', cast: 'array_send', ...(domain && type ? { base: type } : {}) };
   return { name, rule: 'text' };
 }
 
