@@ -22,7 +22,7 @@ export function registerMarkCommand(program: Command, setExit: (code: number) =>
       process.stdout.write(`marker #${marker.id} written to restore_drill.markers of ${redactUrl(opts.url)} at ${marker.takenAt}\n`);
       for (const [name, table] of tables) {
         const detail = table.mode === 'append-only' && table.bound ? ` up to ${table.bound.column} ${table.bound.value ?? '(empty table)'}` : table.mode === 'count' ? ` ±${Math.round((table.tolerance ?? 0) * 100)}%` : '';
-        process.stdout.write(`  ${name}: ${table.rows} rows, ${table.mode}${detail}\n`);
+        process.stdout.write(`  ${name}: ${table.rows} rows, ${table.mode}${detail}${table.notHashed ? ` (${table.notHashed})` : ''}\n`);
       }
       setExit(EXIT.ok);
     });
