@@ -21,7 +21,8 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
     .addOption(productionConnectionOptions()[1]!)
     .requiredOption('--out <path|s3-uri>', 'a file, a folder ending in / (directory format), s3://bucket/key, or s3://bucket/prefix/ (a new timestamped dump in it)')
     .addOption(new Option('--format <format>', 'archive format (default: directory for a local path ending in /, else custom)').choices(['custom', 'directory']))
-    .action(async (opts: ProductionConnectionFlags & { out: string; format?: 'custom' | 'directory' }) => {
+    .option('--role <name>', 'SET ROLE to this role after login, for the manifest and pg_dump (e.g. a read-only role with pg_read_all_data)')
+    .action(async (opts: ProductionConnectionFlags & { out: string; format?: 'custom' | 'directory'; role?: string }) => {
       const url = productionUrl(opts);
       const log = (line: string) => process.stderr.write(`dump: ${line}\n`);
       const toS3 = opts.out.startsWith('s3://');
@@ -31,7 +32,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
       try {
         await withInterruptSignal(async (signal) => {
           if (!toS3) {
-            const result = await dumpWithManifest(url, opts.out, { signal, log, format: opts.format });
+            const result = await dumpWithManifest(url, opts.out, { signal, log, format: opts.format, role: opts.role });
             process.stdout.write(`dumped ${redactUrl(url)} to ${result.path} (${result.format}); manifest ${result.manifestPath}\n`);
             return;
           }
@@ -52,7 +53,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
             // Into a prefix (s3://b/p/): a new timestamped dump, so older ones stay and the source picks the latest.
             const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
             const name = opts.out.endsWith('/') ? `dump-${stamp}.${format === 'custom' ? 'dump' : 'dir'}` : basename(opts.out);
-            const result = await dumpWithManifest(url, join(work, name), { signal, log, format });
+            const result = await dumpWithManifest(url, join(work, name), { signal, log, format, role: opts.role });
             const uploaded = await uploadDump(result.path, opts.out, undefined, { log, signal });
             process.stdout.write(`dumped ${redactUrl(url)} to ${uploaded.uri} (${result.format}, ${uploaded.objects} objects, ${uploaded.bytes} bytes) with its manifest\n`);
           } finally {

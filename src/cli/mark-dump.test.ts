@@ -51,6 +51,17 @@ describe('restore-drill mark', () => {
   });
 
   test.each([
+    ['mark', () => []],
+    ['dump', () => ['--out', join(dir, 'never-written.dump')]],
+  ])('%s --role with a role that does not exist: one line, exit 2', async (command, more) => {
+    const out = await runCli([command, '--url', url, '--role', 'no_such_role', ...more()]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/cannot SET ROLE no_such_role: role "no_such_role" does not exist/);
+    expect(out.stderr.trim().split('\n')).toHaveLength(1);
+    expect(hasStackTrace(out.stderr)).toBe(false);
+  });
+
+  test.each([
     ['not a URL', 'not a url'],
     ['a MySQL URL', 'mysql://u:hunter2secret@127.0.0.1/db'],
     ['an unreachable server', 'postgres://u:hunter2secret@127.0.0.1:1/db'],

@@ -17,14 +17,15 @@ export function registerMarkCommand(program: Command, setExit: (code: number) =>
       'a table to mark, repeatable; mode append-only, exact or count (default: chosen per table); default every user table',
       (value: string, previous: TableSelection[] = []) => [...previous, parseTableSelection(value)],
     )
-    .action(async (opts: ProductionConnectionFlags & { table?: TableSelection[] }) => {
+    .option('--role <name>', 'SET ROLE to this role after login (e.g. a read-only role with pg_read_all_data that owns the restore_drill schema)')
+    .action(async (opts: ProductionConnectionFlags & { table?: TableSelection[]; role?: string }) => {
       const url = productionUrl(opts);
-      const marker = await writeMarker(url, { tables: opts.table });
+      const marker = await writeMarker(url, { tables: opts.table, role: opts.role });
       const tables = Object.entries(marker.tables);
       process.stdout.write(`marker #${marker.id} written to restore_drill.markers of ${redactUrl(url)} at ${marker.takenAt}\n`);
       for (const [name, table] of tables) {
         const detail = table.mode === 'append-only' && table.bound ? ` up to ${table.bound.column} ${table.bound.value ?? '(empty table)'}` : table.mode === 'count' ? ` ±${Math.round((table.tolerance ?? 0) * 100)}%` : '';
-        process.stdout.write(`  ${name}: ${table.rows} rows, ${table.mode}${detail}\n`);
+        process.stdout.write(`  ${name}: ${table.rows} rows, ${table.mode}${detail}${table.notHashed ? ` (${table.notHashed})` : ''}\n`);
       }
       setExit(EXIT.ok);
     });

@@ -25,7 +25,10 @@ import { sequenceChecks } from '../verify/sequence-checks.ts';
 import { compareTableSchemas } from '../verify/table-schema.ts';
 import type { Marker } from '../verify/marker-model.ts';
 import { notComparedEntry, notRestoredEntry, objectsNotVerified, tablesNotVerified } from '../verify/not-verified.ts';
+import { qualifiedName } from '../verify/checksum-sql.ts';
+import { manifestTrustCheck, markerTrustCheck, newestEvidence } from '../verify/marker-trust.ts';
 import { readNewestMarker } from '../verify/read-markers.ts';
+import { discoverTables } from '../verify/table-discovery.ts';
 import type { DrillOptions } from './drill-options.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { pickRecoveryPoint } from './pick-recovery-point.ts';
@@ -135,7 +138,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   let restorable: Restorable | undefined;
   let env: StartedEnvironment | undefined;
   let failure: { phase: NonNullable<PhaseClock['current']>; error: unknown } | undefined;
-  let rpo: { basis: RpoBasis; at: Date; markerAt: string | null } | undefined;
+  let rpo: { basis: RpoBasis; at: Date; markerAt: string | null; label?: string } | undefined;
   const algorithms = new Set<string>();
   const notVerified: NotVerified[] = [];
   let bodyStarted = false;
@@ -188,6 +191,10 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
           const manifest = restorable!.manifest;
           const marker = await readNewestMarker(client);
           checks.push(markersPresentCheck(manifest, marker));
+          // Markers and manifests came with the backup: checked against what the drill knows before they count.
+          const evidence = { drillStartedAt: startedAt, recoveryPoint: point, restoredTables: (await discoverTables(client)).map(qualifiedName) };
+          const trust = { manifest: manifest && manifestTrustCheck(manifest, evidence), marker: marker && markerTrustCheck(marker, manifest, evidence) };
+          for (const check of [trust.manifest, trust.marker]) if (check) checks.push(check);
           for (const [label, m] of [['manifest', manifest], [marker ? `marker #${marker.id}` : '', marker]] as const) {
             if (!m) continue;
             log(`verify: comparing ${Object.keys(m.tables).length} tables against the ${label}`);
@@ -203,8 +210,12 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
           }
           checks.push(...(await sequenceChecks(client)));
           notVerified.push(...(await tablesNotVerified(client, [manifest, marker])), ...objectsNotVerified([manifest, marker]));
-          if (marker) rpo = { basis: 'marker', at: new Date(marker.takenAt), markerAt: marker.takenAt };
-          else if (manifest) rpo = { basis: 'manifest', at: new Date(manifest.takenAt), markerAt: manifest.takenAt };
+          // The newest trusted evidence of the data's time: an older marker must not make a fresh dump look stale.
+          const newest = newestEvidence([
+            marker && trust.marker?.status === 'passed' ? { basis: 'marker', at: marker.takenAt, label: `marker #${marker.id}` } : undefined,
+            manifest && trust.manifest?.status === 'passed' ? { basis: 'manifest', at: manifest.takenAt, label: "the dump's manifest" } : undefined,
+          ]);
+          if (newest) rpo = { basis: newest.basis, at: new Date(newest.at), markerAt: newest.at, label: newest.label };
           bodyStarted = run.body !== undefined;
           if (run.body) await runBody(run.body, client, env!, point!, checks, log);
         } finally {
@@ -223,7 +234,11 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   if (!rpo && point) rpo = { basis: 'metadata', at: point.createdAt, markerAt: null };
   const rto = evaluateObjective(targets.rtoSeconds, clock.rtoSeconds());
   const rpoResult = evaluateObjective(targets.rpoSeconds, rpo ? (startedAt.getTime() - rpo.at.getTime()) / 1000 : null);
-  const rpoDetail = rpo ? `measured from the ${rpo.basis === 'metadata' ? "recovery point's creation time (no markers found)" : `newest ${rpo.basis} in the restored data`}` : undefined;
+  const rpoDetail = rpo
+    ? rpo.basis === 'metadata'
+      ? "measured from the recovery point's creation time (no trusted marker or manifest)"
+      : `measured from ${rpo.label} (${rpo.markerAt}), the newest trusted evidence of the data in the restored copy`
+    : undefined;
   for (const check of [objectiveCheck('RTO', rto), objectiveCheck('RPO', rpoResult, rpoDetail)]) if (check) checks.push(check);
 
   // A drill that checked nothing passes nothing: say so as a failed check rather than sign a vacuous pass.

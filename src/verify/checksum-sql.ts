@@ -14,7 +14,8 @@ export const DEFAULT_BUCKETS = 16;
  * Session settings that change how values print, pinned on every connection that computes checksums, so
  * production and the restored copy produce the same row text whatever their server or role defaults are.
  * `lc_monetary` changes how `money` prints; `search_path = pg_catalog` makes `regclass`-like values print
- * schema-qualified and keeps user schemas from shadowing `md5` and friends.
+ * schema-qualified and keeps user schemas from shadowing `md5` and friends. `row_security = off` changes no
+ * value: it makes reading a table through a row-level security policy an error instead of running the policy.
  */
 export const PINNED_SETTINGS_SQL = [
   "SET TimeZone = 'UTC'",
@@ -24,6 +25,9 @@ export const PINNED_SETTINGS_SQL = [
   "SET bytea_output = 'hex'",
   "SET lc_monetary = 'C'",
   'SET search_path = pg_catalog',
+  // A policy's expression runs with the reader's rights: like pg_dump, refuse to read a table through one
+  // (an error) rather than run it. Superusers, owners and BYPASSRLS roles read as before.
+  'SET row_security = off',
 ].join('; ');
 
 /** Pins the settings of {@link PINNED_SETTINGS_SQL} for the rest of the session. */
@@ -42,13 +46,28 @@ export interface TableRef {
 /** The row bound of an append-only table: only rows with `column <= value` count (none when null). */
 export type RowBound = NonNullable<TableMarker['bound']>;
 
-/** `schema.name`, the key of a table in a marker. */
-export function qualifiedName(table: TableRef): QualifiedName {
-  return `${table.schema}.${table.name}`;
+/**
+ * The key of a table in a marker: `schema.name` when neither part contains a dot or a double quote (every
+ * marker written before quoted keys existed reads the same), else both parts as quoted identifiers,
+ * `"a.b"."c"` — so two tables never share a key, and a key never needs guessing where the schema ends.
+ */
+export function qualifiedName(table: { readonly schema: string; readonly name: string }): QualifiedName {
+  const plain = (part: string) => !part.includes('.') && !part.includes('"');
+  return plain(table.schema) && plain(table.name) ? `${table.schema}.${table.name}` : `${pg.escapeIdentifier(table.schema)}.${pg.escapeIdentifier(table.name)}`;
 }
 
-/** Splits `schema.name` at the first dot; a name without a dot is in `public`. */
+/**
+ * Reads a table key of {@link qualifiedName}: `"schema"."name"` (quoted, `""` for a quote inside), or the
+ * unquoted `schema.name` split at the first dot (how older markers wrote every key); a name without a dot is in
+ * `public`. A quoted key that is not two quoted identifiers joined by a dot reads as a table in no schema.
+ */
 export function parseQualifiedName(name: QualifiedName): TableRef {
+  if (name.startsWith('"')) {
+    const match = /^"((?:[^"]|"")*)"\."((?:[^"]|"")*)"$/.exec(name);
+    // An unreadable quoted key names no table that can exist: the comparison then finds it missing.
+    if (!match) return { schema: '', name };
+    return { schema: match[1]!.replaceAll('""', '"'), name: match[2]!.replaceAll('""', '"') };
+  }
   const dot = name.indexOf('.');
   return dot < 0 ? { schema: 'public', name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
 }
@@ -84,6 +103,14 @@ export interface SqlQuery {
 const ROW = 'r';
 
 /**
+ * The row's text, as `(r.*)::text` prints it — but by calling `record_out` itself: a cast of the row to text
+ * would run a user-defined cast from the table's row type (any role that owns the table can create one), with
+ * the rights of whoever computes the checksum. `record_out` prints each column with its type's own output
+ * function; `readTypedColumns` (typed-row-hash.ts) checks that every one of them may run.
+ */
+export const ROW_TEXT_SQL = `pg_catalog.textin(pg_catalog.record_out(${ROW}.*))`;
+
+/**
  * The one scan that yields every range's row count and checksum of a table: per row, the first 64 bits of
  * md5 of the row's text as a signed bigint; per range, `count(*)` and `sum(hash)` (numeric: no overflow, and
  * unlike XOR a duplicated row does not cancel out). Rows come out as `(bucket, rows, sum)`, ordered by bucket.
@@ -105,6 +132,8 @@ export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: Row
     // Integer arithmetic on numeric: exact for any bigint, where a division could round into the next range.
     keyBucket = `case when ${key} < ${min} then -1 else least(div(${key} - ${min}, ${param(layout.width, 'numeric')}), ${param(layout.buckets, 'int')}) end::int`;
   } else if (layout.columns) {
+    // A marker is only taken with key columns of built-in types (else the whole-row layout): their cast to text
+    // is a built-in one, and no role can add a cast between two types it does not own.
     const keyText = layout.columns.length === 1 ? `(${column(layout.columns[0]!)})::text` : `row(${layout.columns.map(column).join(', ')})::text`;
     // md5 rather than hashtext(): hashtext is internal, undocumented, and may differ between major versions
     // and CPU architectures — and the restored copy often runs on a different one.
@@ -115,10 +144,10 @@ export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: Row
   let where = '';
   if (bound) where = bound.value === null ? 'where false' : `where ${column(bound.column)} <= ${param(bound.value, 'bigint')}`;
   const only = table.partitioned ? '' : 'only ';
-  // (r.*)::text is the row's text even when a column is called "r". OFFSET 0 keeps the planner from inlining
+  // record_out(r.*) prints the row even when a column is called "r". OFFSET 0 keeps the planner from inlining
   // the inner query, which would compute md5 of the row twice when the bucket comes from it too.
   const typed = typedHash ? `, ${typedHash} as h` : '';
-  const inner = `select md5((${ROW}.*)::text) as m${keyBucket ? `, ${keyBucket} as b` : ''}${typed} from ${only}${quoteTable(table)} ${ROW} ${where} offset 0`;
+  const inner = `select pg_catalog.md5(${ROW_TEXT_SQL}) as m${keyBucket ? `, ${keyBucket} as b` : ''}${typed} from ${only}${quoteTable(table)} ${ROW} ${where} offset 0`;
   const text =
     `select ${keyBucket ? 'b' : rowBucket} as bucket, count(*)::text as rows, ` +
     `sum(('x' || substr(m, 1, 16))::bit(64)::bigint)::text as sum${typedHash ? ', coalesce(sum(h), 0)::text as typed_sum' : ''} from (${inner}) s group by 1 order by 1`;
@@ -166,7 +195,7 @@ export async function computeRangeSums(
  * The row hash of the portable algorithm {@link CHECKSUM_ALGORITHM} as SQL over the row alias `r`: the first
  * 64 bits of md5 of the row's text, as a signed bigint.
  */
-export const TEXT_ROW_HASH_SQL = `('x' || substr(md5((${ROW}.*)::text), 1, 16))::bit(64)::bigint`;
+export const TEXT_ROW_HASH_SQL = `('x' || pg_catalog.substr(pg_catalog.md5(${ROW_TEXT_SQL}), 1, 16))::bit(64)::bigint`;
 
 /** A range of a table's heap blocks, `from` inclusive and `to` exclusive; null is open-ended. */
 export interface BlockRange {

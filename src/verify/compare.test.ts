@@ -154,23 +154,30 @@ describe('checksum algorithms and scheduling', () => {
     const algorithms = new Set<string>();
     const checks = await compareWithMarker(await cluster.copy(), exact, { label: 'manifest', algorithms });
     expect(failed(checks)).toEqual([]);
-    const name = `rdsum-record/1 (PostgreSQL ${await major()})`;
+    const name = `rdsum-record/2 (PostgreSQL ${await major()})`;
     expect([...algorithms]).toEqual([name]);
-    expect(exact.tables['public.orders']!.typed).toMatchObject({ algorithm: 'rdsum-record/1', serverMajor: await major() });
+    expect(exact.tables['public.orders']!.typed).toMatchObject({ algorithm: 'rdsum-record/2', serverMajor: await major() });
     expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({
       status: 'passed',
       expected: exact.tables['public.orders']!.typed!.checksum,
       actual: exact.tables['public.orders']!.typed!.checksum,
-      detail: `checksum ${name}`,
+      // What the typed hash takes by value is said where it applies.
+      detail: `checksum ${name}; jsonb column shipping compared by value (a number's scale inside a document, 2.0 for 2, is not seen)`,
     });
+    expect(check(checks, 'checksum public.customers (manifest)').detail).toBe(`checksum ${name}`);
   });
 
-  test('taken on another major (or when asked), the portable checksum is compared', async () => {
+  test('taken on another major, with rdsum-record/1, or when asked: the portable checksum is compared', async () => {
     const otherMajor: Marker = {
       ...exact,
       tables: Object.fromEntries(Object.entries(exact.tables).map(([name, t]) => [name, t.typed ? { ...t, typed: { ...t.typed, serverMajor: t.typed.serverMajor + 1 } } : t])),
     };
-    for (const [marker, options] of [[otherMajor, {}], [exact, { typed: false }]] as const) {
+    // A marker from before rdsum-record/2: its typed checksum followed equality, so its portable one is used.
+    const typedVersion1: Marker = {
+      ...exact,
+      tables: Object.fromEntries(Object.entries(exact.tables).map(([name, t]) => [name, t.typed ? { ...t, typed: { ...t.typed, algorithm: 'rdsum-record/1' } } : t])),
+    };
+    for (const [marker, options] of [[otherMajor, {}], [exact, { typed: false }], [typedVersion1, {}]] as const) {
       const algorithms = new Set<string>();
       const checks = await compareWithMarker(cluster.shop, marker, { label: 'manifest', algorithms, ...options });
       expect(failed(checks)).toEqual([]);
@@ -229,5 +236,39 @@ describe('checksum algorithms and scheduling', () => {
     expect(splitBlocks(150, 4, 100)).toEqual([{ from: null, to: null }]);
     expect(splitBlocks(0, 4, 100)).toEqual([{ from: null, to: null }]);
     expect(splitBlocks(1001, 3, 1)).toEqual([{ from: null, to: 334 }, { from: 334, to: 668 }, { from: 668, to: null }]);
+  });
+});
+
+describe('table keys for any identifier', () => {
+  test('schema "a.b" table "c" and schema "a" table "b.c" get their own quoted keys, are both checked, and a difference names the right one', async () => {
+    const copy = await cluster.copy();
+    await sql(
+      copy,
+      `create schema "a.b"; create table "a.b"."c" (id int primary key, v text); insert into "a.b"."c" values (1, 'x');
+       create schema a; create table a."b.c" (id int primary key, v text); insert into a."b.c" values (1, 'y'), (2, 'z');
+       create schema "q""s"; create table "q""s".t (id int primary key); insert into "q""s".t values (1)`,
+    );
+    const marker = await takeMarker(copy, { forceExact: true });
+    expect(Object.keys(marker.tables)).toEqual(expect.arrayContaining(['"a.b"."c"', '"a"."b.c"', '"q""s"."t"', 'public.orders']));
+    expect(marker.tables['"a.b"."c"']).toMatchObject({ rows: 1, schema: expect.objectContaining({ columns: ['id integer not null', 'v text'] }) });
+    expect(marker.tables['"a"."b.c"']).toMatchObject({ rows: 2 });
+    // Named on the command line the same way.
+    const selected = await takeMarker(copy, { tables: [{ name: '"a.b"."c"', mode: 'exact' }, { name: 'a.b.c', mode: 'exact' }] });
+    expect(Object.keys(selected.tables)).toEqual(['"a.b"."c"', '"a"."b.c"']);
+
+    expect(failed(await compareWithMarker(copy, marker, { label: 'manifest' }))).toEqual([]);
+    await sql(copy, 'delete from a."b.c" where id = 2');
+    expect(failed(await compareWithMarker(copy, marker, { label: 'manifest' })).map((c) => c.name)).toEqual([
+      'row count "a"."b.c" (manifest)',
+      'checksum "a"."b.c" (manifest)',
+    ]);
+  });
+
+  test('keys of older markers still read: schema.name split at the first dot', () => {
+    expect(parseQualifiedName('public.orders')).toEqual({ schema: 'public', name: 'orders' });
+    expect(parseQualifiedName('orders')).toEqual({ schema: 'public', name: 'orders' });
+    expect(parseQualifiedName('audit.log.2026')).toEqual({ schema: 'audit', name: 'log.2026' });
+    expect(parseQualifiedName('"a.b"."c"')).toEqual({ schema: 'a.b', name: 'c' });
+    expect(parseQualifiedName('"q""s"."t"')).toEqual({ schema: 'q"s', name: 't' });
   });
 });

@@ -8,6 +8,7 @@ import {
   hashLayout,
   parseQualifiedName,
   qualifiedName,
+  quoteTable,
   TEXT_ROW_HASH_SQL,
   type BlockRange,
   type RowBound,
@@ -17,7 +18,7 @@ import {
 import { defaultPoolSize, openConnectionPool, type ConnectionPool } from './connection-pool.ts';
 import type { Marker, QualifiedName, RangeLayout, RangeSum, TableMarker } from './marker-model.ts';
 import { splitBlocks, tableBlocks } from './table-blocks.ts';
-import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql } from './typed-row-hash.ts';
+import { FIRST_NORMAL_OBJECT_ID, readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedHashCaveat, typedRowHashSql, unsafeColumns } from './typed-row-hash.ts';
 
 /** Options of {@link compareWithMarker} and {@link startComparison}. */
 export interface CompareOptions {
@@ -28,13 +29,15 @@ export interface CompareOptions {
   /** Called as each table is compared: `done` of `total` tables; for a progress display. */
   readonly onTable?: (done: number, total: number) => void;
   /**
-   * Collects the checksum algorithms actually computed, e.g. `rdsum-record/1 (PostgreSQL 15)` or
+   * Collects the checksum algorithms actually computed, e.g. `rdsum-record/2 (PostgreSQL 15)` or
    * `rdsum-text-md5/1`, for the report.
    */
   readonly algorithms?: Set<string>;
   /**
-   * Use the marker's typed checksum (`rdsum-record/1`) when the restored server runs the major it was taken
-   * on (default true); false always computes the portable `rdsum-text-md5/1`.
+   * Use the marker's typed checksum (`rdsum-record/2`) when the restored server runs the major it was taken
+   * on (default true); false always computes the portable `rdsum-text-md5/1`. A marker's `rdsum-record/1`
+   * (which followed equality, not identity, for arrays, bare bpchar and non-deterministic collations) is never used:
+   * such a marker is verified by its portable checksum.
    */
   readonly typed?: boolean;
   /**
@@ -124,6 +127,10 @@ interface RestoredTable {
   /** The typed checksum it is compared with, when the typed row hash is used. */
   readonly typed?: NonNullable<TableMarker['typed']>;
   readonly parts: BlockRange[];
+  /** Why the checksum is not computed: printing or comparing a column would run a function not trusted to run. */
+  readonly notComputed?: string;
+  /** What the typed row hash does not see in this table (typed-row-hash.ts), for the passed check's detail. */
+  readonly caveat?: string;
 }
 
 class MarkerComparison implements Comparison {
@@ -275,10 +282,26 @@ class MarkerComparison implements Comparison {
       major >= TYPED_HASH_MIN_MAJOR
         ? marker.typed
         : undefined;
-    const rowHash = typed ? typedRowHashSql(await readTypedColumns(client, table)) : TEXT_ROW_HASH_SQL;
+    // Both row hashes print columns with their types' output functions: the restored copy's types must be as
+    // trustworthy as production's were (a marker only has checksums when they were).
+    const columns = await readTypedColumns(client, table);
+    const unsafe = unsafeColumns(columns);
+    if (unsafe.length > 0) {
+      const notComputed = `not computed: in the restored copy, printing ${unsafe.join('; ')} would run a function that is neither built-in nor a superuser's C code`;
+      return { table, rowHash: TEXT_ROW_HASH_SQL, parts: [], notComputed };
+    }
+    // Key columns are cast to text (hash layout), to numeric and compared with <= (integer layout, bound): only
+    // built-in types' casts and operators are certain to be nobody's code. A marker only uses such keys.
+    const odd = await nonBuiltinColumns(client, table, keyColumns(marker));
+    if (odd.length > 0) {
+      const notComputed = `not computed: key column ${odd.join(', ')} of the restored table is not of a built-in type, so its casts and operators could be anyone's functions`;
+      return { table, rowHash: TEXT_ROW_HASH_SQL, parts: [], notComputed };
+    }
+    const rowHash = typed ? typedRowHashSql(columns) : TEXT_ROW_HASH_SQL;
     const blocks = this.split ? await tableBlocks(client, table, major) : null;
     const parts = blocks === null ? [{ from: null, to: null }] : splitBlocks(blocks, this.poolSize, MIN_BLOCKS_PER_PART);
-    return typed ? { table, rowHash, typed, parts } : { table, rowHash, parts };
+    const caveat = typed ? typedHashCaveat(columns) : undefined;
+    return typed ? { table, rowHash, typed, parts, ...(caveat ? { caveat } : {}) } : { table, rowHash, parts };
   }
 
   /**
@@ -291,6 +314,17 @@ class MarkerComparison implements Comparison {
     restored: RestoredTable,
     checkName: (what: string) => string,
   ): Promise<CheckResult[]> {
+    if (restored.notComputed) {
+      const detail = restored.notComputed;
+      // Without the bound (its comparison is what could not run), only a whole-table count can be compared.
+      const rowCount: CheckResult = marker.bound
+        ? { name: checkName('row count'), status: 'failed', expected: marker.rows, actual: null, table: name, detail }
+        : await this.run(async (client) => {
+            const count = await countRows(client, restored.table);
+            return { name: checkName('row count'), status: count === marker.rows ? 'passed' : 'failed', expected: marker.rows, actual: count, table: name };
+          });
+      return [rowCount, { name: checkName('checksum'), status: 'failed', expected: marker.checksum ?? null, actual: null, table: name, detail }];
+    }
     const expected = restored.typed?.checksum ?? marker.checksum;
     if (expected !== undefined && (restored.typed || marker.algorithm === CHECKSUM_ALGORITHM)) {
       const parts = await Promise.all(
@@ -303,13 +337,36 @@ class MarkerComparison implements Comparison {
         const scope = marker.bound ? `append-only: ${boundText(marker.bound)}` : undefined;
         return [
           { name: checkName('row count'), status: 'passed', expected: marker.rows, actual: totals.rows, table: name, ...withDetail(scope) },
-          { name: checkName('checksum'), status: 'passed', expected, actual: totals.checksum, table: name, detail: joinDetail(scope, `checksum ${algorithm}`)! },
+          { name: checkName('checksum'), status: 'passed', expected, actual: totals.checksum, table: name, detail: joinDetail(scope, `checksum ${algorithm}`, restored.caveat)! },
         ];
       }
     }
     this.options.algorithms?.add(CHECKSUM_ALGORITHM);
     return this.run((client) => compareSums(client, name, marker, restored.table, checkName));
   }
+}
+
+/** The columns a marker's layout and bound name: cast, compared or printed to find a row's range. */
+function keyColumns(marker: TableMarker): string[] {
+  const layout = marker.ranges?.layout;
+  const columns = layout?.kind === 'integer' ? [layout.column] : (layout?.columns ?? []);
+  return [...new Set([...columns, ...(marker.bound ? [marker.bound.column] : [])])];
+}
+
+/** Those of `columns` whose type is not built-in (a domain over a built-in type counts as built-in), as `name type`. */
+async function nonBuiltinColumns(client: pg.ClientBase, table: TableRef, columns: readonly string[]): Promise<string[]> {
+  if (columns.length === 0) return [];
+  const { rows } = await client.query<{ column: string }>(
+    `select pg_catalog.quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) as column
+     from pg_catalog.pg_attribute a
+     join pg_catalog.pg_type t on t.oid = a.atttypid
+     left join pg_catalog.pg_type b on b.oid = t.typbasetype
+     where a.attrelid = $1::pg_catalog.regclass and a.attname = any($2::text[]) and a.attnum > 0 and not a.attisdropped
+       and not (t.oid < ${FIRST_NORMAL_OBJECT_ID} or (t.typtype = 'd' and b.oid < ${FIRST_NORMAL_OBJECT_ID}))
+     order by a.attnum`,
+    [quoteTable(table), columns],
+  );
+  return rows.map((row) => row.column);
 }
 
 function addTotals(parts: readonly Totals[]): Totals {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import pg from 'pg';
+import { ConfigError } from '../errors.ts';
 import { pinSessionSettings } from './checksum-sql.ts';
 
 /** Options of {@link openConnectionPool}. */
@@ -16,6 +17,11 @@ export interface ConnectionPoolOptions {
    * Every other connection is read-only: `default_transaction_read_only = on`.
    */
   readonly leaderWrites?: boolean;
+  /**
+   * `SET ROLE` to this role on every connection before anything else: the work runs with that role's rights
+   * (e.g. a read-only role that has `pg_read_all_data`), not the login's.
+   */
+  readonly role?: string;
 }
 
 /**
@@ -62,14 +68,14 @@ export async function openConnectionPool(config: pg.ClientConfig, options: Conne
   const clients: pg.Client[] = [];
   const pool = new Pool(clients, options.snapshot === 'shared');
   try {
-    const leader = await connect(config, clients, !options.leaderWrites);
+    const leader = await connect(config, clients, !options.leaderWrites, options.role);
     if (options.snapshot === 'shared') {
       await leader.query(`begin isolation level repeatable read ${options.leaderWrites ? 'read write' : 'read only'}`);
       pool.snapshotId = (await leader.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0]!.id;
     }
     await Promise.all(
       Array.from({ length: size - 1 }, async () => {
-        const client = await connect(config, clients, true);
+        const client = await connect(config, clients, true, options.role);
         if (pool.snapshotId) {
           // SET TRANSACTION SNAPSHOT takes no parameters, hence the escaped literal; it must come first.
           await client.query(`begin isolation level repeatable read read only; set transaction snapshot ${pg.escapeLiteral(pool.snapshotId)}`);
@@ -83,19 +89,36 @@ export async function openConnectionPool(config: pg.ClientConfig, options: Conne
   }
 }
 
-async function connect(config: pg.ClientConfig, clients: pg.Client[], readOnly: boolean): Promise<pg.Client> {
+async function connect(config: pg.ClientConfig, clients: pg.Client[], readOnly: boolean, role: string | undefined): Promise<pg.Client> {
   const client = new pg.Client(config);
   // A connection that dies while idle emits 'error'; without a listener that would crash the process.
   // The next query on it fails and reports the problem instead.
   client.on('error', () => {});
   clients.push(client);
   await client.connect();
+  if (role !== undefined) await setRole(client, role);
   await pinSessionSettings(client);
   // The leader of a dump stays idle in its transaction until pg_dump finishes: a server-side idle timeout
   // must not end it.
   await client.query('set idle_in_transaction_session_timeout = 0');
   if (readOnly) await client.query('set default_transaction_read_only = on');
   return client;
+}
+
+/**
+ * `SET ROLE` on a connection; a role that does not exist or that the login may not become is a
+ * {@link ConfigError} saying so.
+ */
+export async function setRole(client: pg.ClientBase, role: string): Promise<void> {
+  try {
+    await client.query(`set role ${pg.escapeIdentifier(role)}`);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === '22023' || code === '42704' || code === '42501') {
+      throw new ConfigError(`cannot SET ROLE ${role}: ${(error as Error).message}`, `create the role and GRANT ${role} TO the login user of the URL (see docs/markers.md)`);
+    }
+    throw error;
+  }
 }
 
 class Pool implements ConnectionPool {

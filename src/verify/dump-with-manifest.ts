@@ -25,6 +25,11 @@ export interface DumpWithManifestOptions {
   readonly signal?: AbortSignal;
   /** Progress for the person watching (lines without a prefix); never receives secrets. */
   readonly log?: (line: string) => void;
+  /**
+   * Run as this role: `SET ROLE` on every connection of the manifest and `pg_dump --role`, e.g. a read-only
+   * role with `pg_read_all_data` (docs/markers.md). Default: the login's own rights.
+   */
+  readonly role?: string;
   /** Called once the snapshot is exported, before pg_dump and the manifest start reading it. */
   readonly onSnapshotExported?: (snapshotId: string) => void | Promise<void>;
 }
@@ -66,7 +71,7 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
   await rm(manifestPath, { force: true });
   await mkdir(dirname(path), { recursive: true });
 
-  await using pool = await openConnectionPool(connection.clientConfig, { snapshot: 'shared', size: options.poolSize });
+  await using pool = await openConnectionPool(connection.clientConfig, { snapshot: 'shared', size: options.poolSize, role: options.role });
   const snapshotId = pool.snapshotId!;
   const server = (
     await pool.leader.query<{ version: string; num: number; database: string }>(
@@ -78,7 +83,7 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
   await options.onSnapshotExported?.(snapshotId);
 
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
-  const args = [`--format=${format}`, `--file=${path}`, `--snapshot=${snapshotId}`, '--no-password', ...(format === 'directory' ? [`--jobs=${jobs}`] : [])];
+  const args = [`--format=${format}`, `--file=${path}`, `--snapshot=${snapshotId}`, '--no-password', ...(options.role !== undefined ? [`--role=${options.role}`] : []), ...(format === 'directory' ? [`--jobs=${jobs}`] : [])];
   log(`${pgDump.path('pg_dump')} ${pgDump.version} → ${path} (${format}${format === 'directory' ? `, ${jobs} jobs` : ''}), manifest in the same snapshot`);
   const stopDump = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stopDump.signal]) : stopDump.signal;

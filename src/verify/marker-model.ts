@@ -29,7 +29,7 @@ export type RangeLayout =
 
 /** A table's checksum by a version-bound algorithm, with the server major it was computed on. */
 export interface TypedChecksum {
-  /** e.g. `rdsum-record/1`. */
+  /** e.g. `rdsum-record/2`. */
   readonly algorithm: string;
   /** Major version of the server it was computed on, e.g. 15; only a server of that major can compare it. */
   readonly serverMajor: number;
@@ -55,19 +55,25 @@ export interface TableMarker {
   /** Per-range counts and checksums (`exact`, `append-only`); ranges with no rows are left out. */
   readonly ranges?: { readonly layout: RangeLayout; readonly sums: RangeSum[] };
   /**
-   * The same rows' checksum by the typed row hash (`rdsum-record/1`, see typed-row-hash.ts), which is several
+   * The same rows' checksum by the typed row hash (`rdsum-record/2`, see typed-row-hash.ts), which is several
    * times cheaper to compute but only comparable on a server of the same major version. A restored copy on
    * that major compares this one; any other compares the portable `checksum`. Absent in `count` mode, and in
    * markers taken on PostgreSQL 13 or by older versions of restore-drill.
    */
   readonly typed?: TypedChecksum;
+  /**
+   * Why the table has only a row count where its mode would have a checksum: a column's type prints with a
+   * function that was not trusted to run in production (see typed-row-hash.ts). Such a table is listed as not
+   * verified after a restore.
+   */
+  readonly notHashed?: string;
   /** The table's columns, indexes and constraints when the marker was taken (see `table-schema.ts`). */
   readonly schema?: TableSchema;
 }
 
 /**
- * Table name as `schema.table` (quoted identifiers are not used here; names are stored as-is). It is split
- * at the first dot, so a schema name must not contain one.
+ * Table key as `schema.table`, or `"schema"."table"` (quoted identifiers) when either part contains a dot or a
+ * double quote; see `qualifiedName` and `parseQualifiedName` in checksum-sql.ts.
  */
 export type QualifiedName = string;
 

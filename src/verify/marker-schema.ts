@@ -24,6 +24,7 @@ const tableMarker = z.object({
       sums: z.array(z.object({ bucket: z.number().int(), rows: z.number().int().nonnegative(), sum: decimal })),
     })
     .optional(),
+  notHashed: z.string().optional(),
   typed: z.object({ algorithm: z.string(), serverMajor: z.number().int().positive(), checksum: decimal }).optional(),
   schema: z.object({ columns: z.array(z.string()), indexes: z.array(z.string()), constraints: z.array(z.string()) }).optional(),
 });

@@ -7,7 +7,8 @@ import { discoverTables } from './table-discovery.ts';
 /**
  * The tables of a restored copy the comparison could not vouch for:
  * - `no-marker`: tables found in the restored copy that none of `markers` describes;
- * - `count-only`: tables every marker describes in `count` mode (only the row count was compared).
+ * - `count-only`: tables every marker describes in `count` mode (only the row count was compared), or whose
+ *   rows no marker could hash (`notHashed`: a column type whose output function is not trusted in production).
  * A table described by one marker exactly and by another by count is verified. Sorted by name.
  *
  * @example
@@ -36,6 +37,11 @@ export async function tablesNotVerified(client: pg.ClientBase, markers: Readonly
         reason: 'count-only',
         detail: 'marked in `count` mode: only its row count was compared, within a tolerance, not its content (mark it `exact` or `append-only`, or use `restore-drill dump`)',
       });
+      continue;
+    }
+    const recorded = used.flatMap((m) => (m.tables[table] ? [m.tables[table]!] : []));
+    if (recorded.every((entry) => entry.notHashed)) {
+      entries.push({ kind: 'table', name: table, reason: 'count-only', detail: `rows counted only: ${recorded[0]!.notHashed}` });
     }
   }
   return entries.sort((a, b) => a.name.localeCompare(b.name) || a.reason.localeCompare(b.reason));

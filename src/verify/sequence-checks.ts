@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { CheckResult } from '../report/report-model.ts';
+import { qualifiedName, quoteTable } from './checksum-sql.ts';
 
 /**
  * Checks every sequence that feeds a column (serial and identity columns) in the restored database: its
@@ -11,8 +12,8 @@ import type { CheckResult } from '../report/report-model.ts';
  * // { name: 'sequence public.orders_id_seq', expected: '≥ 2000 (max public.orders.id)', actual: 5, status: 'failed' }
  */
 export async function sequenceChecks(client: pg.ClientBase): Promise<CheckResult[]> {
-  const { rows } = await client.query<{ sequence: string; table: string; column: string; last: string | null; increment: string }>(
-    `select sn.nspname || '.' || sc.relname as sequence, tn.nspname || '.' || t.relname as table, a.attname as column,
+  const { rows } = await client.query<{ sequenceSchema: string; sequence: string; schema: string; table: string; column: string; last: string | null; increment: string }>(
+    `select sn.nspname as "sequenceSchema", sc.relname as sequence, tn.nspname as schema, t.relname as table, a.attname as column,
             s.last_value::text as last, s.increment_by::text as increment
      from pg_sequences s
      join pg_namespace sn on sn.nspname = s.schemaname
@@ -22,30 +23,27 @@ export async function sequenceChecks(client: pg.ClientBase): Promise<CheckResult
      join pg_namespace tn on tn.oid = t.relnamespace
      join pg_attribute a on a.attrelid = t.oid and a.attnum = d.refobjsubid
      where tn.nspname not in ('restore_drill', 'pg_catalog', 'information_schema')
-     order by 1`,
+     order by 1, 2`,
   );
   const checks: CheckResult[] = [];
   for (const row of rows) {
-    const [schema, name] = splitOnce(row.table);
+    // Named like markers name tables: quoted when a schema or name has a dot, so two never look alike.
+    const sequence = qualifiedName({ schema: row.sequenceSchema, name: row.sequence });
+    const table = qualifiedName({ schema: row.schema, name: row.table });
     const { rows: [max] } = await client.query<{ max: string | null }>(
-      `select max(${pg.escapeIdentifier(row.column)})::text as max from ${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`,
+      `select max(${pg.escapeIdentifier(row.column)})::text as max from ${quoteTable({ schema: row.schema, name: row.table })}`,
     );
     const descending = BigInt(row.increment) < 0n;
-    const expected = max?.max == null ? 'any (table is empty)' : `${descending ? '≤' : '≥'} ${max.max} (${descending ? 'min' : 'max'} ${row.table}.${row.column})`;
+    const expected = max?.max == null ? 'any (table is empty)' : `${descending ? '≤' : '≥'} ${max.max} (${descending ? 'min' : 'max'} ${table}.${row.column})`;
     const ok = max?.max == null || (row.last !== null && (descending ? BigInt(row.last) <= BigInt(max.max) : BigInt(row.last) >= BigInt(max.max)));
     checks.push({
-      name: `sequence ${row.sequence}`,
+      name: `sequence ${sequence}`,
       status: ok ? 'passed' : 'failed',
       expected,
       actual: row.last ?? 'never used',
-      table: row.table,
-      ...(ok ? {} : { detail: `the next insert into ${row.table} would reuse an existing ${row.column}: the sequence is behind the data` }),
+      table,
+      ...(ok ? {} : { detail: `the next insert into ${table} would reuse an existing ${row.column}: the sequence is behind the data` }),
     });
   }
   return checks;
-}
-
-function splitOnce(qualified: string): [string, string] {
-  const dot = qualified.indexOf('.');
-  return [qualified.slice(0, dot), qualified.slice(dot + 1)];
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ConfigError } from '../errors.ts';
-import { qualifiedName, type TableRef } from './checksum-sql.ts';
+import { parseQualifiedName, qualifiedName, type TableRef } from './checksum-sql.ts';
 import type { MarkerMode, QualifiedName } from './marker-model.ts';
 
 /** Allowed relative difference of a `count`-mode row count: ±10 %. */
@@ -13,8 +13,13 @@ export const MARKER_MODES: readonly MarkerMode[] = ['append-only', 'exact', 'cou
 export interface TableInfo extends TableRef {
   /** Primary key columns in key order, with their types (`format_type`); empty without a primary key. */
   readonly primaryKey: ReadonlyArray<{ readonly name: string; readonly type: string }>;
-  /** The primary key column when the key is a single smallint/integer/bigint column, else null. */
+  /** The primary key column when the key is a single built-in smallint/integer/bigint column, else null. */
   readonly integerKey: string | null;
+  /**
+   * Every primary key column is of a built-in type (a domain over one counts): only then is the key printed to
+   * bucket rows by it, since a cast of a user type to text may be a user-defined function.
+   */
+  readonly builtinKey: boolean;
   /** Rows updated and deleted since statistics were last reset (`pg_stat_user_tables`). */
   readonly updates: number;
   readonly deletes: number;
@@ -28,7 +33,10 @@ export interface TablePlan {
 
 /** Which tables to mark and how; see {@link planTables}. */
 export interface TableSelection {
-  /** `name` (schema `public`) or `schema.name`, unquoted and case-sensitive. Named twice, a later NAME:MODE wins. */
+  /**
+   * `name` (schema `public`), `schema.name` (split at the first dot) or `"schema"."name"` (quoted, for names
+   * with a dot); case-sensitive. Named twice, a later NAME:MODE wins.
+   */
   readonly name: string;
   /** Default: the pool-wide `mode` option, else chosen automatically. */
   readonly mode?: MarkerMode | 'auto';
@@ -48,7 +56,7 @@ export async function discoverTables(client: pg.ClientBase): Promise<TableInfo[]
     schema: string;
     name: string;
     partitioned: boolean;
-    pk: Array<{ name: string; type: string; base: string }>;
+    pk: Array<{ name: string; type: string; base: string | null; builtin: boolean }>;
     updates: string;
     deletes: string;
   }>(DISCOVERY_SQL);
@@ -59,7 +67,8 @@ export async function discoverTables(client: pg.ClientBase): Promise<TableInfo[]
       name: row.name,
       partitioned: row.partitioned,
       primaryKey: row.pk.map(({ name, type }) => ({ name, type })),
-      integerKey: only && INTEGER_TYPES.has(only.base) ? only.name : null,
+      integerKey: only && only.base !== null && INTEGER_TYPES.has(only.base) ? only.name : null,
+      builtinKey: row.pk.every((column) => column.builtin),
       updates: Number(row.updates),
       deletes: Number(row.deletes),
     };
@@ -71,11 +80,15 @@ const INTEGER_TYPES = new Set(['int2', 'int4', 'int8']);
 const DISCOVERY_SQL = `
 select n.nspname as schema, c.relname as name, c.relkind = 'p' as partitioned,
   coalesce((
-    select json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'base', t.typname) order by k.ord)
+    -- base: the type's name only when it is pg_catalog's own (a user's type may be called int4 too)
+    select json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                                      'base', case when t.oid < 16384 then t.typname end,
+                                      'builtin', t.oid < 16384 or (t.typtype = 'd' and b.oid < 16384)) order by k.ord)
     from pg_index i
     cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
     join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
     join pg_type t on t.oid = a.atttypid
+    left join pg_type b on b.oid = t.typbasetype
     where i.indrelid = c.oid and i.indisprimary
   ), '[]') as pk,
   -- a partitioned table has no statistics of its own: its partitions' add up
@@ -143,12 +156,12 @@ export function planTables(tables: readonly TableInfo[], options: PlanOptions = 
   const selections: readonly TableSelection[] = options.tables ?? tables.map((table) => ({ name: qualifiedName(table) }));
   const plans = new Map<QualifiedName, TablePlan>();
   for (const selection of selections) {
-    const key = selection.name.includes('.') ? selection.name : `public.${selection.name}`;
+    const key = qualifiedName(parseQualifiedName(selection.name));
     const table = byName.get(key);
     if (!table) {
       throw new ConfigError(
         `table ${key} not found among the user tables of this database`,
-        'names are case-sensitive and unquoted: write schema.table for tables outside public (restore_drill, system and extension tables are never marked)',
+        'names are case-sensitive: write schema.table for tables outside public, "schema"."table" when a name has a dot (restore_drill, system and extension tables are never marked)',
       );
     }
     const wanted = options.forceExact ? 'exact' : (selection.mode ?? options.mode ?? 'auto');

@@ -63,3 +63,16 @@ test('sequences: in step with the data passes; one reset below the max key fails
     table: 'public.orders',
   });
 });
+
+test('sequences and schemas of tables whose names have dots are read and named apart', async () => {
+  const { checks, schemas } = await withCopy(async (client) => {
+    await client.query(`create schema "a.b"; create table "a.b"."c" (id serial primary key); insert into "a.b"."c" default values;
+                        create schema a; create table a."b.c" (id serial primary key, note text); insert into a."b.c" (note) values ('x'), ('y');
+                        select setval('a."b.c_id_seq"', 1)`);
+    return { checks: await sequenceChecks(client), schemas: await readTableSchemas(client, ['"a.b"."c"', '"a"."b.c"']) };
+  });
+  expect(checks.find((c) => c.name === 'sequence "a.b"."c_id_seq"')).toMatchObject({ status: 'passed', table: '"a.b"."c"' });
+  expect(checks.find((c) => c.name === 'sequence "a"."b.c_id_seq"')).toMatchObject({ status: 'failed', expected: '≥ 2 (max "a"."b.c".id)', table: '"a"."b.c"' });
+  expect(schemas['"a.b"."c"']!.columns).toEqual(['id integer not null']);
+  expect(schemas['"a"."b.c"']!.columns).toEqual(['id integer not null', 'note text']);
+});

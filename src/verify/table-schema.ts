@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { CheckResult } from '../report/report-model.ts';
 import type { QualifiedName } from './marker-model.ts';
+import { qualifiedName } from './checksum-sql.ts';
 
 /**
  * The shape of one table as markers record it: columns with types and nullability, index definitions and
@@ -27,22 +28,22 @@ export async function readTableSchemas(client: pg.ClientBase, tables?: readonly 
   // and put the caller's back (set_config, not SET LOCAL: this may run inside the marker's snapshot).
   const { rows: [saved] } = await client.query<{ path: string }>("select current_setting('search_path') as path");
   await client.query("select set_config('search_path', 'pg_catalog', false)");
-  let rows: { table: string; kind: 'column' | 'index' | 'constraint'; text: string }[];
+  let rows: { schema: string; name: string; kind: 'column' | 'index' | 'constraint'; text: string }[];
   try {
-    ({ rows } = await client.query<{ table: string; kind: 'column' | 'index' | 'constraint'; text: string }>(
+    ({ rows } = await client.query<{ schema: string; name: string; kind: 'column' | 'index' | 'constraint'; text: string }>(
     `with t as (
-       select c.oid, n.nspname || '.' || c.relname as qualified
+       select c.oid, n.nspname, c.relname
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema', 'restore_drill')
          and n.nspname not like 'pg\\_%' and not c.relispartition
      )
-     select t.qualified as table, 'column' as kind,
+     select t.nspname as schema, t.relname as name, 'column' as kind,
             a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || case when a.attnotnull then ' not null' else '' end as text
        from t join pg_attribute a on a.attrelid = t.oid and a.attnum > 0 and not a.attisdropped
      union all
-     select t.qualified, 'index', pg_get_indexdef(i.indexrelid) from t join pg_index i on i.indrelid = t.oid
+     select t.nspname, t.relname, 'index', pg_get_indexdef(i.indexrelid) from t join pg_index i on i.indrelid = t.oid
      union all
-     select t.qualified, 'constraint', co.conname || ': ' || pg_get_constraintdef(co.oid)
+     select t.nspname, t.relname, 'constraint', co.conname || ': ' || pg_get_constraintdef(co.oid)
        from t join pg_constraint co on co.conrelid = t.oid`,
     ));
   } finally {
@@ -51,8 +52,10 @@ export async function readTableSchemas(client: pg.ClientBase, tables?: readonly 
   const wanted = tables ? new Set(tables) : null;
   const result: Record<QualifiedName, { columns: string[]; indexes: string[]; constraints: string[] }> = {};
   for (const row of rows) {
-    if (wanted && !wanted.has(row.table)) continue;
-    const entry = (result[row.table] ??= { columns: [], indexes: [], constraints: [] });
+    // Keyed like markers key tables: quoted when a name has a dot, so "a.b"."c" and "a"."b.c" stay apart.
+    const table = qualifiedName(row);
+    if (wanted && !wanted.has(table)) continue;
+    const entry = (result[table] ??= { columns: [], indexes: [], constraints: [] });
     (row.kind === 'column' ? entry.columns : row.kind === 'index' ? entry.indexes : entry.constraints).push(row.text);
   }
   for (const entry of Object.values(result)) {

@@ -2,86 +2,198 @@ import pg from 'pg';
 import { quoteTable, type TableRef } from './checksum-sql.ts';
 
 /**
- * Name and version of the typed row hash: PostgreSQL's own `hash_record_extended` over the row's values.
- * Several times faster than printing and md5-ing each row, but PostgreSQL does not promise these hashes
- * stay the same across major versions (or byte orders), so a number is only comparable with one computed
- * by the same server major: markers record it with the major it was taken on, beside the portable
- * `rdsum-text-md5/1`. Bump the version on any change to {@link typedRowHashSql}'s column rules.
+ * Name and version of the typed row hash: PostgreSQL's own `hash_record_extended` over the row's values,
+ * each column entered so that any change of its stored representation changes the hash (see
+ * {@link typedRowHashSql}). Several times faster than printing and md5-ing each row, but PostgreSQL does not
+ * promise these hashes stay the same across major versions (or byte orders), so a number is only comparable
+ * with one computed by the same server major: markers record it with the major it was taken on, beside the
+ * portable `rdsum-text-md5/1`. Bump the version on any change to {@link typedRowHashSql}'s column rules.
+ *
+ * `/1` followed each type's equality for arrays (dimensions and lower bounds were not hashed), bare `bpchar`
+ * (trailing spaces) and varchar/bpchar under a non-deterministic collation; markers that only carry `/1` are
+ * verified with the portable checksum instead. One exception remains, named in every check it applies to:
+ * jsonb compares by value.
  */
-export const TYPED_CHECKSUM_ALGORITHM = 'rdsum-record/1';
+export const TYPED_CHECKSUM_ALGORITHM = 'rdsum-record/2';
 
 /** The first major with `hash_record_extended` (PostgreSQL 14). */
 export const TYPED_HASH_MIN_MAJOR = 14;
 
-/** How one column enters the typed row hash; see {@link typedRowHashSql}. */
-export type TypedColumnRule = 'value' | 'numeric' | 'send' | 'text-bytes' | 'text';
+/**
+ * How one column enters the typed row hash; see {@link typedRowHashSql}. `unsafe`: its type prints with a
+ * function that is not trusted to run (see {@link readTypedColumns}); a table with such a column gets no
+ * checksum at all.
+ */
+export type TypedColumnRule = 'value' | 'numeric' | 'send' | 'text' | 'unsafe';
 
 /** A column of a table as the typed row hash sees it, in column order. */
 export interface TypedColumn {
   readonly name: string;
   readonly rule: TypedColumnRule;
-  /** The send function for rule `send` (e.g. `float8send`); the base type of a domain for `value` and `numeric`. */
+  /** The send function for rule `send` (e.g. `float8send`); the base type of a domain for `value`, `numeric` and `send`. */
   readonly cast?: string;
+  /** For rule `send` of a domain: the built-in base type the value is cast to before its send function. */
+  readonly base?: string;
+  /** For rule `unsafe`: which type prints with which function, e.g. `app.money2 (output app.money2_out)`. */
+  readonly reason?: string;
+  /** For rule `value` of a type in {@link VALUE_EQUALITY_TYPES}: that type, e.g. `jsonb`. */
+  readonly byValue?: string;
 }
 
 /**
- * Types hashed by their own hash function: for these, "equal" means the same data (a restore cannot turn
- * one into another), and the hash does not depend on the cluster. Not here, on purpose: enums and `oid`
- * (their hash is of an OID, which differs between clusters), numeric (1.0 = 1.00), float (0 = -0),
- * interval ('1 day' = '24 hours'), and every type without a hash function.
+ * Types hashed by their own hash function: for these, "equal" means the same stored bytes (a restore cannot
+ * turn one into another), and the hash does not depend on the cluster — with one exception kept on purpose:
+ * jsonb, whose numbers inside a document compare by value (`2.0` = `2`); its send format prints the document,
+ * which measured 20–25 % slower verification on the benchmark database (docs/markers.md). Not here: enums and
+ * `oid` (their hash is of an OID, which differs between clusters), numeric (1.0 = 1.00), float (0 = -0),
+ * interval ('1 day' = '24 hours'), a bare bpchar (trailing spaces), arrays (their hash ignores dimensions and
+ * lower bounds), and every type without a hash function.
  */
 const VALUE_TYPES = new Set([
-  'bool', 'int2', 'int4', 'int8', 'text', 'varchar', 'bpchar', 'name', 'bytea', 'date', 'time', 'timestamp', 'timestamptz',
-  'uuid', 'char', 'jsonb', 'inet', 'cidr', 'macaddr', 'macaddr8',
+  'bool', 'int2', 'int4', 'int8', 'text', 'varchar', 'name', 'bytea', 'date', 'time', 'timestamp', 'timestamptz',
+  'uuid', 'char', 'inet', 'cidr', 'macaddr', 'macaddr8', 'jsonb',
 ]);
-/** Element types of arrays hashed by value (hash_array_extended hashes each element by its type). */
-const ARRAY_ELEMENT_TYPES = new Set(['bool', 'int2', 'int4', 'int8', 'text', 'varchar', 'bytea', 'date', 'timestamp', 'timestamptz', 'uuid']);
 /** Types whose binary send format is exact where their equality is not. */
-const SEND_FUNCTIONS: Record<string, string> = { float4: 'float4send', float8: 'float8send', interval: 'interval_send' };
-const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'name']);
+const SEND_FUNCTIONS: Record<string, string> = {
+  float4: 'float4send', float8: 'float8send', interval: 'interval_send', bpchar: 'bpcharsend',
+};
+/** Types whose equality ignores a stored difference that a restore keeps; named in the checksum check's detail. */
+export const VALUE_EQUALITY_TYPES: ReadonlySet<string> = new Set(['jsonb']);
+/** Send functions of the string types, for a non-deterministic collation (whose equality ignores case, say). */
+const STRING_SEND_FUNCTIONS: Record<string, string> = { text: 'textsend', varchar: 'varcharsend', bpchar: 'bpcharsend', name: 'namesend' };
+
+/** Element types of arrays hashed by `array_send`: those whose own send format is cluster-independent. */
+const ARRAY_ELEMENT_TYPES: ReadonlySet<string> = new Set([...VALUE_TYPES, 'numeric', ...Object.keys(SEND_FUNCTIONS)]);
+
+/**
+ * The first OID a user object can get (`FirstNormalObjectId`): below it, everything was made by initdb.
+ */
+export const FIRST_NORMAL_OBJECT_ID = 16384;
+
+/**
+ * SQL condition "the function `p` is trusted to run with the caller's rights": built-in (made by initdb), or
+ * written in C / internal (only a superuser can create those: they are code installed on the server, such as an
+ * extension's) and owned by a superuser (so no other role can replace it).
+ */
+export const TRUSTED_FUNCTION_SQL = `(p.oid < ${FIRST_NORMAL_OBJECT_ID} or (p.prolang in (12, 13) and exists (select 1 from pg_catalog.pg_roles o where o.oid = p.proowner and o.rolsuper)))`;
+
+/**
+ * One catalog query: per column, its type with domains resolved, and the first type reachable from it (through
+ * domains, array elements, composite fields, range subtypes) whose output function is not trusted.
+ */
+const COLUMNS_SQL = `
+with recursive cols as (
+  select a.attnum, a.attname, a.atttypid, a.atttypmod, a.attcollation
+  from pg_catalog.pg_attribute a
+  where a.attrelid = $1::pg_catalog.regclass and a.attnum > 0 and not a.attisdropped
+), base(attnum, typ) as (
+  select attnum, atttypid from cols
+  union all
+  select b.attnum, t.typbasetype from base b join pg_catalog.pg_type t on t.oid = b.typ where t.typtype = 'd'
+), reach(attnum, typ) as (
+  select attnum, atttypid from cols
+  union
+  select r.attnum, x.typ
+  from reach r
+  join pg_catalog.pg_type t on t.oid = r.typ
+  cross join lateral (
+    select t.typbasetype as typ where t.typtype = 'd'
+    union all select t.typelem where t.typelem <> 0 and t.typlen = -1
+    union all select f.atttypid from pg_catalog.pg_attribute f where t.typrelid <> 0 and f.attrelid = t.typrelid and f.attnum > 0 and not f.attisdropped
+    union all select g.rngsubtype from pg_catalog.pg_range g where g.rngtypid = t.oid
+    -- a multirange's range (PostgreSQL 14+: read through to_jsonb, so the query also runs on 13)
+    union all select g.rngtypid from pg_catalog.pg_range g where (pg_catalog.to_jsonb(g) ->> 'rngmultitypid')::pg_catalog.oid = t.oid
+  ) x
+)
+select c.attname as name,
+       case when bt.oid < ${FIRST_NORMAL_OBJECT_ID} and bt.typnamespace = 'pg_catalog'::pg_catalog.regnamespace then bt.typname end as type,
+       c.atttypid <> bt.oid as domain,
+       c.atttypmod >= 0 or (select d.typtypmod >= 0 from pg_catalog.pg_type d where d.oid = c.atttypid) as sized,
+       case when bt.typlen = -1 and e.oid < ${FIRST_NORMAL_OBJECT_ID} and e.typsend <> 0 then e.typname end as element,
+       coalesce((select k.collisdeterministic from pg_catalog.pg_collation k where k.oid = c.attcollation), true) as deterministic,
+       (select pg_catalog.format_type(t.oid, null) || ' (output ' || p.oid::pg_catalog.regprocedure::pg_catalog.text || ')'
+        from reach r join pg_catalog.pg_type t on t.oid = r.typ join pg_catalog.pg_proc p on p.oid = t.typoutput
+        where r.attnum = c.attnum and not ${TRUSTED_FUNCTION_SQL}
+        limit 1) as unsafe
+from cols c
+join base bb on bb.attnum = c.attnum
+join pg_catalog.pg_type bt on bt.oid = bb.typ and bt.typtype <> 'd'
+left join pg_catalog.pg_type e on e.oid = bt.typelem
+order by c.attnum`;
 
 /**
  * The columns of a table with the rule each enters the typed row hash by, from the catalog. Production and
- * the restored copy have the same column types (a restore recreates them), so both build the same hash.
+ * the restored copy have the same column types (a restore recreates them), so both build the same hash. A
+ * column whose type (or a type inside it: an element, a field, a subtype) prints with an output function that
+ * is not trusted to run — neither built-in nor C code owned by a superuser — gets the rule `unsafe`: printing
+ * it could run another role's code with the caller's rights.
  */
 export async function readTypedColumns(client: pg.ClientBase, table: TableRef): Promise<TypedColumn[]> {
-  const result = await client.query<{ name: string; type: string; base: string | null; element: string | null; deterministic: boolean }>(
-    `select a.attname as name,
-            case when t.typnamespace = 'pg_catalog'::regnamespace then t.typname end as type,
-            case when t.typtype = 'd' and b.typtype <> 'd' and b.typnamespace = 'pg_catalog'::regnamespace then b.typname end as base,
-            case when t.typcategory = 'A' and e.typtype = 'b' and e.typnamespace = 'pg_catalog'::regnamespace then e.typname end as element,
-            coalesce((select c.collisdeterministic from pg_collation c where c.oid = a.attcollation), true) as deterministic
-     from pg_attribute a
-     join pg_type t on t.oid = a.atttypid
-     left join pg_type b on b.oid = t.typbasetype
-     left join pg_type e on e.oid = t.typelem
-     where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped
-     order by a.attnum`,
+  const result = await client.query<ColumnRow>(
+    COLUMNS_SQL,
     [quoteTable(table)],
   );
-  return result.rows.map((row) => columnRule(row.name, row.type, row.base, row.element, row.deterministic));
+  return result.rows.map((row) => columnRule(row));
 }
 
-function columnRule(name: string, type: string | null, base: string | null, element: string | null, deterministic: boolean): TypedColumn {
-  const scalar = type ?? base;
-  if (scalar && TEXT_TYPES.has(scalar) && !deterministic) return { name, rule: 'text-bytes' };
-  if (scalar && VALUE_TYPES.has(scalar)) return base ? { name, rule: 'value', cast: base } : { name, rule: 'value' };
-  if (scalar === 'numeric') return base ? { name, rule: 'numeric', cast: base } : { name, rule: 'numeric' };
-  if (scalar && SEND_FUNCTIONS[scalar]) return { name, rule: 'send', cast: SEND_FUNCTIONS[scalar] };
-  if (element && ARRAY_ELEMENT_TYPES.has(element) && deterministic) return { name, rule: 'value' };
+interface ColumnRow {
+  name: string;
+  type: string | null;
+  domain: boolean;
+  /** The length is part of the type (`char(2)`): a bpchar is then always padded to it. */
+  sized: boolean;
+  element: string | null;
+  deterministic: boolean;
+  unsafe: string | null;
+}
+
+function columnRule(row: ColumnRow): TypedColumn {
+  const { name, type, domain, element, deterministic } = row;
+  if (row.unsafe !== null) return { name, rule: 'unsafe', reason: row.unsafe };
+  const base = domain && type ? { cast: type } : {};
+  if (type && !deterministic && STRING_SEND_FUNCTIONS[type]) return { name, rule: 'send', cast: STRING_SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
+  // char(n) is stored padded to n, so its value (which ignores trailing spaces) is its bytes; a bare bpchar
+  // keeps the spaces it was given, which only its send format shows.
+  if (type === 'bpchar' && row.sized) return { name, rule: 'value', ...base };
+  if (type && VALUE_TYPES.has(type)) return { name, rule: 'value', ...base, ...(VALUE_EQUALITY_TYPES.has(type) ? { byValue: type } : {}) };
+  if (type === 'numeric') return { name, rule: 'numeric', ...base };
+  if (type && SEND_FUNCTIONS[type]) return { name, rule: 'send', cast: SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
+  // An array of a built-in element: array_send has the dimensions, the lower bounds, the NULLs and every
+  // element's own send format (exact where the element's equality is not: -0, numeric scale, case).
+  // Only elements whose send format is the same data on any cluster: not oid or reg* (an OID), printed instead.
+  if (element && ARRAY_ELEMENT_TYPES.has(element)) return { name, rule: 'send', cast: 'array_send', ...(domain && type ? { base: type } : {}) };
   return { name, rule: 'text' };
+}
+
+/**
+ * What the typed row hash of these columns does not see, for a check's detail, e.g. `jsonb column payload
+ * compared by value (2.0 = 2 inside a document)`; undefined when it sees every stored difference.
+ */
+export function typedHashCaveat(columns: readonly TypedColumn[]): string | undefined {
+  const lenient = columns.filter((column) => column.byValue === 'jsonb').map((column) => column.name);
+  if (lenient.length === 0) return undefined;
+  return `jsonb column${lenient.length > 1 ? 's' : ''} ${lenient.join(', ')} compared by value (a number's scale inside a document, 2.0 for 2, is not seen)`;
+}
+
+/** The columns of `columns` whose type cannot be printed safely, as `name: reason`; empty when every one can. */
+export function unsafeColumns(columns: readonly TypedColumn[]): string[] {
+  return columns.filter((column) => column.rule === 'unsafe').map((column) => `${column.name}: ${column.reason}`);
 }
 
 /**
  * The typed row hash as SQL over the row alias `r`: `hash_record_extended(row(…), 0)`, a signed 64-bit
  * integer. Each column enters as
- * - `value`: itself — bool, integers, text with a deterministic collation, bytea, dates and timestamps
- *   (timestamptz as the instant), uuid, jsonb (by jsonb equality: `{"a": 1.0}` equals `{"a": 1.00}`), …;
+ * - `value`: itself — bool, integers, text/varchar/name and char(n) with a deterministic collation, bytea,
+ *   dates and timestamps (timestamptz as the instant), uuid, inet, `"char"`, …: types whose equality is byte
+ *   identity; and jsonb, whose equality takes `2.0` inside a document for `2` (see VALUE_EQUALITY_TYPES);
  * - `numeric`: its value and its `scale()`, so 1.0 and 1.00 differ;
- * - `send`: its binary send format — float (0 and -0 differ), interval ('1 day' and '24 hours' differ);
- * - `text-bytes`: `textsend(c)`, for text with a non-deterministic collation (whose hash ignores case, say);
- * - `text`: `c::text` — every other type (enums, arrays of other types, composites, json, xml, …).
- * A NULL column hashes as 0 and shifts the others, so NULL and '' (hashed as text) differ.
+ * - `send`: its binary send format — float (0 and -0 differ, a NaN's payload shows), interval ('1 day' and
+ *   '24 hours' differ), a bare bpchar (trailing spaces count), strings under a non-deterministic collation (case counts), arrays of built-in elements (dimensions and
+ *   lower bounds count);
+ * - `text`: its text by its type's own output function (`record_out` of a one-column row, never a cast, so no
+ *   user-defined cast runs) — every other type (enums, arrays of user types, composites, ranges, json, xml, …).
+ * A NULL column hashes as 0 and shifts the others, so NULL and '' differ. Throws on an `unsafe` column.
+ * Every function is schema-qualified: nothing resolves through a search_path.
  */
 export function typedRowHashSql(columns: readonly TypedColumn[], alias = 'r'): string {
   const fields = columns.map((column) => {
@@ -89,19 +201,19 @@ export function typedRowHashSql(columns: readonly TypedColumn[], alias = 'r'): s
     switch (column.rule) {
       case 'value':
         // Quoted: the base type "char" is not char(1).
-        return column.cast ? `${ref}::${pg.escapeIdentifier(column.cast)}` : ref;
+        return column.cast ? `${ref}::pg_catalog.${pg.escapeIdentifier(column.cast)}` : ref;
       case 'numeric': {
-        const value = column.cast ? `${ref}::${pg.escapeIdentifier(column.cast)}` : ref;
-        return `${value}, scale(${value})`;
+        const value = column.cast ? `${ref}::pg_catalog.${pg.escapeIdentifier(column.cast)}` : ref;
+        return `${value}, pg_catalog.scale(${value})`;
       }
       case 'send':
-        return `${column.cast}(${ref})`;
-      case 'text-bytes':
-        return `textsend(${ref}::text)`;
+        return `pg_catalog.${column.cast}(${column.base ? `${ref}::pg_catalog.${pg.escapeIdentifier(column.base)}` : ref})`;
       case 'text':
-        return `${ref}::text`;
+        return `pg_catalog.textin(pg_catalog.record_out(row(${ref})))`;
+      case 'unsafe':
+        throw new Error(`column ${column.name} cannot be hashed: ${column.reason}`);
     }
   });
   // row() of no columns is an empty record; every row of a table without columns then hashes alike.
-  return `hash_record_extended(row(${fields.join(', ')}), 0)`;
+  return `pg_catalog.hash_record_extended(row(${fields.join(', ')}), 0)`;
 }
