@@ -54,7 +54,7 @@ describe('restore-drill mark', () => {
     ['mark', () => []],
     ['dump', () => ['--out', join(dir, 'never-written.dump')]],
   ])('%s --role with a role that does not exist: one line, exit 2', async (command, more) => {
-    const out = await runCli([command, '--url', url, '--role', 'no_such_role', ...more()]);
+    const out = await runCli([command, '--url-env', 'PROD_URL', '--role', 'no_such_role', ...more()], { env: { PROD_URL: url } });
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/cannot SET ROLE no_such_role: role "no_such_role" does not exist/);
     expect(out.stderr.trim().split('\n')).toHaveLength(1);

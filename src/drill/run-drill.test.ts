@@ -100,9 +100,11 @@ describe('no vacuous passes', () => {
     expect(result.report.notVerified).toEqual([expect.objectContaining({ kind: 'database', reason: 'not-restored' })]);
   });
 
-  test('a partial marker passes on what it compared and lists the rest: tables without a marker, tables compared by count only, objects', async () => {
+  test('a marker of few tables is not trusted, and the report lists the rest: tables without a marker, tables compared by count only, objects', async () => {
     const result = await runDrill({ ...quiet(), name: 'partial marker', source: fileSource(join(dir, 'partial-marker')), signingKey });
-    expect(result.status).toBe('passed');
+    // A marker of 2 of 7 tables, without a manifest, could be a forged one that hides what is missing.
+    expect(result.status).toBe('failed');
+    expect(result.report.checks.filter((c) => c.status === 'failed').map((c) => c.name)).toEqual([expect.stringMatching(/^marker #\d+ trusted$/)]);
     const notVerified = result.report.notVerified!;
     expect(notVerified.filter((n) => n.kind === 'table').map((n) => `${n.name} ${n.reason}`)).toEqual([
       'public.customers count-only',
