@@ -7,6 +7,7 @@ import { encryptionPolicy } from '../objectives/policies/encryption-policy.ts';
 import { toDrillMeta } from '../drill/drill-meta.ts';
 import { runDrill, type DrillResult } from '../drill/run-drill.ts';
 import { fileSource } from '../sources/file-source.ts';
+import type { DumpedWithout } from '../verify/compare-objects.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { EXIT, metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
@@ -28,6 +29,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .option('--image <name>', 'container image; {major} becomes the dump\'s PostgreSQL major (default postgres:{major})')
     .option('--require-encryption [kms-key-id]', 'fail unless every recovery point of the source is encrypted (with this KMS key, when given)')
     .option('--fallback-local', 'with --environment container: restore locally when no container runtime is reachable')
+    .option('--dumped-without <what>', 'the dump was made with pg_dump --no-acl and/or --no-owner on purpose: acl, owner or acl,owner (not compared; listed as not verified)', parseDumpedWithout)
     .addOption(reportDirOption())
     .addOption(signingKeyOption())
     .addOption(notifyOption())
@@ -56,6 +58,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
             signingKey: opts.signingKey,
             jobs: opts.jobs,
             verifyDuringRestore: opts.verifyDuringRestore,
+            dumpedWithout: opts.dumpedWithout,
             environment,
             signal,
             log: (line) => display.log(name, line),
@@ -88,6 +91,15 @@ interface CheckOptions {
   readonly requireEncryption?: boolean | string;
   readonly reportDir: string;
   readonly signingKey?: string;
+  readonly dumpedWithout?: DumpedWithout;
+}
+
+/** `--dumped-without acl,owner` → `{ privileges: true, owners: true }`. */
+function parseDumpedWithout(value: string): DumpedWithout {
+  const parts = value.split(',').map((part) => part.trim().toLowerCase());
+  const unknown = parts.filter((part) => part !== 'acl' && part !== 'owner');
+  if (unknown.length > 0 || parts.length === 0) throw new InvalidArgumentError(`--dumped-without takes acl, owner or acl,owner, got "${value}"`);
+  return { ...(parts.includes('acl') ? { privileges: true } : {}), ...(parts.includes('owner') ? { owners: true } : {}) };
 }
 
 /** The environment `--environment`, `--image` and `--fallback-local` ask for. */

@@ -2,6 +2,7 @@ import type { Environment } from '../environments/environment.ts';
 import type { Objectives } from '../objectives/objectives.ts';
 import type { Policy } from '../objectives/policy.ts';
 import type { PickStrategy, Source } from '../sources/source.ts';
+import type { DumpedWithout } from '../verify/compare-objects.ts';
 
 /**
  * What one drill is: where the recovery point comes from, where it is restored, and what must hold.
@@ -39,4 +40,10 @@ export interface DrillOptions {
   readonly restore?: boolean;
   /** Compliance controls this drill evidences, e.g. `['SOC2-A1.2', 'ISO27001-A.8.13']`; recorded in the report. */
   readonly controls?: readonly string[];
+  /**
+   * The dumps are made without privileges (`pg_dump --no-acl`) or owners (`--no-owner`) on purpose, e.g.
+   * `{ privileges: true, owners: true }`: those are then not compared with the object fingerprint, and the
+   * report lists them as not verified. Undeclared, a dump without them fails the drill, naming each object.
+   */
+  readonly dumpedWithout?: DumpedWithout;
 }

@@ -16,6 +16,7 @@ import { resolveSigner } from '../report/signer.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 import { redact } from '../util/redact.ts';
 import { compareWithMarker, startComparison } from '../verify/compare.ts';
+import { compareObjects } from '../verify/compare-objects.ts';
 import { sequenceChecks } from '../verify/sequence-checks.ts';
 import { compareTableSchemas } from '../verify/table-schema.ts';
 import type { Marker } from '../verify/marker-model.ts';
@@ -111,6 +112,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     return clock.run(name, work);
   };
   const checks: CheckResult[] = [];
+  const notVerified: string[] = [];
   let point: RecoveryPoint | undefined;
   let restorable: Restorable | undefined;
   let env: StartedEnvironment | undefined;
@@ -169,6 +171,9 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
               compareTableSchemas(client, schemas, label),
             ]);
             checks.push(...sums, ...schemaChecks);
+            const objects = await compareObjects(client, m, { label, exact: m === manifest, dumpedWithout: run.dumpedWithout });
+            checks.push(...objects.checks);
+            notVerified.push(...objects.notVerified);
           }
           checks.push(...(await sequenceChecks(client)));
           if (marker) rpo = { basis: 'marker', at: new Date(marker.takenAt), markerAt: marker.takenAt };
@@ -217,6 +222,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     phases: clock.phases(),
     objectives: { rto, rpo: { ...rpoResult, basis: rpo?.basis ?? null } },
     checks,
+    notVerified: [...new Set(notVerified)],
     algorithms: [...algorithms].sort(),
   };
 

@@ -62,6 +62,19 @@ export async function takeObjectFingerprint(client: pg.ClientBase, options: Obje
   }
 }
 
+/**
+ * Adds the nullable `objects` column to `restore_drill.markers` of a database whose markers table predates
+ * object fingerprints. Only when it is missing: DDL fires the database's event triggers (user code), so a
+ * marker table that has it already is left alone. Older markers keep `objects` null; older readers select
+ * their columns by name and never see it.
+ */
+export async function ensureObjectsColumn(client: pg.ClientBase): Promise<void> {
+  const { rows } = await client.query<{ found: boolean }>(
+    "select exists (select from pg_attribute where attrelid = 'restore_drill.markers'::regclass and attname = 'objects' and not attisdropped) as found",
+  );
+  if (!rows[0]!.found) await client.query('alter table restore_drill.markers add column if not exists objects jsonb');
+}
+
 /** sha256 hex of a text (null stays null). */
 const digest = (text: string) => `encode(sha256(convert_to(${text}, 'UTF8')), 'hex')`;
 

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { CommandFailedError, ConfigError } from '../errors.ts';
 import type { RestoreOptions, StartedEnvironment } from '../environments/environment.ts';
 import type { LocalDump } from '../sources/source.ts';
@@ -6,6 +6,7 @@ import { assertDisposable } from './disposable-database.ts';
 import { readDumpHeader } from './dump-header.ts';
 import { findPgBinaries } from './pg-binaries.ts';
 import { runCommand } from './run-command.ts';
+import { createStandInRoles, rolesNamedInDump } from './stand-in-roles.ts';
 import { TableDataTracker } from './table-data-tracker.ts';
 
 /**
@@ -29,8 +30,12 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
     );
   }
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  // Owners and privileges are restored (and then compared with the object fingerprint): the roles they name
+  // must exist, so missing ones get NOLOGIN stand-ins first.
+  const roles = await rolesNamedInDump(pg.path('pg_restore'), dump.path, `${tmpdir()}/restore-drill-${env.runId}-roles.list`, options.signal);
+  await createStandInRoles(env.connectionConfig(), roles, env.runId, options.log);
   // Only the database name goes on the command line; host, user and password travel in libpq's env vars.
-  const args = ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
+  const args = ['--verbose', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
   options.log(`restoring ${dump.format} dump with ${pg.path('pg_restore')} ${pg.version} (${jobs} jobs)`);
   // Which tables are restored far enough to be read, so their checksums can start while pg_restore goes on.
   const onTableRestored = options.onTableRestored;

@@ -111,6 +111,7 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     );
   }
   if (report.algorithms.length > 0) lines.push(`Checksum algorithms: ${report.algorithms.join(', ')}.`, '');
+  if (report.notVerified?.length) lines.push('## Not verified', '', ...report.notVerified.map((line) => `- ${line}`), '');
 
   const jsonFile = opts.jsonFile ?? 'REPORT.report.json';
   lines.push('---', '');

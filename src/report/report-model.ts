@@ -69,6 +69,8 @@ export interface DrillReport {
     readonly rpo: ObjectiveResult & { readonly basis: RpoBasis | null };
   };
   readonly checks: CheckResult[];
+  /** What the drill could not verify, one line each (e.g. roles, which a database dump does not carry). Absent in older reports. */
+  readonly notVerified?: string[];
   /** Checksum algorithms used, e.g. [`rdsum-text-md5/1`]. */
   readonly algorithms: string[];
   /** `sha256:<hex>` of the previous report file in the same directory (the ledger), or null for the first. */

@@ -111,6 +111,6 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
 }
 
 function toManifest(marker: Marker, serverVersion: string, database: string): MarkerManifest {
-  return { format: 'restore-drill.manifest/v1', takenAt: marker.takenAt, serverVersion, database, tables: marker.tables };
+  return { format: 'restore-drill.manifest/v1', takenAt: marker.takenAt, serverVersion, database, tables: marker.tables, ...(marker.objects ? { objects: marker.objects } : {}) };
 }
 

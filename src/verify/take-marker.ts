@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { ensureObjectsColumn, takeObjectFingerprint } from '../markers/object-fingerprint.ts';
 import { CHECKSUM_ALGORITHM, computeRangeSums, countRows, hashLayout, integerLayout, keyRange, qualifiedName, type RowBound } from './checksum-sql.ts';
 import { openConnectionPool, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
@@ -41,12 +42,14 @@ export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): 
   const measured = await pool.map(plans, (client, plan) => measureTable(client, plan, { serverMajor }));
   // The shape of each table (columns, indexes, constraints) too: a restore can lose an index with every row intact.
   const schemas = await readTableSchemas(pool.leader, plans.map((plan) => qualifiedName(plan.table)));
+  // Every other object a restore must bring back (functions, views, triggers, policies, privileges, …).
+  const objects = await takeObjectFingerprint(pool.leader);
   const tables: Record<QualifiedName, TableMarker> = {};
   plans.forEach((plan, index) => {
     const name = qualifiedName(plan.table);
     tables[name] = schemas[name] ? { ...measured[index]!, schema: schemas[name] } : measured[index]!;
   });
-  return { takenAt, tables };
+  return { takenAt, tables, objects };
 }
 
 /**
@@ -72,11 +75,11 @@ export async function writeMarker(connection: string | pg.ClientConfig, options:
   await using snapshot = await openConnectionPool(config, { snapshot: 'shared', size: options.poolSize, leaderWrites: true });
   const marker = await markSnapshot(snapshot, options);
   const inserted = await snapshot.leader.query<{ id: string; taken_at: string }>(
-    `insert into restore_drill.markers (tables) values ($1) returning id::text, ${isoTimeSql('taken_at')} as taken_at`,
-    [JSON.stringify(marker.tables)],
+    `insert into restore_drill.markers (tables, objects) values ($1, $2) returning id::text, ${isoTimeSql('taken_at')} as taken_at`,
+    [JSON.stringify(marker.tables), JSON.stringify(marker.objects)],
   );
   await snapshot.commit();
-  return { id: inserted.rows[0]!.id, takenAt: inserted.rows[0]!.taken_at, tables: marker.tables };
+  return { id: inserted.rows[0]!.id, takenAt: inserted.rows[0]!.taken_at, tables: marker.tables, objects: marker.objects };
 }
 
 /** A `postgres://` URL (parsed by {@link connectionFromUrl}) or a ready `pg` configuration. */
@@ -90,6 +93,7 @@ export async function ensureMarkerTable(client: pg.ClientBase): Promise<void> {
   await client.query(
     'create table if not exists restore_drill.markers (id bigserial primary key, taken_at timestamptz not null default now(), tables jsonb not null)',
   );
+  await ensureObjectsColumn(client);
 }
 
 /** Options of {@link measureTable}. */
