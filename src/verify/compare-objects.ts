@@ -174,7 +174,10 @@ export function diffFingerprints(expected: ObjectFingerprint, actual: ObjectFing
         continue;
       }
       const problems = diffAttributes(attributes, found, ignored, options.dumpedWithout?.owners ?? false).map(
-        ({ attribute, want: a, have: b }) => `${name}: ${ATTRIBUTE_WORDS[attribute] ?? attribute} differs${shown(attribute, a, b)}${attribute === 'definition' ? versionNote : ''}`,
+        ({ attribute, want: a, have: b }) => {
+          const word = ATTRIBUTE_WORDS[attribute] ?? attribute;
+          return `${name}: ${word} ${word.endsWith('privileges') ? 'differ' : 'differs'}${shown(attribute, a, b)}${attribute === 'definition' ? versionNote : ''}`;
+        },
       );
       if (problems.length === 0) matching += 1;
       else differences.push({ name: `${name} (${label})`, status: 'failed', expected: 'as fingerprinted', actual: 'different', detail: `${problems.join('; ')}${markerNote}` });
