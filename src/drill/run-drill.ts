@@ -16,7 +16,7 @@ import { resolveSigner } from '../report/signer.ts';
 import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 import { redact } from '../util/redact.ts';
 import { compareWithMarker, startComparison } from '../verify/compare.ts';
-import { compareObjects } from '../verify/compare-objects.ts';
+import { startObjectComparison } from '../verify/compare-objects.ts';
 import { sequenceChecks } from '../verify/sequence-checks.ts';
 import { compareTableSchemas } from '../verify/table-schema.ts';
 import type { Marker } from '../verify/marker-model.ts';
@@ -155,6 +155,8 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
         // server under it: that 'error' event must not crash the process that is writing the report.
         client.on('error', () => {});
         await client.connect();
+        // Functions, views, triggers, policies, privileges, large objects: on a connection of their own.
+        await using objects = startObjectComparison(env!.connectionConfig());
         try {
           const manifest = restorable!.manifest;
           const marker = await readNewestMarker(client);
@@ -166,14 +168,13 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
             const schemas = Object.fromEntries(Object.entries(m.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
             // The catalog queries of the schema comparison wait on round trips, not CPU: they run on this
             // client while the checksums run on their own connections.
-            const [sums, schemaChecks] = await Promise.all([
+            const [sums, schemaChecks, objectChecks] = await Promise.all([
               m === manifest && early ? early.finish({ onTable }) : compareWithMarker(env!.connectionConfig(), m, { label, onTable, algorithms }),
               compareTableSchemas(client, schemas, label),
+              objects.compare(m, { label, exact: m === manifest, dumpedWithout: run.dumpedWithout }),
             ]);
-            checks.push(...sums, ...schemaChecks);
-            const objects = await compareObjects(client, m, { label, exact: m === manifest, dumpedWithout: run.dumpedWithout });
-            checks.push(...objects.checks);
-            notVerified.push(...objects.notVerified);
+            checks.push(...sums, ...schemaChecks, ...objectChecks.checks);
+            notVerified.push(...objectChecks.notVerified);
           }
           checks.push(...(await sequenceChecks(client)));
           if (marker) rpo = { basis: 'marker', at: new Date(marker.takenAt), markerAt: marker.takenAt };

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import {
   OBJECT_CATEGORIES,
   OBJECT_FINGERPRINT_ALGORITHM,
@@ -50,6 +50,40 @@ export const KINDS_NOT_FINGERPRINTED =
 
 /** Restored fingerprints, one per client: a drill comparing a manifest and a marker reads the catalogs once. */
 const restoredFingerprints = new WeakMap<pg.ClientBase, Promise<ObjectFingerprint>>();
+
+/** Object comparisons on a connection of their own (see {@link startObjectComparison}). */
+export interface ObjectComparer extends AsyncDisposable {
+  /** {@link compareObjects} on this comparer's connection; the restored fingerprint is read once. */
+  compare(marker: Marker, options: CompareObjectsOptions): Promise<ObjectComparison>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a connection of its own to the restored database for {@link compareObjects}, so the object
+ * comparison runs beside the checksums (it waits on catalog round trips, they on CPU) instead of after them.
+ *
+ * @example
+ * await using objects = startObjectComparison(env.connectionConfig());
+ * const [sums, found] = await Promise.all([compareWithMarker(config, manifest, { label }), objects.compare(manifest, { label, exact: true })]);
+ */
+export function startObjectComparison(config: pg.ClientConfig): ObjectComparer {
+  const client = new pg.Client(config);
+  // Teardown may stop the server under an abandoned comparison: that must not crash the process.
+  client.on('error', () => {});
+  let connected: Promise<void> | undefined;
+  const close = async () => {
+    if (connected) await connected.then(() => client.end()).catch(() => {});
+  };
+  return {
+    async compare(marker, options) {
+      connected ??= client.connect().then(() => undefined);
+      await connected;
+      return compareObjects(client, marker, options);
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
 
 /**
  * Compares the objects of a restored database with the fingerprint of a marker or manifest: one summary

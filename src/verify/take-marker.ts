@@ -39,11 +39,14 @@ export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): 
   const plans = planTables(await discoverTables(pool.leader), options);
   const takenAt = (await pool.leader.query<{ t: string }>(`select ${isoTimeSql('now()')} as t`)).rows[0]!.t;
   const serverMajor = (await pool.leader.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")).rows[0]!.major;
-  const measured = await pool.map(plans, (client, plan) => measureTable(client, plan, { serverMajor }));
+  // Every other object a restore must bring back (functions, views, triggers, policies, privileges, …), read
+  // from the catalogs on the leader while the tables are measured.
+  const [measured, objects] = await Promise.all([
+    pool.map(plans, (client, plan) => measureTable(client, plan, { serverMajor })),
+    takeObjectFingerprint(pool.leader),
+  ]);
   // The shape of each table (columns, indexes, constraints) too: a restore can lose an index with every row intact.
   const schemas = await readTableSchemas(pool.leader, plans.map((plan) => qualifiedName(plan.table)));
-  // Every other object a restore must bring back (functions, views, triggers, policies, privileges, …).
-  const objects = await takeObjectFingerprint(pool.leader);
   const tables: Record<QualifiedName, TableMarker> = {};
   plans.forEach((plan, index) => {
     const name = qualifiedName(plan.table);
