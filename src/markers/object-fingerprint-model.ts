@@ -58,3 +58,16 @@ export const objectFingerprintSchema = z.object({
   objects: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.string().nullable()))),
   unreadable: z.array(z.string()).optional(),
 });
+
+/**
+ * One line about a fingerprint for the person running `mark` or `dump`, e.g.
+ * `objects rdobj/1: 4 functions, 2 views, 1 triggers, 2 policies, 1 large objects`.
+ */
+export function describeFingerprint(fingerprint: ObjectFingerprint): string {
+  const counts = OBJECT_CATEGORIES.flatMap((category) => {
+    const n = Object.keys(fingerprint.objects[category] ?? {}).length;
+    return n > 0 ? [`${n} ${category}`] : [];
+  });
+  const unreadable = fingerprint.unreadable?.length ? `; not readable by this role: ${fingerprint.unreadable.length}` : '';
+  return `objects ${fingerprint.algorithm}: ${counts.join(', ') || 'none'}${unreadable}`;
+}
