@@ -48,6 +48,13 @@ describe('diffFingerprints', () => {
     ]);
   });
 
+  test('many differences of one kind: the first 50 get checks of their own, the summary counts all', () => {
+    const many = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`large object ${20000 + i}`, { owner: 'app', acl: '[]', content: DIGEST_A }]));
+    const checks = diffFingerprints(fingerprint({ 'large objects': many }), fingerprint({}), { label: 'manifest', exact: true });
+    expect(checks).toHaveLength(51);
+    expect(checks[0]).toMatchObject({ name: 'objects: large objects (manifest)', status: 'failed', expected: 120, actual: 0, detail: '120 differ, the first 50 named in their own checks' });
+  });
+
   test('a disabled trigger says so in words', () => {
     const restored = fingerprint({ ...production.objects, triggers: { 'trigger events_keep_note on public.events': { definition: DIGEST_A, enabled: 'D' } } });
     const check = diffFingerprints(production, restored, { label: 'marker #4', exact: false }).find((c) => c.name === 'trigger events_keep_note on public.events (marker #4)');
