@@ -32,8 +32,7 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   // Owners and privileges are restored (and then compared with the object fingerprint): the roles they name
   // must exist, so missing ones get NOLOGIN stand-ins first.
-  const roles = await rolesNamedInDump(pg.path('pg_restore'), dump.path, `${tmpdir()}/restore-drill-${env.runId}-roles.list`, options.signal);
-  await createStandInRoles(env.connectionConfig(), roles, env.runId, options.log);
+  await createStandInRoles(env.connectionConfig(), await rolesNamedInDump(pg.path('pg_restore'), dump.path, { workDir: tmpdir(), signal: options.signal, log: options.log }), env.runId, options.log);
   // Only the database name goes on the command line; host, user and password travel in libpq's env vars.
   const args = ['--verbose', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
   options.log(`restoring ${dump.format} dump with ${pg.path('pg_restore')} ${pg.version} (${jobs} jobs)`);

@@ -1,5 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { rolesInSql } from './stand-in-roles.ts';
+import { findPgBinaries } from './pg-binaries.ts';
+import { rolesInSql, rolesNamedInDump } from './stand-in-roles.ts';
 
 describe('rolesInSql', () => {
   test("finds owners, grantees, grantors, default-privilege and policy roles in pg_dump's SQL, unquoted", () => {
@@ -23,5 +27,19 @@ describe('rolesInSql', () => {
 
   test('text inside a function body that is not a statement of its own names no role', () => {
     expect(rolesInSql("CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ select 'ALTER TABLE t OWNER TO nobody' $$;")).toEqual([]);
+  });
+});
+
+describe('rolesNamedInDump', () => {
+  test('a file pg_restore cannot read gives no roles and one line why: the restore reports the damage', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stand-in-roles-test-'));
+    try {
+      await writeFile(join(dir, 'not.dump'), 'not a dump');
+      const lines: string[] = [];
+      expect(await rolesNamedInDump(findPgBinaries({ tools: ['pg_restore'] }).path('pg_restore'), join(dir, 'not.dump'), { workDir: dir, log: (l) => lines.push(l) })).toEqual([]);
+      expect(lines).toEqual([expect.stringMatching(/^restore: could not list the roles the dump names, so none get stand-ins: pg_restore exited with code 1/)]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
