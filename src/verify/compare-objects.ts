@@ -87,20 +87,27 @@ export function startObjectComparison(config: pg.ClientConfig): ObjectComparer {
 
 /**
  * Compares the objects of a restored database with the fingerprint of a marker or manifest: one summary
- * check per kind of object (`functions (manifest)`), and one failed check per object that differs, named
+ * check per kind of object (`objects: functions (manifest)`), and one failed check per object that differs, named
  * as PostgreSQL names it and saying what differs (`trigger events_keep_note on public.events (manifest)`:
  * "trigger events_keep_note on public.events is missing"). A marker without a fingerprint (taken before
  * rdobj/1) yields no check and a `notVerified` line. `client` must be a superuser's on the restored copy
- * (large objects are read). Never throws for a difference.
+ * (large objects are read). Never throws: a difference, or catalogs that cannot be read, is a failed check.
  *
  * @example
  * const { checks, notVerified } = await compareObjects(client, manifest, { label: 'manifest', exact: true });
  */
 export async function compareObjects(client: pg.ClientBase, marker: Marker, options: CompareObjectsOptions): Promise<ObjectComparison> {
   const { label } = options;
-  const stored = marker.objects ?? (marker.id !== undefined ? await readMarkerObjects(client, marker.id) : undefined);
   const notVerified = [CLUSTER_WIDE_NOT_VERIFIED, KINDS_NOT_FINGERPRINTED];
-  const roles = await standInRoles(client);
+  let stored: ObjectFingerprint | { problem: string } | undefined;
+  let roles: string[];
+  try {
+    stored = marker.objects ?? (marker.id !== undefined ? await readMarkerObjects(client, marker.id) : undefined);
+    roles = await standInRoles(client);
+  } catch (error) {
+    stored = { problem: (error as Error).message.split('\n')[0] ?? String(error) };
+    roles = [];
+  }
   if (roles.length > 0) {
     notVerified.push(
       `roles ${roles.join(', ')}: they did not exist in the environment, so NOLOGIN stand-ins were created for the restore to bring back their grants and ownerships; the roles themselves are not verified`,
@@ -137,7 +144,13 @@ export async function compareObjects(client: pg.ClientBase, marker: Marker, opti
     restored = takeObjectFingerprint(client);
     restoredFingerprints.set(client, restored);
   }
-  return { checks: diffFingerprints(stored, await restored, options), notVerified };
+  try {
+    return { checks: diffFingerprints(stored, await restored, options), notVerified };
+  } catch (error) {
+    // The restored catalogs could not be read: every object is unverified, which must fail, not pass.
+    const detail = `could not read the objects of the restored database: ${(error as Error).message.split('\n')[0]}`;
+    return { checks: [{ name: `objects (${label})`, status: 'failed', expected: OBJECT_FINGERPRINT_ALGORITHM, actual: null, detail }], notVerified };
+  }
 }
 
 /**
