@@ -117,7 +117,7 @@ describe('takeObjectFingerprint', () => {
     const pg = findPgBinaries({ tools: ['pg_dump', 'pg_restore'] });
     const dump = join(dir, 'objects.dump');
     await runCommand(pg.path('pg_dump'), ['-Fc', '-f', dump], { env: production.libpqEnv() });
-    const roles = await rolesNamedInDump(pg.path('pg_restore'), dump, { workDir: dir });
+    const roles = await rolesNamedInDump(async (args) => (await runCommand(pg.path('pg_restore'), args)).stdout, dump);
     expect(roles).toEqual(['Shop "Auditor".x', 'restore_drill_superuser', 'shop_reader']);
     expect(await createStandInRoles(target.connectionConfig(), roles, target.runId, () => {})).toEqual(['Shop "Auditor".x', 'shop_reader']);
     await runCommand(pg.path('pg_restore'), ['--exit-on-error', `--dbname=${target.database}`, dump], { env: target.libpqEnv() });

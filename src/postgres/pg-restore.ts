@@ -1,4 +1,4 @@
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { CommandFailedError, ConfigError } from '../errors.ts';
 import type { RestoreOptions, StartedEnvironment } from '../environments/environment.ts';
 import type { LocalDump } from '../sources/source.ts';
@@ -32,7 +32,8 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   // Owners and privileges are restored (and then compared with the object fingerprint): the roles they name
   // must exist, so missing ones get NOLOGIN stand-ins first.
-  await createStandInRoles(env.connectionConfig(), await rolesNamedInDump(pg.path('pg_restore'), dump.path, { workDir: tmpdir(), signal: options.signal, log: options.log }), env.runId, options.log);
+  const listRoles = async (args: readonly string[]) => (await runCommand(pg.path('pg_restore'), args, { signal: options.signal })).stdout;
+  await createStandInRoles(env.connectionConfig(), await rolesNamedInDump(listRoles, dump.path, options.log), env.runId, options.log);
   // Only the database name goes on the command line; host, user and password travel in libpq's env vars.
   const args = ['--verbose', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
   options.log(`restoring ${dump.format} dump with ${pg.path('pg_restore')} ${pg.version} (${jobs} jobs)`);

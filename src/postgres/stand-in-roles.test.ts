@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findPgBinaries } from './pg-binaries.ts';
+import { runCommand } from './run-command.ts';
 import { rolesInSql, rolesNamedInDump } from './stand-in-roles.ts';
 
 describe('rolesInSql', () => {
@@ -36,7 +37,8 @@ describe('rolesNamedInDump', () => {
     try {
       await writeFile(join(dir, 'not.dump'), 'not a dump');
       const lines: string[] = [];
-      expect(await rolesNamedInDump(findPgBinaries({ tools: ['pg_restore'] }).path('pg_restore'), join(dir, 'not.dump'), { workDir: dir, log: (l) => lines.push(l) })).toEqual([]);
+      const pgRestore = async (args: readonly string[]) => (await runCommand(findPgBinaries({ tools: ['pg_restore'] }).path('pg_restore'), args)).stdout;
+      expect(await rolesNamedInDump(pgRestore, join(dir, 'not.dump'), (line) => lines.push(line))).toEqual([]);
       expect(lines).toEqual([expect.stringMatching(/^restore: could not list the roles the dump names, so none get stand-ins: pg_restore exited with code 1/)]);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,16 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { InterruptedError } from '../errors.ts';
-import { runCommand } from './run-command.ts';
 
 /** The comment that marks a role restore-drill created as a stand-in; also how a drill finds them again. */
 const STAND_IN_COMMENT = 'restore-drill stand-in role';
-
-/** TOC entries that carry rows, not definitions: left out when reading a dump's DDL. */
-const DATA_ENTRY = /^\d+; \d+ \d+ (TABLE DATA|BLOBS|SEQUENCE SET|MATERIALIZED VIEW DATA|LARGE OBJECTS) /;
 
 /** An identifier as pg_dump prints it: `"quoted ""like"" this"` or bare lower case. */
 const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*)`;
@@ -27,38 +19,29 @@ const ROLE_PATTERNS: readonly RegExp[] = [
 /** Key words pg_dump prints where a role could be, which are not roles. */
 const NOT_ROLES = new Set(['public', 'current_user', 'session_user', 'current_role']);
 
-/** Options of {@link rolesNamedInDump}. */
-export interface RolesNamedInDumpOptions {
-  /** Where the filtered table of contents is written for a moment; default the OS temp dir. */
-  readonly workDir?: string;
-  readonly signal?: AbortSignal;
-  /** Hears why the roles could not be listed (the restore then reports what fails). */
-  readonly log?: (line: string) => void;
-}
-
 /**
- * The roles a dump's DDL names: owners (`OWNER TO`), grantees and grantors, default-privilege roles and
- * policy roles — what a restore with owners and privileges needs to exist. Read from pg_restore's own SQL
- * for every entry that is not data (`pg_restore --list`, then `--use-list … --file=-`), so it works with or
- * without a manifest. The dump is untrusted: a name found here is only ever quoted, never run. A dump whose
- * table of contents cannot be read gives no roles: the restore itself then says what is wrong with it.
+ * The roles a dump's DDL names: owners (`OWNER TO`, large objects' too), grantees and grantors,
+ * default-privilege roles and policy roles — what a restore with owners and privileges needs to exist. Read
+ * from pg_restore's own SQL of the dump without its data (`--section=pre-data --section=post-data --file=-`),
+ * so it works with or without a manifest. `pgRestore` runs pg_restore with the given arguments and returns
+ * its stdout (on the host, or inside a container). The dump is untrusted: a name found here is only ever
+ * quoted, never run. A dump pg_restore cannot read gives no roles and one `log` line: the restore itself
+ * then says what is wrong with it.
  *
  * @example
- * const roles = await rolesNamedInDump('/usr/lib/postgresql/15/bin/pg_restore', 'backups/shop.dump');
+ * const roles = await rolesNamedInDump(async (args) => (await runCommand(bin, args)).stdout, 'backups/shop.dump');
  */
-export async function rolesNamedInDump(pgRestore: string, dumpPath: string, options: RolesNamedInDumpOptions = {}): Promise<string[]> {
-  const workFile = join(options.workDir ?? tmpdir(), `restore-drill-roles-${process.pid}-${randomUUID()}.list`);
+export async function rolesNamedInDump(
+  pgRestore: (args: readonly string[]) => Promise<string>,
+  dumpPath: string,
+  log: (line: string) => void = () => {},
+): Promise<string[]> {
   try {
-    const { stdout: list } = await runCommand(pgRestore, ['--list', dumpPath], { signal: options.signal });
-    await writeFile(workFile, list.split('\n').filter((line) => !DATA_ENTRY.test(line)).join('\n'));
-    const { stdout } = await runCommand(pgRestore, [`--use-list=${workFile}`, '--file=-', dumpPath], { signal: options.signal });
-    return rolesInSql(stdout);
+    return rolesInSql(await pgRestore(['--section=pre-data', '--section=post-data', '--file=-', dumpPath]));
   } catch (error) {
     if (error instanceof InterruptedError) throw error;
-    options.log?.(`restore: could not list the roles the dump names, so none get stand-ins: ${(error as Error).message.split('\n')[0]}`);
+    log(`restore: could not list the roles the dump names, so none get stand-ins: ${(error as Error).message.split('\n')[0]}`);
     return [];
-  } finally {
-    await rm(workFile, { force: true });
   }
 }
 
