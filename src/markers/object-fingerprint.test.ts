@@ -26,6 +26,8 @@ beforeAll(async () => {
     `create table customers (id int primary key); create table orders (id bigint primary key, total numeric, status text);
      create table order_items (order_id bigint, quantity int, unit_price numeric);
      create table events (id bigserial primary key, occurred_at timestamptz); create table documents (id int primary key, title text);
+     -- a child whose parent gained a column after it: pg_dump brings the child back with another column order
+     create table parent_log (a int); create table child_log (b int) inherits (parent_log); alter table parent_log add column c int;
      ${await readFile(OBJECTS, 'utf8')}`,
   );
 });

@@ -142,6 +142,8 @@ function objectsSql(major: number): string {
      -- not the constructors a range type makes for itself (they come back with the type)
      and not exists (select from pg_depend i where i.classid = 'pg_proc'::regclass and i.objid = p.oid and i.deptype = 'i')
   union all
+  -- A table's columns by name, not position: pg_dump restores an inheritance child whose parent gained a
+  -- column later with its columns in another order, and that is not a fault of the backup.
   select case when c.relkind in ('v', 'm') then 'views' when c.relkind = 'S' then 'sequences' else 'tables' end, ${identify('pg_class', 'c.oid')},
          jsonb_build_object('owner', ${owner('c.relowner')}, 'acl', ${acl('c.relacl', "case when c.relkind = 'S' then 's' else 'r' end", 'c.relowner')},
            'column acl', (select coalesce(jsonb_object_agg(a.attname, (select jsonb_agg(x::text order by x::text) from unnest(a.attacl) x)), '{}')::text
@@ -151,7 +153,7 @@ function objectsSql(major: number): string {
               'definition', ${digest(`jsonb_build_array(c.relkind, c.relpersistence, c.reloptions, c.relreplident, pg_get_partkeydef(c.oid), pg_get_expr(c.relpartbound, c.oid),
                 (select jsonb_agg(i.inhparent::regclass::text order by i.inhseqno) from pg_inherits i where i.inhrelid = c.oid),
                 (select jsonb_agg(jsonb_build_array(a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attcollation::regcollation::text,
-                          a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid)) order by a.attnum)
+                          a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid)) order by a.attname)
                    from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
                   where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped))::text`)})
             when c.relkind in ('v', 'm') then jsonb_build_object('definition', ${digest('pg_get_viewdef(c.oid)')},
