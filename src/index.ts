@@ -7,6 +7,7 @@
 export { drill } from './drill/drill.ts';
 export type { DrillMeta } from './drill/drill-meta.ts';
 export type { DrillOptions } from './drill/drill-options.ts';
+export type { DumpedWithout } from './verify/compare-objects.ts';
 export { runDrill, type DrillBody, type DrillContext, type DrillResult, type DrillRun } from './drill/run-drill.ts';
 export type { Environment, EnvironmentContext, StartedEnvironment, RestoreOptions } from './environments/environment.ts';
 export { localPostgres, type LocalPostgresConfig } from './environments/local-postgres.ts';

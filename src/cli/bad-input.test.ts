@@ -74,6 +74,7 @@ const usage: Row[] = [
   ['bad RPO duration', () => ['check', '--dump', good, '--rpo', '-3h'], /bad RPO "-3h"/],
   ['bad --jobs', () => ['check', '--dump', good, '--jobs', '0'], /--jobs must be a positive whole number/],
   ['bad --pick', () => ['check', '--dump', good, '--pick', 'newest'], /bad --pick "newest" — use latest, nearest:TIME/],
+  ['bad --dumped-without', () => ['check', '--dump', good, '--dumped-without', 'grants'], /--dumped-without takes acl, owner or acl,owner, got "grants"/],
   ['missing signing key', () => ['check', '--dump', good, '--signing-key', d('absent.pem')], /signing key not found: .*absent\.pem/],
   ['unreadable signing key (a folder)', () => ['check', '--dump', good, '--signing-key', d('keys')], /signing key .*keys/],
   ['wrong key type (RSA)', () => ['check', '--dump', good, '--signing-key', d('rsa.pem')], /RSA key; restore-drill signs with Ed25519/],

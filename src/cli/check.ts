@@ -10,6 +10,7 @@ import { defaultKeyDir, runDrill, type DrillResult } from '../drill/run-drill.ts
 import { resolveSigner } from '../report/signer.ts';
 import { SIGNING_KEY_ENV } from '../report/signing-key.ts';
 import { fileSource } from '../sources/file-source.ts';
+import type { DumpedWithout } from '../verify/compare-objects.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
@@ -35,6 +36,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .option('--image <name>', 'container image; {major} becomes the dump\'s PostgreSQL major (default postgres:{major})')
     .option('--require-encryption [kms-key-id]', 'fail unless every recovery point of the source is encrypted (with this KMS key, when given)')
     .option('--fallback-local', 'with --environment container: restore locally when no container runtime is reachable')
+    .option('--dumped-without <what>', 'the dump was made with pg_dump --no-acl and/or --no-owner on purpose: acl, owner or acl,owner (not compared; listed as not verified)', parseDumpedWithout)
     .addOption(reportDirOption())
     .addOption(signingKeyOption())
     .addOption(notifyOption())
@@ -85,6 +87,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
             signer,
             jobs: opts.jobs,
             verifyDuringRestore: opts.verifyDuringRestore,
+            dumpedWithout: opts.dumpedWithout,
             environment,
             signal,
             log: (line) => display.log(name, line),
@@ -120,6 +123,15 @@ interface CheckOptions {
   readonly reportDir: string;
   readonly signingKey?: string;
   readonly cadence?: string;
+  readonly dumpedWithout?: DumpedWithout;
+}
+
+/** `--dumped-without acl,owner` → `{ privileges: true, owners: true }`. */
+function parseDumpedWithout(value: string): DumpedWithout {
+  const parts = value.split(',').map((part) => part.trim().toLowerCase());
+  const unknown = parts.filter((part) => part !== 'acl' && part !== 'owner');
+  if (unknown.length > 0 || parts.length === 0) throw new InvalidArgumentError(`--dumped-without takes acl, owner or acl,owner, got "${value}"`);
+  return { ...(parts.includes('acl') ? { privileges: true } : {}), ...(parts.includes('owner') ? { owners: true } : {}) };
 }
 
 /** The environment `--environment`, `--image` and `--fallback-local` ask for. */

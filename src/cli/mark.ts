@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { redactUrl } from '../util/redact.ts';
 import { parseTableSelection, type TableSelection } from '../verify/table-discovery.ts';
+import { describeFingerprint } from '../markers/object-fingerprint-model.ts';
 import { writeMarker } from '../verify/take-marker.ts';
 import { EXIT } from './main.ts';
 import { productionConnectionOptions, productionUrl, type ProductionConnectionFlags } from './production-connection.ts';
@@ -27,6 +28,7 @@ export function registerMarkCommand(program: Command, setExit: (code: number) =>
         const detail = table.mode === 'append-only' && table.bound ? ` up to ${table.bound.column} ${table.bound.value ?? '(empty table)'}` : table.mode === 'count' ? ` ±${Math.round((table.tolerance ?? 0) * 100)}%` : '';
         process.stdout.write(`  ${name}: ${table.rows} rows, ${table.mode}${detail}${table.notHashed ? ` (${table.notHashed})` : ''}\n`);
       }
+      if (marker.objects) process.stdout.write(`  ${describeFingerprint(marker.objects)}\n`);
       setExit(EXIT.ok);
     });
 }

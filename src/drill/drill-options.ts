@@ -3,6 +3,7 @@ import type { Objectives } from '../objectives/objectives.ts';
 import type { Policy } from '../objectives/policy.ts';
 import type { PickStrategy, Source } from '../sources/source.ts';
 import type { DurationString } from '../util/duration.ts';
+import type { DumpedWithout } from '../verify/compare-objects.ts';
 
 /**
  * What one drill is: where the recovery point comes from, where it is restored, and what must hold.
@@ -46,4 +47,10 @@ export interface DrillOptions {
    * Default `$RESTORE_DRILL_CADENCE` (`run --cadence`), else none.
    */
   readonly cadence?: DurationString;
+  /**
+   * The dumps are made without privileges (`pg_dump --no-acl`) or owners (`--no-owner`) on purpose, e.g.
+   * `{ privileges: true, owners: true }`: those are then not compared with the object fingerprint, and the
+   * report lists them as not verified. Undeclared, a dump without them fails the drill, naming each object.
+   */
+  readonly dumpedWithout?: DumpedWithout;
 }

@@ -21,6 +21,7 @@ import type { RecoveryPoint, Restorable } from '../sources/source.ts';
 import { redact } from '../util/redact.ts';
 import { assertUsableTempDir } from '../util/temp-dir.ts';
 import { compareWithMarker, startComparison } from '../verify/compare.ts';
+import { startObjectComparison } from '../verify/compare-objects.ts';
 import { sequenceChecks } from '../verify/sequence-checks.ts';
 import { compareTableSchemas } from '../verify/table-schema.ts';
 import type { Marker } from '../verify/marker-model.ts';
@@ -187,6 +188,8 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
         // server under it: that 'error' event must not crash the process that is writing the report.
         client.on('error', () => {});
         await client.connect();
+        // Functions, views, triggers, policies, privileges, large objects: on a connection of their own.
+        await using objects = startObjectComparison(env!.connectionConfig());
         try {
           const manifest = restorable!.manifest;
           const marker = await readNewestMarker(client);
@@ -202,11 +205,13 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
             const schemas = Object.fromEntries(Object.entries(m.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
             // The catalog queries of the schema comparison wait on round trips, not CPU: they run on this
             // client while the checksums run on their own connections.
-            const [sums, schemaChecks] = await Promise.all([
+            const [sums, schemaChecks, objectChecks] = await Promise.all([
               m === manifest && early ? early.finish({ onTable }) : compareWithMarker(env!.connectionConfig(), m, { label, onTable, algorithms }),
               compareTableSchemas(client, schemas, label),
+              objects.compare(m, { label, exact: m === manifest, dumpedWithout: run.dumpedWithout }),
             ]);
-            checks.push(...sums, ...schemaChecks);
+            checks.push(...sums, ...schemaChecks, ...objectChecks.checks);
+            notVerified.push(...objectChecks.notVerified);
           }
           checks.push(...(await sequenceChecks(client)));
           notVerified.push(...(await tablesNotVerified(client, [manifest, marker])), ...objectsNotVerified([manifest, marker]));
@@ -270,7 +275,8 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     phases: clock.phases(),
     objectives: { rto, rpo: { ...rpoResult, basis: rpo?.basis ?? null } },
     checks,
-    notVerified,
+    // A manifest and a marker each list what they could not compare: once per thing in the report.
+    notVerified: [...new Map(notVerified.map((n) => [`${n.kind}\n${n.name}\n${n.reason}`, n])).values()],
     algorithms: [...algorithms].sort(),
     cadence,
   };

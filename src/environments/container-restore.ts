@@ -6,6 +6,7 @@ import { assertDisposable } from '../postgres/disposable-database.ts';
 import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
 import { findPgBinaries, parseToolVersion, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { pgRestore } from '../postgres/pg-restore.ts';
+import { createStandInRoles, rolesNamedInDump } from '../postgres/stand-in-roles.ts';
 import type { LocalDump } from '../sources/source.ts';
 import { dockerExec, type DockerContainer } from './docker-exec.ts';
 import type { RestoreOptions, StartedEnvironment } from './environment.ts';
@@ -33,7 +34,8 @@ const DUMP_DIR = '/var/tmp/restore-drill';
 
 /**
  * Restores a local dump into a started container environment, with pg_restore from the host or inside
- * the container (see {@link RestoreWith}). Either way `--no-owner --no-privileges --exit-on-error -j N`.
+ * the container (see {@link RestoreWith}). Either way with owners and privileges (missing roles as NOLOGIN
+ * stand-ins), `--exit-on-error -j N`.
  *
  * @example
  * await restoreDump(env, inside, restorable.dump, 'auto', { log: console.log });
@@ -50,7 +52,7 @@ export async function restoreDump(env: StartedEnvironment, inside: InsideContain
     options.log(`restore: no pg_restore ${header.pgDumpMajor} or newer on the host; running the container's pg_restore`);
   }
   await assertDisposable(env.connectionConfig(), env.runId);
-  await pgRestoreInContainer(env.database, inside, dump, header, options);
+  await pgRestoreInContainer(env, inside, dump, header, options);
 }
 
 /** The host's pg_restore when one can read a dump of pg_dump `minMajor`, else null. */
@@ -63,7 +65,8 @@ export function hostPgRestore(minMajor: number): PgBinaries | null {
   }
 }
 
-async function pgRestoreInContainer(database: string, inside: InsideContainer, dump: LocalDump, header: DumpHeader, options: RestoreOptions): Promise<void> {
+async function pgRestoreInContainer(env: StartedEnvironment, inside: InsideContainer, dump: LocalDump, header: DumpHeader, options: RestoreOptions): Promise<void> {
+  const database = env.database;
   const { container, started } = inside;
   const exec = (command: string[], onStderrLine?: (line: string) => void) =>
     dockerExec(container, command, { user: 'root', env: { PGPASSFILE: inside.passFile, PGSSLMODE: 'disable' }, signal: options.signal, onStderrLine });
@@ -81,8 +84,10 @@ async function pgRestoreInContainer(database: string, inside: InsideContainer, d
   else await started.copyFilesToContainer([{ source: dump.path, target, mode: 0o600 }]);
 
   const total = options.progress ? await countTableData(exec, target) : 0;
+  // Owners and privileges are restored, as on the host: missing roles get NOLOGIN stand-ins first.
+  await createStandInRoles(env.connectionConfig(), await rolesNamedInDump((args) => exec(['pg_restore', ...args]), target, options.log), env.runId, options.log);
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
-  const args = ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, '--host=127.0.0.1', `--port=${inside.port}`, `--username=${inside.user}`, `--dbname=${database}`, target];
+  const args = ['--verbose', '--exit-on-error', `--jobs=${jobs}`, '--host=127.0.0.1', `--port=${inside.port}`, `--username=${inside.user}`, `--dbname=${database}`, target];
   options.log(`restoring ${dump.format} dump with the container's pg_restore ${version} (${jobs} jobs)`);
   let tables = 0;
   try {

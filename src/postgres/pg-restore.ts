@@ -7,6 +7,7 @@ import { readDumpHeader } from './dump-header.ts';
 import { RestoreErrorLog, restoreFailure } from './restore-errors.ts';
 import { findPgBinaries } from './pg-binaries.ts';
 import { runCommand } from './run-command.ts';
+import { createStandInRoles, rolesNamedInDump } from './stand-in-roles.ts';
 import { TableDataTracker } from './table-data-tracker.ts';
 
 /**
@@ -35,10 +36,15 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
     );
   }
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  // Owners and privileges are restored (and then compared with the object fingerprint): the roles they name
+  // must exist, so missing ones get NOLOGIN stand-ins first.
+  const listRoles = async (args: readonly string[]) => (await runCommand(pg.path('pg_restore'), args, { signal: options.signal })).stdout;
+  await createStandInRoles(env.connectionConfig(), await rolesNamedInDump(listRoles, dump.path, options.log), env.runId, options.log);
   // Only the database name goes on the command line; host, user and password travel in libpq's env vars.
+  // No --no-owner/--no-privileges: owners and grants come back and are compared with the object fingerprint.
   // No --exit-on-error: with it, one object that fails to load ends the restore (and with -j N the worker's
   // error is buried under "a worker process died unexpectedly"), leaving nothing to verify.
-  const args = ['--verbose', '--no-owner', '--no-privileges', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
+  const args = ['--verbose', `--jobs=${jobs}`, `--dbname=${env.database}`, dump.path];
   options.log(`restoring ${dump.format} dump with ${pg.path('pg_restore')} ${pg.version} (${jobs} jobs)`);
   // Which tables are restored far enough to be read, so their checksums can start while pg_restore goes on.
   const onTableRestored = options.onTableRestored;

@@ -60,6 +60,7 @@ describe('dumpWithManifest', () => {
         // Committed after the snapshot: neither the dump nor the manifest may contain these.
         await sql(copy, "insert into public.events (occurred_at, kind, payload) select now(), 'late', '{}' from generate_series(1, 10)");
         await sql(copy, "update public.customers set notes = 'changed' where id <= 5; delete from public.order_items where order_id = 9");
+        await sql(copy, 'create function public.late_fn() returns int language sql as $$ select 1 $$');
         writer = keepWriting(copy);
       },
     });
@@ -73,6 +74,9 @@ describe('dumpWithManifest', () => {
     expect(await readManifest(result.manifestPath)).toEqual(result.manifest);
     expect(result.manifest).toMatchObject({ format: 'restore-drill.manifest/v1', database: copy.database, serverVersion: production.env.version });
     expect(new Set(Object.values(result.manifest.tables).map((t) => t.mode))).toEqual(new Set(['exact']));
+    // The object fingerprint is of the same snapshot: a function made after it is in neither.
+    expect(result.manifest.objects).toMatchObject({ algorithm: 'rdobj/1', objects: { tables: expect.objectContaining({ 'table public.events': expect.any(Object) }) } });
+    expect(Object.keys(result.manifest.objects?.objects.functions ?? {})).toEqual([]);
     expect(result.manifest.tables['public.events']!.rows).toBe(3000);
 
     const target = targets[0]!;

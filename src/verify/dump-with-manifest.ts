@@ -2,6 +2,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { describeFingerprint } from '../markers/object-fingerprint-model.ts';
 import { findPgBinaries } from '../postgres/pg-binaries.ts';
 import { runCommand } from '../postgres/run-command.ts';
 import { manifestPathFor } from '../sources/dump-manifest.ts';
@@ -114,10 +115,11 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
   await writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
   await rename(temporary, manifestPath);
   log(`manifest of ${Object.keys(manifest.tables).length} tables written to ${manifestPath}`);
+  if (manifest.objects) log(describeFingerprint(manifest.objects));
   return { path, format, manifestPath, manifest };
 }
 
 function toManifest(marker: Marker, serverVersion: string, database: string): MarkerManifest {
-  return { format: 'restore-drill.manifest/v1', takenAt: marker.takenAt, serverVersion, database, tables: marker.tables };
+  return { format: 'restore-drill.manifest/v1', takenAt: marker.takenAt, serverVersion, database, tables: marker.tables, ...(marker.objects ? { objects: marker.objects } : {}) };
 }
 

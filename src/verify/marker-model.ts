@@ -1,3 +1,4 @@
+import type { ObjectFingerprint } from '../markers/object-fingerprint-model.ts';
 import type { TableSchema } from './table-schema.ts';
 /**
  * What can be compared after a restore, per table:
@@ -83,6 +84,8 @@ export interface Marker {
   readonly id?: string;
   readonly takenAt: string;
   readonly tables: Record<QualifiedName, TableMarker>;
+  /** Every schema object beside the tables (rdobj/1); absent in markers taken before object fingerprints. */
+  readonly objects?: ObjectFingerprint;
 }
 
 /** A marker row of `restore_drill.markers`: it always has its id. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { objectFingerprintSchema } from '../markers/object-fingerprint-model.ts';
 import type { MarkerManifest, TableMarker } from './marker-model.ts';
 
 // Markers are read back from restored databases and from files beside dumps, possibly written by another
@@ -39,6 +40,7 @@ export const markerManifestSchema = z.object({
   serverVersion: z.string(),
   database: z.string(),
   tables: markerTablesSchema,
+  objects: objectFingerprintSchema.optional(),
 });
 
 /** Checks a marker's `tables`; returns the problem as one line, or the typed value. */

@@ -50,12 +50,12 @@ export async function tablesNotVerified(client: pg.ClientBase, markers: Readonly
 /**
  * Schema objects beside table rows and cluster-wide things that were not compared.
  *
- * Hook for object fingerprints: until a marker carries them, every kind of object is listed as
- * `not-fingerprinted`. The object comparison replaces the first entry with one per marker (or kind) that has no
- * fingerprint; `cluster-wide` stays, since a database restore carries no roles or tablespaces.
+ * Only when the drill had neither a marker nor a manifest: otherwise the object comparison of each one
+ * (compare-objects.ts) lists what it could not verify (kinds not fingerprinted, cluster-wide things, …).
  */
 export function objectsNotVerified(markers: ReadonlyArray<Marker | undefined>): NotVerified[] {
-  void markers; // no marker carries object fingerprints yet
+  // With a marker or manifest, the object comparison (compare-objects.ts) says what it could not verify.
+  if (markers.some((m) => m !== undefined)) return [];
   return [
     {
       kind: 'objects',

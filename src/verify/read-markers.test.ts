@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { RestoreDrillError } from '../errors.ts';
+import type { StoredMarker } from './marker-model.ts';
 import { readMarkers, readNewestMarker } from './read-markers.ts';
 import { sql, startCluster, withClient } from './shop-cluster.testkit.ts';
 import { writeMarker } from './take-marker.ts';
@@ -36,9 +37,11 @@ describe('readNewestMarker', () => {
     await sql(config, "insert into public.events values (2, 'b')");
     const second = await writeMarker(config);
     const newest = await withClient(config, readNewestMarker);
-    expect(newest).toEqual(second);
+    // The object fingerprint beside the tables is read by compare-objects.ts, not here.
+    const tablesOnly = ({ objects: _, ...marker }: StoredMarker) => marker;
+    expect(newest).toEqual(tablesOnly(second));
     expect(newest!.tables['public.events']).toMatchObject({ mode: 'append-only', rows: 2, bound: { column: 'id', value: '2' } });
-    expect(await withClient(config, (client) => readMarkers(client))).toEqual([second, first]);
+    expect(await withClient(config, (client) => readMarkers(client))).toEqual([tablesOnly(second), tablesOnly(first)]);
   });
 
   test('a marker row that is not readable is an error naming its id', async () => {

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { ConfigError } from '../errors.ts';
+import { ensureObjectsColumn, takeObjectFingerprint } from '../markers/object-fingerprint.ts';
 import { CHECKSUM_ALGORITHM, computeRangeSums, countRows, hashLayout, integerLayout, keyRange, pinSessionSettings, qualifiedName, type RowBound } from './checksum-sql.ts';
 import { openConnectionPool, setRole, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
@@ -44,9 +45,14 @@ export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): 
   const plans = planTables(await discoverTables(pool.leader), options);
   const takenAt = (await pool.leader.query<{ t: string }>(`select ${isoTimeSql('now()')} as t`)).rows[0]!.t;
   const serverMajor = (await pool.leader.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")).rows[0]!.major;
-  const measured = await pool.map(plans, (client, plan) => measureTable(client, plan, { serverMajor }).catch((error: unknown) => {
-    throw rowSecurityError(error, plan) ?? error;
-  }));
+  // Every other object a restore must bring back (functions, views, triggers, policies, privileges, …), read
+  // from the catalogs on the leader while the tables are measured.
+  const [measured, objects] = await Promise.all([
+    pool.map(plans, (client, plan) => measureTable(client, plan, { serverMajor }).catch((error: unknown) => {
+      throw rowSecurityError(error, plan) ?? error;
+    })),
+    takeObjectFingerprint(pool.leader),
+  ]);
   // The shape of each table (columns, indexes, constraints) too: a restore can lose an index with every row intact.
   const schemas = await readTableSchemas(pool.leader, plans.map((plan) => qualifiedName(plan.table)));
   const tables: Record<QualifiedName, TableMarker> = {};
@@ -54,7 +60,7 @@ export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): 
     const name = qualifiedName(plan.table);
     tables[name] = schemas[name] ? { ...measured[index]!, schema: schemas[name] } : measured[index]!;
   });
-  return { takenAt, tables };
+  return { takenAt, tables, objects };
 }
 
 /** A table read through a row-level security policy (refused by `row_security = off`), as one clear line. */
@@ -95,11 +101,11 @@ export async function writeMarker(connection: string | pg.ClientConfig, options:
   const marker = await markSnapshot(snapshot, options);
   await assertMarkerTableSafe(snapshot.leader);
   const inserted = await snapshot.leader.query<{ id: string; taken_at: string }>(
-    `insert into restore_drill.markers (tables) values ($1) returning id::text, ${isoTimeSql('taken_at')} as taken_at`,
-    [JSON.stringify(marker.tables)],
+    `insert into restore_drill.markers (tables, objects) values ($1, $2) returning id::text, ${isoTimeSql('taken_at')} as taken_at`,
+    [JSON.stringify(marker.tables), JSON.stringify(marker.objects)],
   );
   await snapshot.commit();
-  return { id: inserted.rows[0]!.id, takenAt: inserted.rows[0]!.taken_at, tables: marker.tables };
+  return { id: inserted.rows[0]!.id, takenAt: inserted.rows[0]!.taken_at, tables: marker.tables, objects: marker.objects };
 }
 
 /** A `postgres://` URL (parsed by {@link connectionFromUrl}) or a ready `pg` configuration. */
@@ -164,6 +170,7 @@ export async function ensureMarkerTable(client: pg.ClientBase): Promise<void> {
   await client.query(
     'create table if not exists restore_drill.markers (id bigserial primary key, taken_at timestamptz not null default now(), tables jsonb not null)',
   );
+  await ensureObjectsColumn(client);
 }
 
 /** Options of {@link measureTable}. */
