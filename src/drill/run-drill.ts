@@ -23,6 +23,7 @@ import { readNewestMarker } from '../verify/read-markers.ts';
 import type { DrillOptions } from './drill-options.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { pickRecoveryPoint } from './pick-recovery-point.ts';
+import { sandboxCheck } from './sandbox-check.ts';
 import { TOOL_VERSION } from './tool-version.ts';
 
 /**
@@ -184,6 +185,9 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     log(`${failure.phase}: ${describeError(error)}`);
     addSkippedChecks(checks, failure.phase, restorable, run.body !== undefined, error);
   }
+  // After a failed restore too: code in the backup that the sandbox blocked is often why it failed.
+  const sandbox = env ? await sandboxCheck(env) : null;
+  if (sandbox) checks.push(sandbox);
 
   if (!rpo && point) rpo = { basis: 'metadata', at: point.createdAt, markerAt: null };
   const rto = evaluateObjective(targets.rtoSeconds, clock.rtoSeconds());
