@@ -31,7 +31,7 @@ beforeAll(async () => {
   key = generateKeyPair(join(dir, 'keys')).privatePath;
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
+  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
   // A running cluster that looks like ours (same folder prefix, same layout) but carries no label.
   lookalike = await localPostgres({ parentDir: tmp }).start({ runId: newRunId(), drillName: 'look-alike', log: () => {} });
   lookalikeDir = (lookalike as unknown as { dir: string }).dir;

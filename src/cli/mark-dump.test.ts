@@ -17,7 +17,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mark-dump-test-'));
   const c = shop.environment.connectionConfig();
   password = String(c.password);
-  url = `postgres://${c.user}:${encodeURIComponent(password)}@${c.host}:${c.port}/${c.database}`;
+  url = `postgres://${c.user}:${encodeURIComponent(password)}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
 });
 afterAll(async () => {
   await shop?.stop();
