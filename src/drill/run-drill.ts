@@ -186,7 +186,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     addSkippedChecks(checks, failure.phase, restorable, run.body !== undefined, error);
   }
   // After a failed restore too: code in the backup that the sandbox blocked is often why it failed.
-  const sandbox = env ? await sandboxCheck(env, checks.some((c) => c.name === 'restore completed' && c.status === 'passed')) : null;
+  const sandbox = env ? await sandboxCheck(env, failure === undefined) : null;
   if (sandbox) checks.push(sandbox);
 
   if (!rpo && point) rpo = { basis: 'metadata', at: point.createdAt, markerAt: null };

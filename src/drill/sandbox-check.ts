@@ -10,9 +10,10 @@ export const SANDBOX_CHECK = 'restore sandbox';
  * code in the backup tried to run a program, reach a file outside the server's data directory or connect
  * somewhere — naming the object whose code it was; skipped, saying so, when the restore was not sandboxed.
  * A pass claims only what the server log shows: code that hid its own errors was confined but is not seen.
- * Nothing blocked after a restore that did not complete is skipped, not passed: part of the backup never ran.
+ * Nothing blocked in a drill that did not complete (a failed restore, an interrupt) is skipped, not passed:
+ * part of the backup never ran.
  */
-export async function sandboxCheck(env: StartedEnvironment, restored: boolean): Promise<CheckResult | null> {
+export async function sandboxCheck(env: StartedEnvironment, completed: boolean): Promise<CheckResult | null> {
   if (!env.sandboxViolations) return null;
   let seen;
   try {
@@ -39,8 +40,8 @@ export async function sandboxCheck(env: StartedEnvironment, restored: boolean): 
       detail: `restore was not sandboxed (${seen.description}): code in the backup could run programs, read files and use the network of this host unobserved`,
     };
   }
-  if (!restored) {
-    return { name: SANDBOX_CHECK, status: 'skipped', expected: 'no blocked attempt', actual: null, detail: 'skipped: the restore did not complete (no blocked attempt in the server log so far)' };
+  if (!completed) {
+    return { name: SANDBOX_CHECK, status: 'skipped', expected: 'no blocked attempt', actual: null, detail: 'skipped: the drill did not complete (no blocked attempt in the server log so far)' };
   }
   return {
     name: SANDBOX_CHECK,
