@@ -89,7 +89,7 @@ describe('the restore sandbox', () => {
     const [{ raw }] = (await sql(env.connectionConfig(), "select pg_read_binary_file('/proc/self/environ') as raw")) as [{ raw: Buffer }];
     for (const text of [environ, raw.toString('latin1')]) {
       for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
-      expect(text.split('\0').filter(Boolean).map((v) => v.split('=')[0]).sort()).toEqual(['LANG', 'LC_ALL', 'PATH']);
+      expect(text.split('\0').filter(Boolean).map((v) => v.split('=')[0]).sort()).toEqual(['LANG', 'LC_ALL', 'PATH', 'PWD']);
     }
   });
 
