@@ -109,8 +109,8 @@ function objectOf(entry: Entry): string {
   const functions = [...entry.context.matchAll(/(?:PL\/pgSQL function|SQL function "?)([^\s"(]+(?:\([^)]*\))?)/g)].map((m) => m[1]!);
   const innermostCaller = functions.at(-1);
   const copyLine = /^COPY (\S+), line \d+/m.exec(entry.context)?.[1];
-  const statement = entry.statement.replace(/\s+/g, ' ').trim();
-  const where = copyLine ? `COPY ${copyLine}` : statementHead(statement);
+  const statement = entry.statement.replace(/\s+/g, ' ').replace(/;\s*$/, '').trim();
+  const where = statementHead(statement) || (copyLine ? `COPY ${copyLine}` : '');
   const parts = [innermostCaller ? `function ${innermostCaller}` : null, where ? `during ${where}` : null].filter(Boolean);
   return clip(parts.join(' ') || 'an unnamed statement', MAX_TEXT);
 }
