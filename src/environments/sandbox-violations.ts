@@ -107,11 +107,13 @@ function classify(entry: Entry, ownDirs: readonly string[]): SandboxViolation | 
 /** The function from the CONTEXT lines and the statement it ran in (its first words: the object restored or checked). */
 function objectOf(entry: Entry): string {
   const functions = [...entry.context.matchAll(/(?:PL\/pgSQL function|SQL function "?)([^\s"(]+(?:\([^)]*\))?)/g)].map((m) => m[1]!);
-  const innermostCaller = functions.at(-1);
+  // CONTEXT lists the innermost function first: name it, and the outermost one (what the object calls) when they differ.
+  const [innermost, outermost] = [functions[0], functions.at(-1)];
+  const fn = innermost && outermost && innermost !== outermost ? `${innermost} via ${outermost}` : innermost;
   const copyLine = /^COPY (\S+), line \d+/m.exec(entry.context)?.[1];
   const statement = entry.statement.replace(/\s+/g, ' ').replace(/;\s*$/, '').trim();
   const where = statementHead(statement) || (copyLine ? `COPY ${copyLine}` : '');
-  const parts = [innermostCaller ? `function ${innermostCaller}` : null, where ? `during ${where}` : null].filter(Boolean);
+  const parts = [fn ? `function ${fn}` : null, where ? `during ${where}` : null].filter(Boolean);
   return clip(parts.join(' ') || 'an unnamed statement', MAX_TEXT);
 }
 
