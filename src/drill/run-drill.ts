@@ -103,6 +103,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     log,
   });
   const environment = run.environment ?? localPostgres();
+  await environment.preflight?.(); // a missing tool is a ConfigError: nothing has started yet
   const runId = newRunId();
   const startedAt = new Date();
   const clock = new PhaseClock(run.signal);

@@ -44,6 +44,11 @@ export interface RestoreOptions {
 export interface Environment {
   /** Short kind name recorded in reports, e.g. `local-postgres`. */
   readonly kind: string;
+  /**
+   * Checks that the environment can start at all (its tools are installed and work), before the drill
+   * starts; throws a `ConfigError` saying what to install. Optional.
+   */
+  preflight?(): Promise<void>;
   start(context: EnvironmentContext): Promise<StartedEnvironment>;
   /**
    * Removes what crashed runs left of this kind (only resources carrying restore-drill's label or tags),

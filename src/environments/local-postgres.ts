@@ -15,7 +15,7 @@ import type { Environment, EnvironmentContext, RestoreOptions, SandboxViolations
 import { copyClusterTemplate, templateCacheDir, type ClusterInit } from './cluster-template.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from './labels.ts';
 import { startReaper } from './reaper.ts';
-import { makeServerSandbox, sandboxWanted, type ServerSandbox } from './sandbox.ts';
+import { makeServerSandbox, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
 import { scanServerLog } from './sandbox-violations.ts';
 
 /** Name of the label file inside every local cluster directory. */
@@ -63,6 +63,10 @@ export interface LocalPostgresConfig {
 export function localPostgres(config: LocalPostgresConfig = {}): Environment {
   return {
     kind: 'local-postgres',
+    // Without bubblewrap a drill stops before it starts, with one line naming the package.
+    preflight: async () => {
+      if (sandboxWanted(config.sandbox)) await sandboxTools();
+    },
     start: (context) => startLocalPostgres(config, context),
   };
 }

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
+import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { findPgBinaries } from '../postgres/pg-binaries.ts';
 import type { StartedEnvironment } from './environment.ts';
 import { newRunId } from './labels.ts';
@@ -174,5 +175,15 @@ describe('the restore sandbox', () => {
       if (previous === undefined) delete process.env.RESTORE_DRILL_SANDBOX;
       else process.env.RESTORE_DRILL_SANDBOX = previous;
     }
+  });
+
+  test('a sandbox that cannot be made stops `check` before the drill starts: one line, exit 2', async () => {
+    const cwd = await mkdtemp(join(scratch, 'cli-'));
+    await writeFile(join(cwd, 'x.dump'), 'not a dump');
+    const out = await runCli(['check', '--dump', join(cwd, 'x.dump'), '--report-dir', join(cwd, 'reports')], { cwd, env: { RESTORE_DRILL_SANDBOX: 'maybe' } });
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/^restore-drill: RESTORE_DRILL_SANDBOX is "maybe" — set it to "off"/m);
+    expect(hasStackTrace(out.stderr)).toBe(false);
+    expect(await readdir(cwd)).not.toContain('reports');
   });
 });

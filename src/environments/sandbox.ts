@@ -87,18 +87,8 @@ export function sandboxWanted(option: boolean | undefined): boolean {
  */
 export async function makeServerSandbox(options: SandboxOptions): Promise<ServerSandbox> {
   if (!options.enabled) return unconfined();
-  const bwrap = options.bwrap ? (isExecutable(options.bwrap) ? options.bwrap : null) : findExecutable('bwrap');
-  if (!bwrap) {
-    throw new ConfigError(
-      'the restore sandbox needs bubblewrap (bwrap), which is not installed',
-      'install it (apt install bubblewrap, dnf install bubblewrap), or run unsandboxed with RESTORE_DRILL_SANDBOX=off / localPostgres({ sandbox: false }) — the report then says so',
-    );
-  }
-  const root = process.getuid?.() === 0;
-  const setpriv = root ? findExecutable('setpriv') : null;
-  if (root && !setpriv) {
-    throw new ConfigError('the restore sandbox needs setpriv (util-linux) to drop root before bubblewrap', 'install util-linux, or set RESTORE_DRILL_SANDBOX=off');
-  }
+  const { bwrap, setpriv } = await sandboxTools(options.bwrap);
+  const root = setpriv !== null;
   const owner: OsUser | null = root ? freshIdentity() : null;
   const uid = owner?.uid ?? process.getuid!();
   const gid = owner?.gid ?? process.getgid!();
@@ -107,7 +97,6 @@ export async function makeServerSandbox(options: SandboxOptions): Promise<Server
   await writeFile(passwd, `restore-drill:x:${uid}:${gid}:restore-drill sandbox:/nonexistent:/usr/sbin/nologin\n`, { mode: 0o644 });
   await writeFile(group, `restore-drill:x:${gid}:\n`, { mode: 0o644 });
   const bins = options.bins.binDir;
-  await probe(bwrap, setpriv, owner);
   return {
     mechanism: 'bubblewrap',
     owner,
@@ -123,6 +112,28 @@ export async function makeServerSandbox(options: SandboxOptions): Promise<Server
       };
     },
   };
+}
+
+/**
+ * Finds bubblewrap (and, as root, setpriv) and starts an empty sandbox once per process, so a missing tool or
+ * a kernel or container that forbids the namespaces is one line before a drill starts, not an initdb failure.
+ * Throws a {@link ConfigError} saying what to install or allow.
+ */
+export async function sandboxTools(bwrapPath?: string): Promise<{ bwrap: string; setpriv: string | null }> {
+  const bwrap = bwrapPath ? (isExecutable(bwrapPath) ? bwrapPath : null) : findExecutable('bwrap');
+  if (!bwrap) {
+    throw new ConfigError(
+      'the restore sandbox needs bubblewrap (bwrap), which is not installed',
+      'install it (apt install bubblewrap, dnf install bubblewrap), or run unsandboxed with RESTORE_DRILL_SANDBOX=off / localPostgres({ sandbox: false }) — the report then says so',
+    );
+  }
+  const root = process.getuid?.() === 0;
+  const setpriv = root ? findExecutable('setpriv') : null;
+  if (root && !setpriv) {
+    throw new ConfigError('the restore sandbox needs setpriv (util-linux) to drop root before bubblewrap', 'install util-linux, or set RESTORE_DRILL_SANDBOX=off');
+  }
+  await probe(bwrap, setpriv, () => (root ? freshIdentity() : null));
+  return { bwrap, setpriv };
 }
 
 function unconfined(): ServerSandbox {
@@ -212,12 +223,10 @@ function takenIds(): Set<number> {
 
 let probed: Promise<void> | undefined;
 
-/**
- * Starts an empty sandbox running `/usr/bin/env` once per process, so a kernel or container that forbids the
- * namespaces is found here, with one line that says what to do, rather than as an initdb failure.
- */
-async function probe(bwrap: string, setpriv: string | null, owner: OsUser | null): Promise<void> {
+/** Starts an empty sandbox running `/usr/bin/env`, once per process. */
+async function probe(bwrap: string, setpriv: string | null, identity: () => OsUser | null): Promise<void> {
   probed ??= (async () => {
+    const owner = identity();
     const inner = ['--unshare-all', '--die-with-parent', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--clearenv', '/usr/bin/env'];
     const [file, args] = owner && setpriv ? [setpriv, ['--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', '--', bwrap, ...inner]] : [bwrap, inner];
     try {
