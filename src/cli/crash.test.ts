@@ -61,6 +61,9 @@ async function crashDuring(phaseLine: RegExp): Promise<string[]> {
     onStderr: (text, child) => {
       if (killed || !phaseLine.test(text)) return;
       killed = child.pid;
+      // Frozen at once: a short phase (verify of a small dump, then a quick teardown) could otherwise end the
+      // run while its watchdogs are looked up. A stopped process still counts as alive to them.
+      child.kill('SIGSTOP');
       void pidsWith('restore-drill-reaper', String(child.pid)).then((reapers) => {
         for (const pid of reapers) process.kill(pid, 'SIGKILL');
         child.kill('SIGKILL');
