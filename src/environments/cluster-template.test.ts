@@ -102,6 +102,20 @@ describe('cached initdb template', () => {
     }
   });
 
+  test('a template whose digest was removed is not trusted: discarded and made again', async () => {
+    const cache = join(parent, 'undigested-cache');
+    await (await start(cache)).env.stop();
+    const [name] = await readdir(cache);
+    await rm(join(cache, name!, 'digest'));
+    const { env, lines } = await start(cache);
+    try {
+      expect(lines.join('\n')).toMatch(/cached initdb template .* has no digest: discarded, making it again/);
+      expect(await readFile(join(cache, name!, 'digest'), 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+    } finally {
+      await env.stop();
+    }
+  });
+
   test('clusters started at once with no template yet make one between them and all start', async () => {
     const cache = join(parent, 'parallel-cache');
     const started = await Promise.all([start(cache), start(cache), start(cache)]);

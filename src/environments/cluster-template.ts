@@ -74,6 +74,10 @@ export async function copyClusterTemplate(init: ClusterInit, dataDir: string): P
     init.log(`provision: the cached initdb template ${template} changed since it was made (digest ${actual.slice(0, 12)}…, recorded ${expected.trim().slice(0, 12)}…): discarded, making it again`);
     await rm(template, { recursive: true, force: true });
     await emptyDir(dataDir);
+  } else if (await isDirectory(template)) {
+    // Published templates always carry their digest: one without it was tampered with (or is half-removed).
+    init.log(`provision: the cached initdb template ${template} has no digest: discarded, making it again`);
+    await rm(template, { recursive: true, force: true });
   }
   await makeTemplate(init, dataDir, cache, template);
   return null;
