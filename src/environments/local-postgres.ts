@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFile, chmod, chown, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../errors.ts';
 import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { labelDisposableDatabase } from '../postgres/disposable-database.ts';
 import { pgRestore } from '../postgres/pg-restore.ts';
-import { runCommand } from '../postgres/run-command.ts';
+import { runCommand, type OsUser } from '../postgres/run-command.ts';
 import { isPgDump, type Restorable } from '../sources/source.ts';
 import { registerSecret } from '../util/redact.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, SandboxViolations, StartedEnvironment } from './environment.ts';
@@ -224,12 +224,13 @@ class StartedLocalPostgres implements StartedEnvironment {
     if (owner) {
       // The server identity only needs to pass through to its own two folders; it can list nothing here.
       await chmod(this.dir, 0o711);
-      await runCommand('test', ['-w', this.dataDir], { user: owner, cwd: '/', env: {}, inheritEnv: false }).catch(() => {
+      const closed = await closedAncestor(this.dir, owner);
+      if (closed) {
         throw new ConfigError(
-          `PostgreSQL runs as uid ${owner.uid} (not root), which cannot reach ${this.dir}`,
+          `PostgreSQL runs as uid ${owner.uid} (not root), which cannot reach ${this.dir}: ${closed} is closed to other users`,
           'choose a parent folder every user can traverse (chmod o+x on each folder above it), e.g. the OS temp dir',
         );
-      });
+      }
     }
     const how = sandbox.mechanism === 'none' ? `unsandboxed${owner ? ` as user ${owner.name}` : ''}` : `in a sandbox (${sandbox.description})`;
     const templated = config.template !== false && (await this.fromTemplate(context, how));
@@ -416,6 +417,19 @@ class StartedLocalPostgres implements StartedEnvironment {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+/**
+ * The first folder above `dir` that `user` cannot pass through (no search permission for it), or null. Checked
+ * from the modes rather than by starting a process as that user: it costs a few stats, not a process.
+ */
+async function closedAncestor(dir: string, user: OsUser): Promise<string | null> {
+  for (let path = dirname(dir); ; path = dirname(path)) {
+    const info = await stat(path);
+    const bit = info.uid === user.uid ? 0o100 : info.gid === user.gid ? 0o010 : 0o001;
+    if ((info.mode & bit) === 0) return path;
+    if (path === dirname(path)) return null;
   }
 }
 

@@ -87,9 +87,8 @@ export function sandboxWanted(option: boolean | undefined): boolean {
  */
 export async function makeServerSandbox(options: SandboxOptions): Promise<ServerSandbox> {
   if (!options.enabled) return unconfined();
-  const { bwrap, setpriv } = await sandboxTools(options.bwrap);
-  const root = setpriv !== null;
-  const owner: OsUser | null = root ? freshIdentity() : null;
+  const owner: OsUser | null = process.getuid?.() === 0 ? freshIdentity() : null;
+  const { bwrap, setpriv } = await sandboxTools(options.bwrap, owner);
   const uid = owner?.uid ?? process.getuid!();
   const gid = owner?.gid ?? process.getgid!();
   const passwd = join(options.clusterDir, 'passwd');
@@ -119,7 +118,7 @@ export async function makeServerSandbox(options: SandboxOptions): Promise<Server
  * a kernel or container that forbids the namespaces is one line before a drill starts, not an initdb failure.
  * Throws a {@link ConfigError} saying what to install or allow.
  */
-export async function sandboxTools(bwrapPath?: string): Promise<{ bwrap: string; setpriv: string | null }> {
+export async function sandboxTools(bwrapPath?: string, identity?: OsUser | null): Promise<{ bwrap: string; setpriv: string | null }> {
   const bwrap = bwrapPath ? (isExecutable(bwrapPath) ? bwrapPath : null) : findExecutable('bwrap');
   if (!bwrap) {
     throw new ConfigError(
@@ -132,7 +131,7 @@ export async function sandboxTools(bwrapPath?: string): Promise<{ bwrap: string;
   if (root && !setpriv) {
     throw new ConfigError('the restore sandbox needs setpriv (util-linux) to drop root before bubblewrap', 'install util-linux, or set RESTORE_DRILL_SANDBOX=off');
   }
-  await probe(bwrap, setpriv, () => (root ? freshIdentity() : null));
+  await probe(bwrap, setpriv, () => (root ? (identity ?? freshIdentity()) : null));
   return { bwrap, setpriv };
 }
 
@@ -209,11 +208,12 @@ function takenIds(): Set<number> {
       for (const field of [fields[2], fields[3]]) if (field && /^\d+$/.test(field)) taken.add(Number(field));
     }
   }
+  // A process's /proc directory belongs to its uid and gid: one stat each instead of reading its status.
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      for (const match of status.matchAll(/^(?:Uid|Gid):\s+(.*)$/gm)) for (const id of match[1]!.split(/\s+/)) taken.add(Number(id));
+      const info = statSync(`/proc/${entry}`);
+      taken.add(info.uid).add(info.gid);
     } catch {
       // Gone meanwhile.
     }
