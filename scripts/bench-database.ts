@@ -61,7 +61,7 @@ export async function benchDump(rows: number, log: (line: string) => void): Prom
     }
     const seeded = performance.now();
     const config = env.connectionConfig('bench');
-    const url = `postgres://${config.user}:${encodeURIComponent(String(config.password))}@${config.host}:${config.port}/bench?sslmode=disable`;
+    const url = `postgres://${config.user}:${encodeURIComponent(String(config.password))}@${encodeURIComponent(String(config.host))}:${config.port}/bench?sslmode=disable`;
     const { manifest } = await dumpWithManifest(url, path);
     log(`  seeded in ${((seeded - started) / 1000).toFixed(1)} s, dumped with manifest in ${((performance.now() - seeded) / 1000).toFixed(1)} s`);
     await link(path, portablePath);

@@ -28,7 +28,7 @@ beforeAll(async () => {
   keys = generateKeyPair(join(dir, 'keys'));
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  good = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(dir, 'good.dump'))).path;
+  good = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'good.dump'))).path;
   await writeFile(join(dir, 'rsa.pem'), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
   await copyFile(fixtureKey('garbage-private-key.pem'), join(dir, 'garbage.pem'));
   truncatedKey = await readFile(fixtureKey('truncated-private-key.txt'), 'utf8');

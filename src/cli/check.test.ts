@@ -38,7 +38,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'check-test-'));
   keys = generateKeyPair(join(dir, 'keys'));
   const env = shop.environment.connectionConfig();
-  const url = `postgres://${env.user}:${encodeURIComponent(String(env.password))}@${env.host}:${env.port}/${env.database}`;
+  const url = `postgres://${env.user}:${encodeURIComponent(String(env.password))}@${encodeURIComponent(String(env.host))}:${env.port}/${env.database}`;
   good = (await dumpWithManifest(url, join(dir, 'good.dump'))).path;
 });
 afterAll(async () => {

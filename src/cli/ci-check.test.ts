@@ -29,7 +29,7 @@ beforeAll(async () => {
   [quietHook, hook, failingHook, gateway] = await Promise.all([startHttpReceiver(), startHttpReceiver(), startHttpReceiver(500), startHttpReceiver()]);
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  good = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(dir, 'good.dump'))).path;
+  good = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'good.dump'))).path;
 });
 afterAll(async () => {
   await Promise.all([quietHook?.stop(), hook?.stop(), failingHook?.stop(), gateway?.stop()]);

@@ -22,7 +22,7 @@ beforeAll(async () => {
   hook = await startHttpReceiver();
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(project, 'backups', 'shop.dump'));
+  await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(project, 'backups', 'shop.dump'));
   const drill = (name: string, orders: number) => `
 import { expect } from 'vitest';
 import { drill, fileSource } from ${JSON.stringify(INDEX)};

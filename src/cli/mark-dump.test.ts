@@ -17,7 +17,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mark-dump-test-'));
   const c = shop.environment.connectionConfig();
   password = String(c.password);
-  url = `postgres://${c.user}:${encodeURIComponent(password)}@${c.host}:${c.port}/${c.database}`;
+  url = `postgres://${c.user}:${encodeURIComponent(password)}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
 });
 afterAll(async () => {
   await shop?.stop();
@@ -28,7 +28,7 @@ describe('restore-drill mark', () => {
   test('writes one marker with a mode per table, and never prints the password', async () => {
     const out = await runCli(['mark', '--url', url, '--table', 'events:append-only', '--table', 'public.customers:count', '--table', 'orders']);
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/marker #1 written to restore_drill\.markers of postgres:\/\/restore_drill_superuser:\*\*\*@127\.0\.0\.1/);
+    expect(out.stdout).toMatch(/marker #1 written to restore_drill\.markers of postgres:\/\/restore_drill_superuser:\*\*\*@%2F\S+socket:5432\/restored/);
     expect(out.stdout).toMatch(/public\.events: 3000 rows, append-only up to id 3000/);
     expect(out.stdout).toMatch(/public\.customers: 500 rows, count ±10%/);
     expect(out.stdout + out.stderr).not.toContain(password);

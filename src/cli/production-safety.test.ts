@@ -16,7 +16,7 @@ beforeAll(async () => {
   production = await startShopDatabase();
   dir = await mkdtemp(join(tmpdir(), 'production-safety-'));
   const c = production.environment.connectionConfig();
-  url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`;
+  url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
 });
 afterAll(async () => {
   await production?.stop();

@@ -18,7 +18,7 @@ beforeAll(async () => {
   key = generateKeyPair(join(project, 'keys')).privatePath;
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(project, 'backups', 'shop.dump'));
+  await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(project, 'backups', 'shop.dump'));
 });
 afterAll(async () => {
   await rm(project, { recursive: true, force: true });

@@ -45,8 +45,8 @@ afterAll(async () => {
 
 test('every output of mark, dump, check (passing and failing) and verify is free of the secrets it used', async () => {
   const c = shop.environment.connectionConfig();
-  const url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`;
-  const badUrl = `postgres://${c.user}:${encodeURIComponent(String(c.password))}x@${c.host}:${c.port}/${c.database}`;
+  const url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
+  const badUrl = `postgres://${c.user}:${encodeURIComponent(String(c.password))}x@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
   const reports = join(dir, 'reports');
   const run = async (args: string[]) => {
     const out = await runCli(args, { env });

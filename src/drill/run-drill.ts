@@ -34,6 +34,7 @@ import type { DrillOptions } from './drill-options.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { pickRecoveryPoint } from './pick-recovery-point.ts';
 import { assertSomethingToCheck, nothingVerifiedCheck, restoreCompletedCheck, restoreFailedCheck } from './restore-checks.ts';
+import { sandboxCheck } from './sandbox-check.ts';
 import { TOOL_VERSION } from './tool-version.ts';
 
 /**
@@ -126,6 +127,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   const evidence = evidenceUri
     ? await (await import('../evidence/evidence-store.ts')).openEvidenceStore(evidenceUri, { retention: process.env[EVIDENCE_RETENTION_ENV]?.trim() || undefined })
     : undefined;
+  await environment.preflight?.(); // a missing tool is a ConfigError: nothing has started yet
   const runId = newRunId();
   const startedAt = new Date();
   const clock = new PhaseClock(run.signal);
@@ -232,6 +234,12 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
     failure = { phase: clock.current ?? 'locate', error };
     log(`${failure.phase}: ${describeError(error)}`);
     addSkippedChecks(checks, failure.phase, restorable, run.body !== undefined && !bodyStarted, error);
+  }
+  // After a failed restore too: code in the backup that the sandbox blocked is often why it failed.
+  const sandbox = env ? await sandboxCheck(env, failure === undefined) : null;
+  if (sandbox) checks.push(sandbox);
+  if (sandbox?.status === 'skipped' && /not sandboxed/.test(sandbox.detail ?? '')) {
+    notVerified.push({ kind: 'database', name: 'restore sandbox', reason: 'not-sandboxed', detail: 'the restore ran without the sandbox (opted out): code in the backup could reach the drill host' });
   }
   if (run.restore === false) notVerified.push(notRestoredEntry(point?.id ?? null));
   else if (failure) notVerified.push(notComparedEntry(failure.phase));

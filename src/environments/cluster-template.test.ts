@@ -1,10 +1,9 @@
-import { chmod, chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { serverOsUser } from '../postgres/os-user.ts';
-import { templateCacheDir } from './cluster-template.ts';
+import { templateCacheDir, treeDigest } from './cluster-template.ts';
 import { newRunId } from './labels.ts';
 import { localPostgres, type LocalPostgresConfig } from './local-postgres.ts';
 
@@ -67,6 +66,56 @@ describe('cached initdb template', () => {
     }
   });
 
+  test('the template belongs to the invoking user, is private, and is never shown to the server', async () => {
+    const cache = join(parent, 'private-cache');
+    const { env } = await start(cache);
+    try {
+      const [name] = await readdir(cache);
+      const template = join(cache, name!);
+      expect((await lstat(cache)).mode & 0o777).toBe(0o700);
+      for (const path of [template, join(template, 'data'), join(template, 'data', 'pg_hba.conf'), join(template, 'digest')]) {
+        expect((await lstat(path)).uid).toBe(process.getuid!());
+      }
+      expect(await treeDigest(join(template, 'data'))).toBe((await readFile(join(template, 'digest'), 'utf8')).trim());
+      // The server cannot even see it: the sandbox shows no host folder but its own.
+      await expect(query(env.connectionConfig(), `select pg_ls_dir('${cache}')`)).rejects.toThrow(/could not open directory.*No such file or directory/);
+    } finally {
+      await env.stop();
+    }
+  });
+
+  test('a template changed since it was made is discarded and made again, and the log says so', async () => {
+    const cache = join(parent, 'tampered-cache');
+    await (await start(cache)).env.stop();
+    const [name] = await readdir(cache);
+    const hba = join(cache, name!, 'data', 'pg_hba.conf');
+    await appendFile(hba, '\nlocal all all trust\n'); // what a poisoned template would carry
+    const { env, lines } = await start(cache);
+    try {
+      expect(lines.join('\n')).toMatch(/cached initdb template .* changed since it was made .* discarded, making it again/);
+      await expect(query({ ...env.connectionConfig(), password: 'wrong' }, 'select 1')).rejects.toThrow(/password authentication failed/);
+      expect(await readFile(hba, 'utf8')).not.toMatch(/trust\s*$/);
+      const [again] = await readdir(cache);
+      expect(await treeDigest(join(cache, again!, 'data'))).toBe((await readFile(join(cache, again!, 'digest'), 'utf8')).trim());
+    } finally {
+      await env.stop();
+    }
+  });
+
+  test('a template whose digest was removed is not trusted: discarded and made again', async () => {
+    const cache = join(parent, 'undigested-cache');
+    await (await start(cache)).env.stop();
+    const [name] = await readdir(cache);
+    await rm(join(cache, name!, 'digest'));
+    const { env, lines } = await start(cache);
+    try {
+      expect(lines.join('\n')).toMatch(/cached initdb template .* has no digest: discarded, making it again/);
+      expect(await readFile(join(cache, name!, 'digest'), 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+    } finally {
+      await env.stop();
+    }
+  });
+
   test('clusters started at once with no template yet make one between them and all start', async () => {
     const cache = join(parent, 'parallel-cache');
     const started = await Promise.all([start(cache), start(cache), start(cache)]);
@@ -81,9 +130,7 @@ describe('cached initdb template', () => {
   test('a cache folder open to other users is not used: the cluster is made with initdb, and the log says why', async () => {
     const cache = join(parent, 'open-cache');
     await mkdir(cache, { mode: 0o777 });
-    await chmod(cache, 0o777);
-    const user = serverOsUser();
-    if (user) await chown(cache, user.uid, user.gid); // owned by the right user: only the mode is wrong
+    await chmod(cache, 0o777); // owned by the right user: only the mode is wrong
     const { env, lines } = await start(cache);
     try {
       expect(lines.join('\n')).toMatch(/not using a cached initdb template \(.*open-cache is open to other users \(mode 777, should be 700\)\)/);
@@ -107,11 +154,11 @@ describe('cached initdb template', () => {
     }
   });
 
-  test('the default cache folder is private to the server user, outside what leftover scans look at', () => {
+  test('the default cache folder belongs to the invoking user, is versioned, and is outside what leftover scans look at', () => {
     delete process.env.RESTORE_DRILL_CACHE_DIR;
-    const dir = templateCacheDir(serverOsUser());
+    const dir = templateCacheDir();
     expect(dir.startsWith(tmpdir())).toBe(true);
-    expect(dir).toMatch(/restore-drill\.cache-\d+$/);
+    expect(dir).toMatch(new RegExp(`restore-drill\\.cache-v2-${process.getuid!()}$`));
     expect(dir.split('/').pop()!.startsWith('restore-drill-')).toBe(false);
   });
 });

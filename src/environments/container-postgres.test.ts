@@ -32,7 +32,7 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     signingKey = generateKeyPair(join(dir, 'keys')).privatePath;
     await using shop = await startShopDatabase();
     const c = shop.environment.connectionConfig();
-    const url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`;
+    const url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
     await mkdir(join(dir, 'custom'));
     await dumpWithManifest(url, join(dir, 'custom', 'shop.dump'));
     await mkdir(join(dir, 'directory'));

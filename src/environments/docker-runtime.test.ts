@@ -22,7 +22,7 @@ beforeAll(async () => {
   signingKey = generateKeyPair(join(dir, 'keys')).privatePath;
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
+  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -44,6 +44,11 @@ export interface RestoreOptions {
 export interface Environment {
   /** Short kind name recorded in reports, e.g. `local-postgres`. */
   readonly kind: string;
+  /**
+   * Checks that the environment can start at all (its tools are installed and work), before the drill
+   * starts; throws a `ConfigError` saying what to install. Optional.
+   */
+  preflight?(): Promise<void>;
   start(context: EnvironmentContext): Promise<StartedEnvironment>;
   /**
    * Removes what crashed runs left of this kind (only resources carrying restore-drill's label or tags),
@@ -75,4 +80,28 @@ export interface StartedEnvironment extends AsyncDisposable {
   restore(restorable: Restorable, options: RestoreOptions): Promise<void>;
   /** Stops and deletes everything the environment created. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * What the restore sandbox blocked: code in the backup that tried to run a program, reach a file outside
+   * the server's data directory, or connect somewhere. Optional: an environment without one omits it.
+   */
+  sandboxViolations?(): Promise<SandboxViolations>;
+}
+
+/** What an environment's restore sandbox saw during one drill. */
+export interface SandboxViolations {
+  /** false when the server ran without the sandbox (the caller opted out). */
+  readonly sandboxed: boolean;
+  /** The mechanism, in one line, e.g. `bubblewrap: throw-away uid 1912…, no network, read-only system files`. */
+  readonly description: string;
+  readonly found: readonly SandboxViolation[];
+}
+
+/** One attempt the sandbox blocked, from the server's log. */
+export interface SandboxViolation {
+  /** What the code tried, e.g. `run a program (COPY … TO PROGRAM)`. */
+  readonly attempt: string;
+  /** The object whose code it was, from the error's CONTEXT and statement, e.g. `function public.evil(integer) during COPY public.orders`. */
+  readonly object: string;
+  /** The server's error message. */
+  readonly message: string;
 }

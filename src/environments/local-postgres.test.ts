@@ -9,7 +9,7 @@ import { LABEL_FILE, localPostgres } from './local-postgres.ts';
 const context = () => ({ runId: newRunId(), drillName: 'local-postgres test', log: () => {} });
 
 describe('localPostgres', () => {
-  test('starts a labelled cluster on 127.0.0.1 and deletes it on stop', async () => {
+  test('starts a labelled cluster reachable only over its Unix socket and deletes it on stop', async () => {
     const ctx = context();
     const env = await localPostgres().start(ctx);
     const dir = (env as unknown as { dir: string }).dir;
@@ -18,11 +18,12 @@ describe('localPostgres', () => {
 
     const client = new pg.Client(env.connectionConfig());
     await client.connect();
-    const { rows } = await client.query<{ addr: string; fsync: string; db: string }>(
-      "select inet_server_addr()::text as addr, current_setting('fsync') as fsync, current_database() as db",
+    const { rows } = await client.query<{ addr: string; listen: string; fsync: string; db: string }>(
+      "select inet_server_addr()::text as addr, current_setting('listen_addresses') as listen, current_setting('fsync') as fsync, current_database() as db",
     );
     await client.end();
-    expect(rows[0]).toEqual({ addr: '127.0.0.1/32', fsync: 'off', db: 'restored' });
+    expect(rows[0]).toEqual({ addr: null, listen: '', fsync: 'off', db: 'restored' });
+    expect(env.connectionConfig().host).toBe(join(dir, 'socket'));
     expect(env.version).toMatch(/^\d+\.\d+/);
 
     await env.stop();
@@ -36,10 +37,10 @@ describe('localPostgres', () => {
     await expect(client.connect()).rejects.toThrow(/password authentication failed/);
   });
 
-  test('two clusters at once get different ports and directories', async () => {
+  test('two clusters at once get different socket directories and directories', async () => {
     const [a, b] = await Promise.all([localPostgres().start(context()), localPostgres().start(context())]);
     try {
-      expect(a.connectionConfig().port).not.toBe(b.connectionConfig().port);
+      expect(a.connectionConfig().host).not.toBe(b.connectionConfig().host);
       expect((a as unknown as { dir: string }).dir).not.toBe((b as unknown as { dir: string }).dir);
     } finally {
       await Promise.all([a.stop(), b.stop()]);

@@ -1,21 +1,22 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { ConfigError, RestoreDrillError } from '../errors.ts';
+import { ConfigError, InterruptedError, RestoreDrillError } from '../errors.ts';
 import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { labelDisposableDatabase } from '../postgres/disposable-database.ts';
 import { pgRestore } from '../postgres/pg-restore.ts';
-import { serverOsUser } from '../postgres/os-user.ts';
 import { runCommand, type OsUser } from '../postgres/run-command.ts';
 import { isPgDump, type Restorable } from '../sources/source.ts';
-import { freePort } from '../util/free-port.ts';
 import { registerSecret } from '../util/redact.ts';
-import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from './environment.ts';
-import { copyClusterTemplate, templateCacheDir } from './cluster-template.ts';
+import type { Environment, EnvironmentContext, RestoreOptions, SandboxViolations, StartedEnvironment } from './environment.ts';
+import { copyClusterTemplate, templateCacheDir, type ClusterInit } from './cluster-template.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from './labels.ts';
 import { startReaper } from './reaper.ts';
+import { makeServerSandbox, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
+import { scanServerLog } from './sandbox-violations.ts';
 
 /** Name of the label file inside every local cluster directory. */
 export const LABEL_FILE = 'restore-drill.json';
@@ -36,17 +37,25 @@ export interface LocalPostgresConfig {
   readonly tuning?: 'restore' | 'none';
   /**
    * Copy a cached data directory made by `initdb` once per PostgreSQL version (in
-   * `RESTORE_DRILL_CACHE_DIR`, default `<temp dir>/restore-drill.cache-<uid>`) instead of running `initdb` for
-   * every cluster (default true). Each copy gets its own password before it starts.
+   * `RESTORE_DRILL_CACHE_DIR`, default `<temp dir>/restore-drill.cache-v2-<uid>`) instead of running `initdb`
+   * for every cluster (default true). Each copy gets its own password before it starts.
    */
   readonly template?: boolean;
+  /**
+   * Run the server in the restore sandbox (default true; `RESTORE_DRILL_SANDBOX=off` also turns it off):
+   * a throw-away identity, no network, no host files beyond read-only system ones, no inherited environment.
+   * Without it code in the backup runs with the server user's rights on this host, and the report says the
+   * restore was not sandboxed.
+   */
+  readonly sandbox?: boolean;
 }
 
 /**
  * The embedded default environment: a throw-away PostgreSQL cluster made with `initdb` in a fresh temp
- * dir, listening on a free 127.0.0.1 port with a password made for this run, tuned for restore speed
- * (no fsync, minimal WAL), started as an unprivileged user when running as root, and deleted afterwards
- * in every outcome — a watchdog removes it even if the process is killed.
+ * dir, reachable only over a Unix socket in that dir with a password made for this run, tuned for restore
+ * speed (no fsync, minimal WAL), run in the restore sandbox (see {@link makeServerSandbox}: a throw-away
+ * identity, no network, read-only system files, no secrets), and deleted afterwards in every outcome — the
+ * server dies with this process, and a watchdog removes its directory even if the process is killed.
  *
  * @example
  * drill('orders restore', { source: fileSource('backups/'), environment: localPostgres() }, …);
@@ -54,6 +63,10 @@ export interface LocalPostgresConfig {
 export function localPostgres(config: LocalPostgresConfig = {}): Environment {
   return {
     kind: 'local-postgres',
+    // Without bubblewrap a drill stops before it starts, with one line naming the package.
+    preflight: async () => {
+      if (sandboxWanted(config.sandbox)) await sandboxTools();
+    },
     start: (context) => startLocalPostgres(config, context),
   };
 }
@@ -63,14 +76,24 @@ const SUPERUSER = 'restore_drill_superuser';
 const DATABASE = 'restored';
 const INITDB_ARGS = ['--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'];
 
-/** How every cluster listens and logs: only on 127.0.0.1, on its own port, no Unix socket. */
-function connectionSettings(port: number): Record<string, string | number | boolean> {
+/** The port in the socket's name (`.s.PGSQL.5432`): each cluster has its own socket directory, so all share it. */
+const PORT = 5432;
+
+/**
+ * How every cluster listens and logs: no TCP at all, a Unix socket in its own directory; errors with the
+ * statement and its CONTEXT in the server log, where {@link scanServerLog} looks for what the sandbox blocked.
+ */
+function connectionSettings(socketDir: string): Record<string, string | number | boolean> {
   return {
-    listen_addresses: '127.0.0.1',
-    port,
-    unix_socket_directories: '',
+    listen_addresses: '',
+    port: PORT,
+    unix_socket_directories: socketDir,
+    unix_socket_permissions: '0700',
     logging_collector: false,
     log_min_messages: 'warning',
+    log_min_error_statement: 'error',
+    log_error_verbosity: 'default',
+    log_line_prefix: '%m [%p] ',
     password_encryption: 'scram-sha-256',
   };
 }
@@ -114,7 +137,7 @@ async function startLocalPostgres(config: LocalPostgresConfig, context: Environm
   const bins = config.binDir
     ? withBinDir(config.binDir)
     : findPgBinaries({ tools: [...SERVER_TOOLS, 'pg_restore'] });
-  const user = serverOsUser();
+  const sandboxed = sandboxWanted(config.sandbox);
   const dir = await mkdtemp(join(config.parentDir ?? tmpdir(), `${RESOURCE_PREFIX}${context.runId}-`));
   const label: ResourceLabel = {
     tool: 'restore-drill',
@@ -126,9 +149,9 @@ async function startLocalPostgres(config: LocalPostgresConfig, context: Environm
   };
   await writeFile(join(dir, LABEL_FILE), JSON.stringify(label, null, 2), { mode: 0o644 }); // cleanup trusts no writable label
   startReaper(process.pid, dir);
-  const started = new StartedLocalPostgres(bins, user, dir, randomBytes(24).toString('base64url'), context.runId);
+  const started = new StartedLocalPostgres(bins, dir, randomBytes(24).toString('base64url'), context.runId);
   try {
-    await started.init(config, context);
+    await started.init(config, sandboxed, context);
     return started;
   } catch (error) {
     await started.stop();
@@ -147,17 +170,22 @@ function withBinDir(binDir: string): PgBinaries {
   }
 }
 
+/** A Unix socket's path must fit in 108 bytes (`sun_path`), its name included. */
+const MAX_SOCKET_PATH = 107;
+
 class StartedLocalPostgres implements StartedEnvironment {
   readonly kind = 'local-postgres';
   readonly database = DATABASE;
   version = '';
-  private port = 0;
+  facts: Record<string, string> = {};
+  private sandbox: ServerSandbox | undefined;
+  private server: ChildProcess | undefined;
+  private exited: Promise<void> | undefined;
   private stopped = false;
 
   constructor(
     private readonly bins: PgBinaries,
-    private readonly user: OsUser | null,
-    /** The cluster's private temp dir; `data/` inside holds PGDATA. */
+    /** The cluster's private temp dir: `data/` (PGDATA) and `socket/` belong to the server, the rest to us. */
     readonly dir: string,
     private readonly password: string,
     readonly runId: string,
@@ -169,52 +197,52 @@ class StartedLocalPostgres implements StartedEnvironment {
     return join(this.dir, 'data');
   }
 
-  async init(config: LocalPostgresConfig, context: EnvironmentContext): Promise<void> {
+  /** Where the server's Unix socket is: the only way in. */
+  get socketDir(): string {
+    return join(this.dir, 'socket');
+  }
+
+  private get logPath(): string {
+    return join(this.dir, 'server.log');
+  }
+
+  async init(config: LocalPostgresConfig, sandboxed: boolean, context: EnvironmentContext): Promise<void> {
     const { signal, log } = context;
-    if (this.user) {
-      await chownTree(this.dir, this.user);
-      await runCommand('test', ['-w', this.dir], { user: this.user, cwd: '/' }).catch(() => {
+    if (`${this.socketDir}/.s.PGSQL.${PORT}`.length > MAX_SOCKET_PATH) {
+      throw new ConfigError(
+        `the cluster folder ${this.dir} is too long a path for the server's Unix socket (at most ${MAX_SOCKET_PATH} bytes)`,
+        'choose a shorter parent folder (parentDir, or TMPDIR)',
+      );
+    }
+    const sandbox = (this.sandbox = await makeServerSandbox({ enabled: sandboxed, bins: this.bins, clusterDir: this.dir }));
+    this.facts = { sandbox: sandbox.description };
+    const owner = sandbox.owner;
+    for (const path of [this.dataDir, this.socketDir]) {
+      await mkdir(path, { mode: 0o700 });
+      if (owner) await chown(path, owner.uid, owner.gid);
+    }
+    if (owner) {
+      // The server identity only needs to pass through to its own two folders; it can list nothing here.
+      await chmod(this.dir, 0o711);
+      const closed = await closedAncestor(this.dir, owner);
+      if (closed) {
         throw new ConfigError(
-          `PostgreSQL runs as user ${this.user!.name} (not root), who cannot reach ${this.dir}`,
+          `PostgreSQL runs as uid ${owner.uid} (not root), which cannot reach ${this.dir}: ${closed} is closed to other users`,
           'choose a parent folder every user can traverse (chmod o+x on each folder above it), e.g. the OS temp dir',
         );
-      });
-    }
-    const templated = config.template !== false && (await this.fromTemplate(context));
-    if (!templated) {
-      log(`provision: initdb ${this.bins.version} in ${this.dir}${this.user ? ` as user ${this.user.name}` : ''}`);
-      const pwfile = join(this.dir, 'pwfile');
-      await writeFile(pwfile, this.password, { mode: 0o600 });
-      if (this.user) await chown(pwfile, this.user.uid, this.user.gid);
-      await runCommand(this.bins.path('initdb'), ['-D', this.dataDir, '-U', SUPERUSER, `--pwfile=${pwfile}`, ...INITDB_ARGS], {
-        user: this.user,
-        signal,
-        cwd: this.dir,
-        hint: 'check that the PostgreSQL server binaries work and the temp dir is writable',
-      });
-      await rm(pwfile, { force: true });
-    }
-    // A free port can be taken between asking and binding (parallel drills): retry with a new one.
-    for (let attempt = 1; ; attempt++) {
-      this.port = await freePort();
-      const tuning = config.tuning === 'none' ? {} : restoreTuning();
-      const settings = { ...tuning, ...connectionSettings(this.port), ...config.settings };
-      const conf = Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`).join('\n');
-      await appendFile(join(this.dataDir, 'postgresql.conf'), `\n# restore-drill: disposable cluster of run ${this.runId}\n${conf}\n`);
-      try {
-        await runCommand(
-          this.bins.path('pg_ctl'),
-          ['start', '-D', this.dataDir, '-l', join(this.dir, 'server.log'), '-w', '-t', '120', '-s'],
-          { user: this.user, signal, cwd: this.dir },
-        );
-        break;
-      } catch (error) {
-        const serverLog = await readFile(join(this.dir, 'server.log'), 'utf8').catch(() => '');
-        if (attempt < 5 && /could not bind|Address already in use/i.test(serverLog)) continue;
-        const reason = serverLog.trim().split('\n').slice(-3).join(' / ');
-        throw new RestoreDrillError(`local PostgreSQL did not start: ${reason || (error as Error).message}`, `see ${join(this.dir, 'server.log')}`);
       }
     }
+    const how = sandbox.mechanism === 'none' ? `unsandboxed${owner ? ` as user ${owner.name}` : ''}` : `in a sandbox (${sandbox.description})`;
+    const templated = config.template !== false && (await this.fromTemplate(context, how));
+    if (!templated) {
+      log(`provision: initdb ${this.bins.version} in ${this.dir} ${how}`);
+      await this.initdb(this.password, signal);
+    }
+    const tuning = config.tuning === 'none' ? {} : restoreTuning();
+    const settings = { ...tuning, ...connectionSettings(this.socketDir), ...config.settings };
+    const conf = Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`).join('\n');
+    await appendFile(join(this.dataDir, 'postgresql.conf'), `\n# restore-drill: disposable cluster of run ${this.runId}\n${conf}\n`);
+    await this.startServer(signal);
     const client = new pg.Client(this.connectionConfig('postgres'));
     await client.connect();
     try {
@@ -224,33 +252,124 @@ class StartedLocalPostgres implements StartedEnvironment {
     } finally {
       await client.end();
     }
-    log(`provision: PostgreSQL ${this.version} listening on 127.0.0.1:${this.port}`);
+    log(`provision: PostgreSQL ${this.version} listening on ${this.socketDir} ${how}`);
+  }
+
+  /**
+   * Starts `postgres` in the foreground as a child of this process (no pg_ctl): sandboxed, it runs under
+   * `bwrap --die-with-parent` in its own pid namespace, so this process dying in any way, SIGKILL included,
+   * takes the whole server with it. Its output goes to `server.log`, a file the server cannot open itself.
+   */
+  private async startServer(signal: AbortSignal | undefined): Promise<void> {
+    const command = this.sandbox!.command('server', this.bins.path('postgres'), ['-D', this.dataDir], { writable: [this.dataDir, this.socketDir] });
+    const logFile = await open(this.logPath, 'a', 0o600);
+    try {
+      const child = spawn(command.file, command.args, {
+        cwd: '/',
+        env: command.env,
+        stdio: ['ignore', logFile.fd, logFile.fd],
+        ...(command.user ? { uid: command.user.uid, gid: command.user.gid } : {}),
+      });
+      this.server = child;
+      this.exited = new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.once('error', () => resolve());
+      });
+    } finally {
+      await logFile.close();
+    }
+    const failed = async (why: string) => {
+      const serverLog = await readFile(this.logPath, 'utf8').catch(() => '');
+      const reason = serverLog.trim().split('\n').slice(-3).join(' / ');
+      return new RestoreDrillError(`local PostgreSQL did not start: ${reason || why}`, `see ${this.logPath}`);
+    };
+    let gone = false;
+    void this.exited!.then(() => (gone = true));
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      if (signal?.aborted) throw new InterruptedError(signal.reason);
+      if (gone) throw await failed(`the server exited with code ${this.server.exitCode ?? this.server.signalCode}`);
+      // Line 8 of postmaster.pid is the postmaster's status; "ready" once it accepts connections (what pg_ctl -w reads).
+      const pidFile = await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
+      if (pidFile.split('\n')[7]?.trim() === 'ready') return;
+      if (Date.now() > deadline) throw await failed('not ready after 120 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** initdb into the (empty) data dir, in the sandbox's initdb profile; the password file is readable to it only. */
+  private async initdb(password: string, signal: AbortSignal | undefined): Promise<void> {
+    const pwfile = join(this.socketDir, 'pwfile');
+    await writeFile(pwfile, password, { mode: 0o600 });
+    const owner = this.sandbox!.owner;
+    if (owner) await chown(pwfile, owner.uid, owner.gid);
+    try {
+      const args = ['-D', this.dataDir, '-U', SUPERUSER, `--pwfile=${pwfile}`, ...INITDB_ARGS];
+      const command = this.sandbox!.command('initdb', this.bins.path('initdb'), args, { writable: [this.dataDir], readable: [pwfile] });
+      await runCommand(command.file, command.args, {
+        user: command.user,
+        env: command.env,
+        inheritEnv: false,
+        signal,
+        cwd: '/',
+        hint: 'check that the PostgreSQL server binaries work and the temp dir is writable',
+      });
+    } finally {
+      await rm(pwfile, { force: true });
+    }
+  }
+
+  /** Runs one statement in single-user mode, sandboxed: nothing listens, so nobody can connect while it runs. */
+  private async singleUser(statement: string, signal: AbortSignal | undefined): Promise<void> {
+    const args = ['--single', '-F', '-D', this.dataDir, '-c', 'log_min_messages=warning', 'postgres'];
+    const command = this.sandbox!.command('server', this.bins.path('postgres'), args, { writable: [this.dataDir] });
+    const output = await runCommand(command.file, command.args, { user: command.user, env: command.env, inheritEnv: false, signal, cwd: '/', input: `${statement};\n` });
+    // Single-user mode reports a failed statement on its output but still exits 0.
+    const error = /(?:^|\n)\s*(?:ERROR|FATAL|PANIC):\s*(.*)/.exec(`${output.stdout}\n${output.stderr}`);
+    if (error) throw new Error(`postgres --single: ${error[1]}`);
   }
 
   /** Copies the cached initdb template; false (and why, in the log) when none can be used. */
-  private async fromTemplate({ signal, log }: EnvironmentContext): Promise<boolean> {
-    const init = { bins: this.bins, user: this.user, superuser: SUPERUSER, initdbArgs: INITDB_ARGS, database: DATABASE, signal };
+  private async fromTemplate({ signal, log }: EnvironmentContext, how: string): Promise<boolean> {
+    const init: ClusterInit = {
+      bins: this.bins,
+      superuser: SUPERUSER,
+      initdbArgs: INITDB_ARGS,
+      database: DATABASE,
+      owner: this.sandbox!.owner,
+      signal,
+      log,
+      // A password nobody learns: the cluster gets its own below, like every copy.
+      initdb: () => this.initdb(randomBytes(24).toString('base64url'), signal),
+      singleUser: (statement) => this.singleUser(statement, signal),
+    };
     try {
-      log(`provision: copy of the initdb template in ${templateCacheDir(this.user)} into ${this.dir}${this.user ? ` as user ${this.user.name}` : ''}`);
-      const problem = await copyClusterTemplate(init, this.dataDir, this.password);
-      if (!problem) return true;
+      log(`provision: copy of the initdb template in ${templateCacheDir()} into ${this.dir}, started ${how}`);
+      const problem = await copyClusterTemplate(init, this.dataDir);
+      if (!problem) {
+        await this.singleUser(`alter role ${pg.escapeIdentifier(SUPERUSER)} password ${pg.escapeLiteral(this.password)}`, signal);
+        return true;
+      }
       log(`provision: not using a cached initdb template (${problem})`);
     } catch (error) {
       if (signal?.aborted) throw error;
       log(`provision: the cached initdb template did not work (${(error as Error).message.split('\n')[0]}); running initdb`);
     }
     await rm(this.dataDir, { recursive: true, force: true });
+    await mkdir(this.dataDir, { mode: 0o700 });
+    const owner = this.sandbox!.owner;
+    if (owner) await chown(this.dataDir, owner.uid, owner.gid);
     return false;
   }
 
   connectionConfig(database: string = this.database): pg.ClientConfig {
-    return { host: '127.0.0.1', port: this.port, user: SUPERUSER, password: this.password, database };
+    return { host: this.socketDir, port: PORT, user: SUPERUSER, password: this.password, database };
   }
 
   libpqEnv(database: string = this.database): Record<string, string> {
     return {
-      PGHOST: '127.0.0.1',
-      PGPORT: String(this.port),
+      PGHOST: this.socketDir,
+      PGPORT: String(PORT),
       PGUSER: SUPERUSER,
       PGPASSWORD: this.password,
       PGDATABASE: database,
@@ -268,23 +387,49 @@ class StartedLocalPostgres implements StartedEnvironment {
     await pgRestore(this, restorable.dump, options);
   }
 
+  /** What the sandbox blocked, from the server log: each is code in the backup that tried to leave it. */
+  async sandboxViolations(): Promise<SandboxViolations> {
+    const sandboxed = this.sandbox?.mechanism === 'bubblewrap';
+    return {
+      sandboxed,
+      description: this.sandbox?.description ?? 'not started',
+      found: await scanServerLog(this.logPath, [this.dataDir, this.socketDir]),
+    };
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    try {
-      await runCommand(this.bins.path('pg_ctl'), ['stop', '-D', this.dataDir, '-m', 'immediate', '-w', '-t', '30', '-s'], {
-        user: this.user,
-        cwd: this.dir,
-      });
-    } catch {
-      // Not started, or already gone: the directory removal below is what matters.
+    const server = this.server;
+    if (server && server.exitCode === null && server.signalCode === null) {
+      // Sandboxed, the child is bubblewrap: killing it ends the pid namespace and every process in it.
+      // Unsandboxed, it is the postmaster: SIGQUIT is an immediate shutdown, SIGKILL if that hangs.
+      const sandboxed = this.sandbox?.mechanism === 'bubblewrap';
+      server.kill(sandboxed ? 'SIGKILL' : 'SIGQUIT');
+      const timeout = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+      if ((await Promise.race([this.exited!.then(() => 'exited'), timeout])) !== 'exited') server.kill('SIGKILL');
+      await this.exited;
+    } else if (!server) {
       await killPostmaster(this.dataDir);
     }
-    await rm(this.dir, { recursive: true, force: true });
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+/**
+ * The first folder above `dir` that `user` cannot pass through (no search permission for it), or null. Checked
+ * from the modes rather than by starting a process as that user: it costs a few stats, not a process.
+ */
+async function closedAncestor(dir: string, user: OsUser): Promise<string | null> {
+  for (let path = dirname(dir); ; path = dirname(path)) {
+    const info = await stat(path);
+    const bit = info.uid === user.uid ? 0o100 : info.gid === user.gid ? 0o010 : 0o001;
+    if ((info.mode & bit) === 0) return path;
+    if (path === dirname(path)) return null;
   }
 }
 
@@ -311,8 +456,3 @@ export async function killPostmaster(dataDir: string): Promise<boolean> {
   return true;
 }
 
-async function chownTree(dir: string, user: OsUser): Promise<void> {
-  await chown(dir, user.uid, user.gid);
-  await chmod(dir, 0o700);
-  // The label stays root's: cleanup trusts only a label the server's account could not have written.
-}

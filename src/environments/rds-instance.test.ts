@@ -155,7 +155,7 @@ test('a full RDS drill: snapshot → tagged temporary instance → markers verif
       subnetGroup: 'default',
       restoredFrom: 'arn:aws:rds:us-east-1:123456789012:snapshot:shop-nightly',
       endpoint: expect.stringMatching(/\.rds\.amazonaws\.com:5432$/),
-      endpointOverride: `127.0.0.1:${standIn().endpointOverride!.port}`,
+      endpointOverride: `${standIn().endpointOverride!.host}:${standIn().endpointOverride!.port}`,
       credentials: 'drill config',
     },
   });

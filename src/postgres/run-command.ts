@@ -13,6 +13,11 @@ export interface OsUser {
 export interface RunOptions {
   /** Extra environment variables, e.g. libpq's PGPASSWORD (never put secrets in arguments). */
   readonly env?: Record<string, string>;
+  /**
+   * false: the command gets only {@link env}, nothing of this process's environment (for tools that must not
+   * see restore-drill's secrets, like a sandboxed PostgreSQL). Default true.
+   */
+  readonly inheritEnv?: boolean;
   readonly cwd?: string;
   readonly user?: OsUser | null;
   readonly signal?: AbortSignal;
@@ -39,7 +44,7 @@ export async function runCommand(binary: string, args: readonly string[], option
     nothrow: true,
     verbose: false,
     cwd: options.cwd ?? (user ? '/' : process.cwd()),
-    env: { ...process.env, ...options.env },
+    env: options.inheritEnv === false ? { ...options.env } : { ...process.env, ...options.env },
     spawn,
     signal,
   });

@@ -15,6 +15,12 @@ function rejection(url: string): ConfigError {
 }
 
 describe('connectionFromUrl', () => {
+  test('a percent-encoded host is a Unix socket directory, as libpq reads it', () => {
+    const { clientConfig, libpqEnv } = connectionFromUrl('postgres://app:pw@%2Ftmp%2Frestore-drill-x%2Fsocket:5432/shop');
+    expect(clientConfig).toMatchObject({ host: '/tmp/restore-drill-x/socket', port: 5432, database: 'shop' });
+    expect(libpqEnv).toMatchObject({ PGHOST: '/tmp/restore-drill-x/socket', PGPORT: '5432' });
+  });
+
   test('gives the pg client and libpq the same database and credentials', () => {
     const { clientConfig, libpqEnv, display } = connectionFromUrl('postgresql://app:s3cr%40t%2Fpw@db.internal:6543/shop?sslmode=require&application_name=nightly');
     expect(clientConfig).toEqual({

@@ -69,7 +69,9 @@ export function connectionFromUrl(url: string): UrlConnection {
     }
     values[key] = value;
   }
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || values.host;
+  // A Unix socket directory is a percent-encoded host, as libpq reads it: postgres://u@%2Fvar%2Frun%2Fpostgresql/db.
+  const hostname = /^%2F/i.test(parsed.hostname) ? decode(parsed.hostname, 'socket directory') : parsed.hostname;
+  const host = hostname.replace(/^\[(.*)\]$/, '$1') || values.host;
   if (!host) throw new ConfigError(`the connection URL names no host: ${shown}`, HINT);
   const port = parsed.port || values.port || '5432';
   if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new ConfigError(`bad port "${port}" in the connection URL ${shown}`, HINT);

@@ -80,5 +80,5 @@ export const SHOP_TOTAL_ROWS = Object.values(SHOP_ROWS).reduce((a, b) => a + b, 
 
 /** A `postgres://` URL for a `pg` configuration of a local cluster. */
 export function urlOf(config: pg.ClientConfig): string {
-  return `postgres://${config.user}:${encodeURIComponent(String(config.password))}@${config.host}:${config.port}/${config.database}?sslmode=disable`;
+  return `postgres://${config.user}:${encodeURIComponent(String(config.password))}@${encodeURIComponent(String(config.host))}:${config.port}/${config.database}?sslmode=disable`;
 }
