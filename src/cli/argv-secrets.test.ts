@@ -22,7 +22,7 @@ beforeAll(async () => {
   const c = shop.environment.connectionConfig();
   password = String(c.password);
   withPassword = `postgres://${c.user}:${encodeURIComponent(password)}@${c.host}:${c.port}/${c.database}`;
-  withoutPassword = `postgres://${c.user}@${c.host}:${c.port}/${c.database}`;
+  withoutPassword = `postgres://${c.user}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
 });
 afterAll(async () => {
   await shop?.stop();
