@@ -21,7 +21,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'argv-secrets-test-'));
   const c = shop.environment.connectionConfig();
   password = String(c.password);
-  withPassword = `postgres://${c.user}:${encodeURIComponent(password)}@${c.host}:${c.port}/${c.database}`;
+  withPassword = `postgres://${c.user}:${encodeURIComponent(password)}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
   withoutPassword = `postgres://${c.user}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
 });
 afterAll(async () => {

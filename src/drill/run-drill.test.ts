@@ -24,7 +24,7 @@ beforeAll(async () => {
   // Production data that is already inconsistent (foreign keys are off under session_replication_role =
   // replica), dumped with a manifest taken in the same snapshot: every row matches, one key cannot be restored.
   const c = shop.environment.connectionConfig();
-  const url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${c.host}:${c.port}/${c.database}`;
+  const url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
   await mkdir(join(dir, 'fk-violation'));
   await shop.query('set session_replication_role = replica; insert into order_items (order_id, line, sku, quantity, unit_price) select 999999, 1, sku, 1, 1 from products limit 1');
   try {

@@ -148,7 +148,7 @@ select pg_catalog.pg_get_userbyid(c.relowner) as owner, array_remove(array[
        then 'it has indexes beside its primary key' end,
   case when c.relhassubclass or c.relispartition or exists (select 1 from pg_catalog.pg_inherits h where h.inhrelid = c.oid) then 'it takes part in inheritance' end,
   case when exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-                    and (a.atttypid >= 16384 or a.attgenerated <> '' or a.attname not in ('id', 'taken_at', 'tables')))
+                    and (a.atttypid >= 16384 or a.attgenerated <> '' or a.attname not in ('id', 'taken_at', 'tables', 'objects')))
        then 'its columns are not the ones restore-drill made' end,
   case when exists (select 1 from pg_catalog.pg_attrdef d join pg_catalog.pg_depend dep
                       on dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass and dep.objid = d.oid
