@@ -65,10 +65,9 @@ function urlFromLibpqEnvironment(env: NodeJS.ProcessEnv): string {
   const params = new URLSearchParams();
   const sslmode = pick('sslmode', 'PGSSLMODE');
   if (sslmode) params.set('sslmode', sslmode);
-  // A Unix socket directory goes in the host parameter; a name or address in the authority.
   const socket = host.startsWith('/');
-  if (socket) params.set('host', host);
-  const authority = `${user ? `${encodeURIComponent(user)}@` : ''}${socket ? 'localhost' : host.includes(':') ? `[${host}]` : host}${port ? `:${port}` : ''}`;
+  // A socket directory is percent-encoded in the authority, as libpq reads it (`%2Fvar%2Frun%2Fpostgresql`).
+  const authority = `${user ? `${encodeURIComponent(user)}@` : ''}${socket ? encodeURIComponent(host) : host.includes(':') ? `[${host}]` : host}${port ? `:${port}` : ''}`;
   const query = params.toString();
   return `postgres://${authority}/${database ? encodeURIComponent(database) : ''}${query ? `?${query}` : ''}`;
 }
