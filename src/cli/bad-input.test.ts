@@ -115,7 +115,7 @@ const failedDrill: Row[] = [
   ['a file that is not a dump', () => ['check', '--dump', d('a-file'), ...drill()], /is not a pg_dump archive/],
   ['no PostgreSQL binaries', () => ['check', '--dump', good, ...drill()], /no PostgreSQL binaries/, { env: () => ({ RESTORE_DRILL_PG_BIN: d('no-bin') }) }],
   ...(isRoot
-    ? [['the server to run as root', () => ['check', '--dump', good, ...drill()], /RESTORE_DRILL_PG_USER names "root", which is root \(uid 0\)/, { env: () => ({ RESTORE_DRILL_PG_USER: 'root' }) }] as Row]
+    ? [['the server to run as root', () => ['check', '--dump', good, ...drill()], /RESTORE_DRILL_PG_USER names "root", which is root \(uid 0\)/, { env: () => ({ RESTORE_DRILL_PG_USER: 'root', RESTORE_DRILL_SANDBOX: 'off' }) }] as Row] // the account of the unsandboxed opt-out
     : []),
 ];
 

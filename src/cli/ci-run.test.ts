@@ -74,5 +74,5 @@ test('run on a terminal: a bar per drill fed by the workers; JUnit, summary, met
   expect(hook.requests).toHaveLength(1);
   const message = JSON.parse(hook.requests[0]!.body);
   expect(message.drill).toBe('shop & <friends> fail');
-  expect(message.text).toMatch(/^restore-drill: drill "shop &amp; &lt;friends&gt; fail" FAILED\n• orders are there: expected 1999, got 2000\nreport: .*reports\/\d{8}T\d{6}Z-shop-friends-fail\.report\.md$/);
+  expect(message.text).toMatch(/^restore-drill: drill "shop &amp; &lt;friends&gt; fail" FAILED\n• orders are there: expected 1999, got 2000\nreport: .*reports\/\d{8}T\d{6}Z-shop-friends-fail\.report\.md\nledger head: \d+:sha256:[0-9a-f]{64}$/);
 });
