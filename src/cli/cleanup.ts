@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { findLocalLeftovers, removeLocalLeftover } from '../environments/leftovers.ts';
 import { parseDuration } from '../util/duration.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 
 /** `restore-drill cleanup [--older-than D]`: removes what crashed runs left, and only what carries our label. */
 export function registerCleanupCommand(program: Command, setExit: (code: number) => void): Command {

@@ -6,7 +6,7 @@ import { loadHistory } from '../report/history.ts';
 import { loadPublicKey } from '../report/signing-key.ts';
 import { parseDuration } from '../util/duration.ts';
 import { evidenceOption, graceOption, relabel, reportSource, type EvidenceFlags } from './evidence-options.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 
 /** `restore-drill controls DIR [--key PUB.pem] [--format markdown|json] [--out FILE]`: the compliance-control matrix. */
 export function registerControlsCommand(program: Command, setExit: (code: number) => void): Command {

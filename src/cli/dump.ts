@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { redactUrl } from '../util/redact.ts';
 import { assertUsableTempDir } from '../util/temp-dir.ts';
 import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 import { productionConnectionOptions, productionUrl, type ProductionConnectionFlags } from './production-connection.ts';
 import { interruptSignal, signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
 import { newRunId, type ResourceLabel } from '../environments/labels.ts';

@@ -6,7 +6,7 @@ import { writeHtmlIndex } from '../report/html/html-pages.ts';
 import { loadPublicKey } from '../report/signing-key.ts';
 import { parseDuration } from '../util/duration.ts';
 import { evidenceOption, graceOption, relabel, reportSource, type EvidenceFlags } from './evidence-options.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 
 /** `restore-drill history DIR [--key PUB.pem] [--html FILE]`: past runs per drill, with trend and forecast. */
 export function registerHistoryCommand(program: Command, setExit: (code: number) => void): Command {

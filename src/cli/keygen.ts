@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { generateKeyPair } from '../report/signing-key.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 
 /**
  * `restore-drill keygen --out DIR`: makes the Ed25519 key pair reports are signed with.

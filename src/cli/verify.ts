@@ -6,7 +6,7 @@ import { verifyLedger, verifyReportFile } from '../report/report-verifier.ts';
 import { fingerprint, loadPublicKey } from '../report/signing-key.ts';
 import { parseDuration } from '../util/duration.ts';
 import { evidenceOption, graceOption, openConfiguredStore } from './evidence-options.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 
 interface VerifyOptions {
   readonly key: string;

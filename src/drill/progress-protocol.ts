@@ -1,4 +1,4 @@
-import type { DrillProgressEvent } from '../drill/run-drill.ts';
+import type { DrillProgressEvent } from './run-drill.ts';
 
 /**
  * Set by `restore-drill run` when it draws progress bars: drills in Vitest worker processes then report
