@@ -12,7 +12,7 @@ import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
 import { manifestPathFor, readManifest } from '../src/sources/dump-manifest.ts';
 import { CHECKSUM_ALGORITHM } from '../src/verify/checksum-sql.ts';
 import { dumpWithManifest } from '../src/verify/dump-with-manifest.ts';
-import type { MarkerManifest } from '../src/verify/marker-model.ts';
+import type { MarkerManifest } from '../src/model/marker.ts';
 import { TYPED_CHECKSUM_ALGORITHM } from '../src/verify/typed-row-hash.ts';
 
 /** A cached benchmark dump. */

@@ -9,7 +9,7 @@ import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
 import { runCommand } from '../src/postgres/run-command.ts';
 import { TableDataTracker, type RestoredWhen } from '../src/postgres/table-data-tracker.ts';
 import { compareWithMarker, startComparison } from '../src/verify/compare.ts';
-import type { MarkerManifest } from '../src/verify/marker-model.ts';
+import type { MarkerManifest } from '../src/model/marker.ts';
 import type { RunResult } from './bench-runs.ts';
 
 /** How the comparison is scheduled. */

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { computeRangeSums, countRows, hashLayout, parseQualifiedName } from '../src/verify/checksum-sql.ts';
 import { compareWithMarker, type CompareOptions } from '../src/verify/compare.ts';
 import { defaultPoolSize, openConnectionPool } from '../src/verify/connection-pool.ts';
-import type { Marker } from '../src/verify/marker-model.ts';
+import type { Marker } from '../src/model/marker.ts';
 
 /** One way to read every table of a restored database. */
 export interface VerifyVariant {

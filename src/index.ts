@@ -13,7 +13,8 @@ export type { Environment, EnvironmentContext, StartedEnvironment, RestoreOption
 export { localPostgres, type LocalPostgresConfig } from './environments/local-postgres.ts';
 export { containerPostgres, type ContainerPostgresConfig } from './environments/container-postgres.ts';
 export { ContainerRuntimeUnavailableError } from './environments/docker-runtime.ts';
-export type { LocalDump, PickStrategy, RecoveryPoint, Restorable, Source, SourceContext } from './sources/source.ts';
+export type { LocalDump, RecoveryPoint, Restorable } from './model/recovery-point.ts';
+export type { PickStrategy, Source, SourceContext } from './sources/source.ts';
 export { fileSource } from './sources/file-source.ts';
 export { s3DumpSource } from './sources/s3-dump-source.ts';
 export { rdsSnapshotSource, type RdsSnapshotRestorable, type RdsSnapshotSource, type RdsSnapshotSourceOptions } from './sources/rds-snapshot-source.ts';
@@ -28,5 +29,5 @@ export { encryptionPolicy, type EncryptionPolicyOptions } from './objectives/pol
 export { offsiteCopyPolicy, type OffsiteCopyPolicyOptions } from './objectives/policies/offsite-copy-policy.ts';
 export { s3VersioningPolicy, type S3VersioningPolicyOptions } from './objectives/policies/s3-versioning-policy.ts';
 export type { Objectives } from './objectives/objectives.ts';
-export type { CheckResult, DrillReport, DrillStatus } from './report/report-model.ts';
+export type { CheckResult, DrillReport, DrillStatus } from './model/report.ts';
 export { ConfigError, CommandFailedError, InterruptedError, RestoreDrillError } from './errors.ts';

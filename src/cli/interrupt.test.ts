@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { verifyReportFile } from '../report/report-verifier.ts';
 import { generateKeyPair, loadPublicKey } from '../report/signing-key.ts';
-import type { PhaseName } from '../report/report-model.ts';
+import type { PhaseName } from '../model/report.ts';
 import { runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
 import { dumpWithManifest } from '../verify/dump-with-manifest.ts';

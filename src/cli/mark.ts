@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { redactUrl } from '../util/redact.ts';
 import { parseTableSelection, type TableSelection } from '../verify/table-discovery.ts';
-import { describeFingerprint } from '../markers/object-fingerprint-model.ts';
+import { describeFingerprint } from '../model/object-fingerprint.ts';
 import { writeMarker } from '../verify/take-marker.ts';
 import { EXIT } from './exit-codes.ts';
 import { productionConnectionOptions, productionUrl, type ProductionConnectionFlags } from './production-connection.ts';

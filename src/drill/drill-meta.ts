@@ -1,7 +1,7 @@
 // Kept apart from drill.ts, which loads Vitest: `restore-drill check` needs this without it.
 import { summarizeNotVerified } from '../report/not-verified-text.ts';
 import type { LedgerHead } from '../evidence/ledger-head.ts';
-import type { CheckResult } from '../report/report-model.ts';
+import type { CheckResult } from '../model/report.ts';
 import type { DrillResult } from './run-drill.ts';
 
 /** What a drill leaves on its Vitest test case (`testCase.meta().restoreDrill`) for the summary reporter. */

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { DrillReport } from '../report/report-model.ts';
+import type { DrillReport } from '../model/report.ts';
 import { generateKeyPair, loadPublicKey } from '../report/signing-key.ts';
 import { verifyReportFile } from '../report/report-verifier.ts';
 import { runCli } from '../testing/run-cli.ts';

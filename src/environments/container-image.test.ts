@@ -6,7 +6,7 @@ import { runDrill } from '../drill/run-drill.ts';
 import { ConfigError } from '../errors.ts';
 import { generateKeyPair } from '../report/signing-key.ts';
 import { fileSource } from '../sources/file-source.ts';
-import { pgDumpRestorable, type RecoveryPoint } from '../sources/source.ts';
+import { pgDumpRestorable, type RecoveryPoint } from '../model/recovery-point.ts';
 import { newerDumpHeader } from '../testing/newer-dump-header.ts';
 import { probeContainerEngine } from './container-engine.testkit.ts';
 import { chooseImage, majorOf } from './container-image.ts';

@@ -1,7 +1,7 @@
 import type { ContainerRuntimeClient } from 'testcontainers';
 import { ConfigError } from '../errors.ts';
 import { readDumpHeader } from '../postgres/dump-header.ts';
-import { isPgDump, type RecoveryPoint, type Restorable } from '../sources/source.ts';
+import { isPgDump, type RecoveryPoint, type Restorable } from '../model/recovery-point.ts';
 
 /** The default image: the official PostgreSQL image of the recovery point's major version. */
 export const DEFAULT_IMAGE = 'postgres:{major}';

@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { ContainerRuntimeClient, StartedTestContainer } from 'testcontainers';
 import { ConfigError, InterruptedError } from '../errors.ts';
 import { labelDisposableDatabase } from '../postgres/disposable-database.ts';
-import { isPgDump, type Restorable } from '../sources/source.ts';
+import { isPgDump, type Restorable } from '../model/recovery-point.ts';
 import { freePort } from '../util/free-port.ts';
 import { registerSecret } from '../util/redact.ts';
 import { chooseImage, ensureImage } from './container-image.ts';

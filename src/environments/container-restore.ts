@@ -7,7 +7,7 @@ import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
 import { findPgBinaries, parseToolVersion, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { pgRestore } from '../postgres/pg-restore.ts';
 import { createStandInRoles, rolesNamedInDump } from '../postgres/stand-in-roles.ts';
-import type { LocalDump } from '../sources/source.ts';
+import type { LocalDump } from '../model/recovery-point.ts';
 import { dockerExec, type DockerContainer } from './docker-exec.ts';
 import type { RestoreOptions, StartedEnvironment } from './environment.ts';
 

@@ -1,5 +1,5 @@
 import type { ClientConfig } from 'pg';
-import type { RecoveryPoint, Restorable } from '../sources/source.ts';
+import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 
 /** What every environment is told when it starts. */
 export interface EnvironmentContext {

@@ -9,7 +9,7 @@ import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../postgres/pg-bi
 import { labelDisposableDatabase } from '../postgres/disposable-database.ts';
 import { pgRestore } from '../postgres/pg-restore.ts';
 import { runCommand, type OsUser } from '../postgres/run-command.ts';
-import { isPgDump, type Restorable } from '../sources/source.ts';
+import { isPgDump, type Restorable } from '../model/recovery-point.ts';
 import { registerSecret } from '../util/redact.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, SandboxViolations, StartedEnvironment } from './environment.ts';
 import { copyClusterTemplate, templateCacheDir, type ClusterInit } from './cluster-template.ts';

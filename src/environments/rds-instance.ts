@@ -18,7 +18,7 @@ import { cleanupRds } from './rds-leftovers.ts';
 import { sendRds } from '../sources/rds-errors.ts';
 import type { RdsPointInTimeRestorable } from '../sources/rds-point-in-time.ts';
 import type { RdsSnapshotRestorable } from '../sources/rds-snapshot-source.ts';
-import type { Restorable } from '../sources/source.ts';
+import type { Restorable } from '../model/recovery-point.ts';
 import { parseDuration, type DurationString } from '../util/duration.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from './environment.ts';
 import { newMasterPassword, resolveCredentials, type RdsCredentials, type ResolvedCredentials } from './rds-credentials.ts';

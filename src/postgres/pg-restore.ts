@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { CommandFailedError, ConfigError } from '../errors.ts';
 import type { RestoreOptions, StartedEnvironment } from '../environments/environment.ts';
-import type { LocalDump } from '../sources/source.ts';
+import type { LocalDump } from '../model/recovery-point.ts';
 import { assertDisposable } from './disposable-database.ts';
 import { readDumpHeader } from './dump-header.ts';
 import { RestoreErrorLog, restoreFailure } from './restore-errors.ts';

@@ -3,7 +3,7 @@ import { formatDuration } from '../util/duration.ts';
 import { DEMO_KEY_NOTE, failureLines, signedWithDemoKey } from './failure-summary.ts';
 import type { HistoryRun, ReportHistory, SignatureCheck } from './history.ts';
 import { summarizeNotVerified } from './not-verified-text.ts';
-import type { DrillStatus, ObjectiveResult } from './report-model.ts';
+import type { DrillStatus, ObjectiveResult } from '../model/report.ts';
 
 /** The heading runs are listed under when their drill declares no control. */
 export const NO_CONTROL = '(no control declared)';

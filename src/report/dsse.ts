@@ -1,6 +1,6 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { fingerprint, type SigningKey } from './signing-key.ts';
-import type { Signer } from './signer.ts';
+import type { Signer } from './signer-interface.ts';
 import { verifySignature } from './signer-algorithms.ts';
 
 /** The DSSE payload type of every report: an in-toto Statement. */

@@ -1,4 +1,4 @@
-import type { CheckResult, DrillReport } from './report-model.ts';
+import type { CheckResult, DrillReport } from '../model/report.ts';
 
 /** What every view says about a report signed with a demo key. */
 export const DEMO_KEY_NOTE = 'demo key — not evidence';

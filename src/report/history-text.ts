@@ -3,7 +3,7 @@ import { formatDuration } from '../util/duration.ts';
 import { describeChange, describeForecast, drillForecast, monthlyRestore, recentChange } from './forecast.ts';
 import type { DrillHistory, HistoryRun, ReportHistory } from './history.ts';
 import { DEMO_KEY_NOTE, failureLines, signedWithDemoKey } from './failure-summary.ts';
-import type { ObjectiveResult } from './report-model.ts';
+import type { ObjectiveResult } from '../model/report.ts';
 
 /**
  * The history as plain text for a terminal: per drill its runs (oldest first) with restore time and

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { basename } from 'node:path';
-import type { DrillReport, DrillStatus, PhaseTiming } from './report-model.ts';
+import type { DrillReport, DrillStatus, PhaseTiming } from '../model/report.ts';
 import { writeReport } from './report-writer.ts';
 import { sampleReport } from './sample-report.fixture.ts';
 import { fingerprint, type SigningKey } from './signing-key.ts';

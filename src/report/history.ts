@@ -6,7 +6,7 @@ import { parseDuration } from '../util/duration.ts';
 import { verifyEnvelope } from './dsse.ts';
 import { monthOf, type Month } from './history-months.ts';
 import { listReportFiles, readReportFile } from './report-files.ts';
-import type { DrillReport, DrillStatus, ObjectiveResult } from './report-model.ts';
+import type { DrillReport, DrillStatus, ObjectiveResult } from '../model/report.ts';
 import { verifyLedger, type LedgerVerification } from './report-verifier.ts';
 import { fingerprint } from './signing-key.ts';
 import { parseStatement } from './statement.ts';

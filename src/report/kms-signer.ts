@@ -6,7 +6,7 @@ import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { networkCode } from '../sources/s3-errors.ts';
 import { redact } from '../util/redact.ts';
 import { fingerprint, PUBLIC_KEY_FILE } from './signing-key.ts';
-import { KMS_PREFIX, type Signer } from './signer.ts';
+import { KMS_PREFIX, type Signer } from './signer-interface.ts';
 import { verifySignature, type SignatureAlgorithm } from './signer-algorithms.ts';
 
 /** KMS signs a message of at most this many bytes as it is (`MessageType: RAW`); longer ones as a digest. */

@@ -1,7 +1,7 @@
 import { formatDuration } from '../util/duration.ts';
 import { summarizeNotVerified } from './not-verified-text.ts';
 import { DEMO_KEY_EXPLAINED, DEMO_KEY_NOTE, failedCheckLine, failuresFirst, signedWithDemoKey } from './failure-summary.ts';
-import type { CheckStatus, DrillReport, DrillStatus, ObjectiveResult, RpoBasis } from './report-model.ts';
+import type { CheckStatus, DrillReport, DrillStatus, ObjectiveResult, RpoBasis } from '../model/report.ts';
 
 /** What the human report says about the signed file it sits beside. */
 export interface MarkdownOptions {

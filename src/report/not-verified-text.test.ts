@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { NOT_VERIFIED_UNKNOWN, summarizeNotVerified } from './not-verified-text.ts';
-import type { NotVerified } from './report-model.ts';
+import type { NotVerified } from '../model/report.ts';
 
 const table = (name: string, reason: NotVerified['reason']): NotVerified => ({ kind: 'table', name, reason, detail: 'why' });
 

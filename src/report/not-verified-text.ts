@@ -1,4 +1,4 @@
-import type { NotVerified, NotVerifiedReason } from './report-model.ts';
+import type { NotVerified, NotVerifiedReason } from '../model/report.ts';
 
 /** How each reason reads as the start of a line, in the order the lines are listed. */
 const HEADINGS: ReadonlyArray<readonly [NotVerifiedReason, string]> = [

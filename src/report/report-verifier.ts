@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.ts';
 import type { LedgerEntry } from '../evidence/ledger-head.ts';
 import { verifyEnvelope } from './dsse.ts';
 import { fileDigest, listReportFiles, readReportFile, type ReportFileRead } from './report-files.ts';
-import type { DrillReport } from './report-model.ts';
+import type { DrillReport } from '../model/report.ts';
 import { parseStatement } from './statement.ts';
 
 /** The verdict on one report file. */

@@ -21,9 +21,10 @@ import {
   reportFileTime,
   reportSlug,
 } from './report-files.ts';
-import type { DrillReport, LedgerFields } from './report-model.ts';
+import type { DrillReport, LedgerFields } from '../model/report.ts';
 import type { SigningKey } from './signing-key.ts';
-import { toSigner, type Signer } from './signer.ts';
+import { toSigner } from './signer.ts';
+import { type Signer } from './signer-interface.ts';
 import { buildStatement, serializeStatement } from './statement.ts';
 
 /** What {@link writeReport} needs: the finished report (without its ledger fields), where, and the key. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import { REPORT_PREDICATE_TYPE, type DrillReport } from './report-model.ts';
+import { REPORT_PREDICATE_TYPE, type DrillReport } from '../model/report.ts';
 
 // The package is CommonJS with an ESM-style .d.ts: under NodeNext the default import is the function itself.
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.ts';
-import type { MarkerManifest } from '../verify/marker-model.ts';
+import type { MarkerManifest } from '../model/marker.ts';
 import { parseMarkerManifest } from '../verify/marker-schema.ts';
 
 /** Suffix of the marker manifest `restore-drill dump` writes beside a dump. */

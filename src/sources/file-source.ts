@@ -5,7 +5,8 @@ import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
 import { MANIFEST_SUFFIX, readManifestBeside } from './dump-manifest.ts';
 import { listFiles } from '../util/list-files.ts';
 import { dumpFormat, inspectLocalDump } from './local-dump.ts';
-import { pgDumpRestorable, type RecoveryPoint, type PgDumpRestorable, type Source, type SourceContext } from './source.ts';
+import { type Source, type SourceContext } from './source.ts';
+import { pgDumpRestorable, type RecoveryPoint, type PgDumpRestorable } from '../model/recovery-point.ts';
 
 /** Options of the {@link fileSource}. */
 export interface FileSourceOptions {

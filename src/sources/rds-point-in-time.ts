@@ -2,7 +2,8 @@ import { DescribeDBInstancesCommand, type DBInstance, type RDSClient } from '@aw
 import { ConfigError } from '../errors.ts';
 import { createRdsClient, parseArn, type RdsClientOptions } from './rds-client.ts';
 import { sendRds } from './rds-errors.ts';
-import type { RecoveryPoint, Restorable, Source } from './source.ts';
+import type { Source } from './source.ts';
+import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 
 /** Options of {@link rdsPointInTime}. */
 export interface RdsPointInTimeOptions extends RdsClientOptions {

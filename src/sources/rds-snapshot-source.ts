@@ -10,7 +10,8 @@ import {
 import { ConfigError } from '../errors.ts';
 import { createRdsClient, parseArn, type RdsClientOptions } from './rds-client.ts';
 import { explainRdsError, NoSnapshotsError, RdsNotFoundError, sendRds } from './rds-errors.ts';
-import type { RecoveryPoint, Restorable, Source, SourceContext } from './source.ts';
+import type { Source, SourceContext } from './source.ts';
+import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 
 /** Options of {@link rdsSnapshotSource}: whose snapshots, where, and which kinds. */
 export interface RdsSnapshotSourceOptions extends RdsClientOptions {

@@ -12,8 +12,9 @@ import { inspectLocalDump } from './local-dump.ts';
 import { createS3Client, customEndpoint, type S3ClientOptions } from './s3-client.ts';
 import { explainS3Error, type S3ErrorContext } from './s3-errors.ts';
 import { parseS3Uri, s3Uri } from './s3-uri.ts';
-import { pgDumpRestorable, type RecoveryPoint, type PgDumpRestorable, type Source, type SourceContext } from './source.ts';
-import type { MarkerManifest } from '../verify/marker-model.ts';
+import { type Source, type SourceContext } from './source.ts';
+import { pgDumpRestorable, type RecoveryPoint, type PgDumpRestorable } from '../model/recovery-point.ts';
+import type { MarkerManifest } from '../model/marker.ts';
 
 /** Options of the {@link s3DumpSource}; give `prefix` (a folder of dumps) or `key` (one dump). */
 export interface S3DumpSourceOptions extends S3ClientOptions {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { QualifiedName, RangeLayout, RangeSum, TableMarker } from './marker-model.ts';
+import type { QualifiedName, RangeLayout, RangeSum, TableMarker } from '../model/marker.ts';
 
 /**
  * Name and version of the checksum algorithm, recorded in every marker and report. Bump the version on any

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { CheckResult } from '../report/report-model.ts';
+import type { CheckResult } from '../model/report.ts';
 import { computeTotals, parseQualifiedName, pinSessionSettings, TEXT_ROW_HASH_SQL } from './checksum-sql.ts';
 import { compareWithMarker, describeRange, startComparison } from './compare.ts';
-import type { Marker } from './marker-model.ts';
+import type { Marker } from '../model/marker.ts';
 import { sql, startShopCluster, withClient, type ShopCluster } from './shop-cluster.testkit.ts';
 import { splitBlocks, tableBlocks } from './table-blocks.ts';
 import { readTypedColumns, typedRowHashSql } from './typed-row-hash.ts';

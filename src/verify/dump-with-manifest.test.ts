@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.ts';
 import { readDumpHeader } from '../postgres/dump-header.ts';
 import { compareWithMarker } from './compare.ts';
 import { readManifest } from '../sources/dump-manifest.ts';
-import { pgDumpRestorable } from '../sources/source.ts';
+import { pgDumpRestorable } from '../model/recovery-point.ts';
 import { dumpWithManifest, manifestPathFor } from './dump-with-manifest.ts';
 import { sql, startCluster, startShopCluster, urlOf, type ShopCluster } from './shop-cluster.testkit.ts';
 

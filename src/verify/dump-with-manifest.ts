@@ -2,14 +2,14 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { describeFingerprint } from '../markers/object-fingerprint-model.ts';
+import { describeFingerprint } from '../model/object-fingerprint.ts';
 import { findPgBinaries } from '../postgres/pg-binaries.ts';
 import { runCommand } from '../postgres/run-command.ts';
 import { manifestPathFor } from '../sources/dump-manifest.ts';
 import { checkOutputPath } from '../util/output-path.ts';
 import { openConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
-import type { Marker, MarkerManifest } from './marker-model.ts';
+import type { Marker, MarkerManifest } from '../model/marker.ts';
 import { markSnapshot } from './take-marker.ts';
 
 // One definition of where a manifest lives, shared with the sources that look for it.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { objectFingerprintSchema } from '../markers/object-fingerprint-model.ts';
-import type { MarkerManifest, TableMarker } from './marker-model.ts';
+import { objectFingerprintSchema } from '../model/object-fingerprint.ts';
+import type { MarkerManifest, TableMarker } from '../model/marker.ts';
 
 // Markers are read back from restored databases and from files beside dumps, possibly written by another
 // version of restore-drill: their shape is checked before any number in them is trusted.

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { NotVerified, PhaseName } from '../report/report-model.ts';
+import type { NotVerified, PhaseName } from '../model/report.ts';
 import { qualifiedName } from './checksum-sql.ts';
-import type { Marker } from './marker-model.ts';
+import type { Marker } from '../model/marker.ts';
 import { discoverTables } from './table-discovery.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { RestoreDrillError } from '../errors.ts';
-import type { StoredMarker } from './marker-model.ts';
+import type { StoredMarker } from '../model/marker.ts';
 import { readMarkers, readNewestMarker } from './read-markers.ts';
 import { sql, startCluster, withClient } from './shop-cluster.testkit.ts';
 import { writeMarker } from './take-marker.ts';

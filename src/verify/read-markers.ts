@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { RestoreDrillError } from '../errors.ts';
-import type { StoredMarker } from './marker-model.ts';
+import type { StoredMarker } from '../model/marker.ts';
 import { parseMarkerTables } from './marker-schema.ts';
 
 /**

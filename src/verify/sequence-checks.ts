@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { CheckResult } from '../report/report-model.ts';
+import type { CheckResult } from '../model/report.ts';
 import { qualifiedName, quoteTable } from './checksum-sql.ts';
 
 /**

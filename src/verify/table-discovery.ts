@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ConfigError } from '../errors.ts';
 import { parseQualifiedName, qualifiedName, type TableRef } from './checksum-sql.ts';
-import type { MarkerMode, QualifiedName } from './marker-model.ts';
+import type { MarkerMode, QualifiedName } from '../model/marker.ts';
 
 /** Allowed relative difference of a `count`-mode row count: ±10 %. */
 export const COUNT_TOLERANCE = 0.1;

@@ -1,18 +1,7 @@
 import type pg from 'pg';
-import type { CheckResult } from '../report/report-model.ts';
-import type { QualifiedName } from './marker-model.ts';
+import type { CheckResult } from '../model/report.ts';
+import type { QualifiedName, TableSchema } from '../model/marker.ts';
 import { qualifiedName } from './checksum-sql.ts';
-
-/**
- * The shape of one table as markers record it: columns with types and nullability, index definitions and
- * constraint definitions, each sorted. A restore that lost an index, a constraint or a column shows up
- * as a difference, even when every row is there.
- */
-export interface TableSchema {
-  readonly columns: string[];
-  readonly indexes: string[];
-  readonly constraints: string[];
-}
 
 /**
  * Reads the schema of the given tables (or every user table outside `restore_drill`). Index and constraint

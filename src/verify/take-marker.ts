@@ -5,7 +5,7 @@ import { CHECKSUM_ALGORITHM, computeRangeSums, countRows, hashLayout, integerLay
 import { openConnectionPool, setRole, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
 import { isoTimeSql } from './read-markers.ts';
-import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from './marker-model.ts';
+import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from '../model/marker.ts';
 import { readTableSchemas } from './table-schema.ts';
 import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql, unsafeColumns } from './typed-row-hash.ts';
 import { COUNT_TOLERANCE, discoverTables, planTables, type PlanOptions, type TablePlan } from './table-discovery.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newSigningKey } from '../history.testkit.ts';
-import type { CheckResult } from '../report-model.ts';
+import type { CheckResult } from '../../model/report.ts';
 import { writeReport } from '../report-writer.ts';
 import { sampleReport } from '../sample-report.fixture.ts';
 import { launchBrowser, openFile, type TestBrowser } from './browser.testkit.ts';

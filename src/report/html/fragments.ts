@@ -1,6 +1,6 @@
 import { formatDuration } from '../../util/duration.ts';
 import type { SignatureCheck } from '../history.ts';
-import type { DrillStatus, ObjectiveResult } from '../report-model.ts';
+import type { DrillStatus, ObjectiveResult } from '../../model/report.ts';
 import { escapeHtml } from './escape.ts';
 
 const STATUS_TEXT: Record<DrillStatus, string> = { passed: 'PASSED', failed: 'FAILED', error: 'ERROR' };

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../util/duration.ts';
 import type { DrillHistory, SignatureCheck } from '../history.ts';
 import { DEMO_KEY_EXPLAINED, DEMO_KEY_NOTE, failuresFirst, signedWithDemoKey } from '../failure-summary.ts';
-import type { CheckResult, CheckStatus, DrillReport, ObjectiveResult, RpoBasis } from '../report-model.ts';
+import type { CheckResult, CheckStatus, DrillReport, ObjectiveResult, RpoBasis } from '../../model/report.ts';
 import { summarizeNotVerified } from '../not-verified-text.ts';
 import { escapeHtml, fileHref } from './escape.ts';
 import { signatureText, statusBadge } from './fragments.ts';

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../util/duration.ts';
 import { trendAt, type MonthlyValue, type TrendLine } from '../forecast.ts';
 import { monthIndex, monthRange, type Month } from '../history-months.ts';
-import type { DrillStatus, PhaseTiming } from '../report-model.ts';
+import type { DrillStatus, PhaseTiming } from '../../model/report.ts';
 import { escapeHtml } from './escape.ts';
 
 /** One run drawn as a pass/fail mark under a monthly chart. */

@@ -1,5 +1,5 @@
-import type { ObjectFingerprint } from '../markers/object-fingerprint-model.ts';
-import type { TableSchema } from './table-schema.ts';
+import type { ObjectFingerprint } from './object-fingerprint.ts';
+
 /**
  * What can be compared after a restore, per table:
  * - `append-only`: rows up to the recorded key bound must match exactly (count and checksum);
@@ -99,4 +99,15 @@ export interface MarkerManifest extends Marker {
   /** Server version of the production database, e.g. `15.18`. */
   readonly serverVersion: string;
   readonly database: string;
+}
+
+/**
+ * The shape of one table as markers record it: columns with types and nullability, index definitions and
+ * constraint definitions, each sorted. A restore that lost an index, a constraint or a column shows up
+ * as a difference, even when every row is there.
+ */
+export interface TableSchema {
+  readonly columns: string[];
+  readonly indexes: string[];
+  readonly constraints: string[];
 }
