@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateKeyPair, PRIVATE_KEY_FILE } from '../src/report/signing-key.ts';
+import { generateKeyPair, PRIVATE_KEY_FILE } from '../src/evidence/signing-key.ts';
 import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
 import { newRunId } from '../src/environments/labels.ts';
 import { localPostgres } from '../src/environments/local-postgres.ts';

@@ -2,9 +2,9 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { generateKeyPair } from '../report/signing-key.ts';
-import { verifyReportFile } from '../report/report-verifier.ts';
-import { loadPublicKey } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
+import { verifyReportFile } from '../evidence/report-verifier.ts';
+import { loadPublicKey } from '../evidence/signing-key.ts';
 import { newerDumpHeader } from '../testing/newer-dump-header.ts';
 import { connectionUrl } from '../testing/connection-url.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { startHttpReceiver, type HttpReceiver } from '../testing/http-receiver.ts';
 import { runCliOnTerminal } from '../testing/run-on-terminal.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';

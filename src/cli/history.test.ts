@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderHistoryText } from '../report/history-text.ts';
-import { loadHistory } from '../report/history.ts';
-import { monthlyRuns, newSigningKey, writeReportDirectory } from '../report/history.testkit.ts';
+import { renderHistoryText } from '../views/history-text.ts';
+import { loadHistory } from '../views/history.ts';
+import { monthlyRuns, newSigningKey, writeReportDirectory } from '../views/history.testkit.ts';
 import { hasStackTrace, runCli, type CliOutcome } from '../testing/run-cli.ts';
 
 // What is printed is tested in report/history-text.test.ts; here, the command as a user runs it. The

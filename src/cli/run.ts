@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { defaultKeyDir } from '../drill/run-drill.ts';
-import { resolveSigner } from '../report/signer.ts';
+import { resolveSigner } from '../evidence/signer.ts';
 import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';

@@ -1,5 +1,5 @@
 // Kept apart from drill.ts, which loads Vitest: `restore-drill check` needs this without it.
-import { summarizeNotVerified } from '../report/not-verified-text.ts';
+import { summarizeNotVerified } from '../views/not-verified-text.ts';
 import type { LedgerHead } from '../evidence/ledger-head.ts';
 import type { CheckResult } from '../model/report.ts';
 import type { DrillResult } from './run-drill.ts';

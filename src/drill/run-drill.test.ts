@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import type { Policy } from '../objectives/policy.ts';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { fileSource } from '../sources/file-source.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
 import { dumpWithManifest } from '../verify/dump-with-manifest.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runDrill } from '../drill/run-drill.ts';
 import { ConfigError } from '../errors.ts';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { fileSource } from '../sources/file-source.ts';
 import { pgDumpRestorable, type RecoveryPoint } from '../model/recovery-point.ts';
 import { newerDumpHeader } from '../testing/newer-dump-header.ts';

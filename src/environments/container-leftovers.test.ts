@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runDrill } from '../drill/run-drill.ts';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { listedSource } from '../testing/listed-source.ts';
 import { runCli } from '../testing/run-cli.ts';
 import { probeContainerEngine } from './container-engine.testkit.ts';

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { StartedNetwork } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { runDrill } from '../drill/run-drill.ts';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { fileSource } from '../sources/file-source.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
 import { dumpWithManifest } from '../verify/dump-with-manifest.ts';

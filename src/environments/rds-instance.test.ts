@@ -20,7 +20,7 @@ import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { coveragePolicy } from '../objectives/policies/coverage-policy.ts';
 import { encryptionPolicy } from '../objectives/policies/encryption-policy.ts';
 import { freshnessPolicy } from '../objectives/policies/freshness-policy.ts';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { rdsPointInTime } from '../sources/rds-point-in-time.ts';
 import { rdsSnapshotSource } from '../sources/rds-snapshot-source.ts';
 import type { SourceContext } from '../sources/source.ts';

@@ -11,7 +11,7 @@ import { cleanupRds, findRdsLeftovers } from './rds-leftovers.ts';
 import { RDS_TAG } from './rds-tags.ts';
 import { rdsInstance } from './rds-instance.ts';
 import { runDrill } from '../drill/run-drill.ts';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { listedSource } from '../testing/listed-source.ts';
 
 let moto: MotoServer;

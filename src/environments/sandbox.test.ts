@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { findPgBinaries } from '../postgres/pg-binaries.ts';
 import type { StartedEnvironment } from './environment.ts';

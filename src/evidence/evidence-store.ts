@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { compareReportNames, listReportFiles, REPORT_SUFFIX } from '../report/report-files.ts';
+import { compareReportNames, listReportFiles, REPORT_SUFFIX } from './report-files.ts';
 import { createS3Client, customEndpoint } from '../sources/s3-client.ts';
 import { explainS3Error } from '../sources/s3-errors.ts';
 import { parseS3Uri } from '../sources/s3-uri.ts';

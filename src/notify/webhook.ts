@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { DrillMeta } from '../drill/drill-meta.ts';
 import { formatHead, type LedgerHead } from '../evidence/ledger-head.ts';
-import { DEMO_KEY_NOTE, failedCheckLine } from '../report/failure-summary.ts';
+import { DEMO_KEY_NOTE, failedCheckLine } from '../views/failure-summary.ts';
 import { describeEndpoint, send } from './endpoint.ts';
 
 /** The environment variable that may hold the `--notify` URL (keeps a webhook token off the command line). */

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newSigningKey } from '../history.testkit.ts';
 import type { CheckResult } from '../../model/report.ts';
-import { writeReport } from '../report-writer.ts';
-import { sampleReport } from '../sample-report.fixture.ts';
+import { writeReport } from '../../drill/report-writer.ts';
+import { sampleReport } from '../../model/sample-report.fixture.ts';
 import { launchBrowser, openFile, type TestBrowser } from './browser.testkit.ts';
 import { INDEX_FILE } from './html-pages.ts';
 

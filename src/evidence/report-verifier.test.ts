@@ -7,8 +7,8 @@ import { ConfigError } from '../errors.ts';
 import { signEnvelope } from './dsse.ts';
 import { fileDigest } from './report-files.ts';
 import { verifyLedger, verifyReportFile } from './report-verifier.ts';
-import { writeReport } from './report-writer.ts';
-import { sampleReport } from './sample-report.fixture.ts';
+import { writeReport } from '../drill/report-writer.ts';
+import { sampleReport } from '../model/sample-report.fixture.ts';
 import { fingerprint, type SigningKey } from './signing-key.ts';
 
 function newKey(): SigningKey {

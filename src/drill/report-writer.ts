@@ -6,10 +6,10 @@ import { ConfigError, RestoreDrillError } from '../errors.ts';
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
 import { appendToStore } from '../evidence/store-append.ts';
 import type { LedgerHead } from '../evidence/ledger-head.ts';
-import { withDirectoryLock, type DirectoryLockOptions } from './directory-lock.ts';
-import { signEnvelopeWith } from './dsse.ts';
-import { htmlFileFor, writeHtmlPages } from './html/html-pages.ts';
-import { renderMarkdown as defaultRenderMarkdown, type MarkdownOptions } from './markdown.ts';
+import { withDirectoryLock, type DirectoryLockOptions } from '../evidence/directory-lock.ts';
+import { signEnvelopeWith } from '../evidence/dsse.ts';
+import { htmlFileFor, writeHtmlPages } from '../views/html/html-pages.ts';
+import { renderMarkdown as defaultRenderMarkdown, type MarkdownOptions } from '../views/markdown.ts';
 import {
   compactUtc,
   compareReportNames,
@@ -20,12 +20,12 @@ import {
   REPORT_SUFFIX,
   reportFileTime,
   reportSlug,
-} from './report-files.ts';
+} from '../evidence/report-files.ts';
 import type { DrillReport, LedgerFields } from '../model/report.ts';
-import type { SigningKey } from './signing-key.ts';
-import { toSigner } from './signer.ts';
-import { type Signer } from './signer-interface.ts';
-import { buildStatement, serializeStatement } from './statement.ts';
+import type { SigningKey } from '../evidence/signing-key.ts';
+import { toSigner } from '../evidence/signer.ts';
+import { type Signer } from '../evidence/signer-interface.ts';
+import { buildStatement, serializeStatement } from '../evidence/statement.ts';
 
 /** What {@link writeReport} needs: the finished report (without its ledger fields), where, and the key. */
 export interface WriteReportOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from './markdown.ts';
-import { sampleReport } from './sample-report.fixture.ts';
+import { sampleReport } from '../model/sample-report.fixture.ts';
 
 describe('renderMarkdown', () => {
   const markdown = renderMarkdown(sampleReport(), { jsonFile: '20261123T175533Z-orders.report.json', keyid: 'sha256:abc' });

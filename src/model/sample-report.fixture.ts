@@ -1,4 +1,4 @@
-import type { DrillReport } from '../model/report.ts';
+import type { DrillReport } from './report.ts';
 
 /**
  * A complete, realistic report for tests of the report folder; override any field.

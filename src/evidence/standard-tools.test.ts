@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { BIN } from '../testing/run-cli.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { monthlyRuns, newSigningKey, writeReportDirectory } from './history.testkit.ts';
+import { monthlyRuns, newSigningKey, writeReportDirectory } from '../views/history.testkit.ts';
 
 // docs/auditors.md promises that a report can be checked with openssl, jq and base64 alone. These tests run
 // the real binaries on reports written by the real writer, and run the shell blocks of that document as written.
@@ -237,7 +237,7 @@ describe('the shell blocks of docs/auditors.md', () => {
 describe('the shell blocks of docs/', () => {
   it('are each either run by these tests (<!-- tested: NAME -->) or say why not (<!-- not run: … -->)', async () => {
     const tested = ['with-restore-drill', 'set-report', 'openssl-verify', 'read-payload', 'read-position', 'openssl-verify-ecdsa', 'ledger'];
-    const docs = fileURLToPath(new URL('../../docs/', import.meta.url));
+    const docs = fileURLToPath(new URL('../../docs', import.meta.url));
     const found: string[] = [];
     for (const name of (await readdir(docs)).filter((n) => n.endsWith('.md'))) {
       const lines = (await readFile(join(docs, name), 'utf8')).split('\n');

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { loadHistory, type ReportHistory } from '../history.ts';
-import { REPORT_SUFFIX } from '../report-files.ts';
+import { REPORT_SUFFIX } from '../../evidence/report-files.ts';
 import { fileHref } from './escape.ts';
 import { renderHtmlIndex } from './html-index.ts';
 import { renderHtmlReport } from './html-report.ts';

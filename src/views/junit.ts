@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { DrillMeta } from '../drill/drill-meta.ts';
 import type { CiRun } from './ci-summary.ts';
-import { reportSlug } from './report-files.ts';
+import { reportSlug } from '../evidence/report-files.ts';
 
 /**
  * A run as JUnit XML, the format CI systems (GitHub, GitLab, Jenkins, Azure DevOps, CircleCI) read test

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_GRACE, findStaleDrills, type Freshness } from '../evidence/staleness.ts';
 import { parseDuration } from '../util/duration.ts';
-import { verifyEnvelope } from './dsse.ts';
+import { verifyEnvelope } from '../evidence/dsse.ts';
 import { monthOf, type Month } from './history-months.ts';
-import { listReportFiles, readReportFile } from './report-files.ts';
+import { listReportFiles, readReportFile } from '../evidence/report-files.ts';
 import type { DrillReport, DrillStatus, ObjectiveResult } from '../model/report.ts';
-import { verifyLedger, type LedgerVerification } from './report-verifier.ts';
-import { fingerprint } from './signing-key.ts';
-import { parseStatement } from './statement.ts';
+import { verifyLedger, type LedgerVerification } from '../evidence/report-verifier.ts';
+import { fingerprint } from '../evidence/signing-key.ts';
+import { parseStatement } from '../evidence/statement.ts';
 
 /**
  * What is known about one report's signature. `unchecked` means no public key was given: the report is

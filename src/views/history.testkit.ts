@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { basename } from 'node:path';
 import type { DrillReport, DrillStatus, PhaseTiming } from '../model/report.ts';
-import { writeReport } from './report-writer.ts';
-import { sampleReport } from './sample-report.fixture.ts';
-import { fingerprint, type SigningKey } from './signing-key.ts';
+import { writeReport } from '../drill/report-writer.ts';
+import { sampleReport } from '../model/sample-report.fixture.ts';
+import { fingerprint, type SigningKey } from '../evidence/signing-key.ts';
 
 /** One past run of a drill, for building a report directory in tests. */
 export interface PastRun {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { REPORT_PREDICATE_TYPE } from '../model/report.ts';
-import { sampleReport } from './sample-report.fixture.ts';
+import { sampleReport } from '../model/sample-report.fixture.ts';
 import { buildStatement, parseStatement, serializeStatement, STATEMENT_TYPE } from './statement.ts';
 
 describe('buildStatement', () => {

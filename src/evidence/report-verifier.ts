@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import type { LedgerEntry } from '../evidence/ledger-head.ts';
+import type { LedgerEntry } from './ledger-head.ts';
 import { verifyEnvelope } from './dsse.ts';
 import { fileDigest, listReportFiles, readReportFile, type ReportFileRead } from './report-files.ts';
 import type { DrillReport } from '../model/report.ts';

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { sampleReport } from '../sample-report.fixture.ts';
+import { sampleReport } from '../../model/sample-report.fixture.ts';
 import { renderHtmlReport } from './html-report.ts';
 
 const signature = { state: 'unchecked', keyid: null } as const;

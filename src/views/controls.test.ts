@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildControlMatrix, isValidControlId, NO_CONTROL, renderControlsJson, renderControlsMarkdown } from './controls.ts';
 import { loadHistory } from './history.ts';
 import { monthlyRuns, newSigningKey, pastReport, writeReportDirectory } from './history.testkit.ts';
-import { writeReport } from './report-writer.ts';
+import { writeReport } from '../drill/report-writer.ts';
 
 const key = newSigningKey();
 let dir: string;

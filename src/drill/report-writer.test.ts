@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
-import { verifyEnvelope } from './dsse.ts';
-import { LOCK_FILE } from './directory-lock.ts';
-import { fileDigest } from './report-files.ts';
+import { verifyEnvelope } from '../evidence/dsse.ts';
+import { LOCK_FILE } from '../evidence/directory-lock.ts';
+import { fileDigest } from '../evidence/report-files.ts';
 import { writeReport } from './report-writer.ts';
-import { sampleReport } from './sample-report.fixture.ts';
-import { fingerprint, resolveSigningKey, type SigningKey } from './signing-key.ts';
+import { sampleReport } from '../model/sample-report.fixture.ts';
+import { fingerprint, resolveSigningKey, type SigningKey } from '../evidence/signing-key.ts';
 
 const pair = generateKeyPairSync('ed25519');
 const key: SigningKey = { ...pair, keyid: fingerprint(pair.publicKey), source: 'generated in memory' };

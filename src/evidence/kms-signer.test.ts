@@ -10,8 +10,8 @@ import { freePort } from '../util/free-port.ts';
 import { fetchKmsPublicKey, KMS_RAW_MESSAGE_LIMIT, kmsSigner, parseKmsKeyRef } from './kms-signer.ts';
 import { pae, PAYLOAD_TYPE } from './dsse.ts';
 import { verifyReportFile } from './report-verifier.ts';
-import { writeReport } from './report-writer.ts';
-import { sampleReport } from './sample-report.fixture.ts';
+import { writeReport } from '../drill/report-writer.ts';
+import { sampleReport } from '../model/sample-report.fixture.ts';
 import { serializeStatement, buildStatement } from './statement.ts';
 
 let moto: MotoServer;
