@@ -5,7 +5,7 @@
  * import { drill, fileSource, localPostgres, containerPostgres } from 'restore-drill';
  */
 export { drill } from './drill/drill.ts';
-export type { DrillMeta } from './drill/drill-meta.ts';
+export type { DrillMeta } from './model/drill-meta.ts';
 export type { DrillOptions } from './drill/drill-options.ts';
 export type { DumpedWithout } from './verify/compare-objects.ts';
 export { runDrill, type DrillBody, type DrillContext, type DrillResult, type DrillRun } from './drill/run-drill.ts';

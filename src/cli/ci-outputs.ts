@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { parseEndpoint } from '../notify/endpoint.ts';
+import { parseEndpoint } from '../util/endpoint.ts';
 import { LEGACY_NOTIFY_ENV, notifyFailures, NOTIFY_ENV } from '../notify/webhook.ts';
 import { formatHead, renderHeadMarkdown, runHead } from '../evidence/ledger-head.ts';
 import { renderCiSummary, type CiRun } from '../views/ci-summary.ts';

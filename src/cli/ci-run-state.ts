@@ -1,6 +1,6 @@
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DrillMeta } from '../drill/drill-meta.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
 import type { CiRun, NotRunDrill } from '../views/ci-summary.ts';
 import { withDirectoryLock } from '../evidence/directory-lock.ts';
 

@@ -1,4 +1,4 @@
-import type { DrillMeta } from '../drill/drill-meta.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
 import { DEMO_KEY_NOTE } from '../views/failure-summary.ts';
 import { formatDuration } from '../util/duration.ts';
 

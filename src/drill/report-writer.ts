@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
 import { appendToStore } from '../evidence/store-append.ts';
-import type { LedgerHead } from '../evidence/ledger-head.ts';
+import type { LedgerHead } from '../model/ledger-head.ts';
 import { withDirectoryLock, type DirectoryLockOptions } from '../evidence/directory-lock.ts';
 import { signEnvelopeWith } from '../evidence/dsse.ts';
 import { htmlFileFor, writeHtmlPages } from '../views/html/html-pages.ts';

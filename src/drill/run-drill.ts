@@ -12,7 +12,7 @@ import { startReaper } from '../environments/reaper.ts';
 import { evaluateObjective, objectiveCheck, objectiveTargets } from '../objectives/objectives.ts';
 import { RestoreFailedError, RestoreIncompleteError } from '../postgres/restore-errors.ts';
 import type { CheckResult, DrillReport, DrillStatus, LedgerFields, NotVerified, PhaseName, RpoBasis } from '../model/report.ts';
-import type { LedgerHead } from '../evidence/ledger-head.ts';
+import type { LedgerHead } from '../model/ledger-head.ts';
 import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
 import { parseDuration } from '../util/duration.ts';
 import { writeReport } from './report-writer.ts';

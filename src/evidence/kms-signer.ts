@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetPublicKeyCommand, KMSClient, SignCommand, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
-import { networkCode } from '../sources/s3-errors.ts';
+import { networkCode } from '../util/network-code.ts';
 import { redact } from '../util/redact.ts';
 import { fingerprint, PUBLIC_KEY_FILE } from './signing-key.ts';
 import { KMS_PREFIX, type Signer } from './signer-interface.ts';

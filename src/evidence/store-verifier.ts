@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyLedger } from './report-verifier.ts';
 import type { EvidenceStore, Retention } from './evidence-store.ts';
-import { checkHead, type LedgerEntry, type LedgerHead } from './ledger-head.ts';
+import { checkHead, type LedgerEntry } from './ledger-head.ts';
+import { type LedgerHead } from '../model/ledger-head.ts';
 
 /** The verdict on an evidence store. */
 export interface StoreVerification {

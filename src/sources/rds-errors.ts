@@ -1,5 +1,6 @@
 import type { $Command, RDSClient, RDSClientResolvedConfig, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-rds';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
+import { networkCode } from '../util/network-code.ts';
 import { redact } from '../util/redact.ts';
 
 /** RDS has no such snapshot, instance or cluster: a ConfigError that teardown and cleanup may treat as "already gone". */
@@ -66,7 +67,6 @@ const NOT_FOUND_ERRORS = new Set([
   'DBInstanceNotFound',
   'DBClusterNotFound',
 ]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 const IAM_HINT = 'see iam/restore-drill-policy.json for the minimal policy a drill needs';
 const CREDENTIAL_HINT =
   'check AWS_PROFILE / AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance role); restore-drill uses the standard AWS credential chain';
@@ -142,13 +142,4 @@ export async function sendRds<Input extends ServiceInputTypes, Output extends Se
 /** `DescribeDBSnapshotsCommand` → `DescribeDBSnapshots`. */
 export function actionOf(command: { readonly constructor: { readonly name: string } }): string {
   return command.constructor.name.replace(/Command$/, '');
-}
-
-function networkCode(error: Error): string | undefined {
-  const candidates = [error, (error as { cause?: unknown }).cause, ...((error as { errors?: unknown[] }).errors ?? [])];
-  for (const candidate of candidates) {
-    const code = (candidate as { code?: unknown } | undefined)?.code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-  }
-  return undefined;
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.ts';
+import { networkCode } from '../util/network-code.ts';
 import { redact } from '../util/redact.ts';
 
 /** Where an S3 call went, for error messages. Holds no credentials. */
@@ -22,7 +23,6 @@ const CREDENTIAL_ERRORS = new Set([
 ]);
 const ACCESS_ERRORS = new Set(['AccessDenied', 'Forbidden', 'AllAccessDisabled', 'AccountProblem']);
 const REGION_ERRORS = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 const CREDENTIAL_HINT =
   'check AWS_PROFILE / AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance role); restore-drill uses the standard AWS credential chain';
 
@@ -80,14 +80,4 @@ export function explainS3Error(error: unknown, where: S3ErrorContext): unknown {
     );
   }
   return error;
-}
-
-/** The errno-style code of a network failure, also when Node wraps several attempts in an AggregateError. */
-export function networkCode(error: Error): string | undefined {
-  const candidates = [error, (error as { cause?: unknown }).cause, ...((error as { errors?: unknown[] }).errors ?? [])];
-  for (const candidate of candidates) {
-    const code = (candidate as { code?: unknown } | undefined)?.code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-  }
-  return undefined;
 }

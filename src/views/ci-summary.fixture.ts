@@ -1,4 +1,4 @@
-import type { DrillMeta } from '../drill/drill-meta.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
 
 /**
  * A drill result as the CI outputs receive it (what `toDrillMeta` makes of a report); override any field.

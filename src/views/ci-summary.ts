@@ -1,5 +1,5 @@
 import { basename, relative } from 'node:path';
-import type { DrillMeta } from '../drill/drill-meta.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
 import { formatDuration } from '../util/duration.ts';
 import { DEMO_KEY_NOTE, failureLines } from './failure-summary.ts';
 

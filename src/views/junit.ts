@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { DrillMeta } from '../drill/drill-meta.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
 import type { CiRun } from './ci-summary.ts';
 import { reportSlug } from '../evidence/report-files.ts';
 

@@ -1,6 +1,6 @@
-import type { DrillMeta } from '../drill/drill-meta.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
 import { ConfigError } from '../errors.ts';
-import { describeEndpoint, send } from '../notify/endpoint.ts';
+import { describeEndpoint, send } from '../util/endpoint.ts';
 import { writeFileAtomically } from '../util/atomic-write.ts';
 import { renderMetrics } from './metrics.ts';
 

@@ -1,4 +1,4 @@
-import type { DrillMeta } from '../drill/drill-meta.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
 
 /** The metric families restore-drill exports, with their help text. All are gauges. */
 export const METRICS = {

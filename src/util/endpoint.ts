@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.ts';
-import { networkCode } from '../sources/s3-errors.ts';
+import { networkCode } from './network-code.ts';
 
 /** How long one notification or push may take before it is given up (it never holds up the exit for long). */
 export const SEND_TIMEOUT_MS = 10_000;
