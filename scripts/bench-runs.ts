@@ -10,7 +10,7 @@ import { newRunId } from '../src/environments/labels.ts';
 import { localPostgres } from '../src/environments/local-postgres.ts';
 import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
 import { runCommand } from '../src/postgres/run-command.ts';
-import { parseQualifiedName, quoteTable } from '../src/verify/checksum-sql.ts';
+import { parseQualifiedName, quoteTable } from '../src/markers/checksum-sql.ts';
 import { BENCH_DIR } from './bench-database.ts';
 
 /** One timed run of one alternative. */

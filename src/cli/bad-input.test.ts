@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 let dir: string;
 let good: string;

@@ -9,7 +9,7 @@ import { newerDumpHeader } from '../testing/newer-dump-header.ts';
 import { connectionUrl } from '../testing/connection-url.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest, manifestPathFor } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest, manifestPathFor } from '../markers/dump-with-manifest.ts';
 
 let shop: ShopDatabase;
 let dir: string;

@@ -12,7 +12,7 @@ import { runCliOnTerminal } from '../testing/run-on-terminal.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
 import { parseStrictXml } from '../testing/strict-xml.ts';
 import { freePort } from '../util/free-port.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 let dir: string;
 let key: string;

@@ -8,7 +8,7 @@ import { startHttpReceiver, type HttpReceiver } from '../testing/http-receiver.t
 import { runCliOnTerminal } from '../testing/run-on-terminal.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
 import { parseStrictXml } from '../testing/strict-xml.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 const INDEX = fileURLToPath(new URL('../index.ts', import.meta.url));
 let project: string;

@@ -12,7 +12,7 @@ import type { StartedEnvironment } from '../environments/environment.ts';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { NO_ENGINE, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 let dir: string;
 let dump: string;

@@ -4,13 +4,13 @@ import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { redactUrl } from '../util/redact.ts';
 import { assertUsableTempDir } from '../util/temp-dir.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 import { EXIT } from './exit-codes.ts';
 import { productionConnectionOptions, productionUrl, type ProductionConnectionFlags } from './production-connection.ts';
 import { interruptSignal, signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
 import { newRunId, type ResourceLabel } from '../environments/labels.ts';
 import { startReaper } from '../environments/reaper.ts';
-import { manifestPathFor } from '../sources/dump-manifest.ts';
+import { manifestPathFor } from '../markers/dump-manifest.ts';
 
 /** `restore-drill dump [--url URL | --url-env NAME] --out PATH|s3://B/K`: pg_dump plus a manifest from the same snapshot. */
 export function registerDumpCommand(program: Command, setExit: (code: number) => void): Command {

@@ -11,7 +11,7 @@ import { generateKeyPair, loadSigningKey } from '../evidence/signing-key.ts';
 import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 let moto: MotoServer;
 let shop: ShopDatabase;

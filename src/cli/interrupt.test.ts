@@ -9,7 +9,7 @@ import { generateKeyPair, loadPublicKey } from '../evidence/signing-key.ts';
 import type { PhaseName } from '../model/report.ts';
 import { runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 let dir: string;
 let dump: string;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { redactUrl } from '../util/redact.ts';
-import { parseTableSelection, type TableSelection } from '../verify/table-discovery.ts';
+import { parseTableSelection, type TableSelection } from '../markers/table-discovery.ts';
 import { describeFingerprint } from '../model/object-fingerprint.ts';
-import { writeMarker } from '../verify/take-marker.ts';
+import { writeMarker } from '../markers/take-marker.ts';
 import { EXIT } from './exit-codes.ts';
 import { productionConnectionOptions, productionUrl, type ProductionConnectionFlags } from './production-connection.ts';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 const INDEX = fileURLToPath(new URL('../index.ts', import.meta.url));
 let project: string;

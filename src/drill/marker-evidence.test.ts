@@ -9,8 +9,8 @@ import { generateKeyPair, loadPublicKey } from '../evidence/signing-key.ts';
 import { verifyReportFile } from '../evidence/report-verifier.ts';
 import { runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
-import { writeMarker } from '../verify/take-marker.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { writeMarker } from '../markers/take-marker.ts';
 
 let shop: ShopDatabase;
 let dir: string;

@@ -8,7 +8,7 @@ import { runDrill } from '../drill/run-drill.ts';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { fileSource } from '../sources/file-source.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 import { probeContainerEngine } from './container-engine.testkit.ts';
 import { CONTAINER_LABELS } from './container-labels.ts';
 import { containerPostgres } from './container-postgres.ts';

@@ -5,7 +5,7 @@ import { CommandFailedError, ConfigError } from '../errors.ts';
 import { assertDisposable } from '../postgres/disposable-database.ts';
 import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
 import { findPgBinaries, parseToolVersion, type PgBinaries } from '../postgres/pg-binaries.ts';
-import { pgRestore } from '../postgres/pg-restore.ts';
+import { pgRestore } from './pg-restore.ts';
 import { createStandInRoles, rolesNamedInDump } from '../postgres/stand-in-roles.ts';
 import type { LocalDump } from '../model/recovery-point.ts';
 import { dockerExec, type DockerContainer } from './docker-exec.ts';

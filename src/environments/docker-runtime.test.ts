@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 import { containerPostgres } from './container-postgres.ts';
 import { ContainerRuntimeUnavailableError } from './docker-runtime.ts';
 import { newRunId } from './labels.ts';

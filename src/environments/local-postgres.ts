@@ -7,7 +7,7 @@ import pg from 'pg';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../errors.ts';
 import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { labelDisposableDatabase } from '../postgres/disposable-database.ts';
-import { pgRestore } from '../postgres/pg-restore.ts';
+import { pgRestore } from './pg-restore.ts';
 import { runCommand, type OsUser } from '../postgres/run-command.ts';
 import { isPgDump, type Restorable } from '../model/recovery-point.ts';
 import { registerSecret } from '../util/redact.ts';

@@ -29,7 +29,7 @@ import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { afterCall, createMotoIamUser, createProductionInstance, motoRdsClient, throttleFirstCalls, useMotoAwsEnv } from '../testing/rds-moto.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { redact } from '../util/redact.ts';
-import { writeMarker } from '../verify/take-marker.ts';
+import { writeMarker } from '../markers/take-marker.ts';
 import type { EnvironmentContext, StartedEnvironment } from './environment.ts';
 import { newRunId } from './labels.ts';
 import { deleteIfOurs } from './rds-guarded-delete.ts';

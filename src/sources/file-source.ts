@@ -2,7 +2,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
-import { MANIFEST_SUFFIX, readManifestBeside } from './dump-manifest.ts';
+import { MANIFEST_SUFFIX, readManifestBeside } from '../markers/dump-manifest.ts';
 import { listFiles } from '../util/list-files.ts';
 import { dumpFormat, inspectLocalDump } from './local-dump.ts';
 import { type Source, type SourceContext } from './source.ts';

@@ -7,7 +7,7 @@ import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Clie
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { parseDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
 import { mapLimit } from '../util/map-limit.ts';
-import { MANIFEST_SUFFIX, manifestPathFor, parseManifest } from './dump-manifest.ts';
+import { MANIFEST_SUFFIX, manifestPathFor, parseManifest } from '../markers/dump-manifest.ts';
 import { inspectLocalDump } from './local-dump.ts';
 import { createS3Client, customEndpoint, type S3ClientOptions } from './s3-client.ts';
 import { explainS3Error, type S3ErrorContext } from './s3-errors.ts';

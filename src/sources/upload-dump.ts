@@ -12,7 +12,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { readDumpHeader } from '../postgres/dump-header.ts';
-import { manifestPathFor } from './dump-manifest.ts';
+import { manifestPathFor } from '../markers/dump-manifest.ts';
 import { listFiles } from '../util/list-files.ts';
 import { dumpFormat } from './local-dump.ts';
 import { createS3Client, customEndpoint } from './s3-client.ts';

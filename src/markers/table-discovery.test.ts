@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { chooseMode, discoverTables, parseTableSelection, planTables, type TableInfo } from './table-discovery.ts';
-import { sql, startShopCluster, waitUntil, withClient, type ShopCluster } from './shop-cluster.testkit.ts';
+import { sql, startShopCluster, waitUntil, withClient, type ShopCluster } from '../verify/shop-cluster.testkit.ts';
 
 let cluster: ShopCluster;
 let tables: TableInfo[];

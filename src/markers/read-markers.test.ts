@@ -3,7 +3,7 @@ import type { StartedEnvironment } from '../environments/environment.ts';
 import { RestoreDrillError } from '../errors.ts';
 import type { StoredMarker } from '../model/marker.ts';
 import { readMarkers, readNewestMarker } from './read-markers.ts';
-import { sql, startCluster, withClient } from './shop-cluster.testkit.ts';
+import { sql, startCluster, withClient } from '../verify/shop-cluster.testkit.ts';
 import { writeMarker } from './take-marker.ts';
 
 let env: StartedEnvironment;

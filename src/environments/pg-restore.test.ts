@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CommandFailedError, ConfigError } from '../errors.ts';
-import { newRunId } from '../environments/labels.ts';
-import { localPostgres } from '../environments/local-postgres.ts';
+import { newRunId } from './labels.ts';
+import { localPostgres } from './local-postgres.ts';
 import { newerDumpHeader } from '../testing/newer-dump-header.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
-import { readDumpHeader } from './dump-header.ts';
-import { RestoreFailedError, RestoreIncompleteError } from './restore-errors.ts';
-import { findPgBinaries } from './pg-binaries.ts';
+import { readDumpHeader } from '../postgres/dump-header.ts';
+import { RestoreFailedError, RestoreIncompleteError } from '../postgres/restore-errors.ts';
+import { findPgBinaries } from '../postgres/pg-binaries.ts';
 
 let shop: ShopDatabase;
 let dir: string;

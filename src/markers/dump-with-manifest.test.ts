@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { ConfigError } from '../errors.ts';
 import { readDumpHeader } from '../postgres/dump-header.ts';
-import { compareWithMarker } from './compare.ts';
-import { readManifest } from '../sources/dump-manifest.ts';
+import { compareWithMarker } from '../verify/compare.ts';
+import { readManifest } from './dump-manifest.ts';
 import { pgDumpRestorable } from '../model/recovery-point.ts';
 import { dumpWithManifest, manifestPathFor } from './dump-with-manifest.ts';
-import { sql, startCluster, startShopCluster, urlOf, type ShopCluster } from './shop-cluster.testkit.ts';
+import { sql, startCluster, startShopCluster, urlOf, type ShopCluster } from '../verify/shop-cluster.testkit.ts';
 
 let production: ShopCluster;
 let targets: StartedEnvironment[];

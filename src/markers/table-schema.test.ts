@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { sequenceChecks } from './sequence-checks.ts';
-import { startShopCluster, type ShopCluster } from './shop-cluster.testkit.ts';
+import { sequenceChecks } from '../verify/sequence-checks.ts';
+import { startShopCluster, type ShopCluster } from '../verify/shop-cluster.testkit.ts';
 import { compareTableSchemas, readTableSchemas } from './table-schema.ts';
 
 let cluster: ShopCluster;

@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.ts';
 import { describeFingerprint } from '../model/object-fingerprint.ts';
 import { findPgBinaries } from '../postgres/pg-binaries.ts';
 import { runCommand } from '../postgres/run-command.ts';
-import { manifestPathFor } from '../sources/dump-manifest.ts';
+import { manifestPathFor } from './dump-manifest.ts';
 import { checkOutputPath } from '../util/output-path.ts';
 import { openConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';

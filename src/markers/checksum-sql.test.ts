@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SHOP_ROWS } from '../../fixtures/shop/seed-shop.ts';
 import { computeRangeSums, hashLayout, integerLayout, parseQualifiedName, pinSessionSettings, quoteTable, type RangeTotals } from './checksum-sql.ts';
-import { startShopCluster, withClient, type ShopCluster } from './shop-cluster.testkit.ts';
+import { startShopCluster, withClient, type ShopCluster } from '../verify/shop-cluster.testkit.ts';
 import { takeMarker } from './take-marker.ts';
 
 let a: ShopCluster;

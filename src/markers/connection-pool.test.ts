@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openConnectionPool } from './connection-pool.ts';
-import { sql, startShopCluster, type ShopCluster } from './shop-cluster.testkit.ts';
+import { sql, startShopCluster, type ShopCluster } from '../verify/shop-cluster.testkit.ts';
 
 let cluster: ShopCluster;
 

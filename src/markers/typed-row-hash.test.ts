@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { computeTotals, parseQualifiedName, pinSessionSettings, TEXT_ROW_HASH_SQL, type Totals } from './checksum-sql.ts';
-import { startShopCluster, withClient, type ShopCluster } from './shop-cluster.testkit.ts';
+import { startShopCluster, withClient, type ShopCluster } from '../verify/shop-cluster.testkit.ts';
 import { readTypedColumns, typedHashCaveat, typedRowHashSql } from './typed-row-hash.ts';
 
 let a: ShopCluster;

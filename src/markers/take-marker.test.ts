@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CHECKSUM_ALGORITHM } from './checksum-sql.ts';
 import { readMarkers } from './read-markers.ts';
-import { sql, startShopCluster, urlOf, waitUntil, withClient, type ShopCluster } from './shop-cluster.testkit.ts';
+import { sql, startShopCluster, urlOf, waitUntil, withClient, type ShopCluster } from '../verify/shop-cluster.testkit.ts';
 import { takeMarker, writeMarker } from './take-marker.ts';
 
 let cluster: ShopCluster;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.ts';
 import type { MarkerManifest } from '../model/marker.ts';
-import { parseMarkerManifest } from '../verify/marker-schema.ts';
+import { parseMarkerManifest } from './marker-schema.ts';
 
 /** Suffix of the marker manifest `restore-drill dump` writes beside a dump. */
 export const MANIFEST_SUFFIX = '.manifest.json';

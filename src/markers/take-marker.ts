@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { ConfigError } from '../errors.ts';
-import { ensureObjectsColumn, takeObjectFingerprint } from '../markers/object-fingerprint.ts';
+import { ensureObjectsColumn, takeObjectFingerprint } from './object-fingerprint.ts';
 import { CHECKSUM_ALGORITHM, computeRangeSums, countRows, hashLayout, integerLayout, keyRange, pinSessionSettings, qualifiedName, type RowBound } from './checksum-sql.ts';
 import { openConnectionPool, setRole, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';

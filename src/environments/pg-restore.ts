@@ -1,14 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { CommandFailedError, ConfigError } from '../errors.ts';
-import type { RestoreOptions, StartedEnvironment } from '../environments/environment.ts';
+import type { RestoreOptions, StartedEnvironment } from './environment.ts';
 import type { LocalDump } from '../model/recovery-point.ts';
-import { assertDisposable } from './disposable-database.ts';
-import { readDumpHeader } from './dump-header.ts';
-import { RestoreErrorLog, restoreFailure } from './restore-errors.ts';
-import { findPgBinaries } from './pg-binaries.ts';
-import { runCommand } from './run-command.ts';
-import { createStandInRoles, rolesNamedInDump } from './stand-in-roles.ts';
-import { TableDataTracker } from './table-data-tracker.ts';
+import { assertDisposable } from '../postgres/disposable-database.ts';
+import { readDumpHeader } from '../postgres/dump-header.ts';
+import { RestoreErrorLog, restoreFailure } from '../postgres/restore-errors.ts';
+import { findPgBinaries } from '../postgres/pg-binaries.ts';
+import { runCommand } from '../postgres/run-command.ts';
+import { createStandInRoles, rolesNamedInDump } from '../postgres/stand-in-roles.ts';
+import { TableDataTracker } from '../postgres/table-data-tracker.ts';
 
 /**
  * Restores a local `pg_dump` archive into a started environment with `pg_restore -j <cores>`. The
