@@ -59,7 +59,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       const pick = parsePick(opts.pick);
       const source = opts.dump.startsWith('s3://') ? (await import('../sources/s3-dump-source.ts')).s3DumpSource(opts.dump) : fileSource(opts.dump);
       // A bad RESTORE_DRILL_S3_TIMEOUT is a usage error before the drill, not a failed report after it.
-      if (opts.dump.startsWith('s3://')) (await import('../sources/s3-client.ts')).s3Timeouts();
+      if (opts.dump.startsWith('s3://')) (await import('../aws/s3-client.ts')).s3Timeouts();
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
       const environment = await checkEnvironment(opts);
       const ciTargets = parseCiFlags(opts);

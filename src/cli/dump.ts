@@ -38,7 +38,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
           }
           // To S3: dump locally into a private temp dir, upload dump and manifest, remove the local copy.
           const { checkUploadTarget, uploadDump } = await import('../sources/upload-dump.ts'); // the AWS SDK loads only for s3://
-          (await import('../sources/s3-client.ts')).s3Timeouts(); // a bad RESTORE_DRILL_S3_TIMEOUT fails before the dump
+          (await import('../aws/s3-client.ts')).s3Timeouts(); // a bad RESTORE_DRILL_S3_TIMEOUT fails before the dump
           await assertUsableTempDir();
           // A missing bucket or wrong credentials must not cost a whole dump of production first.
           await checkUploadTarget(opts.out, undefined, signal);

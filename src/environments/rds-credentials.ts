@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
-import { regionOfArn } from '../sources/rds-client.ts';
+import { regionOfArn } from '../aws/rds-client.ts';
 import { registerSecret } from '../util/redact.ts';
 
 /**

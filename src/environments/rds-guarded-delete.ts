@@ -7,7 +7,7 @@ import {
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { RestoreDrillError } from '../errors.ts';
-import { RdsNotFoundError, sendRds } from '../sources/rds-errors.ts';
+import { RdsNotFoundError, sendRds } from '../aws/rds-errors.ts';
 import { RDS_OWNER, RDS_TAG, readRdsLabel, type RdsLabel } from './rds-tags.ts';
 
 /** An RDS resource restore-drill may have created. */

@@ -13,9 +13,9 @@ import {
 } from '@aws-sdk/client-rds';
 import type pg from 'pg';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
-import { createRdsClient, requireRegion } from '../sources/rds-client.ts';
+import { createRdsClient, requireRegion } from '../aws/rds-client.ts';
 import { cleanupRds } from './rds-leftovers.ts';
-import { sendRds } from '../sources/rds-errors.ts';
+import { sendRds } from '../aws/rds-errors.ts';
 import type { RdsPointInTimeRestorable } from '../sources/rds-point-in-time.ts';
 import type { RdsSnapshotRestorable } from '../sources/rds-snapshot-source.ts';
 import type { Restorable } from '../model/recovery-point.ts';

@@ -1,7 +1,7 @@
 import { paginateDescribeDBClusters, paginateDescribeDBInstances, type RDSClient, type Tag } from '@aws-sdk/client-rds';
 import { RestoreDrillError } from '../errors.ts';
-import { createRdsClient } from '../sources/rds-client.ts';
-import { explainRdsError } from '../sources/rds-errors.ts';
+import { createRdsClient } from '../aws/rds-client.ts';
+import { explainRdsError } from '../aws/rds-errors.ts';
 import { redact } from '../util/redact.ts';
 import { deleteIfOurs, type GuardedDeleteOutcome, type RdsTarget } from './rds-guarded-delete.ts';
 import { readRdsLabel, type RdsLabel } from './rds-tags.ts';

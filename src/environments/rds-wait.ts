@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-rds';
 import pg from 'pg';
 import { InterruptedError, RestoreDrillError } from '../errors.ts';
-import { sendRds } from '../sources/rds-errors.ts';
+import { sendRds } from '../aws/rds-errors.ts';
 import { formatDuration } from '../util/duration.ts';
 import type { RdsTarget } from './rds-guarded-delete.ts';
 

@@ -1,7 +1,7 @@
 import { DescribeDBInstancesCommand, type DBInstance, type RDSClient } from '@aws-sdk/client-rds';
 import { ConfigError } from '../errors.ts';
-import { createRdsClient, parseArn, type RdsClientOptions } from './rds-client.ts';
-import { sendRds } from './rds-errors.ts';
+import { createRdsClient, parseArn, type RdsClientOptions } from '../aws/rds-client.ts';
+import { sendRds } from '../aws/rds-errors.ts';
 import type { Source } from './source.ts';
 import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 

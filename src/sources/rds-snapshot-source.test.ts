@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { createProductionInstance, motoRdsClient, throttleFirstCalls, useMotoAwsEnv } from '../testing/rds-moto.ts';
-import { createRdsClient, parseArn, RDS_MAX_ATTEMPTS } from './rds-client.ts';
+import { createRdsClient, parseArn, RDS_MAX_ATTEMPTS } from '../aws/rds-client.ts';
 import { rdsPointInTime } from './rds-point-in-time.ts';
 import { rdsSnapshotSource } from './rds-snapshot-source.ts';
 import type { SourceContext } from './source.ts';

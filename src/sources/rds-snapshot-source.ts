@@ -8,8 +8,8 @@ import {
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { ConfigError } from '../errors.ts';
-import { createRdsClient, parseArn, type RdsClientOptions } from './rds-client.ts';
-import { explainRdsError, NoSnapshotsError, RdsNotFoundError, sendRds } from './rds-errors.ts';
+import { createRdsClient, parseArn, type RdsClientOptions } from '../aws/rds-client.ts';
+import { explainRdsError, NoSnapshotsError, RdsNotFoundError, sendRds } from '../aws/rds-errors.ts';
 import type { Source, SourceContext } from './source.ts';
 import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 

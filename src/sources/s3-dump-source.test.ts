@@ -9,7 +9,7 @@ import { createMotoAccessKey, startMotoServer, type MotoServer } from '../testin
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { freePort } from '../util/free-port.ts';
 import { inspectLocalDump } from './local-dump.ts';
-import { createS3Client } from './s3-client.ts';
+import { createS3Client } from '../aws/s3-client.ts';
 import { s3DumpSource } from './s3-dump-source.ts';
 import type { SourceContext } from './source.ts';
 import { uploadDump } from './upload-dump.ts';

@@ -15,8 +15,8 @@ import { readDumpHeader } from '../postgres/dump-header.ts';
 import { manifestPathFor } from '../markers/dump-manifest.ts';
 import { listFiles } from '../util/list-files.ts';
 import { dumpFormat } from './local-dump.ts';
-import { createS3Client, customEndpoint } from './s3-client.ts';
-import { explainS3Error } from './s3-errors.ts';
+import { createS3Client, customEndpoint } from '../aws/s3-client.ts';
+import { explainS3Error } from '../aws/s3-errors.ts';
 import { parseS3Uri, s3Uri } from './s3-uri.ts';
 
 /** Options of {@link uploadDump}. */

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../errors.ts';
-import { NoSnapshotsError } from '../../sources/rds-errors.ts';
+import { NoSnapshotsError } from '../../aws/rds-errors.ts';
 import type { CheckResult } from '../../model/report.ts';
 import type { Source, SourceContext } from '../../sources/source.ts';
 import type { RecoveryPoint } from '../../model/recovery-point.ts';

@@ -1,6 +1,6 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { ConfigError } from '../errors.ts';
-import { FALLBACK_REGION } from './s3-client.ts';
+import { withFallbackRegion } from './region.ts';
 
 /** How to reach RDS when no ready-made client is given. Everything else comes from the SDK's standard configuration. */
 export interface RdsClientOptions {
@@ -34,15 +34,7 @@ export async function createRdsClient(options: RdsClientOptions = {}): Promise<R
       retryMode: 'standard',
       maxAttempts: options.maxAttempts ?? RDS_MAX_ATTEMPTS,
     });
-  const client = make(options.region);
-  if (options.region) return client;
-  try {
-    if (await client.config.region()) return client;
-  } catch {
-    // "Region is missing": the SDK found none in env or profile.
-  }
-  client.destroy();
-  return make(FALLBACK_REGION);
+  return withFallbackRegion(make, options.region);
 }
 
 /** The parts of an ARN that drills care about. */

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { parseDuration } from '../util/duration.ts';
+import { withFallbackRegion } from './region.ts';
 
 /** How to reach S3 when no ready-made client is given. Everything else comes from the SDK's standard configuration. */
 export interface S3ClientOptions {
@@ -8,9 +9,6 @@ export interface S3ClientOptions {
   /** S3-compatible endpoint (MinIO, Ceph, moto); default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS. */
   readonly endpoint?: string;
 }
-
-/** Region used only when none is configured anywhere the SDK looks. */
-export const FALLBACK_REGION = 'us-east-1';
 
 /** Env var: how long an S3 connection may stay silent before the call fails, as a duration (`90s`). */
 export const S3_TIMEOUT_ENV = 'RESTORE_DRILL_S3_TIMEOUT';
@@ -56,15 +54,7 @@ export async function createS3Client(options: S3ClientOptions = {}): Promise<S3C
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       ...(forcePathStyle ? { forcePathStyle: true } : {}),
     });
-  const client = make(options.region);
-  if (options.region) return client;
-  try {
-    if (await client.config.region()) return client;
-  } catch {
-    // "Region is missing": the SDK found none in env or profile.
-  }
-  client.destroy();
-  return make(FALLBACK_REGION);
+  return withFallbackRegion(make, options.region);
 }
 
 /**
