@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { ContainerRuntimeClient, StartedTestContainer } from 'testcontainers';
 import { ConfigError, InterruptedError } from '../errors.ts';
 import { labelDisposableDatabase } from '../postgres/disposable-database.ts';
-import { isPgDump, type Restorable } from '../model/recovery-point.ts';
+import type { Restorable } from '../model/recovery-point.ts';
 import { freePort } from '../util/free-port.ts';
 import { registerSecret } from '../util/redact.ts';
 import { chooseImage, ensureImage } from './container-image.ts';
@@ -17,6 +17,7 @@ import { findContainerLeftovers, removeContainerLeftover } from './container-lef
 import { containerRuntime, ContainerRuntimeUnavailableError } from './docker-runtime.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from './environment.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from './labels.ts';
+import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from './started-postgres.ts';
 
 /** Options of the {@link containerPostgres} environment. All optional. */
 export interface ContainerPostgresConfig {
@@ -264,27 +265,19 @@ class StartedContainerPostgres implements StartedEnvironment {
   }
 
   connectionConfig(database: string = this.database): ClientConfig {
-    return { host: this.address.host, port: this.address.port, user: SUPERUSER, password: this.password, database };
+    return loginConfig(this.login(), database);
   }
 
   libpqEnv(database: string = this.database): Record<string, string> {
-    return {
-      PGHOST: this.address.host,
-      PGPORT: String(this.address.port),
-      PGUSER: SUPERUSER,
-      PGPASSWORD: this.password,
-      PGDATABASE: database,
-      PGSSLMODE: 'disable',
-    };
+    return loginEnv(this.login(), database);
+  }
+
+  private login(): PostgresLogin {
+    return { host: this.address.host, port: this.address.port, user: SUPERUSER, password: this.password };
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
-    if (!isPgDump(restorable)) {
-      throw new ConfigError(
-        `the container environment cannot restore a ${restorable.kind} recovery point`,
-        'pair this source with an environment that can (e.g. rdsInstance() for RDS snapshots)',
-      );
-    }
+    requirePgDump(restorable, 'container');
     const inside: InsideContainer = { started: this.started, container: this.container, port: this.innerPort, user: SUPERUSER, passFile: `${SECRETS_DIR}/pgpass` };
     await restoreDump(this, inside, restorable.dump, this.restoreWith, options);
   }

@@ -1,3 +1,5 @@
+import { restoreTuningFor } from './restore-tuning.ts';
+
 /** A PostgreSQL server setting's value, as in `postgres -c name=value`. */
 export type SettingValue = string | number | boolean;
 
@@ -25,23 +27,7 @@ export function containerRestoreSettings(
   return {
     listen_addresses: where.listen,
     port: where.port,
-    fsync: false,
-    synchronous_commit: false,
-    full_page_writes: false,
-    wal_level: 'minimal',
-    max_wal_senders: 0,
-    archive_mode: false,
-    autovacuum: false,
-    checkpoint_timeout: '1h',
-    max_wal_size: '8GB',
-    shared_buffers: `${Math.min(1024, Math.max(128, Math.floor(mb / 16)))}MB`,
-    maintenance_work_mem: `${Math.min(1024, Math.max(64, Math.floor(mb / 32)))}MB`,
-    work_mem: '64MB',
-    max_worker_processes: Math.max(8, cores * 2),
-    max_parallel_workers: Math.max(2, cores),
-    max_parallel_workers_per_gather: Math.max(1, cores),
-    max_parallel_maintenance_workers: Math.max(1, cores),
-    jit: false,
+    ...restoreTuningFor(cores, mb),
     log_min_messages: 'warning',
     password_encryption: 'scram-sha-256',
   };

@@ -9,12 +9,14 @@ import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../postgres/pg-bi
 import { labelDisposableDatabase } from '../postgres/disposable-database.ts';
 import { pgRestore } from './pg-restore.ts';
 import { runCommand, type OsUser } from '../postgres/run-command.ts';
-import { isPgDump, type Restorable } from '../model/recovery-point.ts';
+import type { Restorable } from '../model/recovery-point.ts';
 import { registerSecret } from '../util/redact.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, SandboxViolations, StartedEnvironment } from './environment.ts';
 import { copyClusterTemplate, templateCacheDir, type ClusterInit } from './cluster-template.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from './labels.ts';
 import { startReaper } from './reaper.ts';
+import { restoreTuningFor } from './restore-tuning.ts';
+import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from './started-postgres.ts';
 import { makeServerSandbox, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
 import { scanServerLog } from './sandbox-violations.ts';
 
@@ -103,28 +105,7 @@ function connectionSettings(socketDir: string): Record<string, string | number |
  * the measurements behind them).
  */
 export function restoreTuning(): Record<string, string | number | boolean> {
-  const cores = availableParallelism();
-  const mb = Math.floor(totalmem() / 1024 / 1024);
-  return {
-    // Non-durable on purpose: the cluster is thrown away, so crash safety only costs restore time.
-    fsync: false,
-    synchronous_commit: false,
-    full_page_writes: false,
-    wal_level: 'minimal',
-    max_wal_senders: 0,
-    archive_mode: false,
-    autovacuum: false,
-    checkpoint_timeout: '1h',
-    max_wal_size: '8GB',
-    shared_buffers: `${Math.min(1024, Math.max(128, Math.floor(mb / 16)))}MB`,
-    maintenance_work_mem: `${Math.min(1024, Math.max(64, Math.floor(mb / 32)))}MB`,
-    work_mem: '64MB',
-    max_worker_processes: Math.max(8, cores * 2),
-    max_parallel_workers: Math.max(2, cores),
-    max_parallel_workers_per_gather: Math.max(1, cores),
-    max_parallel_maintenance_workers: Math.max(1, cores),
-    jit: false,
-  };
+  return restoreTuningFor(availableParallelism(), Math.floor(totalmem() / 1024 / 1024));
 }
 
 function confValue(value: string | number | boolean): string {
@@ -363,27 +344,19 @@ class StartedLocalPostgres implements StartedEnvironment {
   }
 
   connectionConfig(database: string = this.database): pg.ClientConfig {
-    return { host: this.socketDir, port: PORT, user: SUPERUSER, password: this.password, database };
+    return loginConfig(this.login(), database);
   }
 
   libpqEnv(database: string = this.database): Record<string, string> {
-    return {
-      PGHOST: this.socketDir,
-      PGPORT: String(PORT),
-      PGUSER: SUPERUSER,
-      PGPASSWORD: this.password,
-      PGDATABASE: database,
-      PGSSLMODE: 'disable',
-    };
+    return loginEnv(this.login(), database);
+  }
+
+  private login(): PostgresLogin {
+    return { host: this.socketDir, port: PORT, user: SUPERUSER, password: this.password };
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
-    if (!isPgDump(restorable)) {
-      throw new ConfigError(
-        `the local-postgres environment cannot restore a ${restorable.kind} recovery point`,
-        'pair this source with an environment that can (e.g. rdsInstance() for RDS snapshots)',
-      );
-    }
+    requirePgDump(restorable, 'local-postgres');
     await pgRestore(this, restorable.dump, options);
   }
 
