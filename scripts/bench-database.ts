@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { benchRowCounts, benchSql, seedBench } from '../fixtures/bench/seed-bench.ts';
 import { newRunId } from '../src/environments/labels.ts';
-import { localPostgres } from '../src/environments/local-postgres.ts';
+import { localPostgres } from '../src/environments/local/local-postgres.ts';
 import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
 import { manifestPathFor, readManifest } from '../src/markers/dump-manifest.ts';
 import { CHECKSUM_ALGORITHM } from '../src/markers/checksum-sql.ts';

@@ -4,7 +4,7 @@
 // locate: only what this choice changes.
 import { availableParallelism } from 'node:os';
 import { newRunId } from '../src/environments/labels.ts';
-import { localPostgres } from '../src/environments/local-postgres.ts';
+import { localPostgres } from '../src/environments/local/local-postgres.ts';
 import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
 import { runCommand } from '../src/postgres/run-command.ts';
 import { TableDataTracker, type RestoredWhen } from '../src/postgres/table-data-tracker.ts';

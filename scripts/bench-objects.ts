@@ -9,7 +9,7 @@ import pg from 'pg';
 import { seedBench } from '../fixtures/bench/seed-bench.ts';
 import { seedShop } from '../fixtures/shop/seed-shop.ts';
 import { newRunId } from '../src/environments/labels.ts';
-import { localPostgres } from '../src/environments/local-postgres.ts';
+import { localPostgres } from '../src/environments/local/local-postgres.ts';
 import { takeObjectFingerprint } from '../src/markers/object-fingerprint.ts';
 import { compareWithMarker } from '../src/verify/compare.ts';
 import { startObjectComparison } from '../src/verify/compare-objects.ts';

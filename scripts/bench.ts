@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { generateKeyPair, PRIVATE_KEY_FILE } from '../src/evidence/signing-key.ts';
 import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
 import { newRunId } from '../src/environments/labels.ts';
-import { localPostgres } from '../src/environments/local-postgres.ts';
+import { localPostgres } from '../src/environments/local/local-postgres.ts';
 import { BENCH_DIR, benchDump, type BenchDump } from './bench-database.ts';
 import { handRestore, restoreDrillCheck, type RunResult } from './bench-runs.ts';
 import { restoreAndCompare } from './bench-early.ts';

@@ -8,7 +8,7 @@ import { generateKeyPair } from '../evidence/signing-key.ts';
 import { createMotoAccessKey, startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
-import { uploadDump } from '../sources/upload-dump.ts';
+import { uploadDump } from '../sources/s3/upload-dump.ts';
 
 let moto: MotoServer;
 let shop: ShopDatabase;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import type { Policy } from '../objectives/policy.ts';
 import { generateKeyPair } from '../evidence/signing-key.ts';
-import { fileSource } from '../sources/file-source.ts';
+import { fileSource } from '../sources/file/file-source.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
 import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 import { writeMarker } from '../markers/take-marker.ts';

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CommandFailedError, ConfigError } from '../errors.ts';
 import { newRunId } from './labels.ts';
-import { localPostgres } from './local-postgres.ts';
+import { localPostgres } from './local/local-postgres.ts';
 import { newerDumpHeader } from '../testing/newer-dump-header.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { readDumpHeader } from '../postgres/dump-header.ts';

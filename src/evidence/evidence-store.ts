@@ -15,7 +15,7 @@ import { ConfigError } from '../errors.ts';
 import { compareReportNames, listReportFiles, REPORT_SUFFIX } from './report-files.ts';
 import { createS3Client, customEndpoint } from '../aws/s3-client.ts';
 import { explainS3Error } from '../aws/s3-errors.ts';
-import { parseS3Uri } from '../sources/s3-uri.ts';
+import { parseS3Uri } from '../sources/s3/s3-uri.ts';
 import { parseDuration } from '../util/duration.ts';
 import type { LedgerHead } from '../model/ledger-head.ts';
 

@@ -2,7 +2,7 @@ import { GetBucketVersioningCommand, HeadObjectCommand, paginateListObjectsV2, t
 import type { CheckResult } from '../../model/report.ts';
 import { createS3Client, customEndpoint, type S3ClientOptions } from '../../aws/s3-client.ts';
 import { explainS3Error } from '../../aws/s3-errors.ts';
-import { parseS3Uri, s3Uri } from '../../sources/s3-uri.ts';
+import { parseS3Uri, s3Uri } from '../../sources/s3/s3-uri.ts';
 import { mapLimit } from '../../util/map-limit.ts';
 import type { Policy } from '../policy.ts';
 
