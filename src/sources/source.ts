@@ -23,7 +23,7 @@ export interface SourceContext {
 }
 
 /**
- * Where recovery points come from. Adding a source means one file implementing this interface.
+ * Where recovery points come from. Adding a source means one folder (e.g. `file/`) implementing this interface.
  * See {@link fileSource} for the built-in example.
  */
 export interface Source<R extends Restorable = Restorable> {

@@ -1,3 +1,9 @@
+// The container environment: implements `Environment` (../environment.ts) with a throwaway PostgreSQL
+// container on Docker or Podman — the image matching the dump (container-image.ts), server settings
+// (container-settings.ts), readiness (container-ready.ts), `pg_restore` inside the container
+// (container-restore.ts), and labelled leftovers (container-labels.ts, container-leftovers.ts). It restores
+// `pg-dump` recovery points.
+
 import { randomBytes } from 'node:crypto';
 import type { ClientConfig } from 'pg';
 import pg from 'pg';

@@ -1,3 +1,9 @@
+// The local environment: implements `Environment` (../environment.ts) with a throwaway PostgreSQL cluster
+// started from the installed binaries — `initdb` (or a cached template, cluster-template.ts), a private
+// socket directory, the server sandboxed where the machine allows it (sandbox.ts, sandbox-violations.ts),
+// and leftovers of crashed runs found and removed by their label (leftovers.ts, reaper.ts). It restores
+// `pg-dump` recovery points with `pg_restore`.
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFile, chmod, chown, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';

@@ -1,3 +1,9 @@
+// The RDS environment: implements `Environment` (../environment.ts) with a throwaway RDS instance restored
+// from an `rds-snapshot` or `rds-point-in-time` recovery point (sources/rds/) — tagged (rds-tags.ts),
+// waited for (rds-wait.ts), reached with the drill's credentials or a Secrets Manager secret
+// (rds-credentials.ts), and deleted only when its tags prove it ours (rds-guarded-delete.ts,
+// rds-leftovers.ts). AWS clients and errors: src/aws/.
+
 import {
   CreateDBInstanceCommand,
   DescribeDBClustersCommand,

@@ -1,3 +1,6 @@
+// The file source: implements `Source` (../source.ts) over `pg_dump` archives in a local directory; its
+// recovery points are `pg-dump` restorables, for the local and container environments.
+
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../errors.ts';

@@ -1,3 +1,8 @@
+// The RDS sources: implement `Source` (../source.ts) over RDS snapshots (this file) and an instance's
+// restorable time window (rds-point-in-time.ts). Their recovery points are `rds-snapshot` and
+// `rds-point-in-time` restorables, which the RDS environment (environments/rds/) restores. AWS clients and
+// errors: src/aws/.
+
 import {
   DescribeDBClusterSnapshotsCommand,
   DescribeDBSnapshotsCommand,

@@ -1,3 +1,8 @@
+// The S3 source: implements `Source` (../source.ts) over `pg_dump` archives in an S3 bucket (or an
+// S3-compatible store), downloaded into the run's work directory as `pg-dump` restorables. s3-uri.ts parses
+// `s3://` URIs; upload-dump.ts is the other direction (`restore-drill dump --out s3://…`). AWS clients and
+// errors: src/aws/.
+
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
