@@ -2,6 +2,7 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetPublicKeyCommand, KMSClient, SignCommand, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
+import { createKmsClient, parseKmsKeyRef, type KmsKeyRef } from '../aws/kms-client.ts';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { networkCode } from '../util/network-code.ts';
 import { redact } from '../util/redact.ts';
@@ -11,12 +12,6 @@ import { verifySignature, type SignatureAlgorithm } from './signer-algorithms.ts
 
 /** KMS signs a message of at most this many bytes as it is (`MessageType: RAW`); longer ones as a digest. */
 export const KMS_RAW_MESSAGE_LIMIT = 4096;
-
-/** A parsed `kms://…` reference: what KMS calls `KeyId`, and the region when the reference is an ARN. */
-export interface KmsKeyRef {
-  readonly keyId: string;
-  readonly region?: string;
-}
 
 /** The KMS key specs restore-drill signs with, and how. */
 type KeySpecUse = { readonly algorithm: SignatureAlgorithm; readonly kms: SigningAlgorithmSpec[]; readonly hash: string };
@@ -33,22 +28,6 @@ const KEY_SPECS: Record<string, KeySpecUse> = {
 const SUPPORTED_SPECS = 'ECC_NIST_P256 (recommended), ECC_NIST_P384, ECC_NIST_P521 or RSA_2048/3072/4096';
 const KMS_HINT = 'pass --signing-key kms://<key id | alias/name | ARN> of an asymmetric SIGN_VERIFY key';
 const PERMISSION_HINT = 'the AWS identity in use needs kms:GetPublicKey and kms:Sign on the key';
-const ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(key|alias)\/\S+$/;
-
-/**
- * Parses `kms://<key id | alias/name | key ARN | alias ARN>`; the `kms://` prefix is optional.
- *
- * @example
- * parseKmsKeyRef('kms://arn:aws:kms:eu-west-1:111122223333:alias/drills'); // { keyId: 'arn:…', region: 'eu-west-1' }
- */
-export function parseKmsKeyRef(spec: string): KmsKeyRef {
-  const keyId = spec.trim().replace(/^kms:\/\//, '');
-  if (!keyId || /\s/.test(keyId) || (keyId.startsWith('arn:') && !ARN.test(keyId))) {
-    throw new ConfigError(`"${spec.trim()}" is not a KMS key reference`, 'use kms://<key id>, kms://alias/<name> or kms://arn:aws:kms:<region>:<account>:key/<id>');
-  }
-  const region = ARN.exec(keyId)?.[1];
-  return region ? { keyId, region } : { keyId };
-}
 
 /** A KMS key's public half, as `restore-drill keygen --kms` exports it for verifiers. */
 export interface KmsPublicKey {
@@ -146,22 +125,6 @@ export async function kmsSigner(spec: string, options: { client?: KMSClient } = 
   Object.defineProperty(signer, 'source', { value: `${KMS_PREFIX}${ref.keyId}`, enumerable: false });
   await signer.sign(Buffer.from('restore-drill: can this key sign?'));
   return signer as Signer;
-}
-
-/**
- * A KMS client from the SDK's standard configuration (credential chain, AWS_REGION, AWS_ENDPOINT_URL /
- * AWS_ENDPOINT_URL_KMS); an ARN's region wins. No region anywhere is a `ConfigError`: KMS keys are
- * regional, so guessing one would only turn into "key not found".
- */
-async function createKmsClient(ref: KmsKeyRef): Promise<KMSClient> {
-  const client = new KMSClient(ref.region ? { region: ref.region } : {});
-  try {
-    if (await client.config.region()) return client;
-  } catch {
-    // "Region is missing"
-  }
-  client.destroy();
-  throw new ConfigError(`no AWS region configured for KMS key ${ref.keyId}`, 'set AWS_REGION, or use the key ARN (kms://arn:aws:kms:<region>:…)');
 }
 
 const CREDENTIAL_ERRORS = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId', 'IncompleteSignature']);
