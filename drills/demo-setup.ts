@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll } from 'vitest';
 import { prepareDemoBackup } from '../fixtures/demo/prepare-demo-backup.ts';
-import { withDirectoryLock } from '../src/report/directory-lock.ts';
+import { withDirectoryLock } from '../src/evidence/directory-lock.ts';
 
 /** Which run last built the demo backups: the Vitest main process that the drill workers are forked from. */
 const BUILT_BY = '.demo-built-by';

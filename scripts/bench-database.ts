@@ -7,13 +7,13 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { benchRowCounts, benchSql, seedBench } from '../fixtures/bench/seed-bench.ts';
 import { newRunId } from '../src/environments/labels.ts';
-import { localPostgres } from '../src/environments/local-postgres.ts';
+import { localPostgres } from '../src/environments/local/local-postgres.ts';
 import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
-import { manifestPathFor, readManifest } from '../src/sources/dump-manifest.ts';
-import { CHECKSUM_ALGORITHM } from '../src/verify/checksum-sql.ts';
-import { dumpWithManifest } from '../src/verify/dump-with-manifest.ts';
-import type { MarkerManifest } from '../src/verify/marker-model.ts';
-import { TYPED_CHECKSUM_ALGORITHM } from '../src/verify/typed-row-hash.ts';
+import { manifestPathFor, readManifest } from '../src/markers/dump-manifest.ts';
+import { CHECKSUM_ALGORITHM } from '../src/markers/checksum-sql.ts';
+import { dumpWithManifest } from '../src/markers/dump-with-manifest.ts';
+import type { MarkerManifest } from '../src/model/marker.ts';
+import { TYPED_CHECKSUM_ALGORITHM } from '../src/markers/typed-row-hash.ts';
 
 /** A cached benchmark dump. */
 export interface BenchDump {

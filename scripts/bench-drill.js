@@ -24,8 +24,8 @@ if (mode === '--lean' || mode === '--initdb') {
   await registerTsx();
   const [{ runDrill }, { localPostgres }, { fileSource }] = await Promise.all([
     import('../src/drill/run-drill.ts'),
-    import('../src/environments/local-postgres.ts'),
-    import('../src/sources/file-source.ts'),
+    import('../src/environments/local/local-postgres.ts'),
+    import('../src/sources/file/file-source.ts'),
   ]);
   startupSeconds = performance.now() / 1000; // since the process started: loading what the drill needs
   /** @param {string} name */

@@ -4,12 +4,12 @@
 // locate: only what this choice changes.
 import { availableParallelism } from 'node:os';
 import { newRunId } from '../src/environments/labels.ts';
-import { localPostgres } from '../src/environments/local-postgres.ts';
+import { localPostgres } from '../src/environments/local/local-postgres.ts';
 import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
 import { runCommand } from '../src/postgres/run-command.ts';
 import { TableDataTracker, type RestoredWhen } from '../src/postgres/table-data-tracker.ts';
 import { compareWithMarker, startComparison } from '../src/verify/compare.ts';
-import type { MarkerManifest } from '../src/verify/marker-model.ts';
+import type { MarkerManifest } from '../src/model/marker.ts';
 import type { RunResult } from './bench-runs.ts';
 
 /** How the comparison is scheduled. */

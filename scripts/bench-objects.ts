@@ -9,12 +9,12 @@ import pg from 'pg';
 import { seedBench } from '../fixtures/bench/seed-bench.ts';
 import { seedShop } from '../fixtures/shop/seed-shop.ts';
 import { newRunId } from '../src/environments/labels.ts';
-import { localPostgres } from '../src/environments/local-postgres.ts';
+import { localPostgres } from '../src/environments/local/local-postgres.ts';
 import { takeObjectFingerprint } from '../src/markers/object-fingerprint.ts';
 import { compareWithMarker } from '../src/verify/compare.ts';
 import { startObjectComparison } from '../src/verify/compare-objects.ts';
-import { compareTableSchemas } from '../src/verify/table-schema.ts';
-import { takeMarker } from '../src/verify/take-marker.ts';
+import { compareTableSchemas } from '../src/markers/table-schema.ts';
+import { takeMarker } from '../src/markers/take-marker.ts';
 
 const { values: flags } = parseArgs({ options: { rows: { type: 'string', default: '200000' }, repeat: { type: 'string', default: '5' } } });
 const repeat = Number(flags.repeat);

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { StartedEnvironment } from '../src/environments/environment.ts';
 import { newRunId } from '../src/environments/labels.ts';
-import { localPostgres } from '../src/environments/local-postgres.ts';
+import { localPostgres } from '../src/environments/local/local-postgres.ts';
 import { findPgBinaries } from '../src/postgres/pg-binaries.ts';
 import { runCommand } from '../src/postgres/run-command.ts';
-import { parseQualifiedName, quoteTable } from '../src/verify/checksum-sql.ts';
+import { parseQualifiedName, quoteTable } from '../src/markers/checksum-sql.ts';
 import { BENCH_DIR } from './bench-database.ts';
 
 /** One timed run of one alternative. */

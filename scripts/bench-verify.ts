@@ -1,10 +1,10 @@
 // Verification alone, on a restored cluster: restore-drill's comparison in its variants next to plain
 // count(*) scans of the same tables, each run in turn so they share the machine's noise.
 import type pg from 'pg';
-import { computeRangeSums, countRows, hashLayout, parseQualifiedName } from '../src/verify/checksum-sql.ts';
+import { computeRangeSums, countRows, hashLayout, parseQualifiedName } from '../src/markers/checksum-sql.ts';
 import { compareWithMarker, type CompareOptions } from '../src/verify/compare.ts';
-import { defaultPoolSize, openConnectionPool } from '../src/verify/connection-pool.ts';
-import type { Marker } from '../src/verify/marker-model.ts';
+import { defaultPoolSize, openConnectionPool } from '../src/markers/connection-pool.ts';
+import type { Marker } from '../src/model/marker.ts';
 
 /** One way to read every table of a restored database. */
 export interface VerifyVariant {

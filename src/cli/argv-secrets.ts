@@ -1,4 +1,4 @@
-import { SIGNING_KEY_ENV } from '../report/signing-key.ts';
+import { SIGNING_KEY_ENV } from '../evidence/signing-key.ts';
 import { NOTIFY_ENV } from '../notify/webhook.ts';
 
 /**

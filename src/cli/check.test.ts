@@ -2,14 +2,14 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { generateKeyPair } from '../report/signing-key.ts';
-import { verifyReportFile } from '../report/report-verifier.ts';
-import { loadPublicKey } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
+import { verifyReportFile } from '../evidence/report-verifier.ts';
+import { loadPublicKey } from '../evidence/signing-key.ts';
 import { newerDumpHeader } from '../testing/newer-dump-header.ts';
 import { connectionUrl } from '../testing/connection-url.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest, manifestPathFor } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest, manifestPathFor } from '../markers/dump-with-manifest.ts';
 
 let shop: ShopDatabase;
 let dir: string;

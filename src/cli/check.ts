@@ -2,19 +2,20 @@ import { basename } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Environment } from '../environments/environment.ts';
 import { formatHead } from '../evidence/ledger-head.ts';
-import { localPostgres } from '../environments/local-postgres.ts';
+import { localPostgres } from '../environments/local/local-postgres.ts';
 import { ConfigError } from '../errors.ts';
 import { encryptionPolicy } from '../objectives/policies/encryption-policy.ts';
 import { toDrillMeta } from '../drill/drill-meta.ts';
 import { defaultKeyDir, runDrill, type DrillResult } from '../drill/run-drill.ts';
-import { resolveSigner } from '../report/signer.ts';
-import { SIGNING_KEY_ENV } from '../report/signing-key.ts';
-import { fileSource } from '../sources/file-source.ts';
+import { resolveSigner } from '../evidence/signer.ts';
+import { SIGNING_KEY_ENV } from '../evidence/signing-key.ts';
+import { fileSource } from '../sources/file/file-source.ts';
 import type { DumpedWithout } from '../verify/compare-objects.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
-import { EXIT, metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './main.ts';
+import { EXIT } from './exit-codes.ts';
+import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
 import { cadenceOption, evidenceOption, evidenceRetentionOption, exportDrillSettings, openConfiguredStore, type EvidenceFlags } from './evidence-options.ts';
 import { createProgressDisplay } from './progress.ts';
 import { signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
@@ -56,9 +57,9 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       });
       // The AWS SDK and testcontainers take a while to load: a local check of a local dump loads neither.
       const pick = parsePick(opts.pick);
-      const source = opts.dump.startsWith('s3://') ? (await import('../sources/s3-dump-source.ts')).s3DumpSource(opts.dump) : fileSource(opts.dump);
+      const source = opts.dump.startsWith('s3://') ? (await import('../sources/s3/s3-dump-source.ts')).s3DumpSource(opts.dump) : fileSource(opts.dump);
       // A bad RESTORE_DRILL_S3_TIMEOUT is a usage error before the drill, not a failed report after it.
-      if (opts.dump.startsWith('s3://')) (await import('../sources/s3-client.ts')).s3Timeouts();
+      if (opts.dump.startsWith('s3://')) (await import('../aws/s3-client.ts')).s3Timeouts();
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
       const environment = await checkEnvironment(opts);
       const ciTargets = parseCiFlags(opts);
@@ -137,7 +138,7 @@ function parseDumpedWithout(value: string): DumpedWithout {
 /** The environment `--environment`, `--image` and `--fallback-local` ask for. */
 async function checkEnvironment(opts: CheckOptions): Promise<Environment> {
   if (opts.environment === 'container') {
-    const { containerPostgres } = await import('../environments/container-postgres.ts');
+    const { containerPostgres } = await import('../environments/container/container-postgres.ts');
     return containerPostgres({ image: opts.image, ...(opts.fallbackLocal ? { fallback: localPostgres() } : {}) });
   }
   if (opts.image !== undefined || opts.fallbackLocal) {

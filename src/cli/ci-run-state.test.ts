@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { sampleDrillMeta } from '../report/ci-summary.fixture.ts';
-import type { CiRun } from '../report/ci-summary.ts';
+import { sampleDrillMeta } from '../views/ci-summary.fixture.ts';
+import type { CiRun } from '../views/ci-summary.ts';
 import { CI_STATE_FILE, withConcurrentRuns } from './ci-run-state.ts';
 
 let dir: string;

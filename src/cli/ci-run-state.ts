@@ -1,8 +1,8 @@
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DrillMeta } from '../drill/drill-meta.ts';
-import type { CiRun, NotRunDrill } from '../report/ci-summary.ts';
-import { withDirectoryLock } from '../report/directory-lock.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
+import type { CiRun, NotRunDrill } from '../views/ci-summary.ts';
+import { withDirectoryLock } from '../evidence/directory-lock.ts';
 
 /**
  * Hidden file in the report directory: the drills of the `run`/`check` processes that wrote CI outputs

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { findLocalLeftovers, removeLocalLeftover } from '../environments/leftovers.ts';
+import { findLocalLeftovers, removeLocalLeftover } from '../environments/local/leftovers.ts';
 import { parseDuration } from '../util/duration.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 
 /** `restore-drill cleanup [--older-than D]`: removes what crashed runs left, and only what carries our label. */
 export function registerCleanupCommand(program: Command, setExit: (code: number) => void): Command {
@@ -29,7 +29,7 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
         process.stdout.write(`removed ${leftover.kind} ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`);
       }
       // testcontainers and the AWS SDK take a while to load: only the commands that use them load them.
-      const { findContainerLeftovers, removeContainerLeftover } = await import('../environments/container-leftovers.ts');
+      const { findContainerLeftovers, removeContainerLeftover } = await import('../environments/container/container-leftovers.ts');
       const containers = await findContainerLeftovers({ olderThanSeconds });
       for (const leftover of containers.leftovers) {
         await removeContainerLeftover(leftover);
@@ -37,7 +37,7 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
       }
       if (containers.notChecked) process.stdout.write(`cleanup: containers not checked: ${containers.notChecked}\n`);
       const rds = opts.rds
-        ? await (await import('../environments/rds-leftovers.ts')).cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
+        ? await (await import('../environments/rds/rds-leftovers.ts')).cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
         : { removed: [], failed: [] };
       const removed = removedLocal + containers.leftovers.length + rds.removed.length;
       process.stdout.write(removed ? `cleanup: removed ${removed} leftover(s)\n` : 'cleanup: nothing left behind\n');

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { verifyLedger, verifyReportFile } from '../report/report-verifier.ts';
-import { generateKeyPair, loadPublicKey } from '../report/signing-key.ts';
+import { verifyLedger, verifyReportFile } from '../evidence/report-verifier.ts';
+import { generateKeyPair, loadPublicKey } from '../evidence/signing-key.ts';
 import { runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 let dir: string;
 let dump: string;

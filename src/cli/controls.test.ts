@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { monthlyRuns, newSigningKey, writeReportDirectory } from '../report/history.testkit.ts';
+import { monthlyRuns, newSigningKey, writeReportDirectory } from '../views/history.testkit.ts';
 import { runCli, type CliOutcome } from '../testing/run-cli.ts';
 
-// The matrix itself is tested in report/controls.test.ts; here, the command as a user runs it. The
+// The matrix itself is tested in views/controls.test.ts; here, the command as a user runs it. The
 // invocations start together because each one pays the CLI's start-up.
 const key = newSigningKey();
 let dir: string;

@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../errors.ts';
-import { buildControlMatrix, renderControlsJson, renderControlsMarkdown } from '../report/controls.ts';
-import { loadHistory } from '../report/history.ts';
-import { loadPublicKey } from '../report/signing-key.ts';
+import { buildControlMatrix, renderControlsJson, renderControlsMarkdown } from '../views/controls.ts';
+import { loadHistory } from '../views/history.ts';
+import { loadPublicKey } from '../evidence/signing-key.ts';
 import { parseDuration } from '../util/duration.ts';
 import { evidenceOption, graceOption, relabel, reportSource, type EvidenceFlags } from './evidence-options.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 
 /** `restore-drill controls DIR [--key PUB.pem] [--format markdown|json] [--out FILE]`: the compliance-control matrix. */
 export function registerControlsCommand(program: Command, setExit: (code: number) => void): Command {

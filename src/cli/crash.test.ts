@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { newRunId } from '../environments/labels.ts';
-import { LABEL_FILE, localPostgres } from '../environments/local-postgres.ts';
+import { LABEL_FILE, localPostgres } from '../environments/local/local-postgres.ts';
 import type { StartedEnvironment } from '../environments/environment.ts';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { NO_ENGINE, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 let dir: string;
 let dump: string;

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { sampleDrillMeta } from '../report/ci-summary.fixture.ts';
+import { sampleDrillMeta } from '../views/ci-summary.fixture.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 
 test('a multi-line check detail stays indented under its drill, and what was not verified follows', () => {

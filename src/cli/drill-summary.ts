@@ -1,5 +1,5 @@
-import type { DrillMeta } from '../drill/drill-meta.ts';
-import { DEMO_KEY_NOTE } from '../report/failure-summary.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
+import { DEMO_KEY_NOTE } from '../views/failure-summary.ts';
 import { formatDuration } from '../util/duration.ts';
 
 const MARK = { passed: '✓', failed: '✗', error: '!' } as const;

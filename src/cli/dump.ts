@@ -4,13 +4,13 @@ import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { redactUrl } from '../util/redact.ts';
 import { assertUsableTempDir } from '../util/temp-dir.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
-import { EXIT } from './main.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { EXIT } from './exit-codes.ts';
 import { productionConnectionOptions, productionUrl, type ProductionConnectionFlags } from './production-connection.ts';
 import { interruptSignal, signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
 import { newRunId, type ResourceLabel } from '../environments/labels.ts';
-import { startReaper } from '../environments/reaper.ts';
-import { manifestPathFor } from '../sources/dump-manifest.ts';
+import { startReaper } from '../environments/local/reaper.ts';
+import { manifestPathFor } from '../markers/dump-manifest.ts';
 
 /** `restore-drill dump [--url URL | --url-env NAME] --out PATH|s3://B/K`: pg_dump plus a manifest from the same snapshot. */
 export function registerDumpCommand(program: Command, setExit: (code: number) => void): Command {
@@ -37,8 +37,8 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
             return;
           }
           // To S3: dump locally into a private temp dir, upload dump and manifest, remove the local copy.
-          const { checkUploadTarget, uploadDump } = await import('../sources/upload-dump.ts'); // the AWS SDK loads only for s3://
-          (await import('../sources/s3-client.ts')).s3Timeouts(); // a bad RESTORE_DRILL_S3_TIMEOUT fails before the dump
+          const { checkUploadTarget, uploadDump } = await import('../sources/s3/upload-dump.ts'); // the AWS SDK loads only for s3://
+          (await import('../aws/s3-client.ts')).s3Timeouts(); // a bad RESTORE_DRILL_S3_TIMEOUT fails before the dump
           await assertUsableTempDir();
           // A missing bucket or wrong credentials must not cost a whole dump of production first.
           await checkUploadTarget(opts.out, undefined, signal);

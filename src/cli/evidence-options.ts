@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
 import { DEFAULT_GRACE } from '../evidence/staleness.ts';
-import type { ReportHistory } from '../report/history.ts';
+import type { ReportHistory } from '../views/history.ts';
 import { parseDuration } from '../util/duration.ts';
 
 /** `--evidence s3://bucket/prefix`, shared by run, check, verify, history and controls. */

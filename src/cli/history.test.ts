@@ -2,12 +2,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderHistoryText } from '../report/history-text.ts';
-import { loadHistory } from '../report/history.ts';
-import { monthlyRuns, newSigningKey, writeReportDirectory } from '../report/history.testkit.ts';
+import { renderHistoryText } from '../views/history-text.ts';
+import { loadHistory } from '../views/history.ts';
+import { monthlyRuns, newSigningKey, writeReportDirectory } from '../views/history.testkit.ts';
 import { hasStackTrace, runCli, type CliOutcome } from '../testing/run-cli.ts';
 
-// What is printed is tested in report/history-text.test.ts; here, the command as a user runs it. The
+// What is printed is tested in views/history-text.test.ts; here, the command as a user runs it. The
 // invocations start together because each one pays the CLI's start-up.
 const key = newSigningKey();
 let dir: string;

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
-import { renderHistoryText } from '../report/history-text.ts';
-import { loadHistory } from '../report/history.ts';
-import { writeHtmlIndex } from '../report/html/html-pages.ts';
-import { loadPublicKey } from '../report/signing-key.ts';
+import { renderHistoryText } from '../views/history-text.ts';
+import { loadHistory } from '../views/history.ts';
+import { writeHtmlIndex } from '../views/html/html-pages.ts';
+import { loadPublicKey } from '../evidence/signing-key.ts';
 import { parseDuration } from '../util/duration.ts';
 import { evidenceOption, graceOption, relabel, reportSource, type EvidenceFlags } from './evidence-options.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 
 /** `restore-drill history DIR [--key PUB.pem] [--html FILE]`: past runs per drill, with trend and forecast. */
 export function registerHistoryCommand(program: Command, setExit: (code: number) => void): Command {

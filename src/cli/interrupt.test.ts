@@ -4,12 +4,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { verifyReportFile } from '../report/report-verifier.ts';
-import { generateKeyPair, loadPublicKey } from '../report/signing-key.ts';
-import type { PhaseName } from '../report/report-model.ts';
+import { verifyReportFile } from '../evidence/report-verifier.ts';
+import { generateKeyPair, loadPublicKey } from '../evidence/signing-key.ts';
+import type { PhaseName } from '../model/report.ts';
 import { runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 let dir: string;
 let dump: string;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { generateKeyPair } from '../report/signing-key.ts';
-import { EXIT } from './main.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
+import { EXIT } from './exit-codes.ts';
 
 /**
  * `restore-drill keygen --out DIR`: makes the Ed25519 key pair reports are signed with.
@@ -15,7 +15,7 @@ export function registerKeygenCommand(program: Command, setExit: (code: number) 
     .option('--kms <key>', 'write only the public key of this AWS KMS key (kms://<key id | alias/name | ARN>) to DIR')
     .action(async (opts: { out: string; kms?: string }) => {
       if (opts.kms) {
-        const { exportKmsPublicKey } = await import('../report/kms-signer.ts');
+        const { exportKmsPublicKey } = await import('../evidence/kms-signer.ts');
         const key = await exportKmsPublicKey(opts.kms, opts.out);
         process.stdout.write(
           `public key:  ${key.publicPath} of KMS key ${key.arn} (${key.keySpec}, signs with ${key.kmsAlgorithm})\n` +

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { redactUrl } from '../util/redact.ts';
-import { parseTableSelection, type TableSelection } from '../verify/table-discovery.ts';
-import { describeFingerprint } from '../markers/object-fingerprint-model.ts';
-import { writeMarker } from '../verify/take-marker.ts';
-import { EXIT } from './main.ts';
+import { parseTableSelection, type TableSelection } from '../markers/table-discovery.ts';
+import { describeFingerprint } from '../model/object-fingerprint.ts';
+import { writeMarker } from '../markers/take-marker.ts';
+import { EXIT } from './exit-codes.ts';
 import { productionConnectionOptions, productionUrl, type ProductionConnectionFlags } from './production-connection.ts';
 
 /** `restore-drill mark [--url URL | --url-env NAME] [--table NAME[:MODE]…]`: writes a marker into `restore_drill.markers`. */

@@ -74,7 +74,7 @@ test('dump writes nothing at all', async () => {
 });
 
 test('the connections that only read are read-only in the server, not by convention', async () => {
-  const { openConnectionPool } = await import('../verify/connection-pool.ts');
+  const { openConnectionPool } = await import('../markers/connection-pool.ts');
   await using pool = await openConnectionPool(production.environment.connectionConfig(), { snapshot: 'shared', size: 2 });
   const results = await pool.map([1, 2], async (client) => {
     try {

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import type { SingleBar } from 'cli-progress';
 import type { DrillProgressEvent } from '../drill/run-drill.ts';
 import { redact } from '../util/redact.ts';
-import { decodeProgressLine } from './progress-protocol.ts';
+import { decodeProgressLine } from '../drill/progress-protocol.ts';
 
 /**
  * What the person watching a run sees. On a terminal: one progress bar per drill with its phase, and

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 const INDEX = fileURLToPath(new URL('../index.ts', import.meta.url));
 let project: string;
@@ -112,8 +112,8 @@ test('SIGINT during a drill: the drill writes a signed error report, tears down,
   expect(out.code).toBe(130);
   const names = (await readdir(reports)).filter((n) => n.endsWith('.report.json'));
   expect(names).toHaveLength(1);
-  const { verifyReportFile } = await import('../report/report-verifier.ts');
-  const { loadPublicKey } = await import('../report/signing-key.ts');
+  const { verifyReportFile } = await import('../evidence/report-verifier.ts');
+  const { loadPublicKey } = await import('../evidence/signing-key.ts');
   const { report } = await verifyReportFile(join(reports, names[0]!), loadPublicKey(key));
   expect(report?.status).toBe('error');
   expect(report?.error?.message).toMatch(/^interrupted/);

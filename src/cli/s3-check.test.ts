@@ -4,11 +4,11 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { generateKeyPair } from '../report/signing-key.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
 import { createMotoAccessKey, startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
-import { uploadDump } from '../sources/upload-dump.ts';
+import { uploadDump } from '../sources/s3/upload-dump.ts';
 
 let moto: MotoServer;
 let shop: ShopDatabase;

@@ -1,8 +1,8 @@
 import { stripVTControlCharacters } from 'node:util';
 import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
-import type { DrillMeta } from '../drill/drill-meta.ts';
-import type { NotRunDrill } from '../report/ci-summary.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
+import type { NotRunDrill } from '../views/ci-summary.ts';
 import { formatDrillSummary } from './drill-summary.ts';
 
 /**

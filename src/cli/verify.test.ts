@@ -2,9 +2,9 @@ import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { writeReport } from '../report/report-writer.ts';
-import { sampleReport } from '../report/sample-report.fixture.ts';
-import { generateKeyPair, loadSigningKey } from '../report/signing-key.ts';
+import { writeReport } from '../drill/report-writer.ts';
+import { sampleReport } from '../model/sample-report.fixture.ts';
+import { generateKeyPair, loadSigningKey } from '../evidence/signing-key.ts';
 import { runCli } from '../testing/run-cli.ts';
 
 let dir: string;

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
-import { checkHead, formatHead, parseHead, type LedgerEntry, type LedgerHead } from '../evidence/ledger-head.ts';
+import { checkHead, formatHead, parseHead, type LedgerEntry } from '../evidence/ledger-head.ts';
+import { type LedgerHead } from '../model/ledger-head.ts';
 import { describeStale, findStaleDrills } from '../evidence/staleness.ts';
-import { verifyLedger, verifyReportFile } from '../report/report-verifier.ts';
-import { fingerprint, loadPublicKey } from '../report/signing-key.ts';
+import { verifyLedger, verifyReportFile } from '../evidence/report-verifier.ts';
+import { fingerprint, loadPublicKey } from '../evidence/signing-key.ts';
 import { parseDuration } from '../util/duration.ts';
 import { evidenceOption, graceOption, openConfiguredStore } from './evidence-options.ts';
-import { EXIT } from './main.ts';
+import { EXIT } from './exit-codes.ts';
 
 interface VerifyOptions {
   readonly key: string;

@@ -3,9 +3,10 @@ import { test } from 'vitest';
 import { withInterruptSignal } from './interrupt.ts';
 import { ConfigError } from '../errors.ts';
 import { formatDuration } from '../util/duration.ts';
-import { progressLineWriter } from '../cli/progress-protocol.ts';
+import { progressLineWriter } from './progress-protocol.ts';
 import type { DrillOptions } from './drill-options.ts';
-import { toDrillMeta, type DrillMeta } from './drill-meta.ts';
+import { toDrillMeta } from './drill-meta.ts';
+import { type DrillMeta } from '../model/drill-meta.ts';
 import { runDrill, type DrillBody } from './run-drill.ts';
 
 declare module 'vitest' {

@@ -4,13 +4,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { DrillReport } from '../report/report-model.ts';
-import { generateKeyPair, loadPublicKey } from '../report/signing-key.ts';
-import { verifyReportFile } from '../report/report-verifier.ts';
+import type { DrillReport } from '../model/report.ts';
+import { generateKeyPair, loadPublicKey } from '../evidence/signing-key.ts';
+import { verifyReportFile } from '../evidence/report-verifier.ts';
 import { runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
-import { writeMarker } from '../verify/take-marker.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { writeMarker } from '../markers/take-marker.ts';
 
 let shop: ShopDatabase;
 let dir: string;

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { InterruptedError } from '../errors.ts';
-import type { PhaseName, PhaseTiming } from '../report/report-model.ts';
+import type { PhaseName, PhaseTiming } from '../model/report.ts';
 
 /** Phases on the RTO clock: it runs from the start of `locate` to the end of `verify`. */
 const RTO_PHASES: readonly PhaseName[] = ['locate', 'provision', 'restore', 'verify'];

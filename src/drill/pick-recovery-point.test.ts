@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
-import type { RecoveryPoint } from '../sources/source.ts';
+import type { RecoveryPoint } from '../model/recovery-point.ts';
 import { parsePick, pickRecoveryPoint } from './pick-recovery-point.ts';
 
 const now = new Date('2026-11-23T12:00:00Z');

@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
-import type { PickStrategy, RecoveryPoint } from '../sources/source.ts';
+import type { PickStrategy } from '../sources/source.ts';
+import type { RecoveryPoint } from '../model/recovery-point.ts';
 
 /**
  * Picks the recovery point to restore: the latest by default, the one nearest a target time, or a random

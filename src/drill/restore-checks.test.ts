@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import type { CheckResult } from '../report/report-model.ts';
+import type { CheckResult } from '../model/report.ts';
 import { ConfigError } from '../errors.ts';
 import { assertSomethingToCheck, NOTHING_VERIFIED, nothingVerifiedCheck } from './restore-checks.ts';
 

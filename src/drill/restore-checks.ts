@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.ts';
 import { formatRestoreErrors, type RestoreIncompleteError } from '../postgres/restore-errors.ts';
-import type { CheckResult } from '../report/report-model.ts';
+import type { CheckResult } from '../model/report.ts';
 import type { DrillOptions } from './drill-options.ts';
 
 /** Checks that are steps toward verifying, not verification: passing them alone proves nothing about the data. */

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import type { Policy } from '../objectives/policy.ts';
-import { generateKeyPair } from '../report/signing-key.ts';
-import { fileSource } from '../sources/file-source.ts';
+import { generateKeyPair } from '../evidence/signing-key.ts';
+import { fileSource } from '../sources/file/file-source.ts';
 import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../verify/dump-with-manifest.ts';
-import { writeMarker } from '../verify/take-marker.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { writeMarker } from '../markers/take-marker.ts';
 import { readdir } from 'node:fs/promises';
 import { runDrill } from './run-drill.ts';
 

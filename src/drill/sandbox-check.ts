@@ -1,5 +1,5 @@
 import type { StartedEnvironment } from '../environments/environment.ts';
-import type { CheckResult } from '../report/report-model.ts';
+import type { CheckResult } from '../model/report.ts';
 import { redact } from '../util/redact.ts';
 
 /** Name of the check that reports what the restore sandbox blocked. */

@@ -1,5 +1,5 @@
 import type { ClientConfig } from 'pg';
-import type { RecoveryPoint, Restorable } from '../sources/source.ts';
+import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 
 /** What every environment is told when it starts. */
 export interface EnvironmentContext {
@@ -39,7 +39,7 @@ export interface RestoreOptions {
 
 /**
  * A disposable database, configured but not yet started. `start()` creates it, labelled with the run id.
- * Adding an environment means one file implementing this interface; {@link localPostgres} is the default.
+ * Adding an environment means one folder (e.g. `local/`) implementing this interface; {@link localPostgres} is the default.
  */
 export interface Environment {
   /** Short kind name recorded in reports, e.g. `local-postgres`. */

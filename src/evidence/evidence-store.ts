@@ -12,12 +12,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { compareReportNames, listReportFiles, REPORT_SUFFIX } from '../report/report-files.ts';
-import { createS3Client, customEndpoint } from '../sources/s3-client.ts';
-import { explainS3Error } from '../sources/s3-errors.ts';
-import { parseS3Uri } from '../sources/s3-uri.ts';
+import { compareReportNames, listReportFiles, REPORT_SUFFIX } from './report-files.ts';
+import { createS3Client, customEndpoint } from '../aws/s3-client.ts';
+import { explainS3Error } from '../aws/s3-errors.ts';
+import { parseS3Uri } from '../sources/s3/s3-uri.ts';
 import { parseDuration } from '../util/duration.ts';
-import type { LedgerHead } from './ledger-head.ts';
+import type { LedgerHead } from '../model/ledger-head.ts';
 
 /** Every S3 call gives up after this long: a hung connection must not hold a drill's report hostage. */
 const CALL_TIMEOUT_MS = 20_000;

@@ -2,9 +2,10 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyLedger } from '../report/report-verifier.ts';
+import { verifyLedger } from './report-verifier.ts';
 import type { EvidenceStore, Retention } from './evidence-store.ts';
-import { checkHead, type LedgerEntry, type LedgerHead } from './ledger-head.ts';
+import { checkHead, type LedgerEntry } from './ledger-head.ts';
+import { type LedgerHead } from '../model/ledger-head.ts';
 
 /** The verdict on an evidence store. */
 export interface StoreVerification {

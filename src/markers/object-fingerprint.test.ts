@@ -7,7 +7,7 @@ import { findPgBinaries } from '../postgres/pg-binaries.ts';
 import { runCommand } from '../postgres/run-command.ts';
 import { createStandInRoles, rolesNamedInDump } from '../postgres/stand-in-roles.ts';
 import { sql, startCluster, withClient } from '../verify/shop-cluster.testkit.ts';
-import { OBJECT_FINGERPRINT_ALGORITHM } from './object-fingerprint-model.ts';
+import { OBJECT_FINGERPRINT_ALGORITHM } from '../model/object-fingerprint.ts';
 import { ensureObjectsColumn, takeObjectFingerprint } from './object-fingerprint.ts';
 
 // Production and a disposable restore target are two clusters, as in a drill: roles exist only in the first.

@@ -5,7 +5,7 @@ import {
   type ObjectAttributes,
   type ObjectCategory,
   type ObjectFingerprint,
-} from './object-fingerprint-model.ts';
+} from '../model/object-fingerprint.ts';
 
 /** Options of {@link takeObjectFingerprint}. */
 export interface ObjectFingerprintOptions {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { sampleDrillMeta } from '../report/ci-summary.fixture.ts';
+import { sampleDrillMeta } from '../views/ci-summary.fixture.ts';
 import { freePort } from '../util/free-port.ts';
 import { startHttpReceiver, type HttpReceiver } from '../testing/http-receiver.ts';
-import { describeEndpoint, parseEndpoint } from './endpoint.ts';
+import { describeEndpoint, parseEndpoint } from '../util/endpoint.ts';
 import { buildNotification, notifyFailures } from './webhook.ts';
 
 let hook: HttpReceiver;

@@ -1,8 +1,9 @@
 import { basename } from 'node:path';
-import type { DrillMeta } from '../drill/drill-meta.ts';
-import { formatHead, type LedgerHead } from '../evidence/ledger-head.ts';
-import { DEMO_KEY_NOTE, failedCheckLine } from '../report/failure-summary.ts';
-import { describeEndpoint, send } from './endpoint.ts';
+import type { DrillMeta } from '../model/drill-meta.ts';
+import { formatHead } from '../evidence/ledger-head.ts';
+import { type LedgerHead } from '../model/ledger-head.ts';
+import { DEMO_KEY_NOTE, failedCheckLine } from '../views/failure-summary.ts';
+import { describeEndpoint, send } from '../util/endpoint.ts';
 
 /** The environment variable that may hold the `--notify` URL (keeps a webhook token off the command line). */
 export const NOTIFY_ENV = 'RESTORE_DRILL_NOTIFY';

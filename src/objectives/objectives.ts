@@ -1,4 +1,4 @@
-import type { CheckResult, ObjectiveResult } from '../report/report-model.ts';
+import type { CheckResult, ObjectiveResult } from '../model/report.ts';
 import { formatDuration, parseDuration, type DurationString } from '../util/duration.ts';
 
 /**

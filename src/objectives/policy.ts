@@ -1,5 +1,6 @@
-import type { CheckResult } from '../report/report-model.ts';
-import type { RecoveryPoint, Source, SourceContext } from '../sources/source.ts';
+import type { CheckResult } from '../model/report.ts';
+import type { Source, SourceContext } from '../sources/source.ts';
+import type { RecoveryPoint } from '../model/recovery-point.ts';
 
 /** What a policy sees: every recovery point the source listed, and the drill's start time. */
 export interface PolicyContext {

@@ -5,10 +5,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { RestoreDrillError } from '../errors.ts';
 import type { StartedEnvironment } from '../environments/environment.ts';
-import { pgDumpRestorable } from '../sources/source.ts';
+import { pgDumpRestorable } from '../model/recovery-point.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { assertDisposable } from './disposable-database.ts';
-import { pgRestore } from './pg-restore.ts';
+import { pgRestore } from '../environments/pg-restore.ts';
 
 let shop: ShopDatabase;
 let dir: string;

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SHOP_ROWS } from '../../fixtures/shop/seed-shop.ts';
 import { newRunId } from '../environments/labels.ts';
-import { localPostgres } from '../environments/local-postgres.ts';
+import { localPostgres } from '../environments/local/local-postgres.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
 import { parseTableOfContents } from './table-data-tracker.ts';
 

@@ -5,8 +5,8 @@ import { ConfigError } from '../errors.ts';
 import { readDumpHeader, type DumpHeader } from '../postgres/dump-header.ts';
 import { listFiles } from '../util/list-files.ts';
 import { sha256File } from '../util/sha256-file.ts';
-import { readManifestBeside } from './dump-manifest.ts';
-import type { LocalDump } from './source.ts';
+import { readManifestBeside } from '../markers/dump-manifest.ts';
+import type { LocalDump } from '../model/recovery-point.ts';
 
 /**
  * Checks that `path` is a custom-format archive file or a directory-format dump folder, digests it and

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { seedShop } from '../../fixtures/shop/seed-shop.ts';
-import { localPostgres } from '../environments/local-postgres.ts';
+import { localPostgres } from '../environments/local/local-postgres.ts';
 import { newRunId } from '../environments/labels.ts';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { findPgBinaries } from '../postgres/pg-binaries.ts';

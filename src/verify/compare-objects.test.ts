@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { StartedEnvironment } from '../environments/environment.ts';
-import type { ObjectFingerprint } from '../markers/object-fingerprint-model.ts';
+import type { ObjectFingerprint } from '../model/object-fingerprint.ts';
 import { takeObjectFingerprint } from '../markers/object-fingerprint.ts';
 import { createStandInRoles } from '../postgres/stand-in-roles.ts';
 import { CLUSTER_WIDE_NOT_VERIFIED, compareObjects, diffFingerprints } from './compare-objects.ts';

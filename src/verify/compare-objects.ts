@@ -5,11 +5,11 @@ import {
   objectFingerprintSchema,
   type ObjectAttributes,
   type ObjectFingerprint,
-} from '../markers/object-fingerprint-model.ts';
+} from '../model/object-fingerprint.ts';
 import { takeObjectFingerprint } from '../markers/object-fingerprint.ts';
 import { standInRoles } from '../postgres/stand-in-roles.ts';
-import type { CheckResult, NotVerified } from '../report/report-model.ts';
-import type { Marker } from './marker-model.ts';
+import type { CheckResult, NotVerified } from '../model/report.ts';
+import type { Marker } from '../model/marker.ts';
 
 /**
  * Differences a drill declares on purpose, because its dumps are made that way: `privileges` for

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { CheckResult } from '../report/report-model.ts';
-import { computeTotals, parseQualifiedName, pinSessionSettings, TEXT_ROW_HASH_SQL } from './checksum-sql.ts';
+import type { CheckResult } from '../model/report.ts';
+import { computeTotals, parseQualifiedName, pinSessionSettings, TEXT_ROW_HASH_SQL } from '../markers/checksum-sql.ts';
 import { compareWithMarker, describeRange, startComparison } from './compare.ts';
-import type { Marker } from './marker-model.ts';
+import type { Marker } from '../model/marker.ts';
 import { sql, startShopCluster, withClient, type ShopCluster } from './shop-cluster.testkit.ts';
 import { splitBlocks, tableBlocks } from './table-blocks.ts';
-import { readTypedColumns, typedRowHashSql } from './typed-row-hash.ts';
-import { takeMarker } from './take-marker.ts';
+import { readTypedColumns, typedRowHashSql } from '../markers/typed-row-hash.ts';
+import { takeMarker } from '../markers/take-marker.ts';
 
 let cluster: ShopCluster;
 /** Every table exact, like a dump manifest. */

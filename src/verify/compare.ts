@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CheckResult } from '../report/report-model.ts';
+import type { CheckResult } from '../model/report.ts';
 import {
   CHECKSUM_ALGORITHM,
   computeRangeSums,
@@ -14,11 +14,11 @@ import {
   type RowBound,
   type TableRef,
   type Totals,
-} from './checksum-sql.ts';
-import { defaultPoolSize, openConnectionPool, type ConnectionPool } from './connection-pool.ts';
-import type { Marker, QualifiedName, RangeLayout, RangeSum, TableMarker } from './marker-model.ts';
+} from '../markers/checksum-sql.ts';
+import { defaultPoolSize, openConnectionPool, type ConnectionPool } from '../markers/connection-pool.ts';
+import type { Marker, QualifiedName, RangeLayout, RangeSum, TableMarker } from '../model/marker.ts';
 import { splitBlocks, tableBlocks } from './table-blocks.ts';
-import { FIRST_NORMAL_OBJECT_ID, readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedHashCaveat, typedRowHashSql, unsafeColumns } from './typed-row-hash.ts';
+import { FIRST_NORMAL_OBJECT_ID, readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedHashCaveat, typedRowHashSql, unsafeColumns } from '../markers/typed-row-hash.ts';
 
 /** Options of {@link compareWithMarker} and {@link startComparison}. */
 export interface CompareOptions {

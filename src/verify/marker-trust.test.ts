@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import type { Marker, TableMarker } from './marker-model.ts';
+import type { Marker, TableMarker } from '../model/marker.ts';
 import { manifestTrustCheck, markerTrustCheck, newestEvidence, unverifiedTables, type EvidenceContext } from './marker-trust.ts';
 
 const exact = (rows: number): TableMarker => ({ mode: 'exact', algorithm: 'rdsum-text-md5/1', rows, checksum: '1' });

@@ -1,8 +1,8 @@
 // A marker found in restored data, and a manifest found beside a dump, came with the backup: whoever could
 // write the backup could write them. Before either vouches for the data or dates it, it is checked against
 // what the drill knows on its own — its clock, the recovery point's time, the tables that came back, the other.
-import type { CheckResult, RpoBasis } from '../report/report-model.ts';
-import type { Marker, QualifiedName } from './marker-model.ts';
+import type { CheckResult, RpoBasis } from '../model/report.ts';
+import type { Marker, QualifiedName } from '../model/marker.ts';
 
 /**
  * How far a marker's time may run ahead of another clock (the drill host's, the backup's) before it counts as

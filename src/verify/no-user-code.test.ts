@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { compareWithMarker } from './compare.ts';
-import { dumpWithManifest } from './dump-with-manifest.ts';
-import type { Marker } from './marker-model.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import type { Marker } from '../model/marker.ts';
 import { sql, startCluster, urlOf, withClient } from './shop-cluster.testkit.ts';
-import { takeMarker, writeMarker } from './take-marker.ts';
+import { takeMarker, writeMarker } from '../markers/take-marker.ts';
 
 let env: StartedEnvironment;
 let dir: string;

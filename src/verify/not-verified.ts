@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import type { NotVerified, PhaseName } from '../report/report-model.ts';
-import { qualifiedName } from './checksum-sql.ts';
-import type { Marker } from './marker-model.ts';
-import { discoverTables } from './table-discovery.ts';
+import type { NotVerified, PhaseName } from '../model/report.ts';
+import { qualifiedName } from '../markers/checksum-sql.ts';
+import type { Marker } from '../model/marker.ts';
+import { discoverTables } from '../markers/table-discovery.ts';
 
 /**
  * The tables of a restored copy the comparison could not vouch for:

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { CheckResult } from '../report/report-model.ts';
-import { qualifiedName, quoteTable } from './checksum-sql.ts';
+import type { CheckResult } from '../model/report.ts';
+import { qualifiedName, quoteTable } from '../markers/checksum-sql.ts';
 
 /**
  * Checks every sequence that feeds a column (serial and identity columns) in the restored database: its

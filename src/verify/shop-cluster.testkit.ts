@@ -4,7 +4,7 @@ import pg from 'pg';
 import { seedShop, SHOP_ROWS } from '../../fixtures/shop/seed-shop.ts';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { newRunId } from '../environments/labels.ts';
-import { localPostgres } from '../environments/local-postgres.ts';
+import { localPostgres } from '../environments/local/local-postgres.ts';
 
 /** A started cluster with the shop fixture in database `shop`. */
 export interface ShopCluster extends AsyncDisposable {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { quoteTable, type BlockRange, type TableRef } from './checksum-sql.ts';
+import { quoteTable, type BlockRange, type TableRef } from '../markers/checksum-sql.ts';
 
 /** The first major with TID range scans (`ctid >= '(n,0)' and ctid < '(m,0)'` reads only those blocks). */
 export const BLOCK_RANGE_MIN_MAJOR = 14;

@@ -1,7 +1,8 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../../errors.ts';
-import { rdsSnapshotSource } from '../../sources/rds-snapshot-source.ts';
-import type { RecoveryPoint, SourceContext } from '../../sources/source.ts';
+import { rdsSnapshotSource } from '../../sources/rds/rds-snapshot-source.ts';
+import type { SourceContext } from '../../sources/source.ts';
+import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { PolicyContext } from '../policy.ts';
 import { coveragePolicy } from './coverage-policy.ts';
 

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../errors.ts';
-import type { CheckResult } from '../../report/report-model.ts';
+import type { CheckResult } from '../../model/report.ts';
 import { formatDuration, parseDuration, type DurationString } from '../../util/duration.ts';
 import type { Policy } from '../policy.ts';
 

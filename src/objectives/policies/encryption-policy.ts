@@ -1,5 +1,5 @@
-import type { CheckResult } from '../../report/report-model.ts';
-import type { RecoveryPoint } from '../../sources/source.ts';
+import type { CheckResult } from '../../model/report.ts';
+import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { Policy } from '../policy.ts';
 import { someIds } from './point-list.ts';
 

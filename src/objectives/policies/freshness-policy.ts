@@ -1,4 +1,4 @@
-import type { CheckResult } from '../../report/report-model.ts';
+import type { CheckResult } from '../../model/report.ts';
 import { formatDuration, parseDuration, type DurationString } from '../../util/duration.ts';
 import type { Policy } from '../policy.ts';
 import { ageSeconds, newestFirst } from './point-list.ts';

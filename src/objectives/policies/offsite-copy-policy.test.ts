@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../../errors.ts';
-import type { RecoveryPoint, Source, SourceContext } from '../../sources/source.ts';
+import type { Source, SourceContext } from '../../sources/source.ts';
+import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { PolicyContext } from '../policy.ts';
 import { offsiteCopyPolicy } from './offsite-copy-policy.ts';
 

@@ -1,7 +1,8 @@
 import { ConfigError } from '../../errors.ts';
-import { NoSnapshotsError } from '../../sources/rds-errors.ts';
-import type { CheckResult } from '../../report/report-model.ts';
-import type { RecoveryPoint, Source, SourceContext } from '../../sources/source.ts';
+import { NoSnapshotsError } from '../../aws/rds-errors.ts';
+import type { CheckResult } from '../../model/report.ts';
+import type { Source, SourceContext } from '../../sources/source.ts';
+import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import { formatDuration, parseDuration, type DurationString } from '../../util/duration.ts';
 import type { Policy, PolicyContext } from '../policy.ts';
 import { ageSeconds, newestFirst } from './point-list.ts';

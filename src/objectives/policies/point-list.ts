@@ -1,4 +1,4 @@
-import type { RecoveryPoint } from '../../sources/source.ts';
+import type { RecoveryPoint } from '../../model/recovery-point.ts';
 
 /** Recovery points sorted newest first (sources promise it; policies do not rely on it). */
 export function newestFirst(points: readonly RecoveryPoint[]): RecoveryPoint[] {

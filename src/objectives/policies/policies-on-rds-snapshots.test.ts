@@ -1,7 +1,8 @@
 import { CopyDBSnapshotCommand, CreateDBSnapshotCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { rdsSnapshotSource } from '../../sources/rds-snapshot-source.ts';
-import type { RecoveryPoint, Source, SourceContext } from '../../sources/source.ts';
+import { rdsSnapshotSource } from '../../sources/rds/rds-snapshot-source.ts';
+import type { Source, SourceContext } from '../../sources/source.ts';
+import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import { startMotoServer, type MotoServer } from '../../testing/moto-server.ts';
 import { createProductionInstance, motoRdsClient, useMotoAwsEnv } from '../../testing/rds-moto.ts';
 import type { PolicyContext } from '../policy.ts';

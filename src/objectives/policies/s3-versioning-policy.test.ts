@@ -1,7 +1,7 @@
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ConfigError } from '../../errors.ts';
-import { fileSource } from '../../sources/file-source.ts';
+import { fileSource } from '../../sources/file/file-source.ts';
 import type { SourceContext } from '../../sources/source.ts';
 import { startMotoServer, type MotoServer } from '../../testing/moto-server.ts';
 import type { PolicyContext } from '../policy.ts';

@@ -1,8 +1,8 @@
 import { GetBucketVersioningCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import type { CheckResult } from '../../report/report-model.ts';
-import { createS3Client, customEndpoint, type S3ClientOptions } from '../../sources/s3-client.ts';
-import { explainS3Error } from '../../sources/s3-errors.ts';
-import { parseS3Uri, s3Uri } from '../../sources/s3-uri.ts';
+import type { CheckResult } from '../../model/report.ts';
+import { createS3Client, customEndpoint, type S3ClientOptions } from '../../aws/s3-client.ts';
+import { explainS3Error } from '../../aws/s3-errors.ts';
+import { parseS3Uri, s3Uri } from '../../sources/s3/s3-uri.ts';
 import { mapLimit } from '../../util/map-limit.ts';
 import type { Policy } from '../policy.ts';
 

@@ -1,0 +1,119 @@
+import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
+import type { StartedTestContainer } from 'testcontainers';
+import { CommandFailedError, ConfigError } from '../../errors.ts';
+import { assertDisposable } from '../../postgres/disposable-database.ts';
+import { readDumpHeader, type DumpHeader } from '../../postgres/dump-header.ts';
+import { findPgBinaries, parseToolVersion, type PgBinaries } from '../../postgres/pg-binaries.ts';
+import { pgRestore } from '../pg-restore.ts';
+import { createStandInRoles, rolesNamedInDump } from '../../postgres/stand-in-roles.ts';
+import type { LocalDump } from '../../model/recovery-point.ts';
+import { dockerExec, type DockerContainer } from './docker-exec.ts';
+import type { RestoreOptions, StartedEnvironment } from '../environment.ts';
+
+/**
+ * Where `pg_restore` runs: `host` (the host's pg_restore against the container's port), `container`
+ * (the dump is copied in and the image's own pg_restore runs there), or `auto`: the host's when its
+ * major version is at least the dump's pg_dump version, else the container's.
+ */
+export type RestoreWith = 'auto' | 'host' | 'container';
+
+/** How to reach the server from inside its container. */
+export interface InsideContainer {
+  readonly started: StartedTestContainer;
+  readonly container: DockerContainer;
+  /** The server's port inside the container. */
+  readonly port: number;
+  readonly user: string;
+  /** A libpq password file inside the container (the password never appears in an exec's environment). */
+  readonly passFile: string;
+}
+
+/** Where dumps are copied inside the container. */
+const DUMP_DIR = '/var/tmp/restore-drill';
+
+/**
+ * Restores a local dump into a started container environment, with pg_restore from the host or inside
+ * the container (see {@link RestoreWith}). Either way with owners and privileges (missing roles as NOLOGIN
+ * stand-ins), `--exit-on-error -j N`.
+ *
+ * @example
+ * await restoreDump(env, inside, restorable.dump, 'auto', { log: console.log });
+ */
+export async function restoreDump(env: StartedEnvironment, inside: InsideContainer, dump: LocalDump, restoreWith: RestoreWith, options: RestoreOptions): Promise<void> {
+  const header = await readDumpHeader(dump.path);
+  if (restoreWith === 'host') return pgRestore(env, dump, options);
+  if (restoreWith === 'auto') {
+    const host = hostPgRestore(header.pgDumpMajor);
+    if (host) {
+      options.log(`restore: the host's pg_restore ${host.version} reads this dump (pg_dump ${header.pgDumpVersion}); restoring from the host`);
+      return pgRestore(env, dump, options);
+    }
+    options.log(`restore: no pg_restore ${header.pgDumpMajor} or newer on the host; running the container's pg_restore`);
+  }
+  await assertDisposable(env.connectionConfig(), env.runId);
+  await pgRestoreInContainer(env, inside, dump, header, options);
+}
+
+/** The host's pg_restore when one can read a dump of pg_dump `minMajor`, else null. */
+export function hostPgRestore(minMajor: number): PgBinaries | null {
+  try {
+    return findPgBinaries({ tools: ['pg_restore'], minMajor });
+  } catch (error) {
+    if (error instanceof ConfigError) return null;
+    throw error;
+  }
+}
+
+async function pgRestoreInContainer(env: StartedEnvironment, inside: InsideContainer, dump: LocalDump, header: DumpHeader, options: RestoreOptions): Promise<void> {
+  const database = env.database;
+  const { container, started } = inside;
+  const exec = (command: string[], onStderrLine?: (line: string) => void) =>
+    dockerExec(container, command, { user: 'root', env: { PGPASSFILE: inside.passFile, PGSSLMODE: 'disable' }, signal: options.signal, onStderrLine });
+  const version = parseToolVersion(await exec(['pg_restore', '--version']));
+  const major = Number(version?.split('.')[0] ?? 0);
+  if (major < header.pgDumpMajor) {
+    throw new ConfigError(
+      `dump ${dump.path} was made by pg_dump ${header.pgDumpVersion}, newer than the container's pg_restore ${version ?? '(unknown)'} and every pg_restore on the host`,
+      `run an image of PostgreSQL ${header.pgDumpMajor} or newer (containerPostgres({ image: 'postgres:${header.pgDumpMajor}' })) or install PostgreSQL ${header.pgDumpMajor} client tools on the host`,
+    );
+  }
+  const target = `${DUMP_DIR}/${basename(dump.path)}`;
+  options.log(`restore: copying the ${dump.format} dump into the container (${target})`);
+  if (dump.format === 'directory') await started.copyDirectoriesToContainer([{ source: dump.path, target }]);
+  else await started.copyFilesToContainer([{ source: dump.path, target, mode: 0o600 }]);
+
+  const total = options.progress ? await countTableData(exec, target) : 0;
+  // Owners and privileges are restored, as on the host: missing roles get NOLOGIN stand-ins first.
+  await createStandInRoles(env.connectionConfig(), await rolesNamedInDump((args) => exec(['pg_restore', ...args]), target, options.log), env.runId, options.log);
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  const args = ['--verbose', '--exit-on-error', `--jobs=${jobs}`, '--host=127.0.0.1', `--port=${inside.port}`, `--username=${inside.user}`, `--dbname=${database}`, target];
+  options.log(`restoring ${dump.format} dump with the container's pg_restore ${version} (${jobs} jobs)`);
+  let tables = 0;
+  try {
+    await exec(['pg_restore', ...args], (line) => {
+      if (!/processing data for table/.test(line)) return;
+      tables += 1;
+      options.progress?.(tables, Math.max(total, tables));
+      if (tables % 10 === 0) options.log(`restore: ${tables} tables loaded`);
+    });
+  } catch (error) {
+    if (!(error instanceof CommandFailedError)) throw error;
+    // --verbose floods stderr with progress; keep the lines that explain the failure.
+    const evidence = error.stderrTail
+      .split('\n')
+      .filter((line) => /error|fatal|could not|invalid|unexpected|corrupt/i.test(line))
+      .slice(-8)
+      .join('\n');
+    throw new CommandFailedError('pg_restore', error.code, evidence || error.stderrTail, 'the dump is damaged or incomplete; check how it was copied');
+  }
+  options.log(`restore: done (${tables} tables with data)`);
+}
+
+async function countTableData(exec: (command: string[]) => Promise<string>, path: string): Promise<number> {
+  try {
+    return (await exec(['pg_restore', '--list', path])).split('\n').filter((line) => /^\d+; \d+ \d+ TABLE DATA /.test(line)).length;
+  } catch {
+    return 0;
+  }
+}

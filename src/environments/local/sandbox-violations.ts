@@ -1,0 +1,143 @@
+import { createReadStream } from 'node:fs';
+import { isAbsolute, normalize } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { SandboxViolation } from '../environment.ts';
+
+/** A backup that floods the log still gets a bounded report: the first ones are listed, the rest counted. */
+const MAX_LISTED = 20;
+/** Payload text shown in a report is cut to this length. */
+const MAX_TEXT = 160;
+
+/** `2026-12-02 04:43:36.845 UTC [9] ERROR:  message` — the `log_line_prefix` the local environment sets. */
+const ENTRY = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] ([A-Z]+):  (.*)$/;
+
+interface Entry {
+  level: string;
+  message: string;
+  context: string;
+  statement: string;
+  detail: string;
+  field: 'message' | 'context' | 'statement' | 'detail' | 'other';
+}
+
+/**
+ * Finds, in a sandboxed server's log, the errors the sandbox causes when code in the restored backup tries to
+ * leave it: a program that cannot run (there is no shell), a file outside the data directory (read-only or
+ * absent), a network connection (there is no network). Each names the object whose code it was, from the
+ * error's CONTEXT and STATEMENT lines. Code that catches its own errors leaves no trace here: it is still
+ * confined, but not reported.
+ *
+ * @example
+ * await scanServerLog('/tmp/restore-drill-…/server.log', ['/tmp/restore-drill-…/data']);
+ * // [{ attempt: 'run a program', object: 'function public.evil() during COPY public.orders', message: '…' }]
+ */
+export async function scanServerLog(path: string, ownDirs: readonly string[]): Promise<SandboxViolation[]> {
+  const found: SandboxViolation[] = [];
+  let more = 0;
+  let current: Entry | undefined;
+  const finish = () => {
+    if (!current) return;
+    const violation = classify(current, ownDirs);
+    if (violation && !found.some((v) => v.attempt === violation.attempt && v.object === violation.object)) {
+      if (found.length < MAX_LISTED) found.push(violation);
+      else more += 1;
+    }
+    current = undefined;
+  };
+  let lines;
+  try {
+    lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of lines) {
+      const entry = ENTRY.exec(line);
+      if (entry) {
+        const [, level, text] = entry as unknown as [string, string, string];
+        if (current && level === 'CONTEXT') (current.context += `${text}\n`), (current.field = 'context');
+        else if (current && level === 'STATEMENT') (current.statement += text), (current.field = 'statement');
+        else if (current && level === 'DETAIL') (current.detail += text), (current.field = 'detail');
+        else if (current && (level === 'HINT' || level === 'QUERY' || level === 'LOCATION')) current.field = 'other';
+        else {
+          finish();
+          current = { level, message: text, context: '', statement: '', detail: '', field: 'message' };
+        }
+      } else if (current && current.field !== 'other') {
+        // A continuation line of a multi-line message, CONTEXT or statement.
+        current[current.field] += current.field === 'context' ? `${line.trim()}\n` : ` ${line.trim()}`;
+      }
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  finish();
+  if (more) found.push({ attempt: `do more of the same (${more} further blocked attempts not listed)`, object: 'see the server log', message: '' });
+  return found;
+}
+
+const PROGRAM = [/^could not execute command "(.*)"/, /^program "(.*)" failed/, /could not popen/i, /^could not close pipe to external command/];
+const NETWORK = [
+  /could not establish connection/i,
+  /could not connect to (?:server|database)/i,
+  /connection to server .* failed/i,
+  /network is unreachable/i,
+  /connection refused/i,
+  /could not translate host name/i,
+  /no route to host/i,
+  /temporary failure in name resolution/i,
+];
+const FILE = /^could not (open|create|write|read|stat|access|remove|rename|link|truncate|fsync|change permissions of|open directory|create directory|load library)(?: (?:server )?(?:file|directory)(?: or directory)?)? "([^"]+)"(.*)$/;
+const BLOCKED = /read-only file system|permission denied|no such file or directory|operation not permitted/i;
+
+function classify(entry: Entry, ownDirs: readonly string[]): SandboxViolation | null {
+  if (!['ERROR', 'WARNING', 'FATAL', 'LOG'].includes(entry.level)) return null;
+  const message = entry.message;
+  let attempt: string | null = null;
+  const program = PROGRAM.map((pattern) => pattern.exec(message)).find(Boolean);
+  if (program) attempt = `run a program${program[1] ? ` (${clip(program[1], 80)})` : ''}`;
+  else if (NETWORK.some((pattern) => pattern.test(`${message} ${entry.detail}`))) attempt = 'connect over the network';
+  else {
+    const file = FILE.exec(message);
+    if (file && BLOCKED.test(`${file[3]} ${entry.detail}`) && isAbsolute(file[2]!) && !ownDirs.some((dir) => inside(file[2]!, dir))) {
+      const writing = /write|create|remove|rename|link|truncate|change permissions/.test(file[1]!) || /for writing/.test(file[3]!);
+      attempt = `${writing ? 'write' : 'read'} a file outside its data directory (${clip(file[2]!, 80)})`;
+    }
+  }
+  if (!attempt) return null;
+  return { attempt, object: objectOf(entry), message: clip(message, MAX_TEXT) };
+}
+
+/** The function from the CONTEXT lines and the statement it ran in (its first words: the object restored or checked). */
+function objectOf(entry: Entry): string {
+  const functions = [...entry.context.matchAll(/(?:PL\/pgSQL function|SQL function "?)([^\s"(]+(?:\([^)]*\))?)/g)].map((m) => m[1]!);
+  // CONTEXT lists the innermost function first: name it, and the outermost one (what the object calls) when they differ.
+  const [innermost, outermost] = [functions[0], functions.at(-1)];
+  const fn = innermost && outermost && innermost !== outermost ? `${innermost} via ${outermost}` : innermost;
+  const copyLine = /^COPY (\S+), line \d+/m.exec(entry.context)?.[1];
+  const statement = entry.statement.replace(/\s+/g, ' ').replace(/;\s*$/, '').trim();
+  const where = statementHead(statement) || (copyLine ? `COPY ${copyLine}` : '');
+  const parts = [fn ? `function ${fn}` : null, where ? `during ${where}` : null].filter(Boolean);
+  return clip(parts.join(' ') || 'an unnamed statement', MAX_TEXT);
+}
+
+/** `CREATE INDEX idx ON public.t USING btree (f(a))` → `CREATE INDEX idx ON public.t`. */
+function statementHead(statement: string): string {
+  if (!statement) return '';
+  const head =
+    /^(CREATE (?:UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+)/i.exec(statement)?.[1] ??
+    /^(REFRESH MATERIALIZED VIEW (?:CONCURRENTLY )?\S+)/i.exec(statement)?.[1] ??
+    /^(CREATE (?:MATERIALIZED VIEW|EVENT TRIGGER|TRIGGER|CAST|FUNCTION|TABLE) \S+)/i.exec(statement)?.[1] ??
+    /^(ALTER TABLE (?:ONLY )?\S+ ADD CONSTRAINT \S+)/i.exec(statement)?.[1] ??
+    /^(COPY \S+)/i.exec(statement)?.[1] ??
+    statement;
+  return clip(head, 100);
+}
+
+function inside(path: string, dir: string): boolean {
+  const normal = normalize(path);
+  return normal === dir || normal.startsWith(`${dir}/`);
+}
+
+/** Payload-controlled text, made safe for one line of a report. */
+function clip(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}

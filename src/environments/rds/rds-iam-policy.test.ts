@@ -1,0 +1,95 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { expect, test } from 'vitest';
+
+interface Statement {
+  readonly Sid: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action: string | string[];
+  readonly Resource: string | string[];
+  readonly Condition?: Record<string, Record<string, string>>;
+}
+
+const root = new URL('../../../', import.meta.url);
+/** The files whose AWS calls a drill makes: the RDS sources and environment, and the policy checks (not tests). */
+async function codeFiles(): Promise<string[]> {
+  const files: string[] = [];
+  for (const [dir, pattern] of [['src/aws/', /^rds-.*\.ts$/], ['src/sources/rds/', /^rds-.*\.ts$/], ['src/environments/rds/', /^rds-.*\.ts$/], ['src/objectives/policies/', /\.ts$/], ['src/evidence/', /^evidence-store\.ts$/]] as const) {
+    for (const name of await readdir(new URL(dir, root))) if (pattern.test(name) && !name.endsWith('.test.ts')) files.push(`${dir}${name}`);
+  }
+  return files;
+}
+const SERVICE: Record<string, string> = { 'client-rds': 'rds', 'client-s3': 's3', 'client-secrets-manager': 'secretsmanager' };
+/** SDK operations whose IAM action has another name. */
+const IAM_NAME: Record<string, string> = {
+  's3:ListObjectsV2': 's3:ListBucket',
+  's3:HeadObject': 's3:GetObject',
+  's3:GetObjectLockConfiguration': 's3:GetBucketObjectLockConfiguration',
+};
+/** What each waiter polls. */
+const WAITER_POLLS: Record<string, string> = {
+  DBInstanceAvailable: 'DescribeDBInstances',
+  DBInstanceDeleted: 'DescribeDBInstances',
+  DBClusterAvailable: 'DescribeDBClusters',
+};
+
+/** Every AWS action the code can call: the `…Command`, `paginate…` and `waitUntil…` names it imports from the SDK. */
+async function actionsCalled(): Promise<Set<string>> {
+  const actions = new Set<string>();
+  for (const file of await codeFiles()) {
+    const source = await readFile(new URL(file, root), 'utf8');
+    for (const [, names, pkg] of source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g)) {
+      const service = SERVICE[pkg!]!;
+      for (const raw of names!.split(',')) {
+        const name = raw.trim().replace(/^type\s+/, '');
+        let operation: string | undefined;
+        if (/^[A-Z]\w+Command$/.test(name)) operation = name.replace(/Command$/, '');
+        else if (name.startsWith('paginate')) operation = name.slice('paginate'.length);
+        else if (name.startsWith('waitUntil')) operation = WAITER_POLLS[name.slice('waitUntil'.length)];
+        if (!operation) continue;
+        const action = `${service}:${operation}`;
+        actions.add(IAM_NAME[action] ?? action);
+      }
+    }
+  }
+  return actions;
+}
+
+test('the checked-in IAM policy parses and grants every AWS action the drill code calls', async () => {
+  const policy = JSON.parse(await readFile(new URL('iam/restore-drill-policy.json', root), 'utf8')) as { Version: string; Statement: Statement[] };
+  expect(policy.Version).toBe('2012-10-17');
+  const granted = new Set(policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => [s.Action].flat()));
+  const called = await actionsCalled();
+  expect(called.size).toBeGreaterThan(15);
+  expect([...called].filter((a) => !granted.has(a))).toEqual([]);
+  // Tags passed to Restore*/CreateDBInstance are written with AddTagsToResource, which IAM checks too.
+  expect(granted).toContain('rds:AddTagsToResource');
+  // Nothing granted that the code never calls, apart from that, KMS (needed by RDS for encrypted snapshots), and
+  // the evidence store's retention: PutObject with a retention needs s3:PutObjectRetention, and HeadObject shows
+  // a retention only with s3:GetObjectRetention.
+  expect([...granted].filter((a) => !called.has(a)).sort()).toEqual([
+    'kms:CreateGrant',
+    'kms:DescribeKey',
+    'rds:AddTagsToResource',
+    's3:GetObjectRetention',
+    's3:PutObjectRetention',
+  ]);
+});
+
+test('creating is allowed only with our owner tag in the request; modifying and deleting only on resources carrying it', async () => {
+  const policy = JSON.parse(await readFile(new URL('iam/restore-drill-policy.json', root), 'utf8')) as { Statement: Statement[] };
+  const statementsGranting = (action: string) => policy.Statement.filter((s) => [s.Action].flat().includes(action));
+  for (const action of ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance', 'rds:AddTagsToResource']) {
+    for (const s of statementsGranting(action)) expect(s.Condition?.StringEquals?.['aws:RequestTag/restore-drill:owner'], action).toBe('restore-drill');
+  }
+  for (const action of ['rds:DeleteDBInstance', 'rds:DeleteDBCluster', 'rds:ModifyDBInstance', 'rds:ModifyDBCluster']) {
+    const statements = statementsGranting(action);
+    expect(statements.length, action).toBeGreaterThan(0);
+    for (const s of statements) {
+      expect(s.Condition?.StringEquals?.['aws:ResourceTag/restore-drill:owner'], action).toBe('restore-drill');
+      for (const resource of [s.Resource].flat()) expect(resource).toMatch(/:(db|cluster):restore-drill-\*$/);
+    }
+  }
+  // Read-only on snapshots: no statement grants a snapshot-changing action.
+  const everything = policy.Statement.flatMap((s) => [s.Action].flat());
+  expect(everything.filter((a) => /Snapshot$|Snapshots?Attribute|CopyDB|CreateDB(Cluster)?Snapshot/.test(a) && !a.startsWith('rds:Describe') && !a.startsWith('rds:Restore'))).toEqual([]);
+});

@@ -1,0 +1,388 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateDBClusterCommand,
+  CreateDBClusterSnapshotCommand,
+  CreateDBInstanceCommand,
+  CreateDBParameterGroupCommand,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  ListTagsForResourceCommand,
+  StopDBInstanceCommand,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runDrill } from '../../drill/run-drill.ts';
+import { ConfigError, RestoreDrillError } from '../../errors.ts';
+import { coveragePolicy } from '../../objectives/policies/coverage-policy.ts';
+import { encryptionPolicy } from '../../objectives/policies/encryption-policy.ts';
+import { freshnessPolicy } from '../../objectives/policies/freshness-policy.ts';
+import { generateKeyPair } from '../../evidence/signing-key.ts';
+import { rdsPointInTime } from '../../sources/rds/rds-point-in-time.ts';
+import { rdsSnapshotSource } from '../../sources/rds/rds-snapshot-source.ts';
+import type { SourceContext } from '../../sources/source.ts';
+import type { Restorable } from '../../model/recovery-point.ts';
+import { startMotoServer, type MotoServer } from '../../testing/moto-server.ts';
+import { afterCall, createMotoIamUser, createProductionInstance, motoRdsClient, throttleFirstCalls, useMotoAwsEnv } from '../../testing/rds-moto.ts';
+import { startShopDatabase, type ShopDatabase } from '../../testing/shop-database.ts';
+import { redact } from '../../util/redact.ts';
+import { writeMarker } from '../../markers/take-marker.ts';
+import type { EnvironmentContext, StartedEnvironment } from '../environment.ts';
+import { newRunId } from '../labels.ts';
+import { deleteIfOurs } from './rds-guarded-delete.ts';
+import { rdsInstance, type RdsInstanceOptions } from './rds-instance.ts';
+import { RDS_TAG, rdsIdentifier } from './rds-tags.ts';
+
+const KEY = 'arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-aaaa-bbbb-cccc-111122223333';
+let moto: MotoServer;
+let restoreEnv: () => void;
+let rds: RDSClient;
+let shop: ShopDatabase;
+let dir: string;
+let signingKey: string;
+const logs: string[] = [];
+const log = (line: string) => logs.push(line);
+const sourceContext: SourceContext = { workDir: '/nonexistent', log };
+
+/** The local PostgreSQL that stands in for every instance moto restores (moto has no database behind them). */
+function standIn(): Pick<RdsInstanceOptions, 'endpointOverride' | 'credentials' | 'database'> {
+  const config = shop.environment.connectionConfig();
+  return {
+    endpointOverride: { host: String(config.host), port: Number(config.port) },
+    credentials: { username: String(config.user), password: String(config.password) },
+    database: 'restored',
+  };
+}
+
+async function instanceExists(identifier: string, client = rds): Promise<boolean> {
+  return client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })).then(
+    () => true,
+    (error: Error) => {
+      if (error.name === 'DBInstanceNotFoundFault') return false;
+      throw error;
+    },
+  );
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(Error);
+  expect((error as Error).message).not.toContain('\n');
+  return error as Error;
+}
+
+async function snapshotRestorable(id = 'shop-nightly'): Promise<Restorable> {
+  const source = rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual' });
+  const point = (await source.list(sourceContext)).find((p) => p.id === id)!;
+  return source.fetch(point, sourceContext);
+}
+
+function envContext(runId = newRunId()): EnvironmentContext {
+  return { runId, drillName: 'rds instance test', log };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rds-instance-test-'));
+  signingKey = generateKeyPair(join(dir, 'keys')).privatePath;
+  moto = await startMotoServer();
+  restoreEnv = useMotoAwsEnv(moto);
+  rds = motoRdsClient(moto);
+  shop = await startShopDatabase();
+  // "Production" gets a marker before its snapshot is taken, so the restored copy can be checked against it.
+  await writeMarker(shop.environment.connectionConfig());
+  await createProductionInstance(rds, 'shop-prod', { kmsKeyId: KEY, snapshots: ['shop-nightly'] });
+  await rds.send(new CreateDBParameterGroupCommand({ DBParameterGroupName: 'drill-params', DBParameterGroupFamily: 'postgres16', Description: 'restore drills' }));
+});
+
+afterAll(async () => {
+  rds?.destroy();
+  await moto?.stop();
+  await shop?.stop();
+  restoreEnv?.();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('a full RDS drill: snapshot → tagged temporary instance → markers verified → report with the settings used → instance deleted', async () => {
+  let seenInstance: string | undefined;
+  let tags: Record<string, string> = {};
+  const result = await runDrill({
+    name: 'shop from its nightly RDS snapshot',
+    log,
+    reportDir: join(dir, 'reports'),
+    signingKey,
+    source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual' }),
+    environment: rdsInstance({ ...standIn(), instanceClass: 'db.r6g.large', securityGroupIds: ['sg-0drill'], parameterGroup: 'drill-params', tags: { 'cost-center': 'dr' } }),
+    policies: [freshnessPolicy({ maxAge: '3h' }), coveragePolicy([{ maxGap: '3h', within: '1h' }]), encryptionPolicy({ kmsKeyId: KEY })],
+    objectives: { rto: '8h', rpo: '3h' },
+    body: async ({ db, check, environment }) => {
+      seenInstance = String(environment.facts?.instanceIdentifier);
+      const arn = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: seenInstance }))).DBInstances![0]!.DBInstanceArn;
+      tags = Object.fromEntries(((await rds.send(new ListTagsForResourceCommand({ ResourceName: arn }))).TagList ?? []).map((t) => [t.Key!, t.Value!]));
+      await check('every order belongs to a customer', async () => {
+        const { rows } = await db.query('select count(*)::int as n from orders o left join customers c on c.id = o.customer_id where c.id is null');
+        expect(rows[0].n).toBe(0);
+      });
+    },
+  });
+  expect(result.failedChecks).toEqual([]);
+  expect(result.status).toBe('passed');
+  const names = result.report.checks.map((c) => c.name);
+  expect(names).toEqual(expect.arrayContaining(['policy freshness', 'policy encryption', 'restore completed', 'markers present', 'every order belongs to a customer', 'objective RTO', 'objective RPO']));
+  expect(result.report.checks.filter((c) => c.table).length).toBeGreaterThan(5);
+  expect(result.report.objectives.rpo.basis).toBe('marker');
+
+  expect(seenInstance).toBe(rdsIdentifier(result.report.runId));
+  expect(tags).toMatchObject({
+    [RDS_TAG.owner]: 'restore-drill',
+    [RDS_TAG.runId]: result.report.runId,
+    [RDS_TAG.drill]: 'shop from its nightly RDS snapshot',
+    'cost-center': 'dr',
+  });
+  expect(Date.parse(tags[RDS_TAG.expiresAt]!)).toBeGreaterThan(Date.parse(result.report.startedAt));
+
+  expect(result.report.recoveryPoint).toMatchObject({ source: 'rds-snapshot', id: 'shop-nightly', digest: null, facts: { encrypted: true, kmsKeyId: KEY } });
+  expect(result.report.environment).toMatchObject({
+    kind: 'rds-instance',
+    version: shop.environment.version,
+    facts: {
+      region: 'us-east-1',
+      instanceIdentifier: seenInstance,
+      instanceClass: 'db.r6g.large',
+      securityGroupIds: 'sg-0drill',
+      parameterGroup: 'drill-params',
+      subnetGroup: 'default',
+      restoredFrom: 'arn:aws:rds:us-east-1:123456789012:snapshot:shop-nightly',
+      endpoint: expect.stringMatching(/\.rds\.amazonaws\.com:5432$/),
+      endpointOverride: `${standIn().endpointOverride!.host}:${standIn().endpointOverride!.port}`,
+      credentials: 'drill config',
+    },
+  });
+  // Torn down: deleted in moto. The stand-in database's password appears nowhere in the report.
+  expect(await instanceExists(seenInstance!)).toBe(false);
+  const written = await readFile(result.reportPath, 'utf8');
+  expect(Buffer.from(JSON.parse(written).payload, 'base64').toString()).not.toContain(String(shop.environment.connectionConfig().password));
+  expect(logs.join('\n')).not.toContain(String(shop.environment.connectionConfig().password));
+});
+
+test('a point-in-time restore: RestoreDBInstanceToPointInTime into a tagged instance, recording what was restored', async () => {
+  const source = rdsPointInTime({ dbInstanceIdentifier: 'shop-prod' });
+  const [point] = await source.list(sourceContext);
+  await using env = await rdsInstance(standIn()).start(envContext());
+  await env.restore(await source.fetch(point!, sourceContext), { log });
+  expect(env.facts).toMatchObject({ restoredFrom: 'shop-prod at latest restorable time', instanceClass: 'db.t3.medium' });
+  const identifier = String(env.facts!.instanceIdentifier);
+  expect(await instanceExists(identifier)).toBe(true);
+  await env.stop();
+  expect(await instanceExists(identifier)).toBe(false);
+});
+
+test('a point-in-time restore to a given time sends that RestoreTime and records it', async () => {
+  const [latest] = await rdsPointInTime({ dbInstanceIdentifier: 'shop-prod' }).list(sourceContext);
+  const target = new Date(Date.parse(String(latest!.facts.latestRestorableTime)) - 60_000);
+  const source = rdsPointInTime({ dbInstanceIdentifier: 'shop-prod', target });
+  const [point] = await source.list(sourceContext);
+  expect(point).toMatchObject({ id: `shop-prod@${target.toISOString()}`, createdAt: target, createdAtBasis: 'rds-restore-target' });
+  const sent: unknown[] = [];
+  const client = motoRdsClient(moto);
+  client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'RestoreDBInstanceToPointInTimeCommand') sent.push(args.input);
+    return next(args);
+  });
+  try {
+    await using env = await rdsInstance({ ...standIn(), client }).start(envContext());
+    await env.restore(await source.fetch(point!, sourceContext), { log });
+    expect(sent).toEqual([expect.objectContaining({ SourceDBInstanceIdentifier: 'shop-prod', RestoreTime: target })]);
+    expect(sent[0]).not.toHaveProperty('UseLatestRestorableTime');
+    expect(env.facts).toMatchObject({ restoredFrom: `shop-prod at ${target.toISOString()}` });
+    const identifier = String(env.facts!.instanceIdentifier);
+    expect(await instanceExists(identifier)).toBe(true);
+    await env.stop();
+    expect(await instanceExists(identifier)).toBe(false);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('throttled restore, wait and delete calls are retried with backoff: the instance is made, used and deleted', async () => {
+  const client = motoRdsClient(moto);
+  const throttled = ['RestoreDBInstanceFromDBSnapshot', 'DescribeDBInstances', 'DeleteDBInstance'].map((action) => [action, throttleFirstCalls(client, action, 2)] as const);
+  try {
+    await using env = await rdsInstance({ ...standIn(), client }).start(envContext());
+    await env.restore(await snapshotRestorable(), { log });
+    const identifier = String(env.facts!.instanceIdentifier);
+    expect(await instanceExists(identifier)).toBe(true);
+    await env.stop();
+    expect(await instanceExists(identifier)).toBe(false);
+    for (const [action, state] of throttled) {
+      expect(state.injected, action).toBe(2);
+      expect(state.seen, action).toBeGreaterThanOrEqual(3); // two throttled, then the call that went through
+    }
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a point-in-time target later than RDS can restore to is a one-line ConfigError naming both times', async () => {
+  const error = await rejection(rdsPointInTime({ dbInstanceIdentifier: 'shop-prod', target: new Date(Date.now() + 3600_000) }).list(sourceContext));
+  expect(error.message).toMatch(/^db-instance shop-prod can be restored up to \S+, not to \S+$/);
+});
+
+test('an Aurora cluster snapshot becomes a temporary cluster with one instance; both are deleted', async () => {
+  await rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: 'ledger-prod', Engine: 'aurora-postgresql', MasterUsername: 'ledger', MasterUserPassword: 'aurora-password-1' }));
+  await rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: 'ledger-prod', DBClusterSnapshotIdentifier: 'ledger-manual-1' }));
+  const source = rdsSnapshotSource({ dbClusterIdentifier: 'ledger-prod', snapshotType: 'manual' });
+  const [point] = await source.list(sourceContext);
+  const env = await rdsInstance(standIn()).start(envContext());
+  try {
+    await env.restore(await source.fetch(point!, sourceContext), { log });
+    expect(env.facts).toMatchObject({ clusterIdentifier: env.facts!.instanceIdentifier, restoredFrom: 'arn:aws:rds:us-east-1:123456789012:cluster-snapshot:ledger-manual-1' });
+  } finally {
+    await env.stop();
+  }
+  const clusters = (await rds.send(new DescribeDBClustersCommand({}))).DBClusters!.map((c) => c.DBClusterIdentifier);
+  expect(clusters).toEqual(['ledger-prod']);
+  expect(await instanceExists(String(env.facts!.instanceIdentifier))).toBe(false);
+});
+
+describe('credentials', () => {
+  test('by default a fresh master password is set on the temporary instance (never logged) and used as the snapshot\'s master user', async () => {
+    const client = motoRdsClient(moto);
+    let applied: string | undefined;
+    // moto records the new password; the stand-in PostgreSQL gets it too, as RDS would apply it.
+    afterCall(client, 'ModifyDBInstance', async (input) => {
+      applied = String(input.MasterUserPassword);
+      const admin = new pg.Client(shop.environment.connectionConfig());
+      await admin.connect();
+      await admin.query(`drop role if exists shop_admin; create role shop_admin login superuser password '${applied}'`);
+      await admin.end();
+    });
+    const { endpointOverride, database } = standIn();
+    await using env = await rdsInstance({ endpointOverride, database, client }).start(envContext());
+    await env.restore(await snapshotRestorable(), { log });
+    expect(applied).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(env.connectionConfig()).toMatchObject({ user: 'shop_admin', password: applied, database: 'restored' });
+    expect(env.facts).toMatchObject({ credentials: 'master password reset for this run' });
+    expect(redact(`password is ${applied}`)).toBe('password is ***');
+    expect(logs.join('\n')).not.toContain(applied!);
+  });
+
+  test('credentials from a Secrets Manager secret (RDS master secret format)', async () => {
+    const config = shop.environment.connectionConfig();
+    const sm = new SecretsManagerClient({ region: 'us-east-1' });
+    const { ARN } = await sm.send(new CreateSecretCommand({ Name: 'shop/master', SecretString: JSON.stringify({ username: config.user, password: config.password }) }));
+    sm.destroy();
+    const { endpointOverride, database } = standIn();
+    await using env = await rdsInstance({ endpointOverride, database, credentials: { secretArn: ARN! } }).start(envContext());
+    await env.restore(await snapshotRestorable(), { log });
+    expect(env.facts).toMatchObject({ credentials: `secret ${ARN}` });
+    const error = await rejection(
+      (async () => {
+        await using other = await rdsInstance({ endpointOverride, database, credentials: { secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf' } }).start(envContext());
+        await other.restore(await snapshotRestorable(), { log });
+      })(),
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe('no such secret: arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf');
+  });
+});
+
+describe('refusing to touch what is not ours', () => {
+  test('an untagged instance with the identifier of the run is neither modified nor deleted', async () => {
+    const runId = newRunId();
+    const identifier = rdsIdentifier(runId);
+    // Someone else's instance, named exactly as this run's would be.
+    await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: identifier, Engine: 'postgres', DBInstanceClass: 'db.t3.micro', MasterUsername: 'x', MasterUserPassword: 'not-ours-123' }));
+    const env = await rdsInstance(standIn()).start(envContext(runId));
+    const restoreError = await rejection(env.restore(await snapshotRestorable(), { log }));
+    expect(restoreError).toBeInstanceOf(ConfigError);
+    expect(restoreError.message).toMatch(new RegExp(`^RDS refused rds:RestoreDBInstanceFromDBSnapshot for snapshot shop-nightly in us-east-1: `));
+    const stopError = await rejection(env.stop());
+    expect(stopError).toBeInstanceOf(RestoreDrillError);
+    expect(stopError.message).toBe(`refusing to touch RDS db-instance ${identifier}: it does not carry restore-drill's tags (restore-drill:owner=restore-drill and restore-drill:run-id=${runId})`);
+    expect(await instanceExists(identifier)).toBe(true);
+  });
+
+  test("deleteIfOurs refuses an untagged instance and another run's instance, and deletes its own", async () => {
+    await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: 'restore-drill-lookalike', Engine: 'postgres', DBInstanceClass: 'db.t3.micro', MasterUsername: 'x', MasterUserPassword: 'not-ours-123' }));
+    await expect(deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-lookalike' })).rejects.toThrow(/^refusing to touch RDS db-instance restore-drill-lookalike/);
+    await rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: 'restore-drill-other-run',
+        Engine: 'postgres',
+        DBInstanceClass: 'db.t3.micro',
+        MasterUsername: 'x',
+        MasterUserPassword: 'not-ours-123',
+        Tags: [{ Key: RDS_TAG.owner, Value: 'restore-drill' }, { Key: RDS_TAG.runId, Value: 'rd-other' }],
+      }),
+    );
+    await expect(deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-other-run' }, 'rd-mine')).rejects.toThrow(/does not carry restore-drill's tags/);
+    expect(await instanceExists('restore-drill-lookalike')).toBe(true);
+    expect(await instanceExists('restore-drill-other-run')).toBe(true);
+    expect(await deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-other-run' }, 'rd-other')).toBe('deleted');
+    expect(await deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-other-run' }, 'rd-other')).toBe('gone');
+  });
+});
+
+test('an instance that never becomes available: the waiter times out with an error naming it and the timeout, and teardown deletes it', async () => {
+  const client = motoRdsClient(moto);
+  // moto's instances are available at once; stopping it right after the restore makes the waiter wait.
+  afterCall(client, 'RestoreDBInstanceFromDBSnapshot', async (input) => {
+    await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: String(input.DBInstanceIdentifier) }));
+  });
+  const env: StartedEnvironment = await rdsInstance({ ...standIn(), client, timeout: '2s' }).start(envContext());
+  const identifier = String(env.facts?.instanceIdentifier ?? rdsIdentifier(env.runId));
+  const error = await rejection(env.restore(await snapshotRestorable(), { log }));
+  expect(error).toBeInstanceOf(RestoreDrillError);
+  expect(error.message).toBe(`RDS db-instance ${identifier} did not become available within the timeout of 2.0s (last status: stopped)`);
+  expect(await instanceExists(identifier)).toBe(true);
+  await env.stop();
+  expect(await instanceExists(identifier)).toBe(false);
+});
+
+test('a settings problem RDS reports (an unknown parameter group) is a one-line ConfigError quoting RDS', async () => {
+  await using env = await rdsInstance({ ...standIn(), parameterGroup: 'no-such-params' }).start(envContext());
+  const error = await rejection(env.restore(await snapshotRestorable(), { log }));
+  expect(error).toBeInstanceOf(ConfigError);
+  expect(error.message).toBe('RDS refused rds:RestoreDBInstanceFromDBSnapshot for snapshot shop-nightly in us-east-1: DB Parameter Group no-such-params not found.');
+});
+
+test('the rds-instance environment refuses recovery points it cannot restore, and bad options', async () => {
+  await using env = await rdsInstance().start(envContext());
+  const error = await rejection(env.restore({ kind: 'pg-dump' }, { log }));
+  expect(error).toBeInstanceOf(ConfigError);
+  expect(error.message).toBe('the rds-instance environment cannot restore a pg-dump recovery point');
+  await expect(rdsInstance({ timeout: '2h', expiresAfter: '1h' }).start(envContext())).rejects.toThrow(ConfigError);
+  await expect(rdsInstance({ timeout: 'soon' }).start(envContext())).rejects.toThrow('bad rdsInstance timeout "soon"');
+});
+
+test('missing permissions are a clear error naming the missing IAM action', async () => {
+  // A moto that checks every request against IAM: an admin sets up "production", the drill's user may only read.
+  await using guarded = await startMotoServer({ env: { INITIAL_NO_AUTH_ACTION_COUNT: '6' } });
+  const admin = await createMotoIamUser(guarded, 'admin', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
+  const reader = await createMotoIamUser(guarded, 'drill', {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances', 'rds:ListTagsForResource'], Resource: '*' }],
+  });
+  const adminRds = motoRdsClient(guarded, 'us-east-1', admin);
+  const drillRds = motoRdsClient(guarded, 'us-east-1', reader, 1);
+  await createProductionInstance(adminRds, 'shop-prod', { snapshots: ['shop-nightly'] });
+
+  const listError = await rejection(rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', client: drillRds }).list(sourceContext));
+  expect(listError).toBeInstanceOf(ConfigError);
+  expect(listError.message).toBe("AWS denied rds:DescribeDBSnapshots on snapshots of db-instance shop-prod in us-east-1 (AccessDenied): the drill's credentials lack permission for rds:DescribeDBSnapshots");
+  expect((listError as ConfigError).hint).toBe('grant rds:DescribeDBSnapshots; see iam/restore-drill-policy.json for the minimal policy a drill needs');
+
+  const point = (await rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual', client: adminRds }).list(sourceContext))[0]!;
+  const restorable = await rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', client: adminRds }).fetch(point, sourceContext);
+  await using env = await rdsInstance({ ...standIn(), client: drillRds }).start(envContext());
+  const restoreError = await rejection(env.restore(restorable, { log }));
+  expect(restoreError).toBeInstanceOf(ConfigError);
+  expect(restoreError.message).toBe(
+    "AWS denied rds:RestoreDBInstanceFromDBSnapshot on snapshot shop-nightly in us-east-1 (AccessDenied): the drill's credentials lack permission for rds:RestoreDBInstanceFromDBSnapshot",
+  );
+  expect(restoreError.message).not.toContain(reader.secretAccessKey);
+  adminRds.destroy();
+});

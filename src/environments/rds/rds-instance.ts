@@ -1,0 +1,357 @@
+// The RDS environment: implements `Environment` (../environment.ts) with a throwaway RDS instance restored
+// from an `rds-snapshot` or `rds-point-in-time` recovery point (sources/rds/) — tagged (rds-tags.ts),
+// waited for (rds-wait.ts), reached with the drill's credentials or a Secrets Manager secret
+// (rds-credentials.ts), and deleted only when its tags prove it ours (rds-guarded-delete.ts,
+// rds-leftovers.ts). AWS clients and errors: src/aws/.
+
+import {
+  CreateDBInstanceCommand,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  ModifyDBClusterCommand,
+  ModifyDBInstanceCommand,
+  RestoreDBClusterFromSnapshotCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  RestoreDBInstanceToPointInTimeCommand,
+  waitUntilDBInstanceDeleted,
+  type DBInstance,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import type pg from 'pg';
+import { ConfigError, RestoreDrillError } from '../../errors.ts';
+import { createRdsClient, requireRegion } from '../../aws/rds-client.ts';
+import { cleanupRds } from './rds-leftovers.ts';
+import { sendRds } from '../../aws/rds-errors.ts';
+import type { RdsPointInTimeRestorable } from '../../sources/rds/rds-point-in-time.ts';
+import type { RdsSnapshotRestorable } from '../../sources/rds/rds-snapshot-source.ts';
+import type { Restorable } from '../../model/recovery-point.ts';
+import { parseDuration, type DurationString } from '../../util/duration.ts';
+import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from '../environment.ts';
+import { newMasterPassword, resolveCredentials, type RdsCredentials, type ResolvedCredentials } from './rds-credentials.ts';
+import { deleteIfOurs, requireOurs, type RdsTarget } from './rds-guarded-delete.ts';
+import { drillTags, rdsIdentifier } from './rds-tags.ts';
+import { connectWhenReady, waitAvailable, type Deadline } from './rds-wait.ts';
+
+/** Options of the {@link rdsInstance} environment. All optional. */
+export interface RdsInstanceOptions {
+  /** Instance class of the temporary instance; default `db.t3.medium` (offered for RDS and Aurora PostgreSQL alike). */
+  readonly instanceClass?: string;
+  /** DB subnet group (which VPC and subnets); default the account's default. */
+  readonly subnetGroup?: string;
+  /** VPC security groups; default the VPC's default group. They must let the drill reach the port. */
+  readonly securityGroupIds?: readonly string[];
+  /** DB parameter group; default the engine's default. */
+  readonly parameterGroup?: string;
+  /** How to log in; default: a fresh password for this run is set on the temporary instance. See {@link RdsCredentials}. */
+  readonly credentials?: RdsCredentials;
+  /** Database the checks run in; default the instance's DBName, else `postgres`. */
+  readonly database?: string;
+  /** Longest time from the restore call until the database accepts connections; default `2h`. */
+  readonly timeout?: DurationString | number;
+  /** When `restore-drill cleanup` may delete the instance if the run crashed; default the timeout plus 6h. */
+  readonly expiresAfter?: DurationString | number;
+  /** Extra tags, e.g. `{ 'cost-center': 'dr-tests' }` (keys starting `restore-drill:` are reserved). */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** TLS for `pg`; default encrypted without verifying the server (pass `{ ca }` with the RDS CA bundle to verify). */
+  readonly ssl?: pg.ClientConfig['ssl'];
+  /**
+   * Connect here instead of the instance's endpoint. For tests against an RDS emulator (moto), whose
+   * restored instances have no database behind them: the endpoint is mapped to a local PostgreSQL holding
+   * the same data. Everything else (restore, tags, waits, delete) still goes to the RDS API. Recorded in
+   * the report.
+   */
+  readonly endpointOverride?: { readonly host: string; readonly port: number };
+  /** A ready-made RDS client (e.g. with extra middleware); it must send to the recovery point's region. */
+  readonly client?: RDSClient;
+  /** Attempts per RDS call (throttling is retried with backoff); default 8. */
+  readonly maxAttempts?: number;
+}
+
+const DEFAULT_CLASS = 'db.t3.medium';
+
+/**
+ * A temporary RDS instance: the recovery point (an RDS snapshot, an Aurora cluster snapshot, or a point in
+ * time) is restored into a NEW instance named `restore-drill-<run id>` and tagged with the run id, the
+ * drill's name and an expiry time; restore-drill waits for it with the SDK's waiters under `timeout`,
+ * logs in, runs the checks, and deletes it without a final snapshot at teardown — after re-reading its
+ * tags. It never modifies or deletes anything that does not carry them. The instance's creation is timed
+ * as the `restore` phase (that is where RDS spends the time), so it counts against the RTO.
+ *
+ * @example
+ * drill('shop from its latest snapshot', {
+ *   source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod' }),
+ *   environment: rdsInstance({ subnetGroup: 'drills', securityGroupIds: ['sg-0abc'] }),
+ *   objectives: { rto: '8h', rpo: '24h' },
+ * });
+ */
+export function rdsInstance(options: RdsInstanceOptions = {}): Environment {
+  return {
+    kind: 'rds-instance',
+    async start(context) {
+      const timeoutSeconds = parseDuration(options.timeout ?? '2h', 'rdsInstance timeout');
+      const expiresAfterSeconds = parseDuration(options.expiresAfter ?? timeoutSeconds + 6 * 3600, 'rdsInstance expiresAfter');
+      if (expiresAfterSeconds <= timeoutSeconds) {
+        throw new ConfigError('rdsInstance expiresAfter must be longer than its timeout', 'leave expiresAfter out, or make it longer than the timeout');
+      }
+      const started = new StartedRdsInstance(options, context, timeoutSeconds, expiresAfterSeconds);
+      context.log(`provision: the recovery point will be restored into a new RDS instance ${started.identifier} (${options.instanceClass ?? DEFAULT_CLASS})`);
+      return started;
+    },
+    // Expired temporary instances and clusters of crashed runs, in the configured region (or the client's).
+    async removeLeftovers({ log }) {
+      const result = await cleanupRds({ log, ...(options.client ? { clientFor: async () => options.client! } : {}) });
+      return result.removed.length;
+    },
+  };
+}
+
+type RdsRestorable = RdsSnapshotRestorable | RdsPointInTimeRestorable;
+
+function isRdsRestorable(restorable: Restorable): restorable is RdsRestorable {
+  return restorable.kind === 'rds-snapshot' || restorable.kind === 'rds-point-in-time';
+}
+
+/** The started environment: nothing exists in AWS until {@link restore} creates the instance. */
+class StartedRdsInstance implements StartedEnvironment {
+  readonly kind = 'rds-instance';
+  readonly runId: string;
+  /** The temporary instance (for Aurora: the cluster's one instance). */
+  readonly identifier: string;
+  /** The temporary Aurora cluster, when restoring a cluster snapshot. */
+  private clusterIdentifier: string | undefined;
+  version = '';
+  database: string;
+  private client: RDSClient | undefined;
+  private endpoint: { host: string; port: number } | undefined;
+  private credentials: ResolvedCredentials | undefined;
+  private readonly recorded: Record<string, string | number | boolean | null> = {};
+  private stopped = false;
+
+  constructor(
+    private readonly options: RdsInstanceOptions,
+    private readonly context: EnvironmentContext,
+    private readonly timeoutSeconds: number,
+    private readonly expiresAfterSeconds: number,
+  ) {
+    this.runId = context.runId;
+    this.identifier = rdsIdentifier(context.runId);
+    this.database = options.database ?? 'postgres';
+  }
+
+  /** What the report records: where the instance ran and with which settings. Holds no secret. */
+  get facts(): Record<string, string | number | boolean | null> {
+    return { ...this.recorded };
+  }
+
+  connectionConfig(database: string = this.database): pg.ClientConfig {
+    if (!this.endpoint || !this.credentials) throw new Error(`RDS instance ${this.identifier} has not been restored yet`);
+    return {
+      host: this.endpoint.host,
+      port: this.endpoint.port,
+      user: this.credentials.username,
+      password: this.credentials.password,
+      database,
+      ssl: this.options.endpointOverride ? (this.options.ssl ?? false) : (this.options.ssl ?? { rejectUnauthorized: false }),
+    };
+  }
+
+  libpqEnv(database: string = this.database): Record<string, string> {
+    const config = this.connectionConfig(database);
+    return {
+      PGHOST: String(config.host),
+      PGPORT: String(config.port),
+      PGUSER: String(config.user),
+      PGPASSWORD: String(config.password),
+      PGDATABASE: database,
+      PGSSLMODE: config.ssl ? 'require' : 'disable',
+    };
+  }
+
+  async restore(restorable: Restorable, { signal, log }: RestoreOptions): Promise<void> {
+    if (!isRdsRestorable(restorable)) {
+      throw new ConfigError(`the rds-instance environment cannot restore a ${restorable.kind} recovery point`, 'pair it with rdsSnapshotSource() or rdsPointInTime(); restore dumps with localPostgres()');
+    }
+    const options = this.options;
+    const client = await this.rds(restorable.region);
+    const deadline: Deadline = { at: Date.now() + this.timeoutSeconds * 1000, timeoutSeconds: this.timeoutSeconds };
+    const createdAt = new Date();
+    const tags = drillTags(
+      { runId: this.runId, drillName: this.context.drillName, createdAt: createdAt.toISOString(), expiresAt: new Date(createdAt.getTime() + this.expiresAfterSeconds * 1000).toISOString() },
+      options.tags,
+    );
+    const placement = {
+      DBSubnetGroupName: options.subnetGroup,
+      VpcSecurityGroupIds: options.securityGroupIds ? [...options.securityGroupIds] : undefined,
+      DeletionProtection: false,
+      Tags: tags,
+    };
+    const instanceSettings = {
+      ...placement,
+      DBInstanceClass: options.instanceClass ?? DEFAULT_CLASS,
+      DBParameterGroupName: options.parameterGroup,
+      PubliclyAccessible: false,
+      MultiAZ: false,
+      CopyTagsToSnapshot: false,
+    };
+    const instance: RdsTarget = { type: 'db-instance', identifier: this.identifier };
+    Object.assign(this.recorded, { region: restorable.region, instanceIdentifier: this.identifier, expiresAt: tags.find((t) => t.Key === 'restore-drill:expires-at')?.Value ?? null });
+
+    if (restorable.kind === 'rds-point-in-time') {
+      log(`restore: RestoreDBInstanceToPointInTime ${restorable.sourceDbInstanceIdentifier} → ${this.identifier} at ${restorable.restoreTime?.toISOString() ?? 'the latest restorable time'}`);
+      this.recorded.restoredFrom = `${restorable.sourceDbInstanceIdentifier} at ${restorable.restoreTime?.toISOString() ?? 'latest restorable time'}`;
+      await sendRds(
+        client,
+        new RestoreDBInstanceToPointInTimeCommand({
+          ...instanceSettings,
+          SourceDBInstanceIdentifier: restorable.sourceDbInstanceIdentifier,
+          TargetDBInstanceIdentifier: this.identifier,
+          ...(restorable.restoreTime ? { RestoreTime: restorable.restoreTime } : { UseLatestRestorableTime: true }),
+        }),
+        `point in time of db-instance ${restorable.sourceDbInstanceIdentifier}`,
+        signal,
+      );
+    } else if (restorable.resource === 'db-snapshot') {
+      log(`restore: RestoreDBInstanceFromDBSnapshot ${restorable.snapshotIdentifier} → ${this.identifier}`);
+      this.recorded.restoredFrom = restorable.arn || restorable.snapshotIdentifier;
+      await sendRds(
+        client,
+        new RestoreDBInstanceFromDBSnapshotCommand({ ...instanceSettings, DBInstanceIdentifier: this.identifier, DBSnapshotIdentifier: restorable.snapshotIdentifier }),
+        `snapshot ${restorable.snapshotIdentifier}`,
+        signal,
+      );
+    } else {
+      // Aurora: the snapshot becomes a cluster, which then needs one instance to connect to.
+      this.clusterIdentifier = rdsIdentifier(this.runId);
+      this.recorded.clusterIdentifier = this.clusterIdentifier;
+      this.recorded.restoredFrom = restorable.arn || restorable.snapshotIdentifier;
+      log(`restore: RestoreDBClusterFromSnapshot ${restorable.snapshotIdentifier} → cluster ${this.clusterIdentifier}`);
+      await sendRds(
+        client,
+        new RestoreDBClusterFromSnapshotCommand({
+          ...placement,
+          DBClusterIdentifier: this.clusterIdentifier,
+          SnapshotIdentifier: restorable.snapshotIdentifier,
+          Engine: restorable.engine,
+          ...(restorable.engineVersion ? { EngineVersion: restorable.engineVersion } : {}),
+        }),
+        `cluster snapshot ${restorable.snapshotIdentifier}`,
+        signal,
+      );
+      await waitAvailable(client, { type: 'db-cluster', identifier: this.clusterIdentifier }, deadline, signal);
+      await sendRds(
+        client,
+        new CreateDBInstanceCommand({
+          DBInstanceIdentifier: this.identifier,
+          DBClusterIdentifier: this.clusterIdentifier,
+          Engine: restorable.engine,
+          DBInstanceClass: instanceSettings.DBInstanceClass,
+          DBParameterGroupName: options.parameterGroup,
+          PubliclyAccessible: false,
+          Tags: tags,
+        }),
+        `instance of cluster ${this.clusterIdentifier}`,
+        signal,
+      );
+    }
+    log(`restore: waiting for ${this.identifier} to become available (timeout ${this.timeoutSeconds}s)`);
+    await waitAvailable(client, instance, deadline, signal);
+    const described = await this.describeInstance(client, signal);
+    this.recordSettings(described);
+    this.credentials = await this.login(client, described, deadline, signal);
+    if (!options.database && described.DBName) this.database = described.DBName;
+    const endpoint = await this.endpointOf(client, described, signal);
+    if (options.endpointOverride) this.recorded.endpointOverride = `${options.endpointOverride.host}:${options.endpointOverride.port}`;
+    this.endpoint = options.endpointOverride ?? endpoint;
+    this.version = await connectWhenReady(this.connectionConfig(), deadline, signal);
+    log(`restore: ${this.identifier} is available; PostgreSQL ${this.version} at ${this.endpoint.host}:${this.endpoint.port}${options.endpointOverride ? ' (endpoint override)' : ''}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const client = this.client;
+    if (!client) return; // nothing was created
+    const instance: RdsTarget = { type: 'db-instance', identifier: this.identifier };
+    try {
+      const outcome = await deleteIfOurs(client, instance, this.runId);
+      this.context.log(`teardown: RDS db-instance ${this.identifier}: ${outcome}`);
+      if (this.clusterIdentifier) {
+        // A cluster cannot be deleted while it has instances.
+        if (outcome !== 'gone') await waitUntilDBInstanceDeleted({ client, maxWaitTime: 1800, minDelay: 5, maxDelay: 30 }, { DBInstanceIdentifier: this.identifier }).catch(() => {});
+        const clusterOutcome = await deleteIfOurs(client, { type: 'db-cluster', identifier: this.clusterIdentifier }, this.runId);
+        this.context.log(`teardown: RDS db-cluster ${this.clusterIdentifier}: ${clusterOutcome}`);
+      }
+    } finally {
+      if (!this.options.client) client.destroy();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  private async rds(region: string): Promise<RDSClient> {
+    if (this.options.client) {
+      await requireRegion(this.options.client, region, 'the recovery point');
+      this.client = this.options.client;
+    } else {
+      this.client = await createRdsClient({ region, maxAttempts: this.options.maxAttempts });
+    }
+    return this.client;
+  }
+
+  private async describeInstance(client: RDSClient, signal?: AbortSignal): Promise<DBInstance> {
+    const out = await sendRds(client, new DescribeDBInstancesCommand({ DBInstanceIdentifier: this.identifier }), `db-instance ${this.identifier}`, signal);
+    return out.DBInstances![0]!;
+  }
+
+  private recordSettings(d: DBInstance): void {
+    Object.assign(this.recorded, {
+      instanceClass: d.DBInstanceClass ?? null,
+      subnetGroup: d.DBSubnetGroup?.DBSubnetGroupName ?? this.options.subnetGroup ?? 'default',
+      securityGroupIds: (d.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId).filter(Boolean).join(',') || null,
+      parameterGroup: (d.DBParameterGroups ?? []).map((g) => g.DBParameterGroupName).filter(Boolean).join(',') || null,
+      engine: d.Engine ?? null,
+      engineVersion: d.EngineVersion ?? null,
+      storageEncrypted: d.StorageEncrypted ?? null,
+      kmsKeyId: d.KmsKeyId ?? null,
+    });
+  }
+
+  /** Credentials from the options, or a fresh master password set on our (tag-checked) instance or cluster. */
+  private async login(client: RDSClient, d: DBInstance, deadline: Deadline, signal?: AbortSignal): Promise<ResolvedCredentials> {
+    if (this.options.credentials) {
+      const resolved = await resolveCredentials(this.options.credentials, this.recorded.region as string, signal);
+      this.recorded.credentials = resolved.origin;
+      return resolved;
+    }
+    const username = d.MasterUsername;
+    if (!username) throw new RestoreDrillError(`RDS reports no master user for ${this.identifier}`, 'give rdsInstance credentials: { username, password } or { secretArn }');
+    const password = newMasterPassword();
+    if (this.clusterIdentifier) {
+      const cluster: RdsTarget = { type: 'db-cluster', identifier: this.clusterIdentifier };
+      await requireOurs(client, cluster, this.runId, signal);
+      await sendRds(client, new ModifyDBClusterCommand({ DBClusterIdentifier: this.clusterIdentifier, MasterUserPassword: password, ApplyImmediately: true }), `db-cluster ${this.clusterIdentifier}`, signal);
+      await waitAvailable(client, cluster, deadline, signal);
+    } else {
+      await requireOurs(client, { type: 'db-instance', identifier: this.identifier }, this.runId, signal);
+      await sendRds(client, new ModifyDBInstanceCommand({ DBInstanceIdentifier: this.identifier, MasterUserPassword: password, ApplyImmediately: true }), `db-instance ${this.identifier}`, signal);
+      await waitAvailable(client, { type: 'db-instance', identifier: this.identifier }, deadline, signal);
+    }
+    this.recorded.credentials = 'master password reset for this run';
+    return { username, password, origin: 'master password reset for this run' };
+  }
+
+  private async endpointOf(client: RDSClient, d: DBInstance, signal?: AbortSignal): Promise<{ host: string; port: number }> {
+    let host = d.Endpoint?.Address;
+    let port = d.Endpoint?.Port;
+    if (this.clusterIdentifier) {
+      const out = await sendRds(client, new DescribeDBClustersCommand({ DBClusterIdentifier: this.clusterIdentifier }), `db-cluster ${this.clusterIdentifier}`, signal);
+      host = out.DBClusters?.[0]?.Endpoint ?? host;
+      port = out.DBClusters?.[0]?.Port ?? port;
+    }
+    if (!host || !port) throw new RestoreDrillError(`RDS reports no endpoint for ${this.identifier}`, 'look at the instance in the RDS console');
+    this.recorded.endpoint = `${host}:${port}`;
+    return { host, port };
+  }
+}
