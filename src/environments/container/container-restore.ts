@@ -1,3 +1,4 @@
+import { RestoreErrorLog, restoreFailure } from '../../postgres/restore-errors.ts';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
@@ -35,7 +36,7 @@ const DUMP_DIR = '/var/tmp/restore-drill';
 /**
  * Restores a local dump into a started container environment, with pg_restore from the host or inside
  * the container (see {@link RestoreWith}). Either way with owners and privileges (missing roles as NOLOGIN
- * stand-ins), `--exit-on-error -j N`.
+ * stand-ins), `-j N`, and every failed object's error kept as evidence.
  *
  * @example
  * await restoreDump(env, inside, restorable.dump, 'auto', { log: console.log });
@@ -87,11 +88,15 @@ async function pgRestoreInContainer(env: StartedEnvironment, inside: InsideConta
   // Owners and privileges are restored, as on the host: missing roles get NOLOGIN stand-ins first.
   await createStandInRoles(env.connectionConfig(), await rolesNamedInDump((args) => exec(['pg_restore', ...args]), target, options.log), env.runId, options.log);
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
-  const args = ['--verbose', '--exit-on-error', `--jobs=${jobs}`, '--host=127.0.0.1', `--port=${inside.port}`, `--username=${inside.user}`, `--dbname=${database}`, target];
+  // No --exit-on-error, as on the host: one object that fails to load must not end the restore, and its own
+  // ERROR/DETAIL lines (not "a worker process died") are the evidence.
+  const args = ['--verbose', `--jobs=${jobs}`, '--host=127.0.0.1', `--port=${inside.port}`, `--username=${inside.user}`, `--dbname=${database}`, target];
   options.log(`restoring ${dump.format} dump with the container's pg_restore ${version} (${jobs} jobs)`);
   let tables = 0;
+  const errors = new RestoreErrorLog();
   try {
     await exec(['pg_restore', ...args], (line) => {
+      errors.line(line);
       if (!/processing data for table/.test(line)) return;
       tables += 1;
       options.progress?.(tables, Math.max(total, tables));
@@ -105,7 +110,9 @@ async function pgRestoreInContainer(env: StartedEnvironment, inside: InsideConta
       .filter((line) => /error|fatal|could not|invalid|unexpected|corrupt/i.test(line))
       .slice(-8)
       .join('\n');
-    throw new CommandFailedError('pg_restore', error.code, evidence || error.stderrTail, 'the dump is damaged or incomplete; check how it was copied');
+    const failure = restoreFailure(error.code, errors.result(), evidence || error.stderrTail);
+    options.log(`restore: ${failure.message}`);
+    throw failure;
   }
   options.log(`restore: done (${tables} tables with data)`);
 }

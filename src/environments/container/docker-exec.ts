@@ -70,7 +70,10 @@ export async function dockerExec(container: DockerContainer, command: readonly s
       reject(error);
     });
   });
-  if (pending.trim()) tail.push(pending);
+  if (pending.trim()) {
+    tail.push(pending);
+    options.onStderrLine?.(redact(pending));
+  }
   const { ExitCode } = await exec.inspect();
   if (ExitCode !== 0) {
     throw new CommandFailedError(command[0] ?? 'exec', ExitCode ?? null, redact(tail.slice(-20).join('\n')), options.hint);
