@@ -3,9 +3,10 @@
 // PGPASSWORD, ~/.pgpass or PGSERVICE; secrets given as arguments anyway are used, with one warning.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BIN, runCli } from '../testing/run-cli.ts';
 import { startShopDatabase, type ShopDatabase } from '../testing/shop-database.ts';
@@ -128,7 +129,7 @@ describe('mark without a password in argv', () => {
 
 describe('check and run: webhook URLs and keys in argv, and CI without a key', () => {
   test('--notify and a PEM in --signing-key each print one warning without the value', async () => {
-    const pem = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n-----END PRIVATE KEY-----\n';
+    const pem = await readFile(fileURLToPath(new URL('../../fixtures/keys/zero-seed-ed25519-private-key.pem', import.meta.url)), 'utf8');
     const out = await runCli(['check', '--dump', join(dir, 'absent.dump'), '--notify', 'https://hooks.example.com/services/T0/B0/token-xyz', '--signing-key', pem, '--report-dir', join(dir, 'r')], {
       env: { RESTORE_DRILL_HOME: join(dir, 'home') },
     });

@@ -41,7 +41,7 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
         : { removed: [], failed: [] };
       const removed = removedLocal + containers.leftovers.length + rds.removed.length;
       process.stdout.write(removed ? `cleanup: removed ${removed} leftover(s)\n` : 'cleanup: nothing left behind\n');
-      // A delete AWS refused is the caller's to fix (permissions, deletion protection): exit 2, as DESIGN.md says.
+      // A delete AWS refused is the caller's to fix (permissions, deletion protection): exit 2 (usage or configuration), like every error the user must fix.
       setExit(rds.failed.length ? EXIT.usage : EXIT.ok);
     });
 }
