@@ -16,7 +16,7 @@ import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { EXIT } from './exit-codes.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
-import { cadenceOption, evidenceOption, evidenceRetentionOption, exportDrillSettings, openConfiguredStore, type EvidenceFlags } from './evidence-options.ts';
+import { cadenceOption, evidenceOption, evidenceRetentionOption, prepareDrillEvidence, type EvidenceFlags } from './evidence-options.ts';
 import { createProgressDisplay } from './progress.ts';
 import { signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
 import { parsePick } from '../drill/pick-recovery-point.ts';
@@ -63,13 +63,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
       const environment = await checkEnvironment(opts);
       const ciTargets = parseCiFlags(opts);
-      const store = await openConfiguredStore(opts, { check: true });
-      try {
-        await store?.syncInto(opts.reportDir, { exclusive: true });
-      } finally {
-        store?.destroy();
-      }
-      exportDrillSettings(store, opts);
+      const evidence = await prepareDrillEvidence(opts, opts.reportDir);
       // Bars on a terminal, the plain log lines otherwise.
       const display = createProgressDisplay();
       let result: DrillResult;
@@ -101,8 +95,8 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       }
       const meta = toDrillMeta(result);
       process.stdout.write(`${formatDrillSummary(name, meta)}\n    signed: ${result.reportPath}\n`);
-      process.stdout.write(`    ledger head: ${formatHead(result.ledger)}${store ? ` (${store.uri})` : ''}\n`);
-      const ci = await writeCiOutputs({ drills: [meta], notRun: [] }, { reportDir: opts.reportDir, evidence: store?.uri, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
+      process.stdout.write(`    ledger head: ${formatHead(result.ledger)}${evidence ? ` (${evidence})` : ''}\n`);
+      const ci = await writeCiOutputs({ drills: [meta], notRun: [] }, { reportDir: opts.reportDir, evidence, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
       process.stdout.write(`    junit: ${ci.junitPath}  summary: ${ci.summaryPath}\n`);
       const interruptedBy = /^interrupted by (SIG\w+)/.exec(result.report.error?.message ?? '')?.[1];
       setExit(result.status === 'passed' ? EXIT.ok : interruptedBy ? signalExitCode(interruptedBy) : EXIT.failed);

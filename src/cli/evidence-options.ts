@@ -82,6 +82,24 @@ export function exportDrillSettings(store: EvidenceStore | undefined, flags: Evi
   }
 }
 
+/**
+ * What `run` and `check` do with the store before any drill starts: check it, fill the report directory from
+ * it (so new reports continue its chain), and hand it and `--cadence` to the drills. Returns the store's URI.
+ *
+ * @example
+ * const evidence = await prepareDrillEvidence(opts, opts.reportDir);
+ */
+export async function prepareDrillEvidence(flags: EvidenceFlags & { cadence?: string }, reportDir: string): Promise<string | undefined> {
+  const store = await openConfiguredStore(flags, { check: true });
+  try {
+    await store?.syncInto(reportDir, { exclusive: true });
+  } finally {
+    store?.destroy();
+  }
+  exportDrillSettings(store, flags);
+  return store?.uri;
+}
+
 /** Where `history` and `controls` read reports from: a directory, or a copy of the evidence store. */
 export interface ReportSource {
   /** A local directory holding the reports. */

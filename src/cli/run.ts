@@ -7,7 +7,7 @@ import { resolveSigner } from '../evidence/signer.ts';
 import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
-import { cadenceOption, evidenceOption, evidenceRetentionOption, exportDrillSettings, openConfiguredStore, type EvidenceFlags } from './evidence-options.ts';
+import { cadenceOption, evidenceOption, evidenceRetentionOption, prepareDrillEvidence, type EvidenceFlags } from './evidence-options.ts';
 import { createProgressDisplay } from './progress.ts';
 import { PROGRESS_ENV } from '../drill/progress-protocol.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
@@ -50,13 +50,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       process.env.RESTORE_DRILL_SIGNING_KEY = key.source;
       process.env.RESTORE_DRILL_REPORT_DIR = resolve(opts.reportDir);
       // The store is checked and the report directory filled from it before any drill starts.
-      const store = await openConfiguredStore(opts, { check: true });
-      try {
-        await store?.syncInto(opts.reportDir, { exclusive: true });
-      } finally {
-        store?.destroy();
-      }
-      exportDrillSettings(store, opts);
+      const evidence = await prepareDrillEvidence(opts, opts.reportDir);
       // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
       // workers' plain lines pass through unchanged.
       const display = createProgressDisplay();
@@ -119,7 +113,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       const found = vitest.state.getFiles().length;
       if (found > 0) {
         const run = { drills: reporter.drills, notRun: reporter.notRun };
-        const { junitPath, summaryPath } = await writeCiOutputs(run, { reportDir: opts.reportDir, evidence: store?.uri, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
+        const { junitPath, summaryPath } = await writeCiOutputs(run, { reportDir: opts.reportDir, evidence, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
         process.stdout.write(`junit: ${junitPath}  summary: ${summaryPath}\n`);
       }
       if (cancelled) {

@@ -4,7 +4,7 @@ import type { RestoreOptions, StartedEnvironment } from './environment.ts';
 import type { LocalDump } from '../model/recovery-point.ts';
 import { assertDisposable } from '../postgres/disposable-database.ts';
 import { readDumpHeader } from '../postgres/dump-header.ts';
-import { RestoreErrorLog, restoreFailure } from '../postgres/restore-errors.ts';
+import { describeRestoreFailure, RestoreErrorLog } from '../postgres/restore-errors.ts';
 import { findPgBinaries } from '../postgres/pg-binaries.ts';
 import { runCommand } from '../postgres/run-command.ts';
 import { createStandInRoles, rolesNamedInDump } from '../postgres/stand-in-roles.ts';
@@ -74,17 +74,7 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
     tracker?.end();
   } catch (error) {
     if (!(error instanceof CommandFailedError)) throw error;
-    // --verbose floods stderr with progress; keep the lines that explain the failure.
-    const evidence = error.stderrTail
-      .split('\n')
-      .filter((line) => /error|fatal|could not|invalid|unexpected|corrupt/i.test(line))
-      .slice(-8)
-      .join('\n');
-    const failure = restoreFailure(error.code, errors.result(), evidence || error.stderrTail);
-    // pg_restore's own last lines go to the log too: the evidence for errors in a form not recognised here.
-    for (const line of (evidence || error.stderrTail).split('\n')) if (line.trim()) options.log(`restore: ${line}`);
-    options.log(`restore: ${failure.message}`);
-    throw failure;
+    throw describeRestoreFailure(error, errors, options.log);
   }
   options.log(`restore: done (${tables} tables with data)`);
 }

@@ -338,6 +338,26 @@ export class RestoreIncompleteError extends CommandFailedError {
 }
 
 /**
+ * The error to throw for a pg_restore (on the host or in a container) that exited non-zero: its classified
+ * errors, and its telling stderr lines in the log — the evidence for errors in a form not recognised here
+ * (`--verbose` floods stderr with progress, so only lines that explain the failure are kept).
+ *
+ * @example
+ * catch (error) { if (error instanceof CommandFailedError) throw describeRestoreFailure(error, errors, log); throw error; }
+ */
+export function describeRestoreFailure(error: CommandFailedError, errors: RestoreErrorLog, log: (line: string) => void): RestoreFailedError | RestoreIncompleteError {
+  const evidence = error.stderrTail
+    .split('\n')
+    .filter((line) => /error|fatal|could not|invalid|unexpected|corrupt/i.test(line))
+    .slice(-8)
+    .join('\n');
+  const failure = restoreFailure(error.code, errors.result(), evidence || error.stderrTail);
+  for (const line of (evidence || error.stderrTail).split('\n')) if (line.trim()) log(`restore: ${line}`);
+  log(`restore: ${failure.message}`);
+  return failure;
+}
+
+/**
  * The outcome of a pg_restore run that exited non-zero, as the error to throw: {@link RestoreFailedError} when
  * it could not finish (a damaged archive wins over everything else, then a failed environment), else
  * {@link RestoreIncompleteError} when it finished with object errors.

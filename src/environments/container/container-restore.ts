@@ -1,4 +1,4 @@
-import { RestoreErrorLog, restoreFailure } from '../../postgres/restore-errors.ts';
+import { describeRestoreFailure, RestoreErrorLog } from '../../postgres/restore-errors.ts';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
@@ -104,15 +104,7 @@ async function pgRestoreInContainer(env: StartedEnvironment, inside: InsideConta
     });
   } catch (error) {
     if (!(error instanceof CommandFailedError)) throw error;
-    // --verbose floods stderr with progress; keep the lines that explain the failure.
-    const evidence = error.stderrTail
-      .split('\n')
-      .filter((line) => /error|fatal|could not|invalid|unexpected|corrupt/i.test(line))
-      .slice(-8)
-      .join('\n');
-    const failure = restoreFailure(error.code, errors.result(), evidence || error.stderrTail);
-    options.log(`restore: ${failure.message}`);
-    throw failure;
+    throw describeRestoreFailure(error, errors, options.log);
   }
   options.log(`restore: done (${tables} tables with data)`);
 }
