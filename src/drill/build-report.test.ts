@@ -107,6 +107,9 @@ describe('status', () => {
     );
     expect(report.status).toBe('error');
     expect(report.error).toEqual({ phase: 'restore', message: 'interrupted by SIGTERM' });
+    // The signal travels as data, not only in the message: the CLI exits 143 for it.
+    expect(new InterruptedError('SIGTERM').signal).toBe('SIGTERM');
+    expect(new InterruptedError(new Error('test timed out')).signal).toBeNull();
     expect(names(report.checks)).toEqual([
       'policy freshness: failed',
       'restore completed: failed',

@@ -3,6 +3,7 @@ import type { CheckResult, DrillReport, DrillStatus, PhaseName } from '../model/
 import type { Signer } from '../evidence/signer-interface.ts';
 import type { DrillBody } from './drill-body.ts';
 import type { DrillOptions } from './drill-options.ts';
+import type { DrillSettings } from './drill-settings.ts';
 
 /**
  * Everything `runDrill` needs: the drill's options plus its identity and body.
@@ -22,6 +23,11 @@ export interface DrillRun extends DrillOptions {
   readonly log?: (line: string) => void;
   /** Progress for a terminal display: each phase as it starts, and tables done of total in `restore` and `verify`. */
   readonly progress?: (event: DrillProgressEvent) => void;
+  /**
+   * The run's settings as the CLI resolved them (report directory, signing key, evidence store, cadence);
+   * the drill's own options win over them. Unset ones default to the user's environment variables.
+   */
+  readonly settings?: DrillSettings;
 }
 
 /** What {@link DrillRun.progress} receives: the phase entered, or (with `done`/`total`) how far it is. */
@@ -44,4 +50,6 @@ export interface DrillResult {
   readonly failedChecks: CheckResult[];
   /** The report's position in its chain and its file's digest: the ledger head this run left. */
   readonly ledger: LedgerHead;
+  /** The signal (SIGINT, SIGTERM) that interrupted the run, when one did: the CLI exits as a shell would for it. */
+  readonly interruptedBy?: NodeJS.Signals;
 }

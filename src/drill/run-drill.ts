@@ -1,3 +1,4 @@
+import { InterruptedError } from '../errors.ts';
 import { buildReport } from './build-report.ts';
 import { describeError } from './describe-error.ts';
 import type { DrillResult, DrillRun } from './drill-run.ts';
@@ -16,7 +17,7 @@ import { sandboxCheck } from './sandbox-check.ts';
 export type { DrillBody, DrillContext } from './drill-body.ts';
 export type { DrillProgressEvent, DrillResult, DrillRun } from './drill-run.ts';
 export { describeError } from './describe-error.ts';
-export { defaultKeyDir } from './run-setup.ts';
+export { defaultKeyDir, type DrillSettings } from './drill-settings.ts';
 
 /**
  * Runs one drill: `locate` → `provision` → `restore` → `verify` → `report` → `teardown` (always).
@@ -54,7 +55,9 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
       state,
       sandbox,
     });
-    return await report(setup, built);
+    const result = await report(setup, built);
+    const error = state.failure?.error;
+    return error instanceof InterruptedError && error.signal ? { ...result, interruptedBy: error.signal } : result;
   } finally {
     await teardown(setup, state.env);
   }

@@ -6,7 +6,6 @@ import type { Environment } from '../environments/environment.ts';
 import { newRunId, RESOURCE_PREFIX, type ResourceLabel } from '../environments/labels.ts';
 import { localPostgres } from '../environments/local/local-postgres.ts';
 import { startReaper } from '../environments/local/reaper.ts';
-import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
 import { assertWritableReportDir } from '../evidence/report-dir.ts';
 import { resolveSigner } from '../evidence/signer.ts';
@@ -18,6 +17,7 @@ import { redact } from '../util/redact.ts';
 import { assertUsableTempDir } from '../util/temp-dir.ts';
 import { removeCrashLeftovers } from './crash-leftovers.ts';
 import type { DrillProgressEvent, DrillRun } from './drill-run.ts';
+import { defaultKeyDir, withEnvironmentDefaults } from './drill-settings.ts';
 import { assertSomethingToCheck } from './restore-checks.ts';
 
 /** Everything a run settled before its first phase: validated options, the signer, the work directory. Immutable. */
@@ -55,25 +55,26 @@ export async function prepareRun(run: DrillRun): Promise<DrillSetup> {
   }
   assertSomethingToCheck(run);
   const log = run.log ?? ((line: string) => process.stderr.write(`[${run.name}] ${redact(line)}\n`));
-  const reportDir = run.reportDir ?? process.env.RESTORE_DRILL_REPORT_DIR ?? 'reports';
+  // Values the CLI resolved win over the user's environment variables, which are only defaults.
+  const settings = withEnvironmentDefaults(run.settings);
+  const reportDir = run.reportDir ?? settings.reportDir ?? 'reports';
   const key =
     run.signer ??
     (await resolveSigner({
       flag: run.signingKey,
-      env: process.env.RESTORE_DRILL_SIGNING_KEY,
+      env: settings.signingKey,
       defaultDir: defaultKeyDir(),
       log,
     }));
   const environment = run.environment ?? localPostgres();
-  const cadence = run.cadence ?? (process.env[CADENCE_ENV]?.trim() || null);
+  const cadence = run.cadence ?? settings.cadence ?? null;
   if (cadence !== null) parseDuration(cadence, `cadence of drill "${run.name}"`);
   // The store is opened (its URI and retention checked) before anything starts; `run` and `check` have
   // already contacted it. Loaded only when configured: the AWS SDK takes a while to load.
-  const evidenceUri = process.env[EVIDENCE_ENV]?.trim();
-  const evidence = evidenceUri
+  const evidence = settings.evidence
     ? await (
         await import('../evidence/evidence-store.ts')
-      ).openEvidenceStore(evidenceUri, { retention: process.env[EVIDENCE_RETENTION_ENV]?.trim() || undefined })
+      ).openEvidenceStore(settings.evidence, { retention: settings.evidenceRetention })
     : undefined;
   await environment.preflight?.(); // a missing tool is a ConfigError: nothing has started yet
   const runId = newRunId();
@@ -107,16 +108,4 @@ export async function prepareRun(run: DrillRun): Promise<DrillSetup> {
     workDir,
     sourceContext: { workDir, signal: run.signal, log },
   };
-}
-
-/**
- * Where the demo signing key lives when no key is configured (git-ignored).
- *
- * @example
- * defaultKeyDir(); // '/repo/.restore-drill/keys'
- */
-export function defaultKeyDir(): string {
-  return process.env.RESTORE_DRILL_HOME
-    ? join(process.env.RESTORE_DRILL_HOME, 'keys')
-    : join(process.cwd(), '.restore-drill', 'keys');
 }
