@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -152,6 +153,22 @@ describe('writeReport', () => {
     } finally {
       execFileSync('umount', [full]);
     }
+  });
+
+  it('renders the views after the signed report is written and the directory lock released', async () => {
+    const seen: string[] = [];
+    const written = await writeReport({
+      report,
+      reportDir: dir,
+      key,
+      renderMarkdown: (r, opts) => {
+        seen.push(`json ${existsSync(join(dir, opts.jsonFile ?? '')) ? 'written' : 'missing'}, lock ${existsSync(join(dir, LOCK_FILE)) ? 'held' : 'released'}`);
+        return `${r.drill.name}\n`;
+      },
+    });
+    // Once without touching the directory (the evidence store's copy; none here), once for the file.
+    expect(seen.at(-1)).toBe('json written, lock released');
+    expect(await readFile(written.markdownPath, 'utf8')).toBe('Orders DB: nightly dump\n');
   });
 
   it('uses a custom markdown renderer when given one', async () => {

@@ -1,52 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { ConfigError, RestoreDrillError } from '../errors.ts';
-import type { EvidenceStore } from '../evidence/evidence-store.ts';
-import { appendToStore } from '../evidence/store-append.ts';
+import { basename } from 'node:path';
 import type { LedgerHead } from '../model/ledger-head.ts';
-import { withDirectoryLock, type DirectoryLockOptions } from '../evidence/directory-lock.ts';
-import { signEnvelopeWith } from '../evidence/dsse.ts';
-import { htmlFileFor, writeHtmlPages } from '../views/html/html-pages.ts';
+import type { DrillReport } from '../model/report.ts';
+import { writeSignedReport, type WriteSignedReportOptions } from '../evidence/report-writer.ts';
 import { renderMarkdown as defaultRenderMarkdown, type MarkdownOptions } from '../views/markdown.ts';
-import {
-  compactUtc,
-  compareReportNames,
-  fileDigest,
-  listReportFiles,
-  MARKDOWN_SUFFIX,
-  readReportFile,
-  REPORT_SUFFIX,
-  reportFileTime,
-  reportSlug,
-} from '../evidence/report-files.ts';
-import type { DrillReport, LedgerFields } from '../model/report.ts';
-import type { SigningKey } from '../evidence/signing-key.ts';
-import { toSigner } from '../evidence/signer.ts';
-import { type Signer } from '../evidence/signer-interface.ts';
-import { buildStatement, serializeStatement } from '../evidence/statement.ts';
+import { writeReportViews } from '../views/report-views.ts';
 
-/** What {@link writeReport} needs: the finished report (without its ledger fields), where, and the key. */
-export interface WriteReportOptions {
-  /** The report; `previous`, `position` and `reportFile` are filled in by the writer, under the directory lock. */
-  readonly report: Omit<DrillReport, LedgerFields>;
-  readonly reportDir: string;
-  /** A local Ed25519 key or any {@link Signer} (e.g. an AWS KMS key). */
-  readonly key: SigningKey | Signer;
-  /** Renders the human `.report.md`; defaults to {@link defaultRenderMarkdown}. */
+/** What {@link writeReport} needs: what the signed report needs, and optionally a Markdown renderer. */
+export interface WriteReportOptions extends WriteSignedReportOptions {
+  /** Renders the human `.report.md`; defaults to the standard Markdown view. */
   readonly renderMarkdown?: (report: DrillReport, opts: MarkdownOptions) => string;
-  /** The time in the file name; defaults to now. */
-  readonly now?: Date;
-  /** One warning line (a report file skipped, a view that could not be written); default stderr. */
-  readonly warn?: (line: string) => void;
-  /** Lock timing, for tests; defaults wait 10 s and treat 60 s old locks as stale. */
-  readonly lock?: DirectoryLockOptions;
-  /**
-   * An evidence store: the report is appended to its chain (and the directory first filled with the
-   * store's reports), so `previous` and `position` follow the store's head rather than the directory's.
-   */
-  readonly evidence?: EvidenceStore;
 }
 
 /** Where a report was written and where it stands in the ledger. */
@@ -61,172 +23,28 @@ export interface WrittenReport {
   readonly head: LedgerHead;
 }
 
-/** While a writer talks to an evidence store it holds the lock for seconds, not milliseconds. */
-const STORE_LOCK: DirectoryLockOptions = { timeoutMs: 300_000, staleMs: 600_000 };
-
 /**
- * Signs a report and writes `<UTC time>-<drill slug>.report.json` (the DSSE envelope), `.report.md` and
- * `.report.html` beside it, and rewrites the directory's `index.html`. The report's `previous` links it to
- * the newest report already there and its `position` counts the chain, making the directory a ledger:
- * deleting, editing, renaming or reordering a report breaks the chain. With an evidence store the report
- * is appended to the store's chain too (see {@link WriteReportOptions.evidence}).
+ * The `report` phase's writing: first the evidence — the signed report, chained in the directory's ledger
+ * and appended to the evidence store, under the directory lock ({@link writeSignedReport}) — then, with the
+ * lock released, its views (Markdown, HTML, the index), where a failure is only a warning. When the
+ * evidence store could not take the report, that error is thrown after the views of the locally kept
+ * report are written.
  *
  * @example
- * const { jsonPath } = await writeReport({ report, reportDir: 'reports', key });
+ * const { jsonPath, markdownPath } = await writeReport({ report, reportDir: 'reports', key });
  */
 export async function writeReport(options: WriteReportOptions): Promise<WrittenReport> {
-  const { reportDir: dir, key, evidence } = options;
-  const render = options.renderMarkdown ?? defaultRenderMarkdown;
-  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
-  try {
-    await mkdir(dir, { recursive: true });
-    return await withDirectoryLock(
-      dir,
-      async () => {
-        // The signed JSON is the record. Once it is written, a view that cannot be (a disk that just filled
-        // up) is a warning: the drill's outcome and exit code stand, and the views can be rebuilt.
-        let viewsFailed = false;
-        const writeViews = async (write: () => Promise<unknown>, jsonPath: string) => {
-          if (viewsFailed) return;
-          try {
-            await write();
-          } catch (error) {
-            const code = (error as { code?: unknown }).code;
-            const reason = typeof code === 'string' ? fsReason(error as Error, code) : (error as Error).message.split('\n')[0];
-            warn(`restore-drill: warning: the signed report ${jsonPath} was written, its Markdown/HTML views were not: ${reason}`);
-            viewsFailed = true;
-          }
-        };
-        // Signs the report as the next one after `tip`: the name, position and previous all follow from it.
-        const signAfter = async (tip: { position: number; digest: string; file: string } | null) => {
-          const newestHere = (await listReportFiles(dir)).at(-1);
-          const newest = [tip?.file, newestHere].filter((n): n is string => n !== undefined).sort(compareReportNames).at(-1);
-          const base = chooseBaseName(dir, reportSlug(options.report.drill.name), options.now ?? new Date(), newest);
-          const jsonFile = `${base}${REPORT_SUFFIX}`;
-          // Set from the key that signs, not by the caller: a demo-key report cannot claim otherwise.
-          const report: DrillReport = { ...options.report, signing: { demoKey: toSigner(key).demo === true }, previous: tip?.digest ?? null, position: (tip?.position ?? 0) + 1, reportFile: jsonFile };
-          const envelope = await signEnvelopeWith(serializeStatement(buildStatement(report)), toSigner(key));
-          const bytes = Buffer.from(`${JSON.stringify(envelope, null, 2)}\n`, 'utf8');
-          const markdown = render(report, { jsonFile, keyid: key.keyid });
-          return { report, base, bytes, markdown, file: jsonFile, position: report.position!, digest: fileDigest(bytes), drill: report.drill.name, finishedAt: report.finishedAt };
-        };
-        let exclusive = true;
-        let last: Awaited<ReturnType<typeof signAfter>> | undefined;
-        const keepLocally = async (signed: NonNullable<typeof last>) => {
-          await writeAtomically(join(dir, signed.file), signed.bytes);
-          await writeViews(() => writeAtomically(join(dir, `${signed.base}${MARKDOWN_SUFFIX}`), signed.markdown), join(dir, signed.file));
-        };
-        let signed: NonNullable<typeof last>;
-        try {
-          signed = evidence
-            ? await appendToStore(evidence, async (tip) => {
-                // A report signed for a position another writer took is never kept.
-                last = undefined;
-                // The store's reports first, so the directory holds the chain the new report extends.
-                await evidence.syncInto(dir, { exclusive });
-                exclusive = false;
-                return (last = await signAfter(tip));
-              })
-            : await signAfter(await localTip(dir, warn));
-        } catch (error) {
-          // A drill may have run for hours: its signed report is kept even when the store cannot take it.
-          if (!evidence) throw error;
-          // Failed before anything was signed (the store could not be read): sign after the directory's
-          // own newest report instead, so the run's evidence exists somewhere.
-          last ??= await signAfter(await localTip(dir, warn));
-          await keepLocally(last);
-          const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-          throw new ConfigError(
-            `${message}; the signed report was kept in ${join(dir, last.file)} but is not in the evidence store`,
-            error instanceof RestoreDrillError ? error.hint : 'check the store and its permissions, then run again',
-          );
-        }
-
-        const jsonPath = join(dir, signed.file);
-        const markdownPath = join(dir, `${signed.base}${MARKDOWN_SUFFIX}`);
-        await keepLocally(signed);
-        let htmlPath = join(dir, htmlFileFor(signed.file));
-        await writeViews(async () => {
-          ({ htmlPath } = await writeHtmlPages({ dir, jsonFile: signed.file, publicKey: key.publicKey, write: writeAtomically }));
-        }, jsonPath);
-        return { jsonPath, markdownPath, htmlPath, previous: signed.report.previous, head: { position: signed.position, digest: signed.digest } };
-      },
-      options.lock ?? (evidence ? STORE_LOCK : undefined),
-    );
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (error instanceof RestoreDrillError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw error;
-    throw new ConfigError(
-      `report directory ${dir} is not writable: ${fsReason(error as Error, code)}`,
-      'pass --report-dir with a writable directory, or fix its permissions',
-    );
-  }
-}
-
-/**
- * The newest report of a directory as the tip of its chain. A report written before positions were
- * recorded counts as the position of its place in the directory.
- */
-async function localTip(dir: string, warn: (line: string) => void): Promise<{ position: number; digest: string; file: string } | null> {
-  const names = await listReportFiles(dir);
-  // The newest report that can be read: one that cannot (larger than any report, or replaced by something
-  // that is not a file since it was listed) is skipped with a warning, so the drill still writes its report;
-  // `verify --ledger` then names the skipped file where the chain breaks.
-  for (const [index, name] of [...names.entries()].reverse()) {
-    const read = await readReportFile(join(dir, name));
-    if ('bytes' in read) return { position: signedPosition(read.bytes) ?? index + 1, digest: fileDigest(read.bytes), file: name };
-    warn(`restore-drill: warning: ${join(dir, name)} ${read.reason}; the new report does not link to it`);
-  }
-  return null;
-}
-
-/** The position a report file claims (read without checking the signature: the writer only extends it). */
-function signedPosition(bytes: Buffer): number | null {
-  try {
-    const envelope = JSON.parse(bytes.toString('utf8')) as { payload?: unknown };
-    const position = typeof envelope.payload === 'string' ? JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'))?.predicate?.position : undefined;
-    return Number.isSafeInteger(position) && position > 0 ? position : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * A file name that is new and sorts after the newest report, so name order stays ledger order even when
- * two drills finish in the same second or the clock steps back. At most two time stamps are tried: now (or
- * the newest report's second, when that is later), then the second after it, which always sorts after.
- */
-function chooseBaseName(dir: string, slug: string, now: Date, newest: string | undefined): string {
-  const newestTime = newest ? reportFileTime(newest) : null;
-  const first = newestTime && newestTime > now ? newestTime : now;
-  for (const time of [first, new Date(Math.floor(first.getTime() / 1000) * 1000 + 1000)]) {
-    const stamp = compactUtc(time);
-    let base = `${stamp}-${slug}`;
-    for (let n = 2; existsSync(join(dir, base + REPORT_SUFFIX)) || existsSync(join(dir, base + MARKDOWN_SUFFIX)); n++) {
-      base = `${stamp}-${slug}-${n}`;
-    }
-    if (!newest || compareReportNames(base + REPORT_SUFFIX, newest) > 0) return base;
-  }
-  // Only a newest report stamped in the last second of year 9999 gets here.
-  throw new RestoreDrillError(
-    `report directory ${dir}: no report name sorts after ${newest}`,
-    'move the report files dated in the far future out of the report directory',
-  );
-}
-
-/** Readers (and the ledger) never see a half-written file: write beside it, then rename over. */
-async function writeAtomically(path: string, content: string | Buffer): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, content, { flag: 'wx', mode: 0o644 });
-    await rename(temp, path);
-  } finally {
-    await rm(temp, { force: true });
-  }
-}
-
-/** `EACCES: permission denied, open '…'` → `permission denied (EACCES)`; the path is already in the message. */
-function fsReason(error: Error, code: string): string {
-  const text = new RegExp(`^${code}: ([^,]+)`).exec(error.message)?.[1];
-  return text ? `${text} (${code})` : code;
+  const renderMarkdown = options.renderMarkdown ?? defaultRenderMarkdown;
+  const signed = await writeSignedReport({ ...options, renderMarkdown });
+  const views = await writeReportViews({
+    dir: options.reportDir,
+    jsonFile: basename(signed.jsonPath),
+    base: signed.base,
+    report: signed.report,
+    key: options.key,
+    renderMarkdown,
+    ...(options.warn ? { warn: options.warn } : {}),
+  });
+  if (signed.storeError) throw signed.storeError;
+  return { jsonPath: signed.jsonPath, ...views, previous: signed.previous, head: signed.head };
 }
