@@ -138,6 +138,7 @@ function removeEntry(
     if (again && !again.isDirectory()) return removeEntry(parent, name, shown, walk);
     return void walk.left.push(`${shown} (${dir})`);
   }
+  const leftBefore = walk.left.length;
   try {
     for (const child of readdirSync(fdPath(dir.fd))) removeEntry(dir, child, join(shown, child), walk);
   } finally {
@@ -145,7 +146,8 @@ function removeEntry(
   }
   walk.step('rmdir', shown);
   // rmdir never follows the last name either; a directory swapped in meanwhile is removed only if empty.
-  if (!tryRemove(() => rmdirSync(at))) walk.left.push(shown);
+  // A directory that keeps something already named is not named again.
+  if (!tryRemove(() => rmdirSync(at)) && walk.left.length === leftBefore) walk.left.push(shown);
 }
 
 /** The top directory itself, through its parent, only if the name still holds the directory that was emptied. */
@@ -171,11 +173,9 @@ function openDir(path: string, expected: Stats): { fd: number; stats: Stats } | 
     fd = openSync(path, OPEN_DIR);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ELOOP'
-      ? 'it became a symlink'
-      : code === 'ENOTDIR'
-        ? 'it is no longer a directory'
-        : `it cannot be opened (${code})`;
+    if (code !== 'ELOOP' && code !== 'ENOTDIR') return `it cannot be opened (${code})`;
+    // O_NOFOLLOW | O_DIRECTORY refuses a symlink with either code.
+    return lstatOrNull(path)?.isSymbolicLink() ? 'it became a symlink' : 'it is no longer a directory';
   }
   const stats = fstatSync(fd);
   if (stats.dev !== expected.dev || stats.ino !== expected.ino) {
