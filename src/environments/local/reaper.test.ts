@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -123,3 +123,28 @@ describe('a symlink swapped in at any step never makes the reaper delete anythin
     expect(readdirSync(`${dir}.moved`)).toEqual([]);
   });
 });
+
+test.skipIf(process.getuid?.() !== 0)(
+  "as root, the reaper empties another account's folder with that account's rights: a third account's directory moved into it stays",
+  async () => {
+    parent = await mkdtemp(join(tmpdir(), 'reaper-test-'));
+    const dir = join(parent, 'restore-drill-rdtest-owner');
+    const server = 1879048202; // the server's account owns data/
+    const third = 1879048203; // a directory of another account, moved into data/ by the server's account
+    await mkdir(join(dir, 'data', 'victim'), { recursive: true });
+    await writeFile(join(dir, 'data', 'own'), 'the server account may delete this');
+    await writeFile(join(dir, 'data', 'victim', 'precious'), 'keep me');
+    await writeFile(join(dir, LABEL_FILE), '{}');
+    await chmod(dir, 0o711);
+    await chown(join(dir, 'data'), server, server);
+    await chown(join(dir, 'data', 'own'), server, server);
+    await chown(join(dir, 'data', 'victim'), third, third);
+    await chown(join(dir, 'data', 'victim', 'precious'), third, third);
+    const owner = startProcess('sleep 60');
+    const reaper = startReaper(owner.pid!, dir)!;
+    owner.kill('SIGKILL');
+    expect(await until(() => !processAlive(reaper), 20)).toBe(true);
+    expect(readFileSync(join(dir, 'data', 'victim', 'precious'), 'utf8')).toBe('keep me');
+    expect(readdirSync(join(dir, 'data'))).toEqual(['victim']);
+  },
+);
