@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
@@ -166,6 +166,20 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     expect(await containersOfRun(runId)).toEqual([]);
     expect(existsSync(dirname(socketDir))).toBe(false);
     await env.stop(); // idempotent
+  });
+
+  test("a start that fails because the container's name is taken leaves that other container alone (it is not labelled as this run's)", async () => {
+    const runId = newRunId();
+    const docker = (await containerRuntime()).container.dockerode;
+    const foreign = await docker.createContainer({ Image: engine.image, name: `restore-drill-${runId}`, Cmd: ['true'] });
+    try {
+      const start = containerPostgres({ image: engine.image }).start({ runId, drillName: 'name taken', log: () => {} });
+      await expect(start).rejects.toThrow(/already in use|Conflict/i);
+      expect((await foreign.inspect()).Name).toBe(`/restore-drill-${runId}`);
+      expect((await readdir(tmpdir())).filter((n) => n.startsWith(`restore-drill-${runId}-`))).toEqual([]); // its socket folder went
+    } finally {
+      await foreign.remove({ force: true });
+    }
   });
 
   test('a server that cannot start fails with the tail of its log, and its container and socket folder are removed', async () => {

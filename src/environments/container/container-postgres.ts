@@ -6,6 +6,7 @@
 // network at all: the server listens only on a Unix socket in that folder.
 
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ClientConfig } from 'pg';
 import pg from 'pg';
 import type { ContainerRuntimeClient, StartedTestContainer } from 'testcontainers';
@@ -14,7 +15,7 @@ import { labelDisposableDatabase } from '../../postgres/disposable-database.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { chooseImage, ensureImage } from './container-image.ts';
-import { containerLabels } from './container-labels.ts';
+import { containerLabels, labelFromContainer } from './container-labels.ts';
 import { PostgresReady } from './container-ready.ts';
 import { restoreDump, type InsideContainer, type RestoreWith } from './container-restore.ts';
 import { containerRestoreSettings, settingsArgs, type SettingValue } from './container-settings.ts';
@@ -115,7 +116,7 @@ async function startContainerPostgres(config: ContainerPostgresConfig, context: 
     }
     return started;
   } catch (error) {
-    await removeQuietly(client, name); // created but not started, or left by a failed wait
+    await removeQuietly(client, name, label); // created but not started, or left by a failed wait
     await sockets.remove();
     throw error;
   }
@@ -212,11 +213,16 @@ async function startReaperOrExplain(client: ContainerRuntimeClient): Promise<voi
   }
 }
 
-async function removeQuietly(client: ContainerRuntimeClient, name: string): Promise<void> {
-  await client.container.dockerode
-    .getContainer(name)
-    .remove({ force: true, v: true })
-    .catch(() => {});
+/**
+ * Removes the container this start made, found by its name — but only if its labels say it is this run's
+ * (a container of that name could be someone else's, e.g. when creating ours failed because the name was taken).
+ */
+async function removeQuietly(client: ContainerRuntimeClient, name: string, label: ResourceLabel): Promise<void> {
+  const container = client.container.dockerode.getContainer(name);
+  const info = await container.inspect().catch(() => null);
+  const found = labelFromContainer(info?.Config.Labels);
+  if (!found || found.runId !== label.runId || found.ownerPid !== label.ownerPid || found.ownerHost !== hostname()) return;
+  await container.remove({ force: true, v: true }).catch(() => {});
 }
 
 class StartedContainerPostgres implements StartedEnvironment {
