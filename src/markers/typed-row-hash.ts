@@ -184,8 +184,9 @@ function columnRule(row: ColumnRow): TypedColumn {
 /**
  * The columns of a table that a marker's typed checksum by `algorithm` hashed otherwise than
  * {@link typedRowHashSql} does today: for `rdsum-record/2`, the jsonb columns (and domains over jsonb), which
- * it took by value; for an algorithm that is not comparable ({@link isComparableTypedAlgorithm}), every column. Empty when today's SQL computes the marker's numbers — then the marker's typed checksum is
- * compared; else the table falls back to the portable checksum, which sees every number's scale.
+ * it took by value; for an algorithm that is not comparable ({@link isComparableTypedAlgorithm}), every column.
+ * Empty when today's SQL computes the marker's numbers — then the marker's typed checksum is compared; else the
+ * table falls back to the portable checksum, which sees every number's scale.
  *
  * @example
  * columnsHashedOtherwise(await readTypedColumns(client, table), 'rdsum-record/2'); // ['shipping']
