@@ -2,7 +2,7 @@
 // markers, and check a few things only someone who knows the data can say.
 import { expect } from 'vitest';
 import { useDemoBackups } from './demo-setup.ts';
-import { drill, fileSource, freshnessPolicy } from '../src/index.ts';
+import { drill, fileSource, freshnessPolicy } from '../src/index.ts'; // 'restore-drill' when installed as a package
 
 // Builds this example's demo "production" database and its dumps first (once per run, shared by the examples).
 useDemoBackups();

@@ -23,9 +23,9 @@ export interface DrillOptions {
   readonly objectives?: Objectives;
   /** Which recovery point to restore; default the latest. */
   readonly pick?: PickStrategy;
-  /** Where the signed report goes; default `$RESTORE_DRILL_REPORT_DIR` or `reports/`. */
+  /** Where the signed report goes; default `run --report-dir`, else `$RESTORE_DRILL_REPORT_DIR`, else `reports/`. */
   readonly reportDir?: string;
-  /** Signing key: a PEM path or content, or `kms://<key id|alias|arn>`; default `$RESTORE_DRILL_SIGNING_KEY`, else a local demo key. */
+  /** Signing key: a PEM path or content, or `kms://<key id|alias|arn>`; default the key `run` resolved (`--signing-key`, `$RESTORE_DRILL_SIGNING_KEY`), else a local demo key. */
   readonly signingKey?: string;
   /** Parallel `pg_restore` jobs; default the number of CPU cores. */
   readonly jobs?: number;

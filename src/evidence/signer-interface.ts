@@ -13,8 +13,9 @@ export interface Signer {
   /** True for a local demo key: its reports are marked "demo key — not evidence" (never true for KMS keys). */
   readonly demo?: boolean;
   /**
-   * What it was resolved from (a PEM path, PEM content or `kms://…`), to hand the same key to child
-   * processes as `RESTORE_DRILL_SIGNING_KEY`. May be key material: never log it. Not enumerable.
+   * What it was resolved from (a PEM path, PEM content or `kms://…`), so `restore-drill run` can hand the
+   * same key to its worker processes (as a value, through Vitest's `provide`). May be key material: never
+   * log it. Not enumerable.
    */
   readonly source: string;
   /** Signs the message (a DSSE PAE) and returns the raw signature bytes. */
