@@ -8,7 +8,7 @@ export { drill } from './drill/drill.ts';
 export type { DrillMeta } from './model/drill-meta.ts';
 export type { DrillOptions } from './drill/drill-options.ts';
 export type { DumpedWithout } from './verify/compare-objects.ts';
-export { runDrill, type DrillBody, type DrillContext, type DrillResult, type DrillRun } from './drill/run-drill.ts';
+export { runDrill, type DrillBody, type DrillContext, type DrillResult, type DrillRun, type DrillSettings } from './drill/run-drill.ts';
 export type { Environment, EnvironmentContext, StartedEnvironment, RestoreOptions } from './environments/environment.ts';
 export { localPostgres, type LocalPostgresConfig } from './environments/local/local-postgres.ts';
 export { containerPostgres, type ContainerPostgresConfig } from './environments/container/container-postgres.ts';
