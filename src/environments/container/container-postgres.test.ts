@@ -111,7 +111,7 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     expect(await containersOfRun(report.runId)).toEqual([]);
   });
 
-  test('an interrupted drill (SIGINT/SIGTERM abort its signal) removes the container it was starting', async () => {
+  test('an interrupted drill (SIGINT/SIGTERM abort its signal) removes the container it was starting, and its socket folder', async () => {
     const abort = new AbortController();
     const { result } = drillIn('container interrupted', containerPostgres(), 'custom', {
       signal: abort.signal,
@@ -122,6 +122,11 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     expect(report.error).toMatchObject({ phase: 'provision', message: expect.stringMatching(/^interrupted by SIGINT/) });
     // The drill ends its provision phase at once; the start in flight sees the signal and removes its container.
     await vi.waitFor(async () => expect(await containersOfRun(report.runId)).toEqual([]), { timeout: 60_000, interval: 250 });
+    // …and its socket folder.
+    await vi.waitFor(async () => expect((await readdir(tmpdir())).filter((n) => n.startsWith(`restore-drill-${report.runId}-`))).toEqual([]), {
+      timeout: 60_000,
+      interval: 250,
+    });
   });
 
   test('the container is labelled, tuned for restore speed, has no network, listens only on its socket, needs its password, and stop() removes it with the socket folder', async () => {
