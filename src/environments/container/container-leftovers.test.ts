@@ -1,10 +1,10 @@
 import { freshnessPolicy } from '../../objectives/policies/freshness-policy.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { runDrill } from '../../drill/run-drill.ts';
 import { generateKeyPair } from '../../evidence/signing-key.ts';
 import { listedSource } from '../../testing/listed-source.ts';
@@ -64,6 +64,11 @@ describe.skipIf(!engine.available)(`restore-drill cleanup and containers${engine
       const named = new RegExp(`removed container restore-drill-${runId} \\(run ${runId}, drill "killed": owner process \\d+ is gone\\)`).test(out.stdout);
       if (stillThere && !named) expect(out.stdout).toMatch(/nothing left behind/);
       expect(await ofRun()).toEqual([]);
+      // The killed run's socket folder goes too (its watchdog, or cleanup, by its label).
+      await vi.waitFor(async () => expect((await readdir(tmpdir())).filter((n) => n.startsWith(`restore-drill-${runId}-`))).toEqual([]), {
+        timeout: 30_000,
+        interval: 250,
+      });
       expect(await foreign.inspect()).toMatchObject({ Name: `/restore-drill-foreign-${suffix}` });
       expect(await live.inspect()).toMatchObject({ Name: `/restore-drill-live-${suffix}` });
 

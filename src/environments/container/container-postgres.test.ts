@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
@@ -111,7 +111,7 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     expect(await containersOfRun(report.runId)).toEqual([]);
   });
 
-  test('an interrupted drill (SIGINT/SIGTERM abort its signal) removes the container it was starting', async () => {
+  test('an interrupted drill (SIGINT/SIGTERM abort its signal) removes the container it was starting, and its socket folder', async () => {
     const abort = new AbortController();
     const { result } = drillIn('container interrupted', containerPostgres(), 'custom', {
       signal: abort.signal,
@@ -122,12 +122,18 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     expect(report.error).toMatchObject({ phase: 'provision', message: expect.stringMatching(/^interrupted by SIGINT/) });
     // The drill ends its provision phase at once; the start in flight sees the signal and removes its container.
     await vi.waitFor(async () => expect(await containersOfRun(report.runId)).toEqual([]), { timeout: 60_000, interval: 250 });
+    // …and its socket folder.
+    await vi.waitFor(async () => expect((await readdir(tmpdir())).filter((n) => n.startsWith(`restore-drill-${report.runId}-`))).toEqual([]), {
+      timeout: 60_000,
+      interval: 250,
+    });
   });
 
   test('the container is labelled, tuned for restore speed, has no network, listens only on its socket, needs its password, and stop() removes it with the socket folder', async () => {
     const runId = newRunId();
     const env = await containerPostgres({ image: engine.image, settings: { work_mem: '32MB' } }).start({ runId, drillName: 'labels test', log: () => {} });
-    const socketDir = String(env.connectionConfig().host);
+    const pinned = String(env.connectionConfig().host);
+    const socketDir = join(dirname(pinned), 'socket');
     try {
       const [info] = await containersOfRun(runId);
       expect(info?.Labels).toMatchObject({
@@ -160,6 +166,21 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
       expect(rows[0]).toEqual({ addr: null, listen: '', fsync: 'off', wal: 'minimal', work_mem: '32MB', db: 'restored' });
       const wrong = new pg.Client({ ...env.connectionConfig(), password: 'wrong' });
       await expect(wrong.connect()).rejects.toThrow(/password authentication failed/);
+
+      // The container can replace anything in the shared folder — its socket by a symlink to a socket of this
+      // machine, say. As root the harness connects through a link in a folder only it can write to.
+      if (process.getuid?.() === 0) {
+        expect(pinned).toBe(join(dirname(socketDir), 'pinned'));
+        expect((await stat(pinned)).mode & 0o777).toBe(0o700);
+        await rename(join(socketDir, '.s.PGSQL.5433'), join(socketDir, 'moved'));
+        await symlink('/nonexistent/.s.PGSQL.5433', join(socketDir, '.s.PGSQL.5433'));
+        const again = new pg.Client(env.connectionConfig());
+        await again.connect();
+        expect((await again.query<{ db: string }>('select current_database() as db')).rows).toEqual([{ db: 'restored' }]);
+        await again.end();
+      } else {
+        expect(pinned).toBe(socketDir);
+      }
     } finally {
       await env.stop();
     }

@@ -231,6 +231,8 @@ class StartedContainerPostgres implements StartedEnvironment {
   version = '';
   readonly facts: Record<string, string>;
   private stopped = false;
+  /** The folder with the pinned link to the server's socket (null: the shared folder is used). */
+  private pinned: string | null = null;
 
   constructor(
     private readonly started: StartedTestContainer,
@@ -245,6 +247,8 @@ class StartedContainerPostgres implements StartedEnvironment {
   }
 
   async init(): Promise<void> {
+    // Before any of the backup's code runs: later connections go through a link the container cannot replace.
+    this.pinned = await this.sockets.pin(SERVER_PORT);
     const client = new pg.Client(this.connectionConfig('postgres'));
     await client.connect();
     try {
@@ -264,7 +268,7 @@ class StartedContainerPostgres implements StartedEnvironment {
   }
 
   private login(): PostgresLogin {
-    return { host: this.sockets.socketDir, port: SERVER_PORT, user: SUPERUSER, password: this.password };
+    return { host: this.pinned ?? this.sockets.socketDir, port: SERVER_PORT, user: SUPERUSER, password: this.password };
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {

@@ -1,7 +1,7 @@
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../errors.ts';
+import { ConfigError, RestoreDrillError } from '../../errors.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
 import { LABEL_FILE } from '../local/local-postgres.ts';
 import { startReaper } from '../local/reaper.ts';
@@ -19,6 +19,14 @@ export interface SocketDir {
   readonly dir: string;
   /** The folder bind-mounted at {@link SOCKET_MOUNT}: the server creates its socket here. */
   readonly socketDir: string;
+  /**
+   * Where to connect from now on: a folder only this user can write to, holding a hard link to the server's
+   * socket — so code in the container, which can replace anything in the shared folder (with a symlink to a
+   * socket of this machine, say), cannot redirect the harness's later connections. Null when the link cannot
+   * be made (not root: the kernel's protected_hardlinks refuses to link another account's socket); then the
+   * shared folder is used, checked to hold a socket, not a symlink, at that moment.
+   */
+  pin(port: number): Promise<string | null>;
   /** Deletes the folder (call after the container is removed: nothing else can write into it then). */
   remove(): Promise<void>;
 }
@@ -57,5 +65,25 @@ export async function makeSocketDir(label: ResourceLabel, port: number): Promise
     await remove();
     throw error;
   }
-  return { dir, socketDir, remove };
+  const pin = async (port: number): Promise<string | null> => {
+    const name = `.s.PGSQL.${port}`;
+    const pinned = join(dir, 'pinned');
+    try {
+      await mkdir(pinned, { mode: 0o700 });
+      // link() does not follow a symlink: if the socket was already replaced by one, the link is a symlink too.
+      await link(join(socketDir, name), join(pinned, name));
+      if ((await lstat(join(pinned, name))).isSocket()) return pinned;
+    } catch {
+      // Not root (protected_hardlinks), or the socket is gone: fall through to the check of the shared folder.
+    }
+    await rm(pinned, { recursive: true, force: true });
+    const shared = await lstat(join(socketDir, name)).catch(() => null);
+    if (!shared?.isSocket())
+      throw new RestoreDrillError(
+        `the server's socket in ${socketDir} is not a socket`,
+        'the container replaced it: do not trust this drill',
+      );
+    return null;
+  };
+  return { dir, socketDir, pin, remove };
 }

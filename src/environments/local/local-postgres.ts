@@ -21,6 +21,7 @@ import type { Environment, EnvironmentContext, RestoreOptions, SandboxViolations
 import { copyClusterTemplate, templateCacheDir, type ClusterInit } from './cluster-template.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
 import { startReaper } from './reaper.ts';
+import { removeOwnTree } from './reaper-remove-tree.ts';
 import { restoreTuningFor } from '../restore-tuning.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
 import { makeServerSandbox, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
@@ -379,7 +380,9 @@ class StartedLocalPostgres implements StartedEnvironment {
     } else if (!server) {
       await killPostmaster(this.dataDir);
     }
-    await rm(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    // Never a path-based rm -rf as root: unsandboxed, a process the backup's code left running as the server's
+    // account could swap a folder for a symlink half-way through.
+    await removeOwnTree(this.dir, { last: [LABEL_FILE] });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -28,7 +28,7 @@ export interface RemoveTreeOptions {
    * before anything is removed: a reason to leave it alone, or null. This is where a label is re-checked.
    */
   readonly verify?: (at: string, dir: Stats) => string | null | Promise<string | null>;
-  /** Entries of the top directory removed last (the label: a tree that could not be removed stays known as ours). */
+  /** Entries of the top directory removed last, and only when all else went (the label: a tree that could not be removed stays known as ours). */
   readonly last?: readonly string[];
   /**
    * Descend into every directory, whoever owns it. Only for a tree no other account on this host can reach
@@ -41,6 +41,9 @@ export interface RemoveTreeOptions {
 
 /** The points {@link removeOwnTree} can be interrupted at: before opening the top, an entry, or removing one. */
 export type RemovalStep = 'open-top' | 'verify' | 'open-dir' | 'unlink' | 'rmdir' | 'rmdir-top';
+
+/** Walks over the tree before giving up on what is left. */
+const REMOVE_ATTEMPTS = 3;
 
 const OPEN_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
@@ -78,8 +81,6 @@ export async function removeOwnTree(path: string, options: RemoveTreeOptions = {
     const refused = await options.verify?.(fdPath(top.fd), top.stats);
     if (refused) throw new TreeNotRemovedError(path, refused);
     const last = new Set(options.last ?? []);
-    const names = readdirSync(fdPath(top.fd));
-    const ordered = [...names.filter((n) => !last.has(n)), ...names.filter((n) => last.has(n))];
     const walk: Walk = {
       dev: top.stats.dev,
       me: process.getuid?.() ?? 0,
@@ -87,7 +88,18 @@ export async function removeOwnTree(path: string, options: RemoveTreeOptions = {
       step,
       left,
     };
-    for (const name of ordered) removeEntry({ fd: top.fd, stats: top.stats }, name, join(path, name), walk);
+    const removeAll = (names: string[]) => {
+      for (const name of names) removeEntry({ fd: top.fd, stats: top.stats }, name, join(path, name), walk);
+    };
+    for (let attempt = 1; ; attempt++) {
+      left.length = 0;
+      removeAll(readdirSync(fdPath(top.fd)).filter((name) => !last.has(name)));
+      if (!left.length || attempt === REMOVE_ATTEMPTS) break;
+      // A process that outlived its run (a `cp` of the template) may still be writing: once more, a little later.
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+    // The label only when everything else went: a directory that could not be removed stays known as ours.
+    if (!left.length) removeAll(readdirSync(fdPath(top.fd)).filter((name) => last.has(name)));
   } finally {
     closeSync(top.fd);
   }
