@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { parseDuration } from '../util/duration.ts';
+import { awsTimeouts, type AwsTimeouts } from './aws-timeouts.ts';
 import { withFallbackRegion } from './region.ts';
 
 /** How to reach S3 when no ready-made client is given. Everything else comes from the SDK's standard configuration. */
@@ -12,24 +12,16 @@ export interface S3ClientOptions {
 
 /** Env var: how long an S3 connection may stay silent before the call fails, as a duration (`90s`). */
 export const S3_TIMEOUT_ENV = 'RESTORE_DRILL_S3_TIMEOUT';
-/** Default of {@link S3_TIMEOUT_ENV}: long enough for a slow object store under load, short enough to fail a drill. */
-const DEFAULT_TIMEOUT_SECONDS = 60;
-/** Connecting takes milliseconds when the endpoint is there; waiting longer only delays the error. */
-const MAX_CONNECT_SECONDS = 10;
-
 /**
- * The S3 timeouts in milliseconds: connecting, and a silent connection (no byte either way — a stalled
- * endpoint; a long download that keeps moving is never cut). The SDK retries a timed-out call twice, so a
- * stalled endpoint fails a call after about three times `socketTimeout`.
+ * The S3 timeouts in milliseconds ({@link awsTimeouts}): from {@link S3_TIMEOUT_ENV}, else
+ * `RESTORE_DRILL_AWS_TIMEOUT`, else 60 s. The SDK retries a timed-out call twice, so a stalled endpoint
+ * fails a call after about three times `socketTimeout`.
  *
  * @example
  * s3Timeouts({ RESTORE_DRILL_S3_TIMEOUT: '5s' }); // { connectionTimeout: 5000, socketTimeout: 5000 }
  */
-export function s3Timeouts(env: NodeJS.ProcessEnv = process.env): { connectionTimeout: number; socketTimeout: number } {
-  const text = env[S3_TIMEOUT_ENV]?.trim();
-  const seconds = text ? parseDuration(text, S3_TIMEOUT_ENV) : DEFAULT_TIMEOUT_SECONDS;
-  const ms = Math.max(1, Math.round(seconds * 1000));
-  return { connectionTimeout: Math.min(ms, MAX_CONNECT_SECONDS * 1000), socketTimeout: ms };
+export function s3Timeouts(env: NodeJS.ProcessEnv = process.env): AwsTimeouts {
+  return awsTimeouts(env, S3_TIMEOUT_ENV);
 }
 
 /**

@@ -165,6 +165,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
       point = pickRecoveryPoint(points, run.pick, run.source.describe());
       log(`locate: picked ${point.id} (created ${point.createdAt.toISOString()})`);
       if (run.restore !== false) restorable = await run.source.fetch(point, context);
+      checks.push(...(restorable?.checks ?? [])); // what the source checked while fetching (e.g. key access)
     });
     // A policy-only drill stops here: the recovery points were listed and checked, nothing is restored.
     if (run.restore !== false) {

@@ -216,7 +216,7 @@ class StartedRdsInstance implements StartedEnvironment {
       await sendRds(
         client,
         new RestoreDBInstanceFromDBSnapshotCommand({ ...instanceSettings, DBInstanceIdentifier: this.identifier, DBSnapshotIdentifier: restorable.snapshotIdentifier }),
-        `snapshot ${restorable.snapshotIdentifier}`,
+        { resource: `snapshot ${restorable.snapshotIdentifier}`, kmsKeyId: restorable.kmsKeyId, kmsKeyState: restorable.kmsKeyState },
         signal,
       );
     } else {
@@ -234,7 +234,7 @@ class StartedRdsInstance implements StartedEnvironment {
           Engine: restorable.engine,
           ...(restorable.engineVersion ? { EngineVersion: restorable.engineVersion } : {}),
         }),
-        `cluster snapshot ${restorable.snapshotIdentifier}`,
+        { resource: `cluster snapshot ${restorable.snapshotIdentifier}`, kmsKeyId: restorable.kmsKeyId, kmsKeyState: restorable.kmsKeyState },
         signal,
       );
       await waitAvailable(client, { type: 'db-cluster', identifier: this.clusterIdentifier }, deadline, signal);
