@@ -16,7 +16,13 @@ export interface KmsErrorHints {
   readonly purpose?: string;
 }
 
-const CREDENTIAL_ERRORS = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId', 'IncompleteSignature']);
+const CREDENTIAL_ERRORS = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'IncompleteSignature',
+]);
 
 /**
  * Turns what the KMS client throws into one line with a hint: a {@link ConfigError} for what the user can
@@ -32,22 +38,44 @@ export function explainKmsError(error: unknown, keyId: string, action: string, h
   const name = error.name;
   const key = `KMS key ${keyId}`;
   const endpoint = process.env.AWS_ENDPOINT_URL_KMS || process.env.AWS_ENDPOINT_URL;
-  if (name === 'NotFoundException') return new ConfigError(`${key} not found (NotFoundException)`, `check the key id, alias or ARN and the region; ${hints.key}`);
+  if (name === 'NotFoundException')
+    return new ConfigError(
+      `${key} not found (NotFoundException)`,
+      `check the key id, alias or ARN and the region; ${hints.key}`,
+    );
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if (name === 'AccessDeniedException' || status === 403) {
     // A 403 whose body is not KMS's JSON (a proxy, moto's IAM check) surfaces as a parse error: name the status instead.
-    return new ConfigError(`KMS denied ${action} on ${keyId} (${/Exception$/.test(name) ? name : 'HTTP 403'})`, hints.permission);
+    return new ConfigError(
+      `KMS denied ${action} on ${keyId} (${/Exception$/.test(name) ? name : 'HTTP 403'})`,
+      hints.permission,
+    );
   }
-  if (CREDENTIAL_ERRORS.has(name)) return new ConfigError(`KMS refused the AWS credentials (${name})`, 'check AWS_PROFILE / AWS_ACCESS_KEY_ID (or the role); restore-drill uses the standard AWS credential chain');
-  if (name === 'CredentialsProviderError') return new ConfigError(`no AWS credentials found for ${key}`, 'configure the standard AWS credential chain (env, profile, role)');
-  if (name === 'DisabledException') return new ConfigError(`${key} is disabled`, 'enable it in KMS, or use another key');
-  if (name === 'KMSInvalidStateException') return new ConfigError(`${key} cannot ${hints.purpose ?? 'sign'} in its current state (pending deletion or import?)`, 'cancel its deletion, or use another key');
+  if (CREDENTIAL_ERRORS.has(name))
+    return new ConfigError(
+      `KMS refused the AWS credentials (${name})`,
+      'check AWS_PROFILE / AWS_ACCESS_KEY_ID (or the role); restore-drill uses the standard AWS credential chain',
+    );
+  if (name === 'CredentialsProviderError')
+    return new ConfigError(
+      `no AWS credentials found for ${key}`,
+      'configure the standard AWS credential chain (env, profile, role)',
+    );
+  if (name === 'DisabledException')
+    return new ConfigError(`${key} is disabled`, 'enable it in KMS, or use another key');
+  if (name === 'KMSInvalidStateException')
+    return new ConfigError(
+      `${key} cannot ${hints.purpose ?? 'sign'} in its current state (pending deletion or import?)`,
+      'cancel its deletion, or use another key',
+    );
   if (name === 'InvalidKeyUsageException') return new ConfigError(`${key} is not ${hints.usageName}`, hints.usage);
   const code = networkCode(error);
   if (code || name === 'TimeoutError') {
     return new ConfigError(
       `cannot reach KMS${endpoint ? ` at ${redact(endpoint)}` : ''} for ${key}: ${code ?? 'timed out'}`,
-      endpoint ? 'check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS and that the server is running' : 'check the network, proxy and DNS',
+      endpoint
+        ? 'check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS and that the server is running'
+        : 'check the network, proxy and DNS',
     );
   }
   return new RestoreDrillError(`KMS ${action} failed for ${key} (${name})`, hints.permission);

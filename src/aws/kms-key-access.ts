@@ -28,8 +28,10 @@ const DECRYPT_HINTS: KmsErrorHints = {
 
 const STATE_HINTS: Record<string, string> = {
   Disabled: 'enable the key (kms:EnableKey), or copy the snapshot again with a usable key',
-  PendingDeletion: 'cancel the key deletion now (kms:CancelKeyDeletion): once the key is deleted, every copy encrypted with it is lost',
-  PendingReplicaDeletion: 'cancel the replica key deletion (kms:CancelKeyDeletion), or copy the snapshot again with another key',
+  PendingDeletion:
+    'cancel the key deletion now (kms:CancelKeyDeletion): once the key is deleted, every copy encrypted with it is lost',
+  PendingReplicaDeletion:
+    'cancel the replica key deletion (kms:CancelKeyDeletion), or copy the snapshot again with another key',
   PendingImport: 'import the key material, or copy the snapshot again with another key',
   Unavailable: 'reconnect the key store of this key, or copy the snapshot again with another key',
 };
@@ -51,9 +53,11 @@ export async function checkKeyAccess(target: KeyAccessTarget): Promise<CheckResu
   const region = ref.region ?? target.region;
   const kms = target.client ?? (await createKmsClient({ ...ref, region }));
   try {
-    const answer = await kms.send(new DescribeKeyCommand({ KeyId: ref.keyId }), { abortSignal: target.signal }).catch((error: unknown) => {
-      throw explainKmsError(error, ref.keyId, 'kms:DescribeKey', DECRYPT_HINTS);
-    });
+    const answer = await kms
+      .send(new DescribeKeyCommand({ KeyId: ref.keyId }), { abortSignal: target.signal })
+      .catch((error: unknown) => {
+        throw explainKmsError(error, ref.keyId, 'kms:DescribeKey', DECRYPT_HINTS);
+      });
     const key = answer.KeyMetadata;
     const arn = key?.Arn ?? ref.keyId;
     const state = key?.KeyState ?? (key?.Enabled ? 'Enabled' : 'unknown');
@@ -65,7 +69,10 @@ export async function checkKeyAccess(target: KeyAccessTarget): Promise<CheckResu
       );
     }
     if (key?.KeyUsage && key.KeyUsage !== 'ENCRYPT_DECRYPT') {
-      throw new ConfigError(`KMS key ${arn} of ${target.what} in ${region} is a ${key.KeyUsage} key, not ENCRYPT_DECRYPT`, DECRYPT_HINTS.usage);
+      throw new ConfigError(
+        `KMS key ${arn} of ${target.what} in ${region} is a ${key.KeyUsage} key, not ENCRYPT_DECRYPT`,
+        DECRYPT_HINTS.usage,
+      );
     }
     return {
       name: `key access ${arn}`,

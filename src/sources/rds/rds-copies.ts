@@ -1,4 +1,10 @@
-import { DescribeDBClustersCommand, DescribeDBInstancesCommand, type DBClusterSnapshot, type DBSnapshot, type RDSClient } from '@aws-sdk/client-rds';
+import {
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  type DBClusterSnapshot,
+  type DBSnapshot,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
 import { parseArn } from '../../aws/rds-client.ts';
 import { RdsNotFoundError, sendRds } from '../../aws/rds-errors.ts';
 
@@ -13,30 +19,59 @@ import { RdsNotFoundError, sendRds } from '../../aws/rds-errors.ts';
  * @example
  * copyEvidence(snapshot, 'eu-central-1', false); // 'copied from us-east-1'
  */
-export function copyEvidence(snapshot: DBSnapshot | DBClusterSnapshot, region: string, databaseHere: boolean): string | null {
-  const own = parseArn('DBSnapshotArn' in snapshot ? snapshot.DBSnapshotArn : (snapshot as DBClusterSnapshot).DBClusterSnapshotArn);
+export function copyEvidence(
+  snapshot: DBSnapshot | DBClusterSnapshot,
+  region: string,
+  databaseHere: boolean,
+): string | null {
+  const own = parseArn(
+    'DBSnapshotArn' in snapshot ? snapshot.DBSnapshotArn : (snapshot as DBClusterSnapshot).DBClusterSnapshotArn,
+  );
   if (snapshot.SnapshotType === 'shared') return `shared from account ${own?.account || 'unknown'}`;
   const sourceRegion = 'SourceRegion' in snapshot ? snapshot.SourceRegion : undefined;
   if (sourceRegion && sourceRegion !== region) return `copied from ${sourceRegion}`;
-  const sourceId = 'SourceDBSnapshotIdentifier' in snapshot ? snapshot.SourceDBSnapshotIdentifier : (snapshot as DBClusterSnapshot).SourceDBClusterSnapshotArn;
+  const sourceId =
+    'SourceDBSnapshotIdentifier' in snapshot
+      ? snapshot.SourceDBSnapshotIdentifier
+      : (snapshot as DBClusterSnapshot).SourceDBClusterSnapshotArn;
   const source = parseArn(sourceId);
-  if (source && source.region && source.region !== region) return `copied from ${source.region}${source.account && source.account !== own?.account ? ` (account ${source.account})` : ''}`;
+  if (source && source.region && source.region !== region)
+    return `copied from ${source.region}${source.account && source.account !== own?.account ? ` (account ${source.account})` : ''}`;
   if (source && own && source.account && source.account !== own.account) return `copied from account ${source.account}`;
   if (sourceId || sourceRegion) return null; // RDS names a source in this region and account: a local copy.
   const original = 'OriginalSnapshotCreateTime' in snapshot ? snapshot.OriginalSnapshotCreateTime : undefined;
-  if (!databaseHere && original && snapshot.SnapshotCreateTime && original.getTime() < snapshot.SnapshotCreateTime.getTime()) {
+  if (
+    !databaseHere &&
+    original &&
+    snapshot.SnapshotCreateTime &&
+    original.getTime() < snapshot.SnapshotCreateTime.getTime()
+  ) {
     return `copy of a snapshot taken ${original.toISOString()} elsewhere (the database does not live in ${region})`;
   }
   return null;
 }
 
 /** Whether the DB instance (or Aurora cluster) lives in the client's region: then its local snapshots there are not offsite copies. */
-export async function databaseInRegion(client: RDSClient, which: { dbInstanceIdentifier?: string; dbClusterIdentifier?: string }, signal?: AbortSignal): Promise<boolean> {
+export async function databaseInRegion(
+  client: RDSClient,
+  which: { dbInstanceIdentifier?: string; dbClusterIdentifier?: string },
+  signal?: AbortSignal,
+): Promise<boolean> {
   try {
     if (which.dbInstanceIdentifier) {
-      await sendRds(client, new DescribeDBInstancesCommand({ DBInstanceIdentifier: which.dbInstanceIdentifier }), `db-instance ${which.dbInstanceIdentifier}`, signal);
+      await sendRds(
+        client,
+        new DescribeDBInstancesCommand({ DBInstanceIdentifier: which.dbInstanceIdentifier }),
+        `db-instance ${which.dbInstanceIdentifier}`,
+        signal,
+      );
     } else {
-      await sendRds(client, new DescribeDBClustersCommand({ DBClusterIdentifier: which.dbClusterIdentifier }), `db-cluster ${which.dbClusterIdentifier}`, signal);
+      await sendRds(
+        client,
+        new DescribeDBClustersCommand({ DBClusterIdentifier: which.dbClusterIdentifier }),
+        `db-cluster ${which.dbClusterIdentifier}`,
+        signal,
+      );
     }
     return true;
   } catch (error) {
