@@ -109,7 +109,8 @@ export function answerWithRdsError(client: RDSClient, action: string, error: { c
   const state: Injection = { seen: 0, injected: 0 };
   client.middlewareStack.add(
     (next) => async (args) => {
-      const body = String((args.request as { body?: unknown }).body ?? '');
+      const raw = (args.request as { body?: unknown }).body;
+      const body = typeof raw === 'string' ? raw : '';
       if (!new URLSearchParams(body).get('Action')?.startsWith(action)) return next(args);
       state.seen++;
       if (state.injected >= times) return next(args);
