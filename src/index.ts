@@ -30,6 +30,7 @@ export { offsiteCopyPolicy, type OffsiteCopyPolicyOptions } from './objectives/p
 export { s3VersioningPolicy, type S3VersioningPolicyOptions } from './objectives/policies/s3-versioning-policy.ts';
 // Disaster-recovery drills: jurisdiction, cold archive, key access of copies.
 export { residencyPolicy, type ResidencyPolicyOptions } from './objectives/policies/residency-policy.ts';
+export { longTermPolicy, type LongTermPolicyOptions } from './objectives/policies/long-term-policy.ts';
 export { RESIDENCY_DOMAINS, domainOfRegion, type ResidencyDomain } from './objectives/policies/residency-regions.ts';
 export type { ArchiveOptions } from './sources/s3/archive-thaw.ts';
 export { checkKeyAccess, type KeyAccessTarget } from './aws/kms-key-access.ts';
