@@ -39,6 +39,12 @@ export interface S3DumpSourceOptions extends S3ClientOptions {
    * restored fails the drill with one line saying so.
    */
   readonly archive?: ArchiveOptions;
+  /**
+   * Where the bucket keeps its data, recorded as the points' `region` fact (what `residencyPolicy` checks)
+   * when the signing `region` says nothing about it — Google Cloud Storage is signed with `region: 'auto'`
+   * and its bucket location is e.g. `europe-west3`. Default: the client's region.
+   */
+  readonly location?: string;
 }
 
 const TOC = 'toc.dat';
@@ -103,6 +109,7 @@ export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source
       const points = (await mapLimit(single.length ? single : candidates, CONCURRENCY, (candidate) =>
         call(s3Uri(bucket, candidate.idKey), (client) => describeCandidate(client, bucket, candidate, context.signal)),
       )).filter((point): point is RecoveryPoint => point !== null);
+      if (options.location) for (const point of points) (point.facts as Record<string, unknown>).region = options.location;
       if (points.length === 0) {
         throw new ConfigError(
           wanted.key !== undefined ? `no dump at ${location}` : `no dumps under ${location}`,
