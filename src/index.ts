@@ -31,6 +31,7 @@ export { s3VersioningPolicy, type S3VersioningPolicyOptions } from './objectives
 // Disaster-recovery drills: jurisdiction, cold archive, key access of copies.
 export { residencyPolicy, type ResidencyPolicyOptions } from './objectives/policies/residency-policy.ts';
 export { longTermPolicy, type LongTermPolicyOptions } from './objectives/policies/long-term-policy.ts';
+export { standbyPolicy, type StandbyPolicyOptions } from './objectives/policies/standby-policy.ts';
 export { RESIDENCY_DOMAINS, domainOfRegion, type ResidencyDomain } from './objectives/policies/residency-regions.ts';
 export type { ArchiveOptions } from './sources/s3/archive-thaw.ts';
 export { checkKeyAccess, type KeyAccessTarget } from './aws/kms-key-access.ts';
