@@ -77,7 +77,7 @@ test('the checked-in IAM policy parses and grants every AWS action the drill cod
 test('creating is allowed only with our owner tag in the request; modifying and deleting only on resources carrying it', async () => {
   const policy = JSON.parse(await readFile(new URL('iam/restore-drill-policy.json', root), 'utf8')) as { Statement: Statement[] };
   const statementsGranting = (action: string) => policy.Statement.filter((s) => [s.Action].flat().includes(action));
-  for (const action of ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance', 'rds:AddTagsToResource']) {
+  for (const action of ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBClusterFromSnapshot', 'rds:RestoreDBClusterToPointInTime', 'rds:CreateDBInstance', 'rds:AddTagsToResource']) {
     for (const s of statementsGranting(action)) expect(s.Condition?.StringEquals?.['aws:RequestTag/restore-drill:owner'], action).toBe('restore-drill');
   }
   for (const action of ['rds:DeleteDBInstance', 'rds:DeleteDBCluster', 'rds:ModifyDBInstance', 'rds:ModifyDBCluster']) {
