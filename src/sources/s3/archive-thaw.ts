@@ -88,6 +88,7 @@ export async function thawArchived(
   const pollEvery = parseDuration(options.pollEvery ?? '15m', 'archive pollEvery');
   const started = Date.now();
   const { log, signal } = context;
+  if (keys.length === 0) return { objects: 0, seconds: 0, tier, requested: 0 }; // moved out of the archive since it was listed
   const what = keys.length === 1 ? s3Uri(bucket, keys[0]!) : `${keys.length} objects of ${s3Uri(bucket, keys[0]!)}…`;
   let requested = 0;
   for (const key of keys) {
