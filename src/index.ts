@@ -28,6 +28,13 @@ export { retentionPolicy, type RetentionPolicyOptions } from './objectives/polic
 export { encryptionPolicy, type EncryptionPolicyOptions } from './objectives/policies/encryption-policy.ts';
 export { offsiteCopyPolicy, type OffsiteCopyPolicyOptions } from './objectives/policies/offsite-copy-policy.ts';
 export { s3VersioningPolicy, type S3VersioningPolicyOptions } from './objectives/policies/s3-versioning-policy.ts';
+// Disaster-recovery drills: jurisdiction, cold archive, key access of copies.
+export { residencyPolicy, type ResidencyPolicyOptions } from './objectives/policies/residency-policy.ts';
+export { longTermPolicy, type LongTermPolicyOptions } from './objectives/policies/long-term-policy.ts';
+export { standbyPolicy, type StandbyPolicyOptions } from './objectives/policies/standby-policy.ts';
+export { RESIDENCY_DOMAINS, domainOfRegion, type ResidencyDomain } from './objectives/policies/residency-regions.ts';
+export type { ArchiveOptions } from './sources/s3/archive-thaw.ts';
+export { checkKeyAccess, type KeyAccessTarget } from './aws/kms-key-access.ts';
 export type { Objectives } from './objectives/objectives.ts';
 export type { CheckResult, DrillReport, DrillStatus } from './model/report.ts';
 export { ConfigError, CommandFailedError, InterruptedError, RestoreDrillError } from './errors.ts';

@@ -1,5 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ConfigError } from '../errors.ts';
+import { awsTimeouts } from './aws-timeouts.ts';
 
 const ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(key|alias)\/\S+$/;
 
@@ -26,11 +27,12 @@ export function parseKmsKeyRef(spec: string): KmsKeyRef {
 
 /**
  * A KMS client from the SDK's standard configuration (credential chain, AWS_REGION, AWS_ENDPOINT_URL /
- * AWS_ENDPOINT_URL_KMS); an ARN's region wins. No region anywhere is a `ConfigError`: KMS keys are
+ * AWS_ENDPOINT_URL_KMS) and restore-drill's timeouts ({@link awsTimeouts}); an ARN's region wins. No region anywhere is a `ConfigError`: KMS keys are
  * regional, so guessing one would only turn into "key not found".
  */
 export async function createKmsClient(ref: KmsKeyRef): Promise<KMSClient> {
-  const client = new KMSClient(ref.region ? { region: ref.region } : {});
+  // Timeouts (RESTORE_DRILL_AWS_TIMEOUT): a KMS endpoint that accepts and stays silent must not hang a drill.
+  const client = new KMSClient({ requestHandler: awsTimeouts(), ...(ref.region ? { region: ref.region } : {}) });
   try {
     if (await client.config.region()) return client;
   } catch {

@@ -1,5 +1,6 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { ConfigError } from '../errors.ts';
+import { awsTimeouts } from './aws-timeouts.ts';
 import { withFallbackRegion } from './region.ts';
 
 /** How to reach RDS when no ready-made client is given. Everything else comes from the SDK's standard configuration. */
@@ -21,14 +22,18 @@ export const RDS_MAX_ATTEMPTS = 8;
 
 /**
  * An RDS client from the SDK's standard configuration (credential chain, region, endpoint env vars) with
- * the standard retry mode and {@link RDS_MAX_ATTEMPTS} attempts, so throttling is retried with backoff.
+ * the standard retry mode and {@link RDS_MAX_ATTEMPTS} attempts, so throttling is retried with backoff, and
+ * the timeouts of {@link awsTimeouts} (`RESTORE_DRILL_AWS_TIMEOUT`), so an endpoint that accepts and stays
+ * silent ends the call. Calls made with `sendRds(…, signal)` also end when the drill is interrupted.
  *
  * @example
  * const rds = await createRdsClient({ region: 'eu-central-1' });
  */
 export async function createRdsClient(options: RdsClientOptions = {}): Promise<RDSClient> {
+  const requestHandler = awsTimeouts();
   const make = (region?: string) =>
     new RDSClient({
+      requestHandler,
       ...(region ? { region } : {}),
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       retryMode: 'standard',

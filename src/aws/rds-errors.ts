@@ -16,7 +16,14 @@ export interface RdsErrorContext {
   /** What it was about: a snapshot, an instance identifier, `snapshots of db-instance shop`. */
   readonly resource: string;
   readonly region?: string;
+  /** The KMS key the resource is encrypted with, so a refusal to use it names the key. */
+  readonly kmsKeyId?: string | null;
+  /** The key's state when the drill's key-access check described it. */
+  readonly kmsKeyState?: string;
 }
+
+/** What a call is about, for {@link sendRds}: a resource's name, or the name with its KMS key. */
+export type RdsResource = string | Pick<RdsErrorContext, 'resource' | 'kmsKeyId' | 'kmsKeyState'>;
 
 const CREDENTIAL_ERRORS = new Set([
   'InvalidClientTokenId',
@@ -93,7 +100,12 @@ export function explainRdsError(error: unknown, where: RdsErrorContext): unknown
   if (name === 'AbortError') return error;
   if (ACCESS_ERRORS.has(code) || status?.httpStatusCode === 403) {
     if (code === 'KMSKeyNotAccessible') {
-      return new ConfigError(`RDS cannot use the KMS key of ${where.resource}${region} (${name})`, 'grant the drill role kms:DescribeKey and kms:CreateGrant on the key (iam/restore-drill-policy.json), or share the key with this account');
+      // RDS needs a grant on the key to restore: without kms:CreateGrant the key can be Enabled and still unusable.
+      const key = where.kmsKeyId ? `KMS key ${where.kmsKeyId}${where.kmsKeyState ? ` (state ${where.kmsKeyState})` : ''}` : `the KMS key of ${where.resource}`;
+      return new ConfigError(
+        `RDS cannot use ${key} for ${action} on ${where.resource}${region} (${name}): the drill's role lacks kms:CreateGrant on it, or the key's policy does not allow this account`,
+        'grant the drill role kms:DescribeKey and kms:CreateGrant on the key (iam/restore-drill-policy.json); for a copy shared from another account, allow this account in the key policy there',
+      );
     }
     return new ConfigError(`AWS denied ${action} on ${where.resource}${region} (${name}): the drill's credentials lack permission for ${action}`, `grant ${action}; ${IAM_HINT}`);
   }
@@ -129,13 +141,14 @@ export function explainRdsError(error: unknown, where: RdsErrorContext): unknown
 export async function sendRds<Input extends ServiceInputTypes, Output extends ServiceOutputTypes>(
   client: RDSClient,
   command: $Command<Input, Output, RDSClientResolvedConfig, ServiceInputTypes, ServiceOutputTypes>,
-  resource: string,
+  resource: RdsResource,
   signal?: AbortSignal,
 ): Promise<Output> {
   try {
     return await client.send(command, { abortSignal: signal });
   } catch (error) {
-    throw explainRdsError(error, { action: actionOf(command), resource, region: await client.config.region().catch(() => undefined) });
+    const about = typeof resource === 'string' ? { resource } : resource;
+    throw explainRdsError(error, { ...about, action: actionOf(command), region: await client.config.region().catch(() => undefined) });
   }
 }
 

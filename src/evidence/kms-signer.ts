@@ -3,9 +3,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetPublicKeyCommand, KMSClient, SignCommand, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { createKmsClient, parseKmsKeyRef, type KmsKeyRef } from '../aws/kms-client.ts';
+import { explainKmsError, type KmsErrorHints } from '../aws/kms-errors.ts';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
-import { networkCode } from '../util/network-code.ts';
-import { redact } from '../util/redact.ts';
 import { fingerprint, PUBLIC_KEY_FILE } from './signing-key.ts';
 import { KMS_PREFIX, type Signer } from './signer-interface.ts';
 import { verifySignature, type SignatureAlgorithm } from './signer-algorithms.ts';
@@ -28,6 +27,7 @@ const KEY_SPECS: Record<string, KeySpecUse> = {
 const SUPPORTED_SPECS = 'ECC_NIST_P256 (recommended), ECC_NIST_P384, ECC_NIST_P521 or RSA_2048/3072/4096';
 const KMS_HINT = 'pass --signing-key kms://<key id | alias/name | ARN> of an asymmetric SIGN_VERIFY key';
 const PERMISSION_HINT = 'the AWS identity in use needs kms:GetPublicKey and kms:Sign on the key';
+const SIGNING_HINTS: KmsErrorHints = { key: KMS_HINT, permission: PERMISSION_HINT, usage: `use a key of spec ${SUPPORTED_SPECS}`, usageName: 'a SIGN_VERIFY key' };
 
 /** A KMS key's public half, as `restore-drill keygen --kms` exports it for verifiers. */
 export interface KmsPublicKey {
@@ -53,7 +53,7 @@ export async function fetchKmsPublicKey(spec: string, client?: KMSClient): Promi
   const ref = parseKmsKeyRef(spec);
   const kms = client ?? (await createKmsClient(ref));
   const answer = await kms.send(new GetPublicKeyCommand({ KeyId: ref.keyId })).catch((error: unknown) => {
-    throw explainKmsError(error, ref, 'kms:GetPublicKey');
+    throw explainKmsError(error, ref.keyId, 'kms:GetPublicKey', SIGNING_HINTS);
   });
   // CustomerMasterKeySpec is the deprecated name of KeySpec; AWS sends both, moto only the old one.
   const keySpec = answer.KeySpec ?? answer.CustomerMasterKeySpec ?? 'unknown';
@@ -110,7 +110,7 @@ export async function kmsSigner(spec: string, options: { client?: KMSClient } = 
           }),
         )
         .catch((error: unknown) => {
-          throw explainKmsError(error, ref, 'kms:Sign');
+          throw explainKmsError(error, ref.keyId, 'kms:Sign', SIGNING_HINTS);
         });
       const signature = Buffer.from(answer.Signature ?? []);
       if (!verifySignature(message, signature, key.publicKey)) {
@@ -125,38 +125,6 @@ export async function kmsSigner(spec: string, options: { client?: KMSClient } = 
   Object.defineProperty(signer, 'source', { value: `${KMS_PREFIX}${ref.keyId}`, enumerable: false });
   await signer.sign(Buffer.from('restore-drill: can this key sign?'));
   return signer as Signer;
-}
-
-const CREDENTIAL_ERRORS = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId', 'IncompleteSignature']);
-
-/**
- * Turns what the KMS client throws into one line with a hint. Messages are built here, never copied from
- * the SDK, so no request detail or secret reaches a log.
- */
-function explainKmsError(error: unknown, ref: KmsKeyRef, action: string): unknown {
-  if (!(error instanceof Error) || error instanceof RestoreDrillError) return error;
-  const name = error.name;
-  const key = `KMS key ${ref.keyId}`;
-  const endpoint = process.env.AWS_ENDPOINT_URL_KMS || process.env.AWS_ENDPOINT_URL;
-  if (name === 'NotFoundException') return new ConfigError(`${key} not found (NotFoundException)`, `check the key id, alias or ARN and the region; ${KMS_HINT}`);
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (name === 'AccessDeniedException' || status === 403) {
-    // A 403 whose body is not KMS's JSON (a proxy, moto's IAM check) surfaces as a parse error: name the status instead.
-    return new ConfigError(`KMS denied ${action} on ${ref.keyId} (${/Exception$/.test(name) ? name : 'HTTP 403'})`, PERMISSION_HINT);
-  }
-  if (CREDENTIAL_ERRORS.has(name)) return new ConfigError(`KMS refused the AWS credentials (${name})`, 'check AWS_PROFILE / AWS_ACCESS_KEY_ID (or the role); restore-drill uses the standard AWS credential chain');
-  if (name === 'CredentialsProviderError') return new ConfigError(`no AWS credentials found for ${key}`, 'configure the standard AWS credential chain (env, profile, role)');
-  if (name === 'DisabledException') return new ConfigError(`${key} is disabled`, 'enable it in KMS, or use another key');
-  if (name === 'KMSInvalidStateException') return new ConfigError(`${key} cannot sign in its current state (pending deletion or import?)`, 'cancel its deletion, or use another key');
-  if (name === 'InvalidKeyUsageException') return new ConfigError(`${key} is not a SIGN_VERIFY key`, `use a key of spec ${SUPPORTED_SPECS}`);
-  const code = networkCode(error);
-  if (code || name === 'TimeoutError') {
-    return new ConfigError(
-      `cannot reach KMS${endpoint ? ` at ${redact(endpoint)}` : ''} for ${key}: ${code ?? 'timed out'}`,
-      endpoint ? 'check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS and that the server is running' : 'check the network, proxy and DNS',
-    );
-  }
-  return new RestoreDrillError(`KMS ${action} failed for ${key} (${name})`, PERMISSION_HINT);
 }
 
 /**

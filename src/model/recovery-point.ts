@@ -1,4 +1,5 @@
 import type { MarkerManifest } from './marker.ts';
+import type { CheckResult } from './report.ts';
 
 /**
  * One restorable copy of a database: a `pg_dump` archive on disk or in S3, an RDS snapshot, …
@@ -39,6 +40,8 @@ export interface Restorable {
   readonly manifest?: MarkerManifest;
   /** `sha256:<hex>` of the recovery point's bytes, when the source can compute it. */
   readonly digest?: string;
+  /** Checks the source made while fetching (e.g. the key-access check of an encrypted copy): they go into the report. */
+  readonly checks?: readonly CheckResult[];
 }
 
 /** A local `pg_dump` archive, restored with `pg_restore`. */

@@ -94,18 +94,31 @@ export interface Injection {
  * await source.list(context); // succeeds on the third attempt; throttled.seen === 3
  */
 export function throttleFirstCalls(client: RDSClient, action: string, times: number): Injection {
+  return answerWithRdsError(client, action, { code: 'Throttling', message: 'Rate exceeded' }, times);
+}
+
+/**
+ * Makes RDS answer the first `times` calls of `action` with one of its real error documents (HTTP 400 by
+ * default), parsed by the real deserializer — for answers moto never gives, such as `KMSKeyNotAccessibleFault`
+ * when the drill's role may not create a grant on a copy's key.
+ *
+ * @example
+ * answerWithRdsError(rds, 'RestoreDBInstanceFromDBSnapshot', { code: 'KMSKeyNotAccessibleFault', message: 'The specified KMS key is not accessible' });
+ */
+export function answerWithRdsError(client: RDSClient, action: string, error: { code: string; message: string; status?: number }, times = Infinity): Injection {
   const state: Injection = { seen: 0, injected: 0 };
   client.middlewareStack.add(
     (next) => async (args) => {
-      const body = String((args.request as { body?: unknown }).body ?? '');
+      const raw = (args.request as { body?: unknown }).body;
+      const body = typeof raw === 'string' ? raw : '';
       if (!new URLSearchParams(body).get('Action')?.startsWith(action)) return next(args);
       state.seen++;
       if (state.injected >= times) return next(args);
       state.injected++;
-      const xml = `<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>injected-${state.injected}</RequestId></ErrorResponse>`;
-      return { response: { statusCode: 400, reason: 'Bad Request', headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(xml)]) }, output: undefined as never };
+      const xml = `<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>${error.code}</Code><Message>${error.message}</Message></Error><RequestId>injected-${state.injected}</RequestId></ErrorResponse>`;
+      return { response: { statusCode: error.status ?? 400, reason: 'Bad Request', headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(xml)]) }, output: undefined as never };
     },
-    { step: 'deserialize', priority: 'low', name: `injectThrottling${action}` },
+    { step: 'deserialize', priority: 'low', name: `inject${error.code}${action}` },
   );
   return state;
 }

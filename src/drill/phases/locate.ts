@@ -17,5 +17,9 @@ export async function locate(setup: DrillSetup, recorder: PhaseRecorder): Promis
   const point = pickRecoveryPoint(points, run.pick, run.source.describe());
   recorder.found({ point });
   log(`locate: picked ${point.id} (created ${point.createdAt.toISOString()})`);
-  if (run.restore !== false) recorder.found({ restorable: await run.source.fetch(point, sourceContext) });
+  if (run.restore === false) return;
+  const restorable = await run.source.fetch(point, sourceContext);
+  recorder.found({ restorable });
+  // What the source checked while fetching (a copy's key access, an archive's thaw) is evidence too.
+  if (restorable.checks?.length) recorder.check(...restorable.checks);
 }

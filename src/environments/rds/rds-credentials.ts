@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, RestoreDrillError } from '../../errors.ts';
+import { awsTimeouts } from '../../aws/aws-timeouts.ts';
 import { regionOfArn } from '../../aws/rds-client.ts';
+import { networkCode } from '../../util/network-code.ts';
 import { registerSecret } from '../../util/redact.ts';
 
 /**
@@ -48,7 +50,7 @@ export async function resolveCredentials(credentials: RdsCredentials, region: st
     return { username: credentials.username, password: credentials.password, origin: 'drill config' };
   }
   const { secretArn } = credentials;
-  const client = new SecretsManagerClient({ region: regionOfArn(secretArn, region) });
+  const client = new SecretsManagerClient({ region: regionOfArn(secretArn, region), requestHandler: awsTimeouts() });
   let text: string | undefined;
   try {
     text = (await client.send(new GetSecretValueCommand({ SecretId: secretArn }), { abortSignal: signal })).SecretString;
@@ -78,6 +80,8 @@ function explainSecretError(error: unknown, secretArn: string): unknown {
     return new ConfigError(`AWS denied secretsmanager:GetSecretValue on ${secretArn} (${name})`, 'grant secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key); see iam/restore-drill-policy.json');
   }
   if (name === 'ResourceNotFoundException') return new ConfigError(`no such secret: ${secretArn}`, 'check the secret ARN and its region');
+  const network = networkCode(error);
+  if (network || name === 'TimeoutError') return new ConfigError(`cannot reach Secrets Manager for ${secretArn}: ${network ?? 'timed out'}`, 'check the network, proxy and DNS (and AWS_ENDPOINT_URL when set)');
   if (name === 'DecryptionFailure') return new ConfigError(`Secrets Manager cannot decrypt ${secretArn} for this drill (${name})`, "grant kms:Decrypt on the secret's KMS key");
   return error;
 }

@@ -13,12 +13,12 @@ const root = new URL('../../../', import.meta.url);
 /** The files whose AWS calls a drill makes: the RDS sources and environment, and the policy checks (not tests). */
 async function codeFiles(): Promise<string[]> {
   const files: string[] = [];
-  for (const [dir, pattern] of [['src/aws/', /^rds-.*\.ts$/], ['src/sources/rds/', /^rds-.*\.ts$/], ['src/environments/rds/', /^rds-.*\.ts$/], ['src/objectives/policies/', /\.ts$/], ['src/evidence/', /^evidence-store\.ts$/]] as const) {
+  for (const [dir, pattern] of [['src/aws/', /^(rds-.*|kms-key-access)\.ts$/], ['src/sources/rds/', /^rds-.*\.ts$/], ['src/environments/rds/', /^rds-.*\.ts$/], ['src/objectives/policies/', /\.ts$/], ['src/evidence/', /^evidence-store\.ts$/]] as const) {
     for (const name of await readdir(new URL(dir, root))) if (pattern.test(name) && !name.endsWith('.test.ts')) files.push(`${dir}${name}`);
   }
   return files;
 }
-const SERVICE: Record<string, string> = { 'client-rds': 'rds', 'client-s3': 's3', 'client-secrets-manager': 'secretsmanager' };
+const SERVICE: Record<string, string> = { 'client-kms': 'kms', 'client-rds': 'rds', 'client-s3': 's3', 'client-secrets-manager': 'secretsmanager' };
 /** SDK operations whose IAM action has another name. */
 const IAM_NAME: Record<string, string> = {
   's3:ListObjectsV2': 's3:ListBucket',
@@ -63,12 +63,11 @@ test('the checked-in IAM policy parses and grants every AWS action the drill cod
   expect([...called].filter((a) => !granted.has(a))).toEqual([]);
   // Tags passed to Restore*/CreateDBInstance are written with AddTagsToResource, which IAM checks too.
   expect(granted).toContain('rds:AddTagsToResource');
-  // Nothing granted that the code never calls, apart from that, KMS (needed by RDS for encrypted snapshots), and
+  // Nothing granted that the code never calls, apart from that, kms:CreateGrant (needed by RDS for encrypted snapshots), and
   // the evidence store's retention: PutObject with a retention needs s3:PutObjectRetention, and HeadObject shows
   // a retention only with s3:GetObjectRetention.
   expect([...granted].filter((a) => !called.has(a)).sort()).toEqual([
     'kms:CreateGrant',
-    'kms:DescribeKey',
     'rds:AddTagsToResource',
     's3:GetObjectRetention',
     's3:PutObjectRetention',
@@ -78,7 +77,7 @@ test('the checked-in IAM policy parses and grants every AWS action the drill cod
 test('creating is allowed only with our owner tag in the request; modifying and deleting only on resources carrying it', async () => {
   const policy = JSON.parse(await readFile(new URL('iam/restore-drill-policy.json', root), 'utf8')) as { Statement: Statement[] };
   const statementsGranting = (action: string) => policy.Statement.filter((s) => [s.Action].flat().includes(action));
-  for (const action of ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance', 'rds:AddTagsToResource']) {
+  for (const action of ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBClusterFromSnapshot', 'rds:RestoreDBClusterToPointInTime', 'rds:CreateDBInstance', 'rds:AddTagsToResource']) {
     for (const s of statementsGranting(action)) expect(s.Condition?.StringEquals?.['aws:RequestTag/restore-drill:owner'], action).toBe('restore-drill');
   }
   for (const action of ['rds:DeleteDBInstance', 'rds:DeleteDBCluster', 'rds:ModifyDBInstance', 'rds:ModifyDBCluster']) {

@@ -247,6 +247,27 @@ test('an Aurora cluster snapshot becomes a temporary cluster with one instance; 
   expect(await instanceExists(String(env.facts!.instanceIdentifier))).toBe(false);
 });
 
+test('an Aurora point in time: RestoreDBClusterToPointInTime into a temporary cluster with one instance; both are deleted', async () => {
+  await rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: 'books-prod', Engine: 'aurora-postgresql', MasterUsername: 'books', MasterUserPassword: 'aurora-password-2', BackupRetentionPeriod: 7 }));
+  const source = rdsPointInTime({ dbClusterIdentifier: 'books-prod' });
+  expect(source.describe()).toBe('rds-point-in-time db-cluster books-prod at latest');
+  const [point] = await source.list(sourceContext);
+  expect(point).toMatchObject({ id: 'books-prod@latest', createdAtBasis: 'rds-latest-restorable-time', facts: { resource: 'db-cluster-point-in-time', dbClusterIdentifier: 'books-prod', engine: 'aurora-postgresql' } });
+  const env = await rdsInstance(standIn()).start(envContext());
+  try {
+    await env.restore(await source.fetch(point!, sourceContext), { log });
+    expect(env.facts).toMatchObject({ clusterIdentifier: env.facts!.instanceIdentifier, restoredFrom: 'db-cluster books-prod at latest restorable time' });
+    const restored = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: String(env.facts!.clusterIdentifier) }))).DBClusters![0]!;
+    expect(restored.DBClusterMembers?.map((m) => m.DBInstanceIdentifier)).toEqual([env.facts!.instanceIdentifier]);
+  } finally {
+    await env.stop();
+  }
+  const clusters = (await rds.send(new DescribeDBClustersCommand({}))).DBClusters!.map((c) => c.DBClusterIdentifier);
+  expect(clusters).not.toContain(env.facts!.clusterIdentifier);
+  expect(await instanceExists(String(env.facts!.instanceIdentifier))).toBe(false);
+  expect(() => rdsPointInTime({ dbInstanceIdentifier: 'a', dbClusterIdentifier: 'b' })).toThrow(ConfigError);
+});
+
 describe('credentials', () => {
   test('by default a fresh master password is set on the temporary instance (never logged) and used as the snapshot\'s master user', async () => {
     const client = motoRdsClient(moto);

@@ -11,6 +11,7 @@ import {
   ModifyDBClusterCommand,
   ModifyDBInstanceCommand,
   RestoreDBClusterFromSnapshotCommand,
+  RestoreDBClusterToPointInTimeCommand,
   RestoreDBInstanceFromDBSnapshotCommand,
   RestoreDBInstanceToPointInTimeCommand,
   waitUntilDBInstanceDeleted,
@@ -196,7 +197,25 @@ class StartedRdsInstance implements StartedEnvironment {
     const instance: RdsTarget = { type: 'db-instance', identifier: this.identifier };
     Object.assign(this.recorded, { region: restorable.region, instanceIdentifier: this.identifier, expiresAt: tags.find((t) => t.Key === 'restore-drill:expires-at')?.Value ?? null });
 
-    if (restorable.kind === 'rds-point-in-time') {
+    if (restorable.kind === 'rds-point-in-time' && restorable.resource === 'db-cluster') {
+      // Aurora point in time: a new cluster at that time, which then needs one instance to connect to.
+      this.clusterIdentifier = rdsIdentifier(this.runId);
+      this.recorded.clusterIdentifier = this.clusterIdentifier;
+      this.recorded.restoredFrom = `db-cluster ${restorable.sourceDbInstanceIdentifier} at ${restorable.restoreTime?.toISOString() ?? 'latest restorable time'}`;
+      log(`restore: RestoreDBClusterToPointInTime ${restorable.sourceDbInstanceIdentifier} → cluster ${this.clusterIdentifier} at ${restorable.restoreTime?.toISOString() ?? 'the latest restorable time'}`);
+      await sendRds(
+        client,
+        new RestoreDBClusterToPointInTimeCommand({
+          ...placement,
+          DBClusterIdentifier: this.clusterIdentifier,
+          SourceDBClusterIdentifier: restorable.sourceDbInstanceIdentifier,
+          ...(restorable.restoreTime ? { RestoreToTime: restorable.restoreTime } : { UseLatestRestorableTime: true }),
+        }),
+        { resource: `point in time of db-cluster ${restorable.sourceDbInstanceIdentifier}`, kmsKeyId: restorable.kmsKeyId },
+        signal,
+      );
+      await this.addClusterInstance(client, restorable.engine, instanceSettings.DBInstanceClass, tags, deadline, signal);
+    } else if (restorable.kind === 'rds-point-in-time') {
       log(`restore: RestoreDBInstanceToPointInTime ${restorable.sourceDbInstanceIdentifier} → ${this.identifier} at ${restorable.restoreTime?.toISOString() ?? 'the latest restorable time'}`);
       this.recorded.restoredFrom = `${restorable.sourceDbInstanceIdentifier} at ${restorable.restoreTime?.toISOString() ?? 'latest restorable time'}`;
       await sendRds(
@@ -216,7 +235,7 @@ class StartedRdsInstance implements StartedEnvironment {
       await sendRds(
         client,
         new RestoreDBInstanceFromDBSnapshotCommand({ ...instanceSettings, DBInstanceIdentifier: this.identifier, DBSnapshotIdentifier: restorable.snapshotIdentifier }),
-        `snapshot ${restorable.snapshotIdentifier}`,
+        { resource: `snapshot ${restorable.snapshotIdentifier}`, kmsKeyId: restorable.kmsKeyId, kmsKeyState: restorable.kmsKeyState },
         signal,
       );
     } else {
@@ -234,24 +253,10 @@ class StartedRdsInstance implements StartedEnvironment {
           Engine: restorable.engine,
           ...(restorable.engineVersion ? { EngineVersion: restorable.engineVersion } : {}),
         }),
-        `cluster snapshot ${restorable.snapshotIdentifier}`,
+        { resource: `cluster snapshot ${restorable.snapshotIdentifier}`, kmsKeyId: restorable.kmsKeyId, kmsKeyState: restorable.kmsKeyState },
         signal,
       );
-      await waitAvailable(client, { type: 'db-cluster', identifier: this.clusterIdentifier }, deadline, signal);
-      await sendRds(
-        client,
-        new CreateDBInstanceCommand({
-          DBInstanceIdentifier: this.identifier,
-          DBClusterIdentifier: this.clusterIdentifier,
-          Engine: restorable.engine,
-          DBInstanceClass: instanceSettings.DBInstanceClass,
-          DBParameterGroupName: options.parameterGroup,
-          PubliclyAccessible: false,
-          Tags: tags,
-        }),
-        `instance of cluster ${this.clusterIdentifier}`,
-        signal,
-      );
+      await this.addClusterInstance(client, restorable.engine, instanceSettings.DBInstanceClass, tags, deadline, signal);
     }
     log(`restore: waiting for ${this.identifier} to become available (timeout ${this.timeoutSeconds}s)`);
     await waitAvailable(client, instance, deadline, signal);
@@ -264,6 +269,25 @@ class StartedRdsInstance implements StartedEnvironment {
     this.endpoint = options.endpointOverride ?? endpoint;
     this.version = await connectWhenReady(this.connectionConfig(), deadline, signal);
     log(`restore: ${this.identifier} is available; PostgreSQL ${this.version} at ${this.endpoint.host}:${this.endpoint.port}${options.endpointOverride ? ' (endpoint override)' : ''}`);
+  }
+
+  /** Waits for the restored Aurora cluster, then creates the one (tagged) instance the drill connects to. */
+  private async addClusterInstance(client: RDSClient, engine: string, instanceClass: string, tags: ReturnType<typeof drillTags>, deadline: Deadline, signal?: AbortSignal): Promise<void> {
+    await waitAvailable(client, { type: 'db-cluster', identifier: this.clusterIdentifier! }, deadline, signal);
+    await sendRds(
+      client,
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: this.identifier,
+        DBClusterIdentifier: this.clusterIdentifier,
+        Engine: engine,
+        DBInstanceClass: instanceClass,
+        DBParameterGroupName: this.options.parameterGroup,
+        PubliclyAccessible: false,
+        Tags: tags,
+      }),
+      `instance of cluster ${this.clusterIdentifier}`,
+      signal,
+    );
   }
 
   async stop(): Promise<void> {

@@ -1,10 +1,10 @@
 import { ConfigError } from '../../errors.ts';
-import { NoSnapshotsError } from '../../aws/rds-errors.ts';
 import type { CheckResult } from '../../model/report.ts';
-import type { Source, SourceContext } from '../../sources/source.ts';
+import type { Source } from '../../sources/source.ts';
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import { formatDuration, parseDuration, type DurationString } from '../../util/duration.ts';
 import type { Policy, PolicyContext } from '../policy.ts';
+import { listOrNone } from './list-or-none.ts';
 import { ageSeconds, newestFirst } from './point-list.ts';
 
 /** Options of {@link offsiteCopyPolicy}: where copies are, how many points need one, and how fast. */
@@ -72,17 +72,6 @@ function copySourcesOf(source: Source, regions: readonly string[]): Source[] {
     throw new ConfigError(`offsiteCopyPolicy regions need a source that can list another region (rdsSnapshotSource), not ${source.kind}`, 'pass copies: <a source listing the copies> instead');
   }
   return regions.map((region) => (source as RegionalSource).inRegion(region));
-}
-
-/** A region without any copy is a finding, not an error: its source's "nothing found" becomes an empty list. */
-async function listOrNone(source: Source, context: SourceContext): Promise<RecoveryPoint[]> {
-  try {
-    return await source.list(context);
-  } catch (error) {
-    // An empty RDS listing, or another source's "no dumps" (s3-dump, file): no copies there.
-    if (error instanceof NoSnapshotsError || (error instanceof ConfigError && /^no (dumps?|recovery points)\b/.test(error.message))) return [];
-    throw error;
-  }
 }
 
 function findCopy(point: RecoveryPoint, candidates: readonly RecoveryPoint[]): RecoveryPoint | undefined {

@@ -1,4 +1,4 @@
-import { DescribeDBInstancesCommand, type DBInstance, type RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, type DBCluster, type DBInstance, type RDSClient } from '@aws-sdk/client-rds';
 import { ConfigError } from '../../errors.ts';
 import { createRdsClient, parseArn, type RdsClientOptions } from '../../aws/rds-client.ts';
 import { sendRds } from '../../aws/rds-errors.ts';
@@ -8,7 +8,9 @@ import type { RecoveryPoint, Restorable } from '../../model/recovery-point.ts';
 /** Options of {@link rdsPointInTime}. */
 export interface RdsPointInTimeOptions extends RdsClientOptions {
   /** The DB instance whose automated backups (snapshots plus transaction logs) are restored. */
-  readonly dbInstanceIdentifier: string;
+  readonly dbInstanceIdentifier?: string;
+  /** Or: the Aurora DB cluster restored with `RestoreDBClusterToPointInTime` (plus one instance to connect to). */
+  readonly dbClusterIdentifier?: string;
   /** `'latest'` (default: the latest restorable time, usually minutes ago) or a time inside the backup retention. */
   readonly target?: Date | 'latest';
   readonly client?: RDSClient;
@@ -17,7 +19,10 @@ export interface RdsPointInTimeOptions extends RdsClientOptions {
 /** A point in time of an RDS instance, restored with `RestoreDBInstanceToPointInTime` by {@link rdsInstance}. */
 export interface RdsPointInTimeRestorable extends Restorable {
   readonly kind: 'rds-point-in-time';
+  /** The DB instance restored — or, for Aurora, the DB cluster (then `resource` is `db-cluster`). */
   readonly sourceDbInstanceIdentifier: string;
+  /** `db-cluster` for an Aurora cluster's point in time; absent (or `db-instance`) for an instance. */
+  readonly resource?: 'db-instance' | 'db-cluster';
   readonly sourceArn: string | null;
   readonly region: string;
   /** The time to restore to; null means RDS's latest restorable time at the moment of the restore. */
@@ -43,9 +48,16 @@ export interface RdsPointInTimeRestorable extends Restorable {
  *   environment: rdsInstance(),
  *   objectives: { rto: '8h', rpo: '15m' },
  * });
+ * // Aurora: RestoreDBClusterToPointInTime into a temporary cluster, plus one instance to connect to.
+ * rdsPointInTime({ dbClusterIdentifier: 'ledger-prod', target: new Date('2026-12-01T03:00:00Z') });
  */
 export function rdsPointInTime(options: RdsPointInTimeOptions): Source<RdsPointInTimeRestorable> {
-  const { dbInstanceIdentifier } = options;
+  if (!options.dbInstanceIdentifier === !options.dbClusterIdentifier) {
+    throw new ConfigError('rdsPointInTime needs dbInstanceIdentifier or dbClusterIdentifier (one of them)', "e.g. rdsPointInTime({ dbClusterIdentifier: 'ledger-prod' }) for Aurora");
+  }
+  const cluster = options.dbClusterIdentifier !== undefined;
+  const dbInstanceIdentifier = (options.dbInstanceIdentifier ?? options.dbClusterIdentifier)!;
+  const what = cluster ? 'db-cluster' : 'db-instance';
   const target = options.target ?? 'latest';
   let client: Promise<RDSClient> | undefined;
   const rds = () => (client ??= options.client ? Promise.resolve(options.client) : createRdsClient(options));
@@ -53,10 +65,16 @@ export function rdsPointInTime(options: RdsPointInTimeOptions): Source<RdsPointI
 
   return {
     kind: 'rds-point-in-time',
-    describe: () => `rds-point-in-time db-instance ${dbInstanceIdentifier} at ${label}${options.region ? ` (${options.region})` : ''}`,
+    describe: () => `rds-point-in-time ${what} ${dbInstanceIdentifier} at ${label}${options.region ? ` (${options.region})` : ''}`,
     async list(context) {
       const client = await rds();
       const region = await client.config.region();
+      if (cluster) {
+        const out = await sendRds(client, new DescribeDBClustersCommand({ DBClusterIdentifier: dbInstanceIdentifier }), `db-cluster ${dbInstanceIdentifier}`, context.signal);
+        const found = out.DBClusters?.[0];
+        if (!found) throw new ConfigError(`RDS found no db-cluster ${dbInstanceIdentifier} in ${region}`, 'check the identifier and the region');
+        return [pointOf(clusterAsInstance(found), target, region, 'db-cluster')];
+      }
       const out = await sendRds(client, new DescribeDBInstancesCommand({ DBInstanceIdentifier: dbInstanceIdentifier }), `db-instance ${dbInstanceIdentifier}`, context.signal);
       const instance = out.DBInstances?.[0];
       if (!instance) throw new ConfigError(`RDS found no db-instance ${dbInstanceIdentifier} in ${region}`, 'check the identifier and the region');
@@ -68,6 +86,7 @@ export function rdsPointInTime(options: RdsPointInTimeOptions): Source<RdsPointI
       return {
         kind: 'rds-point-in-time',
         sourceDbInstanceIdentifier: dbInstanceIdentifier,
+        ...(cluster ? { resource: 'db-cluster' as const } : {}),
         sourceArn: typeof f.arn === 'string' ? f.arn : null,
         region: String(f.region),
         restoreTime: target === 'latest' ? null : target,
@@ -81,14 +100,28 @@ export function rdsPointInTime(options: RdsPointInTimeOptions): Source<RdsPointI
   };
 }
 
-function pointOf(instance: DBInstance, target: Date | 'latest', clientRegion: string): RecoveryPoint {
+/** The fields of an Aurora cluster that a point in time needs, in the shape of an instance's. */
+function clusterAsInstance(c: DBCluster): DBInstance {
+  return {
+    DBInstanceIdentifier: c.DBClusterIdentifier,
+    DBInstanceArn: c.DBClusterArn,
+    LatestRestorableTime: c.LatestRestorableTime,
+    BackupRetentionPeriod: c.BackupRetentionPeriod,
+    Engine: c.Engine,
+    EngineVersion: c.EngineVersion,
+    StorageEncrypted: c.StorageEncrypted,
+    KmsKeyId: c.KmsKeyId,
+  };
+}
+
+function pointOf(instance: DBInstance, target: Date | 'latest', clientRegion: string, what: 'db-instance' | 'db-cluster' = 'db-instance'): RecoveryPoint {
   const id = instance.DBInstanceIdentifier!;
   const latest = instance.LatestRestorableTime;
   if (!instance.BackupRetentionPeriod || !latest) {
-    throw new ConfigError(`db-instance ${id} has no automated backups, so no point in time to restore`, 'set a backup retention period above 0 on the instance, or use rdsSnapshotSource()');
+    throw new ConfigError(`${what} ${id} has no automated backups, so no point in time to restore`, 'set a backup retention period above 0 on the instance, or use rdsSnapshotSource()');
   }
   if (target !== 'latest' && target.getTime() > latest.getTime()) {
-    throw new ConfigError(`db-instance ${id} can be restored up to ${latest.toISOString()}, not to ${target.toISOString()}`, "pick an earlier target, or target: 'latest'");
+    throw new ConfigError(`${what} ${id} can be restored up to ${latest.toISOString()}, not to ${target.toISOString()}`, "pick an earlier target, or target: 'latest'");
   }
   const arn = parseArn(instance.DBInstanceArn);
   return {
@@ -97,11 +130,11 @@ function pointOf(instance: DBInstance, target: Date | 'latest', clientRegion: st
     createdAt: target === 'latest' ? latest : target,
     createdAtBasis: target === 'latest' ? 'rds-latest-restorable-time' : 'rds-restore-target',
     facts: {
-      resource: 'db-instance-point-in-time',
+      resource: `${what}-point-in-time`,
       arn: instance.DBInstanceArn ?? null,
       region: arn?.region || clientRegion,
       account: arn?.account || null,
-      dbInstanceIdentifier: id,
+      ...(what === 'db-cluster' ? { dbClusterIdentifier: id } : { dbInstanceIdentifier: id }),
       latestRestorableTime: latest.toISOString(),
       restoreTarget: target === 'latest' ? 'latest' : target.toISOString(),
       backupRetentionPeriodDays: instance.BackupRetentionPeriod,

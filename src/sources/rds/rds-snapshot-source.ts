@@ -15,7 +15,9 @@ import {
 import { ConfigError } from '../../errors.ts';
 import { createRdsClient, parseArn, type RdsClientOptions } from '../../aws/rds-client.ts';
 import { explainRdsError, NoSnapshotsError, RdsNotFoundError, sendRds } from '../../aws/rds-errors.ts';
+import { checkKeyAccess } from '../../aws/kms-key-access.ts';
 import type { Source, SourceContext } from '../source.ts';
+import { copyEvidence, databaseInRegion } from './rds-copies.ts';
 import type { RecoveryPoint, Restorable } from '../../model/recovery-point.ts';
 
 /** Options of {@link rdsSnapshotSource}: whose snapshots, where, and which kinds. */
@@ -28,6 +30,17 @@ export interface RdsSnapshotSourceOptions extends RdsClientOptions {
   readonly includeShared?: boolean;
   /** Only this snapshot type, e.g. `automated`, `manual`, `awsbackup`; default automated and manual. */
   readonly snapshotType?: string;
+  /**
+   * Only offsite copies: snapshots copied into `region` from another region or account, or shared from
+   * another account (see {@link copyEvidence}); the drill then restores the newest copy in the copy's
+   * region. Turns on `includeShared` unless it is set to false. Default false.
+   */
+  readonly copiesOnly?: boolean;
+  /**
+   * The key-access check before an encrypted snapshot is restored ({@link checkKeyAccess}): its KMS key is
+   * described in the snapshot's region and must be Enabled. Default: on with `copiesOnly`, else off.
+   */
+  readonly keyAccessCheck?: boolean;
   /** A ready-made client (e.g. with extra middleware); default: {@link createRdsClient} for `region`. */
   readonly client?: RDSClient;
 }
@@ -49,6 +62,8 @@ export interface RdsSnapshotRestorable extends Restorable {
   readonly engineVersion: string | null;
   readonly encrypted: boolean;
   readonly kmsKeyId: string | null;
+  /** The key's state when the key-access check described it (e.g. `Enabled`); absent when not checked. */
+  readonly kmsKeyState?: string;
 }
 
 /** An {@link rdsSnapshotSource}, which can also list the same database's snapshots in another region. */
@@ -63,8 +78,16 @@ export interface RdsSnapshotSource extends Source<RdsSnapshotRestorable> {
  * listed with the SDK's paginators. Only `available` snapshots are recovery points. A point's time is the
  * snapshot's original creation time (for a copy: when the source snapshot was taken, not when it was
  * copied); its facts record id, ARN, engine and version, encryption and KMS key, region and account,
- * snapshot type, and for copies the source region and snapshot.
+ * snapshot type, and for copies the source region and snapshot. With `copiesOnly` only offsite copies are
+ * recovery points (each with the fact `copy` saying why it is one), and an encrypted one's KMS key is
+ * checked before it is restored (`keyAccessCheck`).
  *
+ * @example
+ * // The disaster case: the primary region is gone, the copy in Frankfurt must restore.
+ * drill('shop restores from its EU copy', {
+ *   source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', region: 'eu-central-1', copiesOnly: true }),
+ *   environment: rdsInstance(),
+ * });
  * @example
  * drill('shop from its latest RDS snapshot', {
  *   source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', region: 'eu-west-1' }),
@@ -81,29 +104,51 @@ export function rdsSnapshotSource(options: RdsSnapshotSourceOptions): RdsSnapsho
     options.dbInstanceIdentifier ? `db-instance ${options.dbInstanceIdentifier}` : null,
     options.dbClusterIdentifier ? `db-cluster ${options.dbClusterIdentifier}` : null,
   ].filter(Boolean).join(' and ');
+  const copiesOnly = options.copiesOnly === true;
+  const listing = copiesOnly && options.includeShared === undefined ? { ...options, includeShared: true } : options;
+  const keyAccessCheck = options.keyAccessCheck ?? copiesOnly;
 
   return {
     kind: 'rds-snapshot',
-    describe: () => `rds-snapshot ${whose}${options.region ? ` (${options.region})` : ''}`,
+    describe: () => `rds-snapshot ${copiesOnly ? 'copies of ' : ''}${whose}${options.region ? ` (${options.region})` : ''}`,
     inRegion: (region) => rdsSnapshotSource({ ...options, region, client: undefined }),
     async list(context) {
       const client = await rds();
       const region = await client.config.region();
       const points: RecoveryPoint[] = [];
       let unavailable = 0;
+      let local = 0;
+      const here = new Map<string, Promise<boolean>>();
+      /** Keeps a point; with copiesOnly only an offsite copy, with the evidence that it is one. */
+      const keep = async (snapshot: DBSnapshot | DBClusterSnapshot, point: RecoveryPoint, which: Parameters<typeof databaseInRegion>[1]) => {
+        if (!copiesOnly) return void points.push(point);
+        const key = JSON.stringify(which);
+        if (!here.has(key)) here.set(key, databaseInRegion(client, which, context.signal));
+        const evidence = copyEvidence(snapshot, region, await here.get(key)!);
+        if (evidence) points.push({ ...point, facts: { ...point.facts, copy: evidence } });
+        else local++;
+      };
       if (options.dbInstanceIdentifier) {
-        for (const snapshot of await listDbSnapshots(client, options, context.signal)) {
+        for (const snapshot of await listDbSnapshots(client, listing, context.signal)) {
           if (snapshot.Status !== 'available' || !snapshot.SnapshotCreateTime) unavailable++;
-          else points.push(dbSnapshotPoint(snapshot, region));
+          else await keep(snapshot, dbSnapshotPoint(snapshot, region), { dbInstanceIdentifier: options.dbInstanceIdentifier });
         }
       }
       if (options.dbClusterIdentifier) {
-        for (const snapshot of await listClusterSnapshots(client, options, context.signal)) {
+        for (const snapshot of await listClusterSnapshots(client, listing, context.signal)) {
           if (snapshot.Status !== 'available' || !snapshot.SnapshotCreateTime) unavailable++;
-          else points.push(clusterSnapshotPoint(snapshot, region));
+          else await keep(snapshot, clusterSnapshotPoint(snapshot, region), { dbClusterIdentifier: options.dbClusterIdentifier });
         }
       }
       if (unavailable) context.log(`locate: ${unavailable} snapshot(s) of ${whose} in ${region} not available yet (creating, copying or failed): not recovery points`);
+      if (local) context.log(`locate: ${local} snapshot(s) of ${whose} in ${region} are not offsite copies (taken or copied in this region and account): skipped`);
+      if (points.length === 0 && copiesOnly) {
+        const others = [unavailable ? `${unavailable} not available yet` : '', local ? `${local} not offsite copies` : ''].filter(Boolean).join(', ');
+        throw new NoSnapshotsError(
+          `no offsite copies of ${whose} in ${region}: no available snapshot there was copied from another region or account${others ? ` (${others})` : ''}`,
+          'check the copy job (AWS Backup copy rule, or the CopyDBSnapshot schedule) and that it targets this region; copies shared from another account must be shared with this one',
+        );
+      }
       if (points.length === 0) {
         throw new NoSnapshotsError(
           `no available RDS snapshots of ${whose} in ${region}${unavailable ? ` (${unavailable} not available yet)` : ''}`,
@@ -121,7 +166,13 @@ export function rdsSnapshotSource(options: RdsSnapshotSourceOptions): RdsSnapsho
       if (status !== 'available') {
         throw new ConfigError(`RDS snapshot ${restorable.snapshotIdentifier} is ${status ?? 'gone'} now`, 'run the drill again to pick another recovery point');
       }
-      return restorable;
+      if (!keyAccessCheck || !restorable.encrypted) return restorable;
+      if (!restorable.kmsKeyId) {
+        throw new ConfigError(`RDS snapshot ${restorable.snapshotIdentifier} in ${restorable.region} is encrypted but RDS names no KMS key for it`, 'look at the snapshot in the RDS console; or turn off keyAccessCheck');
+      }
+      context.log(`locate: key-access check of KMS key ${restorable.kmsKeyId} in ${restorable.region}`);
+      const check = await checkKeyAccess({ kmsKeyId: restorable.kmsKeyId, region: restorable.region, what: `RDS snapshot ${restorable.snapshotIdentifier}`, signal: context.signal });
+      return { ...restorable, kmsKeyState: 'Enabled', checks: [check] };
     },
   };
 }

@@ -17,9 +17,12 @@ import { inspectLocalDump } from '../local-dump.ts';
 import { createS3Client, customEndpoint, type S3ClientOptions } from '../../aws/s3-client.ts';
 import { explainS3Error, type S3ErrorContext } from '../../aws/s3-errors.ts';
 import { parseS3Uri, s3Uri } from './s3-uri.ts';
+import { ARCHIVE_CLASSES, restoreState, thawArchived, type ArchiveOptions, type ThawResult } from './archive-thaw.ts';
+import { formatDuration } from '../../util/duration.ts';
 import { type Source, type SourceContext } from '../source.ts';
 import { pgDumpRestorable, type RecoveryPoint, type PgDumpRestorable } from '../../model/recovery-point.ts';
 import type { MarkerManifest } from '../../model/marker.ts';
+import type { CheckResult } from '../../model/report.ts';
 
 /** Options of the {@link s3DumpSource}; give `prefix` (a folder of dumps) or `key` (one dump). */
 export interface S3DumpSourceOptions extends S3ClientOptions {
@@ -30,6 +33,18 @@ export interface S3DumpSourceOptions extends S3ClientOptions {
   readonly key?: string;
   /** A ready-made client; default: {@link createS3Client} (standard AWS configuration). */
   readonly client?: S3Client;
+  /**
+   * Thaw a dump kept in S3 Glacier Flexible Retrieval or Deep Archive before the restore: `RestoreObject`
+   * with this tier, then wait (see {@link ArchiveOptions}). Without it, an archived dump that is not
+   * restored fails the drill with one line saying so.
+   */
+  readonly archive?: ArchiveOptions;
+  /**
+   * Where the bucket keeps its data, recorded as the points' `region` fact (what `residencyPolicy` checks)
+   * when the signing `region` says nothing about it — Google Cloud Storage is signed with `region: 'auto'`
+   * and its bucket location is e.g. `europe-west3`. Default: the client's region.
+   */
+  readonly location?: string;
 }
 
 const TOC = 'toc.dat';
@@ -46,8 +61,13 @@ const CONCURRENCY = 8;
  * holding `toc.dat`. A point's time is the `takenAt` of the manifest `restore-drill dump` uploaded beside
  * it, else the object's LastModified (for a directory dump, its `toc.dat`'s). `fetch` streams the objects
  * into the run's work dir. Credentials, region and endpoint come from the standard AWS configuration;
- * the region defaults to `us-east-1` only when none is configured anywhere.
+ * the region defaults to `us-east-1` only when none is configured anywhere. A dump in an archive storage
+ * class (`GLACIER`, `DEEP_ARCHIVE`) is listed from its metadata (facts `archived`, `restore`) and thawed
+ * before the download when the `archive` option is given.
  *
+ * @example
+ * // A long-term backup in Deep Archive: thawed with the Bulk tier, waited for, then restored.
+ * s3DumpSource({ bucket: 'acme-archive', prefix: 'shop/', archive: { tier: 'Bulk', days: 2 } });
  * @example
  * drill('orders from S3', { source: s3DumpSource('s3://acme-backups/orders/'), environment: localPostgres() }, …);
  */
@@ -89,6 +109,7 @@ export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source
       const points = (await mapLimit(single.length ? single : candidates, CONCURRENCY, (candidate) =>
         call(s3Uri(bucket, candidate.idKey), (client) => describeCandidate(client, bucket, candidate, context.signal)),
       )).filter((point): point is RecoveryPoint => point !== null);
+      if (options.location) for (const point of points) (point.facts as Record<string, unknown>).region = options.location;
       if (points.length === 0) {
         throw new ConfigError(
           wanted.key !== undefined ? `no dump at ${location}` : `no dumps under ${location}`,
@@ -104,7 +125,9 @@ export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source
       const { bucket: pointBucket, key } = parseS3Uri(point.id);
       const isDirectory = point.facts.layout === 'directory';
       const size = typeof point.facts.sizeBytes === 'number' ? point.facts.sizeBytes : -1;
-      return call(point.id, (client) => download(client, pointBucket, key, isDirectory, size, context));
+      const thawed = point.facts.archived === true ? await call(point.id, (client) => thaw(client, pointBucket, key, isDirectory, options.archive, context)) : undefined;
+      const restorable = await call(point.id, (client) => download(client, pointBucket, key, isDirectory, size, context));
+      return thawed ? { ...restorable, checks: [thawedCheck(thawed)] } : restorable;
     },
   };
 }
@@ -189,6 +212,13 @@ async function describeCandidate(client: S3Client, bucket: string, candidate: Ca
   const headerSize = candidate.header.Size ?? 0;
   let bytes = Buffer.alloc(0);
   let encryption: { ServerSideEncryption?: string; SSEKMSKeyId?: string };
+  const archived = ARCHIVE_CLASSES.has(candidate.header.StorageClass ?? 'STANDARD');
+  if (archived) {
+    // Not readable until thawed: its metadata says what it is; the header is read after the thaw.
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: candidate.headerKey }), { abortSignal: signal });
+    const state = restoreState(head.Restore);
+    if (state.state !== 'restored') return archivedPoint(client, bucket, candidate, head, state.state, signal);
+  }
   if (headerSize > 0) {
     const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: candidate.headerKey, Range: `bytes=0-${HEADER_BYTES - 1}` }), {
       abortSignal: signal,
@@ -221,6 +251,7 @@ async function describeCandidate(client: S3Client, bucket: string, candidate: Ca
     ...(candidate.layout === 'directory' ? { files: candidate.files } : {}),
     etag: candidate.header.ETag ?? null,
     storageClass: candidate.header.StorageClass ?? 'STANDARD',
+    ...(archived ? { archived: true, restore: 'restored' } : {}),
     serverSideEncryption: encryption.ServerSideEncryption ?? null,
     ...(encryption.SSEKMSKeyId ? { kmsKeyId: encryption.SSEKMSKeyId } : {}),
     // A successful call proves the region is right for AWS (S3 answers 301 otherwise).
@@ -241,6 +272,74 @@ async function describeCandidate(client: S3Client, bucket: string, candidate: Ca
 async function readManifestObject(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<MarkerManifest> {
   const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   return parseManifest(await response.Body!.transformToString('utf8'), s3Uri(bucket, key));
+}
+
+/** A recovery point in an archive storage class that is not readable yet: what its metadata tells. */
+async function archivedPoint(
+  client: S3Client,
+  bucket: string,
+  candidate: Candidate,
+  head: { ServerSideEncryption?: string; SSEKMSKeyId?: string },
+  state: 'none' | 'ongoing',
+  signal?: AbortSignal,
+): Promise<RecoveryPoint> {
+  const lastModified = candidate.header.LastModified ?? new Date(0);
+  // A manifest kept in a readable class still dates the dump; an archived one is read after the thaw.
+  const manifest = candidate.manifestKey ? await readManifestObject(client, bucket, candidate.manifestKey, signal).catch(() => undefined) : undefined;
+  const facts: RecoveryPoint['facts'] = {
+    layout: candidate.layout,
+    format: null,
+    sizeBytes: candidate.sizeBytes,
+    ...(candidate.layout === 'directory' ? { files: candidate.files } : {}),
+    etag: candidate.header.ETag ?? null,
+    storageClass: candidate.header.StorageClass ?? null,
+    archived: true,
+    restore: state === 'ongoing' ? 'in progress' : 'not restored',
+    serverSideEncryption: head.ServerSideEncryption ?? null,
+    ...(head.SSEKMSKeyId ? { kmsKeyId: head.SSEKMSKeyId } : {}),
+    region: (await client.config.region()) ?? null,
+    bucket,
+    lastModified: lastModified.toISOString(),
+  };
+  const id = s3Uri(bucket, candidate.idKey);
+  return manifest
+    ? { source: 's3-dump', id, createdAt: new Date(manifest.takenAt), createdAtBasis: 'manifest', facts }
+    : { source: 's3-dump', id, createdAt: lastModified, createdAtBasis: 's3-last-modified', facts };
+}
+
+/** Thaws the archived objects of one dump (and its manifest) before the download, or says why it cannot. */
+async function thaw(client: S3Client, bucket: string, key: string, isDirectory: boolean, archive: ArchiveOptions | undefined, context: SourceContext): Promise<ThawResult> {
+  const { signal } = context;
+  const storageClass = (k: string) =>
+    client.send(new HeadObjectCommand({ Bucket: bucket, Key: k }), { abortSignal: signal }).then(
+      (head) => head.StorageClass ?? 'STANDARD',
+      () => null, // no manifest beside the dump
+    );
+  const files = isDirectory ? (await listObjects(client, bucket, folder(key), signal)).map((o) => ({ key: o.Key!, storageClass: o.StorageClass ?? 'STANDARD' })) : [{ key, storageClass: await storageClass(key) }];
+  const manifestClass = await storageClass(manifestPathFor(key));
+  if (manifestClass) files.push({ key: manifestPathFor(key), storageClass: manifestClass });
+  const keys = files.filter((f) => f.storageClass !== null && ARCHIVE_CLASSES.has(f.storageClass)).map((f) => f.key);
+  if (archive) return thawArchived(client, bucket, keys, archive, context);
+  const states = await Promise.all(keys.map(async (k) => restoreState((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: k }), { abortSignal: signal })).Restore)));
+  const uri = s3Uri(bucket, key);
+  if (states.some((s) => s.state === 'ongoing')) {
+    throw new ConfigError(`${uri} is archived and its thaw is still in progress`, 'run the drill again once it is done, or give s3DumpSource archive: { tier, days } to wait for it');
+  }
+  if (states.some((s) => s.state === 'none')) {
+    throw new ConfigError(`${uri} is archived and not restored (never thawed, or its thaw expired)`, "give s3DumpSource archive: { tier: 'Bulk', days: 1 } to thaw it in the drill, or restore it by hand first");
+  }
+  return { objects: keys.length, seconds: 0, tier: 'restored before the drill', requested: 0 };
+}
+
+/** The check a thaw leaves in the report: an auditor sees what restoring from cold storage took. */
+function thawedCheck(thawed: ThawResult): CheckResult {
+  return {
+    name: 'archive thawed',
+    status: 'passed',
+    expected: 'the archived recovery point becomes readable',
+    actual: `${thawed.objects} object(s) readable after ${formatDuration(thawed.seconds)} of waiting (${thawed.tier})`,
+    detail: thawed.requested ? `this run requested ${thawed.requested} restore(s)` : 'the thaw was started by an earlier run or by hand; this run resumed it',
+  };
 }
 
 /** One object to download and where it goes. */
