@@ -1,0 +1,150 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ConfigError } from '../errors.ts';
+import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
+import { newRunId } from '../environments/labels.ts';
+import { s3VersionedSource } from './s3-versioned-source.ts';
+import { restoreAttachments } from './restore-attachments.ts';
+import { takeAttachmentManifest } from './take-attachment-manifest.ts';
+
+let moto: MotoServer;
+let s3: S3Client;
+/** The point in time between the "before" and "after" histories. */
+let t: Date;
+const versionOf: Record<string, string> = {};
+
+/** Waits into the next second (plus a margin): S3 times are whole seconds, so T and the writes around it get seconds of their own. */
+async function nextSecond(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 1050 - (Date.now() % 1000)));
+}
+
+async function put(bucket: string, key: string, body: string, sha256 = false): Promise<string> {
+  const out = await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ...(sha256 ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
+    }),
+  );
+  return out.VersionId!;
+}
+
+beforeAll(async () => {
+  moto = await startMotoServer();
+  s3 = new S3Client({
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: 'attachments' }));
+  await s3.send(
+    new PutBucketVersioningCommand({ Bucket: 'attachments', VersioningConfiguration: { Status: 'Enabled' } }),
+  );
+  await s3.send(new CreateBucketCommand({ Bucket: 'unversioned' }));
+  // Before T: kept, overwritten later, deleted later, deleted before T, and a unicode key with spaces.
+  await put('attachments', 'up/2026-11/kept.pdf', 'kept', true);
+  versionOf.overwritten = await put('attachments', 'up/2026-11/overwritten.pdf', 'old content');
+  await put('attachments', 'up/2026-11/deleted-after.pdf', 'soon gone');
+  await put('attachments', 'up/2026-10/deleted-before.pdf', 'gone before T');
+  await put('attachments', 'up/2026-10/Résumé final (1).pdf', 'unicode and spaces', true);
+  await put('attachments', 'up/top.txt', 'top-level');
+  await put('attachments', 'other/outside-prefix.txt', 'not under the prefix');
+  await s3.send(new DeleteObjectCommand({ Bucket: 'attachments', Key: 'up/2026-10/deleted-before.pdf' }));
+  await nextSecond();
+  t = new Date();
+  await nextSecond();
+  // After T: an overwrite, a delete, and a new key.
+  await put('attachments', 'up/2026-11/overwritten.pdf', 'NEW CONTENT, longer');
+  await s3.send(new DeleteObjectCommand({ Bucket: 'attachments', Key: 'up/2026-11/deleted-after.pdf' }));
+  await put('attachments', 'up/2026-12/new-after.pdf', 'new');
+}, 60_000);
+afterAll(() => moto?.stop());
+
+describe('s3VersionedSource', () => {
+  test('the view at T holds exactly the versions current then, across pages', async () => {
+    const source = s3VersionedSource({ bucket: 'attachments', prefix: 'up/', at: t, client: s3 });
+    const logs: string[] = [];
+    const [view] = await source.views([t], { pageSize: 2, log: (line) => logs.push(line) });
+    expect(view!.objects.map((o) => [o.key, o.size])).toEqual([
+      ['up/2026-10/Résumé final (1).pdf', 18],
+      ['up/2026-11/deleted-after.pdf', 9],
+      ['up/2026-11/kept.pdf', 4],
+      ['up/2026-11/overwritten.pdf', 11],
+      ['up/top.txt', 9],
+    ]);
+    expect(view!.objects.find((o) => o.key.endsWith('overwritten.pdf'))!.versionId).toBe(versionOf.overwritten);
+    expect(view!.versionsListed).toBe(10);
+    expect(view!.sameSecond).toEqual([]);
+  });
+
+  test('restores the view at T into a labelled directory, byte for byte, and removes it', async () => {
+    const source = s3VersionedSource({
+      bucket: 'attachments',
+      prefix: 'up/',
+      at: 'recovery-point',
+      client: s3,
+      concurrency: 2,
+    });
+    const manifest = await takeAttachmentManifest(source, t);
+    expect(manifest).toMatchObject({ objects: 5, bytes: 51, checksums: { s3: 2, computed: 3, archived: 0 } });
+    expect(Object.keys(manifest.groups)).toEqual(['(top)', '2026-10/', '2026-11/']);
+
+    const restore = await restoreAttachments(source, { recoveryPointAt: t, manifest, runId: newRunId() });
+    const root = join(restore.restored.directory, '..');
+    try {
+      expect(restore.checks.map((c) => [c.status, c.detail])).toEqual([
+        ['passed', undefined],
+        ['passed', undefined],
+      ]);
+      expect(await readFile(join(restore.restored.directory, 'up/2026-11/overwritten.pdf'), 'utf8')).toBe(
+        'old content',
+      );
+      expect(await readFile(join(restore.restored.directory, 'up/2026-10/Résumé final (1).pdf'), 'utf8')).toBe(
+        'unicode and spaces',
+      );
+      expect((await readdir(join(restore.restored.directory, 'up/2026-11'))).sort()).toEqual([
+        'deleted-after.pdf',
+        'kept.pdf',
+        'overwritten.pdf',
+      ]);
+      expect(JSON.parse(await readFile(join(root, 'restore-drill.json'), 'utf8'))).toMatchObject({
+        tool: 'restore-drill',
+        kind: 'attachments-dir',
+      });
+    } finally {
+      await restore.remove();
+    }
+    await expect(stat(root)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  test('a manifest taken at the marker time is compared with the view at that time while the restore is at the recovery point', async () => {
+    const source = s3VersionedSource({ bucket: 'attachments', prefix: 'up/', at: 'recovery-point', client: s3 });
+    const manifest = await takeAttachmentManifest(source, t);
+    await using restore = await restoreAttachments(source, {
+      recoveryPointAt: new Date(),
+      manifest,
+      runId: newRunId(),
+    });
+    expect(restore.restored.view.objects.map((o) => o.key)).toContain('up/2026-12/new-after.pdf');
+    expect(restore.checks.map((c) => c.status)).toEqual(['passed', 'passed']);
+  });
+
+  test('an unversioned bucket fails with one line saying so', async () => {
+    const source = s3VersionedSource({ bucket: 'unversioned', at: new Date(), client: s3 });
+    const error = await source.views([new Date()]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(
+      'S3 bucket unversioned has no versioning: its objects cannot be brought back to a point in time',
+    );
+  });
+});
