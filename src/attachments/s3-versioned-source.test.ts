@@ -139,6 +139,49 @@ describe('s3VersionedSource', () => {
     expect(restore.checks.map((c) => c.status)).toEqual(['passed', 'passed']);
   });
 
+  test('a version removed after the manifest was taken fails the comparison, naming its group', async () => {
+    const source = s3VersionedSource({ bucket: 'attachments', prefix: 'damaged/', at: 'recovery-point', client: s3 });
+    await put('attachments', 'damaged/a/one.pdf', 'one');
+    const lost = await put('attachments', 'damaged/b/two.pdf', 'two');
+    await put('attachments', 'damaged/b/three.pdf', 'three');
+    await nextSecond();
+    const at = new Date();
+    const manifest = await takeAttachmentManifest(source, at);
+    // Someone removes the version itself (not a delete marker): the history no longer holds it.
+    await s3.send(new DeleteObjectCommand({ Bucket: 'attachments', Key: 'damaged/b/two.pdf', VersionId: lost }));
+    await using restore = await restoreAttachments(source, { recoveryPointAt: at, manifest, runId: newRunId() });
+    const compared = restore.checks[1]!;
+    expect(compared.status).toBe('failed');
+    expect(compared.detail).toMatch(
+      /^group b\/: expected 2 objects, 8 bytes, sum \d+, restored 1 objects, 5 bytes, sum \d+$/,
+    );
+    expect(compared.detail).not.toMatch(/group a\//);
+  });
+
+  test('archived objects and keys that are not safe paths are named, not written', async () => {
+    const source = s3VersionedSource({ bucket: 'attachments', prefix: 'odd/', at: 'recovery-point', client: s3 });
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'attachments', Key: 'odd/cold.pdf', Body: 'frozen', StorageClass: 'GLACIER' }),
+    );
+    await put('attachments', 'odd/../escape.txt', 'outside');
+    await put('attachments', 'odd/fine.txt', 'fine');
+    await nextSecond();
+    const at = new Date();
+    const manifest = await takeAttachmentManifest(source, at);
+    expect(manifest.checksums).toEqual({ s3: 0, computed: 2, archived: 1 });
+    await using restore = await restoreAttachments(source, { recoveryPointAt: at, manifest, runId: newRunId() });
+    expect(restore.restored.failed).toEqual(
+      [
+        { key: 'odd/../escape.txt', reason: 'key is not a safe path (empty, . or .. segment); not written' },
+        { key: 'odd/cold.pdf', reason: 'archived in GLACIER: restore it from the archive class before the drill' },
+      ].sort((a, b) => (a.key < b.key ? -1 : 1)),
+    );
+    expect(restore.checks.map((c) => c.status)).toEqual(['failed', 'failed']);
+    expect(restore.checks[1]!.detail).toContain('1 objects were archived when the manifest was taken');
+    await expect(stat(join(restore.restored.directory, '../escape.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(join(restore.restored.directory, 'odd/fine.txt'), 'utf8')).toBe('fine');
+  });
+
   test('an unversioned bucket fails with one line saying so', async () => {
     const source = s3VersionedSource({ bucket: 'unversioned', at: new Date(), client: s3 });
     const error = await source.views([new Date()]).catch((e: unknown) => e);
