@@ -31,15 +31,7 @@ export async function listViewsAt(
 ): Promise<AttachmentView[]> {
   const { bucket } = s3;
   const { signal, log } = options;
-  const versioning = (
-    await s3.call('', (c) => c.send(new GetBucketVersioningCommand({ Bucket: bucket }), { abortSignal: signal }))
-  ).Status;
-  if (versioning !== 'Enabled' && versioning !== 'Suspended') {
-    throw new ConfigError(
-      `S3 bucket ${bucket} has no versioning: its objects cannot be brought back to a point in time`,
-      'enable versioning on the bucket (aws s3api put-bucket-versioning --versioning-configuration Status=Enabled); only history from then on can be restored',
-    );
-  }
+  const versioning = await assertVersioned(s3, signal);
   const resolvers = times.map((at) => resolveVersionsAt(at));
   let listed = 0;
   let pages = 0;
@@ -98,4 +90,25 @@ export async function listViewsAt(
     sameSecond: resolver.sameSecond(),
     versioning: versioning,
   }));
+}
+
+/**
+ * The bucket's versioning status (`Enabled` or `Suspended`); a ConfigError when versioning was never enabled,
+ * since such a bucket cannot be brought back to a point in time. Cheap: `mark --s3` calls it before writing.
+ *
+ * @example
+ * await assertVersioned(s3); // 'Enabled'
+ */
+export async function assertVersioned(s3: AttachmentS3, signal?: AbortSignal): Promise<string> {
+  const { bucket } = s3;
+  const versioning = (
+    await s3.call('', (c) => c.send(new GetBucketVersioningCommand({ Bucket: bucket }), { abortSignal: signal }))
+  ).Status;
+  if (versioning !== 'Enabled' && versioning !== 'Suspended') {
+    throw new ConfigError(
+      `S3 bucket ${bucket} has no versioning: its objects cannot be brought back to a point in time`,
+      'enable versioning on the bucket (aws s3api put-bucket-versioning --versioning-configuration Status=Enabled); only history from then on can be restored',
+    );
+  }
+  return versioning;
 }

@@ -1,56 +1,26 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  PutBucketVersioningCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
-import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { newRunId } from '../environments/labels.ts';
 import { s3VersionedSource } from './s3-versioned-source.ts';
 import { restoreAttachments } from './restore-attachments.ts';
 import { takeAttachmentManifest } from './take-attachment-manifest.ts';
+import { nextSecond, startVersionedBuckets, type VersionedBuckets } from './versioned-bucket.testkit.ts';
 
-let moto: MotoServer;
+let buckets: VersionedBuckets;
 let s3: S3Client;
 /** The point in time between the "before" and "after" histories. */
 let t: Date;
 const versionOf: Record<string, string> = {};
-
-/** Waits into the next second (plus a margin): S3 times are whole seconds, so T and the writes around it get seconds of their own. */
-async function nextSecond(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 1050 - (Date.now() % 1000)));
-}
-
-async function put(bucket: string, key: string, body: string, sha256 = false): Promise<string> {
-  const out = await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: body,
-      ...(sha256 ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
-    }),
-  );
-  return out.VersionId!;
-}
+const put = (bucket: string, key: string, body: string, sha256 = false) => buckets.put(bucket, key, body, sha256);
 
 beforeAll(async () => {
-  moto = await startMotoServer();
-  s3 = new S3Client({
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: 'attachments' }));
-  await s3.send(
-    new PutBucketVersioningCommand({ Bucket: 'attachments', VersioningConfiguration: { Status: 'Enabled' } }),
-  );
-  await s3.send(new CreateBucketCommand({ Bucket: 'unversioned' }));
+  buckets = await startVersionedBuckets();
+  s3 = buckets.s3;
+  await buckets.bucket('attachments');
+  await buckets.bucket('unversioned', false);
   // Before T: kept, overwritten later, deleted later, deleted before T, and a unicode key with spaces.
   await put('attachments', 'up/2026-11/kept.pdf', 'kept', true);
   versionOf.overwritten = await put('attachments', 'up/2026-11/overwritten.pdf', 'old content');
@@ -68,7 +38,7 @@ beforeAll(async () => {
   await s3.send(new DeleteObjectCommand({ Bucket: 'attachments', Key: 'up/2026-11/deleted-after.pdf' }));
   await put('attachments', 'up/2026-12/new-after.pdf', 'new');
 }, 60_000);
-afterAll(() => moto?.stop());
+afterAll(() => buckets?.stop());
 
 describe('s3VersionedSource', () => {
   test('the view at T holds exactly the versions current then, across pages', async () => {
