@@ -159,12 +159,16 @@ function splitCsvLine(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
     if (quoted) {
-      if (c === '"' && line[i + 1] === '"') ((field += '"'), i++);
-      else if (c === '"') quoted = false;
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') (fields.push(field), (field = ''));
-    else field += c;
+    else if (c === ',') {
+      fields.push(field);
+      field = '';
+    } else field += c;
   }
   fields.push(field);
   return fields;
@@ -172,13 +176,22 @@ function splitCsvLine(line: string): string[] {
 
 function request(subject: unknown, erasedAt: unknown, where: string): ErasureRequest {
   // The subject id itself is never put in a message: it is personal data.
-  if (subject === null || subject === undefined || String(subject as string).trim() === '')
-    throw new ConfigError(`erasure ledger ${where}: empty subject_id`, 'every request needs a subject_id');
-  const time = erasedAt instanceof Date ? erasedAt : new Date(String(erasedAt as string).trim());
+  const id =
+    typeof subject === 'string'
+      ? subject.trim()
+      : typeof subject === 'number' || typeof subject === 'bigint'
+        ? String(subject)
+        : '';
+  if (id === '')
+    throw new ConfigError(
+      `erasure ledger ${where}: subject_id is empty or not text`,
+      'every request needs a subject_id (text or a number)',
+    );
+  const time = erasedAt instanceof Date ? erasedAt : new Date(typeof erasedAt === 'string' ? erasedAt.trim() : NaN);
   if (Number.isNaN(time.getTime()))
     throw new ConfigError(
       `erasure ledger ${where}: erased_at is not a time`,
       'write erased_at as ISO 8601, e.g. 2026-11-20T10:00:00Z',
     );
-  return { subjectId: String(subject as string).trim(), erasedAt: time };
+  return { subjectId: id, erasedAt: time };
 }

@@ -172,13 +172,13 @@ describe('readErasureLedger', () => {
       /^the erasure ledger query holds more than one statement$/,
     ],
   ])('a ledger query that tries to write is refused: %s', async (query, message) => {
-    const before = (await prod.query('select count(*)::int as n from erasures')).rows[0].n as number;
+    const before = (await prod.query<{ n: number }>('select count(*)::int as n from erasures')).rows[0]!.n as number;
     const error = await readErasureLedger({ query, urlEnv: 'H16_LEDGER_URL' }, { H16_LEDGER_URL: prodUrl }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
-    expect((await prod.query('select count(*)::int as n from erasures')).rows[0].n).toBe(before);
+    expect((await prod.query<{ n: number }>('select count(*)::int as n from erasures')).rows[0]!.n).toBe(before);
   });
 
   test('a malformed ledger file fails naming the line, never the subject', async () => {
