@@ -172,7 +172,7 @@ describe('readErasureLedger', () => {
       /^the erasure ledger query holds more than one statement$/,
     ],
   ])('a ledger query that tries to write is refused: %s', async (query, message) => {
-    const before = (await prod.query<{ n: number }>('select count(*)::int as n from erasures')).rows[0]!.n as number;
+    const before = (await prod.query<{ n: number }>('select count(*)::int as n from erasures')).rows[0]!.n;
     const error = await readErasureLedger({ query, urlEnv: 'H16_LEDGER_URL' }, { H16_LEDGER_URL: prodUrl }).catch(
       (e: unknown) => e,
     );
