@@ -35,7 +35,7 @@ test('both bounds give two checks; neither is a ConfigError', () => {
 });
 
 test('by class: customer data at most 29 days and metadata at least 90, each class from its own source', async () => {
-  const listing = (name: string, points: RecoveryPoint[]): Source => ({ kind: 'test', describe: () => `${name} dumps`, list: async () => points, fetch: () => Promise.reject(new Error('not fetched')) });
+  const listing = (name: string, points: RecoveryPoint[]): Source => ({ kind: 'test', describe: () => `${name} dumps`, list: () => Promise.resolve(points), fetch: () => Promise.reject(new Error('not fetched')) });
   const policy = retentionPolicy({
     pii: { source: listing('pii', daily(31)), noneOlderThan: '29d' },
     metadata: { source: listing('metadata', daily(120)), oldestAtLeast: '90d' },
