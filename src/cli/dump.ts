@@ -28,9 +28,9 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
       // Attachments (--s3): checked before the dump, recorded at the dump snapshot's time after it.
       const attachments = opts.s3?.length ? await import('../attachments/mark-attachments.ts') : undefined;
       await attachments?.preflightAttachments(opts.s3!);
-      const besideDump = async (dump: string, takenAt: string) => {
+      const besideDump = async (dump: string, takenAt: string, signal: AbortSignal) => {
         if (!attachments) return;
-        const manifests = await attachments.takeAttachmentManifests(opts.s3!, new Date(takenAt), { log });
+        const manifests = await attachments.takeAttachmentManifests(opts.s3!, new Date(takenAt), { log, signal });
         const written = await attachments.writeAttachmentManifestsBeside(dump, manifests);
         for (const manifest of manifests) process.stdout.write(`${attachments.describeAttachmentManifest(manifest)}; written to ${written}\n`);
       };
@@ -44,7 +44,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
           if (!toS3) {
             const result = await dumpWithManifest(url, opts.out, { signal, log, format: opts.format, role: opts.role });
             process.stdout.write(`dumped ${redactUrl(url)} to ${result.path} (${result.format}); manifest ${result.manifestPath}\n`);
-            await besideDump(result.path, result.manifest.takenAt);
+            await besideDump(result.path, result.manifest.takenAt, signal);
             return;
           }
           // To S3: dump locally into a private temp dir, upload dump and manifest, remove the local copy.
@@ -67,7 +67,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
             const result = await dumpWithManifest(url, join(work, name), { signal, log, format, role: opts.role });
             const uploaded = await uploadDump(result.path, opts.out, undefined, { log, signal });
             process.stdout.write(`dumped ${redactUrl(url)} to ${uploaded.uri} (${result.format}, ${uploaded.objects} objects, ${uploaded.bytes} bytes) with its manifest\n`);
-            await besideDump(uploaded.uri, result.manifest.takenAt);
+            await besideDump(uploaded.uri, result.manifest.takenAt, signal);
           } finally {
             await rm(work, { recursive: true, force: true });
           }
@@ -79,6 +79,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
         if (localOut && !existed) {
           await rm(localOut, { recursive: true, force: true });
           await rm(manifestPathFor(localOut), { force: true });
+          await rm(`${localOut}.attachments.json`, { force: true }); // written by dump --s3
         }
         process.stderr.write(`restore-drill: dump interrupted by ${by}${localOut && !existed ? `; the partial ${localOut} was removed` : ''}\n`);
         setExit(signalExitCode(by));
