@@ -1,4 +1,4 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { writeFile } from 'node:fs/promises';
 import { createS3Client } from '../aws/s3-client.ts';
 import { explainS3Error } from '../aws/s3-errors.ts';
@@ -29,11 +29,13 @@ export async function preflightAttachments(uris: readonly string[], signal?: Abo
 export async function takeAttachmentManifests(
   uris: readonly string[],
   takenAt: Date,
-  options: { signal?: AbortSignal; log?: (line: string) => void } = {},
+  options: { signal?: AbortSignal; log?: (line: string) => void; client?: S3Client } = {},
 ): Promise<AttachmentManifest[]> {
   const manifests: AttachmentManifest[] = [];
-  for (const uri of uris)
-    manifests.push(await takeAttachmentManifest(s3VersionedSourceFromUri(uri, takenAt), takenAt, options));
+  for (const uri of uris) {
+    const source = s3VersionedSourceFromUri(uri, takenAt, options.client ? { client: options.client } : {});
+    manifests.push(await takeAttachmentManifest(source, takenAt, options));
+  }
   return manifests;
 }
 

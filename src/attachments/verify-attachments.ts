@@ -47,9 +47,7 @@ export async function verifyAttachments(
   context: VerifyAttachmentsContext,
 ): Promise<VerifiedAttachments> {
   const sources = [
-    ...new Set(
-      option.map((item) => ('kind' in item && item.kind === 'attachments' ? item.source : (item))),
-    ),
+    ...new Set(option.map((item) => ('kind' in item && item.kind === 'attachments' ? item.source : item))),
   ];
   const restores = new Map<AttachmentSource, AttachmentRestore>();
   const remove = async () => {
