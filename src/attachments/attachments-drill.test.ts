@@ -110,7 +110,7 @@ describe('a drill with attachments and an erasure replay', () => {
       /^2 subjects in the ledger, 1 brought back by the restore, 1 re-erased;/,
     );
     expect(result.status).toBe('passed');
-    const written = await readFile(result.reportPath!, 'utf8');
+    const written = await readFile(result.reportPath, 'utf8');
     expect(written).not.toContain(erased);
     expect(written).not.toContain('nobody@example.invalid');
   });
