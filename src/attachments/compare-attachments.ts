@@ -44,6 +44,7 @@ export function compareWithManifest(manifest: AttachmentManifest, restored: Rest
         .join(', ')}${more(restored.failed.length)}`,
     );
   }
+  if (manifest.objects === 0) parts.push('the manifest recorded no object: only that absence was compared');
   if (manifest.checksums.archived)
     parts.push(
       `${manifest.checksums.archived} objects were archived when the manifest was taken: their content was not hashed`,

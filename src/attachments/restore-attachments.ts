@@ -58,19 +58,26 @@ export async function restoreAttachments(
     log,
   });
   try {
+    const { failed, view } = restored;
+    const notes = [
+      failed.length
+        ? `not restored: ${failed
+            .slice(0, 5)
+            .map((f) => `${JSON.stringify(f.key)} (${f.reason})`)
+            .join(', ')}${failed.length > 5 ? ` and ${failed.length - 5} more` : ''}`
+        : undefined,
+      // Overwrites while versioning was suspended replaced the null version: what was there before is gone.
+      view.versioning === 'Suspended'
+        ? 'versioning of the bucket is Suspended: overwrites since then cannot be undone, so this view may not be the one at that time'
+        : undefined,
+      view.objects.length === 0 ? 'no object under the prefix at that time: only that absence was checked' : undefined,
+    ].filter((note): note is string => note !== undefined);
     const restoredCheck: CheckResult = {
       name: `attachments restored ${s3Uri(source.bucket, source.prefix)} at ${at.toISOString()}`,
-      status: restored.failed.length === 0 ? 'passed' : 'failed',
-      expected: `${restored.view.objects.length} objects`,
-      actual: `${restored.view.objects.length - restored.failed.length} restored`,
-      ...(restored.failed.length
-        ? {
-            detail: `not restored: ${restored.failed
-              .slice(0, 5)
-              .map((f) => `${JSON.stringify(f.key)} (${f.reason})`)
-              .join(', ')}${restored.failed.length > 5 ? ` and ${restored.failed.length - 5} more` : ''}`,
-          }
-        : {}),
+      status: failed.length === 0 && view.versioning === 'Enabled' ? 'passed' : 'failed',
+      expected: `${view.objects.length} objects`,
+      actual: `${view.objects.length - failed.length} restored`,
+      ...(notes.length ? { detail: notes.join('; ') } : {}),
     };
     const checks = [
       restoredCheck,
