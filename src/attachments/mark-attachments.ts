@@ -1,6 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { writeFile } from 'node:fs/promises';
 import { createS3Client } from '../aws/s3-client.ts';
+import { ConfigError } from '../errors.ts';
 import { explainS3Error } from '../aws/s3-errors.ts';
 import { parseS3Uri, s3Uri } from '../sources/s3/s3-uri.ts';
 import type { AttachmentManifest } from './attachment-manifest.ts';
@@ -17,7 +18,14 @@ import { takeAttachmentManifest } from './take-attachment-manifest.ts';
  * await preflightAttachments(['s3://acme-attachments/uploads/']);
  */
 export async function preflightAttachments(uris: readonly string[], signal?: AbortSignal): Promise<void> {
-  for (const uri of uris) await assertVersioned(s3VersionedSourceFromUri(uri, new Date()).s3, signal);
+  for (const uri of uris) {
+    if (!/^s3:\/\/[^/]+/.test(uri))
+      throw new ConfigError(
+        `--s3 ${uri} is not an s3:// URI`,
+        'write --s3 s3://BUCKET/PREFIX/ of the versioned bucket that holds the attachments',
+      );
+    await assertVersioned(s3VersionedSourceFromUri(uri, new Date()).s3, signal);
+  }
 }
 
 /**
