@@ -2,7 +2,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { newRunId } from '../environments/labels.ts';
 import { runDrill } from '../drill/run-drill.ts';
 import { erasureReplay } from '../erasure/erasure-replay.ts';
 import { generateKeyPair } from '../evidence/signing-key.ts';
@@ -17,6 +19,7 @@ import {
   writeAttachmentManifestsBeside,
 } from './mark-attachments.ts';
 import { s3VersionedSource } from './s3-versioned-source.ts';
+import { verifyAttachments } from './verify-attachments.ts';
 import { nextSecond, startVersionedBuckets, type VersionedBuckets } from './versioned-bucket.testkit.ts';
 
 // One drill restores the database and its attachments to the same recovery point, proves they agree, replays
@@ -141,5 +144,35 @@ describe('a drill with attachments and an erasure replay', () => {
       status: 'passed',
     });
     expect(JSON.stringify(result.report)).not.toContain(erased);
+  });
+
+  test('a source that cannot be restored (no versioning) is a failed check naming why, and its reference checks are skipped', async () => {
+    await buckets.bucket('plain', false);
+    const plain = s3VersionedSource({ bucket: 'plain', at: 'recovery-point', client: buckets.s3 });
+    const db = new pg.Client(shop.environment.connectionConfig());
+    await db.connect();
+    try {
+      const point = {
+        source: 'file',
+        id: join(dir, 'no-such.dump'),
+        createdAt: new Date(),
+        createdAtBasis: 'test',
+        facts: {},
+      };
+      const verified = await verifyAttachments(
+        [attachmentsCheck({ query: 'select storage_key from attachments', source: plain })],
+        { db, recoveryPoint: point, runId: newRunId(), drillName: 'plain', log: () => {} },
+      );
+      await verified.remove();
+      expect(verified.checks.map((c) => [c.name, c.status])).toEqual([
+        ['attachments restored s3://plain/', 'failed'],
+        ['attachments referenced by select storage_key from attachments', 'skipped'],
+      ]);
+      expect(verified.checks[0]!.detail).toMatch(
+        /^S3 bucket plain has no versioning: its objects cannot be brought back to a point in time — enable versioning/,
+      );
+    } finally {
+      await db.end();
+    }
   });
 });
