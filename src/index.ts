@@ -36,6 +36,7 @@ export { s3VersionedSource, type AttachmentSource, type S3VersionedSourceOptions
 export { restoreAttachments, type AttachmentRestore, type RestoreAttachmentsOptions } from './attachments/restore-attachments.ts';
 export { attachmentsCheck, evaluateAttachmentsCheck, type AttachmentsCheck, type AttachmentsCheckOptions } from './attachments/attachments-check.ts';
 export { readAttachmentManifest } from './attachments/manifest-store.ts';
+export type { AttachmentsOption } from './attachments/verify-attachments.ts';
 export type { AttachmentManifest } from './attachments/attachment-manifest.ts';
 export { erasureReplay, runErasureReplay, type ErasureReplay, type ErasureReplayOptions } from './erasure/erasure-replay.ts';
 export type { ErasureLedger, ErasureRequest } from './erasure/erasure-ledger.ts';
