@@ -22,8 +22,18 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
     .requiredOption('--out <path|s3-uri>', 'a file, a folder ending in / (directory format), s3://bucket/key, or s3://bucket/prefix/ (a new timestamped dump in it)')
     .addOption(new Option('--format <format>', 'archive format (default: directory for a local path ending in /, else custom)').choices(['custom', 'directory']))
     .option('--role <name>', 'SET ROLE to this role after login, for the manifest and pg_dump (e.g. a read-only role with pg_read_all_data)')
-    .action(async (opts: ProductionConnectionFlags & { out: string; format?: 'custom' | 'directory'; role?: string }) => {
+    .option('--s3 <s3-uri>', "also write an attachment manifest of this versioned bucket prefix at the dump's snapshot time beside the dump (repeatable)", (value: string, previous: string[] = []) => [...previous, value])
+    .action(async (opts: ProductionConnectionFlags & { out: string; format?: 'custom' | 'directory'; role?: string; s3?: string[] }) => {
       const url = productionUrl(opts);
+      // Attachments (--s3): checked before the dump, recorded at the dump snapshot's time after it.
+      const attachments = opts.s3?.length ? await import('../attachments/mark-attachments.ts') : undefined;
+      await attachments?.preflightAttachments(opts.s3!);
+      const besideDump = async (dump: string, takenAt: string, signal: AbortSignal) => {
+        if (!attachments) return;
+        const manifests = await attachments.takeAttachmentManifests(opts.s3!, new Date(takenAt), { log, signal });
+        const written = await attachments.writeAttachmentManifestsBeside(dump, manifests);
+        for (const manifest of manifests) process.stdout.write(`${attachments.describeAttachmentManifest(manifest)}; written to ${written}\n`);
+      };
       const log = (line: string) => process.stderr.write(`dump: ${line}\n`);
       const toS3 = opts.out.startsWith('s3://');
       // What to remove when interrupted: the partial output, unless something was there before (not ours).
@@ -34,6 +44,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
           if (!toS3) {
             const result = await dumpWithManifest(url, opts.out, { signal, log, format: opts.format, role: opts.role });
             process.stdout.write(`dumped ${redactUrl(url)} to ${result.path} (${result.format}); manifest ${result.manifestPath}\n`);
+            await besideDump(result.path, result.manifest.takenAt, signal);
             return;
           }
           // To S3: dump locally into a private temp dir, upload dump and manifest, remove the local copy.
@@ -56,6 +67,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
             const result = await dumpWithManifest(url, join(work, name), { signal, log, format, role: opts.role });
             const uploaded = await uploadDump(result.path, opts.out, undefined, { log, signal });
             process.stdout.write(`dumped ${redactUrl(url)} to ${uploaded.uri} (${result.format}, ${uploaded.objects} objects, ${uploaded.bytes} bytes) with its manifest\n`);
+            await besideDump(uploaded.uri, result.manifest.takenAt, signal);
           } finally {
             await rm(work, { recursive: true, force: true });
           }
@@ -67,6 +79,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
         if (localOut && !existed) {
           await rm(localOut, { recursive: true, force: true });
           await rm(manifestPathFor(localOut), { force: true });
+          await rm(`${localOut}.attachments.json`, { force: true }); // written by dump --s3
         }
         process.stderr.write(`restore-drill: dump interrupted by ${by}${localOut && !existed ? `; the partial ${localOut} was removed` : ''}\n`);
         setExit(signalExitCode(by));

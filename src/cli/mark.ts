@@ -19,8 +19,12 @@ export function registerMarkCommand(program: Command, setExit: (code: number) =>
       (value: string, previous: TableSelection[] = []) => [...previous, parseTableSelection(value)],
     )
     .option('--role <name>', 'SET ROLE to this role after login (e.g. a read-only role with pg_read_all_data that owns the restore_drill schema)')
-    .action(async (opts: ProductionConnectionFlags & { table?: TableSelection[]; role?: string }) => {
+    .option('--s3 <s3-uri>', 'also record an attachment manifest of this versioned bucket prefix at the marker\'s time (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .action(async (opts: ProductionConnectionFlags & { table?: TableSelection[]; role?: string; s3?: string[] }) => {
       const url = productionUrl(opts);
+      // Attachments (--s3): the AWS SDK loads only when asked for; a bad bucket fails before production is written.
+      const attachments = opts.s3?.length ? await import('../attachments/mark-attachments.ts') : undefined;
+      await attachments?.preflightAttachments(opts.s3!);
       const marker = await writeMarker(url, { tables: opts.table, role: opts.role });
       const tables = Object.entries(marker.tables);
       process.stdout.write(`marker #${marker.id} written to restore_drill.markers of ${redactUrl(url)} at ${marker.takenAt}\n`);
@@ -29,6 +33,11 @@ export function registerMarkCommand(program: Command, setExit: (code: number) =>
         process.stdout.write(`  ${name}: ${table.rows} rows, ${table.mode}${detail}${table.notHashed ? ` (${table.notHashed})` : ''}\n`);
       }
       if (marker.objects) process.stdout.write(`  ${describeFingerprint(marker.objects)}\n`);
+      if (attachments) {
+        const manifests = await attachments.takeAttachmentManifests(opts.s3!, new Date(marker.takenAt), { log: (line) => process.stderr.write(`mark: ${line}\n`) });
+        await attachments.recordAttachmentManifests(url, marker.id, manifests, opts.role);
+        for (const manifest of manifests) process.stdout.write(`  ${attachments.describeAttachmentManifest(manifest)}\n`);
+      }
       setExit(EXIT.ok);
     });
 }

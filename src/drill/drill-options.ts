@@ -1,4 +1,6 @@
+import type { AttachmentsOption } from '../attachments/verify-attachments.ts';
 import type { Environment } from '../environments/environment.ts';
+import type { ErasureReplay } from '../erasure/erasure-replay.ts';
 import type { Objectives } from '../objectives/objectives.ts';
 import type { Policy } from '../objectives/policy.ts';
 import type { PickStrategy, Source } from '../sources/source.ts';
@@ -53,4 +55,12 @@ export interface DrillOptions {
    * report lists them as not verified. Undeclared, a dump without them fails the drill, naming each object.
    */
   readonly dumpedWithout?: DumpedWithout;
+  /**
+   * Files beside the database, restored to the same recovery point in `verify`: versioned S3 sources
+   * (`s3VersionedSource`) and database ↔ files checks (`attachmentsCheck`), each compared with the attachment
+   * manifest `mark --s3` / `dump --s3` recorded.
+   */
+  readonly attachments?: AttachmentsOption;
+  /** GDPR erasure replay on the restored copy (`erasureReplay`), run last in `verify` since it changes the data. */
+  readonly erasure?: ErasureReplay;
 }

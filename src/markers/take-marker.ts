@@ -121,14 +121,18 @@ function clientConfigOf(connection: string | pg.ClientConfig): pg.ClientConfig {
  * another role (one that created the schema first, say) could otherwise make the insert run its trigger with the
  * rights of whoever marks. Throws a {@link ConfigError} naming what is wrong.
  */
-export async function assertMarkerTableSafe(client: pg.ClientBase): Promise<void> {
+export async function assertMarkerTableSafe(
+  client: pg.ClientBase,
+  // Another restore_drill table (the attachment manifests) is checked the same way, with its own columns.
+  table: { readonly name: string; readonly columns: readonly string[] } = { name: 'restore_drill.markers', columns: ['id', 'taken_at', 'tables', 'objects'] },
+): Promise<void> {
   // SHARE ROW EXCLUSIVE conflicts with CREATE TRIGGER, CREATE INDEX, ALTER and DROP TABLE: what is checked stays so.
-  await client.query('lock table restore_drill.markers in share row exclusive mode');
-  const { rows } = await client.query<{ owner: string; problems: string[] }>(MARKER_TABLE_PROBLEMS_SQL);
+  await client.query(`lock table ${table.name} in share row exclusive mode`);
+  const { rows } = await client.query<{ owner: string; problems: string[] }>(MARKER_TABLE_PROBLEMS_SQL, [table.name, table.columns]);
   const problems = rows[0]!.problems;
   if (problems.length > 0) {
     throw new ConfigError(
-      `restore_drill.markers cannot be trusted (owner ${rows[0]!.owner}): ${problems.join('; ')} — inserting the marker could run another role's code`,
+      `${table.name} cannot be trusted (owner ${rows[0]!.owner}): ${problems.join('; ')} — inserting the marker could run another role's code`,
       'drop the restore_drill schema (or fix the table) and run mark again as the role that should own it',
     );
   }
@@ -148,14 +152,14 @@ select pg_catalog.pg_get_userbyid(c.relowner) as owner, array_remove(array[
        then 'it has indexes beside its primary key' end,
   case when c.relhassubclass or c.relispartition or exists (select 1 from pg_catalog.pg_inherits h where h.inhrelid = c.oid) then 'it takes part in inheritance' end,
   case when exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-                    and (a.atttypid >= 16384 or a.attgenerated <> '' or a.attname not in ('id', 'taken_at', 'tables', 'objects')))
+                    and (a.atttypid >= 16384 or a.attgenerated <> '' or a.attname <> all($2::text[])))
        then 'its columns are not the ones restore-drill made' end,
   case when exists (select 1 from pg_catalog.pg_attrdef d join pg_catalog.pg_depend dep
                       on dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass and dep.objid = d.oid
                     where d.adrelid = c.oid and dep.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass and dep.refobjid >= 16384)
        then 'a column default calls a function that is not built-in' end
 ], null) as problems
-from pg_catalog.pg_class c where c.oid = 'restore_drill.markers'::pg_catalog.regclass`;
+from pg_catalog.pg_class c where c.oid = $1::pg_catalog.regclass`;
 
 /**
  * Creates `restore_drill.markers` when it does not exist yet: the schema needs CREATE on the database, the table

@@ -10,6 +10,8 @@ import { startObjectComparison } from '../../verify/compare-objects.ts';
 import { manifestTrustCheck, markerTrustCheck, newestEvidence } from '../../verify/marker-trust.ts';
 import { objectsNotVerified, tablesNotVerified } from '../../verify/not-verified.ts';
 import { sequenceChecks } from '../../verify/sequence-checks.ts';
+import { verifyAttachments } from '../../attachments/verify-attachments.ts';
+import { verifyErasure } from '../../erasure/verify-erasure.ts';
 import { runBody } from '../drill-body.ts';
 import type { PhaseRecorder } from '../phase-recorder.ts';
 import type { DrillSetup } from '../run-setup.ts';
@@ -90,12 +92,24 @@ export async function verify(
         : undefined,
     ]);
     if (dataTime) recorder.found({ dataTime });
+    // Attachments: restored to the same recovery point, compared with their manifest and the database's keys.
+    if (run.attachments?.length) {
+      const context = { db: client, recoveryPoint: point, runId: setup.runId, drillName: run.name, signal: run.signal, log };
+      const attachments = await verifyAttachments(run.attachments, context);
+      try {
+        recorder.check(...attachments.checks);
+      } finally {
+        await attachments.remove();
+      }
+    }
     if (run.body) {
       recorder.found({ bodyStarted: true });
       await runBody(run.body, { db: client, recoveryPoint: point, environment: env, log }, (check) =>
         recorder.check(check),
       );
     }
+    // Last: the erasure replay changes the restored data.
+    if (run.erasure) recorder.check(...(await verifyErasure(run.erasure, client, point.createdAt, log, run.signal)));
   } finally {
     await client.end().catch(() => {});
   }

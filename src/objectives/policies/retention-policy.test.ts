@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../../errors.ts';
 import { rdsSnapshotSource } from '../../sources/rds/rds-snapshot-source.ts';
-import type { SourceContext } from '../../sources/source.ts';
+import type { Source, SourceContext } from '../../sources/source.ts';
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { PolicyContext } from '../policy.ts';
 import { retentionPolicy } from './retention-policy.ts';
@@ -32,4 +32,20 @@ test('maximum kept (GDPR): none older than M days, naming the ones that are', ()
 test('both bounds give two checks; neither is a ConfigError', () => {
   expect((retentionPolicy({ oldestAtLeast: '7d', noneOlderThan: '35d' }).evaluate(context(daily(10))) as unknown[]).length).toBe(2);
   expect(() => retentionPolicy({})).toThrow(ConfigError);
+});
+
+test('by class: customer data at most 29 days and metadata at least 90, each class from its own source', async () => {
+  const listing = (name: string, points: RecoveryPoint[]): Source => ({ kind: 'test', describe: () => `${name} dumps`, list: () => Promise.resolve(points), fetch: () => Promise.reject(new Error('not fetched')) });
+  const policy = retentionPolicy({
+    pii: { source: listing('pii', daily(31)), noneOlderThan: '29d' },
+    metadata: { source: listing('metadata', daily(120)), oldestAtLeast: '90d' },
+    own: { noneOlderThan: '29d' },
+  });
+  const checks = await policy.evaluate(context(daily(3)));
+  expect(checks.map((c) => [c.name, c.status, c.actual])).toEqual([
+    ['policy retention maximum (pii: pii dumps)', 'failed', '2 older'],
+    ['policy retention minimum (metadata: metadata dumps)', 'passed', 'oldest 120d 00h old'],
+    ['policy retention maximum (own)', 'passed', 'oldest 3d 00h old'],
+  ]);
+  expect(() => retentionPolicy({ pii: {} })).toThrow(/retentionPolicy class pii needs oldestAtLeast, noneOlderThan or both/);
 });
