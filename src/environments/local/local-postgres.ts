@@ -14,6 +14,8 @@ import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.t
 import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../../postgres/pg-binaries.ts';
 import { labelDisposableDatabase } from '../../postgres/disposable-database.ts';
 import { pgRestore } from '../pg-restore.ts';
+import { isBaseBackup } from '../../model/physical-backup.ts';
+import { restoreBaseBackup, type PhysicalCluster } from './physical-restore.ts';
 import { runCommand, type OsUser } from '../../postgres/run-command.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { registerSecret } from '../../util/redact.ts';
@@ -164,7 +166,7 @@ class StartedLocalPostgres implements StartedEnvironment {
   readonly kind = 'local-postgres';
   readonly database = DATABASE;
   version = '';
-  facts: Record<string, string> = {};
+  facts: Record<string, string | number | boolean | null> = {};
   private sandbox: ServerSandbox | undefined;
   private server: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
@@ -362,8 +364,41 @@ class StartedLocalPostgres implements StartedEnvironment {
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
+    if (isBaseBackup(restorable)) {
+      this.facts = { ...this.facts, ...(await restoreBaseBackup(this.physicalCluster(), restorable, options)) };
+      this.version = await this.serverVersion();
+      return;
+    }
     requirePgDump(restorable, 'local-postgres');
     await pgRestore(this, restorable.dump, options);
+  }
+
+  /** This cluster as a physical restore sees it: its folders, sandbox, login and server controls. */
+  private physicalCluster(): PhysicalCluster {
+    return {
+      dir: this.dir,
+      dataDir: this.dataDir,
+      socketDir: this.socketDir,
+      bins: this.bins,
+      sandbox: this.sandbox!,
+      superuser: SUPERUSER,
+      password: this.password,
+      connectionSettings: connectionSettings(this.socketDir),
+      stopServer: () => this.stopServer(),
+      startServer: (signal) => this.startServer(signal),
+      singleUser: (statement, signal) => this.singleUser(statement, signal),
+      confValue,
+    };
+  }
+
+  private async serverVersion(): Promise<string> {
+    const client = new pg.Client(this.connectionConfig('postgres'));
+    await client.connect();
+    try {
+      return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0]!;
+    } finally {
+      await client.end();
+    }
   }
 
   /** What the sandbox blocked, from the server log: each is code in the backup that tried to leave it. */
@@ -379,6 +414,12 @@ class StartedLocalPostgres implements StartedEnvironment {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.stopServer();
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+  }
+
+  /** Stops the server and waits for it; the cluster's folder stays. */
+  private async stopServer(): Promise<void> {
     const server = this.server;
     if (server && server.exitCode === null && server.signalCode === null) {
       // Sandboxed, the child is bubblewrap: killing it ends the pid namespace and every process in it.
@@ -391,7 +432,7 @@ class StartedLocalPostgres implements StartedEnvironment {
     } else if (!server) {
       await killPostmaster(this.dataDir);
     }
-    await rm(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    this.server = undefined;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
