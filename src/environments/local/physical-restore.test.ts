@@ -36,7 +36,10 @@ async function query<T extends pg.QueryResultRow>(config: pg.ClientConfig, text:
 
 /** Switches to a new WAL segment and waits until the archiver has copied the finished one. */
 async function switchAndArchive(): Promise<void> {
-  const [{ segment }] = await query<{ segment: string }>(production.connectionConfig('postgres'), 'select pg_walfile_name(pg_switch_wal()) as segment');
+  const [{ segment }] = await query<{ segment: string }>(
+    production.connectionConfig('postgres'),
+    'select pg_walfile_name(pg_switch_wal()) as segment',
+  );
   for (let i = 0; i < 600; i++) {
     if ((await readdir(archive)).includes(segment)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -46,19 +49,31 @@ async function switchAndArchive(): Promise<void> {
 
 async function basebackup(into: string, format: 'p' | 't'): Promise<void> {
   const bins = findPgBinaries({ tools: ['pg_basebackup'] });
-  await runCommand(bins.path('pg_basebackup'), ['-D', into, `-F${format}`, '-X', 'none', '-c', 'fast', '--no-sync'], { env: production.libpqEnv('postgres') });
+  await runCommand(bins.path('pg_basebackup'), ['-D', into, `-F${format}`, '-X', 'none', '-c', 'fast', '--no-sync'], {
+    env: production.libpqEnv('postgres'),
+  });
 }
 
 async function restoreTo(target: RecoveryTarget, options: { backup?: string; walArchive?: string } = {}) {
-  const source = baseBackupSource({ path: options.backup ?? join(work, 'plain'), walArchive: options.walArchive ?? archive, database: 'shop', target });
+  const source = baseBackupSource({
+    path: options.backup ?? join(work, 'plain'),
+    walArchive: options.walArchive ?? archive,
+    database: 'shop',
+    target,
+  });
   const log = () => {};
   const [point] = await source.list({ workDir: work, log });
   const restorable = await source.fetch(point!, { workDir: work, log });
   const env = await localPostgres().start({ runId: newRunId(), drillName: 'physical restore test', log });
   try {
     await env.restore(restorable, { log });
-    const ids = (await query<{ id: number }>(env.connectionConfig('shop'), 'select id from events order by id')).map((row) => row.id);
-    const [{ recovering }] = await query<{ recovering: boolean }>(env.connectionConfig('shop'), 'select pg_is_in_recovery() as recovering');
+    const ids = (await query<{ id: number }>(env.connectionConfig('shop'), 'select id from events order by id')).map(
+      (row) => row.id,
+    );
+    const [{ recovering }] = await query<{ recovering: boolean }>(
+      env.connectionConfig('shop'),
+      'select pg_is_in_recovery() as recovering',
+    );
     return { ids, facts: env.facts ?? {}, recovering };
   } finally {
     await env.stop();
@@ -84,6 +99,10 @@ beforeAll(async () => {
   }).start({ runId: newRunId(), drillName: 'physical production', log: () => {} });
   await query(production.connectionConfig('postgres'), 'create database shop');
   await query(production.connectionConfig('shop'), 'create table events (id int primary key, note text)');
+  await query(
+    production.connectionConfig('shop'),
+    "create table customers as select n as id, 'customer ' || n as name from generate_series(1, 1000) n",
+  );
   await basebackup(join(work, 'plain'), 'p');
   await basebackup(join(work, 'tar'), 't');
   const shop = production.connectionConfig('shop');
@@ -95,7 +114,10 @@ beforeAll(async () => {
       shop,
       `with inserted as (insert into events values (${id}, 'row ${id}') returning xmin) select xmin::text as xid, '' as text from inserted`,
     );
-    const [{ text }] = await query<{ text: string }>(shop, `select pg_xact_commit_timestamp(xmin)::text as text from events where id = ${id}`);
+    const [{ text }] = await query<{ text: string }>(
+      shop,
+      `select pg_xact_commit_timestamp(xmin)::text as text from events where id = ${id}`,
+    );
     commits.push({ text, at: new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')), xid: row!.xid });
     if (id % 2 === 0) await switchAndArchive();
   }
@@ -133,7 +155,9 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
   it('restores a tar backup to a transaction id, inclusive', async () => {
     const restored = await restoreTo({ type: 'xid', xid: commits[4]!.xid }, { backup: join(work, 'tar') });
     expect(restored.ids).toEqual([1, 2, 3, 4, 5]);
-    expect(restored.facts.recoveryStop).toMatch(new RegExp(`recovery stopping after commit of transaction ${commits[4]!.xid}`));
+    expect(restored.facts.recoveryStop).toMatch(
+      new RegExp(`recovery stopping after commit of transaction ${commits[4]!.xid}`),
+    );
   }, 120_000);
 
   it('names the missing segment of an archive with a gap, instead of stopping early unnoticed', async () => {
@@ -150,7 +174,10 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
   it('names the damaged file of a corrupted backup (pg_verifybackup)', async () => {
     const damaged = join(work, 'damaged');
     await cp(join(work, 'plain'), damaged, { recursive: true });
-    const [{ path }] = await query<{ path: string }>(production.connectionConfig('shop'), "select pg_relation_filepath('events') as path");
+    const [{ path }] = await query<{ path: string }>(
+      production.connectionConfig('shop'),
+      "select pg_relation_filepath('customers') as path",
+    );
     const file = join(damaged, path);
     const bytes = await readFile(file);
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
@@ -164,6 +191,8 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
   it('refuses a target before the oldest backup, and fails a target after the archive ends', async () => {
     await expect(restoreTo({ type: 'time', time: new Date('2001-01-01T00:00:00Z') })).rejects.toThrow(ConfigError);
     const late = restoreTo({ type: 'time', time: new Date(Date.now() + 86_400_000) });
-    await expect(late).rejects.toThrow(/WAL replay did not reach the target: recovery ended before configured recovery target was reached/);
+    await expect(late).rejects.toThrow(
+      /WAL replay did not reach the target: recovery ended before configured recovery target was reached/,
+    );
   }, 120_000);
 });

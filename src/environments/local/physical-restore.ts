@@ -5,7 +5,19 @@
 // the server is then restarted in the usual shell-less sandbox before anything is verified.
 
 import { spawn } from 'node:child_process';
-import { chmod, constants, copyFile, cp, lchown, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  constants,
+  copyFile,
+  cp,
+  lchown,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
 import { describeTarget, type BaseBackupRestorable, type RecoveryTarget } from '../../model/physical-backup.ts';
@@ -61,7 +73,11 @@ export interface PhysicalRestoreFacts extends Record<string, string | number | b
  * `pg_verifybackup`, stages the WAL the restore needs (refusing an archive with a missing segment), replays it
  * in the sandbox, then restarts the server for verification. Returns what the server said about where it stopped.
  */
-export async function restoreBaseBackup(cluster: PhysicalCluster, restorable: BaseBackupRestorable, options: RestoreOptions): Promise<PhysicalRestoreFacts> {
+export async function restoreBaseBackup(
+  cluster: PhysicalCluster,
+  restorable: BaseBackupRestorable,
+  options: RestoreOptions,
+): Promise<PhysicalRestoreFacts> {
   const { signal, log } = options;
   if (restorable.major !== cluster.bins.major) {
     throw new ConfigError(
@@ -108,12 +124,18 @@ export async function restoreBaseBackup(cluster: PhysicalCluster, restorable: Ba
     redoDoneAt: /redo done at (\S+)/.exec(recoveryLog)?.[1] ?? null,
     replaySeconds: Math.round(replaySeconds * 1000) / 1000,
   };
-  log(`replay: done in ${facts.replaySeconds.toFixed(1)} s — ${facts.recoveryStop ?? `replayed to ${facts.redoDoneAt ?? 'the end of the archive'}`}`);
+  log(
+    `replay: done in ${facts.replaySeconds.toFixed(1)} s — ${facts.recoveryStop ?? `replayed to ${facts.redoDoneAt ?? 'the end of the archive'}`}`,
+  );
   return facts;
 }
 
 /** Copies (plain) or extracts (tar, inside the sandbox as the server's identity) the backup into the data directory. */
-async function layDown(cluster: PhysicalCluster, restorable: BaseBackupRestorable, signal: AbortSignal | undefined): Promise<void> {
+async function layDown(
+  cluster: PhysicalCluster,
+  restorable: BaseBackupRestorable,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const layout = await backupFormat(restorable.path);
   if (layout.format === 'plain') {
     // verbatimSymlinks: a link in the backup stays a link (the sandbox shows the server nothing it could point to).
@@ -121,7 +143,8 @@ async function layDown(cluster: PhysicalCluster, restorable: BaseBackupRestorabl
     await ownTreeByServer(cluster, cluster.dataDir);
   } else {
     await extractInSandbox(cluster, join(restorable.path, layout.baseTar), cluster.dataDir, signal);
-    if (layout.walTar) await extractInSandbox(cluster, join(restorable.path, layout.walTar), join(cluster.dataDir, 'pg_wal'), signal);
+    if (layout.walTar)
+      await extractInSandbox(cluster, join(restorable.path, layout.walTar), join(cluster.dataDir, 'pg_wal'), signal);
     const manifest = join(cluster.dataDir, 'backup_manifest');
     await copyFile(join(restorable.path, 'backup_manifest'), manifest);
     await ownByServer(cluster, manifest);
@@ -129,12 +152,20 @@ async function layDown(cluster: PhysicalCluster, restorable: BaseBackupRestorabl
   await chmod(cluster.dataDir, 0o700);
   const tablespaces = await readdir(join(cluster.dataDir, 'pg_tblspc')).catch(() => []);
   if (tablespaces.length > 0) {
-    throw new ConfigError(`the base backup ${restorable.path} has tablespaces (pg_tblspc: ${tablespaces.join(', ')}), which restore-drill does not restore yet`, 'back up a cluster without extra tablespaces');
+    throw new ConfigError(
+      `the base backup ${restorable.path} has tablespaces (pg_tblspc: ${tablespaces.join(', ')}), which restore-drill does not restore yet`,
+      'back up a cluster without extra tablespaces',
+    );
   }
 }
 
 /** `tar -x` of an untrusted archive, run in the sandbox (no network, writes only into `into`), fed on stdin. */
-async function extractInSandbox(cluster: PhysicalCluster, tarFile: string, into: string, signal: AbortSignal | undefined): Promise<void> {
+async function extractInSandbox(
+  cluster: PhysicalCluster,
+  tarFile: string,
+  into: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   await mkdir(into, { recursive: true, mode: 0o700 });
   await ownByServer(cluster, into);
   const args = ['-x', ...(tarFile.endsWith('.gz') ? ['-z'] : []), '-f', '-', '-C', into, '--no-same-owner'];
@@ -155,7 +186,11 @@ async function extractInSandbox(cluster: PhysicalCluster, tarFile: string, into:
       child.once('error', () => resolve(null));
     });
     if (signal?.aborted) throw new InterruptedError(signal.reason);
-    if (code !== 0) throw new RestoreDrillError(`tar could not extract ${tarFile}: ${stderr.trim().split('\n').slice(-1)[0] ?? `exit ${code}`}`, 'check that the backup is complete');
+    if (code !== 0)
+      throw new RestoreDrillError(
+        `tar could not extract ${tarFile}: ${stderr.trim().split('\n').slice(-1)[0] ?? `exit ${code}`}`,
+        'check that the backup is complete',
+      );
   } finally {
     await file.close();
   }
@@ -167,7 +202,13 @@ async function extractInSandbox(cluster: PhysicalCluster, tarFile: string, into:
  * A missing segment between the backup and the archive's end stops the restore, naming it: PostgreSQL would
  * otherwise end replay there and call it the end of the archive.
  */
-async function stageWal(cluster: PhysicalCluster, restorable: BaseBackupRestorable, startSegment: string, stage: string, log: (line: string) => void): Promise<number> {
+async function stageWal(
+  cluster: PhysicalCluster,
+  restorable: BaseBackupRestorable,
+  startSegment: string,
+  stage: string,
+  log: (line: string) => void,
+): Promise<number> {
   await mkdir(stage, { mode: 0o700 });
   await ownByServer(cluster, stage);
   const from = parseSegmentName(startSegment)!;
@@ -187,21 +228,42 @@ async function stageWal(cluster: PhysicalCluster, restorable: BaseBackupRestorab
     await copyFile(join(restorable.walArchive, name), to, constants.COPYFILE_FICLONE);
     await ownByServer(cluster, to);
   }
-  log(`restore: ${needed.length} WAL segment(s) staged from ${restorable.walArchive} (${startSegment} to ${needed.at(-1)?.name ?? startSegment})`);
+  log(
+    `restore: ${needed.length} WAL segment(s) staged from ${restorable.walArchive} (${startSegment} to ${needed.at(-1)?.name ?? startSegment})`,
+  );
   if (needed.length === 0 && inBackup.length === 0) {
-    throw new RestoreDrillError(`the WAL archive ${restorable.walArchive} has no segment from ${startSegment} on, and the backup holds no WAL`, 'check archive_command, or take backups with -X stream');
+    throw new RestoreDrillError(
+      `the WAL archive ${restorable.walArchive} has no segment from ${startSegment} on, and the backup holds no WAL`,
+      'check archive_command, or take backups with -X stream',
+    );
   }
   return needed.length;
 }
 
 /** `pg_verifybackup` in the sandbox; a damaged backup is a failed restore naming what it found. */
-async function verifyBackupFiles(cluster: PhysicalCluster, stage: string, signal: AbortSignal | undefined): Promise<string> {
+async function verifyBackupFiles(
+  cluster: PhysicalCluster,
+  stage: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
   const walInBackup = (await listWalArchive(join(cluster.dataDir, 'pg_wal')).catch(() => [])).length > 0;
   const args = [...(walInBackup ? [] : ['--wal-directory', stage]), cluster.dataDir];
-  const command = cluster.sandbox.command('initdb', cluster.bins.path('pg_verifybackup'), args, { writable: [], readable: [cluster.dataDir, stage] });
-  const output = await runCommand(command.file, command.args, { user: command.user, env: command.env, inheritEnv: false, signal, cwd: '/' }).catch((error: Error & { stderrTail?: string }) => {
+  const command = cluster.sandbox.command('initdb', cluster.bins.path('pg_verifybackup'), args, {
+    writable: [],
+    readable: [cluster.dataDir, stage],
+  });
+  const output = await runCommand(command.file, command.args, {
+    user: command.user,
+    env: command.env,
+    inheritEnv: false,
+    signal,
+    cwd: '/',
+  }).catch((error: Error & { stderrTail?: string }) => {
     if (signal?.aborted) throw error;
-    const findings = (error.stderrTail ?? error.message).split('\n').filter((line) => /error:/.test(line)).map((line) => line.replace(/^pg_verifybackup: error: /, ''));
+    const findings = (error.stderrTail ?? error.message)
+      .split('\n')
+      .filter((line) => /error:/.test(line))
+      .map((line) => line.replace(/^pg_verifybackup: error: /, ''));
     throw new RestoreDrillError(
       `pg_verifybackup found the base backup damaged: ${findings.slice(0, 3).join('; ') || error.message}${findings.length > 3 ? ` (and ${findings.length - 3} more)` : ''}`,
       'the backup cannot be trusted: take a new one, and check the storage it was kept on',
@@ -211,7 +273,10 @@ async function verifyBackupFiles(cluster: PhysicalCluster, stage: string, signal
 }
 
 /** postgresql.conf replaced by ours (production's may archive, preload libraries or listen), pg_hba ours too. */
-async function writeServerConfig(cluster: PhysicalCluster, extra: Readonly<Record<string, string | number | boolean>>): Promise<void> {
+async function writeServerConfig(
+  cluster: PhysicalCluster,
+  extra: Readonly<Record<string, string | number | boolean>>,
+): Promise<void> {
   const settings: Record<string, string | number | boolean> = {
     ...cluster.connectionSettings,
     archive_mode: false,
@@ -222,7 +287,9 @@ async function writeServerConfig(cluster: PhysicalCluster, extra: Readonly<Recor
     log_timezone: 'UTC',
     ...extra,
   };
-  const conf = Object.entries(settings).map(([key, value]) => `${key} = ${cluster.confValue(value)}`).join('\n');
+  const conf = Object.entries(settings)
+    .map(([key, value]) => `${key} = ${cluster.confValue(value)}`)
+    .join('\n');
   const files: Array<[string, string]> = [
     ['postgresql.conf', `# restore-drill: the physical restore's own settings (production's were not kept)\n${conf}\n`],
     ['postgresql.auto.conf', '# restore-drill: ALTER SYSTEM settings of production were not kept\n'],
@@ -243,7 +310,9 @@ async function writeRecoveryConfig(cluster: PhysicalCluster, target: RecoveryTar
     recovery_target_timeline: 'latest',
   };
   if (target.type === 'immediate') recovery.recovery_target = 'immediate';
-  if (target.type === 'time') recovery.recovery_target_time = target.time.toISOString();
+  // PostgreSQL refuses ISO 8601's "T" and "Z" here; its own form with an explicit UTC offset is exact.
+  if (target.type === 'time')
+    recovery.recovery_target_time = target.time.toISOString().replace('T', ' ').replace('Z', '+00');
   if (target.type === 'lsn') recovery.recovery_target_lsn = target.lsn;
   if (target.type === 'xid') recovery.recovery_target_xid = target.xid;
   await writeServerConfig(cluster, recovery);
@@ -257,7 +326,12 @@ async function writeRecoveryConfig(cluster: PhysicalCluster, target: RecoveryTar
  * Runs the server in recovery until it has promoted (recovery ended at the target) or exited (it could not
  * reach it), showing each WAL segment as it is restored; then shuts it down cleanly. Returns its log.
  */
-async function replay(cluster: PhysicalCluster, stage: string, staged: number, options: RestoreOptions): Promise<string> {
+async function replay(
+  cluster: PhysicalCluster,
+  stage: string,
+  staged: number,
+  options: RestoreOptions,
+): Promise<string> {
   const { signal, log } = options;
   const logPath = join(cluster.dir, 'recovery.log');
   const command = cluster.sandbox.command('initdb', cluster.bins.path('postgres'), ['-D', cluster.dataDir], {
@@ -287,14 +361,19 @@ async function replay(cluster: PhysicalCluster, stage: string, staged: number, o
       const restored = [...text.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].map((match) => match[1]!);
       for (const name of restored.slice(shown)) {
         const segment = parseSegmentName(name)!;
-        log(`replay: WAL segment ${name} restored (LSN ${formatLsn(segment.segNo * 16n * 1024n * 1024n)}), ${restored.length} of at most ${staged}`);
+        log(
+          `replay: WAL segment ${name} restored (LSN ${formatLsn(segment.segNo * 16n * 1024n * 1024n)}), ${restored.length} of at most ${staged}`,
+        );
       }
       shown = restored.length;
       options.progress?.(Math.min(restored.length, staged), Math.max(staged, 1));
       if (/database system is ready to accept connections/.test(text)) break;
       if (exited) {
-        const fatal = /(?:FATAL|PANIC):\s+([^\n]*)/.exec(text)?.[1];
-        throw new RestoreDrillError(`WAL replay did not reach the target: ${fatal ?? 'the server exited during recovery'}`, `see the recovery log; the target may be after the archive's end or the archive incomplete`);
+        const fatal = [...text.matchAll(/(?:FATAL|PANIC):\s+([^\n]*)/g)].map((match) => match[1]).join(' / ');
+        throw new RestoreDrillError(
+          `WAL replay did not reach the target: ${fatal || 'the server exited during recovery'}`,
+          `see the recovery log; the target may be after the archive's end or the archive incomplete`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -24,9 +24,19 @@ export function parseBackupLabel(text: string, where: string): BackupLabel {
   const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(text)?.[1]?.trim();
   const start = /^(\S+) \(file ([0-9A-F]{24})\)$/.exec(field('START WAL LOCATION') ?? '');
   const time = field('START TIME');
-  const startTime = time ? new Date(time.replace(/^(\S+) (\S+) (\S+)$/, '$1T$2 $3').replace(' UTC', 'Z').replace(' GMT', 'Z')) : new Date(NaN);
+  const startTime = time
+    ? new Date(
+        time
+          .replace(/^(\S+) (\S+) (\S+)$/, '$1T$2 $3')
+          .replace(' UTC', 'Z')
+          .replace(' GMT', 'Z'),
+      )
+    : new Date(NaN);
   if (!start || Number.isNaN(startTime.getTime())) {
-    throw new ConfigError(`${where} is not a base backup: its backup_label has no START WAL LOCATION or START TIME`, 'give the folder pg_basebackup wrote');
+    throw new ConfigError(
+      `${where} is not a base backup: its backup_label has no START WAL LOCATION or START TIME`,
+      'give the folder pg_basebackup wrote',
+    );
   }
   return {
     startLsn: start[1]!,
@@ -38,12 +48,15 @@ export function parseBackupLabel(text: string, where: string): BackupLabel {
 }
 
 /** Where a backup's data directory lives inside its folder: the folder itself, or `base.tar`/`base.tar.gz`. */
-export type BackupFormat = { readonly format: 'plain' } | { readonly format: 'tar'; readonly baseTar: string; readonly walTar: string | null };
+export type BackupFormat =
+  { readonly format: 'plain' } | { readonly format: 'tar'; readonly baseTar: string; readonly walTar: string | null };
 
 /** Reads the `backup_label` of a plain or tar backup folder. */
 export async function readBackupLabel(path: string, layout: BackupFormat): Promise<BackupLabel> {
   if (layout.format === 'plain') return parseBackupLabel(await readFile(join(path, 'backup_label'), 'utf8'), path);
   const gz = layout.baseTar.endsWith('.gz') ? ['-z'] : [];
-  const output = await runCommand('tar', [...gz, '-xOf', join(path, layout.baseTar), 'backup_label'], { hint: `check that ${layout.baseTar} is a complete tar archive` });
+  const output = await runCommand('tar', [...gz, '-xOf', join(path, layout.baseTar), 'backup_label'], {
+    hint: `check that ${layout.baseTar} is a complete tar archive`,
+  });
   return parseBackupLabel(output.stdout, path);
 }

@@ -68,7 +68,8 @@ export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBac
           },
         });
       }
-      const reachable = target.type === 'time' ? points.filter((p) => p.createdAt.getTime() <= target.time.getTime()) : points;
+      const reachable =
+        target.type === 'time' ? points.filter((p) => p.createdAt.getTime() <= target.time.getTime()) : points;
       if (points.length > 0 && reachable.length === 0) {
         const oldest = points.reduce((a, b) => (a.createdAt < b.createdAt ? a : b));
         throw new ConfigError(
@@ -76,7 +77,9 @@ export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBac
           'choose a target after the oldest backup, or keep older backups',
         );
       }
-      context.log(`locate: ${reachable.length} base backup(s) in ${path}, WAL archive has ${archive.length} segment(s)`);
+      context.log(
+        `locate: ${reachable.length} base backup(s) in ${path}, WAL archive has ${archive.length} segment(s)`,
+      );
       return reachable.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     },
     async fetch(point: RecoveryPoint): Promise<BaseBackupRestorable> {
@@ -97,7 +100,11 @@ export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBac
 /** The folder itself when it holds a backup, else each subfolder that does. */
 async function backupFolders(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => null);
-  if (!info?.isDirectory()) throw new ConfigError(`${path} is not a folder`, 'give the folder pg_basebackup -D wrote, or a folder of such folders');
+  if (!info?.isDirectory())
+    throw new ConfigError(
+      `${path} is not a folder`,
+      'give the folder pg_basebackup -D wrote, or a folder of such folders',
+    );
   if (await isBackup(path)) return [path];
   const found: string[] = [];
   for (const entry of await readdir(path, { withFileTypes: true })) {
@@ -117,20 +124,38 @@ export async function backupFormat(folder: string): Promise<BackupFormat> {
   if (baseTar) {
     const tablespaces = names.filter((name) => /^\d+\.tar(\.gz)?$/.test(name));
     if (tablespaces.length > 0) {
-      throw new ConfigError(`${folder} has tablespace archives (${tablespaces.join(', ')}), which restore-drill does not restore yet`, 'back up a cluster without extra tablespaces');
+      throw new ConfigError(
+        `${folder} has tablespace archives (${tablespaces.join(', ')}), which restore-drill does not restore yet`,
+        'back up a cluster without extra tablespaces',
+      );
     }
-    return { format: 'tar', baseTar, walTar: ['pg_wal.tar', 'pg_wal.tar.gz'].find((name) => names.includes(name)) ?? null };
+    return {
+      format: 'tar',
+      baseTar,
+      walTar: ['pg_wal.tar', 'pg_wal.tar.gz'].find((name) => names.includes(name)) ?? null,
+    };
   }
   if (names.includes('PG_VERSION') && names.includes('backup_label')) return { format: 'plain' };
-  throw new ConfigError(`${folder} has a backup_manifest but neither a data directory nor base.tar`, 'give the folder pg_basebackup wrote (-Fp or -Ft)');
+  throw new ConfigError(
+    `${folder} has a backup_manifest but neither a data directory nor base.tar`,
+    'give the folder pg_basebackup wrote (-Fp or -Ft)',
+  );
 }
 
 async function readMajor(folder: string, layout: BackupFormat): Promise<number> {
   const text =
     layout.format === 'plain'
       ? await readFile(join(folder, 'PG_VERSION'), 'utf8')
-      : (await runCommand('tar', [...(layout.baseTar.endsWith('.gz') ? ['-z'] : []), '-xOf', join(folder, layout.baseTar), 'PG_VERSION'])).stdout;
+      : (
+          await runCommand('tar', [
+            ...(layout.baseTar.endsWith('.gz') ? ['-z'] : []),
+            '-xOf',
+            join(folder, layout.baseTar),
+            'PG_VERSION',
+          ])
+        ).stdout;
   const major = Number(text.trim());
-  if (!Number.isInteger(major) || major < 9) throw new ConfigError(`${folder}: PG_VERSION says "${text.trim()}"`, 'give an intact pg_basebackup backup');
+  if (!Number.isInteger(major) || major < 9)
+    throw new ConfigError(`${folder}: PG_VERSION says "${text.trim()}"`, 'give an intact pg_basebackup backup');
   return major;
 }

@@ -32,7 +32,11 @@ export function parseSegmentName(name: string, segmentBytes = DEFAULT_SEGMENT_BY
   const match = SEGMENT_NAME.exec(name);
   if (!match) return null;
   const perLogId = 0x100000000n / BigInt(segmentBytes);
-  return { name, timeline: parseInt(match[1]!, 16), segNo: BigInt(`0x${match[2]}`) * perLogId + BigInt(`0x${match[3]}`) };
+  return {
+    name,
+    timeline: parseInt(match[1]!, 16),
+    segNo: BigInt(`0x${match[2]}`) * perLogId + BigInt(`0x${match[3]}`),
+  };
 }
 
 /** The name of segment `segNo` on `timeline`. */
@@ -57,7 +61,10 @@ export function parseLsn(text: string): bigint {
 /** The archive's segments, sorted by position (then timeline). A missing folder is a ConfigError. */
 export async function listWalArchive(dir: string, segmentBytes = DEFAULT_SEGMENT_BYTES): Promise<WalSegment[]> {
   const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    throw new ConfigError(`cannot read the WAL archive ${dir}: ${error.code ?? error.message}`, 'give the folder archive_command copies WAL segments into');
+    throw new ConfigError(
+      `cannot read the WAL archive ${dir}: ${error.code ?? error.message}`,
+      'give the folder archive_command copies WAL segments into',
+    );
   });
   return names
     .map((name) => parseSegmentName(name, segmentBytes))
@@ -71,9 +78,14 @@ export async function listWalArchive(dir: string, segmentBytes = DEFAULT_SEGMENT
  * restore to `latest` into a silent restore to an older moment: PostgreSQL ends replay at the first missing
  * file and calls that the end of the archive.
  */
-export function findWalGap(segments: readonly WalSegment[], from: WalSegment, segmentBytes = DEFAULT_SEGMENT_BYTES): WalGap | null {
+export function findWalGap(
+  segments: readonly WalSegment[],
+  from: WalSegment,
+  segmentBytes = DEFAULT_SEGMENT_BYTES,
+): WalGap | null {
   const present = new Map<bigint, WalSegment>();
-  for (const segment of segments) if (segment.timeline >= from.timeline && segment.segNo >= from.segNo) present.set(segment.segNo, segment);
+  for (const segment of segments)
+    if (segment.timeline >= from.timeline && segment.segNo >= from.segNo) present.set(segment.segNo, segment);
   const last = [...present.keys()].reduce((a, b) => (b > a ? b : a), from.segNo);
   let previous: WalSegment | undefined;
   for (let segNo = from.segNo; segNo <= last; segNo++) {
