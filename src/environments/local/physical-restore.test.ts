@@ -23,12 +23,12 @@ let production: StartedEnvironment;
 /** Each row's commit time as PostgreSQL prints it in UTC (microseconds), and as a Date (milliseconds). */
 const commits: Array<{ text: string; at: Date; xid: string }> = [];
 
-async function query<T extends pg.QueryResultRow>(config: pg.ClientConfig, text: string): Promise<T[]> {
+async function query<T>(config: pg.ClientConfig, text: string): Promise<T[]> {
   const client = new pg.Client(config);
   await client.connect();
   try {
     await client.query("set timezone = 'UTC'");
-    return (await client.query<T>(text)).rows;
+    return (await client.query(text)).rows as T[];
   } finally {
     await client.end();
   }
@@ -36,10 +36,12 @@ async function query<T extends pg.QueryResultRow>(config: pg.ClientConfig, text:
 
 /** Switches to a new WAL segment and waits until the archiver has copied the finished one. */
 async function switchAndArchive(): Promise<void> {
-  const [{ segment }] = await query<{ segment: string }>(
-    production.connectionConfig('postgres'),
-    'select pg_walfile_name(pg_switch_wal()) as segment',
-  );
+  const segment = (
+    await query<{ segment: string }>(
+      production.connectionConfig('postgres'),
+      'select pg_walfile_name(pg_switch_wal()) as segment',
+    )
+  )[0]!.segment;
   for (let i = 0; i < 600; i++) {
     if ((await readdir(archive)).includes(segment)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -70,10 +72,9 @@ async function restoreTo(target: RecoveryTarget, options: { backup?: string; wal
     const ids = (await query<{ id: number }>(env.connectionConfig('shop'), 'select id from events order by id')).map(
       (row) => row.id,
     );
-    const [{ recovering }] = await query<{ recovering: boolean }>(
-      env.connectionConfig('shop'),
-      'select pg_is_in_recovery() as recovering',
-    );
+    const recovering = (
+      await query<{ recovering: boolean }>(env.connectionConfig('shop'), 'select pg_is_in_recovery() as recovering')
+    )[0]!.recovering;
     return { ids, facts: env.facts ?? {}, recovering };
   } finally {
     await env.stop();
@@ -114,10 +115,12 @@ beforeAll(async () => {
       shop,
       `with inserted as (insert into events values (${id}, 'row ${id}') returning xmin) select xmin::text as xid, '' as text from inserted`,
     );
-    const [{ text }] = await query<{ text: string }>(
-      shop,
-      `select pg_xact_commit_timestamp(xmin)::text as text from events where id = ${id}`,
-    );
+    const text = (
+      await query<{ text: string }>(
+        shop,
+        `select pg_xact_commit_timestamp(xmin)::text as text from events where id = ${id}`,
+      )
+    )[0]!.text;
     commits.push({ text, at: new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')), xid: row!.xid });
     if (id % 2 === 0) await switchAndArchive();
   }
@@ -174,10 +177,12 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
   it('names the damaged file of a corrupted backup (pg_verifybackup)', async () => {
     const damaged = join(work, 'damaged');
     await cp(join(work, 'plain'), damaged, { recursive: true });
-    const [{ path }] = await query<{ path: string }>(
-      production.connectionConfig('shop'),
-      "select pg_relation_filepath('customers') as path",
-    );
+    const path = (
+      await query<{ path: string }>(
+        production.connectionConfig('shop'),
+        "select pg_relation_filepath('customers') as path",
+      )
+    )[0]!.path;
     const file = join(damaged, path);
     const bytes = await readFile(file);
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
