@@ -50,3 +50,26 @@ export function describeTarget(target: RecoveryTarget): string {
       return `transaction ${target.xid}`;
   }
 }
+
+/** One backup set of a pgBackRest stanza, restored with `pgbackrest restore` and replayed from its archive. */
+export interface PgBackRestRestorable extends Restorable {
+  readonly kind: 'pgbackrest';
+  readonly stanza: string;
+  /** The backup set's label, e.g. `20261202-075654F`. */
+  readonly set: string;
+  /** `pgbackrest.conf` to use (default: pgBackRest's own lookup). */
+  readonly config?: string;
+  /** `repo1-path` when it is not in the config. */
+  readonly repo?: string;
+  /** The first WAL segment the backup needs and the newest one archived (from `pgbackrest info`). */
+  readonly archiveStart: string;
+  readonly archiveMax: string;
+  readonly database: string;
+  readonly target: RecoveryTarget;
+  readonly major: number;
+}
+
+/** Whether a restorable is a pgBackRest backup set. */
+export function isPgBackRest(restorable: Restorable): restorable is PgBackRestRestorable {
+  return restorable.kind === 'pgbackrest' && 'stanza' in restorable;
+}

@@ -14,8 +14,9 @@ import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.t
 import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../../postgres/pg-binaries.ts';
 import { labelDisposableDatabase } from '../../postgres/disposable-database.ts';
 import { pgRestore } from '../pg-restore.ts';
-import { isBaseBackup } from '../../model/physical-backup.ts';
-import { restoreBaseBackup, type PhysicalCluster } from './physical-restore.ts';
+import { restorePhysical } from './physical-restore.ts';
+import type { PhysicalCluster } from './physical-cluster.ts';
+import { physicalMethodFor } from './physical-methods.ts';
 import { runCommand, type OsUser } from '../../postgres/run-command.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { registerSecret } from '../../util/redact.ts';
@@ -364,8 +365,9 @@ class StartedLocalPostgres implements StartedEnvironment {
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
-    if (isBaseBackup(restorable)) {
-      this.facts = { ...this.facts, ...(await restoreBaseBackup(this.physicalCluster(), restorable, options)) };
+    const physical = physicalMethodFor(restorable);
+    if (physical) {
+      this.facts = { ...this.facts, ...(await restorePhysical(this.physicalCluster(), physical.method, physical.target, options)) };
       this.version = await this.serverVersion();
       return;
     }
