@@ -61,9 +61,11 @@ export function pgBackRestMethod(restorable: PgBackRestRestorable): PhysicalMeth
           const name = segmentName(timeline, segNo);
           const file = join(stage, name);
           try {
-            await pgbackrest(repo, 'archive-get', [name, file], { lockPath });
-          } catch {
-            continue;
+            // pg1-path: archive-get checks the restored cluster's pg_control against the stanza.
+            await pgbackrest(repo, 'archive-get', [`--pg1-path=${cluster.dataDir}`, name, file], { lockPath });
+          } catch (error) {
+            if (/unable to find/i.test((error as Error).message)) continue;
+            throw error;
           }
           await ownByServer(cluster, file);
           found = true;

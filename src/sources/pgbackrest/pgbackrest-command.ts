@@ -31,7 +31,7 @@ export async function pgbackrest(
     '--log-level-stderr=error',
   ];
   try {
-    return (await runCommand('pgbackrest', [...common, ...args, command], { signal: options.signal })).stdout;
+    return (await runCommand('pgbackrest', [...common, command, ...args], { signal: options.signal })).stdout;
   } catch (error) {
     if (error instanceof CommandFailedError) {
       const line = error.stderrTail.split('\n').find((l) => /ERROR/.test(l)) ?? error.stderrTail.split('\n')[0] ?? '';

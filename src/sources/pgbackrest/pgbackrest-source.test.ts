@@ -71,7 +71,9 @@ beforeAll(async () => {
     },
   }).start({ runId: newRunId(), drillName: 'pgbackrest production', log: () => {} });
   const login = production.libpqEnv('postgres');
-  const dataDir = (await query<{ d: string }>(production.connectionConfig('postgres'), "select current_setting('data_directory') as d"))[0]!.d;
+  const dataDir = (
+    await query<{ d: string }>(production.connectionConfig('postgres'), "select current_setting('data_directory') as d")
+  )[0]!.d;
   const repoSettings = `repo1-path=${repo}\nrepo1-cipher-type=aes-256-cbc\n`;
   await writeFile(
     productionConfig,

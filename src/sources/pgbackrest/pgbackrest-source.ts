@@ -69,7 +69,7 @@ export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackR
         lockPath,
         ...(context.signal ? { signal: context.signal } : {}),
       });
-      const stanza = (JSON.parse(text) as StanzaInfo[]).find((s) => s.name === config.stanza);
+      const stanza = parseInfo(text, config.stanza).find((s) => s.name === config.stanza);
       if (!stanza || stanza.status.code !== 0) {
         throw new ConfigError(
           `pgBackRest stanza "${config.stanza}" cannot be used: ${stanza?.status.message ?? 'not in pgbackrest info'}`,
@@ -137,4 +137,16 @@ export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackR
       };
     },
   };
+}
+
+/** `pgbackrest info --output=json`; unreadable output (what a wrong cipher pass yields) is a ConfigError. */
+function parseInfo(text: string, stanza: string): StanzaInfo[] {
+  try {
+    return JSON.parse(text) as StanzaInfo[];
+  } catch {
+    throw new ConfigError(
+      `pgbackrest info for stanza "${stanza}" printed something that is not its JSON: the repository's cipher pass is likely wrong`,
+      'check PGBACKREST_REPO1_CIPHER_PASS (or repo1-cipher-pass in the config)',
+    );
+  }
 }
