@@ -119,13 +119,15 @@ export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackR
       context.log(`locate: ${reachable.length} backup set(s) of stanza ${config.stanza}`);
       return reachable.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     },
-    async fetch(point: RecoveryPoint): Promise<PgBackRestRestorable> {
+    fetch(point: RecoveryPoint): Promise<PgBackRestRestorable> {
       if (!point.facts.archiveMax)
-        throw new ConfigError(
-          `stanza "${config.stanza}" has no archived WAL for backup ${String(point.facts.set)}`,
-          'check archive_command (pgbackrest archive-push)',
+        return Promise.reject(
+          new ConfigError(
+            `stanza "${config.stanza}" has no archived WAL for backup ${String(point.facts.set)}`,
+            'check archive_command (pgbackrest archive-push)',
+          ),
         );
-      return {
+      return Promise.resolve({
         kind: 'pgbackrest',
         ...repo,
         set: String(point.facts.set),
@@ -134,7 +136,7 @@ export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackR
         database: config.database,
         target,
         major: Number(point.facts.serverMajor),
-      };
+      });
     },
   };
 }
