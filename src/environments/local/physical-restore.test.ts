@@ -15,6 +15,9 @@ import { baseBackupSource } from '../../sources/basebackup/base-backup-source.ts
 import type { StartedEnvironment } from '../environment.ts';
 import { newRunId } from '../labels.ts';
 import { localPostgres } from './local-postgres.ts';
+import { writeMarker } from '../../markers/take-marker.ts';
+import { readMarkers } from '../../markers/read-markers.ts';
+import { momentChecks } from '../../verify/moment-proof.ts';
 
 const ROWS = 6;
 let work: string;
@@ -22,6 +25,8 @@ let archive: string;
 let production: StartedEnvironment;
 /** Each row's commit time as PostgreSQL prints it in UTC (microseconds), and as a Date (milliseconds). */
 const commits: Array<{ text: string; at: Date; xid: string }> = [];
+/** Ids of the markers written after rows 2, 4 and 6. */
+const markers: string[] = [];
 
 async function query<T>(config: pg.ClientConfig, text: string): Promise<T[]> {
   const client = new pg.Client(config);
@@ -75,7 +80,16 @@ async function restoreTo(target: RecoveryTarget, options: { backup?: string; wal
     const recovering = (
       await query<{ recovering: boolean }>(env.connectionConfig('shop'), 'select pg_is_in_recovery() as recovering')
     )[0]!.recovering;
-    return { ids, facts: env.facts ?? {}, recovering };
+    const client = new pg.Client(env.connectionConfig('shop'));
+    await client.connect();
+    const found = await readMarkers(client).finally(() => client.end());
+    const facts = env.facts ?? {};
+    const replay = {
+      recoveryStop: facts.recoveryStop as string | null,
+      lastReplayedCommit: facts.lastReplayedCommit as string | null,
+      redoDoneAt: facts.redoDoneAt as string | null,
+    };
+    return { ids, facts, recovering, markers: found, proof: momentChecks(target, replay, found) };
   } finally {
     await env.stop();
   }
@@ -122,7 +136,10 @@ beforeAll(async () => {
       )
     )[0]!.text;
     commits.push({ text, at: new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')), xid: row!.xid });
-    if (id % 2 === 0) await switchAndArchive();
+    if (id % 2 === 0) {
+      markers.push((await writeMarker(shop)).id); // restore-drill mark, after rows 2, 4 and 6
+      await switchAndArchive();
+    }
   }
 }, 180_000);
 
@@ -147,12 +164,29 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
     expect(restored.facts.lastReplayedCommit).toBe(commits[2]!.text);
     expect(restored.facts.verifyBackup).toMatch(/successfully verified/);
     expect(restored.facts.walSegmentsRestored).toBeGreaterThan(0);
+    // The markers prove it too: the one taken after row 2 is there, the one after row 4 is not.
+    expect(restored.markers.map((m) => m.id)).toEqual([markers[0]]);
+    expect(restored.proof.map((c) => [c.name, c.status])).toEqual([
+      ['WAL replay stopped at the target', 'passed'],
+      ['markers place the restored copy at the target', 'passed'],
+    ]);
+    // Asked about an earlier moment, the same copy fails both: it holds the marker and commits after it.
+    const earlier = { type: 'time', time: commits[0]!.at } as const;
+    const replay = {
+      recoveryStop: restored.facts.recoveryStop as string,
+      lastReplayedCommit: restored.facts.lastReplayedCommit as string,
+      redoDoneAt: null,
+    };
+    expect(momentChecks(earlier, replay, restored.markers).map((c) => c.status)).toEqual(['failed', 'failed']);
   }, 120_000);
 
   it('restores to the end of the archive (latest): every archived commit is there', async () => {
     const restored = await restoreTo({ type: 'latest' });
     expect(restored.ids).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(restored.facts.lastReplayedCommit).toBe(commits[5]!.text);
+    // The last commit replayed is the marker written after row 6 (same text format: compared as strings).
+    expect(String(restored.facts.lastReplayedCommit) > commits[5]!.text).toBe(true);
+    expect(restored.markers).toHaveLength(3);
+    expect(restored.proof.map((c) => c.status)).toEqual(['passed', 'passed']);
   }, 120_000);
 
   it('restores a tar backup to a transaction id, inclusive', async () => {
