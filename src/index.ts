@@ -28,6 +28,11 @@ export { retentionPolicy, type RetentionPolicyOptions } from './objectives/polic
 export { encryptionPolicy, type EncryptionPolicyOptions } from './objectives/policies/encryption-policy.ts';
 export { offsiteCopyPolicy, type OffsiteCopyPolicyOptions } from './objectives/policies/offsite-copy-policy.ts';
 export { s3VersioningPolicy, type S3VersioningPolicyOptions } from './objectives/policies/s3-versioning-policy.ts';
+// Physical backups (pg_basebackup + WAL archive, pgBackRest) restored to a moment, and the WAL policy.
+export type { RecoveryTarget, BaseBackupRestorable, PgBackRestRestorable } from './model/physical-backup.ts';
+export { baseBackupSource, type BaseBackupSourceConfig } from './sources/basebackup/base-backup-source.ts';
+export { pgBackRestSource, type PgBackRestSourceConfig } from './sources/pgbackrest/pgbackrest-source.ts';
+export { walContinuityPolicy, type WalContinuityPolicyOptions } from './objectives/policies/wal-continuity-policy.ts';
 export type { Objectives } from './objectives/objectives.ts';
 export type { CheckResult, DrillReport, DrillStatus } from './model/report.ts';
 export { ConfigError, CommandFailedError, InterruptedError, RestoreDrillError } from './errors.ts';
