@@ -73,3 +73,8 @@ export interface PgBackRestRestorable extends Restorable {
 export function isPgBackRest(restorable: Restorable): restorable is PgBackRestRestorable {
   return restorable.kind === 'pgbackrest' && 'stanza' in restorable;
 }
+
+/** The moment a physical restorable is restored to; undefined for anything else (a dump, a snapshot). */
+export function physicalTarget(restorable: Restorable): RecoveryTarget | undefined {
+  return isBaseBackup(restorable) || isPgBackRest(restorable) ? restorable.target : undefined;
+}
