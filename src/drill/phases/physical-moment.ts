@@ -28,10 +28,11 @@ export async function physicalMoment(
   restorable: Restorable,
   env: StartedEnvironment,
   client: pg.ClientBase,
+  drillStartedAt: Date,
 ): Promise<PhysicalMoment | undefined> {
   const target = physicalTarget(restorable);
   if (!target) return undefined;
-  const fact = (name: string) => (typeof env.facts?.[name] === 'string' ? (env.facts[name] as string) : null);
+  const fact = (name: string) => (typeof env.facts?.[name] === 'string' ? (env.facts[name]) : null);
   const replay: ReplayOutcome = {
     recoveryStop: fact('recoveryStop'),
     lastReplayedCommit: fact('lastReplayedCommit'),
