@@ -153,7 +153,8 @@ const MAX_SOCKET_PATH = 107;
 
 class StartedLocalPostgres implements StartedEnvironment {
   readonly kind = 'local-postgres';
-  readonly database = DATABASE;
+  /** `restored`; after a physical restore, the backup's database the drill verifies. */
+  database = DATABASE;
   version = '';
   facts: Record<string, string | number | boolean | null> = {};
   private sandbox: ServerSandbox | undefined;
@@ -356,7 +357,8 @@ class StartedLocalPostgres implements StartedEnvironment {
     const physical = physicalMethodFor(restorable);
     if (physical) {
       this.facts = { ...this.facts, ...(await restorePhysical(this.physicalCluster(), physical.method, physical.target, options)) };
-      this.version = await this.serverVersion();
+      this.version = await this.serverVersion(physical.database);
+      this.database = physical.database;
       return;
     }
     requirePgDump(restorable, 'local-postgres');
@@ -381,10 +383,15 @@ class StartedLocalPostgres implements StartedEnvironment {
     };
   }
 
-  private async serverVersion(): Promise<string> {
+  /** The restored server's version; a ConfigError when the backup has no database `database`. */
+  private async serverVersion(database: string): Promise<string> {
     const client = new pg.Client(this.connectionConfig('postgres'));
     await client.connect();
     try {
+      const names = (await client.query<{ datname: string }>('select datname from pg_database where datallowconn order by 1')).rows.map((r) => r.datname);
+      if (!names.includes(database)) {
+        throw new ConfigError(`the physical backup has no database "${database}" (it has ${names.join(', ')})`, 'set the source\'s database to one of them');
+      }
       return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0]!;
     } finally {
       await client.end();

@@ -14,8 +14,10 @@ import { pgBackRestMethod } from './pgbackrest-lay-down.ts';
  */
 export function physicalMethodFor(
   restorable: Restorable,
-): { readonly method: PhysicalMethod; readonly target: RecoveryTarget } | null {
-  if (isBaseBackup(restorable)) return { method: baseBackupMethod(restorable), target: restorable.target };
-  if (isPgBackRest(restorable)) return { method: pgBackRestMethod(restorable), target: restorable.target };
+): { readonly method: PhysicalMethod; readonly target: RecoveryTarget; readonly database: string } | null {
+  if (isBaseBackup(restorable))
+    return { method: baseBackupMethod(restorable), target: restorable.target, database: restorable.database };
+  if (isPgBackRest(restorable))
+    return { method: pgBackRestMethod(restorable), target: restorable.target, database: restorable.database };
   return null;
 }

@@ -1,18 +1,19 @@
 // The physical restore, end to end on real tools: a "production" cluster archives its WAL, pg_basebackup
 // takes a base backup, rows are committed one transaction each, and the backup is restored to moments between
 // those commits. The proof is at the data level: rows committed before the target are there, rows after are not.
-import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, RestoreDrillError } from '../../errors.ts';
 import type { RecoveryTarget } from '../../model/physical-backup.ts';
-import { serverOsUser } from '../../postgres/os-user.ts';
-import { findPgBinaries } from '../../postgres/pg-binaries.ts';
-import { runCommand } from '../../postgres/run-command.ts';
 import { baseBackupSource } from '../../sources/basebackup/base-backup-source.ts';
-import type { StartedEnvironment } from '../environment.ts';
+import {
+  between as betweenCommits,
+  startArchivingCluster,
+  type ArchivingCluster,
+  type Commit,
+} from '../../sources/basebackup/archiving-cluster.testkit.ts';
 import { newRunId } from '../labels.ts';
 import { localPostgres } from './local-postgres.ts';
 import { writeMarker } from '../../markers/take-marker.ts';
@@ -20,11 +21,10 @@ import { readMarkers } from '../../markers/read-markers.ts';
 import { momentChecks } from '../../verify/moment-proof.ts';
 
 const ROWS = 6;
+let production: ArchivingCluster;
 let work: string;
 let archive: string;
-let production: StartedEnvironment;
-/** Each row's commit time as PostgreSQL prints it in UTC (microseconds), and as a Date (milliseconds). */
-const commits: Array<{ text: string; at: Date; xid: string }> = [];
+const commits: Commit[] = [];
 /** Ids of the markers written after rows 2, 4 and 6. */
 const markers: string[] = [];
 
@@ -32,33 +32,10 @@ async function query<T>(config: pg.ClientConfig, text: string): Promise<T[]> {
   const client = new pg.Client(config);
   await client.connect();
   try {
-    await client.query("set timezone = 'UTC'");
     return (await client.query(text)).rows as T[];
   } finally {
     await client.end();
   }
-}
-
-/** Switches to a new WAL segment and waits until the archiver has copied the finished one. */
-async function switchAndArchive(): Promise<void> {
-  const segment = (
-    await query<{ segment: string }>(
-      production.connectionConfig('postgres'),
-      'select pg_walfile_name(pg_switch_wal()) as segment',
-    )
-  )[0]!.segment;
-  for (let i = 0; i < 600; i++) {
-    if ((await readdir(archive)).includes(segment)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`segment ${segment} was never archived`);
-}
-
-async function basebackup(into: string, format: 'p' | 't'): Promise<void> {
-  const bins = findPgBinaries({ tools: ['pg_basebackup'] });
-  await runCommand(bins.path('pg_basebackup'), ['-D', into, `-F${format}`, '-X', 'none', '-c', 'fast', '--no-sync'], {
-    env: production.libpqEnv('postgres'),
-  });
 }
 
 async function restoreTo(target: RecoveryTarget, options: { backup?: string; walArchive?: string } = {}) {
@@ -96,63 +73,31 @@ async function restoreTo(target: RecoveryTarget, options: { backup?: string; wal
 }
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'restore-drill-physical-test-'));
-  archive = join(work, 'archive');
-  await chmod(work, 0o711); // production's server user passes through to its archive
-  await mkdir(archive, { mode: 0o700 });
-  const owner = serverOsUser();
-  if (owner) await chown(archive, owner.uid, owner.gid);
-  production = await localPostgres({
-    sandbox: false, // production's archive_command needs a shell, which the restore sandbox withholds
-    settings: {
-      wal_level: 'replica',
-      archive_mode: true,
-      archive_command: `cp %p ${archive}/%f`,
-      max_wal_senders: 4,
-      track_commit_timestamp: true,
-    },
-  }).start({ runId: newRunId(), drillName: 'physical production', log: () => {} });
-  await query(production.connectionConfig('postgres'), 'create database shop');
-  await query(production.connectionConfig('shop'), 'create table events (id int primary key, note text)');
-  await query(
-    production.connectionConfig('shop'),
+  production = await startArchivingCluster();
+  ({ work, archive } = production);
+  await production.query(
+    'shop',
     "create table customers as select n as id, 'customer ' || n as name from generate_series(1, 1000) n",
   );
-  await basebackup(join(work, 'plain'), 'p');
-  await basebackup(join(work, 'tar'), 't');
-  const shop = production.connectionConfig('shop');
+  await production.basebackup(join(work, 'plain'), 'p');
+  await production.basebackup(join(work, 'tar'), 't');
   for (let id = 1; id <= ROWS; id++) {
-    // recovery_target_time is matched against commit times: 3 ms apart, a target between two commits is
-    // expressible in a Date's milliseconds. Every other row starts a new segment, so the archive has several.
-    await query(shop, 'select pg_sleep(0.003)');
-    const [row] = await query<{ text: string; xid: string }>(
-      shop,
-      `with inserted as (insert into events values (${id}, 'row ${id}') returning xmin) select xmin::text as xid, '' as text from inserted`,
-    );
-    const text = (
-      await query<{ text: string }>(
-        shop,
-        `select pg_xact_commit_timestamp(xmin)::text as text from events where id = ${id}`,
-      )
-    )[0]!.text;
-    commits.push({ text, at: new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')), xid: row!.xid });
+    commits.push(await production.commit(id));
+    // Every other row a marker and a new segment, so the archive has several.
     if (id % 2 === 0) {
-      markers.push((await writeMarker(shop)).id); // restore-drill mark, after rows 2, 4 and 6
-      await switchAndArchive();
+      markers.push((await writeMarker(production.env.connectionConfig('shop'))).id); // restore-drill mark, after rows 2, 4 and 6
+      await production.switchAndArchive();
     }
   }
 }, 180_000);
 
 afterAll(async () => {
   await production?.stop();
-  await rm(work, { recursive: true, force: true });
 });
 
 /** A moment strictly between the commits of rows `id` and `id + 1`. */
 function between(id: number): Date {
-  const before = commits[id - 1]!.at.getTime();
-  const after = commits[id]!.at.getTime();
-  return new Date(before + Math.max(1, Math.floor((after - before) / 2)));
+  return betweenCommits(commits[id - 1]!, commits[id]!);
 }
 
 describe('physical restore of a pg_basebackup backup with its WAL archive', () => {
@@ -212,10 +157,7 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
     const damaged = join(work, 'damaged');
     await cp(join(work, 'plain'), damaged, { recursive: true });
     const path = (
-      await query<{ path: string }>(
-        production.connectionConfig('shop'),
-        "select pg_relation_filepath('customers') as path",
-      )
+      await production.query<{ path: string }>('shop', "select pg_relation_filepath('customers') as path")
     )[0]!.path;
     const file = join(damaged, path);
     const bytes = await readFile(file);
