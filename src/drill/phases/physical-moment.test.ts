@@ -52,9 +52,9 @@ test('a base backup restored to a moment: the moment is proved, the data verifie
     reportDir: join(dir, 'reports'),
     signingKey: generateKeyPair(join(dir, 'keys')).privatePath,
     log: () => {},
-    body: async ({ db, check }) => {
-      await check('rows up to the target and none after', async () => {
-        const { rows } = await db.query<{ id: number }>('select id from events order by id');
+    body: async (drill) => {
+      await drill.check('rows up to the target and none after', async () => {
+        const { rows } = await drill.db.query<{ id: number }>('select id from events order by id');
         expect(rows.map((row) => row.id)).toEqual([1, 2, 3]);
       });
     },
