@@ -1,5 +1,5 @@
 // The pgBackRest method of a physical restore: `pgbackrest restore` of one backup set into the data
-// directory (pgBackRest checks every file's checksum as it restores), the stanza's WAL fetched segment by
+// directory, the stanza's WAL fetched segment by
 // segment with `archive-get` into the staging folder (a missing one is named), and `pgbackrest verify` of the
 // set and its WAL. pgBackRest runs outside the sandbox: it is the trusted reader of its own repository (its
 // permissions and cipher pass); nothing of the backup executes there, and replay runs sandboxed as for any
