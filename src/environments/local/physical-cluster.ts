@@ -59,7 +59,10 @@ export async function ownByServer(cluster: PhysicalCluster, path: string): Promi
 export async function ownTreeByServer(cluster: PhysicalCluster, root: string): Promise<void> {
   if (!cluster.sandbox.owner) return;
   await ownByServer(cluster, root);
-  for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
-    await ownByServer(cluster, join(entry.parentPath, entry.name));
+  // Walked by hand: Dirent.parentPath is missing before Node 20.12, and a link is never descended into.
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    const path = join(root, entry.name);
+    if (entry.isDirectory()) await ownTreeByServer(cluster, path);
+    else await ownByServer(cluster, path);
   }
 }
