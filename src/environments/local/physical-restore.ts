@@ -81,7 +81,10 @@ export async function restorePhysical(
     backupStartLsn: label.startLsn,
     verifyBackup,
     walSegmentsStaged: staged,
-    walSegmentsRestored: [...recoveryLog.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].length,
+    // Distinct segments: the server asks for some twice (e.g. the last one again as it ends recovery).
+    walSegmentsRestored: new Set(
+      [...recoveryLog.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].map((m) => m[1]),
+    ).size,
     recoveryStop: /(recovery stopping (?:before|after) [^\n]*)/.exec(recoveryLog)?.[1]?.trim() ?? null,
     lastReplayedCommit: /last completed transaction was at log time ([^\n]+)/.exec(recoveryLog)?.[1]?.trim() ?? null,
     redoDoneAt: /redo done at (\S+)/.exec(recoveryLog)?.[1] ?? null,
