@@ -71,3 +71,25 @@ test('a base backup restored to a moment: the moment is proved, the data verifie
     verifyBackup: expect.stringMatching(/successfully verified/) as unknown,
   });
 }, 180_000);
+
+test('a backup of another major version than the environment: one line, an error report, nothing restored', async () => {
+  const source = baseBackupSource({
+    path: join(production.work, 'base'),
+    walArchive: production.archive,
+    database: 'shop',
+  });
+  const result = await runDrill({
+    name: 'shop from another major',
+    // As a backup made by PostgreSQL 14 would be listed: the environment here runs 15.
+    source: { ...source, fetch: async (point, context) => ({ ...(await source.fetch(point, context)), major: 14 }) },
+    environment: localPostgres(),
+    reportDir: join(dir, 'reports'),
+    signingKey: generateKeyPair(join(dir, 'keys-major')).privatePath,
+    log: () => {},
+  });
+  expect(result.status).not.toBe('passed');
+  expect(result.report.error?.phase).toBe('restore');
+  expect(result.report.error?.message).toMatch(
+    /is PostgreSQL 14, but this environment runs PostgreSQL 15: a physical restore needs the same major version/,
+  );
+}, 120_000);
