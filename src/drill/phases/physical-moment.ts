@@ -32,7 +32,7 @@ export async function physicalMoment(
 ): Promise<PhysicalMoment | undefined> {
   const target = physicalTarget(restorable);
   if (!target) return undefined;
-  const fact = (name: string) => (typeof env.facts?.[name] === 'string' ? (env.facts[name]) : null);
+  const fact = (name: string) => (typeof env.facts?.[name] === 'string' ? env.facts[name] : null);
   const replay: ReplayOutcome = {
     recoveryStop: fact('recoveryStop'),
     lastReplayedCommit: fact('lastReplayedCommit'),
