@@ -35,6 +35,11 @@ export { standbyPolicy, type StandbyPolicyOptions } from './objectives/policies/
 export { RESIDENCY_DOMAINS, domainOfRegion, type ResidencyDomain } from './objectives/policies/residency-regions.ts';
 export type { ArchiveOptions } from './sources/s3/archive-thaw.ts';
 export { checkKeyAccess, type KeyAccessTarget } from './aws/kms-key-access.ts';
+// Physical backups (pg_basebackup + WAL archive, pgBackRest) restored to a moment, and the WAL policy.
+export type { RecoveryTarget, BaseBackupRestorable, PgBackRestRestorable } from './model/physical-backup.ts';
+export { baseBackupSource, type BaseBackupSourceConfig } from './sources/basebackup/base-backup-source.ts';
+export { pgBackRestSource, type PgBackRestSourceConfig } from './sources/pgbackrest/pgbackrest-source.ts';
+export { walContinuityPolicy, type WalContinuityPolicyOptions } from './objectives/policies/wal-continuity-policy.ts';
 export type { Objectives } from './objectives/objectives.ts';
 export type { CheckResult, DrillReport, DrillStatus } from './model/report.ts';
 export { ConfigError, CommandFailedError, InterruptedError, RestoreDrillError } from './errors.ts';

@@ -58,7 +58,8 @@ export interface NotVerified {
 }
 
 /** Where the achieved RPO's recovery point time came from. */
-export type RpoBasis = 'marker' | 'manifest' | 'metadata';
+/** `wal-replay`: the last commit a point-in-time restore replayed, as the server logged it. */
+export type RpoBasis = 'marker' | 'manifest' | 'metadata' | 'wal-replay';
 
 /** The predicate of the signed in-toto statement: everything one drill run found. */
 export interface DrillReport {

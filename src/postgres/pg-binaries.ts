@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 
 /** A PostgreSQL tool restore-drill runs. */
-export type PgTool = 'initdb' | 'pg_ctl' | 'postgres' | 'pg_restore' | 'pg_dump' | 'psql';
+export type PgTool = 'initdb' | 'pg_ctl' | 'postgres' | 'pg_restore' | 'pg_dump' | 'psql' | 'pg_verifybackup' | 'pg_basebackup';
 
 /** The server tools a local environment needs. */
 export const SERVER_TOOLS: readonly PgTool[] = ['initdb', 'pg_ctl', 'postgres'];

@@ -17,6 +17,7 @@ const RPO_BASIS: Record<RpoBasis, string> = {
   marker: 'Achieved RPO measured from the newest marker in the restored data.',
   manifest: 'Achieved RPO measured from the marker manifest written beside the dump.',
   metadata: "Achieved RPO measured from the recovery point's creation time (no markers found).",
+  'wal-replay': 'Achieved RPO measured from the last commit the WAL replay restored.',
 };
 
 /**

@@ -17,6 +17,7 @@ import type { PhaseRecorder } from '../phase-recorder.ts';
 import type { DrillSetup } from '../run-setup.ts';
 import { provisioned, type RunState } from '../run-state.ts';
 import type { EarlyComparison } from './restore.ts';
+import { physicalMoment } from './physical-moment.ts';
 
 /**
  * `verify`: markers and the manifest are checked for trust, then every table they describe (counts,
@@ -43,10 +44,13 @@ export async function verify(
     const manifest = restorable.manifest;
     const marker = await readNewestMarker(client);
     recorder.check(markersPresentCheck(manifest, marker));
+    // A point-in-time restore: where it landed is proved first; its markers are dated against the replayed data.
+    const moment = await physicalMoment(restorable, env, client, startedAt);
+    if (moment) recorder.check(...moment.checks);
     // Markers and manifests came with the backup: checked against what the drill knows before they count.
     const evidence = {
       drillStartedAt: startedAt,
-      recoveryPoint: point,
+      recoveryPoint: moment?.replayedTo ?? point,
       restoredTables: (await discoverTables(client)).map(qualifiedName),
     };
     const trust = {
@@ -84,6 +88,7 @@ export async function verify(
     );
     // The newest trusted evidence of the data's time: an older marker must not make a fresh dump look stale.
     const dataTime = newestEvidence([
+      moment?.dataTime,
       marker && trust.marker?.status === 'passed'
         ? { basis: 'marker', at: marker.takenAt, label: `marker #${marker.id}` }
         : undefined,

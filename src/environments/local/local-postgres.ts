@@ -14,6 +14,9 @@ import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.t
 import { findPgBinaries, SERVER_TOOLS, type PgBinaries } from '../../postgres/pg-binaries.ts';
 import { labelDisposableDatabase } from '../../postgres/disposable-database.ts';
 import { pgRestore } from '../pg-restore.ts';
+import { restorePhysical } from './physical-restore.ts';
+import type { PhysicalCluster } from './physical-cluster.ts';
+import { physicalMethodFor } from './physical-methods.ts';
 import { runCommand, type OsUser } from '../../postgres/run-command.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { registerSecret } from '../../util/redact.ts';
@@ -151,9 +154,10 @@ const MAX_SOCKET_PATH = 107;
 
 class StartedLocalPostgres implements StartedEnvironment {
   readonly kind = 'local-postgres';
-  readonly database = DATABASE;
+  /** `restored`; after a physical restore, the backup's database the drill verifies. */
+  database = DATABASE;
   version = '';
-  facts: Record<string, string> = {};
+  facts: Record<string, string | number | boolean | null> = {};
   private sandbox: ServerSandbox | undefined;
   private server: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
@@ -351,8 +355,48 @@ class StartedLocalPostgres implements StartedEnvironment {
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
+    const physical = physicalMethodFor(restorable);
+    if (physical) {
+      this.facts = { ...this.facts, ...(await restorePhysical(this.physicalCluster(), physical.method, physical.target, options)) };
+      this.version = await this.serverVersion(physical.database);
+      this.database = physical.database;
+      return;
+    }
     requirePgDump(restorable, 'local-postgres');
     await pgRestore(this, restorable.dump, options);
+  }
+
+  /** This cluster as a physical restore sees it: its folders, sandbox, login and server controls. */
+  private physicalCluster(): PhysicalCluster {
+    return {
+      dir: this.dir,
+      dataDir: this.dataDir,
+      socketDir: this.socketDir,
+      bins: this.bins,
+      sandbox: this.sandbox!,
+      superuser: SUPERUSER,
+      password: this.password,
+      connectionSettings: connectionSettings(this.socketDir),
+      stopServer: () => this.stopServer(),
+      startServer: (signal) => this.startServer(signal),
+      singleUser: (statement, signal) => this.singleUser(statement, signal),
+      confValue,
+    };
+  }
+
+  /** The restored server's version; a ConfigError when the backup has no database `database`. */
+  private async serverVersion(database: string): Promise<string> {
+    const client = new pg.Client(this.connectionConfig('postgres'));
+    await client.connect();
+    try {
+      const names = (await client.query<{ datname: string }>('select datname from pg_database where datallowconn order by 1')).rows.map((r) => r.datname);
+      if (!names.includes(database)) {
+        throw new ConfigError(`the physical backup has no database "${database}" (it has ${names.join(', ')})`, 'set the source\'s database to one of them');
+      }
+      return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0]!;
+    } finally {
+      await client.end();
+    }
   }
 
   /** What the sandbox blocked, from the server log: each is code in the backup that tried to leave it. */
@@ -368,6 +412,12 @@ class StartedLocalPostgres implements StartedEnvironment {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.stopServer();
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+  }
+
+  /** Stops the server and waits for it; the cluster's folder stays. */
+  private async stopServer(): Promise<void> {
     const server = this.server;
     if (server && server.exitCode === null && server.signalCode === null) {
       // Sandboxed, the child is bubblewrap: killing it ends the pid namespace and every process in it.
@@ -383,6 +433,7 @@ class StartedLocalPostgres implements StartedEnvironment {
     // Never a path-based rm -rf as root: unsandboxed, a process the backup's code left running as the server's
     // account could swap a folder for a symlink half-way through.
     await removeOwnTree(this.dir, { last: [LABEL_FILE] });
+    this.server = undefined;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -27,6 +27,7 @@ const RPO_BASIS: Record<RpoBasis, string> = {
   marker: 'measured from the newest marker found in the restored data',
   manifest: 'measured from the marker manifest written beside the dump',
   metadata: "measured from the recovery point's creation time (no markers found)",
+  'wal-replay': 'measured from the last commit the WAL replay restored',
 };
 
 /**

@@ -1,0 +1,171 @@
+// The `pg_basebackup` method of a physical restore: the backup copied (plain) or extracted in the sandbox
+// (tar), the WAL archive's segments staged after a continuity check, `pg_verifybackup` on the result.
+
+import { spawn } from 'node:child_process';
+import { chmod, constants, copyFile, cp, mkdir, open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
+import type { BaseBackupRestorable } from '../../model/physical-backup.ts';
+import { runCommand } from '../../postgres/run-command.ts';
+import { backupFormat } from '../../sources/basebackup/base-backup-source.ts';
+import { findWalGap, listWalArchive, parseSegmentName } from '../../sources/basebackup/wal-archive.ts';
+import { ownByServer, ownTreeByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
+
+/**
+ * The restore method of a `pg_basebackup` backup and its WAL archive, for {@link restorePhysical}.
+ *
+ * @example
+ * await restorePhysical(cluster, baseBackupMethod(restorable), restorable.target, options);
+ */
+export function baseBackupMethod(restorable: BaseBackupRestorable): PhysicalMethod {
+  return {
+    what: `the ${restorable.format} base backup ${restorable.path}`,
+    major: restorable.major,
+    layDown: (cluster, signal) => layDown(cluster, restorable, signal),
+    stageWal: (cluster, startSegment, stage, log) => stageWal(cluster, restorable, startSegment, stage, log),
+    verify: (cluster, stage, signal, log) => {
+      log('restore: pg_verifybackup (every file of the backup against its backup_manifest, and the WAL it needs)');
+      return verifyBackupFiles(cluster, stage, signal);
+    },
+  };
+}
+
+/** Copies (plain) or extracts (tar, inside the sandbox as the server's identity) the backup into the data directory. */
+async function layDown(
+  cluster: PhysicalCluster,
+  restorable: BaseBackupRestorable,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const layout = await backupFormat(restorable.path);
+  if (layout.format === 'plain') {
+    // verbatimSymlinks: a link in the backup stays a link (the sandbox shows the server nothing it could point to).
+    await cp(restorable.path, cluster.dataDir, { recursive: true, verbatimSymlinks: true, force: true });
+    await ownTreeByServer(cluster, cluster.dataDir);
+  } else {
+    await extractInSandbox(cluster, join(restorable.path, layout.baseTar), cluster.dataDir, signal);
+    if (layout.walTar)
+      await extractInSandbox(cluster, join(restorable.path, layout.walTar), join(cluster.dataDir, 'pg_wal'), signal);
+    const manifest = join(cluster.dataDir, 'backup_manifest');
+    await copyFile(join(restorable.path, 'backup_manifest'), manifest);
+    await ownByServer(cluster, manifest);
+  }
+  await chmod(cluster.dataDir, 0o700);
+  const tablespaces = await readdir(join(cluster.dataDir, 'pg_tblspc')).catch(() => []);
+  if (tablespaces.length > 0) {
+    throw new ConfigError(
+      `the base backup ${restorable.path} has tablespaces (pg_tblspc: ${tablespaces.join(', ')}), which restore-drill does not restore yet`,
+      'back up a cluster without extra tablespaces',
+    );
+  }
+}
+
+/** `tar -x` of an untrusted archive, run in the sandbox (no network, writes only into `into`), fed on stdin. */
+async function extractInSandbox(
+  cluster: PhysicalCluster,
+  tarFile: string,
+  into: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await mkdir(into, { recursive: true, mode: 0o700 });
+  await ownByServer(cluster, into);
+  const args = ['-x', ...(tarFile.endsWith('.gz') ? ['-z'] : []), '-f', '-', '-C', into, '--no-same-owner'];
+  const command = cluster.sandbox.command('initdb', '/usr/bin/tar', args, { writable: [into] });
+  const file = await open(tarFile, 'r');
+  try {
+    const child = spawn(command.file, command.args, {
+      cwd: '/',
+      env: command.env,
+      stdio: [file.fd, 'ignore', 'pipe'],
+      signal,
+      ...(command.user ? { uid: command.user.uid, gid: command.user.gid } : {}),
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('exit', (exitCode) => resolve(exitCode));
+      child.once('error', () => resolve(null));
+    });
+    if (signal?.aborted) throw new InterruptedError(signal.reason);
+    if (code !== 0)
+      throw new RestoreDrillError(
+        `tar could not extract ${tarFile}: ${stderr.trim().split('\n').slice(-1)[0] ?? `exit ${code}`}`,
+        'check that the backup is complete',
+      );
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Copies the segments replay may need (from the backup's first segment on, and every timeline history) into
+ * a folder of the cluster owned by the server's identity, which cannot read a production archive in place.
+ * A missing segment between the backup and the archive's end stops the restore, naming it: PostgreSQL would
+ * otherwise end replay there and call it the end of the archive.
+ */
+async function stageWal(
+  cluster: PhysicalCluster,
+  restorable: BaseBackupRestorable,
+  startSegment: string,
+  stage: string,
+  log: (line: string) => void,
+): Promise<number> {
+  const from = parseSegmentName(startSegment)!;
+  const archived = await listWalArchive(restorable.walArchive);
+  const inBackup = await listWalArchive(join(cluster.dataDir, 'pg_wal')).catch(() => []);
+  const needed = archived.filter((segment) => segment.segNo >= from.segNo && segment.timeline >= from.timeline);
+  const gap = findWalGap([...needed, ...inBackup], from);
+  if (gap) {
+    throw new RestoreDrillError(
+      `the WAL archive ${restorable.walArchive} is missing segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored`,
+      'find the segment (archive_command failures are in the production server log), or restore to a target before it',
+    );
+  }
+  const histories = (await readdir(restorable.walArchive)).filter((name) => /^[0-9A-F]{8}\.history$/.test(name));
+  for (const name of [...needed.map((segment) => segment.name), ...histories]) {
+    const to = join(stage, name);
+    await copyFile(join(restorable.walArchive, name), to, constants.COPYFILE_FICLONE);
+    await ownByServer(cluster, to);
+  }
+  log(
+    `restore: ${needed.length} WAL segment(s) staged from ${restorable.walArchive} (${startSegment} to ${needed.at(-1)?.name ?? startSegment})`,
+  );
+  if (needed.length === 0 && inBackup.length === 0) {
+    throw new RestoreDrillError(
+      `the WAL archive ${restorable.walArchive} has no segment from ${startSegment} on, and the backup holds no WAL`,
+      'check archive_command, or take backups with -X stream',
+    );
+  }
+  return needed.length;
+}
+
+/** `pg_verifybackup` in the sandbox; a damaged backup is a failed restore naming what it found. */
+async function verifyBackupFiles(
+  cluster: PhysicalCluster,
+  stage: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const walInBackup = (await listWalArchive(join(cluster.dataDir, 'pg_wal')).catch(() => [])).length > 0;
+  const args = [...(walInBackup ? [] : ['--wal-directory', stage]), cluster.dataDir];
+  const command = cluster.sandbox.command('initdb', cluster.bins.path('pg_verifybackup'), args, {
+    writable: [],
+    readable: [cluster.dataDir, stage],
+  });
+  const output = await runCommand(command.file, command.args, {
+    user: command.user,
+    env: command.env,
+    inheritEnv: false,
+    signal,
+    cwd: '/',
+  }).catch((error: Error & { stderrTail?: string }) => {
+    if (signal?.aborted) throw error;
+    const findings = (error.stderrTail ?? error.message)
+      .split('\n')
+      .filter((line) => /error:/.test(line))
+      .map((line) => line.replace(/^pg_verifybackup: error: /, ''));
+    throw new RestoreDrillError(
+      `pg_verifybackup found the base backup damaged: ${findings.slice(0, 3).join('; ') || error.message}${findings.length > 3 ? ` (and ${findings.length - 3} more)` : ''}`,
+      'the backup cannot be trusted: take a new one, and check the storage it was kept on',
+    );
+  });
+  return output.stdout.trim().split('\n').slice(-1)[0] ?? 'verified';
+}

@@ -1,0 +1,229 @@
+// A physical restore into the local environment: the base backup is laid down as the cluster's data
+// directory, checked with `pg_verifybackup`, and the WAL archive is replayed to the target by PostgreSQL's own
+// recovery — all inside the restore sandbox (a backup and its WAL are untrusted input). Replay runs with a
+// shell and `cp` (restore_command needs them) but without hot standby, so no SQL runs while they are there;
+// the server is then restarted in the usual shell-less sandbox before anything is verified.
+
+import { spawn } from 'node:child_process';
+import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
+import { describeTarget, type RecoveryTarget } from '../../model/physical-backup.ts';
+import { readBackupLabel } from '../../sources/basebackup/backup-label.ts';
+import { formatLsn, parseSegmentName } from '../../sources/basebackup/wal-archive.ts';
+import type { RestoreOptions } from '../environment.ts';
+import { ownByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
+
+/** Where replay stopped and what it took, from the server's own recovery messages. Recorded as environment facts. */
+export interface PhysicalRestoreFacts extends Record<string, string | number | boolean | null> {
+  readonly recoveryTarget: string;
+  readonly backupStartLsn: string;
+  /** `pg_verifybackup`'s verdict on the backup, e.g. `backup successfully verified`. */
+  readonly verifyBackup: string;
+  readonly walSegmentsStaged: number;
+  readonly walSegmentsRestored: number;
+  /** The server's line on where it stopped, e.g. `recovery stopping before commit of transaction 745, time …`. */
+  readonly recoveryStop: string | null;
+  /** The commit time of the last transaction replayed (the restored copy's newest data), as the server logged it. */
+  readonly lastReplayedCommit: string | null;
+  readonly redoDoneAt: string | null;
+  readonly replaySeconds: number;
+}
+
+/**
+ * Restores a physical backup into `cluster` to `target`: lays the backup down, stages the WAL the restore needs
+ * (refusing an archive with a missing segment), verifies the backup with its tool, replays the WAL in the
+ * sandbox, then restarts the server for verification. Returns what the server said about where it stopped.
+ */
+export async function restorePhysical(
+  cluster: PhysicalCluster,
+  method: PhysicalMethod,
+  target: RecoveryTarget,
+  options: RestoreOptions,
+): Promise<PhysicalRestoreFacts> {
+  const { signal, log } = options;
+  if (method.major !== cluster.bins.major) {
+    throw new ConfigError(
+      `${method.what} is PostgreSQL ${method.major}, but this environment runs PostgreSQL ${cluster.bins.major}: a physical restore needs the same major version`,
+      `install PostgreSQL ${method.major} and point the environment at it (localPostgres({ binDir }) or RESTORE_DRILL_PG_BIN)`,
+    );
+  }
+  await cluster.stopServer();
+  await rm(cluster.dataDir, { recursive: true, force: true });
+  await mkdir(cluster.dataDir, { mode: 0o700 });
+  await ownByServer(cluster, cluster.dataDir);
+
+  log(`restore: laying down ${method.what}`);
+  await method.layDown(cluster, signal);
+  const label = await readBackupLabel(cluster.dataDir, { format: 'plain' });
+  const stage = join(cluster.dir, 'wal');
+  await mkdir(stage, { mode: 0o700 });
+  await ownByServer(cluster, stage);
+  const staged = await method.stageWal(cluster, label.startSegment, stage, log);
+  const verifyBackup = await method.verify(cluster, stage, signal, log);
+
+  await writeRecoveryConfig(cluster, target, stage);
+  log(`replay: WAL from ${label.startLsn} to ${describeTarget(target)}`);
+  const started = performance.now();
+  const recoveryLog = await replay(cluster, stage, staged, options);
+  const replaySeconds = (performance.now() - started) / 1000;
+
+  // Our own login, made while nothing listens: the backup's roles and pg_hba are production's.
+  await cluster.singleUser(
+    `do $$ begin if exists (select from pg_roles where rolname = '${cluster.superuser}') then alter role "${cluster.superuser}" superuser login password '${cluster.password.replace(/'/g, "''")}'; else create role "${cluster.superuser}" superuser login password '${cluster.password.replace(/'/g, "''")}'; end if; end $$`,
+    signal,
+  );
+  await writeServerConfig(cluster, {});
+  await cluster.startServer(signal);
+
+  const facts: PhysicalRestoreFacts = {
+    recoveryTarget: describeTarget(target),
+    backupStartLsn: label.startLsn,
+    verifyBackup,
+    walSegmentsStaged: staged,
+    // Distinct segments: the server asks for some twice (e.g. the last one again as it ends recovery).
+    walSegmentsRestored: new Set(
+      [...recoveryLog.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].map((m) => m[1]),
+    ).size,
+    recoveryStop: /(recovery stopping (?:before|after) [^\n]*)/.exec(recoveryLog)?.[1]?.trim() ?? null,
+    lastReplayedCommit: /last completed transaction was at log time ([^\n]+)/.exec(recoveryLog)?.[1]?.trim() ?? null,
+    redoDoneAt: /redo done at (\S+)/.exec(recoveryLog)?.[1] ?? null,
+    replaySeconds: Math.round(replaySeconds * 1000) / 1000,
+  };
+  log(
+    `replay: done in ${facts.replaySeconds.toFixed(1)} s — ${facts.recoveryStop ?? `replayed to ${facts.redoDoneAt ?? 'the end of the archive'}`}`,
+  );
+  return facts;
+}
+
+/** postgresql.conf replaced by ours (production's may archive, preload libraries or listen), pg_hba ours too. */
+async function writeServerConfig(
+  cluster: PhysicalCluster,
+  extra: Readonly<Record<string, string | number | boolean>>,
+): Promise<void> {
+  const settings: Record<string, string | number | boolean> = {
+    ...cluster.connectionSettings,
+    archive_mode: false,
+    shared_preload_libraries: '',
+    hot_standby: false,
+    fsync: false,
+    timezone: 'UTC',
+    log_timezone: 'UTC',
+    ...extra,
+  };
+  const conf = Object.entries(settings)
+    .map(([key, value]) => `${key} = ${cluster.confValue(value)}`)
+    .join('\n');
+  const files: Array<[string, string]> = [
+    ['postgresql.conf', `# restore-drill: the physical restore's own settings (production's were not kept)\n${conf}\n`],
+    ['postgresql.auto.conf', '# restore-drill: ALTER SYSTEM settings of production were not kept\n'],
+    ['pg_hba.conf', `local all ${cluster.superuser} scram-sha-256\n`],
+    ['pg_ident.conf', ''],
+  ];
+  for (const [name, text] of files) {
+    const path = join(cluster.dataDir, name);
+    await writeFile(path, text, { mode: 0o600 });
+    await ownByServer(cluster, path);
+  }
+}
+
+async function writeRecoveryConfig(cluster: PhysicalCluster, target: RecoveryTarget, stage: string): Promise<void> {
+  const recovery: Record<string, string> = {
+    restore_command: `cp ${stage}/%f %p`,
+    recovery_target_action: 'promote',
+    recovery_target_timeline: 'latest',
+  };
+  if (target.type === 'immediate') recovery.recovery_target = 'immediate';
+  // PostgreSQL refuses ISO 8601's "T" and "Z" here; its own form with an explicit UTC offset is exact.
+  if (target.type === 'time')
+    recovery.recovery_target_time = target.time.toISOString().replace('T', ' ').replace('Z', '+00');
+  if (target.type === 'lsn') recovery.recovery_target_lsn = target.lsn;
+  if (target.type === 'xid') recovery.recovery_target_xid = target.xid;
+  await writeServerConfig(cluster, recovery);
+  await rm(join(cluster.dataDir, 'standby.signal'), { force: true });
+  const signalFile = join(cluster.dataDir, 'recovery.signal');
+  await writeFile(signalFile, '', { mode: 0o600 });
+  await ownByServer(cluster, signalFile);
+}
+
+/**
+ * Runs the server in recovery until it has promoted (recovery ended at the target) or exited (it could not
+ * reach it), showing each WAL segment as it is restored; then shuts it down cleanly. Returns its log.
+ */
+async function replay(
+  cluster: PhysicalCluster,
+  stage: string,
+  staged: number,
+  options: RestoreOptions,
+): Promise<string> {
+  const { signal, log } = options;
+  const logPath = join(cluster.dir, 'recovery.log');
+  const command = cluster.sandbox.command('initdb', cluster.bins.path('postgres'), ['-D', cluster.dataDir], {
+    writable: [cluster.dataDir, cluster.socketDir],
+    readable: [stage],
+  });
+  const logFile = await open(logPath, 'a', 0o600);
+  const child = spawn(command.file, command.args, {
+    cwd: '/',
+    env: command.env,
+    stdio: ['ignore', logFile.fd, logFile.fd],
+    ...(command.user ? { uid: command.user.uid, gid: command.user.gid } : {}),
+  });
+  await logFile.close();
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  void exit.then(() => (exited = true));
+  const readLog = () => readFile(logPath, 'utf8').catch(() => '');
+  let shown = 0;
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new InterruptedError(signal.reason);
+      const text = await readLog();
+      const restored = [...text.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].map((match) => match[1]!);
+      for (const name of restored.slice(shown)) {
+        const segment = parseSegmentName(name)!;
+        log(
+          `replay: WAL segment ${name} restored (LSN ${formatLsn(segment.segNo * 16n * 1024n * 1024n)}), ${restored.length} of at most ${staged}`,
+        );
+      }
+      shown = restored.length;
+      options.progress?.(Math.min(restored.length, staged), Math.max(staged, 1));
+      if (/database system is ready to accept connections/.test(text)) break;
+      if (exited) {
+        const fatal = [...text.matchAll(/(?:FATAL|PANIC):\s+([^\n]*)/g)].map((match) => match[1]).join(' / ');
+        throw new RestoreDrillError(
+          `WAL replay did not reach the target: ${fatal || 'the server exited during recovery'}`,
+          `see the recovery log; the target may be after the archive's end or the archive incomplete`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await fastShutdown(cluster, exit);
+    return await readLog();
+  } finally {
+    if (!exited) child.kill('SIGKILL');
+    await exit;
+  }
+}
+
+/**
+ * A clean (fast) shutdown, so the promoted cluster starts again without crash recovery. The postmaster runs
+ * in the sandbox's pid namespace: it is found on the host by its command line naming this data directory.
+ */
+async function fastShutdown(cluster: PhysicalCluster, exit: Promise<void>): Promise<void> {
+  const wanted = `${cluster.bins.path('postgres')}\0-D\0${cluster.dataDir}\0`;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline === wanted) {
+      process.kill(Number(entry), 'SIGINT');
+      const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 60_000).unref());
+      if ((await Promise.race([exit.then(() => 'exited'), timeout])) === 'exited') return;
+      break;
+    }
+  }
+  throw new RestoreDrillError('the recovered server did not shut down cleanly after replay', 'see the recovery log');
+}

@@ -1,0 +1,80 @@
+import type { Restorable } from './recovery-point.ts';
+
+/**
+ * Where in the WAL a physical restore stops: the end of the archive (`latest`), the first consistent moment
+ * after the base backup (`immediate`), a time, an LSN or a transaction id (inclusive: that transaction's
+ * commit is the last one replayed).
+ *
+ * @example
+ * const target: RecoveryTarget = { type: 'time', time: new Date('2026-12-01T03:00:00Z') };
+ */
+export type RecoveryTarget =
+  | { readonly type: 'latest' }
+  | { readonly type: 'immediate' }
+  | { readonly type: 'time'; readonly time: Date }
+  | { readonly type: 'lsn'; readonly lsn: string }
+  | { readonly type: 'xid'; readonly xid: string };
+
+/** A `pg_basebackup` backup (plain or tar, with its `backup_manifest`) and the WAL archive it replays from. */
+export interface BaseBackupRestorable extends Restorable {
+  readonly kind: 'base-backup';
+  /** The backup's folder: a data directory (`plain`) or `base.tar[.gz]` + `pg_wal.tar[.gz]` (`tar`). */
+  readonly path: string;
+  readonly format: 'plain' | 'tar';
+  /** A folder of archived WAL segments, as `archive_command` wrote them (uncompressed). */
+  readonly walArchive: string;
+  /** The database the drill verifies (a physical backup holds the whole cluster). */
+  readonly database: string;
+  readonly target: RecoveryTarget;
+  /** The backup's PostgreSQL major version (its `PG_VERSION`): a physical restore needs exactly this one. */
+  readonly major: number;
+}
+
+/** Whether a restorable is a physical base backup. */
+export function isBaseBackup(restorable: Restorable): restorable is BaseBackupRestorable {
+  return restorable.kind === 'base-backup' && 'walArchive' in restorable;
+}
+
+/** One line naming a recovery target, for logs and reports, e.g. `time 2026-12-01T03:00:00.000Z`. */
+export function describeTarget(target: RecoveryTarget): string {
+  switch (target.type) {
+    case 'latest':
+      return 'latest (end of the WAL archive)';
+    case 'immediate':
+      return 'immediate (end of the base backup)';
+    case 'time':
+      return `time ${target.time.toISOString()}`;
+    case 'lsn':
+      return `lsn ${target.lsn}`;
+    case 'xid':
+      return `transaction ${target.xid}`;
+  }
+}
+
+/** One backup set of a pgBackRest stanza, restored with `pgbackrest restore` and replayed from its archive. */
+export interface PgBackRestRestorable extends Restorable {
+  readonly kind: 'pgbackrest';
+  readonly stanza: string;
+  /** The backup set's label, e.g. `20261202-075654F`. */
+  readonly set: string;
+  /** `pgbackrest.conf` to use (default: pgBackRest's own lookup). */
+  readonly config?: string;
+  /** `repo1-path` when it is not in the config. */
+  readonly repo?: string;
+  /** The first WAL segment the backup needs and the newest one archived (from `pgbackrest info`). */
+  readonly archiveStart: string;
+  readonly archiveMax: string;
+  readonly database: string;
+  readonly target: RecoveryTarget;
+  readonly major: number;
+}
+
+/** Whether a restorable is a pgBackRest backup set. */
+export function isPgBackRest(restorable: Restorable): restorable is PgBackRestRestorable {
+  return restorable.kind === 'pgbackrest' && 'stanza' in restorable;
+}
+
+/** The moment a physical restorable is restored to; undefined for anything else (a dump, a snapshot). */
+export function physicalTarget(restorable: Restorable): RecoveryTarget | undefined {
+  return isBaseBackup(restorable) || isPgBackRest(restorable) ? restorable.target : undefined;
+}

@@ -1,0 +1,123 @@
+// Test support for physical backups: a "production" cluster that archives its WAL into a folder, takes
+// pg_basebackup backups, and commits rows one transaction each, remembering each commit's exact time.
+import { chmod, chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { StartedEnvironment } from '../../environments/environment.ts';
+import { newRunId } from '../../environments/labels.ts';
+import { localPostgres } from '../../environments/local/local-postgres.ts';
+import { serverOsUser } from '../../postgres/os-user.ts';
+import { findPgBinaries } from '../../postgres/pg-binaries.ts';
+import { runCommand } from '../../postgres/run-command.ts';
+
+/** One committed row: its commit time as PostgreSQL prints it in UTC (microseconds) and as a Date (ms). */
+export interface Commit {
+  readonly id: number;
+  readonly text: string;
+  readonly at: Date;
+  readonly xid: string;
+}
+
+/** A started archiving cluster with database `shop` and table `events (id, note)`. */
+export interface ArchivingCluster extends AsyncDisposable {
+  readonly env: StartedEnvironment;
+  /** A private folder (removed on stop) the cluster's server user can pass through. */
+  readonly work: string;
+  /** The WAL archive folder archive_command copies into. */
+  readonly archive: string;
+  query<T>(database: string, text: string): Promise<T[]>;
+  /** `pg_basebackup -X none` into `into`, plain (`p`) or tar (`t`). */
+  basebackup(into: string, format: 'p' | 't'): Promise<void>;
+  /** Inserts row `id` in its own transaction; commits are at least 3 ms apart, so a Date fits between two. */
+  commit(id: number): Promise<Commit>;
+  /** Switches to a new WAL segment and waits until the finished one is archived. */
+  switchAndArchive(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the cluster (unsandboxed: archive_command needs the shell the restore sandbox withholds). */
+export async function startArchivingCluster(): Promise<ArchivingCluster> {
+  const work = await mkdtemp(join(tmpdir(), 'restore-drill-physical-test-'));
+  await chmod(work, 0o711); // the server user passes through to its archive
+  const archive = join(work, 'archive');
+  await mkdir(archive, { mode: 0o700 });
+  const owner = serverOsUser();
+  if (owner) await chown(archive, owner.uid, owner.gid);
+  const env = await localPostgres({
+    sandbox: false,
+    settings: {
+      wal_level: 'replica',
+      archive_mode: true,
+      archive_command: `cp %p ${archive}/%f`,
+      max_wal_senders: 4,
+      track_commit_timestamp: true,
+    },
+  }).start({ runId: newRunId(), drillName: 'physical production', log: () => {} });
+  const query = async <T>(database: string, text: string): Promise<T[]> => {
+    const client = new pg.Client(env.connectionConfig(database));
+    await client.connect();
+    try {
+      await client.query("set timezone = 'UTC'");
+      return (await client.query(text)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  };
+  const stop = async () => {
+    await env.stop();
+    await rm(work, { recursive: true, force: true });
+  };
+  try {
+    await query('postgres', 'create database shop');
+    await query('shop', 'create table events (id int primary key, note text)');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    env,
+    work,
+    archive,
+    query,
+    async basebackup(into, format) {
+      const bins = findPgBinaries({ tools: ['pg_basebackup'] });
+      await runCommand(
+        bins.path('pg_basebackup'),
+        ['-D', into, `-F${format}`, '-X', 'none', '-c', 'fast', '--no-sync'],
+        { env: env.libpqEnv('postgres') },
+      );
+    },
+    async commit(id) {
+      await query('shop', 'select pg_sleep(0.003)');
+      const xid = (
+        await query<{ xid: string }>(
+          'shop',
+          `insert into events values (${id}, 'row ${id}') returning xmin::text as xid`,
+        )
+      )[0]!.xid;
+      const text = (
+        await query<{ t: string }>(
+          'shop',
+          `select pg_xact_commit_timestamp(xmin)::text as t from events where id = ${id}`,
+        )
+      )[0]!.t;
+      return { id, text, at: new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')), xid };
+    },
+    async switchAndArchive() {
+      const segment = (await query<{ s: string }>('postgres', 'select pg_walfile_name(pg_switch_wal()) as s'))[0]!.s;
+      for (let i = 0; i < 600; i++) {
+        if ((await readdir(archive)).includes(segment)) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`segment ${segment} was never archived`);
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** A moment strictly between two commits at least 3 ms apart. */
+export function between(before: Commit, after: Commit): Date {
+  return new Date(before.at.getTime() + Math.max(1, Math.floor((after.at.getTime() - before.at.getTime()) / 2)));
+}
