@@ -31,3 +31,5 @@ export { s3VersioningPolicy, type S3VersioningPolicyOptions } from './objectives
 export type { Objectives } from './objectives/objectives.ts';
 export type { CheckResult, DrillReport, DrillStatus } from './model/report.ts';
 export { ConfigError, CommandFailedError, InterruptedError, RestoreDrillError } from './errors.ts';
+export { defineFleet, type Fleet } from './fleet/inventory.ts';
+export type { FleetDatabase, FleetInventoryInput } from './fleet/inventory-schema.ts';

@@ -5,6 +5,7 @@ import { registerCheckCommand } from './check.ts';
 import { registerCleanupCommand } from './cleanup.ts';
 import { registerControlsCommand } from './controls.ts';
 import { registerDumpCommand } from './dump.ts';
+import { registerGenerateCommand } from './generate.ts';
 import { registerHistoryCommand } from './history.ts';
 import { registerInitCommand } from './init.ts';
 import { registerKeygenCommand } from './keygen.ts';
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     registerHistoryCommand,
     registerCleanupCommand,
     registerInitCommand,
+    registerGenerateCommand,
   ]) {
     const command = register(program, setExit);
     command.exitOverride().configureOutput({ outputError: () => {} });
