@@ -10,6 +10,7 @@ import { registerHistoryCommand } from './history.ts';
 import { registerInitCommand } from './init.ts';
 import { registerKeygenCommand } from './keygen.ts';
 import { registerMarkCommand } from './mark.ts';
+import { registerMergeCommand } from './merge.ts';
 import { registerRunCommand } from './run.ts';
 import { registerVerifyCommand } from './verify.ts';
 import { EXIT } from './exit-codes.ts';
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     registerCleanupCommand,
     registerInitCommand,
     registerGenerateCommand,
+    registerMergeCommand,
   ]) {
     const command = register(program, setExit);
     command.exitOverride().configureOutput({ outputError: () => {} });

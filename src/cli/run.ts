@@ -11,6 +11,8 @@ import { cadenceOption, evidenceOption, evidenceRetentionOption, prepareDrillEvi
 import { createProgressDisplay } from './progress.ts';
 import { PROGRESS_ENV } from '../drill/progress-protocol.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
+import { formatShard, parseShard } from '../fleet/shard-spec.ts';
+import { loadShardTimings } from '../fleet/shard-timings.ts';
 
 const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'];
 
@@ -31,7 +33,10 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .addOption(evidenceOption())
     .addOption(evidenceRetentionOption())
     .addOption(cadenceOption())
-    .action(async (files: string[], opts: { reportDir: string; signingKey?: string; cadence?: string } & CiFlags & EvidenceFlags) => {
+    .option('--shard <i/N>', 'run shard i of N (from 1): drill files are split by the times of the last merged run (see docs/fleet.md)')
+    .option('--timings <file>', "with --shard: balance by this timings.json (merge's output); default the evidence store's, else by file count")
+    .action(async (files: string[], opts: { reportDir: string; signingKey?: string; cadence?: string; shard?: string; timings?: string } & CiFlags & EvidenceFlags) => {
+      const shardSpec = opts.shard === undefined ? undefined : parseShard(opts.shard);
       for (const file of files) {
         if (/\.drill\.ts$/.test(file) && !existsSync(file)) {
           throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
@@ -51,12 +56,16 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       process.env.RESTORE_DRILL_REPORT_DIR = resolve(opts.reportDir);
       // The store is checked and the report directory filled from it before any drill starts.
       const evidence = await prepareDrillEvidence(opts, opts.reportDir);
+      // A shard: Vitest's --shard with restore-drill's plan (fleet/shard-run.ts), recorded in shard.json for merge.
+      const shard = shardSpec && (await import('../fleet/shard-run.ts')).shardRun(shardSpec, { reportDir: opts.reportDir, evidence, timings: await loadShardTimings({ timingsFile: opts.timings, evidence }) });
+      const sharding = shard ? { shard: formatShard(shardSpec), passWithNoTests: true, sequence: { sequencer: shard.sequencer } } : {};
       // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
       // workers' plain lines pass through unchanged.
       const display = createProgressDisplay();
       if (display.tty) process.env[PROGRESS_ENV] = '1';
       else delete process.env[PROGRESS_ENV];
       const reporter = new DrillSummaryReporter((text) => display.print(text), (name, outcome) => display.finish(name, outcome));
+      const reporters = shard ? [reporter, shard.reporter, ['blob', { outputFile: shard.blobFile }] as ['blob', { outputFile: string }]] : [reporter];
       let hasConfig = CONFIG_FILES.some((f) => existsSync(f));
       // Loaded here, not at the top: Vitest's node API takes seconds to import and only `run` needs it.
       const { createVitest } = await import('vitest/node');
@@ -65,9 +74,9 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         createVitest(
           'test',
           withConfig
-            ? { watch: false, project: ['drills'], reporters: [reporter] }
+            ? { watch: false, project: ['drills'], reporters, ...sharding }
             : // Files named on the command line run wherever they are, not only under drills/.
-              { watch: false, config: false, include: ['drills/**/*.drill.ts', ...named], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters: [reporter] },
+              { watch: false, config: false, include: ['drills/**/*.drill.ts', ...named], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters, ...sharding },
           {},
           { stderr: display.workerStderr },
         ).catch((error: unknown) => {
@@ -111,7 +120,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         process.off('SIGTERM', onSignal);
       }
       const found = vitest.state.getFiles().length;
-      if (found > 0) {
+      if (found > 0 || shard) {
         const run = { drills: reporter.drills, notRun: reporter.notRun };
         const { junitPath, summaryPath } = await writeCiOutputs(run, { reportDir: opts.reportDir, evidence, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
         process.stdout.write(`junit: ${junitPath}  summary: ${summaryPath}\n`);
@@ -120,7 +129,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         setExit(130);
         return;
       }
-      if (found === 0) throw noDrillFiles(files, hasConfig);
+      if (found === 0 && !shard) throw noDrillFiles(files, hasConfig);
       setExit(reporter.exitCode());
     });
 }

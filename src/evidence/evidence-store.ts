@@ -186,6 +186,19 @@ export class EvidenceStore {
     return 'appended';
   }
 
+  /**
+   * A fleet file kept beside the chain, never part of it (`fleet/<name>`: e.g. the timings `merge` leaves
+   * for the next run's shard plan), or null when there is none.
+   */
+  async readFleetFile(name: string): Promise<Buffer | null> {
+    return this.#get(`fleet/${name}`);
+  }
+
+  /** Replaces a fleet file (`fleet/<name>`). */
+  async writeFleetFile(name: string, body: string): Promise<void> {
+    await this.#put(`fleet/${name}`, body, { ContentType: 'application/json' });
+  }
+
   /** The Object Lock retention of a stored report, or null when it has none. */
   async retention(file: string): Promise<Retention | null> {
     // HeadObject carries the object's lock mode and retain-until date (for callers allowed
