@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { loadPublicKey } from '../evidence/signing-key.ts';
-import { mergeShards } from '../fleet/merge-shards.ts';
+import { join } from 'node:path';
+import { mergeShards, readShardDirs, readStoredShards } from '../fleet/merge-shards.ts';
+import { parseFleetRun } from '../fleet/shard-spec.ts';
 import { writeMergedFleet } from '../fleet/write-merged.ts';
 import { checkMetricsPath } from '../views/metrics-export.ts';
 import { parseEndpoint } from '../util/endpoint.ts';
@@ -20,10 +22,17 @@ export function registerMergeCommand(program: Command, setExit: (code: number) =
     .description(
       'merge the report directories of `run --shard i/N` into one JUnit, summary, controls matrix, HTML index and metrics',
     )
-    .argument('<shard-dirs...>', 'the --report-dir of every shard')
+    .argument(
+      '[shard-dirs...]',
+      'the --report-dir of every shard (or none, with --evidence and --fleet-run: the shards kept their manifests in the store)',
+    )
     .option('--expect-shards <n>', 'the number of shards the matrix ran: a missing one fails the merge')
     .option('--out <dir>', 'where the merged result goes', 'merged')
     .option('--key <pub.pem>', 'check every signature and the ledger against this public key')
+    .option(
+      '--fleet-run <id>',
+      'with --evidence and no directories: the --fleet-run the shards ran with; default $RESTORE_DRILL_FLEET_RUN',
+    )
     .addOption(evidenceOption())
     .addOption(metricsFileOption())
     .addOption(pushgatewayOption())
@@ -34,6 +43,7 @@ export function registerMergeCommand(program: Command, setExit: (code: number) =
           expectShards?: string;
           out: string;
           key?: string;
+          fleetRun?: string;
           metricsFile?: string;
           pushgateway?: string;
         } & EvidenceFlags,
@@ -49,11 +59,30 @@ export function registerMergeCommand(program: Command, setExit: (code: number) =
         const metricsFile = opts.metricsFile === undefined ? undefined : checkMetricsPath(opts.metricsFile);
         const pushgateway =
           opts.pushgateway === undefined ? undefined : parseEndpoint(opts.pushgateway, '--pushgateway');
-        const fleet = await mergeShards(dirs, { expectShards });
+        const evidence = opts.evidence ?? (process.env.RESTORE_DRILL_EVIDENCE?.trim() || undefined);
+        const fleetRun = parseFleetRun(opts.fleetRun);
+        let shards;
+        if (dirs.length > 0) {
+          shards = await readShardDirs(dirs);
+        } else {
+          if (!evidence || !fleetRun || expectShards === undefined) {
+            throw new ConfigError(
+              'no shard directories given',
+              'name the --report-dir of every shard, or give --evidence s3://…, --fleet-run ID and --expect-shards N to read them from the store',
+            );
+          }
+          // The shards' reports are the store's: copied beside the merged result, where the shards' records are checked against them.
+          const reportsDir = join(opts.out, 'reports');
+          const { openEvidenceStore } = await import('../evidence/evidence-store.ts');
+          const store = await openEvidenceStore(evidence);
+          await store.syncInto(reportsDir).finally(() => store.destroy());
+          shards = await readStoredShards(evidence, fleetRun, expectShards, reportsDir);
+        }
+        const fleet = await mergeShards(shards, { expectShards });
         const verdict = await writeMergedFleet(fleet, {
           out: opts.out,
           publicKey,
-          evidence: opts.evidence ?? (process.env.RESTORE_DRILL_EVIDENCE?.trim() || undefined),
+          evidence,
           metricsFile,
           pushgateway,
           warn: (line) => process.stderr.write(`${line}\n`),

@@ -11,7 +11,7 @@ import { cadenceOption, evidenceOption, evidenceRetentionOption, prepareDrillEvi
 import { createProgressDisplay } from './progress.ts';
 import { PROGRESS_ENV } from '../drill/progress-protocol.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
-import { formatShard, parseShard } from '../fleet/shard-spec.ts';
+import { formatShard, parseFleetRun, parseShard } from '../fleet/shard-spec.ts';
 import { loadShardTimings } from '../fleet/shard-timings.ts';
 
 const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'];
@@ -35,8 +35,10 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .addOption(cadenceOption())
     .option('--shard <i/N>', 'run shard i of N (from 1): drill files are split by the times of the last merged run (see docs/fleet.md)')
     .option('--timings <file>', "with --shard: balance by this timings.json (merge's output); default the evidence store's, else by file count")
-    .action(async (files: string[], opts: { reportDir: string; signingKey?: string; cadence?: string; shard?: string; timings?: string } & CiFlags & EvidenceFlags) => {
+    .option('--fleet-run <id>', 'with --shard and --evidence: the id shared by the shards of one run (e.g. the CI run id), so merge can read them from the store; default $RESTORE_DRILL_FLEET_RUN')
+    .action(async (files: string[], opts: { reportDir: string; signingKey?: string; cadence?: string; shard?: string; timings?: string; fleetRun?: string } & CiFlags & EvidenceFlags) => {
       const shardSpec = opts.shard === undefined ? undefined : parseShard(opts.shard);
+      const fleetRun = parseFleetRun(opts.fleetRun);
       for (const file of files) {
         if (/\.drill\.ts$/.test(file) && !existsSync(file)) {
           throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
@@ -57,7 +59,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       // The store is checked and the report directory filled from it before any drill starts.
       const evidence = await prepareDrillEvidence(opts, opts.reportDir);
       // A shard: Vitest's --shard with restore-drill's plan (fleet/shard-run.ts), recorded in shard.json for merge.
-      const shard = shardSpec && (await import('../fleet/shard-run.ts')).shardRun(shardSpec, { reportDir: opts.reportDir, evidence, timings: await loadShardTimings({ timingsFile: opts.timings, evidence }) });
+      const shard = shardSpec && (await import('../fleet/shard-run.ts')).shardRun(shardSpec, { reportDir: opts.reportDir, evidence, fleetRun, timings: await loadShardTimings({ timingsFile: opts.timings, evidence }) });
       const sharding = shard ? { shard: formatShard(shardSpec), passWithNoTests: true, sequence: { sequencer: shard.sequencer } } : {};
       // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
       // workers' plain lines pass through unchanged.

@@ -194,9 +194,18 @@ export class EvidenceStore {
     return this.#get(`fleet/${name}`);
   }
 
-  /** Replaces a fleet file (`fleet/<name>`). */
-  async writeFleetFile(name: string, body: string): Promise<void> {
-    await this.#put(`fleet/${name}`, body, { ContentType: 'application/json' });
+  /**
+   * Writes a fleet file (`fleet/<name>`). With `create`, only when it does not exist yet (`If-None-Match`):
+   * returns `exists` when another writer made it first.
+   */
+  async writeFleetFile(name: string, body: string, options: { create?: boolean } = {}): Promise<'written' | 'exists'> {
+    try {
+      await this.#put(`fleet/${name}`, body, { ContentType: 'application/json', ...(options.create ? { IfNoneMatch: '*' } : {}) });
+    } catch (error) {
+      if (options.create && isConflict(error)) return 'exists';
+      throw error;
+    }
+    return 'written';
   }
 
   /** The Object Lock retention of a stored report, or null when it has none. */

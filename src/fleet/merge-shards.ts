@@ -1,15 +1,70 @@
 import { basename, join } from 'node:path';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { fileDigest, readReportFile } from '../evidence/report-files.ts';
 import type { DrillMeta } from '../model/drill-meta.ts';
 import type { NotRunDrill } from '../views/ci-summary.ts';
-import { readShardManifest, type ShardManifest } from './shard-manifest.ts';
+import { parseShardManifest, readShardManifest, type ShardManifest } from './shard-manifest.ts';
+import { storedShardName } from './shard-spec.ts';
 import { planShards } from './shard-plan.ts';
 
-/** One shard directory as merge found it. */
+/** One shard's manifest, where it came from, and the directory holding its signed reports. */
+export interface ShardSource {
+  /** The shard directory, or the manifest's place in the evidence store: how messages name the shard. */
+  readonly dir: string;
+  readonly reportsDir: string;
+  readonly manifest: ShardManifest;
+}
+
+/**
+ * The shards of `merge SHARD_DIR…`: each directory's `shard.json`, its reports beside it.
+ *
+ * @example
+ * const shards = await readShardDirs(['shards/1', 'shards/2']);
+ */
+export async function readShardDirs(dirs: readonly string[]): Promise<ShardSource[]> {
+  return Promise.all(dirs.map(async (dir) => ({ dir, reportsDir: dir, manifest: await readShardManifest(dir) })));
+}
+
+/**
+ * The shards of `merge --evidence s3://… --fleet-run ID --expect-shards N`: the manifests the shards kept
+ * in the store (`fleet/runs/ID/shard-i-of-N.json`); their reports are the store's, copied into `reportsDir`.
+ *
+ * @example
+ * const shards = await readStoredShards('s3://audit/restore-drill/', 'gh-123-1', 16, 'merged/reports');
+ */
+export async function readStoredShards(
+  uri: string,
+  fleetRun: string,
+  count: number,
+  reportsDir: string,
+): Promise<ShardSource[]> {
+  const { openEvidenceStore } = await import('../evidence/evidence-store.ts');
+  const store = await openEvidenceStore(uri);
+  try {
+    const found: ShardSource[] = [];
+    for (let index = 1; index <= count; index++) {
+      const name = storedShardName(fleetRun, { index, count });
+      const bytes = await store.readFleetFile(name);
+      const where = `${uri.replace(/\/?$/, '/')}fleet/${name}`;
+      if (bytes) found.push({ dir: where, reportsDir, manifest: parseShardManifest(bytes.toString('utf8'), where) });
+    }
+    if (found.length === 0) {
+      throw new RestoreDrillError(
+        `no shard of fleet run ${fleetRun} (of ${count}) is in ${uri}: none of its ${count} shard(s) started`,
+        'check --fleet-run and --evidence: they must be what the shards ran with',
+      );
+    }
+    return found;
+  } finally {
+    store.destroy();
+  }
+}
+
+/** One shard as merge found it. */
 export interface MergedShard {
   readonly index: number;
   readonly dir: string;
+  readonly reportsDir: string;
   readonly manifest: ShardManifest;
   /** False when the shard never wrote its end (crashed or killed half-way). */
   readonly finished: boolean;
@@ -54,18 +109,17 @@ export interface MergedFleet {
  * if (fleet.problems.length > 0) console.log(fleet.problems.join('\n'));
  */
 export async function mergeShards(
-  dirs: readonly string[],
+  read: readonly ShardSource[],
   options: { expectShards?: number } = {},
 ): Promise<MergedFleet> {
-  if (dirs.length === 0)
+  if (read.length === 0)
     throw new ConfigError(
       'no shard directories given',
       'name the --report-dir of every `restore-drill run --shard i/N`, e.g. restore-drill merge shards/*',
     );
-  const read = await Promise.all(dirs.map(async (dir) => ({ dir, manifest: await readShardManifest(dir) })));
   const first = read[0]!;
   const count = first.manifest.shard.count;
-  const byIndex = new Map<number, { dir: string; manifest: ShardManifest }>();
+  const byIndex = new Map<number, ShardSource>();
   for (const shard of read) {
     const { index, count: its } = shard.manifest.shard;
     if (its !== count)
@@ -118,9 +172,9 @@ export async function mergeShards(
         notRun.push({ file, name: file, reason: `not run: shard ${index}/${count} is missing` });
       continue;
     }
-    const { manifest, dir } = shard;
+    const { manifest, dir, reportsDir } = shard;
     const finished = manifest.finishedAt !== null;
-    shards.push({ index, dir, manifest, finished });
+    shards.push({ index, dir, reportsDir, manifest, finished });
     if (!finished)
       problems.push(
         `shard ${index}/${count} (${dir}) did not finish: it crashed or was killed half-way; its reports are merged and the drills it did not run are named`,
@@ -129,13 +183,13 @@ export async function mergeShards(
     const accounted = new Set<string>();
     for (const result of manifest.results) {
       accounted.add(result.file);
-      const problem = await reportProblem(dir, result.drill);
+      const problem = await reportProblem(reportsDir, result.drill);
       if (problem) {
         problems.push(`shard ${index}/${count}: drill "${result.drill.name}": ${problem}`);
         notRun.push({
           file: result.file,
           name: result.drill.name,
-          reason: `its signed report is not in ${dir}: ${problem}`,
+          reason: `its signed report is not in ${reportsDir}: ${problem}`,
         });
         continue;
       }

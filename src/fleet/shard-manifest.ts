@@ -58,6 +58,11 @@ export async function readShardManifest(dir: string): Promise<ShardManifest> {
       'name the --report-dir of each `restore-drill run --shard i/N` (a shard that never started has none: leave it out and merge names it missing)',
     );
   }
+  return parseShardManifest(text, path);
+}
+
+/** Parses a shard manifest's text; `path` names it in errors. */
+export function parseShardManifest(text: string, path: string): ShardManifest {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -14,7 +14,7 @@ import { writeFileAtomically } from '../util/atomic-write.ts';
 import { ConfigError } from '../errors.ts';
 import { planShards, type ShardPlan } from './shard-plan.ts';
 import { SHARD_FILE, type ShardManifest } from './shard-manifest.ts';
-import type { ShardSpec } from './shard-spec.ts';
+import { formatShard, storedShardName, type ShardSpec } from './shard-spec.ts';
 import type { Timings } from './shard-timings.ts';
 
 /** What `run --shard` hands Vitest: the sequencer that picks this shard's files, and the reporter that records them. */
@@ -36,16 +36,19 @@ export interface ShardRun {
  */
 export function shardRun(
   spec: ShardSpec,
-  options: { reportDir: string; timings: Timings; evidence?: string; root?: string },
+  options: { reportDir: string; timings: Timings; evidence?: string; fleetRun?: string; root?: string },
 ): ShardRun {
   const root = options.root ?? process.cwd();
   const path = join(options.reportDir, SHARD_FILE);
   const rel = (moduleId: string) => relative(root, moduleId).split(sep).join('/');
   let manifest: ShardManifest | undefined;
-  const write = async () => {
-    const problem = await writeFileAtomically(path, `${JSON.stringify(manifest, null, 2)}\n`);
+  const write = async (first = false) => {
+    const text = `${JSON.stringify(manifest, null, 2)}\n`;
+    const problem = await writeFileAtomically(path, text);
     if (problem)
       throw new ConfigError(`cannot write ${path}: ${problem}`, 'pass --report-dir with a writable directory');
+    if (options.evidence && options.fleetRun)
+      await storeCopy(options.evidence, storedShardName(options.fleetRun, spec), text, first);
   };
   const start = async (plan: ShardPlan) => {
     manifest = {
@@ -60,7 +63,7 @@ export function shardRun(
       results: [],
       notRun: [],
     };
-    await write();
+    await write(true);
   };
 
   class FleetSequencer extends BaseSequencer {
@@ -112,6 +115,26 @@ export function shardRun(
     reporter,
     blobFile: join(options.reportDir, `vitest-blob-${spec.index}-${spec.count}.json`),
   };
+}
+
+/**
+ * The manifest's copy in the store, so `merge --evidence` needs no shard directories (Kubernetes, AWS
+ * Batch). The first write must create it: a second job with the same index fails at once.
+ */
+async function storeCopy(uri: string, name: string, text: string, first: boolean): Promise<void> {
+  const { openEvidenceStore } = await import('../evidence/evidence-store.ts');
+  const store = await openEvidenceStore(uri);
+  try {
+    if ((await store.writeFleetFile(name, text, { create: first })) === 'exists') {
+      const shard = /shard-(\d+)-of-(\d+)/.exec(name)!;
+      throw new ConfigError(
+        `shard ${formatShard({ index: Number(shard[1]), count: Number(shard[2]) })} of this fleet run was already started by another job (${uri.replace(/\/?$/, '/')}fleet/${name} exists)`,
+        'give every job its own index, and every fleet run its own --fleet-run id',
+      );
+    }
+  } finally {
+    store.destroy();
+  }
 }
 
 function firstLine(text: string | undefined): string {

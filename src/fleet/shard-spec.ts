@@ -35,3 +35,30 @@ export function parseShard(text: string, what = '--shard'): ShardSpec {
 export function formatShard(shard: ShardSpec): string {
   return `${shard.index}/${shard.count}`;
 }
+
+/** The variable `run --shard` and `merge` read the fleet run id from when `--fleet-run` is not given. */
+export const FLEET_RUN_ENV = 'RESTORE_DRILL_FLEET_RUN';
+
+/**
+ * Checks a fleet run id (`--fleet-run`, or `$RESTORE_DRILL_FLEET_RUN`): what ties the shards of one run
+ * together in an evidence store, e.g. the CI run id or the Kubernetes Job's name.
+ *
+ * @example
+ * parseFleetRun('gh-9876543210-1'); // 'gh-9876543210-1'
+ */
+export function parseFleetRun(text: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = text ?? (env[FLEET_RUN_ENV]?.trim() || undefined);
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)) {
+    throw new ConfigError(
+      `bad fleet run id "${value}"`,
+      'use letters, digits, dot, dash and underscore (at most 128), e.g. the CI run id',
+    );
+  }
+  return value;
+}
+
+/** The key of a shard's manifest in the evidence store, under `fleet/`. */
+export function storedShardName(fleetRun: string, shard: ShardSpec): string {
+  return `runs/${fleetRun}/shard-${shard.index}-of-${shard.count}.json`;
+}

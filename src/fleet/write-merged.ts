@@ -78,7 +78,7 @@ export async function writeMergedFleet(fleet: MergedFleet, options: MergeOutputO
   await put('junit.xml', renderJunit(run));
   await put(
     'summary.md',
-    renderCiSummary(run, { links: 'relative', reportDir: out }) + fleetSection(fleet, problems, ledger, out),
+    renderCiSummary(run, { links: 'relative', reportDir: out }) + fleetSection(fleet, problems, ledger),
   );
   await put('controls.md', renderControlsMarkdown(buildControlMatrix(history)));
   await writeHtmlIndex(history, join(out, INDEX_FILE), publicKey ? 'the key given to merge' : undefined).then(
@@ -192,9 +192,9 @@ async function shardHistories(fleet: MergedFleet, options: MergeOutputOptions, p
   for (const shard of fleet.shards) {
     const target = where(shard.index);
     await mkdir(target, { recursive: true });
-    for (const name of await readdir(shard.dir)) {
+    for (const name of await readdir(shard.reportsDir)) {
       if ([REPORT_SUFFIX, MARKDOWN_SUFFIX, HTML_SUFFIX].some((suffix) => name.endsWith(suffix)))
-        await copyFile(join(shard.dir, name), join(target, name));
+        await copyFile(join(shard.reportsDir, name), join(target, name));
     }
     const history = await loadHistory(target, { publicKey: options.publicKey });
     parts.push(history);
@@ -223,7 +223,7 @@ async function shardHistories(fleet: MergedFleet, options: MergeOutputOptions, p
   return { history, ledger, where };
 }
 
-function fleetSection(fleet: MergedFleet, problems: readonly string[], ledger: string, out: string): string {
+function fleetSection(fleet: MergedFleet, problems: readonly string[], ledger: string): string {
   const esc = (text: string) => text.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
   const lines = [
     '',
@@ -237,7 +237,7 @@ function fleetSection(fleet: MergedFleet, problems: readonly string[], ledger: s
     if (!shard) lines.push(`| ${index}/${fleet.count} | — | — | ❌ MISSING |`);
     else
       lines.push(
-        `| ${index}/${fleet.count} | ${esc(relative(out, shard.dir) || shard.dir)} | ${shard.manifest.results.length} of ${shard.manifest.assigned.length} file(s) | ${shard.finished ? esc(shard.manifest.end ?? '') : '❌ did not finish'} |`,
+        `| ${index}/${fleet.count} | ${esc(shard.dir)} | ${shard.manifest.results.length} of ${shard.manifest.assigned.length} file(s) | ${shard.finished ? esc(shard.manifest.end ?? '') : '❌ did not finish'} |`,
       );
   }
   lines.push('', `Ledger: ${esc(ledger)}`, '');
