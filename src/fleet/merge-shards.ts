@@ -234,5 +234,23 @@ async function reportProblem(dir: string, drill: DrillMeta): Promise<string | nu
   if (!('bytes' in read)) return `${name} ${read.reason}`;
   if (drill.ledger && fileDigest(read.bytes) !== drill.ledger.digest)
     return `${name} is not the report the shard wrote (digest differs: replaced or edited)`;
+  // The shard's record is unsigned: the status merge counts must be the one the report itself carries.
+  const signed = signedStatus(read.bytes);
+  if (signed !== drill.status)
+    return `${name} says ${signed ?? 'nothing readable'}, but the shard recorded ${drill.status}`;
   return null;
+}
+
+/** The `status` a report's payload carries (read, not verified: `--key` verifies the signatures). */
+function signedStatus(bytes: Buffer): string | null {
+  try {
+    const envelope = JSON.parse(bytes.toString('utf8')) as { payload?: unknown };
+    if (typeof envelope.payload !== 'string') return null;
+    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+      predicate?: { status?: unknown };
+    };
+    return typeof statement.predicate?.status === 'string' ? statement.predicate.status : null;
+  } catch {
+    return null;
+  }
 }
