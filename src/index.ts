@@ -52,3 +52,5 @@ export type { AttachmentsOption } from './attachments/verify-attachments.ts';
 export type { AttachmentManifest } from './attachments/attachment-manifest.ts';
 export { erasureReplay, runErasureReplay, type ErasureReplay, type ErasureReplayOptions } from './erasure/erasure-replay.ts';
 export type { ErasureLedger, ErasureRequest } from './erasure/erasure-ledger.ts';
+export { defineFleet, type Fleet } from './fleet/inventory.ts';
+export type { FleetDatabase, FleetInventoryInput } from './fleet/inventory-schema.ts';

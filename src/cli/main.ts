@@ -5,10 +5,12 @@ import { registerCheckCommand } from './check.ts';
 import { registerCleanupCommand } from './cleanup.ts';
 import { registerControlsCommand } from './controls.ts';
 import { registerDumpCommand } from './dump.ts';
+import { registerGenerateCommand } from './generate.ts';
 import { registerHistoryCommand } from './history.ts';
 import { registerInitCommand } from './init.ts';
 import { registerKeygenCommand } from './keygen.ts';
 import { registerMarkCommand } from './mark.ts';
+import { registerMergeCommand } from './merge.ts';
 import { registerRunCommand } from './run.ts';
 import { registerVerifyCommand } from './verify.ts';
 import { EXIT } from './exit-codes.ts';
@@ -41,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     registerHistoryCommand,
     registerCleanupCommand,
     registerInitCommand,
+    registerGenerateCommand,
+    registerMergeCommand,
   ]) {
     const command = register(program, setExit);
     command.exitOverride().configureOutput({ outputError: () => {} });

@@ -11,6 +11,8 @@ import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, si
 import { cadenceOption, evidenceOption, evidenceRetentionOption, prepareDrillEvidence, type EvidenceFlags } from './evidence-options.ts';
 import { createProgressDisplay } from './progress.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
+import { formatShard, parseFleetRun, parseShard } from '../fleet/shard-spec.ts';
+import { loadShardTimings } from '../fleet/shard-timings.ts';
 
 const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'];
 
@@ -31,7 +33,12 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .addOption(evidenceOption())
     .addOption(evidenceRetentionOption())
     .addOption(cadenceOption())
-    .action(async (files: string[], opts: { reportDir: string; signingKey?: string; cadence?: string } & CiFlags & EvidenceFlags) => {
+    .option('--shard <i/N>', 'run shard i of N (from 1): drill files are split by the times of the last merged run (see docs/fleet.md)')
+    .option('--timings <file>', "with --shard: balance by this timings.json (merge's output); default the evidence store's, else by file count")
+    .option('--fleet-run <id>', 'with --shard and --evidence: the id shared by the shards of one run (e.g. the CI run id), so merge can read them from the store; default $RESTORE_DRILL_FLEET_RUN')
+    .action(async (files: string[], opts: { reportDir: string; signingKey?: string; cadence?: string; shard?: string; timings?: string; fleetRun?: string } & CiFlags & EvidenceFlags) => {
+      const shardSpec = opts.shard === undefined ? undefined : parseShard(opts.shard);
+      const fleetRun = parseFleetRun(opts.fleetRun);
       for (const file of files) {
         if (/\.drill\.ts$/.test(file) && !existsSync(file)) {
           throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
@@ -49,6 +56,9 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       });
       // The store is checked and the report directory filled from it before any drill starts.
       const { uri: evidence, settings: evidenceSettings } = await prepareDrillEvidence(opts, opts.reportDir);
+      // A shard: Vitest's --shard with restore-drill's plan (fleet/shard-run.ts), recorded in shard.json for merge.
+      const shard = shardSpec && (await import('../fleet/shard-run.ts')).shardRun(shardSpec, { reportDir: opts.reportDir, evidence, fleetRun, timings: await loadShardTimings({ timingsFile: opts.timings, evidence }) });
+      const sharding = shard ? { shard: formatShard(shardSpec), passWithNoTests: true, sequence: { sequencer: shard.sequencer } } : {};
       // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
       // workers' plain lines pass through unchanged.
       const display = createProgressDisplay();
@@ -60,6 +70,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         ...(display.tty ? { progressLines: true } : {}),
       };
       const reporter = new DrillSummaryReporter((text) => display.print(text), (name, outcome) => display.finish(name, outcome));
+      const reporters = shard ? [reporter, shard.reporter, ['blob', { outputFile: shard.blobFile }] as ['blob', { outputFile: string }]] : [reporter];
       let hasConfig = CONFIG_FILES.some((f) => existsSync(f));
       // Loaded here, not at the top: Vitest's node API takes seconds to import and only `run` needs it.
       const { createVitest } = await import('vitest/node');
@@ -68,9 +79,9 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         createVitest(
           'test',
           withConfig
-            ? { watch: false, project: ['drills'], reporters: [reporter] }
+            ? { watch: false, project: ['drills'], reporters, ...sharding }
             : // Files named on the command line run wherever they are, not only under drills/.
-              { watch: false, config: false, include: ['drills/**/*.drill.ts', ...named], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters: [reporter] },
+              { watch: false, config: false, include: ['drills/**/*.drill.ts', ...named], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters, ...sharding },
           {},
           { stderr: display.workerStderr },
         ).catch((error: unknown) => {
@@ -115,7 +126,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         process.off('SIGTERM', onSignal);
       }
       const found = vitest.state.getFiles().length;
-      if (found > 0) {
+      if (found > 0 || shard) {
         const run = { drills: reporter.drills, notRun: reporter.notRun };
         const { junitPath, summaryPath } = await writeCiOutputs(run, { reportDir: opts.reportDir, evidence, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
         process.stdout.write(`junit: ${junitPath}  summary: ${summaryPath}\n`);
@@ -124,7 +135,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         setExit(signalExitCode(cancelledBy));
         return;
       }
-      if (found === 0) throw noDrillFiles(files, hasConfig);
+      if (found === 0 && !shard) throw noDrillFiles(files, hasConfig);
       setExit(reporter.exitCode());
     });
 }

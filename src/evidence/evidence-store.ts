@@ -186,6 +186,28 @@ export class EvidenceStore {
     return 'appended';
   }
 
+  /**
+   * A fleet file kept beside the chain, never part of it (`fleet/<name>`: e.g. the timings `merge` leaves
+   * for the next run's shard plan), or null when there is none.
+   */
+  async readFleetFile(name: string): Promise<Buffer | null> {
+    return this.#get(`fleet/${name}`);
+  }
+
+  /**
+   * Writes a fleet file (`fleet/<name>`). With `create`, only when it does not exist yet (`If-None-Match`):
+   * returns `exists` when another writer made it first.
+   */
+  async writeFleetFile(name: string, body: string, options: { create?: boolean } = {}): Promise<'written' | 'exists'> {
+    try {
+      await this.#put(`fleet/${name}`, body, { ContentType: 'application/json', ...(options.create ? { IfNoneMatch: '*' } : {}) });
+    } catch (error) {
+      if (options.create && isConflict(error)) return 'exists';
+      throw error;
+    }
+    return 'written';
+  }
+
   /** The Object Lock retention of a stored report, or null when it has none. */
   async retention(file: string): Promise<Retention | null> {
     // HeadObject carries the object's lock mode and retain-until date (for callers allowed
