@@ -1,10 +1,12 @@
 // Verification alone, on a restored cluster: restore-drill's comparison in its variants next to plain
 // count(*) scans of the same tables, each run in turn so they share the machine's noise.
-import type pg from 'pg';
+import pg from 'pg';
 import { computeRangeSums, countRows, hashLayout, parseQualifiedName } from '../src/markers/checksum-sql.ts';
 import { compareWithMarker, type CompareOptions } from '../src/verify/compare.ts';
 import { defaultPoolSize, openConnectionPool } from '../src/markers/connection-pool.ts';
 import type { Marker } from '../src/model/marker.ts';
+import { compareTableSchemas } from '../src/markers/table-schema.ts';
+import { startObjectComparison } from '../src/verify/compare-objects.ts';
 
 /** One way to read every table of a restored database. */
 export interface VerifyVariant {
@@ -29,6 +31,36 @@ const comparison = (name: string, options: Omit<CompareOptions, 'label'>): Verif
   },
 });
 
+/** Names of the two variants whose ratio says what object fingerprints (rdobj/1) add to verification. */
+export const WITHOUT_OBJECTS = 'restore-drill as a drill verifies: checksums + table schemas';
+export const WITH_OBJECTS = `${WITHOUT_OBJECTS} + object fingerprints (rdobj/1)`;
+
+/**
+ * As a drill verifies (run-drill.ts): the checksums on their pool, beside them the table schemas on one more
+ * connection and, with `objects`, the object fingerprint on a connection of its own, opened per run as a
+ * drill opens it.
+ */
+const asDrill = (objects: boolean, name = objects ? WITH_OBJECTS : WITHOUT_OBJECTS): VerifyVariant => ({
+  name,
+  async run(config, marker) {
+    const client = new pg.Client(config);
+    await client.connect();
+    await using comparer = startObjectComparison(config);
+    try {
+      const schemas = Object.fromEntries(Object.entries(marker.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
+      const [sums, schemaChecks, objectChecks] = await Promise.all([
+        compareWithMarker(config, marker, { label: 'manifest' }),
+        compareTableSchemas(client, schemas, 'manifest'),
+        objects ? comparer.compare(marker, { label: 'manifest', exact: true }) : undefined,
+      ]);
+      const failed = [...sums, ...schemaChecks, ...(objectChecks?.checks ?? [])].filter((check) => check.status !== 'passed');
+      if (failed.length > 0) throw new Error(`${name}: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
+    } finally {
+      await client.end();
+    }
+  },
+});
+
 /**
  * What compareWithMarker did before this work: per table one scan with the portable hash grouped by key
  * range, tables in parallel on the pool.
@@ -48,10 +80,13 @@ const rangesPerTable: VerifyVariant = {
   },
 };
 
-/** The variants, the first being the reference scan the targets compare with. */
+/**
+ * The variants, the first being the reference scan the targets compare with, the third restore-drill's
+ * checksums; the fourth and fifth measure what object fingerprints add.
+ */
 export function verifyVariants(all: boolean): VerifyVariant[] {
   const pool = defaultPoolSize();
-  const main = [countScan(1), countScan(pool), comparison('restore-drill: rdsum-record/1, tables in parallel', {})];
+  const main = [countScan(1), countScan(pool), comparison('restore-drill: typed checksums, tables in parallel', {}), asDrill(false), asDrill(true)];
   if (!all) return main;
   return [
     ...main,
