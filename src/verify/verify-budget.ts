@@ -10,8 +10,14 @@ import { compareWithMarker, type CompareOptions } from './compare.ts';
 
 /** One key range of one table: the unit a budget checksums or leaves for a later run. */
 export interface VerificationUnit {
-  /** `<table>#<bucket>`, as recorded in a report's coverage. */
+  /**
+   * `<table>#<bucket>@<layout>`, as recorded in a report's coverage: the layout (an integer layout's start,
+   * width and count; a hash layout's count) is part of it, since a later marker of a grown table puts other
+   * keys in the same bucket number.
+   */
   readonly id: string;
+  /** `<table>#<bucket>`: the place in the rotation, which carries over from one marker's layout to the next. */
+  readonly position: string;
   readonly table: QualifiedName;
   readonly bucket: number;
   /** Rows the marker recorded in it: its estimated cost. */
@@ -39,8 +45,16 @@ export function verificationUnits(marker: Marker): VerificationUnit[] {
     const { layout, sums } = entry.ranges;
     const rows = new Map(sums.map((sum) => [sum.bucket, sum.rows]));
     const [first, last] = layout.kind === 'integer' ? [-1, layout.buckets] : [0, layout.buckets - 1];
-    for (let bucket = first; bucket <= last; bucket++)
-      units.push({ id: `${table}#${bucket}`, table, bucket, rows: rows.get(bucket) ?? 0 });
+    const key = layout.kind === 'integer' ? `${layout.min}+${layout.width}x${layout.buckets}` : `hash${layout.buckets}`;
+    for (let bucket = first; bucket <= last; bucket++) {
+      units.push({
+        id: `${table}#${bucket}@${key}`,
+        position: `${table}#${bucket}`,
+        table,
+        bucket,
+        rows: rows.get(bucket) ?? 0,
+      });
+    }
   }
   return units;
 }
@@ -59,10 +73,13 @@ export function planRotation(
   history: ReadonlyArray<readonly string[]>,
   capacityRows: number,
 ): VerificationUnit[] {
+  // By position, whatever layout an earlier marker had: a grown table's high buckets still get their turn.
   const lastCovered = new Map<string, number>();
-  history.forEach((covered, age) => covered.forEach((id) => lastCovered.has(id) || lastCovered.set(id, age)));
+  history.forEach((covered, age) =>
+    covered.forEach((id) => lastCovered.has(positionOf(id)) || lastCovered.set(positionOf(id), age)),
+  );
   // Never covered: oldest of all. Array.prototype.sort is stable, so equals keep the marker's order.
-  const age = (unit: VerificationUnit) => lastCovered.get(unit.id) ?? Infinity;
+  const age = (unit: VerificationUnit) => lastCovered.get(unit.position) ?? Infinity;
   const order = [...units].sort((a, b) => age(b) - age(a));
   const chosen: VerificationUnit[] = units.filter((unit) => unit.rows === 0);
   let rows = 0;
@@ -86,7 +103,10 @@ export interface BudgetCoverage {
   readonly covered: string[];
   /** Share of the marker's rows checksummed this run, 0–1. */
   readonly shareThisRun: number;
-  /** Share of the marker's rows checksummed by this run and the `runs - 1` runs of the history together. */
+  /**
+   * Share of the marker's rows in ranges checksummed by this run or by one of the `runs - 1` runs of the history
+   * (a range counts only when an earlier run checksummed it with the same layout).
+   */
   readonly shareOverRuns: number;
   readonly runs: number;
 }
@@ -219,6 +239,11 @@ async function measureSpeed(
   const started = performance.now();
   await compareWithMarker(config, one, { label, poolSize: 1, onlyRanges: new Map([[first.table, [first.bucket]]]) });
   return first.rows / Math.max((performance.now() - started) / 1000, 0.001);
+}
+
+function positionOf(id: string): string {
+  const at = id.lastIndexOf('@');
+  return at < 0 ? id : id.slice(0, at);
 }
 
 function percent(share: number): string {
