@@ -7,6 +7,7 @@ import { defaultPoolSize, openConnectionPool } from '../src/markers/connection-p
 import type { Marker } from '../src/model/marker.ts';
 import { compareTableSchemas } from '../src/markers/table-schema.ts';
 import { startObjectComparison } from '../src/verify/compare-objects.ts';
+import { compareWithinBudget } from '../src/verify/verify-budget.ts';
 
 /** One way to read every table of a restored database. */
 export interface VerifyVariant {
@@ -61,6 +62,19 @@ const asDrill = (objects: boolean, name = objects ? WITH_OBJECTS : WITHOUT_OBJEC
   },
 });
 
+/** Verification under a budget, as a drill with `--verify-budget` would: the share checksummed goes to stderr. */
+const withinBudget = (budgetSeconds: number): VerifyVariant => ({
+  name: `restore-drill within a verification budget of ${budgetSeconds} s (speed measured, no history)`,
+  async run(config, marker) {
+    const { checks, coverage } = await compareWithinBudget(config, marker, { label: 'manifest', budgetSeconds });
+    const failed = checks.filter((check) => check.status !== 'passed');
+    if (failed.length > 0) throw new Error(`within a budget: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
+    process.stderr.write(
+      `    budget ${budgetSeconds} s: ${coverage.mode}, ${(coverage.shareThisRun * 100).toFixed(1)} % of the rows checksummed (${coverage.covered.length} ranges) at an estimated ${Math.round(coverage.rowsPerSecond).toLocaleString('en')} rows/s\n`,
+    );
+  },
+});
+
 /**
  * What compareWithMarker did before this work: per table one scan with the portable hash grouped by key
  * range, tables in parallel on the pool.
@@ -84,9 +98,10 @@ const rangesPerTable: VerifyVariant = {
  * The variants, the first being the reference scan the targets compare with, the third restore-drill's
  * checksums; the fourth and fifth measure what object fingerprints add.
  */
-export function verifyVariants(all: boolean): VerifyVariant[] {
+export function verifyVariants(all: boolean, budgetSeconds?: number): VerifyVariant[] {
   const pool = defaultPoolSize();
   const main = [countScan(1), countScan(pool), comparison('restore-drill: typed checksums, tables in parallel', {}), asDrill(false), asDrill(true)];
+  if (budgetSeconds !== undefined) main.push(withinBudget(budgetSeconds));
   if (!all) return main;
   return [
     ...main,

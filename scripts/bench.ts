@@ -1,4 +1,4 @@
-// npm run bench [-- --shapes A,B] [--scale F] [--rows N] [--sizes A,B] [--repeat R] [--ablations] [--verify-variants] [--early] [--restore-variants] [--only REGEX]
+// npm run bench [-- --shapes A,B] [--scale F] [--rows N] [--sizes A,B] [--repeat R] [--ablations] [--verify-variants] [--early] [--restore-variants] [--verify-budget SECONDS] [--only REGEX]
 //
 // How long a restore-drill check takes next to what users do by hand, on generated databases of several shapes
 // (scripts/bench-shapes.ts: the original fixtures/bench, relational, wide, many small tables, one large table),
@@ -34,6 +34,7 @@ const { values: flags } = parseArgs({
     'verify-variants': { type: 'boolean', default: false },
     early: { type: 'boolean', default: false },
     'restore-variants': { type: 'boolean', default: false },
+    'verify-budget': { type: 'string' },
     only: { type: 'string' },
   },
 });
@@ -75,7 +76,7 @@ interface Alternative {
 
 type Results = Map<string, RunResult[]>;
 const results = new Map<string, { runs: Results; verify: Map<string, number[]> }>();
-const variants = verifyVariants(flags['verify-variants']);
+const variants = verifyVariants(flags['verify-variants'], flags['verify-budget'] === undefined ? undefined : Number(flags['verify-budget']));
 
 for (const shape of shapes) {
   const largest = Math.max(...sizesOf(shape));
