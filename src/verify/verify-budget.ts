@@ -119,7 +119,7 @@ export interface VerifyBudgetOptions extends Omit<CompareOptions, 'onlyRanges'> 
   readonly history?: ReadonlyArray<readonly string[]>;
   /**
    * Rows per second of the portable range checksum on this machine. Measured when absent, by checksumming the
-   * first range of the rotation once before planning (which under-estimates the speed: the plan errs short).
+   * marker's largest range once before planning (which under-estimates the speed: the plan errs short).
    */
   readonly rowsPerSecond?: number;
 }
@@ -154,7 +154,7 @@ export async function compareWithinBudget(
     throw new Error(`the verification budget must be more than 0 seconds, got ${budgetSeconds}`);
   const units = verificationUnits(marker);
   const totalRows = units.reduce((sum, unit) => sum + unit.rows, 0);
-  const rowsPerSecond = given ?? (await measureSpeed(config, marker, units, history, compare.label));
+  const rowsPerSecond = given ?? (await measureSpeed(config, marker, units, compare.label));
   const share = (covered: Iterable<string>) => {
     const ids = new Set(covered);
     return totalRows === 0 ? 1 : units.reduce((sum, unit) => sum + (ids.has(unit.id) ? unit.rows : 0), 0) / totalRows;
@@ -221,24 +221,30 @@ function tablesLeftOut(
   return entries;
 }
 
-/** The portable range checksum's speed, from one range of the rotation (compared safely, as any range is). */
+/**
+ * The portable range checksum's speed, from the largest range of the marker (compared safely, as any range is):
+ * the time also holds the table's fixed costs (finding it, reading its column types, a row count), so a small
+ * range would make the speed look far lower than it is.
+ */
 async function measureSpeed(
   config: pg.ClientConfig,
   marker: Marker,
   units: readonly VerificationUnit[],
-  history: ReadonlyArray<readonly string[]>,
   label: string,
 ): Promise<number> {
-  const [first] = planRotation(
-    units.filter((unit) => unit.rows > 0),
-    history,
-    0,
+  const largest = units.reduce<VerificationUnit | undefined>(
+    (best, unit) => (unit.rows > (best?.rows ?? 0) ? unit : best),
+    undefined,
   );
-  if (!first) return Infinity; // no rows to checksum: any budget fits
-  const one: Marker = { ...marker, tables: { [first.table]: marker.tables[first.table]! } };
+  if (!largest) return Infinity; // no rows to checksum: any budget fits
+  const one: Marker = { ...marker, tables: { [largest.table]: marker.tables[largest.table]! } };
   const started = performance.now();
-  await compareWithMarker(config, one, { label, poolSize: 1, onlyRanges: new Map([[first.table, [first.bucket]]]) });
-  return first.rows / Math.max((performance.now() - started) / 1000, 0.001);
+  await compareWithMarker(config, one, {
+    label,
+    poolSize: 1,
+    onlyRanges: new Map([[largest.table, [largest.bucket]]]),
+  });
+  return largest.rows / Math.max((performance.now() - started) / 1000, 0.001);
 }
 
 function positionOf(id: string): string {
