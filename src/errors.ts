@@ -47,11 +47,14 @@ export class CommandFailedError extends RestoreDrillError {
 
 /** The drill was interrupted (SIGINT/SIGTERM or an aborted signal) while in `phase`. */
 export class InterruptedError extends RestoreDrillError {
+  /** The signal that interrupted it (`SIGINT`, `SIGTERM`, …), as data; null for another abort (e.g. a test timeout). */
+  readonly signal: NodeJS.Signals | null;
   constructor(readonly reason: unknown) {
     super(
       reason instanceof Error
         ? `interrupted: ${reason.message}`
         : `interrupted by ${typeof reason === 'string' && reason ? reason : 'an abort'}`,
     );
+    this.signal = typeof reason === 'string' && /^SIG[A-Z0-9]+$/.test(reason) ? (reason as NodeJS.Signals) : null;
   }
 }

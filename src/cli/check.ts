@@ -6,7 +6,8 @@ import { localPostgres } from '../environments/local/local-postgres.ts';
 import { ConfigError } from '../errors.ts';
 import { encryptionPolicy } from '../objectives/policies/encryption-policy.ts';
 import { toDrillMeta } from '../drill/drill-meta.ts';
-import { defaultKeyDir, runDrill, type DrillResult } from '../drill/run-drill.ts';
+import { runDrill, type DrillResult } from '../drill/run-drill.ts';
+import { defaultKeyDir } from '../drill/drill-settings.ts';
 import { resolveSigner } from '../evidence/signer.ts';
 import { SIGNING_KEY_ENV } from '../evidence/signing-key.ts';
 import { fileSource } from '../sources/file/file-source.ts';
@@ -63,7 +64,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
       const environment = await checkEnvironment(opts);
       const ciTargets = parseCiFlags(opts);
-      const evidence = await prepareDrillEvidence(opts, opts.reportDir);
+      const { uri: evidence, settings } = await prepareDrillEvidence(opts, opts.reportDir);
       // Bars on a terminal, the plain log lines otherwise.
       const display = createProgressDisplay();
       let result: DrillResult;
@@ -80,6 +81,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
               : [],
             reportDir: opts.reportDir,
             signer,
+            settings,
             jobs: opts.jobs,
             verifyDuringRestore: opts.verifyDuringRestore,
             dumpedWithout: opts.dumpedWithout,
@@ -98,8 +100,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       process.stdout.write(`    ledger head: ${formatHead(result.ledger)}${evidence ? ` (${evidence})` : ''}\n`);
       const ci = await writeCiOutputs({ drills: [meta], notRun: [] }, { reportDir: opts.reportDir, evidence, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
       process.stdout.write(`    junit: ${ci.junitPath}  summary: ${ci.summaryPath}\n`);
-      const interruptedBy = /^interrupted by (SIG\w+)/.exec(result.report.error?.message ?? '')?.[1];
-      setExit(result.status === 'passed' ? EXIT.ok : interruptedBy ? signalExitCode(interruptedBy) : EXIT.failed);
+      setExit(result.status === 'passed' ? EXIT.ok : result.interruptedBy ? signalExitCode(result.interruptedBy) : EXIT.failed);
     });
 }
 

@@ -5,6 +5,7 @@ import { Option } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
+import type { DrillSettings } from '../drill/drill-settings.ts';
 import { DEFAULT_GRACE } from '../evidence/staleness.ts';
 import type { ReportHistory } from '../views/history.ts';
 import { parseDuration } from '../util/duration.ts';
@@ -68,36 +69,36 @@ export async function openConfiguredStore(
 }
 
 /**
- * Checks `--cadence` and hands it (and the store) to the drills through the environment: `run` starts them
- * in worker processes, and `check` runs the same code in-process.
+ * Checks `--cadence` and returns it (and the store) as the settings drills get: `run` hands them to its
+ * worker processes, `check` to the drill it runs in-process.
  */
-export function exportDrillSettings(store: EvidenceStore | undefined, flags: EvidenceFlags & { cadence?: string }, env: NodeJS.ProcessEnv = process.env): void {
-  if (flags.cadence !== undefined) {
-    parseDuration(flags.cadence, '--cadence');
-    env[CADENCE_ENV] = flags.cadence;
-  }
-  if (store) {
-    env[EVIDENCE_ENV] = store.uri;
-    if (flags.evidenceRetention) env[EVIDENCE_RETENTION_ENV] = flags.evidenceRetention;
-  }
+export function drillEvidenceSettings(store: EvidenceStore | undefined, flags: EvidenceFlags & { cadence?: string }): DrillSettings {
+  if (flags.cadence !== undefined) parseDuration(flags.cadence, '--cadence');
+  return {
+    ...(flags.cadence !== undefined ? { cadence: flags.cadence } : {}),
+    ...(store ? { evidence: store.uri, ...(flags.evidenceRetention ? { evidenceRetention: flags.evidenceRetention } : {}) } : {}),
+  };
 }
 
 /**
  * What `run` and `check` do with the store before any drill starts: check it, fill the report directory from
- * it (so new reports continue its chain), and hand it and `--cadence` to the drills. Returns the store's URI.
+ * it (so new reports continue its chain), and settle the store and `--cadence` for the drills. Returns the
+ * store's URI and those settings.
  *
  * @example
- * const evidence = await prepareDrillEvidence(opts, opts.reportDir);
+ * const { uri, settings } = await prepareDrillEvidence(opts, opts.reportDir);
  */
-export async function prepareDrillEvidence(flags: EvidenceFlags & { cadence?: string }, reportDir: string): Promise<string | undefined> {
+export async function prepareDrillEvidence(
+  flags: EvidenceFlags & { cadence?: string },
+  reportDir: string,
+): Promise<{ readonly uri: string | undefined; readonly settings: DrillSettings }> {
   const store = await openConfiguredStore(flags, { check: true });
   try {
     await store?.syncInto(reportDir, { exclusive: true });
   } finally {
     store?.destroy();
   }
-  exportDrillSettings(store, flags);
-  return store?.uri;
+  return { uri: store?.uri, settings: drillEvidenceSettings(store, flags) };
 }
 
 /** Where `history` and `controls` read reports from: a directory, or a copy of the evidence store. */

@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
-import { defaultKeyDir } from '../drill/run-drill.ts';
+import { defaultKeyDir, type DrillSettings } from '../drill/drill-settings.ts';
+import { signalExitCode } from '../drill/interrupt.ts';
 import { resolveSigner } from '../evidence/signer.ts';
 import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
 import { cadenceOption, evidenceOption, evidenceRetentionOption, prepareDrillEvidence, type EvidenceFlags } from './evidence-options.ts';
 import { createProgressDisplay } from './progress.ts';
-import { PROGRESS_ENV } from '../drill/progress-protocol.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
 
 const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'];
@@ -47,15 +47,18 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         defaultDir: defaultKeyDir(),
         log: (line) => process.stderr.write(`restore-drill: ${line}\n`),
       });
-      process.env.RESTORE_DRILL_SIGNING_KEY = key.source;
-      process.env.RESTORE_DRILL_REPORT_DIR = resolve(opts.reportDir);
       // The store is checked and the report directory filled from it before any drill starts.
-      const evidence = await prepareDrillEvidence(opts, opts.reportDir);
+      const { uri: evidence, settings: evidenceSettings } = await prepareDrillEvidence(opts, opts.reportDir);
       // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
       // workers' plain lines pass through unchanged.
       const display = createProgressDisplay();
-      if (display.tty) process.env[PROGRESS_ENV] = '1';
-      else delete process.env[PROGRESS_ENV];
+      // What every drill gets, as values: the workers read them with Vitest's `inject`, not from the environment.
+      const settings: DrillSettings = {
+        reportDir: resolve(opts.reportDir),
+        signingKey: key.source,
+        ...evidenceSettings,
+        ...(display.tty ? { progressLines: true } : {}),
+      };
       const reporter = new DrillSummaryReporter((text) => display.print(text), (name, outcome) => display.finish(name, outcome));
       let hasConfig = CONFIG_FILES.some((f) => existsSync(f));
       // Loaded here, not at the top: Vitest's node API takes seconds to import and only `run` needs it.
@@ -85,14 +88,15 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         hasConfig = false;
         vitest = await start(false);
       }
+      vitest.provide('restoreDrill', settings);
       // Ctrl-C / SIGTERM: cancel the run so each running drill writes its `error` report and tears down.
       // Vitest's own handler would exit at once, so it is replaced. A second signal exits at once (the
       // environments' watchdogs still remove what was created).
       for (const name of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(name);
-      let cancelled = false;
+      let cancelledBy: NodeJS.Signals | null = null;
       const onSignal = (signal: NodeJS.Signals) => {
-        if (cancelled) process.exit(signal === 'SIGINT' ? 130 : 143);
-        cancelled = true;
+        if (cancelledBy) process.exit(signalExitCode(signal));
+        cancelledBy = signal;
         process.stderr.write(`restore-drill: ${signal} received, stopping the drills and writing their reports…\n`);
         void vitest.cancelCurrentRun('keyboard-input');
       };
@@ -116,8 +120,8 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         const { junitPath, summaryPath } = await writeCiOutputs(run, { reportDir: opts.reportDir, evidence, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
         process.stdout.write(`junit: ${junitPath}  summary: ${summaryPath}\n`);
       }
-      if (cancelled) {
-        setExit(130);
+      if (cancelledBy) {
+        setExit(signalExitCode(cancelledBy));
         return;
       }
       if (found === 0) throw noDrillFiles(files, hasConfig);

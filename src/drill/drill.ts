@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { test } from 'vitest';
+import { inject, test } from 'vitest';
 import { withInterruptSignal } from './interrupt.ts';
 import { ConfigError } from '../errors.ts';
 import { formatDuration } from '../util/duration.ts';
@@ -7,11 +7,16 @@ import { progressLineWriter } from './progress-protocol.ts';
 import type { DrillOptions } from './drill-options.ts';
 import { toDrillMeta } from './drill-meta.ts';
 import { type DrillMeta } from '../model/drill-meta.ts';
+import type { DrillSettings } from './drill-settings.ts';
 import { runDrill, type DrillBody } from './run-drill.ts';
 
 declare module 'vitest' {
   interface TaskMeta {
     restoreDrill?: DrillMeta;
+  }
+  interface ProvidedContext {
+    /** The run's settings, provided by `restore-drill run` to its worker processes (absent under plain `vitest`). */
+    restoreDrill?: DrillSettings;
   }
 }
 
@@ -39,6 +44,9 @@ export function drill(name: string, options: DrillOptions, body?: DrillBody): vo
     // Vitest aborts the test's signal when the run is cancelled (Ctrl-C in `restore-drill run`) or times
     // out; a signal sent to this worker directly counts too. Either way the drill stops its phase, writes
     // its signed `error` report and tears down.
+    // What `restore-drill run` resolved (report directory, key, store, cadence), as values; under plain
+    // `vitest` nothing is provided and the user's environment variables are the defaults.
+    const settings = inject('restoreDrill') ?? {};
     const run = (interrupt: AbortSignal) =>
       runDrill({
         ...options,
@@ -47,7 +55,8 @@ export function drill(name: string, options: DrillOptions, body?: DrillBody): vo
         body,
         signal: AbortSignal.any([interrupt, testSignal]),
         // `restore-drill run` on a terminal draws progress bars from these lines (see progress-protocol.ts).
-        progress: progressLineWriter(name),
+        settings,
+        progress: progressLineWriter(name, settings.progressLines),
       });
     const result = await withInterruptSignal(run).catch((error: unknown) => {
       // Bad options: nothing started. Keep the class name (the summary reporter maps it to exit 2) and the hint.

@@ -1,10 +1,7 @@
-import type { DrillProgressEvent } from './run-drill.ts';
+import type { DrillProgressEvent } from './drill-run.ts';
 
-/**
- * Set by `restore-drill run` when it draws progress bars: drills in Vitest worker processes then report
- * their progress as lines on stderr, which Vitest pipes to the main process (see {@link decodeProgressLine}).
- */
-export const PROGRESS_ENV = 'RESTORE_DRILL_PROGRESS';
+// When `restore-drill run` draws progress bars (DrillSettings.progressLines), drills in Vitest worker processes
+// report their progress as lines on stderr, which Vitest pipes to the main process (see decodeProgressLine).
 
 // An ASCII record separator starts the line: it never begins a log line, and a terminal shows nothing for it.
 const PREFIX = '\u001erestore-drill:progress ';
@@ -43,12 +40,12 @@ export function decodeProgressLine(line: string): ProgressMessage | null {
 
 /**
  * A drill's progress callback inside a Vitest worker: writes progress lines to stderr when
- * `restore-drill run` asked for them ({@link PROGRESS_ENV}), else nothing (CI logs get the plain lines).
+ * `restore-drill run` asked for them (`progressLines` of its settings), else nothing (CI logs get the plain lines).
  *
  * @example
- * runDrill({ ...options, progress: progressLineWriter(name) });
+ * runDrill({ ...options, progress: progressLineWriter(name, settings.progressLines) });
  */
-export function progressLineWriter(drill: string): ((event: DrillProgressEvent) => void) | undefined {
-  if (!process.env[PROGRESS_ENV]) return undefined;
+export function progressLineWriter(drill: string, wanted: boolean | undefined): ((event: DrillProgressEvent) => void) | undefined {
+  if (!wanted) return undefined;
   return (event) => process.stderr.write(encodeProgressLine(drill, event));
 }

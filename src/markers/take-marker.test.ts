@@ -45,7 +45,7 @@ describe('takeMarker', () => {
     expect(marker.tables['public.products']).toMatchObject({ mode: 'exact', rows: 200, ranges: { layout: { kind: 'hash', columns: ['sku'], buckets: 16 } } });
     // The typed checksum of the same rows, with the major it can be compared on; none in count mode.
     const major = Number((await sql(cluster.shop, "select current_setting('server_version_num')::int / 10000 as major")).rows[0].major);
-    expect(events.typed).toEqual({ algorithm: 'rdsum-record/2', serverMajor: major, checksum: expect.stringMatching(/^-?\d+$/) });
+    expect(events.typed).toEqual({ algorithm: 'rdsum-record/3', serverMajor: major, checksum: expect.stringMatching(/^-?\d+$/) });
     expect(events.typed!.checksum).not.toBe(events.checksum);
     expect(marker.tables['public.page_views']).toEqual({ mode: 'count', algorithm: CHECKSUM_ALGORITHM, rows: 2000, tolerance: 0.1, schema: expect.objectContaining({ columns: expect.any(Array) }) });
   });

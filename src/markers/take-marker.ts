@@ -176,7 +176,7 @@ export async function ensureMarkerTable(client: pg.ClientBase): Promise<void> {
 /** Options of {@link measureTable}. */
 export interface MeasureOptions {
   /**
-   * Major version of the server (e.g. 15). From 14 on, the typed checksum `rdsum-record/2` is recorded
+   * Major version of the server (e.g. 15). From 14 on, the typed checksum `rdsum-record/3` is recorded
    * too, with this major; without it only the portable checksum is.
    */
   readonly serverMajor?: number;

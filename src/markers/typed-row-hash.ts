@@ -11,10 +11,28 @@ import { quoteTable, type TableRef } from './checksum-sql.ts';
  *
  * `/1` followed each type's equality for arrays (dimensions and lower bounds were not hashed), bare `bpchar`
  * (trailing spaces) and varchar/bpchar under a non-deterministic collation; markers that only carry `/1` are
- * verified with the portable checksum instead. One exception remains, named in every check it applies to:
- * jsonb compares by value.
+ * verified with the portable checksum instead. `/2` hashed jsonb by value (`2.0` inside a document equals `2`);
+ * `/3` hashes it by its send format, which prints every number as stored. A `/2` checksum is still compared
+ * for tables without a jsonb column, where its SQL is `/3`'s (see {@link columnsHashedOtherwise}).
+ *
+ * @example
+ * const typed = { algorithm: TYPED_CHECKSUM_ALGORITHM, serverMajor: 15, checksum: totals.typedChecksum };
  */
-export const TYPED_CHECKSUM_ALGORITHM = 'rdsum-record/2';
+export const TYPED_CHECKSUM_ALGORITHM = 'rdsum-record/3';
+
+/** The typed algorithms a marker may carry whose checksums can still be compared (see {@link columnsHashedOtherwise}). */
+export type ComparableTypedAlgorithm = 'rdsum-record/2' | typeof TYPED_CHECKSUM_ALGORITHM;
+
+/**
+ * Whether a marker's typed checksum by `algorithm` can be compared at all: `/2` and `/3`, not `/1` (whose
+ * rules followed equality for arrays, bpchar and collations) nor any unknown name.
+ *
+ * @example
+ * if (marker.typed && isComparableTypedAlgorithm(marker.typed.algorithm)) { ... }
+ */
+export function isComparableTypedAlgorithm(algorithm: string | undefined): algorithm is ComparableTypedAlgorithm {
+  return algorithm === TYPED_CHECKSUM_ALGORITHM || algorithm === 'rdsum-record/2';
+}
 
 /** The first major with `hash_record_extended` (PostgreSQL 14). */
 export const TYPED_HASH_MIN_MAJOR = 14;
@@ -36,29 +54,27 @@ export interface TypedColumn {
   readonly base?: string;
   /** For rule `unsafe`: which type prints with which function, e.g. `app.money2 (output app.money2_out)`. */
   readonly reason?: string;
-  /** For rule `value` of a type in {@link VALUE_EQUALITY_TYPES}: that type, e.g. `jsonb`. */
-  readonly byValue?: string;
 }
 
 /**
  * Types hashed by their own hash function: for these, "equal" means the same stored bytes (a restore cannot
- * turn one into another), and the hash does not depend on the cluster — with one exception kept on purpose:
- * jsonb, whose numbers inside a document compare by value (`2.0` = `2`); its send format prints the document,
- * which measured 20–25 % slower verification on the benchmark database (docs/markers.md). Not here: enums and
- * `oid` (their hash is of an OID, which differs between clusters), numeric (1.0 = 1.00), float (0 = -0),
- * interval ('1 day' = '24 hours'), a bare bpchar (trailing spaces), arrays (their hash ignores dimensions and
- * lower bounds), and every type without a hash function.
+ * turn one into another), and the hash does not depend on the cluster. Not here: enums and `oid` (their hash is
+ * of an OID, which differs between clusters), numeric (1.0 = 1.00), float (0 = -0), interval ('1 day' =
+ * '24 hours'), a bare bpchar (trailing spaces), arrays (their hash ignores dimensions and lower bounds), jsonb
+ * (a number inside a document compares by value: 2.0 = 2), and every type without a hash function.
  */
 const VALUE_TYPES = new Set([
   'bool', 'int2', 'int4', 'int8', 'text', 'varchar', 'name', 'bytea', 'date', 'time', 'timestamp', 'timestamptz',
-  'uuid', 'char', 'inet', 'cidr', 'macaddr', 'macaddr8', 'jsonb',
+  'uuid', 'char', 'inet', 'cidr', 'macaddr', 'macaddr8',
 ]);
-/** Types whose binary send format is exact where their equality is not. */
+/**
+ * Types whose binary send format is exact where their equality is not. jsonb's is a version byte and the
+ * document as `jsonb_out` prints it — every number with its stored scale; printing is the cost (measured in
+ * docs/performance.md), and it is the only built-in way to see a number's scale inside a document.
+ */
 const SEND_FUNCTIONS: Record<string, string> = {
-  float4: 'float4send', float8: 'float8send', interval: 'interval_send', bpchar: 'bpcharsend',
+  float4: 'float4send', float8: 'float8send', interval: 'interval_send', bpchar: 'bpcharsend', jsonb: 'jsonb_send',
 };
-/** Types whose equality ignores a stored difference that a restore keeps; named in the checksum check's detail. */
-export const VALUE_EQUALITY_TYPES: ReadonlySet<string> = new Set(['jsonb']);
 /** Send functions of the string types, for a non-deterministic collation (whose equality ignores case, say). */
 const STRING_SEND_FUNCTIONS: Record<string, string> = { text: 'textsend', varchar: 'varcharsend', bpchar: 'bpcharsend', name: 'namesend' };
 
@@ -155,7 +171,7 @@ function columnRule(row: ColumnRow): TypedColumn {
   // char(n) is stored padded to n, so its value (which ignores trailing spaces) is its bytes; a bare bpchar
   // keeps the spaces it was given, which only its send format shows.
   if (type === 'bpchar' && row.sized) return { name, rule: 'value', ...base };
-  if (type && VALUE_TYPES.has(type)) return { name, rule: 'value', ...base, ...(VALUE_EQUALITY_TYPES.has(type) ? { byValue: type } : {}) };
+  if (type && VALUE_TYPES.has(type)) return { name, rule: 'value', ...base };
   if (type === 'numeric') return { name, rule: 'numeric', ...base };
   if (type && SEND_FUNCTIONS[type]) return { name, rule: 'send', cast: SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
   // An array of a built-in element: array_send has the dimensions, the lower bounds, the NULLs and every
@@ -166,13 +182,19 @@ function columnRule(row: ColumnRow): TypedColumn {
 }
 
 /**
- * What the typed row hash of these columns does not see, for a check's detail, e.g. `jsonb column payload
- * compared by value (2.0 = 2 inside a document)`; undefined when it sees every stored difference.
+ * The columns of a table that a marker's typed checksum by `algorithm` hashed otherwise than
+ * {@link typedRowHashSql} does today: for `rdsum-record/2`, the jsonb columns (and domains over jsonb), which
+ * it took by value; for an algorithm that is not comparable ({@link isComparableTypedAlgorithm}), every column.
+ * Empty when today's SQL computes the marker's numbers — then the marker's typed checksum is compared; else the
+ * table falls back to the portable checksum, which sees every number's scale.
+ *
+ * @example
+ * columnsHashedOtherwise(await readTypedColumns(client, table), 'rdsum-record/2'); // ['shipping']
  */
-export function typedHashCaveat(columns: readonly TypedColumn[]): string | undefined {
-  const lenient = columns.filter((column) => column.byValue === 'jsonb').map((column) => column.name);
-  if (lenient.length === 0) return undefined;
-  return `jsonb column${lenient.length > 1 ? 's' : ''} ${lenient.join(', ')} compared by value (a number's scale inside a document, 2.0 for 2, is not seen)`;
+export function columnsHashedOtherwise(columns: readonly TypedColumn[], algorithm: string): string[] {
+  if (algorithm === TYPED_CHECKSUM_ALGORITHM) return [];
+  if (algorithm === 'rdsum-record/2') return columns.filter((column) => column.rule === 'send' && column.cast === SEND_FUNCTIONS.jsonb).map((column) => column.name);
+  return columns.map((column) => column.name); // an algorithm this version cannot compute at all
 }
 
 /** The columns of `columns` whose type cannot be printed safely, as `name: reason`; empty when every one can. */
@@ -185,10 +207,11 @@ export function unsafeColumns(columns: readonly TypedColumn[]): string[] {
  * integer. Each column enters as
  * - `value`: itself — bool, integers, text/varchar/name and char(n) with a deterministic collation, bytea,
  *   dates and timestamps (timestamptz as the instant), uuid, inet, `"char"`, …: types whose equality is byte
- *   identity; and jsonb, whose equality takes `2.0` inside a document for `2` (see VALUE_EQUALITY_TYPES);
+ *   identity;
  * - `numeric`: its value and its `scale()`, so 1.0 and 1.00 differ;
  * - `send`: its binary send format — float (0 and -0 differ, a NaN's payload shows), interval ('1 day' and
- *   '24 hours' differ), a bare bpchar (trailing spaces count), strings under a non-deterministic collation (case counts), arrays of built-in elements (dimensions and
+ *   '24 hours' differ), a bare bpchar (trailing spaces count), strings under a non-deterministic collation
+ *   (case counts), jsonb (`2.0` and `2` inside a document differ), arrays of built-in elements (dimensions and
  *   lower bounds count);
  * - `text`: its text by its type's own output function (`record_out` of a one-column row, never a cast, so no
  *   user-defined cast runs) — every other type (enums, arrays of user types, composites, ranges, json, xml, …).

@@ -30,7 +30,7 @@ export type RangeLayout =
 
 /** A table's checksum by a version-bound algorithm, with the server major it was computed on. */
 export interface TypedChecksum {
-  /** e.g. `rdsum-record/2`. */
+  /** e.g. `rdsum-record/3`. */
   readonly algorithm: string;
   /** Major version of the server it was computed on, e.g. 15; only a server of that major can compare it. */
   readonly serverMajor: number;
@@ -56,7 +56,7 @@ export interface TableMarker {
   /** Per-range counts and checksums (`exact`, `append-only`); ranges with no rows are left out. */
   readonly ranges?: { readonly layout: RangeLayout; readonly sums: RangeSum[] };
   /**
-   * The same rows' checksum by the typed row hash (`rdsum-record/2`, see typed-row-hash.ts), which is several
+   * The same rows' checksum by the typed row hash (`rdsum-record/3`, see typed-row-hash.ts), which is several
    * times cheaper to compute but only comparable on a server of the same major version. A restored copy on
    * that major compares this one; any other compares the portable `checksum`. Absent in `count` mode, and in
    * markers taken on PostgreSQL 13 or by older versions of restore-drill.

@@ -24,6 +24,8 @@ export interface FindPgBinariesOptions {
   readonly tools: readonly PgTool[];
   /** The lowest acceptable major version (e.g. the dump's server major for pg_restore). */
   readonly minMajor?: number;
+  /** Look only in this folder (e.g. `localPostgres({ binDir })`), as `RESTORE_DRILL_PG_BIN` would. */
+  readonly binDir?: string;
 }
 
 const MIN_SUPPORTED_MAJOR = 13;
@@ -41,7 +43,7 @@ export function findPgBinaries(options: FindPgBinariesOptions): PgBinaries {
   const minMajor = Math.max(options.minMajor ?? MIN_SUPPORTED_MAJOR, MIN_SUPPORTED_MAJOR);
   const seen: string[] = [];
   let tooOld: PgBinaries | undefined;
-  for (const dir of candidateDirs()) {
+  for (const dir of candidateDirs(options.binDir)) {
     if (seen.includes(dir)) continue;
     seen.push(dir);
     if (!options.tools.every((tool) => isExecutable(join(dir, tool)))) continue;
@@ -64,8 +66,8 @@ export function findPgBinaries(options: FindPgBinariesOptions): PgBinaries {
   );
 }
 
-function* candidateDirs(): Generator<string> {
-  const explicit = process.env.RESTORE_DRILL_PG_BIN;
+function* candidateDirs(binDir: string | undefined): Generator<string> {
+  const explicit = binDir ?? process.env.RESTORE_DRILL_PG_BIN;
   if (explicit) {
     yield explicit;
     return;

@@ -154,17 +154,43 @@ describe('checksum algorithms and scheduling', () => {
     const algorithms = new Set<string>();
     const checks = await compareWithMarker(await cluster.copy(), exact, { label: 'manifest', algorithms });
     expect(failed(checks)).toEqual([]);
-    const name = `rdsum-record/2 (PostgreSQL ${await major()})`;
+    const name = `rdsum-record/3 (PostgreSQL ${await major()})`;
     expect([...algorithms]).toEqual([name]);
-    expect(exact.tables['public.orders']!.typed).toMatchObject({ algorithm: 'rdsum-record/2', serverMajor: await major() });
+    expect(exact.tables['public.orders']!.typed).toMatchObject({ algorithm: 'rdsum-record/3', serverMajor: await major() });
     expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({
       status: 'passed',
       expected: exact.tables['public.orders']!.typed!.checksum,
       actual: exact.tables['public.orders']!.typed!.checksum,
-      // What the typed hash takes by value is said where it applies.
-      detail: `checksum ${name}; jsonb column shipping compared by value (a number's scale inside a document, 2.0 for 2, is not seen)`,
+      detail: `checksum ${name}`, // jsonb included: rdsum-record/3 hashes it by its send format, not by value
     });
     expect(check(checks, 'checksum public.customers (manifest)').detail).toBe(`checksum ${name}`);
+  });
+
+  test('an rdsum-record/2 marker still verifies: by its typed checksum where it equals /3, by the portable one for tables with jsonb', async () => {
+    // Tables without a jsonb column hash the same under /2 and /3; orders has one (shipping), which /2 took by value.
+    const version2: Marker = {
+      ...exact,
+      tables: Object.fromEntries(Object.entries(exact.tables).map(([name, t]) => [name, t.typed ? { ...t, typed: { ...t.typed, algorithm: 'rdsum-record/2' } } : t])),
+    };
+    const algorithms = new Set<string>();
+    const checks = await compareWithMarker(await cluster.copy(), version2, { label: 'manifest', algorithms });
+    expect(failed(checks)).toEqual([]);
+    expect([...algorithms].sort()).toEqual([`rdsum-record/2 (PostgreSQL ${await major()})`, 'rdsum-text-md5/1']);
+    expect(check(checks, 'checksum public.customers (manifest)')).toMatchObject({ expected: exact.tables['public.customers']!.typed!.checksum, detail: `checksum rdsum-record/2 (PostgreSQL ${await major()})` });
+    expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({
+      expected: exact.tables['public.orders']!.checksum,
+      detail: "checksum rdsum-text-md5/1; the marker's rdsum-record/2 took jsonb column shipping by value (2.0 = 2 inside a document), so the portable checksum was compared",
+    });
+    // And what /2 could not see, the portable checksum does: a number's scale inside a document (2.0 = 2 as jsonb).
+    const copy = await cluster.copy();
+    const score = await sql(copy, `update events set payload = jsonb_set(payload, '{score}', '2') where id = 20 and (payload ->> 'score')::numeric = 2 returning id`);
+    expect(score.rows).toHaveLength(1);
+    const changed = await compareWithMarker(copy, version2, { label: 'manifest' });
+    expect(failed(changed).map((c) => c.name)).toEqual(['checksum public.events (manifest)']);
+    // rdsum-record/3 sees it itself, then names the range with the portable checksum.
+    const changed3 = await compareWithMarker(copy, exact, { label: 'manifest' });
+    expect(failed(changed3).map((c) => c.name)).toEqual(['checksum public.events (manifest)']);
+    expect(check(changed3, 'checksum public.events (manifest)').detail).toMatch(/^rows with id 1\.\.\d+ differ/);
   });
 
   test('taken on another major, with rdsum-record/1, or when asked: the portable checksum is compared', async () => {

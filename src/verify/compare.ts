@@ -19,7 +19,15 @@ import {
 import { defaultPoolSize, openConnectionPool, type ConnectionPool } from '../markers/connection-pool.ts';
 import type { Marker, QualifiedName, RangeLayout, RangeSum, TableMarker } from '../model/marker.ts';
 import { splitBlocks, tableBlocks } from './table-blocks.ts';
-import { FIRST_NORMAL_OBJECT_ID, readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedHashCaveat, typedRowHashSql, unsafeColumns } from '../markers/typed-row-hash.ts';
+import {
+  columnsHashedOtherwise,
+  FIRST_NORMAL_OBJECT_ID,
+  isComparableTypedAlgorithm,
+  readTypedColumns,
+  TYPED_HASH_MIN_MAJOR,
+  typedRowHashSql,
+  unsafeColumns,
+} from '../markers/typed-row-hash.ts';
 
 /** Options of {@link compareWithMarker} and {@link startComparison}. */
 export interface CompareOptions {
@@ -30,15 +38,17 @@ export interface CompareOptions {
   /** Called as each table is compared: `done` of `total` tables; for a progress display. */
   readonly onTable?: (done: number, total: number) => void;
   /**
-   * Collects the checksum algorithms actually computed, e.g. `rdsum-record/2 (PostgreSQL 15)` or
+   * Collects the checksum algorithms actually computed, e.g. `rdsum-record/3 (PostgreSQL 15)` or
    * `rdsum-text-md5/1`, for the report.
    */
   readonly algorithms?: Set<string>;
   /**
-   * Use the marker's typed checksum (`rdsum-record/2`) when the restored server runs the major it was taken
+   * Use the marker's typed checksum (`rdsum-record/3`) when the restored server runs the major it was taken
    * on (default true); false always computes the portable `rdsum-text-md5/1`. A marker's `rdsum-record/1`
    * (which followed equality, not identity, for arrays, bare bpchar and non-deterministic collations) is never used:
-   * such a marker is verified by its portable checksum.
+   * such a marker is verified by its portable checksum. Nor is `rdsum-record/2` for a table with a jsonb column
+   * (it took jsonb by value, 2.0 = 2 inside a document): that table's portable checksum is compared, and the
+   * check's detail says why.
    */
   readonly typed?: boolean;
   /**
@@ -138,8 +148,8 @@ interface RestoredTable {
   readonly parts: BlockRange[];
   /** Why the checksum is not computed: printing or comparing a column would run a function not trusted to run. */
   readonly notComputed?: string;
-  /** What the typed row hash does not see in this table (typed-row-hash.ts), for the passed check's detail. */
-  readonly caveat?: string;
+  /** Why the marker's typed checksum was not used for this table, for the passed check's detail. */
+  readonly note?: string;
 }
 
 class MarkerComparison implements Comparison {
@@ -283,10 +293,10 @@ class MarkerComparison implements Comparison {
     if (marker.mode === 'count') return { table, rowHash: TEXT_ROW_HASH_SQL, parts: [{ from: null, to: null }] };
     this.serverMajor ??= client.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major").then((r) => r.rows[0]!.major);
     const major = await this.serverMajor;
-    const typed =
+    const candidate =
       (this.options.typed ?? true) &&
       marker.algorithm === CHECKSUM_ALGORITHM && // a marker of another version: its other numbers may mean something else too
-      marker.typed?.algorithm === TYPED_CHECKSUM_ALGORITHM &&
+      isComparableTypedAlgorithm(marker.typed?.algorithm) &&
       marker.typed.serverMajor === major &&
       major >= TYPED_HASH_MIN_MAJOR
         ? marker.typed
@@ -306,11 +316,18 @@ class MarkerComparison implements Comparison {
       const notComputed = `not computed: key column ${odd.join(', ')} of the restored table is not of a built-in type, so its casts and operators could be anyone's functions`;
       return { table, rowHash: TEXT_ROW_HASH_SQL, parts: [], notComputed };
     }
+    // An older typed algorithm that hashed some of this table's columns otherwise (rdsum-record/2: jsonb by
+    // value) cannot be recomputed exactly: the portable checksum, which prints every number as stored, is.
+    const otherwise = candidate ? columnsHashedOtherwise(columns, candidate.algorithm) : [];
+    const typed = otherwise.length === 0 ? candidate : undefined;
+    const note =
+      otherwise.length > 0
+        ? `the marker's ${candidate!.algorithm} took jsonb column${otherwise.length > 1 ? 's' : ''} ${otherwise.join(', ')} by value (2.0 = 2 inside a document), so the portable checksum was compared`
+        : undefined;
     const rowHash = typed ? typedRowHashSql(columns) : TEXT_ROW_HASH_SQL;
     const blocks = this.split ? await tableBlocks(client, table, major) : null;
     const parts = blocks === null ? [{ from: null, to: null }] : splitBlocks(blocks, this.poolSize, MIN_BLOCKS_PER_PART);
-    const caveat = typed ? typedHashCaveat(columns) : undefined;
-    return typed ? { table, rowHash, typed, parts, ...(caveat ? { caveat } : {}) } : { table, rowHash, parts };
+    return typed ? { table, rowHash, typed, parts } : { table, rowHash, parts, ...(note ? { note } : {}) };
   }
 
   /**
@@ -346,12 +363,12 @@ class MarkerComparison implements Comparison {
       );
       const totals = addTotals(parts);
       if (totals.rows === marker.rows && totals.checksum === expected) {
-        const algorithm = restored.typed ? `${TYPED_CHECKSUM_ALGORITHM} (PostgreSQL ${restored.typed.serverMajor})` : CHECKSUM_ALGORITHM;
+        const algorithm = restored.typed ? `${restored.typed.algorithm} (PostgreSQL ${restored.typed.serverMajor})` : CHECKSUM_ALGORITHM;
         this.options.algorithms?.add(algorithm);
         const scope = marker.bound ? `append-only: ${boundText(marker.bound)}` : undefined;
         return [
           { name: checkName('row count'), status: 'passed', expected: marker.rows, actual: totals.rows, table: name, ...withDetail(scope) },
-          { name: checkName('checksum'), status: 'passed', expected, actual: totals.checksum, table: name, detail: joinDetail(scope, `checksum ${algorithm}`, restored.caveat)! },
+          { name: checkName('checksum'), status: 'passed', expected, actual: totals.checksum, table: name, detail: joinDetail(scope, `checksum ${algorithm}`, restored.note)! },
         ];
       }
     }

@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
-import type { StartedNetwork } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { runDrill } from '../../drill/run-drill.ts';
 import { generateKeyPair } from '../../evidence/signing-key.ts';
@@ -124,9 +124,10 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     await vi.waitFor(async () => expect(await containersOfRun(report.runId)).toEqual([]), { timeout: 60_000, interval: 250 });
   });
 
-  test('the container is labelled, tuned for restore speed, on 127.0.0.1 only, needs its password, and stop() removes it', async () => {
+  test('the container is labelled, tuned for restore speed, has no network, listens only on its socket, needs its password, and stop() removes it with the socket folder', async () => {
     const runId = newRunId();
     const env = await containerPostgres({ image: engine.image, settings: { work_mem: '32MB' } }).start({ runId, drillName: 'labels test', log: () => {} });
+    const socketDir = String(env.connectionConfig().host);
     try {
       const [info] = await containersOfRun(runId);
       expect(info?.Labels).toMatchObject({
@@ -137,8 +138,16 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
         [CONTAINER_LABELS.createdAt]: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       });
       expect(info?.Names).toEqual([`/restore-drill-${runId}`]);
-      expect(info?.HostConfig.NetworkMode).toBe('host');
+      expect(info?.HostConfig.NetworkMode).toBe('none');
       const inspected = await (await containerRuntime()).container.dockerode.getContainer(info!.Id).inspect();
+      expect(inspected.HostConfig.NetworkMode).toBe('none');
+      expect(inspected.HostConfig.PortBindings ?? {}).toEqual({});
+      // The one folder of this machine the container sees: the socket folder, in a labelled folder of mode 700.
+      expect(inspected.Mounts.filter((m) => m.Type === 'bind')).toEqual([expect.objectContaining({ Source: socketDir, Destination: '/run/restore-drill-socket', RW: true })]);
+      expect(socketDir).toBe(join(tmpdir(), basename(dirname(socketDir)), 'socket'));
+      expect(basename(dirname(socketDir))).toMatch(new RegExp(`^restore-drill-${runId}-`));
+      expect((await stat(dirname(socketDir))).mode & 0o777).toBe(0o700);
+      expect(JSON.parse(await readFile(join(dirname(socketDir), 'restore-drill.json'), 'utf8'))).toMatchObject({ tool: 'restore-drill', runId, ownerPid: process.pid });
       expect(inspected.Config.Env.join('\n')).not.toContain(String(env.connectionConfig().password));
 
       const client = new pg.Client(env.connectionConfig());
@@ -147,49 +156,41 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
         "select inet_server_addr()::text as addr, current_setting('listen_addresses') as listen, current_setting('fsync') as fsync, current_setting('wal_level') as wal, current_setting('work_mem') as work_mem, current_database() as db",
       );
       await client.end();
-      expect(rows[0]).toEqual({ addr: '127.0.0.1/32', listen: '127.0.0.1', fsync: 'off', wal: 'minimal', work_mem: '32MB', db: 'restored' });
+      // No address: a Unix-socket connection. The server listens on no TCP address at all.
+      expect(rows[0]).toEqual({ addr: null, listen: '', fsync: 'off', wal: 'minimal', work_mem: '32MB', db: 'restored' });
       const wrong = new pg.Client({ ...env.connectionConfig(), password: 'wrong' });
       await expect(wrong.connect()).rejects.toThrow(/password authentication failed/);
     } finally {
       await env.stop();
     }
     expect(await containersOfRun(runId)).toEqual([]);
+    expect(existsSync(dirname(socketDir))).toBe(false);
     await env.stop(); // idempotent
   });
 
-  test('a server that cannot start fails with the tail of its log, and its container is removed', async () => {
+  test("a start that fails because the container's name is taken leaves that other container alone (it is not labelled as this run's)", async () => {
     const runId = newRunId();
-    const start = containerPostgres({ image: engine.image, settings: { shared_buffers: 'plenty' } }).start({ runId, drillName: 'bad settings', log: () => {} });
-    await expect(start).rejects.toThrow(/^the PostgreSQL container exited with code 1 before accepting connections: .*invalid value for parameter "shared_buffers": "plenty"/);
-    expect(await containersOfRun(runId)).toEqual([]);
+    const docker = (await containerRuntime()).container.dockerode;
+    const foreign = await docker.createContainer({ Image: engine.image, name: `restore-drill-${runId}`, Cmd: ['true'] });
+    try {
+      const start = containerPostgres({ image: engine.image }).start({ runId, drillName: 'name taken', log: () => {} });
+      await expect(start).rejects.toThrow(/already in use|Conflict/i);
+      expect((await foreign.inspect()).Name).toBe(`/restore-drill-${runId}`);
+      expect((await readdir(tmpdir())).filter((n) => n.startsWith(`restore-drill-${runId}-`))).toEqual([]); // its socket folder went
+    } finally {
+      await foreign.remove({ force: true });
+    }
   });
 
-  test('on a Docker network the server port is published on the loopback and reached through it', async (ctx) => {
-    const { Network } = await import('testcontainers');
-    let network: StartedNetwork | undefined;
-    try {
-      network = await new Network().start();
-    } catch (error) {
-      // An engine that cannot make networks (no bridge driver, as in CI's dockerd --bridge=none) only offers
-      // host networking: the test is skipped, and says why.
-      console.warn(`skipped: bridge networking not tested: ${(error as Error).message}`);
-      ctx.skip(`no Docker networks on this engine: ${(error as Error).message.split('\n')[0]}`);
-      return;
-    }
+  test('a server that cannot start fails with the tail of its log, and its container and socket folder are removed', async () => {
     const runId = newRunId();
-    try {
-      await using env = await containerPostgres({ image: engine.image, network: network.getName() }).start({ runId, drillName: 'network test', log: () => {} });
-      const [info] = await containersOfRun(runId);
-      expect(info?.Ports).toContainEqual(expect.objectContaining({ PrivatePort: 5432, IP: '127.0.0.1' }));
-      const client = new pg.Client(env.connectionConfig());
-      await client.connect();
-      const { rows } = await client.query<{ addr: string }>('select inet_server_addr()::text as addr');
-      await client.end();
-      expect(rows[0]!.addr).not.toBe('127.0.0.1/32'); // the container's own address on that network
-      expect(env.connectionConfig().port).toBe(info?.Ports.find((p) => p.PrivatePort === 5432)?.PublicPort);
-    } finally {
-      await network.stop();
-    }
+    const lines: string[] = [];
+    const start = containerPostgres({ image: engine.image, settings: { shared_buffers: 'plenty' } }).start({ runId, drillName: 'bad settings', log: (l) => lines.push(l) });
+    await expect(start).rejects.toThrow(/^the PostgreSQL container exited with code 1 before accepting connections: .*invalid value for parameter "shared_buffers": "plenty"/);
     expect(await containersOfRun(runId)).toEqual([]);
+    const socketDir = /server socket in (\S+)\)$/.exec(lines.find((l) => l.startsWith('provision: starting container')) ?? '')?.[1];
+    expect(socketDir).toMatch(new RegExp(`/restore-drill-${runId}-[^/]+/socket$`));
+    expect(existsSync(dirname(socketDir!))).toBe(false);
   });
+
 });

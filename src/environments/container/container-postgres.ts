@@ -1,21 +1,22 @@
 // The container environment: implements `Environment` (../environment.ts) with a throwaway PostgreSQL
 // container on Docker or Podman — the image matching the dump (container-image.ts), server settings
 // (container-settings.ts), readiness (container-ready.ts), `pg_restore` inside the container
-// (container-restore.ts), and labelled leftovers (container-labels.ts, container-leftovers.ts). It restores
-// `pg-dump` recovery points.
+// (container-restore.ts), the socket folder shared with the host (socket-dir.ts), and labelled leftovers
+// (container-labels.ts, container-leftovers.ts). It restores `pg-dump` recovery points. The container has no
+// network at all: the server listens only on a Unix socket in that folder.
 
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ClientConfig } from 'pg';
 import pg from 'pg';
 import type { ContainerRuntimeClient, StartedTestContainer } from 'testcontainers';
 import { ConfigError, InterruptedError } from '../../errors.ts';
 import { labelDisposableDatabase } from '../../postgres/disposable-database.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
-import { freePort } from '../../util/free-port.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { chooseImage, ensureImage } from './container-image.ts';
-import { containerLabels } from './container-labels.ts';
-import { PostgresReady, ServerDidNotStartError } from './container-ready.ts';
+import { containerLabels, labelFromContainer } from './container-labels.ts';
+import { PostgresReady } from './container-ready.ts';
 import { restoreDump, type InsideContainer, type RestoreWith } from './container-restore.ts';
 import { containerRestoreSettings, settingsArgs, type SettingValue } from './container-settings.ts';
 import type { DockerContainer } from './docker-exec.ts';
@@ -23,6 +24,7 @@ import { findContainerLeftovers, removeContainerLeftover } from './container-lef
 import { containerRuntime, ContainerRuntimeUnavailableError } from './docker-runtime.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from '../environment.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
+import { makeSocketDir, SOCKET_MOUNT, type SocketDir } from './socket-dir.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
 
 /** Options of the {@link containerPostgres} environment. All optional. */
@@ -38,13 +40,6 @@ export interface ContainerPostgresConfig {
   /** Where pg_restore runs; default `auto` (the host's when it can read the dump, else the container's). */
   readonly restoreWith?: RestoreWith;
   /**
-   * How the server is reached. `host`: the container shares the engine host's network and listens on
-   * 127.0.0.1 at a free port (Linux engines). `bridge`, or the name of another Docker network: port 5432
-   * is published on a random host port. Default `auto`: `bridge` when the engine has its default bridge
-   * network, else `host`.
-   */
-  readonly network?: 'auto' | 'host' | 'bridge' | (string & {});
-  /**
    * Started instead when no container runtime is reachable, e.g. `localPostgres()`; the drill log says so,
    * and the report records the environment that actually ran. Without it, that case fails the drill.
    */
@@ -57,13 +52,21 @@ export interface ContainerPostgresConfig {
 const SUPERUSER = 'restore_drill_superuser';
 const DATABASE = 'restored';
 const SECRETS_DIR = '/run/restore-drill';
-const PUBLISHED_PORT = 5432;
-const PORT_ATTEMPTS = 5;
+/**
+ * The final server's port, which names its socket (`.s.PGSQL.5433`). The image's init runs a temporary
+ * server with `PGPORT` (5432) instead, so it never answers where the harness connects.
+ */
+const SERVER_PORT = 5433;
+const INIT_PORT = 5432;
+/** The image's default socket folder: its init scripts connect there. */
+const IMAGE_SOCKET_DIR = '/var/run/postgresql';
 
 /**
  * A throw-away PostgreSQL in a container (testcontainers), of the same major version as production: the
- * image is `postgres:<major>` of the recovery point unless the drill names one. Tuned for restore speed,
- * labelled with the run id (`restore-drill.run-id`, owner pid and host), removed in every outcome, and
+ * image is `postgres:<major>` of the recovery point unless the drill names one. The container has no network
+ * (`--network none`); the server listens only on a Unix socket in a per-drill folder of this machine, mounted
+ * into the container, so the engine must run on this machine. Tuned for restore speed, labelled with the run
+ * id (`restore-drill.run-id`, owner pid and host), removed with its socket folder in every outcome, and
  * removed by `restore-drill cleanup` when a killed run left it. With no container runtime reachable it
  * fails at once with one line saying what to do, or starts `fallback` when the drill allows it.
  *
@@ -92,7 +95,7 @@ async function startContainerPostgres(config: ContainerPostgresConfig, context: 
   context.log(`provision: image ${choice.image} (${choice.basis})`);
   await ensureImage(client, choice.image, context.log);
   await startReaperOrExplain(client);
-  const network = await resolveNetwork(config.network ?? 'auto', client);
+  requireLocalEngine(client);
   const password = randomBytes(24).toString('base64url');
   registerSecret(password);
   const label: ResourceLabel = {
@@ -103,42 +106,34 @@ async function startContainerPostgres(config: ContainerPostgresConfig, context: 
     ownerPid: process.pid,
     createdAt: new Date().toISOString(),
   };
-  for (let attempt = 1; ; attempt++) {
-    const name = `${RESOURCE_PREFIX}${context.runId}${attempt > 1 ? `-${attempt}` : ''}`;
-    try {
-      const started = await startContainer({ config, context, client, image: choice.image, network, password, label, name });
-      if (context.signal?.aborted) {
-        await started.stop();
-        throw new InterruptedError(context.signal.reason);
-      }
-      return started;
-    } catch (error) {
-      await removeQuietly(client, name); // created but not started, or left by a failed wait
-      if (error instanceof ServerDidNotStartError && error.portTaken && network.mode === 'host' && attempt < PORT_ATTEMPTS) {
-        context.log(`provision: ${error.message}; trying another port`);
-        continue;
-      }
-      throw error;
+  const name = `${RESOURCE_PREFIX}${context.runId}`;
+  const sockets = await makeSocketDir({ ...label, kind: 'container-socket-dir' }, SERVER_PORT);
+  try {
+    const started = await startContainer({ config, context, client, image: choice.image, sockets, password, label, name });
+    if (context.signal?.aborted) {
+      await started.stop();
+      throw new InterruptedError(context.signal.reason);
     }
+    return started;
+  } catch (error) {
+    await removeQuietly(client, name, label); // created but not started, or left by a failed wait
+    await sockets.remove();
+    throw error;
   }
 }
 
-type Network = { readonly mode: 'host' } | { readonly mode: 'published'; readonly name: string; readonly bindHost: string | undefined };
-
-async function resolveNetwork(wanted: string, client: ContainerRuntimeClient): Promise<Network> {
-  if (wanted === 'host') return { mode: 'host' };
-  const docker = client.container.dockerode;
-  if (wanted === 'auto') {
-    const hasBridge = await docker
-      .getNetwork('bridge')
-      .inspect()
-      .then(() => true, () => false);
-    if (!hasBridge) return { mode: 'host' };
-    wanted = 'bridge';
+/**
+ * The server is reached through a folder of this machine mounted into the container: an engine elsewhere
+ * (DOCKER_HOST=tcp://other-host) would mount a folder of its own machine instead.
+ */
+function requireLocalEngine(client: ContainerRuntimeClient): void {
+  const host = client.info.containerRuntime.host;
+  if (!['localhost', '127.0.0.1', '::1'].includes(host)) {
+    throw new ConfigError(
+      `the container engine runs on ${host}, not on this machine: the container environment reaches its server over a Unix socket in a folder mounted from this machine, and has no network`,
+      'run restore-drill on the machine of the container engine (unset DOCKER_HOST or point it at a local engine), or use localPostgres()',
+    );
   }
-  // Publish on the engine host's loopback when that is this machine; a remote engine must publish on all addresses.
-  const local = ['localhost', '127.0.0.1', '::1'].includes(client.info.containerRuntime.host);
-  return { mode: 'published', name: wanted, bindHost: local ? '127.0.0.1' : undefined };
 }
 
 interface StartRequest {
@@ -146,29 +141,29 @@ interface StartRequest {
   readonly context: EnvironmentContext;
   readonly client: ContainerRuntimeClient;
   readonly image: string;
-  readonly network: Network;
+  readonly sockets: SocketDir;
   readonly password: string;
   readonly label: ResourceLabel;
   readonly name: string;
 }
 
 async function startContainer(request: StartRequest): Promise<StartedContainerPostgres> {
-  const { config, context, client, image, network, password, label, name } = request;
+  const { config, context, client, image, sockets, password, label, name } = request;
   const { GenericContainer } = await import('testcontainers');
-  const innerPort = network.mode === 'host' ? await freePort() : PUBLISHED_PORT;
   const { cpus, memory } = client.info.containerRuntime;
   const settings = {
-    ...containerRestoreSettings({ listen: network.mode === 'host' ? '127.0.0.1' : '*', port: innerPort }, { cpus, memoryBytes: memory }),
+    ...containerRestoreSettings({ socketDirs: [IMAGE_SOCKET_DIR, SOCKET_MOUNT], port: SERVER_PORT }, { cpus, memoryBytes: memory }),
     ...config.settings,
   };
-  const where = (mapped: (port: number) => number) =>
-    network.mode === 'host' ? { host: '127.0.0.1', port: innerPort } : { host: client.info.containerRuntime.host, port: mapped(PUBLISHED_PORT) };
-  const credentials = { user: SUPERUSER, password, database: DATABASE };
-  const ready = new PostgresReady((bound) => ({ ...where((p) => bound.getBinding(p)), ...credentials }), context.signal);
+  const address = { host: sockets.socketDir, port: SERVER_PORT };
+  const ready = new PostgresReady({ ...address, user: SUPERUSER, password, database: DATABASE }, context.signal);
 
   const container = new GenericContainer(image)
     .withName(name)
     .withLabels(containerLabels(label))
+    // No network at all: not the host's, not a bridge's. Only the socket folder connects it to this machine.
+    .withNetworkMode('none')
+    .withBindMounts([{ source: sockets.socketDir, target: SOCKET_MOUNT, mode: 'rw' }])
     .withEnvironment({
       POSTGRES_USER: SUPERUSER,
       POSTGRES_DB: DATABASE,
@@ -176,7 +171,7 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
       POSTGRES_PASSWORD_FILE: `${SECRETS_DIR}/password`,
       // --no-sync: the data directory is thrown away, so initdb need not wait for the disk.
       POSTGRES_INITDB_ARGS: '--auth-local=scram-sha-256 --auth-host=scram-sha-256 --encoding=UTF8 --locale=C --no-sync',
-      PGPORT: String(innerPort),
+      PGPORT: String(INIT_PORT),
     })
     .withCopyContentToContainer([
       { content: password, target: `${SECRETS_DIR}/password`, mode: 0o600 },
@@ -187,18 +182,13 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
     .withSharedMemorySize(Math.min(2 ** 30, Math.max(2 ** 27, Math.floor(memory / 8))))
     .withWaitStrategy(ready)
     .withStartupTimeout((config.startupTimeoutSeconds ?? 120) * 1000);
-  if (network.mode === 'host') container.withNetworkMode('host');
-  else {
-    container.withNetworkMode(network.name).withExposedPorts(PUBLISHED_PORT);
-    if (network.bindHost) publishOn(container, network.bindHost);
-  }
-  context.log(`provision: starting container ${name} (${network.mode === 'host' ? `host network, 127.0.0.1:${innerPort}` : `network ${network.name}, port ${PUBLISHED_PORT} published`})`);
+  context.log(`provision: starting container ${name} (no network; server socket in ${sockets.socketDir})`);
   const started = await container.start();
   const docker = client.container.getById(started.getId());
-  const env = new StartedContainerPostgres(started, docker, where((p) => started.getMappedPort(p)), innerPort, password, context.runId, config.restoreWith ?? 'auto', {
+  const env = new StartedContainerPostgres(started, docker, sockets, password, context.runId, config.restoreWith ?? 'auto', {
     image,
     container: name,
-    network: network.mode === 'host' ? 'host' : network.name,
+    network: 'none',
   });
   try {
     await env.init();
@@ -206,17 +196,8 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
     await env.stop();
     throw error;
   }
-  context.log(`provision: PostgreSQL ${env.version} in container ${name} (${image}), listening on ${env.connectionConfig().host}:${env.connectionConfig().port}`);
+  context.log(`provision: PostgreSQL ${env.version} in container ${name} (${image}), listening only on ${sockets.socketDir}`);
   return env;
-}
-
-/**
- * testcontainers publishes ports on every address; on a local engine the server is only for this machine.
- * Its host config is protected, so this reaches it the way a subclass would.
- */
-function publishOn(container: object, hostIp: string): void {
-  const hostConfig = (container as { hostConfig: { PortBindings?: Record<string, { HostIp?: string; HostPort: string }[]> } }).hostConfig;
-  hostConfig.PortBindings = { [`${PUBLISHED_PORT}/tcp`]: [{ HostIp: hostIp, HostPort: '0' }] };
 }
 
 /** Starts testcontainers' reaper (Ryuk) unless disabled, explaining what to do when it cannot start. */
@@ -232,11 +213,16 @@ async function startReaperOrExplain(client: ContainerRuntimeClient): Promise<voi
   }
 }
 
-async function removeQuietly(client: ContainerRuntimeClient, name: string): Promise<void> {
-  await client.container.dockerode
-    .getContainer(name)
-    .remove({ force: true, v: true })
-    .catch(() => {});
+/**
+ * Removes the container this start made, found by its name — but only if its labels say it is this run's
+ * (a container of that name could be someone else's, e.g. when creating ours failed because the name was taken).
+ */
+async function removeQuietly(client: ContainerRuntimeClient, name: string, label: ResourceLabel): Promise<void> {
+  const container = client.container.dockerode.getContainer(name);
+  const info = await container.inspect().catch(() => null);
+  const found = labelFromContainer(info?.Config.Labels);
+  if (!found || found.runId !== label.runId || found.ownerPid !== label.ownerPid || found.ownerHost !== hostname()) return;
+  await container.remove({ force: true, v: true }).catch(() => {});
 }
 
 class StartedContainerPostgres implements StartedEnvironment {
@@ -249,8 +235,7 @@ class StartedContainerPostgres implements StartedEnvironment {
   constructor(
     private readonly started: StartedTestContainer,
     private readonly container: DockerContainer,
-    private readonly address: { readonly host: string; readonly port: number },
-    private readonly innerPort: number,
+    private readonly sockets: SocketDir,
     private readonly password: string,
     readonly runId: string,
     private readonly restoreWith: RestoreWith,
@@ -279,16 +264,19 @@ class StartedContainerPostgres implements StartedEnvironment {
   }
 
   private login(): PostgresLogin {
-    return { host: this.address.host, port: this.address.port, user: SUPERUSER, password: this.password };
+    return { host: this.sockets.socketDir, port: SERVER_PORT, user: SUPERUSER, password: this.password };
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
     requirePgDump(restorable, 'container');
-    const inside: InsideContainer = { started: this.started, container: this.container, port: this.innerPort, user: SUPERUSER, passFile: `${SECRETS_DIR}/pgpass` };
+    const inside: InsideContainer = { started: this.started, container: this.container, socketDir: SOCKET_MOUNT, port: SERVER_PORT, user: SUPERUSER, passFile: `${SECRETS_DIR}/pgpass` };
     await restoreDump(this, inside, restorable.dump, this.restoreWith, options);
   }
 
-  /** Removes the container and its volumes (the official image declares one for PGDATA). */
+  /**
+   * Removes the container and its volumes (the official image declares one for PGDATA), then the socket
+   * folder — also when removing the container failed: once it is gone, nothing else can write there.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -296,6 +284,8 @@ class StartedContainerPostgres implements StartedEnvironment {
       await this.container.remove({ force: true, v: true });
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    } finally {
+      await this.sockets.remove();
     }
   }
 

@@ -1,43 +1,30 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import type { BoundPorts, WaitStrategy } from 'testcontainers';
+import type { WaitStrategy } from 'testcontainers';
 import { InterruptedError, RestoreDrillError } from '../../errors.ts';
 import type { DockerContainer } from './docker-exec.ts';
 import { containerLogTail } from './docker-logs.ts';
 
-/** The PostgreSQL server in a container did not come up; `portTaken` says a retry on another port may work. */
-export class ServerDidNotStartError extends RestoreDrillError {
-  constructor(
-    message: string,
-    hint: string,
-    /** Another process holds the port (host networking): start again on a different port. */
-    readonly portTaken: boolean,
-  ) {
-    super(message, hint);
-  }
-}
-
-// Another server answered on our port: it rejected our user, password or database.
-const FOREIGN_SERVER_CODES = new Set(['28P01', '28000', '3D000']);
-const BIND_FAILURE = /could not bind|Address already in use|could not create any TCP\/IP sockets/i;
+/** The PostgreSQL server in a container did not come up: it exited first, or did not answer in time. */
+export class ServerDidNotStartError extends RestoreDrillError {}
 
 /**
- * A testcontainers wait strategy: ready when the server accepts our user and password on the address the
- * environment will use (from the host, through the same port). The official image's init runs a
- * temporary server that listens on no TCP address, so this is only true of the final server. When the
- * container exits first, the error carries its log tail; a port taken by another process (possible with
- * host networking) is reported as such, so the environment can retry on a new port.
+ * A testcontainers wait strategy: ready when the server accepts our user and password where the environment
+ * will connect — a Unix socket in a folder shared with the container, so no port is needed. The official
+ * image's init runs a temporary server first; it gets the same settings but the port of `PGPORT`, so its
+ * socket has another name (`.s.PGSQL.<port>`) and only the final server answers here. When the container
+ * exits first, the error carries its log tail.
  *
  * @example
- * new GenericContainer('postgres:16').withWaitStrategy(new PostgresReady(() => ({ host: '127.0.0.1', port, user, password, database })));
+ * new GenericContainer('postgres:16').withWaitStrategy(new PostgresReady({ host: socketDir, port: 5433, user, password, database }));
  */
 export class PostgresReady implements WaitStrategy {
   private timeoutMs = 120_000;
   private timeoutSet = false;
 
   constructor(
-    /** Where to connect, once the ports are bound. */
-    private readonly target: (boundPorts: BoundPorts) => pg.ClientConfig,
+    /** Where to connect: `host` is the socket folder on this machine. */
+    private readonly target: pg.ClientConfig,
     private readonly signal?: AbortSignal,
   ) {}
 
@@ -55,33 +42,25 @@ export class PostgresReady implements WaitStrategy {
     return this.timeoutMs;
   }
 
-  async waitUntilReady(container: DockerContainer, boundPorts: BoundPorts): Promise<void> {
+  async waitUntilReady(container: DockerContainer): Promise<void> {
     const deadline = Date.now() + this.timeoutMs;
     let lastProblem = 'no answer yet';
     for (;;) {
       if (this.signal?.aborted) throw new InterruptedError(this.signal.reason);
       const { State } = await container.inspect();
       if (!State.Running) {
-        const tail = await containerLogTail(container, 15);
-        const portTaken = BIND_FAILURE.test(tail);
         throw new ServerDidNotStartError(
-          `the PostgreSQL container exited with code ${State.ExitCode} before accepting connections: ${lastLines(tail)}`,
-          portTaken ? 'another process took the port; start again' : 'check the image (it must behave like the official postgres image) and the settings',
-          portTaken,
+          `the PostgreSQL container exited with code ${State.ExitCode} before accepting connections: ${lastLines(await containerLogTail(container, 15))}`,
+          'check the image (it must behave like the official postgres image) and the settings',
         );
       }
-      const target = this.target(boundPorts);
-      const client = new pg.Client({ ...target, connectionTimeoutMillis: 3_000 });
+      const client = new pg.Client({ ...this.target, connectionTimeoutMillis: 3_000 });
       client.on('error', () => {});
       try {
         await client.connect();
         await client.query('select 1');
         return;
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (typeof code === 'string' && FOREIGN_SERVER_CODES.has(code)) {
-          throw new ServerDidNotStartError(`another server answers on ${target.host}:${target.port}`, 'start again on another port', true);
-        }
         lastProblem = (error as Error).message;
       } finally {
         await client.end().catch(() => {});
@@ -90,7 +69,6 @@ export class PostgresReady implements WaitStrategy {
         throw new ServerDidNotStartError(
           `the PostgreSQL container did not accept connections within ${Math.round(this.timeoutMs / 1000)}s (${lastProblem}): ${lastLines(await containerLogTail(container, 15))}`,
           'a slow engine or a large image may need a longer startupTimeoutSeconds; check the container engine',
-          false,
         );
       }
       await sleep(200);

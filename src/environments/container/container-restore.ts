@@ -13,7 +13,7 @@ import { dockerExec, type DockerContainer } from './docker-exec.ts';
 import type { RestoreOptions, StartedEnvironment } from '../environment.ts';
 
 /**
- * Where `pg_restore` runs: `host` (the host's pg_restore against the container's port), `container`
+ * Where `pg_restore` runs: `host` (the host's pg_restore through the container's socket), `container`
  * (the dump is copied in and the image's own pg_restore runs there), or `auto`: the host's when its
  * major version is at least the dump's pg_dump version, else the container's.
  */
@@ -23,7 +23,9 @@ export type RestoreWith = 'auto' | 'host' | 'container';
 export interface InsideContainer {
   readonly started: StartedTestContainer;
   readonly container: DockerContainer;
-  /** The server's port inside the container. */
+  /** The server's socket folder inside the container (it listens on no TCP address). */
+  readonly socketDir: string;
+  /** The server's port: the name of its socket. */
   readonly port: number;
   readonly user: string;
   /** A libpq password file inside the container (the password never appears in an exec's environment). */
@@ -90,7 +92,7 @@ async function pgRestoreInContainer(env: StartedEnvironment, inside: InsideConta
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   // No --exit-on-error, as on the host: one object that fails to load must not end the restore, and its own
   // ERROR/DETAIL lines (not "a worker process died") are the evidence.
-  const args = ['--verbose', `--jobs=${jobs}`, '--host=127.0.0.1', `--port=${inside.port}`, `--username=${inside.user}`, `--dbname=${database}`, target];
+  const args = ['--verbose', `--jobs=${jobs}`, `--host=${inside.socketDir}`, `--port=${inside.port}`, `--username=${inside.user}`, `--dbname=${database}`, target];
   options.log(`restoring ${dump.format} dump with the container's pg_restore ${version} (${jobs} jobs)`);
   let tables = 0;
   const errors = new RestoreErrorLog();

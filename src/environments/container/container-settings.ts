@@ -12,20 +12,21 @@ export interface ContainerResources {
 /**
  * Server settings for a disposable container, tuned for restore speed like the local cluster: no
  * fsync, minimal WAL, no autovacuum (the container is thrown away, so crash safety only costs time), and
- * memory sized by the engine's CPUs and memory. `listen` and `port` say where the server accepts
- * connections (127.0.0.1 and a free port on the host's network; every address and 5432 on a bridge).
+ * memory sized by the engine's CPUs and memory. The server listens on no TCP address, only on Unix sockets
+ * in `socketDirs` at `port` (the port is only part of the socket's file name).
  *
  * @example
- * containerRestoreSettings({ listen: '127.0.0.1', port: 54321 }, { cpus: 8, memoryBytes: 16 * 2 ** 30 }).fsync; // false
+ * containerRestoreSettings({ socketDirs: ['/var/run/postgresql'], port: 5433 }, { cpus: 8, memoryBytes: 16 * 2 ** 30 }).fsync; // false
  */
 export function containerRestoreSettings(
-  where: { readonly listen: string; readonly port: number },
+  where: { readonly socketDirs: readonly string[]; readonly port: number },
   resources: ContainerResources,
 ): Record<string, SettingValue> {
   const cores = Math.max(1, resources.cpus);
   const mb = Math.max(256, Math.floor(resources.memoryBytes / 1024 / 1024));
   return {
-    listen_addresses: where.listen,
+    listen_addresses: '',
+    unix_socket_directories: where.socketDirs.join(','),
     port: where.port,
     ...restoreTuningFor(cores, mb),
     log_min_messages: 'warning',

@@ -1,11 +1,11 @@
-import { constants } from 'node:fs';
-import { lstat, open, readdir, readFile, rm } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '../../postgres/run-command.ts';
 import { processAlive, RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
 import type { Leftover, LeftoverOptions } from '../leftover.ts';
 import { killPostmaster, LABEL_FILE } from './local-postgres.ts';
+import { removeOwnTree } from './reaper-remove-tree.ts';
 
 /**
  * Finds local clusters and work dirs left by crashed runs: directories named `restore-drill-*` that are
@@ -47,19 +47,28 @@ const MAX_LABEL_BYTES = 64 * 1024;
  * label a regular file (not a symlink, one link only) owned by this user or root, not writable by group or
  * others, naming restore-drill. An unprivileged user cannot create a file owned by root, and one planted in
  * another user's directory is owned by that user. (The server's account could move the root-owned label
- * of its own cluster elsewhere; that is why a directory it owns is removed with its rights, not root's.)
+ * of its own cluster into a directory it made; that is why removal never descends, as root, into a directory
+ * of a third account inside such a tree: see removeOwnTree.)
  *
  * @example
  * const checked = await checkOwnLeftover('/tmp/restore-drill-rd20261123t175226z-3f9a1c-AbC123');
  * if ('reason' in checked) console.log(`left alone: ${checked.reason}`); // `unlabelled`: not even claimed as ours
  */
 export async function checkOwnLeftover(location: string): Promise<{ label: ResourceLabel } | { reason: string; unlabelled?: boolean }> {
-  const me = process.getuid?.() ?? 0;
-  const trusted = (uid: number) => uid === me || uid === 0;
   const dir = await lstat(location).catch(() => null);
   if (!dir) return { reason: 'it is gone', unlabelled: true };
   if (dir.isSymbolicLink()) return { reason: 'it is a symlink' };
   if (!dir.isDirectory()) return { reason: 'it is not a directory' };
+  return checkOwnDirectory(location, dir);
+}
+
+/**
+ * {@link checkOwnLeftover}'s checks of a directory already known not to be a symlink: `location` may name it
+ * through an open handle (`/proc/self/fd/N`), so the label read is the one in the directory that was opened.
+ */
+async function checkOwnDirectory(location: string, dir: Stats): Promise<{ label: ResourceLabel } | { reason: string; unlabelled?: boolean }> {
+  const me = process.getuid?.() ?? 0;
+  const trusted = (uid: number) => uid === me || uid === 0;
   // Root made the directory and then handed it to the server's account (the label stays root's).
   if (!trusted(dir.uid) && me !== 0) return { reason: `it is owned by uid ${dir.uid}, not by this user (${me})` };
   if ((dir.mode & 0o022) !== 0) return { reason: `it is writable by other users (mode ${(dir.mode & 0o777).toString(8)})` };
@@ -96,7 +105,10 @@ export async function checkOwnLeftover(location: string): Promise<{ label: Resou
 /**
  * Stops a leftover cluster (only a postmaster whose command line names its data dir), ends the tools the
  * killed run left working in it (a `cp` of the template, `initdb`: they outlive a SIGKILLed parent and would
- * write the directory back), and deletes its directory.
+ * write the directory back), and deletes its directory with {@link removeOwnTree}: through open directory
+ * handles, never following a symlink, the ownership and label checked again on the opened directory — a
+ * process of the server's account still running (code from a backup that detached itself) may swap anything
+ * for a symlink at any moment, and nothing outside the directory goes.
  */
 export async function removeLocalLeftover(leftover: Leftover): Promise<void> {
   // Checked again right before deleting: the entry may have been swapped for a symlink since it was found.
@@ -104,29 +116,12 @@ export async function removeLocalLeftover(leftover: Leftover): Promise<void> {
   if ('reason' in checked) throw new Error(`not removing ${leftover.location}: ${checked.reason}`);
   await killPostmaster(join(leftover.location, 'data'));
   await killProcessesNaming(leftover.location);
+  const verify = async (at: string, dir: Stats) => {
+    const again = await checkOwnDirectory(at, dir);
+    return 'reason' in again ? again.reason : again.label.runId === checked.label.runId ? null : 'its label changed since it was checked';
+  };
   // The label goes last, as in the reaper: a directory that could not be removed stays known as ours.
-  // rm never follows a symlink inside the tree; it unlinks the link itself.
-  for (const entry of await readdir(leftover.location).catch(() => [] as string[])) {
-    if (entry !== LABEL_FILE) await removeAsOwner(join(leftover.location, entry));
-  }
-  await removeAsOwner(leftover.location);
-}
-
-/**
- * Removes a tree; as root, one owned by another account (the server's data dir) is removed with that
- * account's rights. A process of that account still running (code from a backup that detached itself)
- * could swap a folder for a symlink half-way through a removal; as that account, the removal can then
- * only delete what the account could delete anyway, never another user's files. When that account cannot
- * reach the tree, root removes what is left (Node's rm, which never follows a symlink it meets).
- */
-async function removeAsOwner(path: string): Promise<void> {
-  const info = await lstat(path).catch(() => null);
-  if (!info) return;
-  if ((process.getuid?.() ?? 0) === 0 && info.uid !== 0) {
-    const owner = { name: `uid ${info.uid}`, uid: info.uid, gid: info.gid };
-    await runCommand('rm', ['-rf', '--', path], { user: owner }).catch(() => {});
-  }
-  await rm(path, { recursive: true, force: true, maxRetries: 3 });
+  await removeOwnTree(leftover.location, { verify, last: [LABEL_FILE] });
 }
 
 /** SIGKILLs every other process whose command line names `dir` (a unique, labelled path of ours), and waits for them. */

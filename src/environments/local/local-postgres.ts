@@ -121,9 +121,8 @@ function confValue(value: string | number | boolean): string {
 }
 
 async function startLocalPostgres(config: LocalPostgresConfig, context: EnvironmentContext): Promise<StartedEnvironment> {
-  const bins = config.binDir
-    ? withBinDir(config.binDir)
-    : findPgBinaries({ tools: [...SERVER_TOOLS, 'pg_restore'] });
+  // `binDir` is passed as a value: setting RESTORE_DRILL_PG_BIN would reach every drill of the process.
+  const bins = findPgBinaries({ tools: [...SERVER_TOOLS, 'pg_restore'], binDir: config.binDir });
   const sandboxed = sandboxWanted(config.sandbox);
   const dir = await mkdtemp(join(config.parentDir ?? tmpdir(), `${RESOURCE_PREFIX}${context.runId}-`));
   const label: ResourceLabel = {
@@ -143,17 +142,6 @@ async function startLocalPostgres(config: LocalPostgresConfig, context: Environm
   } catch (error) {
     await started.stop();
     throw error;
-  }
-}
-
-function withBinDir(binDir: string): PgBinaries {
-  const previous = process.env.RESTORE_DRILL_PG_BIN;
-  process.env.RESTORE_DRILL_PG_BIN = binDir;
-  try {
-    return findPgBinaries({ tools: [...SERVER_TOOLS, 'pg_restore'] });
-  } finally {
-    if (previous === undefined) delete process.env.RESTORE_DRILL_PG_BIN;
-    else process.env.RESTORE_DRILL_PG_BIN = previous;
   }
 }
 

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
+import { SIGNING_KEY_ENV } from '../evidence/signing-key.ts';
+
+/** The environment variable with the default report directory of drills that name none. */
+export const REPORT_DIR_ENV = 'RESTORE_DRILL_REPORT_DIR';
+
+/**
+ * The settings of a whole run, as opposed to one drill's options: where reports go, which key signs them,
+ * the evidence store, the default cadence. `restore-drill run` and `check` resolve them once (from their
+ * flags, else the user's environment) and hand them to each drill as values: `check` directly, `run`
+ * through Vitest's `provide`/`inject` to its worker processes. Plain strings, so they serialize.
+ *
+ * @example
+ * await runDrill({ name: 'shop', source, settings: { reportDir: 'reports', cadence: '1mo' } });
+ */
+export interface DrillSettings {
+  /** Where reports go when the drill names no `reportDir`. */
+  readonly reportDir?: string;
+  /** A PEM path or content, or `kms://…`, used when the drill names no `signingKey`. Key material: never log it. */
+  readonly signingKey?: string;
+  /** The cadence of drills that declare none, e.g. `1mo`. */
+  readonly cadence?: string;
+  /** An evidence store, `s3://bucket/prefix`, each report is appended to. */
+  readonly evidence?: string;
+  /** Object Lock retention of reports in the evidence store, e.g. `400d`. */
+  readonly evidenceRetention?: string;
+  /** Write progress lines on stderr for `restore-drill run`'s progress bars (it reads the workers' stderr). */
+  readonly progressLines?: boolean;
+}
+
+/**
+ * The settings the user gave as environment variables (`RESTORE_DRILL_REPORT_DIR`, `RESTORE_DRILL_SIGNING_KEY`,
+ * `RESTORE_DRILL_CADENCE`, `RESTORE_DRILL_EVIDENCE`, `RESTORE_DRILL_EVIDENCE_RETENTION`): the defaults when a
+ * drill runs without `restore-drill run` (plain `vitest`, or `runDrill` from a script). Empty means unset.
+ *
+ * @example
+ * settingsFromEnvironment({ RESTORE_DRILL_CADENCE: '7d' }); // { cadence: '7d' }
+ */
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): DrillSettings {
+  const read = (name: string) => env[name]?.trim() || undefined;
+  return definedOnly({
+    reportDir: env[REPORT_DIR_ENV] || undefined,
+    signingKey: env[SIGNING_KEY_ENV] || undefined,
+    cadence: read(CADENCE_ENV),
+    evidence: read(EVIDENCE_ENV),
+    evidenceRetention: read(EVIDENCE_RETENTION_ENV),
+  });
+}
+
+/**
+ * `settings` over the user's environment: a value given wins over the variable.
+ *
+ * @example
+ * withEnvironmentDefaults({ reportDir: 'out' }, { RESTORE_DRILL_CADENCE: '7d' }); // { cadence: '7d', reportDir: 'out' }
+ */
+export function withEnvironmentDefaults(
+  settings: DrillSettings = {},
+  env: NodeJS.ProcessEnv = process.env,
+): DrillSettings {
+  return { ...settingsFromEnvironment(env), ...definedOnly(settings) };
+}
+
+function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * Where the demo signing key lives when no key is configured (git-ignored): under `$RESTORE_DRILL_HOME`
+ * when the user set it, else `.restore-drill/keys` in the working directory.
+ *
+ * @example
+ * defaultKeyDir(); // '/repo/.restore-drill/keys'
+ */
+export function defaultKeyDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.RESTORE_DRILL_HOME ? join(env.RESTORE_DRILL_HOME, 'keys') : join(process.cwd(), '.restore-drill', 'keys');
+}
