@@ -1,10 +1,13 @@
 // Verification alone, on a restored cluster: restore-drill's comparison in its variants next to plain
 // count(*) scans of the same tables, each run in turn so they share the machine's noise.
-import type pg from 'pg';
+import pg from 'pg';
 import { computeRangeSums, countRows, hashLayout, parseQualifiedName } from '../src/markers/checksum-sql.ts';
 import { compareWithMarker, type CompareOptions } from '../src/verify/compare.ts';
 import { defaultPoolSize, openConnectionPool } from '../src/markers/connection-pool.ts';
 import type { Marker } from '../src/model/marker.ts';
+import { compareTableSchemas } from '../src/markers/table-schema.ts';
+import { startObjectComparison } from '../src/verify/compare-objects.ts';
+import { compareWithinBudget } from '../src/verify/verify-budget.ts';
 
 /** One way to read every table of a restored database. */
 export interface VerifyVariant {
@@ -29,6 +32,49 @@ const comparison = (name: string, options: Omit<CompareOptions, 'label'>): Verif
   },
 });
 
+/** Names of the two variants whose ratio says what object fingerprints (rdobj/1) add to verification. */
+export const WITHOUT_OBJECTS = 'restore-drill as a drill verifies: checksums + table schemas';
+export const WITH_OBJECTS = `${WITHOUT_OBJECTS} + object fingerprints (rdobj/1)`;
+
+/**
+ * As a drill verifies (run-drill.ts): the checksums on their pool, beside them the table schemas on one more
+ * connection and, with `objects`, the object fingerprint on a connection of its own, opened per run as a
+ * drill opens it.
+ */
+const asDrill = (objects: boolean, name = objects ? WITH_OBJECTS : WITHOUT_OBJECTS): VerifyVariant => ({
+  name,
+  async run(config, marker) {
+    const client = new pg.Client(config);
+    await client.connect();
+    await using comparer = startObjectComparison(config);
+    try {
+      const schemas = Object.fromEntries(Object.entries(marker.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
+      const [sums, schemaChecks, objectChecks] = await Promise.all([
+        compareWithMarker(config, marker, { label: 'manifest' }),
+        compareTableSchemas(client, schemas, 'manifest'),
+        objects ? comparer.compare(marker, { label: 'manifest', exact: true }) : undefined,
+      ]);
+      const failed = [...sums, ...schemaChecks, ...(objectChecks?.checks ?? [])].filter((check) => check.status !== 'passed');
+      if (failed.length > 0) throw new Error(`${name}: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
+    } finally {
+      await client.end();
+    }
+  },
+});
+
+/** Verification under a budget, as a drill with `--verify-budget` would: the share checksummed goes to stderr. */
+const withinBudget = (budgetSeconds: number): VerifyVariant => ({
+  name: `restore-drill within a verification budget of ${budgetSeconds} s (speed measured, no history)`,
+  async run(config, marker) {
+    const { checks, coverage } = await compareWithinBudget(config, marker, { label: 'manifest', budgetSeconds });
+    const failed = checks.filter((check) => check.status !== 'passed');
+    if (failed.length > 0) throw new Error(`within a budget: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
+    process.stderr.write(
+      `    budget ${budgetSeconds} s: ${coverage.mode}, ${(coverage.shareThisRun * 100).toFixed(1)} % of the rows checksummed (${coverage.covered.length} ranges) at an estimated ${Math.round(coverage.rowsPerSecond).toLocaleString('en')} rows/s\n`,
+    );
+  },
+});
+
 /**
  * What compareWithMarker did before this work: per table one scan with the portable hash grouped by key
  * range, tables in parallel on the pool.
@@ -48,10 +94,14 @@ const rangesPerTable: VerifyVariant = {
   },
 };
 
-/** The variants, the first being the reference scan the targets compare with. */
-export function verifyVariants(all: boolean): VerifyVariant[] {
+/**
+ * The variants, the first being the reference scan the targets compare with, the third restore-drill's
+ * checksums; the fourth and fifth measure what object fingerprints add.
+ */
+export function verifyVariants(all: boolean, budgetSeconds?: number): VerifyVariant[] {
   const pool = defaultPoolSize();
-  const main = [countScan(1), countScan(pool), comparison('restore-drill: rdsum-record/1, tables in parallel', {})];
+  const main = [countScan(1), countScan(pool), comparison('restore-drill: typed checksums, tables in parallel', {}), asDrill(false), asDrill(true)];
+  if (budgetSeconds !== undefined) main.push(withinBudget(budgetSeconds));
   if (!all) return main;
   return [
     ...main,

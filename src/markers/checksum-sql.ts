@@ -115,9 +115,11 @@ export const ROW_TEXT_SQL = `pg_catalog.textin(pg_catalog.record_out(${ROW}.*))`
  * md5 of the row's text as a signed bigint; per range, `count(*)` and `sum(hash)` (numeric: no overflow, and
  * unlike XOR a duplicated row does not cancel out). Rows come out as `(bucket, rows, sum)`, ordered by bucket.
  * With `typedHash` (SQL over the alias `r`, see typed-row-hash.ts) each range also sums that hash, as
- * `typed_sum`, in the same scan.
+ * `typed_sum`, in the same scan. With `only`, just those buckets are summed: an integer layout reads only
+ * their key ranges (an index range scan where the key is indexed), a hash layout still reads every row but
+ * hashes and sums only the rows of those buckets.
  */
-export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: RowBound, typedHash?: string): SqlQuery {
+export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: RowBound, typedHash?: string, only?: readonly number[]): SqlQuery {
   const values: unknown[] = [];
   const param = (value: unknown, type: string) => {
     values.push(value);
@@ -141,18 +143,51 @@ export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: Row
   } else {
     rowBucket = `mod(('x' || substr(m, 17, 8))::bit(32)::bigint, ${param(layout.buckets, 'int')})::int`;
   }
-  let where = '';
-  if (bound) where = bound.value === null ? 'where false' : `where ${column(bound.column)} <= ${param(bound.value, 'bigint')}`;
-  const only = table.partitioned ? '' : 'only ';
+  const conditions: string[] = [];
+  if (bound) conditions.push(bound.value === null ? 'false' : `${column(bound.column)} <= ${param(bound.value, 'bigint')}`);
+  // A bucket of the whole row's hash is known only once the row is hashed: it is kept in the outer query.
+  if (only && keyBucket) conditions.push(bucketCondition(layout, only, keyBucket, param, column));
+  const outerWhere = only && rowBucket ? ` where ${rowBucket} = any(${param(only, 'int[]')})` : '';
+  const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';
+  const scanOnly = table.partitioned ? '' : 'only ';
   // record_out(r.*) prints the row even when a column is called "r". OFFSET 0 keeps the planner from inlining
   // the inner query, which would compute md5 of the row twice when the bucket comes from it too.
   const typed = typedHash ? `, ${typedHash} as h` : '';
-  const inner = `select pg_catalog.md5(${ROW_TEXT_SQL}) as m${keyBucket ? `, ${keyBucket} as b` : ''}${typed} from ${only}${quoteTable(table)} ${ROW} ${where} offset 0`;
+  const inner = `select pg_catalog.md5(${ROW_TEXT_SQL}) as m${keyBucket ? `, ${keyBucket} as b` : ''}${typed} from ${scanOnly}${quoteTable(table)} ${ROW} ${where} offset 0`;
   const text =
     `select ${keyBucket ? 'b' : rowBucket} as bucket, count(*)::text as rows, ` +
-    `sum(('x' || substr(m, 1, 16))::bit(64)::bigint)::text as sum${typedHash ? ', coalesce(sum(h), 0)::text as typed_sum' : ''} from (${inner}) s group by 1 order by 1`;
+    `sum(('x' || substr(m, 1, 16))::bit(64)::bigint)::text as sum${typedHash ? ', coalesce(sum(h), 0)::text as typed_sum' : ''} from (${inner}) s${outerWhere} group by 1 order by 1`;
   return { text, values };
 }
+
+/**
+ * The SQL condition that keeps the rows of `buckets`. For an integer layout it compares the key column itself
+ * with bigint bounds, so an index on the key is used: bucket -1 is `key < min`, bucket `buckets` is
+ * `key >= min + buckets × width`, any other `min + b × width <= key < min + (b + 1) × width`. For a hash
+ * layout, the bucket expression itself (every row is read).
+ */
+function bucketCondition(
+  layout: RangeLayout,
+  buckets: readonly number[],
+  bucketSql: string,
+  param: (value: unknown, type: string) => string,
+  column: (name: string) => string,
+): string {
+  if (layout.kind !== 'integer') return `${bucketSql} = any(${param(buckets, 'int[]')})`;
+  const key = column(layout.column);
+  const [min, width] = [BigInt(layout.min), BigInt(layout.width)];
+  // Past bigint's range no key can be: that side of the range is open.
+  const atLeast = (value: bigint) => (value > BIGINT_MAX ? 'false' : `${key} >= ${param(String(value), 'bigint')}`);
+  const below = (value: bigint) => (value > BIGINT_MAX ? 'true' : `${key} < ${param(String(value), 'bigint')}`);
+  const ranges = [...new Set(buckets)].map((bucket) => {
+    if (bucket < 0) return below(min);
+    if (bucket >= layout.buckets) return atLeast(min + width * BigInt(layout.buckets));
+    return `(${atLeast(min + width * BigInt(bucket))} and ${below(min + width * BigInt(bucket + 1))})`;
+  });
+  return ranges.length === 0 ? 'false' : `(${ranges.join(' or ')})`;
+}
+
+const BIGINT_MAX = 2n ** 63n - 1n;
 
 /** Row count and checksum of a table (or of its rows up to a bound), with the per-range numbers. */
 export interface RangeTotals {
