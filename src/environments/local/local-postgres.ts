@@ -413,7 +413,9 @@ class StartedLocalPostgres implements StartedEnvironment {
     if (this.stopped) return;
     this.stopped = true;
     await this.stopServer();
-    await rm(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    // Never a path-based rm -rf as root: unsandboxed, a process the backup's code left running as the server's
+    // account could swap a folder for a symlink half-way through.
+    await removeOwnTree(this.dir, { last: [LABEL_FILE] });
   }
 
   /** Stops the server and waits for it; the cluster's folder stays. */
@@ -430,9 +432,6 @@ class StartedLocalPostgres implements StartedEnvironment {
     } else if (!server) {
       await killPostmaster(this.dataDir);
     }
-    // Never a path-based rm -rf as root: unsandboxed, a process the backup's code left running as the server's
-    // account could swap a folder for a symlink half-way through.
-    await removeOwnTree(this.dir, { last: [LABEL_FILE] });
     this.server = undefined;
   }
 
