@@ -132,7 +132,7 @@ export async function assertMarkerTableSafe(
   const problems = rows[0]!.problems;
   if (problems.length > 0) {
     throw new ConfigError(
-      `${table.name} cannot be trusted (owner ${rows[0]!.owner}): ${problems.join('; ')} — inserting the marker could run another role's code`,
+      `${table.name} cannot be trusted (owner ${rows[0]!.owner}): ${problems.join('; ')} — inserting into it could run another role's code`,
       'drop the restore_drill schema (or fix the table) and run mark again as the role that should own it',
     );
   }
