@@ -1,7 +1,7 @@
 import { DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { ConfigError } from '../errors.ts';
+import { startStalledServer, type StalledServer } from '../testing/stalled-server.ts';
 import { rdsSnapshotSource } from '../sources/rds/rds-snapshot-source.ts';
 import { awsTimeouts } from './aws-timeouts.ts';
 import { checkKeyAccess } from './kms-key-access.ts';
@@ -10,21 +10,15 @@ import { sendRds } from './rds-errors.ts';
 import { s3Timeouts } from './s3-client.ts';
 
 /** An AWS endpoint that accepts connections and never answers a byte. */
-let stalled: Server;
+let stalled: StalledServer;
 let endpoint: string;
-const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  stalled = createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(stalled.address() as { port: number }).port}`;
+  stalled = await startStalledServer();
+  endpoint = stalled.endpoint;
 });
 afterAll(async () => {
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => stalled.close(resolve));
+  await stalled.close();
 });
 afterEach(() => {
   vi.unstubAllEnvs();

@@ -1,32 +1,26 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { ConfigError } from '../errors.ts';
+import { startStalledServer, type StalledServer } from '../testing/stalled-server.ts';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { createS3Client, s3Timeouts } from './s3-client.ts';
 
 /** A stalled S3 endpoint: it accepts connections and never answers a byte. */
-let stalled: Server;
+let stalled: StalledServer;
 let endpoint: string;
-const sockets: Socket[] = [];
 let dir: string;
 
 beforeAll(async () => {
-  stalled = createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(stalled.address() as { port: number }).port}`;
+  stalled = await startStalledServer();
+  endpoint = stalled.endpoint;
   dir = await mkdtemp(join(tmpdir(), 's3-client-test-'));
 });
 afterAll(async () => {
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => stalled.close(resolve));
+  await stalled.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -93,7 +87,7 @@ test('SIGTERM while S3 stalls ends the process with its signed report', async ()
     RESTORE_DRILL_S3_TIMEOUT: '1h', // only the signal can end the call
   };
   let sent = false;
-  const connected = sockets.length;
+  const connected = stalled.connections();
   const out = await runCli(['check', '--dump', 's3://backups/shop/', '--report-dir', reports, '--signing-key', key], {
     env,
     onStderr: (text, child) => {
@@ -101,7 +95,7 @@ test('SIGTERM while S3 stalls ends the process with its signed report', async ()
       sent = true;
       // Once the listing request is on the wire (the endpoint has its connection), not before.
       const poll = setInterval(() => {
-        if (sockets.length > connected) {
+        if (stalled.connections() > connected) {
           clearInterval(poll);
           child.kill('SIGTERM');
         }
