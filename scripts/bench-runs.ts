@@ -138,7 +138,7 @@ export async function restoreDrillCheck(dumpPath: string, options: RestoreDrillO
     const reports = (await readdir(join(work, 'reports')).catch(() => [])).filter((name) => name.endsWith('.report.json'));
     if (reports.length !== 1) throw new Error(`restore-drill check exited with ${code} and wrote no report: see ${join(BENCH_DIR, 'last-check.log')}`);
     const envelope = JSON.parse(await readFile(join(work, 'reports', reports[0]!), 'utf8')) as { payload: string };
-    const report = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')).predicate as {
+    const report = (JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { predicate: unknown }).predicate as {
       status: string;
       phases: Array<{ name: string; seconds: number }>;
       checks: Array<{ name: string; status: string; detail?: string }>;

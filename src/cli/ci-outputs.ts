@@ -106,14 +106,14 @@ export async function writeCiOutputs(run: CiRun, options: CiOutputOptions): Prom
   if (env.GITHUB_STEP_SUMMARY) {
     const reportsUrl = githubRunUrl(env);
     const summary = renderCiSummary(run, { links: 'path', reportDir: options.reportDir, forecast, ...(reportsUrl ? { reportsUrl } : {}) }) + headLine;
-    await appendFile(env.GITHUB_STEP_SUMMARY, summary).catch((error: { code?: string }) =>
-      warn(`cannot append to $GITHUB_STEP_SUMMARY (${basename(env.GITHUB_STEP_SUMMARY!)}): ${error.code ?? error}`),
+    await appendFile(env.GITHUB_STEP_SUMMARY, summary).catch((error: NodeJS.ErrnoException) =>
+      warn(`cannot append to $GITHUB_STEP_SUMMARY (${basename(env.GITHUB_STEP_SUMMARY!)}): ${error.code ?? error.message}`),
     );
   }
   if (head && env.GITHUB_OUTPUT) {
     // A step output, so a later step (or a caller workflow) can pass the head on, e.g. to an audit log.
-    await appendFile(env.GITHUB_OUTPUT, `ledger-head=${formatHead(head)}\n`).catch((error: { code?: string }) =>
-      warn(`cannot append to $GITHUB_OUTPUT (${basename(env.GITHUB_OUTPUT!)}): ${error.code ?? error}`),
+    await appendFile(env.GITHUB_OUTPUT, `ledger-head=${formatHead(head)}\n`).catch((error: NodeJS.ErrnoException) =>
+      warn(`cannot append to $GITHUB_OUTPUT (${basename(env.GITHUB_OUTPUT!)}): ${error.code ?? error.message}`),
     );
   }
   if (options.notify) await notifyFailures(options.notify, run.drills, options.warn, { runUrl: githubRunUrl(env) });

@@ -58,8 +58,11 @@ async function readState(path: string): Promise<CiStateEntry[]> {
     const entries = (JSON.parse(await readFile(path, 'utf8')) as { entries?: unknown }).entries;
     if (!Array.isArray(entries)) return [];
     return entries.filter(
-      (e): e is CiStateEntry =>
-        typeof e?.finishedAt === 'string' && Array.isArray(e.drills) && Array.isArray(e.notRun) && e.drills.every((d: unknown) => typeof (d as DrillMeta)?.reportPath === 'string'),
+      (e: Partial<Record<keyof CiStateEntry, unknown>> | null): e is CiStateEntry =>
+        typeof e?.finishedAt === 'string' &&
+        Array.isArray(e.drills) &&
+        Array.isArray(e.notRun) &&
+        e.drills.every((d: unknown) => typeof (d as DrillMeta)?.reportPath === 'string'),
     );
   } catch {
     return []; // none yet, or not readable as ours: start afresh

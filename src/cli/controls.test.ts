@@ -25,7 +25,7 @@ beforeAll(async () => {
     runCli(['controls', reports, '--format', 'json', '--out', join(dir, 'controls.json')]),
     runCli(['controls', reports, '--format', 'yaml']),
   ]);
-  out = { markdown: markdown!, json: json!, badFormat: badFormat! };
+  out = { markdown: markdown, json: json, badFormat: badFormat };
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -32,7 +32,7 @@ beforeAll(async () => {
     runCli(['history', join(dir, 'nope')]),
     runCli(['history', join(dir, 'empty')]),
   ]);
-  out = { listing: listing!, broken: brokenOut!, missing: missing!, empty: empty! };
+  out = { listing: listing, broken: brokenOut, missing: missing, empty: empty };
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

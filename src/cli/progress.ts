@@ -105,8 +105,8 @@ function barDisplay(stdout: NodeJS.WritableStream & { isTTY?: boolean }, stderr:
   const update = (drill: string, event: DrillProgressEvent) => {
     if (stopped) return; // a redraw would restart cli-progress's timer after stop()
     const counted = event.total !== undefined && event.done !== undefined;
-    const total = counted ? Math.max(event.total!, 1) : 1;
-    const done = counted ? Math.min(event.done!, total) : event.phase === 'report' ? 1 : 0;
+    const total = counted ? Math.max(event.total, 1) : 1;
+    const done = counted ? Math.min(event.done, total) : event.phase === 'report' ? 1 : 0;
     const counts = counted ? `${event.done}/${event.total} tables` : '';
     const target = bar(drill);
     target.setTotal(total);

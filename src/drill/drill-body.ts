@@ -20,10 +20,11 @@ export interface DrillContext {
   /** A `pg` client connected to the restored database (closed for you afterwards). */
   readonly db: pg.Client;
   /** Runs `assertion` as its own check named `name`; a thrown error (e.g. a failed `expect`) fails only that check. */
-  check(name: string, assertion: () => unknown): Promise<void>;
+  readonly check: (name: string, assertion: () => unknown) => Promise<void>;
   readonly recoveryPoint: RecoveryPoint;
   readonly environment: StartedEnvironment;
-  log(line: string): void;
+  /** Writes a line to the drill's progress output (redacted like the report). */
+  readonly log: (line: string) => void;
 }
 
 /**

@@ -67,8 +67,10 @@ function raceAbort<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
         signal.removeEventListener('abort', onAbort);
         resolve(value);
       },
-      (error) => {
+      (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
+        // The work's own rejection, passed on unchanged (whatever it is, the caller reports it).
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         reject(error);
       },
     );

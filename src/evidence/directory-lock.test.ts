@@ -53,7 +53,8 @@ describe('withDirectoryLock', () => {
 it('a lock left by a process that is gone (killed while writing) is taken over at once', async () => {
   const { mkdtemp, writeFile, rm: remove } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
-  const { join: joinPath } = await import('node:path');
+  const path = await import('node:path');
+  const joinPath = path.join.bind(path);
   const { spawnSync } = await import('node:child_process');
   const dir = await mkdtemp(joinPath(tmpdir(), 'lock-dead-owner-'));
   try {

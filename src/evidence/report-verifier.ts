@@ -57,7 +57,7 @@ export async function verifyLedger(dir: string, publicKey: KeyObject): Promise<L
   try {
     names = await listReportFiles(dir);
   } catch (error) {
-    throw new ConfigError(`report directory ${dir} is not readable: ${(error as { code?: string }).code ?? error}`);
+    throw new ConfigError(`report directory ${dir} is not readable: ${(error as { code?: string }).code ?? String(error)}`);
   }
   const problems: string[] = [];
   const entries: LedgerEntry[] = [];
@@ -153,9 +153,11 @@ function unverifiedPredicate(bytes: Buffer): (Partial<DrillReport> & { previous:
   try {
     const envelope = JSON.parse(bytes.toString('utf8')) as { payload?: unknown };
     if (typeof envelope.payload !== 'string') return undefined;
-    const predicate = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'))?.predicate;
+    type Unverified = Partial<DrillReport> & { previous?: unknown };
+    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { predicate?: Unverified } | null;
+    const predicate = statement?.predicate;
     const previous = predicate?.previous;
-    return typeof previous === 'string' || previous === null ? predicate : undefined;
+    return typeof previous === 'string' || previous === null ? { ...predicate, previous } : undefined;
   } catch {
     return undefined;
   }

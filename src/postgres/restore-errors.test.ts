@@ -140,8 +140,8 @@ describe('RestoreErrorLog', () => {
   test('errors in a form not recognised here still make the restore incomplete, counted as pg_restore counts them', () => {
     const failure = restoreFailure(1, parse('pg_restore: something new went wrong\npg_restore: warning: errors ignored on restore: 3'), '');
     expect(failure).toBeInstanceOf(RestoreIncompleteError);
-    expect((failure as RestoreIncompleteError).summary.count).toBe(3);
-    expect(formatRestoreErrors((failure as RestoreIncompleteError).summary)).toBe("3 errors in a form not recognised (pg_restore's last lines are in the drill's log)");
+    expect((failure).summary.count).toBe(3);
+    expect(formatRestoreErrors((failure).summary)).toBe("3 errors in a form not recognised (pg_restore's last lines are in the drill's log)");
   });
 });
 

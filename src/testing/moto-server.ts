@@ -58,7 +58,7 @@ async function startOnce(binary: string, port: number, options: MotoServerOption
     env: { ...process.env, ...options.env },
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -56,7 +56,7 @@ export function parseStrictXml(xml: string): XmlElement {
       if (ref in ENTITIES) return ENTITIES[ref]!;
       const code = /^#x([0-9a-fA-F]+)$/.exec(ref)?.[1] ?? /^#([0-9]+)$/.exec(ref)?.[1];
       if (code === undefined) fail(`unknown entity &${ref};`, where);
-      const char = String.fromCodePoint(parseInt(code!, ref.startsWith('#x') ? 16 : 10));
+      const char = String.fromCodePoint(parseInt(code, ref.startsWith('#x') ? 16 : 10));
       if (ILLEGAL_CHAR.test(char)) fail(`character reference &${ref}; to an illegal character`, where);
       return char;
     });

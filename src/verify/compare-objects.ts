@@ -183,7 +183,7 @@ export async function readMarkerObjects(client: pg.ClientBase, markerId: string)
     const issue = parsed.error.issues[0];
     return { problem: `${issue?.message ?? 'invalid'}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}` };
   }
-  return parsed.data as ObjectFingerprint;
+  return parsed.data;
 }
 
 /** Names of attributes in check details. */

@@ -29,7 +29,7 @@ export async function tablesNotVerified(client: pg.ClientBase, markers: Readonly
     });
   }
   for (const table of [...described].sort()) {
-    const modes = used.flatMap((m) => (m.tables[table] ? [m.tables[table]!.mode] : []));
+    const modes = used.flatMap((m) => (m.tables[table] ? [m.tables[table].mode] : []));
     if (modes.every((mode) => mode === 'count')) {
       entries.push({
         kind: 'table',
@@ -39,7 +39,7 @@ export async function tablesNotVerified(client: pg.ClientBase, markers: Readonly
       });
       continue;
     }
-    const recorded = used.flatMap((m) => (m.tables[table] ? [m.tables[table]!] : []));
+    const recorded = used.flatMap((m) => (m.tables[table] ? [m.tables[table]] : []));
     if (recorded.every((entry) => entry.notHashed)) {
       entries.push({ kind: 'table', name: table, reason: 'count-only', detail: `rows counted only: ${recorded[0]!.notHashed}` });
     }

@@ -144,7 +144,7 @@ function text(value: string): string {
  * escapeXml(`a < b & "c"`, true); // 'a &lt; b &amp; &quot;c&quot;'
  */
 export function escapeXml(value: string, attribute: boolean): string {
-  // eslint-disable-next-line no-control-regex
+   
   const legal = value.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '');
   const escaped = legal.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   if (!attribute) return escaped;

@@ -39,7 +39,9 @@ export async function dockerExec(container: DockerContainer, command: readonly s
   const stream = await exec.start({ Detach: false, Tty: false });
   const stdout = new PassThrough();
   const stderr = new PassThrough();
-  container.modem.demuxStream(stream, stdout, stderr);
+  // dockerode types its modem as `any`; demuxStream splits the multiplexed exec stream into stdout and stderr.
+  const modem = container.modem as { demuxStream(stream: NodeJS.ReadableStream, out: NodeJS.WritableStream, err: NodeJS.WritableStream): void };
+  modem.demuxStream(stream, stdout, stderr);
   let out = '';
   let tail: string[] = [];
   let pending = '';

@@ -10,7 +10,7 @@ import type { DockerContainer } from './docker-exec.ts';
  */
 export async function containerLogTail(container: DockerContainer, lines = 20): Promise<string> {
   try {
-    const raw = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    const raw = await container.logs({ stdout: true, stderr: true, tail: lines, follow: false });
     return redact(demuxLogs(Buffer.from(raw)).trim());
   } catch {
     return '';

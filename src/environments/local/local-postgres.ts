@@ -264,7 +264,7 @@ class StartedLocalPostgres implements StartedEnvironment {
       return new RestoreDrillError(`local PostgreSQL did not start: ${reason || why}`, `see ${this.logPath}`);
     };
     let gone = false;
-    void this.exited!.then(() => (gone = true));
+    void this.exited.then(() => (gone = true));
     const deadline = Date.now() + 120_000;
     for (;;) {
       if (signal?.aborted) throw new InterruptedError(signal.reason);

@@ -51,10 +51,16 @@ export async function scanServerLog(path: string, ownDirs: readonly string[]): P
       const entry = ENTRY.exec(line);
       if (entry) {
         const [, level, text] = entry as unknown as [string, string, string];
-        if (current && level === 'CONTEXT') (current.context += `${text}\n`), (current.field = 'context');
-        else if (current && level === 'STATEMENT') (current.statement += text), (current.field = 'statement');
-        else if (current && level === 'DETAIL') (current.detail += text), (current.field = 'detail');
-        else if (current && (level === 'HINT' || level === 'QUERY' || level === 'LOCATION')) current.field = 'other';
+        if (current && level === 'CONTEXT') {
+          current.context += `${text}\n`;
+          current.field = 'context';
+        } else if (current && level === 'STATEMENT') {
+          current.statement += text;
+          current.field = 'statement';
+        } else if (current && level === 'DETAIL') {
+          current.detail += text;
+          current.field = 'detail';
+        } else if (current && (level === 'HINT' || level === 'QUERY' || level === 'LOCATION')) current.field = 'other';
         else {
           finish();
           current = { level, message: text, context: '', statement: '', detail: '', field: 'message' };
@@ -137,7 +143,7 @@ function inside(path: string, dir: string): boolean {
 
 /** Payload-controlled text, made safe for one line of a report. */
 function clip(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
+   
   const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

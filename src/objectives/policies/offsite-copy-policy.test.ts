@@ -33,8 +33,8 @@ const context = (points: RecoveryPoint[], source: Source = listing([]), when = n
 
 test('each of the last K points needs a copy in another region made within H hours', async () => {
   const [a, b, c] = [original('snap-a', 30), original('snap-b', 54), original('snap-c', 78)];
-  const copies = listing([copyOf(a!, 2), copyOf(b!, 30, false), copyOf(c!, 1, true, 'us-east-1')]);
-  const checks = await offsiteCopyPolicy({ copies, last: 3, within: '24h' }).evaluate(context([a!, b!, c!]));
+  const copies = listing([copyOf(a, 2), copyOf(b, 30, false), copyOf(c, 1, true, 'us-east-1')]);
+  const checks = await offsiteCopyPolicy({ copies, last: 3, within: '24h' }).evaluate(context([a, b, c]));
   expect(checks).toEqual([
     { name: 'policy offsite copy snap-a', status: 'passed', expected: 'a copy in another region or account within 1d 00h', actual: 'eu-west-1 / 123456789012 after 2h 00m', detail: 'copy: snap-a-copy' },
     { name: 'policy offsite copy snap-b', status: 'failed', expected: 'a copy in another region or account within 1d 00h', actual: 'eu-west-1 / 123456789012 after 1d 06h', detail: 'copy: snap-b-copy' },
