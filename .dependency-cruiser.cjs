@@ -14,7 +14,8 @@ module.exports = {
       name: 'no-folder-cycle',
       severity: 'error',
       scope: 'folder',
-      comment: 'Folders import each other in a cycle: arrows point down (cli → drill → sources/environments/verify/objectives → evidence/views → model).',
+      comment:
+        'Folders import each other in a cycle: arrows point down (cli → drill → sources/environments/verify/objectives → evidence/views → model).',
       from: { path: '^src/' },
       to: { circular: true },
     },
@@ -24,6 +25,10 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     exclude: { path: '(^node_modules|\\.test\\.ts$|\\.testkit\\.ts$|^src/testing/)' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js'],
+    },
   },
 };

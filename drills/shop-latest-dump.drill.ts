@@ -30,7 +30,9 @@ drill(
       expect(rows[0].n).toBe(0);
     });
     await check('indexes came back', async () => {
-      const { rows } = await db.query("select count(*)::int as n from pg_indexes where indexname = 'orders_customer_id_idx'");
+      const { rows } = await db.query(
+        "select count(*)::int as n from pg_indexes where indexname = 'orders_customer_id_idx'",
+      );
       expect(rows[0].n).toBe(1);
     });
   },

@@ -36,7 +36,11 @@ export const BENCH_DIR = resolve('.restore-drill', 'bench');
  * {@link BENCH_DIR} keyed by shape, size, SQL, checksum algorithms and pg_dump version, so a change to any of
  * them builds a fresh one.
  */
-export async function benchDump(rows: number, log: (line: string) => void, shape: BenchShape = BENCH_SHAPES[0]!): Promise<BenchDump> {
+export async function benchDump(
+  rows: number,
+  log: (line: string) => void,
+  shape: BenchShape = BENCH_SHAPES[0]!,
+): Promise<BenchDump> {
   const pgDump = findPgBinaries({ tools: ['pg_dump'] });
   const key = createHash('sha256')
     .update([await shape.sql(rows), CHECKSUM_ALGORITHM, TYPED_CHECKSUM_ALGORITHM, pgDump.version].join('\n'))
@@ -65,11 +69,15 @@ export async function benchDump(rows: number, log: (line: string) => void, shape
     const config = env.connectionConfig('bench');
     const url = `postgres://${config.user}:${encodeURIComponent(String(config.password))}@${encodeURIComponent(String(config.host))}:${config.port}/bench?sslmode=disable`;
     const { manifest } = await dumpWithManifest(url, path);
-    log(`  seeded in ${((seeded - started) / 1000).toFixed(1)} s, dumped with manifest in ${((performance.now() - seeded) / 1000).toFixed(1)} s`);
+    log(
+      `  seeded in ${((seeded - started) / 1000).toFixed(1)} s, dumped with manifest in ${((performance.now() - seeded) / 1000).toFixed(1)} s`,
+    );
     await link(path, portablePath);
     const portable: MarkerManifest = {
       ...manifest,
-      tables: Object.fromEntries(Object.entries(manifest.tables).map(([name, { typed: _typed, ...table }]) => [name, table])),
+      tables: Object.fromEntries(
+        Object.entries(manifest.tables).map(([name, { typed: _typed, ...table }]) => [name, table]),
+      ),
     };
     await writeFile(manifestPathFor(portablePath), `${JSON.stringify(portable, null, 2)}\n`);
   }

@@ -15,10 +15,13 @@ import { basename } from 'node:path';
 import { loadCli, registerTsx } from '../bin/cli-bundle.js';
 
 const [rssFile, mode, ...rest] = process.argv.slice(2);
-if (!rssFile || !mode) throw new Error('usage: bench-drill.js RSS_FILE [--lean | --initdb | --tsx] check --dump PATH …');
+if (!rssFile || !mode)
+  throw new Error('usage: bench-drill.js RSS_FILE [--lean | --initdb | --tsx] check --dump PATH …');
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let startupSeconds = 0;
-process.on('exit', () => writeFileSync(rssFile, `${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, startupSeconds })}\n`));
+process.on('exit', () =>
+  writeFileSync(rssFile, `${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, startupSeconds })}\n`),
+);
 
 if (mode === '--lean' || mode === '--initdb') {
   await registerTsx();

@@ -22,7 +22,11 @@ export interface EarlyOptions {
 }
 
 /** A drill's provision, restore and verify in this process; phases in seconds. */
-export async function restoreAndCompare(dumpPath: string, manifest: MarkerManifest, options: EarlyOptions): Promise<RunResult> {
+export async function restoreAndCompare(
+  dumpPath: string,
+  manifest: MarkerManifest,
+  options: EarlyOptions,
+): Promise<RunResult> {
   const pgRestore = findPgBinaries({ tools: ['pg_restore'] }).path('pg_restore');
   const jobs = availableParallelism();
   const started = performance.now();
@@ -31,20 +35,42 @@ export async function restoreAndCompare(dumpPath: string, manifest: MarkerManife
   try {
     let at = performance.now();
     const compareOptions = { label: 'manifest', typed: options.typed };
-    await using comparison = options.when ? startComparison(env.connectionConfig(), manifest, compareOptions) : undefined;
+    await using comparison = options.when
+      ? startComparison(env.connectionConfig(), manifest, compareOptions)
+      : undefined;
     const onWorkers = options.idleOnly ? comparison?.restoreWorkers : undefined;
-    const tracker = comparison ? await TableDataTracker.forDump(pgRestore, dumpPath, jobs, comparison.tableRestored, { when: options.when!, onWorkers }) : undefined;
-    await runCommand(pgRestore, ['--verbose', '--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, `--dbname=${env.database}`, dumpPath], {
-      env: env.libpqEnv(),
-      onStderrLine: (line) => tracker?.line(line),
-    });
+    const tracker = comparison
+      ? await TableDataTracker.forDump(pgRestore, dumpPath, jobs, comparison.tableRestored, {
+          when: options.when!,
+          onWorkers,
+        })
+      : undefined;
+    await runCommand(
+      pgRestore,
+      [
+        '--verbose',
+        '--no-owner',
+        '--no-privileges',
+        '--exit-on-error',
+        `--jobs=${jobs}`,
+        `--dbname=${env.database}`,
+        dumpPath,
+      ],
+      {
+        env: env.libpqEnv(),
+        onStderrLine: (line) => tracker?.line(line),
+      },
+    );
     tracker?.end();
     phases.restore = since(at);
     at = performance.now();
-    const checks = comparison ? await comparison.finish() : await compareWithMarker(env.connectionConfig(), manifest, compareOptions);
+    const checks = comparison
+      ? await comparison.finish()
+      : await compareWithMarker(env.connectionConfig(), manifest, compareOptions);
     phases.verify = since(at);
     const failed = checks.filter((check) => check.status !== 'passed');
-    if (failed.length > 0) throw new Error(`comparison failed: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
+    if (failed.length > 0)
+      throw new Error(`comparison failed: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
   } finally {
     const at = performance.now();
     await env.stop();

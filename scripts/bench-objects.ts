@@ -16,7 +16,9 @@ import { startObjectComparison } from '../src/verify/compare-objects.ts';
 import { compareTableSchemas } from '../src/markers/table-schema.ts';
 import { takeMarker } from '../src/markers/take-marker.ts';
 
-const { values: flags } = parseArgs({ options: { rows: { type: 'string', default: '200000' }, repeat: { type: 'string', default: '5' } } });
+const { values: flags } = parseArgs({
+  options: { rows: { type: 'string', default: '200000' }, repeat: { type: 'string', default: '5' } },
+});
 const repeat = Number(flags.repeat);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const time = async (work: () => Promise<unknown>) => {
@@ -47,7 +49,9 @@ for (const database of ['bench', 'shop']) {
   const client = new pg.Client(config);
   await client.connect();
   const marker = await takeMarker(config);
-  const schemas = Object.fromEntries(Object.entries(marker.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
+  const schemas = Object.fromEntries(
+    Object.entries(marker.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])),
+  );
   const mark: number[] = [];
   const fingerprint: number[] = [];
   const verifyTables: number[] = [];
@@ -57,7 +61,14 @@ for (const database of ['bench', 'shop']) {
     fingerprint.push(await time(() => takeObjectFingerprint(client)));
     // As a drill verifies: checksums and table schemas, then the same with the objects beside them (on a
     // connection of their own, opened per round: the restored fingerprint is read once per connection).
-    verifyTables.push(await time(() => Promise.all([compareWithMarker(config, marker, { label: 'manifest' }), compareTableSchemas(client, schemas, 'manifest')])));
+    verifyTables.push(
+      await time(() =>
+        Promise.all([
+          compareWithMarker(config, marker, { label: 'manifest' }),
+          compareTableSchemas(client, schemas, 'manifest'),
+        ]),
+      ),
+    );
     await using objects = startObjectComparison(config);
     verifyObjects.push(
       await time(() =>
@@ -70,7 +81,10 @@ for (const database of ['bench', 'shop']) {
     );
   }
   await client.end();
-  const objects = Object.values(marker.objects?.objects ?? {}).reduce((n, entries) => n + Object.keys(entries).length, 0);
+  const objects = Object.values(marker.objects?.objects ?? {}).reduce(
+    (n, entries) => n + Object.keys(entries).length,
+    0,
+  );
   const m = median(mark);
   const f = median(fingerprint);
   const t = median(verifyTables);

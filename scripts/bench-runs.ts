@@ -47,16 +47,35 @@ export interface HandRestoreOptions {
  * A restore by hand: a local cluster (same binaries and start-up as restore-drill's), `pg_restore`, then a
  * scan per table of the dump's manifest, one table after another on one connection, like a script would.
  */
-export async function handRestore(dumpPath: string, tables: readonly string[], options: HandRestoreOptions): Promise<RunResult> {
+export async function handRestore(
+  dumpPath: string,
+  tables: readonly string[],
+  options: HandRestoreOptions,
+): Promise<RunResult> {
   const pgRestore = findPgBinaries({ tools: ['pg_restore'] }).path('pg_restore');
   const started = performance.now();
-  const env = await localPostgres({ tuning: options.tuning, settings: options.settings, template: options.template }).start({ runId: newRunId(), drillName: 'bench', log: () => {} });
+  const env = await localPostgres({
+    tuning: options.tuning,
+    settings: options.settings,
+    template: options.template,
+  }).start({ runId: newRunId(), drillName: 'bench', log: () => {} });
   const phases: Record<string, number> = { provision: seconds(started) };
   try {
     let at = performance.now();
-    await runCommand(pgRestore, ['--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${options.jobs}`, `--dbname=${env.database}`, dumpPath], {
-      env: env.libpqEnv(),
-    });
+    await runCommand(
+      pgRestore,
+      [
+        '--no-owner',
+        '--no-privileges',
+        '--exit-on-error',
+        `--jobs=${options.jobs}`,
+        `--dbname=${env.database}`,
+        dumpPath,
+      ],
+      {
+        env: env.libpqEnv(),
+      },
+    );
     phases.restore = seconds(at);
     at = performance.now();
     await scanTables(env.connectionConfig(), tables, options.verify);
@@ -121,10 +140,22 @@ export async function restoreDrillCheck(dumpPath: string, options: RestoreDrillO
     const rssFile = join(work, 'rss');
     const mode = options.initdb ? ['--initdb'] : options.lean ? ['--lean'] : options.tsx ? ['--tsx'] : [];
     const args = ['scripts/bench-drill.js', rssFile, ...mode];
-    args.push('check', '--dump', dumpPath, '--report-dir', join(work, 'reports'), '--signing-key', options.signingKey, ...(options.args ?? []));
+    args.push(
+      'check',
+      '--dump',
+      dumpPath,
+      '--report-dir',
+      join(work, 'reports'),
+      '--signing-key',
+      options.signingKey,
+      ...(options.args ?? []),
+    );
     const started = performance.now();
     const code = await new Promise<number | null>((done, fail) => {
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       const log = createWriteStream(join(BENCH_DIR, 'last-check.log'));
       child.stdout.pipe(log, { end: false });
       child.stderr.pipe(log, { end: false });
@@ -135,20 +166,31 @@ export async function restoreDrillCheck(dumpPath: string, options: RestoreDrillO
       });
     });
     const total = seconds(started);
-    const reports = (await readdir(join(work, 'reports')).catch(() => [])).filter((name) => name.endsWith('.report.json'));
-    if (reports.length !== 1) throw new Error(`restore-drill check exited with ${code} and wrote no report: see ${join(BENCH_DIR, 'last-check.log')}`);
+    const reports = (await readdir(join(work, 'reports')).catch(() => [])).filter((name) =>
+      name.endsWith('.report.json'),
+    );
+    if (reports.length !== 1)
+      throw new Error(
+        `restore-drill check exited with ${code} and wrote no report: see ${join(BENCH_DIR, 'last-check.log')}`,
+      );
     const envelope = JSON.parse(await readFile(join(work, 'reports', reports[0]!), 'utf8')) as { payload: string };
-    const report = (JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { predicate: unknown }).predicate as {
+    const report = (JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { predicate: unknown })
+      .predicate as {
       status: string;
       phases: Array<{ name: string; seconds: number }>;
       checks: Array<{ name: string; status: string; detail?: string }>;
       algorithms: string[];
     };
     if (report.status !== 'passed' || code !== 0) {
-      const failed = report.checks.filter((check) => check.status !== 'passed').map((check) => `${check.name}: ${check.detail ?? ''}`);
+      const failed = report.checks
+        .filter((check) => check.status !== 'passed')
+        .map((check) => `${check.name}: ${check.detail ?? ''}`);
       throw new Error(`restore-drill check ${report.status} (exit ${code}): ${failed.join('; ')}`);
     }
-    const { maxRssKb, startupSeconds } = JSON.parse(await readFile(rssFile, 'utf8')) as { maxRssKb: number; startupSeconds: number };
+    const { maxRssKb, startupSeconds } = JSON.parse(await readFile(rssFile, 'utf8')) as {
+      maxRssKb: number;
+      startupSeconds: number;
+    };
     const phases: Record<string, number> = { startup: startupSeconds };
     for (const phase of report.phases) phases[phase.name] = phase.seconds;
     phases.other = total - Object.values(phases).reduce((sum, s) => sum + s, 0);

@@ -28,7 +28,8 @@ const comparison = (name: string, options: Omit<CompareOptions, 'label'>): Verif
   async run(config, marker) {
     const checks = await compareWithMarker(config, marker, { label: 'manifest', ...options });
     const failed = checks.filter((check) => check.status !== 'passed');
-    if (failed.length > 0) throw new Error(`${name}: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
+    if (failed.length > 0)
+      throw new Error(`${name}: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
   },
 });
 
@@ -48,14 +49,19 @@ const asDrill = (objects: boolean, name = objects ? WITH_OBJECTS : WITHOUT_OBJEC
     await client.connect();
     await using comparer = startObjectComparison(config);
     try {
-      const schemas = Object.fromEntries(Object.entries(marker.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
+      const schemas = Object.fromEntries(
+        Object.entries(marker.tables).flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])),
+      );
       const [sums, schemaChecks, objectChecks] = await Promise.all([
         compareWithMarker(config, marker, { label: 'manifest' }),
         compareTableSchemas(client, schemas, 'manifest'),
         objects ? comparer.compare(marker, { label: 'manifest', exact: true }) : undefined,
       ]);
-      const failed = [...sums, ...schemaChecks, ...(objectChecks?.checks ?? [])].filter((check) => check.status !== 'passed');
-      if (failed.length > 0) throw new Error(`${name}: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
+      const failed = [...sums, ...schemaChecks, ...(objectChecks?.checks ?? [])].filter(
+        (check) => check.status !== 'passed',
+      );
+      if (failed.length > 0)
+        throw new Error(`${name}: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
     } finally {
       await client.end();
     }
@@ -68,7 +74,8 @@ const withinBudget = (budgetSeconds: number): VerifyVariant => ({
   async run(config, marker) {
     const { checks, coverage } = await compareWithinBudget(config, marker, { label: 'manifest', budgetSeconds });
     const failed = checks.filter((check) => check.status !== 'passed');
-    if (failed.length > 0) throw new Error(`within a budget: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
+    if (failed.length > 0)
+      throw new Error(`within a budget: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
     process.stderr.write(
       `    budget ${budgetSeconds} s: ${coverage.mode}, ${(coverage.shareThisRun * 100).toFixed(1)} % of the rows checksummed (${coverage.covered.length} ranges) at an estimated ${Math.round(coverage.rowsPerSecond).toLocaleString('en')} rows/s\n`,
     );
@@ -83,7 +90,10 @@ const rangesPerTable: VerifyVariant = {
   name: 'before: rdsum-text-md5/1 grouped by key range, one scan per table',
   async run(config, marker) {
     const entries = Object.entries(marker.tables);
-    await using pool = await openConnectionPool(config, { snapshot: 'none', size: Math.min(defaultPoolSize(), entries.length) });
+    await using pool = await openConnectionPool(config, {
+      snapshot: 'none',
+      size: Math.min(defaultPoolSize(), entries.length),
+    });
     const sums = await pool.map(entries, (client, [name, table]) =>
       computeRangeSums(client, parseQualifiedName(name), table.ranges?.layout ?? hashLayout(null), table.bound),
     );
@@ -100,7 +110,13 @@ const rangesPerTable: VerifyVariant = {
  */
 export function verifyVariants(all: boolean, budgetSeconds?: number): VerifyVariant[] {
   const pool = defaultPoolSize();
-  const main = [countScan(1), countScan(pool), comparison('restore-drill: typed checksums, tables in parallel', {}), asDrill(false), asDrill(true)];
+  const main = [
+    countScan(1),
+    countScan(pool),
+    comparison('restore-drill: typed checksums, tables in parallel', {}),
+    asDrill(false),
+    asDrill(true),
+  ];
   if (budgetSeconds !== undefined) main.push(withinBudget(budgetSeconds));
   if (!all) return main;
   return [
@@ -113,7 +129,12 @@ export function verifyVariants(all: boolean, budgetSeconds?: number): VerifyVari
 }
 
 /** Runs every variant once, starting with a different one each round; seconds by variant name. */
-export async function verifyRound(config: pg.ClientConfig, marker: Marker, variants: readonly VerifyVariant[], round: number): Promise<Map<string, number>> {
+export async function verifyRound(
+  config: pg.ClientConfig,
+  marker: Marker,
+  variants: readonly VerifyVariant[],
+  round: number,
+): Promise<Map<string, number>> {
   const times = new Map<string, number>();
   for (let i = 0; i < variants.length; i++) {
     const variant = variants[(i + round) % variants.length]!;

@@ -38,7 +38,11 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
   },
 });
-const shapes = flags.shapes ? flags.shapes.split(',').map((name) => BENCH_SHAPES.find((shape) => shape.name === name) ?? usage(`no shape ${name}`)) : BENCH_SHAPES;
+const shapes = flags.shapes
+  ? flags.shapes
+      .split(',')
+      .map((name) => BENCH_SHAPES.find((shape) => shape.name === name) ?? usage(`no shape ${name}`))
+  : BENCH_SHAPES;
 const scale = Number(flags.scale);
 const repeat = Number(flags.repeat);
 /** Per shape its sizes: `--sizes`, else its default rows (`--rows` for the original shape) × scale, and a tenth of that. */
@@ -49,7 +53,11 @@ const sizesOf = (shape: BenchShape): number[] => {
 };
 // fixtures/bench needs 1,000 rows; 1,000 tables need one row each.
 const smallest = (shape: BenchShape) => (shape.name === 'bench' || shape.name === 'many-tables' ? 1000 : 10);
-if (!shapes.every((shape) => sizesOf(shape).every((n) => Number.isInteger(n) && n >= smallest(shape))) || !(repeat >= 1)) usage('--rows/--sizes/--scale need sizes of whole numbers (≥ 1,000 for bench and many-tables), --repeat ≥ 1');
+if (
+  !shapes.every((shape) => sizesOf(shape).every((n) => Number.isInteger(n) && n >= smallest(shape))) ||
+  !(repeat >= 1)
+)
+  usage('--rows/--sizes/--scale need sizes of whole numbers (≥ 1,000 for bench and many-tables), --repeat ≥ 1');
 const cores = availableParallelism();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -58,13 +66,26 @@ const keyDir = join(BENCH_DIR, 'keys');
 if (!existsSync(join(keyDir, PRIVATE_KEY_FILE))) generateKeyPair(keyDir);
 const signingKey = join(keyDir, PRIVATE_KEY_FILE);
 
-log(`restore-drill bench: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, PostgreSQL ${findPgBinaries({ tools: ['pg_restore'] }).version}`);
-log(`shapes ${shapes.map((shape) => `${shape.name} (${sizesOf(shape).map((n) => n.toLocaleString('en')).join(' and ')} rows)`).join(', ')}; ${repeat} rounds each${flags.ablations ? ', with ablations' : ''}`);
+log(
+  `restore-drill bench: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, PostgreSQL ${findPgBinaries({ tools: ['pg_restore'] }).version}`,
+);
+log(
+  `shapes ${shapes
+    .map(
+      (shape) =>
+        `${shape.name} (${sizesOf(shape)
+          .map((n) => n.toLocaleString('en'))
+          .join(' and ')} rows)`,
+    )
+    .join(', ')}; ${repeat} rounds each${flags.ablations ? ', with ablations' : ''}`,
+);
 const dumps = new Map<string, BenchDump>();
 const keyOf = (shape: BenchShape, size: number) => `${shape.name} ${size}`;
-for (const shape of shapes) for (const size of sizesOf(shape)) dumps.set(keyOf(shape, size), await benchDump(size, log, shape));
+for (const shape of shapes)
+  for (const size of sizesOf(shape)) dumps.set(keyOf(shape, size), await benchDump(size, log, shape));
 // `restore-drill` runs the bundled CLI when it is fresh (npm install builds it); measure that, not a fallback.
-if (!freshBundle()) log(`the CLI bundle was missing or stale: ${(await buildCli()).inputs} sources bundled into build/cli`);
+if (!freshBundle())
+  log(`the CLI bundle was missing or stale: ${(await buildCli()).inputs} sources bundled into build/cli`);
 // Drills copy a cached initdb template; the first cluster on a machine makes it. Make it before the timed runs.
 await (await localPostgres().start({ runId: newRunId(), drillName: 'bench warm-up', log: () => {} })).stop();
 
@@ -76,7 +97,10 @@ interface Alternative {
 
 type Results = Map<string, RunResult[]>;
 const results = new Map<string, { runs: Results; verify: Map<string, number[]> }>();
-const variants = verifyVariants(flags['verify-variants'], flags['verify-budget'] === undefined ? undefined : Number(flags['verify-budget']));
+const variants = verifyVariants(
+  flags['verify-variants'],
+  flags['verify-budget'] === undefined ? undefined : Number(flags['verify-budget']),
+);
 
 for (const shape of shapes) {
   const largest = Math.max(...sizesOf(shape));
@@ -87,7 +111,11 @@ for (const shape of shapes) {
     const runs: Results = new Map();
     const verify = new Map<string, number[]>();
     const alternatives: Alternative[] = [
-      { name: 'baseline: untuned, pg_restore -j1, count(*) + md5(string_agg)', kind: 'baseline', run: () => handRestore(dump.path, tables, { tuning: 'none', template: false, jobs: 1, verify: 'md5' }) },
+      {
+        name: 'baseline: untuned, pg_restore -j1, count(*) + md5(string_agg)',
+        kind: 'baseline',
+        run: () => handRestore(dump.path, tables, { tuning: 'none', template: false, jobs: 1, verify: 'md5' }),
+      },
       { name: 'restore-drill check', kind: 'restore-drill', run: () => restoreDrillCheck(dump.path, { signingKey }) },
       {
         name: `floor: tuned, pg_restore -j${cores}, count(*)`,
@@ -100,40 +128,91 @@ for (const shape of shapes) {
             verify: 'count',
             // Verification alone, on this restored (and once scanned) cluster: not part of the floor's time.
             after: async (env) => {
-              for (const [name, s] of await verifyRound(env.connectionConfig(), dump.manifest, variants, round)) verify.set(name, [...(verify.get(name) ?? []), s]);
+              for (const [name, s] of await verifyRound(env.connectionConfig(), dump.manifest, variants, round))
+                verify.set(name, [...(verify.get(name) ?? []), s]);
             },
           }),
       },
     ];
     if (flags.ablations && withAblations && size === largest) {
       alternatives.push(
-        { name: `untuned, pg_restore -j${cores}, count(*)`, kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'none', template: false, jobs: cores, verify: 'count' }) },
-        { name: 'tuned, pg_restore -j1, count(*)', kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'restore', template: true, jobs: 1, verify: 'count' }) },
-        { name: `floor, initdb instead of the template: tuned, pg_restore -j${cores}, count(*)`, kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'restore', template: false, jobs: cores, verify: 'count' }) },
-        { name: 'restore-drill check, loading only what a local check needs, initdb instead of the template', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, initdb: true }) },
-        { name: 'restore-drill check, portable checksums only', kind: 'ablation', run: () => restoreDrillCheck(dump.portablePath, { signingKey }) },
-        { name: 'restore-drill check --verify-during-restore', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--verify-during-restore'] }) },
-        { name: `restore-drill check --jobs ${2 * cores}`, kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--jobs', String(2 * cores)] }) },
-        { name: 'restore-drill check, loading only what a local check needs', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, lean: true }) },
-        { name: 'restore-drill check from the sources through tsx (no bundle)', kind: 'ablation', run: () => restoreDrillCheck(dump.path, { signingKey, tsx: true }) },
+        {
+          name: `untuned, pg_restore -j${cores}, count(*)`,
+          kind: 'ablation',
+          run: () => handRestore(dump.path, tables, { tuning: 'none', template: false, jobs: cores, verify: 'count' }),
+        },
+        {
+          name: 'tuned, pg_restore -j1, count(*)',
+          kind: 'ablation',
+          run: () => handRestore(dump.path, tables, { tuning: 'restore', template: true, jobs: 1, verify: 'count' }),
+        },
+        {
+          name: `floor, initdb instead of the template: tuned, pg_restore -j${cores}, count(*)`,
+          kind: 'ablation',
+          run: () =>
+            handRestore(dump.path, tables, { tuning: 'restore', template: false, jobs: cores, verify: 'count' }),
+        },
+        {
+          name: 'restore-drill check, loading only what a local check needs, initdb instead of the template',
+          kind: 'ablation',
+          run: () => restoreDrillCheck(dump.path, { signingKey, initdb: true }),
+        },
+        {
+          name: 'restore-drill check, portable checksums only',
+          kind: 'ablation',
+          run: () => restoreDrillCheck(dump.portablePath, { signingKey }),
+        },
+        {
+          name: 'restore-drill check --verify-during-restore',
+          kind: 'ablation',
+          run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--verify-during-restore'] }),
+        },
+        {
+          name: `restore-drill check --jobs ${2 * cores}`,
+          kind: 'ablation',
+          run: () => restoreDrillCheck(dump.path, { signingKey, args: ['--jobs', String(2 * cores)] }),
+        },
+        {
+          name: 'restore-drill check, loading only what a local check needs',
+          kind: 'ablation',
+          run: () => restoreDrillCheck(dump.path, { signingKey, lean: true }),
+        },
+        {
+          name: 'restore-drill check from the sources through tsx (no bundle)',
+          kind: 'ablation',
+          run: () => restoreDrillCheck(dump.path, { signingKey, tsx: true }),
+        },
       );
     }
     if (flags['restore-variants'] && withAblations && size === largest) {
       const restoreOnly = (name: string, jobs: number, settings?: Record<string, string | number | boolean>) =>
-        alternatives.push({ name: `restore only: ${name}`, kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'restore', template: true, jobs, verify: 'count', settings }) });
+        alternatives.push({
+          name: `restore only: ${name}`,
+          kind: 'ablation',
+          run: () =>
+            handRestore(dump.path, tables, { tuning: 'restore', template: true, jobs, verify: 'count', settings }),
+        });
       restoreOnly(`tuned, -j${cores}`, cores);
       restoreOnly(`tuned, -j${cores + 1}`, cores + 1);
       restoreOnly(`tuned, -j${2 * cores}`, 2 * cores);
       restoreOnly(`tuned, -j${cores}, no parallel index builds`, cores, { max_parallel_maintenance_workers: 0 });
       restoreOnly(`tuned, -j${cores}, shared_buffers 128MB`, cores, { shared_buffers: '128MB' });
-      alternatives.push({ name: `restore only: untuned, -j${cores}`, kind: 'ablation', run: () => handRestore(dump.path, tables, { tuning: 'none', template: true, jobs: cores, verify: 'count' }) });
+      alternatives.push({
+        name: `restore only: untuned, -j${cores}`,
+        kind: 'ablation',
+        run: () => handRestore(dump.path, tables, { tuning: 'none', template: true, jobs: cores, verify: 'count' }),
+      });
     }
     if (flags.early && withAblations && size === largest) {
       const schedules = [
         { label: 'after the restore', when: null, idleOnly: false },
         { label: "as each table's data is loaded", when: 'data', idleOnly: false },
         { label: 'as each table is loaded and locked no more', when: 'exclusive-steps', idleOnly: false },
-        { label: 'as each table is loaded and locked no more, on idle restore workers only', when: 'exclusive-steps', idleOnly: true },
+        {
+          label: 'as each table is loaded and locked no more, on idle restore workers only',
+          when: 'exclusive-steps',
+          idleOnly: true,
+        },
       ] as const;
       for (const typed of [true, false]) {
         for (const { label, when, idleOnly } of schedules) {
@@ -154,7 +233,9 @@ for (const shape of shapes) {
         const alternative = alternatives[(i + round) % alternatives.length]!;
         const result = await alternative.run(round);
         runs.set(alternative.name, [...(runs.get(alternative.name) ?? []), result]);
-        log(`  ${shape.name}, ${size.toLocaleString('en')} rows, round ${round + 1}/${repeat}: ${alternative.name}: ${result.seconds.toFixed(2)} s`);
+        log(
+          `  ${shape.name}, ${size.toLocaleString('en')} rows, round ${round + 1}/${repeat}: ${alternative.name}: ${result.seconds.toFixed(2)} s`,
+        );
       }
     }
     results.set(keyOf(shape, size), { runs, verify });
@@ -167,13 +248,21 @@ const median = (values: readonly number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
-const med = (list: readonly RunResult[], pick: (r: RunResult) => number | undefined) => median(list.map(pick).filter((v): v is number => v !== undefined));
+const med = (list: readonly RunResult[], pick: (r: RunResult) => number | undefined) =>
+  median(list.map(pick).filter((v): v is number => v !== undefined));
 const fmt = (s: number) => `${s.toFixed(2)} s`;
 const out: string[] = [];
 const summary: Record<string, unknown> = { cores, memoryGiB: Math.round(totalmem() / 2 ** 30), repeat, shapes: {} };
 /** Per shape, the five ratios of issue 19 and what object fingerprints add, at its largest size. */
 const overview: Array<{ shape: BenchShape; cells: Record<string, { value: string; pass?: boolean }> }> = [];
-const COLUMNS = ['/ baseline ≤ 0.50', '/ floor ≤ 1.15', 'verify / count(*) ≤ 4', '10× rows ≤ 11× time', 'memory flat (≤ +10 %)', 'with / without rdobj/1 ≤ 1.10'] as const;
+const COLUMNS = [
+  '/ baseline ≤ 0.50',
+  '/ floor ≤ 1.15',
+  'verify / count(*) ≤ 4',
+  '10× rows ≤ 11× time',
+  'memory flat (≤ +10 %)',
+  'with / without rdobj/1 ≤ 1.10',
+] as const;
 
 for (const shape of shapes) {
   const sizes = sizesOf(shape);
@@ -185,21 +274,43 @@ for (const shape of shapes) {
   for (const size of sizes) {
     const { runs, verify } = results.get(keyOf(shape, size))!;
     const dump = dumps.get(keyOf(shape, size))!;
-    out.push('', `## ${shape.name}, ${size.toLocaleString('en')} rows (${Object.keys(dump.manifest.tables).length} tables, dump ${(dump.bytes / 2 ** 20).toFixed(0)} MiB) — medians of ${repeat}`);
-    out.push('', '| alternative | end to end | CLI start-up | locate | provision | restore | verify | other | peak RSS |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push(
+      '',
+      `## ${shape.name}, ${size.toLocaleString('en')} rows (${Object.keys(dump.manifest.tables).length} tables, dump ${(dump.bytes / 2 ** 20).toFixed(0)} MiB) — medians of ${repeat}`,
+    );
+    out.push(
+      '',
+      '| alternative | end to end | CLI start-up | locate | provision | restore | verify | other | peak RSS |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
     for (const [name, list] of runs) {
-      const cell = (phase: string) => (list.some((r) => r.phases[phase] !== undefined) ? fmt(med(list, (r) => r.phases[phase])) : '');
+      const cell = (phase: string) =>
+        list.some((r) => r.phases[phase] !== undefined) ? fmt(med(list, (r) => r.phases[phase])) : '';
       const rss = list.some((r) => r.rssKb) ? `${(med(list, (r) => r.rssKb) / 1024).toFixed(0)} MiB` : '';
-      out.push(`| ${name} | ${fmt(med(list, (r) => r.seconds))} | ${cell('startup')} | ${cell('locate')} | ${cell('provision')} | ${cell('restore')} | ${cell('verify')} | ${cell('other')} | ${rss} |`);
+      out.push(
+        `| ${name} | ${fmt(med(list, (r) => r.seconds))} | ${cell('startup')} | ${cell('locate')} | ${cell('provision')} | ${cell('restore')} | ${cell('verify')} | ${cell('other')} | ${rss} |`,
+      );
     }
     const drill = runs.get('restore-drill check');
     const baselineRuns = [...runs].find(([name]) => name.startsWith('baseline'))?.[1];
     const floorRuns = [...runs].find(([name]) => name.startsWith('floor'))?.[1];
     const medians: Record<string, number> = {};
-    (shapeSummary.results as Record<string, unknown>)[size] = { runs: Object.fromEntries(runs), verify: Object.fromEntries(verify), medians };
-    if (drill) out.push('', `restore-drill's checksum algorithms: ${[...new Set(drill.flatMap((r) => r.algorithms ?? []))].join(', ')}`);
+    (shapeSummary.results as Record<string, unknown>)[size] = {
+      runs: Object.fromEntries(runs),
+      verify: Object.fromEntries(verify),
+      medians,
+    };
+    if (drill)
+      out.push(
+        '',
+        `restore-drill's checksum algorithms: ${[...new Set(drill.flatMap((r) => r.algorithms ?? []))].join(', ')}`,
+      );
     if (verify.size > 0) {
-      out.push('', '| verification alone (after a restore, tables scanned once) | seconds | rows/s | × count(*) scan, 1 connection |', '|---|---:|---:|---:|');
+      out.push(
+        '',
+        '| verification alone (after a restore, tables scanned once) | seconds | rows/s | × count(*) scan, 1 connection |',
+        '|---|---:|---:|---:|',
+      );
       medians.count1 = median(verify.get(variants[0]!.name)!);
       medians.countN = median(verify.get(variants[1]!.name)!);
       medians.verifyAlone = median(verify.get(variants[2]!.name)!);
@@ -207,7 +318,9 @@ for (const shape of shapes) {
       medians.withObjects = median(verify.get(WITH_OBJECTS)!);
       for (const [name, times] of verify) {
         const s = median(times);
-        out.push(`| ${name} | ${fmt(s)} | ${Math.round(size / s).toLocaleString('en')} | ${(s / medians.count1).toFixed(2)} |`);
+        out.push(
+          `| ${name} | ${fmt(s)} | ${Math.round(size / s).toLocaleString('en')} | ${(s / medians.count1).toFixed(2)} |`,
+        );
       }
     }
     const ratios: string[] = [];
@@ -226,15 +339,30 @@ for (const shape of shapes) {
       medians.floor = med(floorRuns, (r) => r.seconds);
       const ratio = medians.restoreDrill! / medians.floor;
       const withoutStartup = (medians.restoreDrill! - medians.startup!) / medians.floor;
-      ratios.push(`restore-drill / floor = ${ratio.toFixed(3)} (${withoutStartup.toFixed(3)} without the CLI's ${medians.startup!.toFixed(2)} s start-up)`);
-      if (size === largest) cells[COLUMNS[1]] = { value: `${ratio.toFixed(3)} (${withoutStartup.toFixed(3)} w/o start-up)`, pass: ratio <= 1.15 };
+      ratios.push(
+        `restore-drill / floor = ${ratio.toFixed(3)} (${withoutStartup.toFixed(3)} without the CLI's ${medians.startup!.toFixed(2)} s start-up)`,
+      );
+      if (size === largest)
+        cells[COLUMNS[1]] = {
+          value: `${ratio.toFixed(3)} (${withoutStartup.toFixed(3)} w/o start-up)`,
+          pass: ratio <= 1.15,
+        };
     }
     if (verify.size > 0) {
       const [one, same] = [medians.verifyAlone! / medians.count1!, medians.verifyAlone! / medians.countN!];
       const objects = medians.withObjects! / medians.withoutObjects!;
-      ratios.push(`verification / count(*) scan = ${one.toFixed(2)} (1 connection), ${same.toFixed(2)} (same connections)`);
-      ratios.push(`verification with / without object fingerprints = ${objects.toFixed(3)} (${fmt(medians.withObjects!)} / ${fmt(medians.withoutObjects!)})`);
-      ratios.push(`rows/s verified: ${Math.round(size / medians.verifyAlone!).toLocaleString('en')} alone` + (drill ? `, ${Math.round(size / medians.verifyPhase!).toLocaleString('en')} in the drill's verify phase` : ''));
+      ratios.push(
+        `verification / count(*) scan = ${one.toFixed(2)} (1 connection), ${same.toFixed(2)} (same connections)`,
+      );
+      ratios.push(
+        `verification with / without object fingerprints = ${objects.toFixed(3)} (${fmt(medians.withObjects!)} / ${fmt(medians.withoutObjects!)})`,
+      );
+      ratios.push(
+        `rows/s verified: ${Math.round(size / medians.verifyAlone!).toLocaleString('en')} alone` +
+          (drill
+            ? `, ${Math.round(size / medians.verifyPhase!).toLocaleString('en')} in the drill's verify phase`
+            : ''),
+      );
       if (size === largest) {
         cells[COLUMNS[2]] = { value: `${one.toFixed(2)} (${same.toFixed(2)} same conns)`, pass: one <= 4 };
         cells[COLUMNS[5]] = { value: objects.toFixed(3), pass: objects <= 1.1 };
@@ -248,13 +376,25 @@ for (const shape of shapes) {
     const time = (size: number) => median(drillRuns(size).map((r) => r.seconds));
     const rss = (size: number) => median(drillRuns(size).map((r) => r.rssKb!));
     const factor = largest / small;
-    cells[COLUMNS[3]] = { value: `${(time(largest) / time(small)).toFixed(2)}× for ${factor.toFixed(0)}×`, pass: time(largest) / time(small) <= 1.1 * factor };
-    cells[COLUMNS[4]] = { value: `${(rss(small) / 1024).toFixed(0)} → ${(rss(largest) / 1024).toFixed(0)} MiB`, pass: rss(largest) <= 1.1 * rss(small) };
+    cells[COLUMNS[3]] = {
+      value: `${(time(largest) / time(small)).toFixed(2)}× for ${factor.toFixed(0)}×`,
+      pass: time(largest) / time(small) <= 1.1 * factor,
+    };
+    cells[COLUMNS[4]] = {
+      value: `${(rss(small) / 1024).toFixed(0)} → ${(rss(largest) / 1024).toFixed(0)} MiB`,
+      pass: rss(largest) <= 1.1 * rss(small),
+    };
   }
   shapeSummary.targets = cells;
   overview.push({ shape, cells });
 }
-out.push('', `## Targets per shape (largest size; ${cores} cores, medians of ${repeat})`, '', `| shape | ${COLUMNS.join(' | ')} |`, `|---|${COLUMNS.map(() => '---').join('|')}|`);
+out.push(
+  '',
+  `## Targets per shape (largest size; ${cores} cores, medians of ${repeat})`,
+  '',
+  `| shape | ${COLUMNS.join(' | ')} |`,
+  `|---|${COLUMNS.map(() => '---').join('|')}|`,
+);
 for (const { shape, cells } of overview) {
   const cell = (column: string) => {
     const measured = cells[column];

@@ -19,7 +19,9 @@ beforeAll(async () => {
 test('the bundle lists the sources it was built from and runs the CLI without tsx', async () => {
   const inputs = JSON.parse(await readFile(join(outDir, BUNDLE_INPUTS_FILE), 'utf8')) as Array<{ path: string }>;
   expect(inputs.length).toBe(built.inputs);
-  expect(inputs.map((input) => input.path)).toEqual(expect.arrayContaining(['src/cli/main.ts', 'src/drill/run-drill.ts', 'package.json']));
+  expect(inputs.map((input) => input.path)).toEqual(
+    expect.arrayContaining(['src/cli/main.ts', 'src/drill/run-drill.ts', 'package.json']),
+  );
   expect(inputs.some((input) => input.path.startsWith('node_modules/'))).toBe(false);
 
   const entry = freshBundle(outDir);
@@ -37,9 +39,15 @@ test('a bundle whose sources changed since it was built, or that is not there, i
   const inputs = JSON.parse(original) as Array<{ path: string; size: number; mtimeMs: number }>;
   try {
     // As after an edit of one source: its size or modification time is no longer what the bundle recorded.
-    await writeFile(file, JSON.stringify(inputs.map((input, i) => (i === 3 ? { ...input, mtimeMs: input.mtimeMs - 1000 } : input))));
+    await writeFile(
+      file,
+      JSON.stringify(inputs.map((input, i) => (i === 3 ? { ...input, mtimeMs: input.mtimeMs - 1000 } : input))),
+    );
     expect(freshBundle(outDir)).toBeNull();
-    await writeFile(file, JSON.stringify(inputs.map((input, i) => (i === 0 ? { ...input, size: input.size + 1 } : input))));
+    await writeFile(
+      file,
+      JSON.stringify(inputs.map((input, i) => (i === 0 ? { ...input, size: input.size + 1 } : input))),
+    );
     expect(freshBundle(outDir)).toBeNull();
     // A source deleted since.
     await writeFile(file, JSON.stringify([...inputs, { path: 'src/no-such-file.ts', size: 1, mtimeMs: 1 }]));

@@ -13,7 +13,9 @@ import { connectionUrl } from '../src/testing/connection-url.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const vitestVersion: string = JSON.parse(await readFile(join(root, 'node_modules', 'vitest', 'package.json'), 'utf8')).version;
+const vitestVersion: string = JSON.parse(
+  await readFile(join(root, 'node_modules', 'vitest', 'package.json'), 'utf8'),
+).version;
 
 let work: string;
 let project: string;
@@ -25,11 +27,17 @@ beforeAll(async () => {
   project = join(work, 'app');
   // `npm pack` runs prepack (the build): the tarball is the only .tgz in the fresh folder.
   await run('npm', ['pack', '--pack-destination', work], { cwd: root, maxBuffer: 64 << 20 });
-  tarball = join(work, (await readdir(work)).find((f) => f.endsWith('.tgz'))!);
+  tarball = join(
+    work,
+    (await readdir(work)).find((f) => f.endsWith('.tgz'))!,
+  );
   await run('mkdir', ['-p', project]);
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   // The project's own Vitest, as a team that already tests with it has; restore-drill must use that one.
-  await run('npm', ['install', tarball, `vitest@${vitestVersion}`, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project, maxBuffer: 64 << 20 });
+  await run('npm', ['install', tarball, `vitest@${vitestVersion}`, '--prefer-offline', '--no-audit', '--no-fund'], {
+    cwd: project,
+    maxBuffer: 64 << 20,
+  });
   shop = await startShopDatabase();
 }, 600_000);
 
@@ -63,16 +71,32 @@ test('init scaffolds a repository whose drill runs against a real dump and signs
   expect((await run(bin, ['init'], { cwd: project, env })).stdout).toMatch(/kept\s+drills\/example\.drill\.ts/);
 
   await run(bin, ['keygen', '--out', join(project, 'keys')], { cwd: project, env });
-  await run(bin, ['dump', '--url', connectionUrl(shop.environment.connectionConfig()), '--out', join(project, 'backups', 'app.dump')], {
-    cwd: project,
-    env,
-  });
+  await run(
+    bin,
+    [
+      'dump',
+      '--url',
+      connectionUrl(shop.environment.connectionConfig()),
+      '--out',
+      join(project, 'backups', 'app.dump'),
+    ],
+    {
+      cwd: project,
+      env,
+    },
+  );
   const drillEnv = { ...env, RESTORE_DRILL_SIGNING_KEY: join(project, 'keys', 'signing-key.pem') };
-  const drill = await run(bin, ['run'], { cwd: project, env: drillEnv, maxBuffer: 64 << 20 }).catch((error: { stdout: string; stderr: string; code: number }) => error);
+  const drill = await run(bin, ['run'], { cwd: project, env: drillEnv, maxBuffer: 64 << 20 }).catch(
+    (error: { stdout: string; stderr: string; code: number }) => error,
+  );
   expect(drill.stdout + drill.stderr).toMatch(/passed/);
   expect('code' in drill ? drill.code : 0).toBe(0);
   const reports = (await readdir(join(project, 'reports'))).filter((f) => f.endsWith('.report.json'));
   expect(reports).toHaveLength(1);
-  const verify = await run(bin, ['verify', join(project, 'reports', reports[0]!), '--key', join(project, 'keys', 'signing-key.pub.pem')], { cwd: project, env });
+  const verify = await run(
+    bin,
+    ['verify', join(project, 'reports', reports[0]!), '--key', join(project, 'keys', 'signing-key.pub.pem')],
+    { cwd: project, env },
+  );
   expect(verify.stdout).toMatch(/valid/i);
 }, 600_000);

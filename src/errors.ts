@@ -39,7 +39,9 @@ export class CommandFailedError extends RestoreDrillError {
   ) {
     // The last line that explains something: tools often end with "removing data directory" or similar.
     const lines = stderrTail.trim().split('\n').filter(Boolean);
-    const telling = lines.filter((line) => /error|fatal|could not|no space|denied|invalid|unsupported/i.test(line)).slice(-1)[0];
+    const telling = lines
+      .filter((line) => /error|fatal|could not|no space|denied|invalid|unsupported/i.test(line))
+      .slice(-1)[0];
     const line = telling ?? lines.slice(-1)[0] ?? '';
     super(`${command} exited with code ${code ?? 'signal'}${line ? `: ${line}` : ''}`, hint);
   }

@@ -19,7 +19,10 @@ export interface KmsKeyRef {
 export function parseKmsKeyRef(spec: string): KmsKeyRef {
   const keyId = spec.trim().replace(/^kms:\/\//, '');
   if (!keyId || /\s/.test(keyId) || (keyId.startsWith('arn:') && !ARN.test(keyId))) {
-    throw new ConfigError(`"${spec.trim()}" is not a KMS key reference`, 'use kms://<key id>, kms://alias/<name> or kms://arn:aws:kms:<region>:<account>:key/<id>');
+    throw new ConfigError(
+      `"${spec.trim()}" is not a KMS key reference`,
+      'use kms://<key id>, kms://alias/<name> or kms://arn:aws:kms:<region>:<account>:key/<id>',
+    );
   }
   const region = ARN.exec(keyId)?.[1];
   return region ? { keyId, region } : { keyId };
@@ -39,5 +42,8 @@ export async function createKmsClient(ref: KmsKeyRef): Promise<KMSClient> {
     // "Region is missing"
   }
   client.destroy();
-  throw new ConfigError(`no AWS region configured for KMS key ${ref.keyId}`, 'set AWS_REGION, or use the key ARN (kms://arn:aws:kms:<region>:…)');
+  throw new ConfigError(
+    `no AWS region configured for KMS key ${ref.keyId}`,
+    'set AWS_REGION, or use the key ARN (kms://arn:aws:kms:<region>:…)',
+  );
 }

@@ -65,7 +65,14 @@ export function parseArn(arn: string | undefined): ParsedArn | null {
   const match = /^arn:([^:]+):([^:]+):([^:]*):([^:]*):([^:/]+)[:/](.+)$/.exec(arn ?? '');
   if (!match) return null;
   const [, partition, service, region, account, resourceType, name] = match;
-  return { partition: partition!, service: service!, region: region!, account: account!, resourceType: resourceType!, name: name! };
+  return {
+    partition: partition!,
+    service: service!,
+    region: region!,
+    account: account!,
+    resourceType: resourceType!,
+    name: name!,
+  };
 }
 
 /** The region of a secret or snapshot ARN, else `fallback`. */
@@ -77,6 +84,9 @@ export function regionOfArn(arn: string, fallback: string): string {
 export async function requireRegion(client: RDSClient, region: string, what: string): Promise<void> {
   const actual = await client.config.region();
   if (actual !== region) {
-    throw new ConfigError(`${what} is in region ${region}, but the RDS client given sends to ${actual}`, `create the client with region: '${region}', or leave \`client\` out`);
+    throw new ConfigError(
+      `${what} is in region ${region}, but the RDS client given sends to ${actual}`,
+      `create the client with region: '${region}', or leave \`client\` out`,
+    );
   }
 }

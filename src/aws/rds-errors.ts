@@ -1,4 +1,10 @@
-import type { $Command, RDSClient, RDSClientResolvedConfig, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-rds';
+import type {
+  $Command,
+  RDSClient,
+  RDSClientResolvedConfig,
+  ServiceInputTypes,
+  ServiceOutputTypes,
+} from '@aws-sdk/client-rds';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
 import { networkCode } from '../util/network-code.ts';
 import { redact } from '../util/redact.ts';
@@ -34,17 +40,8 @@ const CREDENTIAL_ERRORS = new Set([
   'IncompleteSignature',
   'AuthFailure',
 ]);
-const ACCESS_ERRORS = new Set([
-  'AccessDenied',
-  'UnauthorizedOperation',
-  'NotAuthorized',
-  'KMSKeyNotAccessible',
-]);
-const THROTTLING_ERRORS = new Set([
-  'Throttling',
-  'TooManyRequests',
-  'RequestLimitExceeded',
-]);
+const ACCESS_ERRORS = new Set(['AccessDenied', 'UnauthorizedOperation', 'NotAuthorized', 'KMSKeyNotAccessible']);
+const THROTTLING_ERRORS = new Set(['Throttling', 'TooManyRequests', 'RequestLimitExceeded']);
 /** RDS answers whose own message says exactly what to change (a class, a group, a quota). */
 const SETTING_ERRORS = new Set([
   'InvalidParameterValue',
@@ -101,16 +98,23 @@ export function explainRdsError(error: unknown, where: RdsErrorContext): unknown
   if (ACCESS_ERRORS.has(code) || status?.httpStatusCode === 403) {
     if (code === 'KMSKeyNotAccessible') {
       // RDS needs a grant on the key to restore: without kms:CreateGrant the key can be Enabled and still unusable.
-      const key = where.kmsKeyId ? `KMS key ${where.kmsKeyId}${where.kmsKeyState ? ` (state ${where.kmsKeyState})` : ''}` : `the KMS key of ${where.resource}`;
+      const key = where.kmsKeyId
+        ? `KMS key ${where.kmsKeyId}${where.kmsKeyState ? ` (state ${where.kmsKeyState})` : ''}`
+        : `the KMS key of ${where.resource}`;
       return new ConfigError(
         `RDS cannot use ${key} for ${action} on ${where.resource}${region} (${name}): the drill's role lacks kms:CreateGrant on it, or the key's policy does not allow this account`,
         'grant the drill role kms:DescribeKey and kms:CreateGrant on the key (iam/restore-drill-policy.json); for a copy shared from another account, allow this account in the key policy there',
       );
     }
-    return new ConfigError(`AWS denied ${action} on ${where.resource}${region} (${name}): the drill's credentials lack permission for ${action}`, `grant ${action}; ${IAM_HINT}`);
+    return new ConfigError(
+      `AWS denied ${action} on ${where.resource}${region} (${name}): the drill's credentials lack permission for ${action}`,
+      `grant ${action}; ${IAM_HINT}`,
+    );
   }
-  if (CREDENTIAL_ERRORS.has(code)) return new ConfigError(`RDS refused the credentials (${name}) for ${action}${region}`, CREDENTIAL_HINT);
-  if (name === 'CredentialsProviderError') return new ConfigError(`no AWS credentials found for ${action}${region}`, CREDENTIAL_HINT);
+  if (CREDENTIAL_ERRORS.has(code))
+    return new ConfigError(`RDS refused the credentials (${name}) for ${action}${region}`, CREDENTIAL_HINT);
+  if (name === 'CredentialsProviderError')
+    return new ConfigError(`no AWS credentials found for ${action}${region}`, CREDENTIAL_HINT);
   if (THROTTLING_ERRORS.has(code)) {
     return new RestoreDrillError(
       `RDS kept throttling ${action}${region} after ${status?.attempts ?? 'several'} attempts with backoff`,
@@ -118,15 +122,25 @@ export function explainRdsError(error: unknown, where: RdsErrorContext): unknown
     );
   }
   if (SETTING_ERRORS.has(code)) {
-    return new ConfigError(`RDS refused ${action} for ${where.resource}${region}: ${rdsMessage || name}`, 'change the drill option RDS names (instance class, subnet group, security groups, parameter group), or the quota');
+    return new ConfigError(
+      `RDS refused ${action} for ${where.resource}${region}: ${rdsMessage || name}`,
+      'change the drill option RDS names (instance class, subnet group, security groups, parameter group), or the quota',
+    );
   }
   if (NOT_FOUND_ERRORS.has(code) || status?.httpStatusCode === 404) {
-    return new RdsNotFoundError(`RDS found no ${where.resource}${region} (${name})`, 'check the identifier and the region (AWS_REGION or the `region` option)');
+    return new RdsNotFoundError(
+      `RDS found no ${where.resource}${region} (${name})`,
+      'check the identifier and the region (AWS_REGION or the `region` option)',
+    );
   }
-  if (/region is missing/i.test(error.message)) return new ConfigError(`no AWS region configured for ${action}`, 'set AWS_REGION or the `region` option');
+  if (/region is missing/i.test(error.message))
+    return new ConfigError(`no AWS region configured for ${action}`, 'set AWS_REGION or the `region` option');
   const network = networkCode(error);
   if (network || name === 'TimeoutError') {
-    return new ConfigError(`cannot reach RDS${region} for ${action}: ${network ?? 'timed out'}`, 'check the network, proxy and DNS (and AWS_ENDPOINT_URL when set)');
+    return new ConfigError(
+      `cannot reach RDS${region} for ${action}: ${network ?? 'timed out'}`,
+      'check the network, proxy and DNS (and AWS_ENDPOINT_URL when set)',
+    );
   }
   return error;
 }
@@ -148,7 +162,11 @@ export async function sendRds<Input extends ServiceInputTypes, Output extends Se
     return await client.send(command, { abortSignal: signal });
   } catch (error) {
     const about = typeof resource === 'string' ? { resource } : resource;
-    throw explainRdsError(error, { ...about, action: actionOf(command), region: await client.config.region().catch(() => undefined) });
+    throw explainRdsError(error, {
+      ...about,
+      action: actionOf(command),
+      region: await client.config.region().catch(() => undefined),
+    });
   }
 }
 

@@ -14,7 +14,10 @@ interface RegionalClient {
  * @example
  * const s3 = await withFallbackRegion((region) => new S3Client(region ? { region } : {}), options.region);
  */
-export async function withFallbackRegion<C extends RegionalClient>(make: (region?: string) => C, region: string | undefined): Promise<C> {
+export async function withFallbackRegion<C extends RegionalClient>(
+  make: (region?: string) => C,
+  region: string | undefined,
+): Promise<C> {
   const client = make(region);
   if (region) return client;
   try {

@@ -27,7 +27,10 @@ afterAll(async () => {
 describe('s3Timeouts', () => {
   test('one duration sets the silence limit; connecting gets at most 10 s', () => {
     expect(s3Timeouts({ RESTORE_DRILL_S3_TIMEOUT: '5s' })).toEqual({ connectionTimeout: 5000, socketTimeout: 5000 });
-    expect(s3Timeouts({ RESTORE_DRILL_S3_TIMEOUT: '2m' })).toEqual({ connectionTimeout: 10_000, socketTimeout: 120_000 });
+    expect(s3Timeouts({ RESTORE_DRILL_S3_TIMEOUT: '2m' })).toEqual({
+      connectionTimeout: 10_000,
+      socketTimeout: 120_000,
+    });
     expect(s3Timeouts({})).toEqual({ connectionTimeout: 10_000, socketTimeout: 60_000 });
   });
 
@@ -49,7 +52,7 @@ describe('a stalled S3 endpoint', () => {
     RESTORE_DRILL_S3_TIMEOUT: '0.5s',
   });
 
-  test('a call is ended by the drill\'s abort signal', async () => {
+  test("a call is ended by the drill's abort signal", async () => {
     for (const [name, value] of Object.entries(awsEnv())) vi.stubEnv(name, value);
     vi.stubEnv('RESTORE_DRILL_S3_TIMEOUT', '1h'); // only the signal can end it
     const s3 = await createS3Client({ endpoint, region: 'us-east-1' });
@@ -65,9 +68,13 @@ describe('a stalled S3 endpoint', () => {
   test('check --dump s3://… fails with one line saying it timed out, and a signed report', async () => {
     const reports = join(dir, 'reports');
     const key = generateKeyPair(join(dir, 'keys')).privatePath;
-    const out = await runCli(['check', '--dump', 's3://backups/shop/', '--report-dir', reports, '--signing-key', key], { env: awsEnv() });
+    const out = await runCli(['check', '--dump', 's3://backups/shop/', '--report-dir', reports, '--signing-key', key], {
+      env: awsEnv(),
+    });
     expect(out.code, out.stdout + out.stderr).toBe(1);
-    expect(out.stdout).toMatch(/error: locate: cannot reach S3 at http:\/\/127\.0\.0\.1:\d+ for s3:\/\/backups\/shop\/: timed out/);
+    expect(out.stdout).toMatch(
+      /error: locate: cannot reach S3 at http:\/\/127\.0\.0\.1:\d+ for s3:\/\/backups\/shop\/: timed out/,
+    );
     expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
     expect((await readdir(reports)).filter((n) => n.endsWith('.report.json'))).toHaveLength(1);
   });

@@ -22,7 +22,11 @@ const CREDENTIAL_ERRORS = new Set([
   'UnrecognizedClientException',
 ]);
 const ACCESS_ERRORS = new Set(['AccessDenied', 'Forbidden', 'AllAccessDisabled', 'AccountProblem']);
-const REGION_ERRORS = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException']);
+const REGION_ERRORS = new Set([
+  'PermanentRedirect',
+  'AuthorizationHeaderMalformed',
+  'IllegalLocationConstraintException',
+]);
 const CREDENTIAL_HINT =
   'check AWS_PROFILE / AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance role); restore-drill uses the standard AWS credential chain';
 
@@ -44,10 +48,16 @@ export function explainS3Error(error: unknown, where: S3ErrorContext): unknown {
 
   if (name === 'AbortError') return error;
   if (name === 'NoSuchBucket') {
-    return new ConfigError(`no such S3 bucket: ${bucket}`, 'check the bucket name in the s3:// URI, and AWS_REGION / AWS_ENDPOINT_URL');
+    return new ConfigError(
+      `no such S3 bucket: ${bucket}`,
+      'check the bucket name in the s3:// URI, and AWS_REGION / AWS_ENDPOINT_URL',
+    );
   }
   if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket')) {
-    return new ConfigError(`no such S3 object: ${uri}`, 'check the key in the s3:// URI; end it with / to pick the latest dump under a prefix');
+    return new ConfigError(
+      `no such S3 object: ${uri}`,
+      'check the key in the s3:// URI; end it with / to pick the latest dump under a prefix',
+    );
   }
   if (CREDENTIAL_ERRORS.has(name)) {
     return new ConfigError(`${target} refused the credentials (${name}) for ${uri}`, CREDENTIAL_HINT);
@@ -68,7 +78,10 @@ export function explainS3Error(error: unknown, where: S3ErrorContext): unknown {
     );
   }
   if (name === 'InvalidObjectState') {
-    return new ConfigError(`${uri} is archived (e.g. GLACIER) and cannot be read`, 'restore the object from its archive storage class before the drill');
+    return new ConfigError(
+      `${uri} is archived (e.g. GLACIER) and cannot be read`,
+      'restore the object from its archive storage class before the drill',
+    );
   }
   if (/region is missing/i.test(error.message)) {
     return new ConfigError(`no AWS region configured for ${uri}`, 'set AWS_REGION (or region in the AWS profile)');
@@ -76,7 +89,9 @@ export function explainS3Error(error: unknown, where: S3ErrorContext): unknown {
   if (code || name === 'TimeoutError') {
     return new ConfigError(
       `cannot reach ${target} for ${uri}: ${code ?? 'timed out'}`,
-      where.endpoint ? 'check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 and that the server is running' : 'check the network, proxy and DNS',
+      where.endpoint
+        ? 'check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 and that the server is running'
+        : 'check the network, proxy and DNS',
     );
   }
   return error;

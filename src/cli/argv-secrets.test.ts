@@ -44,7 +44,7 @@ function commandLines(root: number): string[] {
     }
   }
   const tree = new Set([root]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, parent] of parents) if (tree.has(parent) && !tree.has(pid)) grew = tree.add(pid) !== undefined;
   }
@@ -60,7 +60,11 @@ function commandLines(root: number): string[] {
 describe('dump --url-env', () => {
   test('no process of the dump shows the password in its command line while it runs', async () => {
     const env = { ...process.env, PROD_DATABASE_URL: withPassword, NODE_NO_WARNINGS: '1' };
-    const child = spawn(process.execPath, [BIN, 'dump', '--url-env', 'PROD_DATABASE_URL', '--out', join(dir, 'url-env', 'shop.dump')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'dump', '--url-env', 'PROD_DATABASE_URL', '--out', join(dir, 'url-env', 'shop.dump')],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -75,7 +79,10 @@ describe('dump --url-env', () => {
     expect(await exited, output).toBe(0);
     // The sampling caught the tool and pg_dump, its child, at work.
     expect([...seen].some((l) => l.includes('restore-drill') && l.includes('--url-env PROD_DATABASE_URL'))).toBe(true);
-    expect([...seen].some((l) => /(^|\/)pg_dump /.test(l)), [...seen].join('\n')).toBe(true);
+    expect(
+      [...seen].some((l) => /(^|\/)pg_dump /.test(l)),
+      [...seen].join('\n'),
+    ).toBe(true);
     for (const line of seen) {
       expect(line).not.toContain(password);
       expect(line).not.toContain(encodeURIComponent(password));
@@ -95,7 +102,9 @@ describe('dump --url-env', () => {
 
 describe('mark without a password in argv', () => {
   test('a URL without a password takes it from PGPASSWORD, with no warning', async () => {
-    const out = await runCli(['mark', '--url', withoutPassword, '--table', 'orders'], { env: { PGPASSWORD: password } });
+    const out = await runCli(['mark', '--url', withoutPassword, '--table', 'orders'], {
+      env: { PGPASSWORD: password },
+    });
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/^marker #\d+ written/);
     expect(out.stderr).toBe('');
@@ -104,10 +113,17 @@ describe('mark without a password in argv', () => {
   test('a PGSERVICE entry names the database (its password included), with no --url at all', async () => {
     const c = shop.environment.connectionConfig();
     const serviceFile = join(dir, 'pg_service.conf');
-    await writeFile(serviceFile, `# test\n[other]\nhost=nowhere.invalid\n\n[shop-prod]\nhost=${c.host}\nport=${c.port}\nuser=${c.user}\ndbname=${c.database}\npassword=${password}\n`);
-    const out = await runCli(['mark', '--table', 'orders'], { env: { PGSERVICE: 'shop-prod', PGSERVICEFILE: serviceFile, PGPASSWORD: undefined } });
+    await writeFile(
+      serviceFile,
+      `# test\n[other]\nhost=nowhere.invalid\n\n[shop-prod]\nhost=${c.host}\nport=${c.port}\nuser=${c.user}\ndbname=${c.database}\npassword=${password}\n`,
+    );
+    const out = await runCli(['mark', '--table', 'orders'], {
+      env: { PGSERVICE: 'shop-prod', PGSERVICEFILE: serviceFile, PGPASSWORD: undefined },
+    });
     expect(out.code, out.stderr).toBe(0);
-    expect(out.stdout).toMatch(/^marker #\d+ written to restore_drill\.markers of postgres:\/\/restore_drill_superuser@/);
+    expect(out.stdout).toMatch(
+      /^marker #\d+ written to restore_drill\.markers of postgres:\/\/restore_drill_superuser@/,
+    );
     expect(out.stdout + out.stderr).not.toContain(password);
   });
 
@@ -129,11 +145,29 @@ describe('mark without a password in argv', () => {
 
 describe('check and run: webhook URLs and keys in argv, and CI without a key', () => {
   test('--notify and a PEM in --signing-key each print one warning without the value', async () => {
-    const pem = await readFile(fileURLToPath(new URL('../../fixtures/keys/zero-seed-ed25519-private-key.pem', import.meta.url)), 'utf8');
-    const out = await runCli(['check', '--dump', join(dir, 'absent.dump'), '--notify', 'https://hooks.example.com/services/T0/B0/token-xyz', '--signing-key', pem, '--report-dir', join(dir, 'r')], {
-      env: { RESTORE_DRILL_HOME: join(dir, 'home') },
-    });
-    const warnings = out.stderr.split('\n').filter((l) => l.startsWith('restore-drill: warning:') && l.includes(' holds '));
+    const pem = await readFile(
+      fileURLToPath(new URL('../../fixtures/keys/zero-seed-ed25519-private-key.pem', import.meta.url)),
+      'utf8',
+    );
+    const out = await runCli(
+      [
+        'check',
+        '--dump',
+        join(dir, 'absent.dump'),
+        '--notify',
+        'https://hooks.example.com/services/T0/B0/token-xyz',
+        '--signing-key',
+        pem,
+        '--report-dir',
+        join(dir, 'r'),
+      ],
+      {
+        env: { RESTORE_DRILL_HOME: join(dir, 'home') },
+      },
+    );
+    const warnings = out.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('restore-drill: warning:') && l.includes(' holds '));
     expect(warnings).toEqual([
       'restore-drill: warning: --notify holds a webhook URL, whose path is its token, and the process list shows it while the command runs: set RESTORE_DRILL_NOTIFY instead',
       "restore-drill: warning: --signing-key holds a private key, which the process list shows while the command runs: pass the key file's path, or set RESTORE_DRILL_SIGNING_KEY to the PEM",
@@ -142,14 +176,20 @@ describe('check and run: webhook URLs and keys in argv, and CI without a key', (
     expect(out.stdout + out.stderr).not.toContain('MC4CAQAw');
   });
 
-  test.each([['check', '--dump', 'backups/x.dump'], ['run']])('under CI, %s without a signing key is a usage error naming the variable, before anything starts', async (...args) => {
-    const home = join(dir, `ci-${args[0]}`);
-    const out = await runCli([...args, '--report-dir', join(home, 'reports')], { env: { CI: 'true', RESTORE_DRILL_SIGNING_KEY: undefined, RESTORE_DRILL_HOME: home }, cwd: dir });
-    expect(out.code).toBe(2);
-    expect(out.stderr).toBe(
-      'restore-drill: no signing key: under CI (CI is set) restore-drill signs with your key only and never makes a demo key — set RESTORE_DRILL_SIGNING_KEY (a secret holding the PEM from `restore-drill keygen`, or kms://…) or pass --signing-key PATH\n',
-    );
-    // No demo key was made, no report written.
-    expect(readdirSync(dir).includes(`ci-${args[0]}`)).toBe(false);
-  });
+  test.each([['check', '--dump', 'backups/x.dump'], ['run']])(
+    'under CI, %s without a signing key is a usage error naming the variable, before anything starts',
+    async (...args) => {
+      const home = join(dir, `ci-${args[0]}`);
+      const out = await runCli([...args, '--report-dir', join(home, 'reports')], {
+        env: { CI: 'true', RESTORE_DRILL_SIGNING_KEY: undefined, RESTORE_DRILL_HOME: home },
+        cwd: dir,
+      });
+      expect(out.code).toBe(2);
+      expect(out.stderr).toBe(
+        'restore-drill: no signing key: under CI (CI is set) restore-drill signs with your key only and never makes a demo key — set RESTORE_DRILL_SIGNING_KEY (a secret holding the PEM from `restore-drill keygen`, or kms://…) or pass --signing-key PATH\n',
+      );
+      // No demo key was made, no report written.
+      expect(readdirSync(dir).includes(`ci-${args[0]}`)).toBe(false);
+    },
+  );
 });

@@ -31,7 +31,10 @@ export const argvSecretWarnings = {
  * @example
  * warnAboutArgvSecrets([argvSecretWarnings.notify(opts.notify)]);
  */
-export function warnAboutArgvSecrets(warnings: ReadonlyArray<string | null>, write: (line: string) => void = (line) => process.stderr.write(line)): void {
+export function warnAboutArgvSecrets(
+  warnings: ReadonlyArray<string | null>,
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): void {
   for (const warning of new Set(warnings)) if (warning) write(`restore-drill: warning: ${warning}\n`);
 }
 

@@ -28,15 +28,26 @@ beforeAll(async () => {
   keys = generateKeyPair(join(dir, 'keys'));
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  good = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'good.dump'))).path;
-  await writeFile(join(dir, 'rsa.pem'), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  good = (
+    await dumpWithManifest(
+      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
+      join(dir, 'good.dump'),
+    )
+  ).path;
+  await writeFile(
+    join(dir, 'rsa.pem'),
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+  );
   await copyFile(fixtureKey('garbage-private-key.pem'), join(dir, 'garbage.pem'));
   truncatedKey = await readFile(fixtureKey('truncated-private-key.txt'), 'utf8');
   await writeFile(join(dir, 'not-a-report.report.json'), '{"hello": "world"}');
   await writeFile(join(dir, 'a-file'), 'x');
   await mkdir(join(dir, 'empty-project', 'drills'), { recursive: true });
   await mkdir(join(dir, 'broken-project', 'drills'), { recursive: true });
-  await writeFile(join(dir, 'broken-project', 'drills', 'syntax.drill.ts'), 'import { drill } from "x";\ndrill("oops", { source: ');
+  await writeFile(
+    join(dir, 'broken-project', 'drills', 'syntax.drill.ts'),
+    'import { drill } from "x";\ndrill("oops", { source: ',
+  );
   if (isRoot) {
     // A full disk: a 64 KiB tmpfs holds the signing key check and nothing much else.
     tiny = join(dir, 'tiny');
@@ -63,7 +74,12 @@ afterAll(async () => {
 const d = (name: string) => join(dir, name);
 const drill = () => ['--report-dir', d('reports'), '--signing-key', keys.privatePath];
 
-type Row = [name: string, args: () => string[], expected: RegExp, options?: { env?: () => Record<string, string>; cwd?: () => string; code?: number }];
+type Row = [
+  name: string,
+  args: () => string[],
+  expected: RegExp,
+  options?: { env?: () => Record<string, string>; cwd?: () => string; code?: number },
+];
 
 // exit 2: usage and configuration errors, caught before anything starts (no report).
 const usage: Row[] = [
@@ -74,55 +90,162 @@ const usage: Row[] = [
   ['bad RPO duration', () => ['check', '--dump', good, '--rpo', '-3h'], /bad RPO "-3h"/],
   ['bad --jobs', () => ['check', '--dump', good, '--jobs', '0'], /--jobs must be a positive whole number/],
   ['bad --pick', () => ['check', '--dump', good, '--pick', 'newest'], /bad --pick "newest" — use latest, nearest:TIME/],
-  ['bad --dumped-without', () => ['check', '--dump', good, '--dumped-without', 'grants'], /--dumped-without takes acl, owner or acl,owner, got "grants"/],
-  ['missing signing key', () => ['check', '--dump', good, '--signing-key', d('absent.pem')], /signing key not found: .*absent\.pem/],
-  ['unreadable signing key (a folder)', () => ['check', '--dump', good, '--signing-key', d('keys')], /signing key .*keys/],
-  ['wrong key type (RSA)', () => ['check', '--dump', good, '--signing-key', d('rsa.pem')], /RSA key; restore-drill signs with Ed25519/],
-  ['garbage PEM', () => ['check', '--dump', good, '--signing-key', d('garbage.pem')], /not a PEM private key|signing key/],
-  ['garbage key in the environment', () => ['check', '--dump', good], /RESTORE_DRILL_SIGNING_KEY/, { env: () => ({ RESTORE_DRILL_SIGNING_KEY: truncatedKey }) }],
-  ['report directory under a file', () => ['check', '--dump', good, '--report-dir', d('a-file/reports'), '--signing-key', keys.privatePath], /report directory .*a-file\/reports is not writable \(ENOTDIR\)/],
-  ['an empty bucket URI', () => ['check', '--dump', 's3://', ...drill()], /not an S3 URI: s3:\/\/ — write s3:\/\/BUCKET\/KEY/],
-  ['an S3 timeout that is not a duration', () => ['check', '--dump', 's3://backups/x/', ...drill()], /bad RESTORE_DRILL_S3_TIMEOUT "soon"/, { env: () => ({ RESTORE_DRILL_S3_TIMEOUT: 'soon' }) }],
+  [
+    'bad --dumped-without',
+    () => ['check', '--dump', good, '--dumped-without', 'grants'],
+    /--dumped-without takes acl, owner or acl,owner, got "grants"/,
+  ],
+  [
+    'missing signing key',
+    () => ['check', '--dump', good, '--signing-key', d('absent.pem')],
+    /signing key not found: .*absent\.pem/,
+  ],
+  [
+    'unreadable signing key (a folder)',
+    () => ['check', '--dump', good, '--signing-key', d('keys')],
+    /signing key .*keys/,
+  ],
+  [
+    'wrong key type (RSA)',
+    () => ['check', '--dump', good, '--signing-key', d('rsa.pem')],
+    /RSA key; restore-drill signs with Ed25519/,
+  ],
+  [
+    'garbage PEM',
+    () => ['check', '--dump', good, '--signing-key', d('garbage.pem')],
+    /not a PEM private key|signing key/,
+  ],
+  [
+    'garbage key in the environment',
+    () => ['check', '--dump', good],
+    /RESTORE_DRILL_SIGNING_KEY/,
+    { env: () => ({ RESTORE_DRILL_SIGNING_KEY: truncatedKey }) },
+  ],
+  [
+    'report directory under a file',
+    () => ['check', '--dump', good, '--report-dir', d('a-file/reports'), '--signing-key', keys.privatePath],
+    /report directory .*a-file\/reports is not writable \(ENOTDIR\)/,
+  ],
+  [
+    'an empty bucket URI',
+    () => ['check', '--dump', 's3://', ...drill()],
+    /not an S3 URI: s3:\/\/ — write s3:\/\/BUCKET\/KEY/,
+  ],
+  [
+    'an S3 timeout that is not a duration',
+    () => ['check', '--dump', 's3://backups/x/', ...drill()],
+    /bad RESTORE_DRILL_S3_TIMEOUT "soon"/,
+    { env: () => ({ RESTORE_DRILL_S3_TIMEOUT: 'soon' }) },
+  ],
   ['mark without --url', () => ['mark'], /no production database named — pass --url-env NAME/],
   ['mark with a URL that is not one', () => ['mark', '--url', 'not a url'], /URL/],
   ['mark with a MySQL URL', () => ['mark', '--url', 'mysql://app:hunter2@127.0.0.1/db'], /postgres/],
-  ['mark against a server that is not there', () => ['mark', '--url', 'postgres://app:hunter2@127.0.0.1:1/db'], /cannot connect to the database — connection refused/],
-  ['mark with an unknown mode', () => ['mark', '--url', 'postgres://app@127.0.0.1:1/db', '--table', 'orders:sometimes'], /unknown marker mode "sometimes"/],
+  [
+    'mark against a server that is not there',
+    () => ['mark', '--url', 'postgres://app:hunter2@127.0.0.1:1/db'],
+    /cannot connect to the database — connection refused/,
+  ],
+  [
+    'mark with an unknown mode',
+    () => ['mark', '--url', 'postgres://app@127.0.0.1:1/db', '--table', 'orders:sometimes'],
+    /unknown marker mode "sometimes"/,
+  ],
   ['dump without --out', () => ['dump', '--url', 'postgres://app@127.0.0.1:1/db'], /required option '--out/],
-  ['dump into /proc', () => ['dump', '--url', 'postgres://app:hunter2@127.0.0.1:1/db', '--out', '/proc/restore-drill.dump'], /--out \/proc\/restore-drill\.dump is on procfs/],
-  ['dump into a character device', () => ['dump', '--url', 'postgres://app:hunter2@127.0.0.1:1/db', '--out', '/dev/null'], /--out \/dev\/null is a character device, not a file/],
-  ['dump in an unknown format', () => ['dump', '--url', 'postgres://app@127.0.0.1:1/db', '--out', d('x.dump'), '--format', 'zip'], /zip/],
+  [
+    'dump into /proc',
+    () => ['dump', '--url', 'postgres://app:hunter2@127.0.0.1:1/db', '--out', '/proc/restore-drill.dump'],
+    /--out \/proc\/restore-drill\.dump is on procfs/,
+  ],
+  [
+    'dump into a character device',
+    () => ['dump', '--url', 'postgres://app:hunter2@127.0.0.1:1/db', '--out', '/dev/null'],
+    /--out \/dev\/null is a character device, not a file/,
+  ],
+  [
+    'dump in an unknown format',
+    () => ['dump', '--url', 'postgres://app@127.0.0.1:1/db', '--out', d('x.dump'), '--format', 'zip'],
+    /zip/,
+  ],
   ['verify without a key', () => ['verify', d('not-a-report.report.json')], /required option '--key/],
-  ['verify with a missing key file', () => ['verify', d('not-a-report.report.json'), '--key', d('absent.pub.pem')], /absent\.pub\.pem/],
+  [
+    'verify with a missing key file',
+    () => ['verify', d('not-a-report.report.json'), '--key', d('absent.pub.pem')],
+    /absent\.pub\.pem/,
+  ],
   ['verify with nothing to verify', () => ['verify', '--key', keys.publicPath], /nothing to verify/],
-  ['verify a ledger that is not there', () => ['verify', '--key', keys.publicPath, '--ledger', d('no-such-dir')], /no-such-dir/],
+  [
+    'verify a ledger that is not there',
+    () => ['verify', '--key', keys.publicPath, '--ledger', d('no-such-dir')],
+    /no-such-dir/,
+  ],
   ['keygen without --out', () => ['keygen'], /required option '--out/],
   ['keygen over an existing key', () => ['keygen', '--out', d('keys')], /signing key already exists/],
   // TSX_DISABLE_CACHE: without a fresh bundle the CLI runs through tsx, whose cache would live in TMPDIR too.
-  ['a temp dir that does not exist', () => ['check', '--dump', good, ...drill()], /temp dir .*no-such-tmp \(TMPDIR\) does not exist — set TMPDIR/, { env: () => ({ TMPDIR: d('no-such-tmp'), TSX_DISABLE_CACHE: '1' }) }],
+  [
+    'a temp dir that does not exist',
+    () => ['check', '--dump', good, ...drill()],
+    /temp dir .*no-such-tmp \(TMPDIR\) does not exist — set TMPDIR/,
+    { env: () => ({ TMPDIR: d('no-such-tmp'), TSX_DISABLE_CACHE: '1' }) },
+  ],
   ...(isRoot
-    ? [['a read-only temp dir', () => ['check', '--dump', good, ...drill()], /temp dir .*read-only \(TMPDIR\) is not writable \(EROFS\)/, { env: () => ({ TMPDIR: d('read-only'), TSX_DISABLE_CACHE: '1' }) }] as Row]
+    ? [
+        [
+          'a read-only temp dir',
+          () => ['check', '--dump', good, ...drill()],
+          /temp dir .*read-only \(TMPDIR\) is not writable \(EROFS\)/,
+          { env: () => ({ TMPDIR: d('read-only'), TSX_DISABLE_CACHE: '1' }) },
+        ] as Row,
+      ]
     : []),
   ['cleanup with a bad duration', () => ['cleanup', '--older-than', '3 days'], /bad --older-than "3 days"/],
-  ['run a drill file that does not exist', () => ['run', 'drills/absent.drill.ts'], /drill file not found: drills\/absent\.drill\.ts/, { cwd: () => d('empty-project') }],
+  [
+    'run a drill file that does not exist',
+    () => ['run', 'drills/absent.drill.ts'],
+    /drill file not found: drills\/absent\.drill\.ts/,
+    { cwd: () => d('empty-project') },
+  ],
   ['run with no drills', () => ['run', ...drill()], /no drill files found/, { cwd: () => d('empty-project') }],
-  ['run a drill file with a syntax error', () => ['run', ...drill()], /syntax\.drill\.ts could not be loaded/, { cwd: () => d('broken-project') }],
+  [
+    'run a drill file with a syntax error',
+    () => ['run', ...drill()],
+    /syntax\.drill\.ts could not be loaded/,
+    { cwd: () => d('broken-project') },
+  ],
 ];
 
 // exit 1: the drill started, so it failed and wrote its signed report.
 const failedDrill: Row[] = [
-  ['a dump that is not there', () => ['check', '--dump', d('absent.dump'), ...drill()], /backup path not found|not found/],
+  [
+    'a dump that is not there',
+    () => ['check', '--dump', d('absent.dump'), ...drill()],
+    /backup path not found|not found/,
+  ],
   ['a file that is not a dump', () => ['check', '--dump', d('a-file'), ...drill()], /is not a pg_dump archive/],
-  ['no PostgreSQL binaries', () => ['check', '--dump', good, ...drill()], /no PostgreSQL binaries/, { env: () => ({ RESTORE_DRILL_PG_BIN: d('no-bin') }) }],
+  [
+    'no PostgreSQL binaries',
+    () => ['check', '--dump', good, ...drill()],
+    /no PostgreSQL binaries/,
+    { env: () => ({ RESTORE_DRILL_PG_BIN: d('no-bin') }) },
+  ],
   ...(isRoot
-    ? [['the server to run as root', () => ['check', '--dump', good, ...drill()], /RESTORE_DRILL_PG_USER names "root", which is root \(uid 0\)/, { env: () => ({ RESTORE_DRILL_PG_USER: 'root', RESTORE_DRILL_SANDBOX: 'off' }) }] as Row] // the account of the unsandboxed opt-out
+    ? [
+        [
+          'the server to run as root',
+          () => ['check', '--dump', good, ...drill()],
+          /RESTORE_DRILL_PG_USER names "root", which is root \(uid 0\)/,
+          { env: () => ({ RESTORE_DRILL_PG_USER: 'root', RESTORE_DRILL_SANDBOX: 'off' }) },
+        ] as Row,
+      ] // the account of the unsandboxed opt-out
     : []),
 ];
 
 describe.concurrent('exit 2, one line, no report', () => {
   test.each(usage)('%s', async (_name, args, expected, options = {}) => {
     const out = await runCli(args(), { env: options.env?.(), cwd: options.cwd?.() });
-    const lines = out.stderr.trim().split('\n').filter((l) => l.startsWith('restore-drill:') || !l.startsWith('['));
+    const lines = out.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('restore-drill:') || !l.startsWith('['));
     expect(out.code, out.stderr).toBe(options.code ?? 2);
     expect(out.stdout + out.stderr).toMatch(expected);
     expect(lines.length, out.stderr).toBeLessThanOrEqual(2); // the error line (and, for run, vitest's own)
@@ -147,16 +270,28 @@ test('a stray zzzz.report.json in the report directory: one warning, and the dri
   const reports = d('reports-stray');
   await mkdir(reports, { recursive: true });
   await writeFile(join(reports, 'zzzz.report.json'), '{"not": "a report"}');
-  const out = await runCli(['check', '--dump', d('a-file'), '--report-dir', reports, '--signing-key', keys.privatePath]);
+  const out = await runCli([
+    'check',
+    '--dump',
+    d('a-file'),
+    '--report-dir',
+    reports,
+    '--signing-key',
+    keys.privatePath,
+  ]);
   expect(out.code, out.stdout + out.stderr).toBe(1);
-  expect(out.stderr).toMatch(/restore-drill: warning: .*zzzz\.report\.json is not named <UTC time>-<drill>\.report\.json; it is not read as a report/);
+  expect(out.stderr).toMatch(
+    /restore-drill: warning: .*zzzz\.report\.json is not named <UTC time>-<drill>\.report\.json; it is not read as a report/,
+  );
   expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
   expect((await readdir(reports)).filter((n) => /^\d{8}T\d{6}Z-.*\.report\.json$/.test(n))).toHaveLength(1);
 });
 
 test.skipIf(!isRoot)('a full disk during the restore: one line in the summary, a signed report elsewhere', async () => {
   const reports = d('reports-full-disk');
-  const out = await runCli(['check', '--dump', good, '--report-dir', reports, '--signing-key', keys.privatePath], { env: { TMPDIR: small! } });
+  const out = await runCli(['check', '--dump', good, '--report-dir', reports, '--signing-key', keys.privatePath], {
+    env: { TMPDIR: small! },
+  });
   expect(out.code).toBe(1);
   expect(out.stdout, out.stderr).toMatch(/No space left on device|ENOSPC|no space/i);
   expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
@@ -164,7 +299,15 @@ test.skipIf(!isRoot)('a full disk during the restore: one line in the summary, a
 });
 
 test.skipIf(!isRoot)('a full disk where the report goes: refused up front, exit 2', async () => {
-  const out = await runCli(['check', '--dump', good, '--report-dir', join(tiny!, 'reports'), '--signing-key', keys.privatePath]);
+  const out = await runCli([
+    'check',
+    '--dump',
+    good,
+    '--report-dir',
+    join(tiny!, 'reports'),
+    '--signing-key',
+    keys.privatePath,
+  ]);
   expect(out.code).toBe(2);
   expect(out.stderr).toMatch(/report directory .* is not writable \(ENOSPC\)/);
 });

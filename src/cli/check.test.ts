@@ -26,7 +26,9 @@ async function brokenBackup(name: string, breakIt: string, repair: string): Prom
 }
 
 const check = (dump: string, extra: string[] = [], env: Record<string, string> = {}) =>
-  runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', keys.privatePath, ...extra], { env });
+  runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', keys.privatePath, ...extra], {
+    env,
+  });
 
 async function latestReport(): Promise<string> {
   const names = (await readdir(join(dir, 'reports'))).filter((n) => n.endsWith('.report.json')).sort();
@@ -75,11 +77,17 @@ describe('restore-drill check', () => {
   });
 
   test('one changed value fails and names the table and key range', async () => {
-    const dump = await brokenBackup('changed', "update customers set name = 'Mallory' where id = 42", "update customers set name = 'Customer 42' where id = 42");
+    const dump = await brokenBackup(
+      'changed',
+      "update customers set name = 'Mallory' where id = 42",
+      "update customers set name = 'Customer 42' where id = 42",
+    );
     const out = await check(dump);
     expect(out.code).toBe(1);
     expect(out.stdout).toContain('FAILED');
-    expect(out.stdout).toMatch(/checksum public\.customers \(manifest\).*id 32\.\.62|checksum public\.customers \(manifest\).*id \d+\.\.\d+/);
+    expect(out.stdout).toMatch(
+      /checksum public\.customers \(manifest\).*id 32\.\.62|checksum public\.customers \(manifest\).*id \d+\.\.\d+/,
+    );
     expect(out.stdout).not.toMatch(/row count public\.customers/);
   });
 
@@ -89,7 +97,11 @@ describe('restore-drill check', () => {
     const result = await verifyReportFile(await latestReport(), loadPublicKey(keys.publicPath));
     expect(result.report?.checks.filter((c) => c.name.startsWith('checksum ')).length).toBeGreaterThan(3);
     expect(result.report?.checks.every((c) => c.status === 'passed')).toBe(true);
-    const dump = await brokenBackup('changed-early', "update customers set name = 'Mallory' where id = 42", "update customers set name = 'Customer 42' where id = 42");
+    const dump = await brokenBackup(
+      'changed-early',
+      "update customers set name = 'Mallory' where id = 42",
+      "update customers set name = 'Customer 42' where id = 42",
+    );
     const broken = await check(dump, ['--verify-during-restore']);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/checksum public\.customers \(manifest\).*id \d+\.\.\d+/);
@@ -107,7 +119,11 @@ describe('restore-drill check', () => {
   });
 
   test('one missing table fails and names it; its other checks are skipped, not passed', async () => {
-    const dump = await brokenBackup('missing-table', 'alter table documents rename to documents_moved', 'alter table documents_moved rename to documents');
+    const dump = await brokenBackup(
+      'missing-table',
+      'alter table documents rename to documents_moved',
+      'alter table documents_moved rename to documents',
+    );
     const out = await check(dump);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/table exists public\.documents \(manifest\)/);
@@ -120,7 +136,9 @@ describe('restore-drill check', () => {
     const bare = await shop.dump(join(dir, 'bare.dump'), 'custom');
     const out = await check(bare);
     expect(out.code).toBe(1);
-    expect(out.stdout).toMatch(/markers present: expected a marker, got none \(no manifest beside the dump and no restore_drill\.markers/);
+    expect(out.stdout).toMatch(
+      /markers present: expected a marker, got none \(no manifest beside the dump and no restore_drill\.markers/,
+    );
   });
 
   test('an RPO the backup is too old for fails the objective', async () => {
@@ -133,29 +151,47 @@ describe('restore-drill check', () => {
 describe('restore-drill check: bad input', () => {
   test.each([
     ['a missing dump', () => join(dir, 'nope.dump'), /dump not found: .*nope\.dump|not found/],
-    ['a truncated dump', async () => {
-      const bytes = await readFile(good);
-      await writeFile(join(dir, 'truncated.dump'), bytes.subarray(0, Math.floor(bytes.length / 3)));
-      return join(dir, 'truncated.dump');
-    }, /pg_restore exited with code 1/],
-    ['a dump with flipped bytes inside table data', async () => {
-      const bytes = Buffer.from(await readFile(good));
-      for (let i = Math.floor(bytes.length * 0.6); i < Math.floor(bytes.length * 0.6) + 64; i++) bytes[i] = bytes[i]! ^ 0xff;
-      await writeFile(join(dir, 'flipped.dump'), bytes);
-      await copyFile(manifestPathFor(good), manifestPathFor(join(dir, 'flipped.dump')));
-      return join(dir, 'flipped.dump');
-    }, /pg_restore exited with code 1|checksum public\./],
-    ['a dump from a newer PostgreSQL', async () => {
-      await writeFile(join(dir, 'newer.dump'), newerDumpHeader('17.2'));
-      return join(dir, 'newer.dump');
-    }, /made by pg_dump 17\.2 .*newer than every local pg_restore.*postgresql-client-17/],
-    ['a file that is not a dump', async () => {
-      await writeFile(join(dir, 'notes.txt'), 'hello');
-      return join(dir, 'notes.txt');
-    }, /is not a pg_dump archive/],
+    [
+      'a truncated dump',
+      async () => {
+        const bytes = await readFile(good);
+        await writeFile(join(dir, 'truncated.dump'), bytes.subarray(0, Math.floor(bytes.length / 3)));
+        return join(dir, 'truncated.dump');
+      },
+      /pg_restore exited with code 1/,
+    ],
+    [
+      'a dump with flipped bytes inside table data',
+      async () => {
+        const bytes = Buffer.from(await readFile(good));
+        for (let i = Math.floor(bytes.length * 0.6); i < Math.floor(bytes.length * 0.6) + 64; i++)
+          bytes[i] = bytes[i]! ^ 0xff;
+        await writeFile(join(dir, 'flipped.dump'), bytes);
+        await copyFile(manifestPathFor(good), manifestPathFor(join(dir, 'flipped.dump')));
+        return join(dir, 'flipped.dump');
+      },
+      /pg_restore exited with code 1|checksum public\./,
+    ],
+    [
+      'a dump from a newer PostgreSQL',
+      async () => {
+        await writeFile(join(dir, 'newer.dump'), newerDumpHeader('17.2'));
+        return join(dir, 'newer.dump');
+      },
+      /made by pg_dump 17\.2 .*newer than every local pg_restore.*postgresql-client-17/,
+    ],
+    [
+      'a file that is not a dump',
+      async () => {
+        await writeFile(join(dir, 'notes.txt'), 'hello');
+        return join(dir, 'notes.txt');
+      },
+      /is not a pg_dump archive/,
+    ],
   ])('%s: one line, exit 1, a signed failed report', async (_name, make, message) => {
     const dump = await make();
-    const signedReports = async () => (await readdir(join(dir, 'reports')).catch(() => [])).filter((n) => n.endsWith('.report.json'));
+    const signedReports = async () =>
+      (await readdir(join(dir, 'reports')).catch(() => [])).filter((n) => n.endsWith('.report.json'));
     const before = (await signedReports()).length;
     const out = await check(dump);
     expect(out.code).toBe(1);
@@ -194,13 +230,29 @@ describe('restore-drill check: bad input', () => {
   });
 
   test('a missing or wrong signing key is a usage error naming the key', async () => {
-    const missing = await runCli(['check', '--dump', good, '--report-dir', join(dir, 'reports'), '--signing-key', join(dir, 'absent.pem')]);
+    const missing = await runCli([
+      'check',
+      '--dump',
+      good,
+      '--report-dir',
+      join(dir, 'reports'),
+      '--signing-key',
+      join(dir, 'absent.pem'),
+    ]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/signing key not found: .*absent\.pem/);
     const { generateKeyPairSync } = await import('node:crypto');
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
     await writeFile(join(dir, 'rsa.pem'), rsa);
-    const wrong = await runCli(['check', '--dump', good, '--report-dir', join(dir, 'reports'), '--signing-key', join(dir, 'rsa.pem')]);
+    const wrong = await runCli([
+      'check',
+      '--dump',
+      good,
+      '--report-dir',
+      join(dir, 'reports'),
+      '--signing-key',
+      join(dir, 'rsa.pem'),
+    ]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/RSA key; restore-drill signs with Ed25519/);
     expect(hasStackTrace(wrong.stderr)).toBe(false);
@@ -231,7 +283,12 @@ describe('restore-drill check: interrupted', () => {
     expect(['provision', 'restore']).toContain(report?.error?.phase);
     // Removed by the drill's teardown, or — when the interrupted process exits two seconds after its report
     // while teardown still runs (under load) — by the run's watchdog, as in run.test.ts.
-    await expect.poll(async () => (await readdir(tmpdir())).filter((n) => n.includes(report!.runId)), { timeout: 20_000, interval: 500 }).toEqual([]);
+    await expect
+      .poll(async () => (await readdir(tmpdir())).filter((n) => n.includes(report!.runId)), {
+        timeout: 20_000,
+        interval: 500,
+      })
+      .toEqual([]);
   });
 });
 

@@ -17,7 +17,13 @@ import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { EXIT } from './exit-codes.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
-import { cadenceOption, evidenceOption, evidenceRetentionOption, prepareDrillEvidence, type EvidenceFlags } from './evidence-options.ts';
+import {
+  cadenceOption,
+  evidenceOption,
+  evidenceRetentionOption,
+  prepareDrillEvidence,
+  type EvidenceFlags,
+} from './evidence-options.ts';
 import { createProgressDisplay } from './progress.ts';
 import { signalExitCode, withInterruptSignal } from '../drill/interrupt.ts';
 import { parsePick } from '../drill/pick-recovery-point.ts';
@@ -26,19 +32,45 @@ import { parsePick } from '../drill/pick-recovery-point.ts';
 export function registerCheckCommand(program: Command, setExit: (code: number) => void): Command {
   return program
     .command('check')
-    .description('restore one dump into a disposable PostgreSQL (local, or a container of its version), verify it against its markers, time it, sign a report')
-    .requiredOption('--dump <path|s3-uri>', 'a pg_dump archive, a directory dump, a folder of dumps, or s3://bucket/key-or-prefix/')
+    .description(
+      'restore one dump into a disposable PostgreSQL (local, or a container of its version), verify it against its markers, time it, sign a report',
+    )
+    .requiredOption(
+      '--dump <path|s3-uri>',
+      'a pg_dump archive, a directory dump, a folder of dumps, or s3://bucket/key-or-prefix/',
+    )
     .option('--rto <duration>', 'recovery time objective, e.g. 8h')
     .option('--rpo <duration>', 'recovery point objective, e.g. 3h')
-    .option('--pick <how>', 'which recovery point of a folder or prefix: latest, nearest:TIME (ISO 8601) or random:WINDOW (e.g. random:7d)', 'latest')
+    .option(
+      '--pick <how>',
+      'which recovery point of a folder or prefix: latest, nearest:TIME (ISO 8601) or random:WINDOW (e.g. random:7d)',
+      'latest',
+    )
     .option('--name <name>', 'drill name in the report (default: check <dump name>)')
     .option('--jobs <n>', 'parallel pg_restore jobs (default: CPU cores)', (v) => parsePositiveInt(v, '--jobs'))
-    .option('--verify-during-restore', "compare each table of the dump's manifest as soon as it is restored, on idle restore workers (may pay with many cores)")
-    .addOption(new Option('--environment <kind>', 'where to restore: a local throw-away cluster, or a container of the dump\'s PostgreSQL version').choices(['local', 'container']).default('local'))
-    .option('--image <name>', 'container image; {major} becomes the dump\'s PostgreSQL major (default postgres:{major})')
-    .option('--require-encryption [kms-key-id]', 'fail unless every recovery point of the source is encrypted (with this KMS key, when given)')
+    .option(
+      '--verify-during-restore',
+      "compare each table of the dump's manifest as soon as it is restored, on idle restore workers (may pay with many cores)",
+    )
+    .addOption(
+      new Option(
+        '--environment <kind>',
+        "where to restore: a local throw-away cluster, or a container of the dump's PostgreSQL version",
+      )
+        .choices(['local', 'container'])
+        .default('local'),
+    )
+    .option('--image <name>', "container image; {major} becomes the dump's PostgreSQL major (default postgres:{major})")
+    .option(
+      '--require-encryption [kms-key-id]',
+      'fail unless every recovery point of the source is encrypted (with this KMS key, when given)',
+    )
     .option('--fallback-local', 'with --environment container: restore locally when no container runtime is reachable')
-    .option('--dumped-without <what>', 'the dump was made with pg_dump --no-acl and/or --no-owner on purpose: acl, owner or acl,owner (not compared; listed as not verified)', parseDumpedWithout)
+    .option(
+      '--dumped-without <what>',
+      'the dump was made with pg_dump --no-acl and/or --no-owner on purpose: acl, owner or acl,owner (not compared; listed as not verified)',
+      parseDumpedWithout,
+    )
     .addOption(reportDirOption())
     .addOption(signingKeyOption())
     .addOption(notifyOption())
@@ -58,7 +90,9 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       });
       // The AWS SDK and testcontainers take a while to load: a local check of a local dump loads neither.
       const pick = parsePick(opts.pick);
-      const source = opts.dump.startsWith('s3://') ? (await import('../sources/s3/s3-dump-source.ts')).s3DumpSource(opts.dump) : fileSource(opts.dump);
+      const source = opts.dump.startsWith('s3://')
+        ? (await import('../sources/s3/s3-dump-source.ts')).s3DumpSource(opts.dump)
+        : fileSource(opts.dump);
       // A bad RESTORE_DRILL_S3_TIMEOUT is a usage error before the drill, not a failed report after it.
       if (opts.dump.startsWith('s3://')) (await import('../aws/s3-client.ts')).s3Timeouts();
       const name = opts.name ?? `check ${basename(opts.dump.replace(/\/+$/, '')) || opts.dump}`;
@@ -77,7 +111,11 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
             objectives: { rto: opts.rto, rpo: opts.rpo },
             pick,
             policies: opts.requireEncryption
-              ? [encryptionPolicy(typeof opts.requireEncryption === 'string' ? { kmsKeyId: opts.requireEncryption } : {})]
+              ? [
+                  encryptionPolicy(
+                    typeof opts.requireEncryption === 'string' ? { kmsKeyId: opts.requireEncryption } : {},
+                  ),
+                ]
               : [],
             reportDir: opts.reportDir,
             signer,
@@ -98,9 +136,18 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
       const meta = toDrillMeta(result);
       process.stdout.write(`${formatDrillSummary(name, meta)}\n    signed: ${result.reportPath}\n`);
       process.stdout.write(`    ledger head: ${formatHead(result.ledger)}${evidence ? ` (${evidence})` : ''}\n`);
-      const ci = await writeCiOutputs({ drills: [meta], notRun: [] }, { reportDir: opts.reportDir, evidence, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
+      const ci = await writeCiOutputs(
+        { drills: [meta], notRun: [] },
+        { reportDir: opts.reportDir, evidence, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) },
+      );
       process.stdout.write(`    junit: ${ci.junitPath}  summary: ${ci.summaryPath}\n`);
-      setExit(result.status === 'passed' ? EXIT.ok : result.interruptedBy ? signalExitCode(result.interruptedBy) : EXIT.failed);
+      setExit(
+        result.status === 'passed'
+          ? EXIT.ok
+          : result.interruptedBy
+            ? signalExitCode(result.interruptedBy)
+            : EXIT.failed,
+      );
     });
 }
 
@@ -126,8 +173,12 @@ interface CheckOptions {
 function parseDumpedWithout(value: string): DumpedWithout {
   const parts = value.split(',').map((part) => part.trim().toLowerCase());
   const unknown = parts.filter((part) => part !== 'acl' && part !== 'owner');
-  if (unknown.length > 0 || parts.length === 0) throw new InvalidArgumentError(`--dumped-without takes acl, owner or acl,owner, got "${value}"`);
-  return { ...(parts.includes('acl') ? { privileges: true } : {}), ...(parts.includes('owner') ? { owners: true } : {}) };
+  if (unknown.length > 0 || parts.length === 0)
+    throw new InvalidArgumentError(`--dumped-without takes acl, owner or acl,owner, got "${value}"`);
+  return {
+    ...(parts.includes('acl') ? { privileges: true } : {}),
+    ...(parts.includes('owner') ? { owners: true } : {}),
+  };
 }
 
 /** The environment `--environment`, `--image` and `--fallback-local` ask for. */
@@ -137,7 +188,10 @@ async function checkEnvironment(opts: CheckOptions): Promise<Environment> {
     return containerPostgres({ image: opts.image, ...(opts.fallbackLocal ? { fallback: localPostgres() } : {}) });
   }
   if (opts.image !== undefined || opts.fallbackLocal) {
-    throw new ConfigError('--image and --fallback-local apply to --environment container only', 'add --environment container, or leave them out');
+    throw new ConfigError(
+      '--image and --fallback-local apply to --environment container only',
+      'add --environment container, or leave them out',
+    );
   }
   return localPostgres();
 }
@@ -145,6 +199,7 @@ async function checkEnvironment(opts: CheckOptions): Promise<Environment> {
 /** Parses a positive integer option or throws a usage error naming it. */
 export function parsePositiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`${flag} must be a positive whole number, got "${value}"`);
   return n;
 }

@@ -26,10 +26,20 @@ let gateway: HttpReceiver;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ci-check-test-'));
   key = generateKeyPair(join(dir, 'keys')).privatePath;
-  [quietHook, hook, failingHook, gateway] = await Promise.all([startHttpReceiver(), startHttpReceiver(), startHttpReceiver(500), startHttpReceiver()]);
+  [quietHook, hook, failingHook, gateway] = await Promise.all([
+    startHttpReceiver(),
+    startHttpReceiver(),
+    startHttpReceiver(500),
+    startHttpReceiver(),
+  ]);
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  good = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'good.dump'))).path;
+  good = (
+    await dumpWithManifest(
+      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
+      join(dir, 'good.dump'),
+    )
+  ).path;
 });
 afterAll(async () => {
   await Promise.all([quietHook?.stop(), hook?.stop(), failingHook?.stop(), gateway?.stop()]);
@@ -47,12 +57,26 @@ describe.concurrent('restore-drill check in CI', () => {
     const blocked = join(dir, 'blocked');
     await writeFile(blocked, 'a file, so no directory can be made here');
     const hookUrl = `${quietHook.url}/services/T0/B0/passed-secret`;
-    const out = await check(good, 'passed', ['--rto', '1h', '--notify', hookUrl, '--pushgateway', gateway.url, '--metrics-file', join(blocked, 'restore_drill.prom')], {
-      GITHUB_STEP_SUMMARY: stepSummary,
-      GITHUB_SERVER_URL: 'https://github.com',
-      GITHUB_REPOSITORY: 'acme/db',
-      GITHUB_RUN_ID: '42',
-    });
+    const out = await check(
+      good,
+      'passed',
+      [
+        '--rto',
+        '1h',
+        '--notify',
+        hookUrl,
+        '--pushgateway',
+        gateway.url,
+        '--metrics-file',
+        join(blocked, 'restore_drill.prom'),
+      ],
+      {
+        GITHUB_STEP_SUMMARY: stepSummary,
+        GITHUB_SERVER_URL: 'https://github.com',
+        GITHUB_REPOSITORY: 'acme/db',
+        GITHUB_RUN_ID: '42',
+      },
+    );
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/✓ check good\.dump — PASSED/);
 
@@ -60,7 +84,9 @@ describe.concurrent('restore-drill check in CI', () => {
     expect(out.stderr).toMatch(/^\[check good\.dump\] restore: done \(7 tables with data\)$/m);
     expect(out.stderr).toMatch(/^\[check good\.dump\] verify: comparing 7 tables against the manifest$/m);
     expect(out.stderr).not.toMatch(/[\u001b\u001e█░]/);
-    expect(out.stderr).toMatch(/^restore-drill: warning: cannot write metrics to .*blocked\/restore_drill\.prom: E(EXIST|NOTDIR)$/m);
+    expect(out.stderr).toMatch(
+      /^restore-drill: warning: cannot write metrics to .*blocked\/restore_drill\.prom: E(EXIST|NOTDIR)$/m,
+    );
     expect(hasStackTrace(out.stderr)).toBe(false);
     expect(quietHook.requests).toEqual([]);
 
@@ -68,26 +94,52 @@ describe.concurrent('restore-drill check in CI', () => {
     const [suite] = junit.children;
     const reportPath = suite!.children[0]!.children.find((p) => p.attributes.name === 'report')!.attributes.value!;
     const { report } = await verifyReportFile(reportPath, loadPublicKey(key));
-    expect(suite!.attributes).toMatchObject({ name: 'check good.dump', tests: String(report!.checks.length), failures: '0', errors: '0' });
-    expect(suite!.children.filter((c) => c.name === 'testcase').map((c) => c.attributes.name)).toEqual(report!.checks.map((c) => c.name));
+    expect(suite!.attributes).toMatchObject({
+      name: 'check good.dump',
+      tests: String(report!.checks.length),
+      failures: '0',
+      errors: '0',
+    });
+    expect(suite!.children.filter((c) => c.name === 'testcase').map((c) => c.attributes.name)).toEqual(
+      report!.checks.map((c) => c.name),
+    );
 
     const summary = await readFile(join(dir, 'passed', 'summary.md'), 'utf8');
-    expect(summary).toMatch(/^\| check good\.dump \| ✅ passed \| [\d.]+s \| [\d.]+s \/ 1h 00m ✅ \| .* \| – \| \[\d{8}T\d{6}Z-check-good-dump\.report\.md\]\(\d{8}T\d{6}Z-check-good-dump\.report\.md\) \|$/m);
+    expect(summary).toMatch(
+      /^\| check good\.dump \| ✅ passed \| [\d.]+s \| [\d.]+s \/ 1h 00m ✅ \| .* \| – \| \[\d{8}T\d{6}Z-check-good-dump\.report\.md\]\(\d{8}T\d{6}Z-check-good-dump\.report\.md\) \|$/m,
+    );
     // The restore-time forecast of forecast.ts, one line (one run is not enough history, but the line is there).
     expect(summary).toMatch(/^Forecast — check good\.dump: .+$/m);
     const step = await readFile(stepSummary, 'utf8');
     expect(step.startsWith('# earlier step\n## restore-drill: all 1 drill passed\n')).toBe(true);
-    expect(step).toContain('Signed reports: [https://github.com/acme/db/actions/runs/42](https://github.com/acme/db/actions/runs/42)');
+    expect(step).toContain(
+      'Signed reports: [https://github.com/acme/db/actions/runs/42](https://github.com/acme/db/actions/runs/42)',
+    );
 
     expect(gateway.requests).toHaveLength(1);
-    expect(gateway.requests[0]).toMatchObject({ method: 'PUT', url: '/metrics/job/restore_drill/drill/check%20good.dump' });
+    expect(gateway.requests[0]).toMatchObject({
+      method: 'PUT',
+      url: '/metrics/job/restore_drill/drill/check%20good.dump',
+    });
     expect(gateway.requests[0]!.body).toMatch(/^restore_drill_verified 1$/m);
-    expect(gateway.requests[0]!.body).toMatch(/^restore_drill_check_passed\{check="checksum public\.orders \(manifest\)"\} 1$/m);
+    expect(gateway.requests[0]!.body).toMatch(
+      /^restore_drill_check_passed\{check="checksum public\.orders \(manifest\)"\} 1$/m,
+    );
   });
 
   test('on a terminal: a progress bar per phase, tables done of total during restore and verify', async () => {
     const metrics = join(dir, 'textfile', 'restore_drill.prom');
-    const out = await runCliOnTerminal(['check', '--dump', good, '--report-dir', join(dir, 'tty'), '--signing-key', key, '--metrics-file', metrics]);
+    const out = await runCliOnTerminal([
+      'check',
+      '--dump',
+      good,
+      '--report-dir',
+      join(dir, 'tty'),
+      '--signing-key',
+      key,
+      '--metrics-file',
+      metrics,
+    ]);
     expect(out.code).toBe(0);
     expect(out.output).toMatch(/check good\.dump +█+░* restore \d\/7 tables/);
     expect(out.output).toMatch(/check good\.dump +█{24} restore 7\/7 tables/);
@@ -104,7 +156,12 @@ describe.concurrent('restore-drill check in CI', () => {
     const refused = `http://127.0.0.1:${await freePort()}`;
     const [notified, warned, badNotify, badMetrics] = await Promise.all([
       check(missing, 'failed', ['--notify', `${hook.url}/services/T0/B0/failed-secret`]),
-      check(missing, 'failed-warned', ['--notify', `${failingHook.url}/services/T0/B0/secret-500`, '--pushgateway', refused]),
+      check(missing, 'failed-warned', [
+        '--notify',
+        `${failingHook.url}/services/T0/B0/secret-500`,
+        '--pushgateway',
+        refused,
+      ]),
       check(good, 'usage', ['--notify', 'hooks.slack.com/services/x']),
       check(good, 'usage', ['--metrics-file', join(dir, 'restore_drill.txt')]),
     ]);
@@ -114,9 +171,14 @@ describe.concurrent('restore-drill check in CI', () => {
     expect(request).toMatchObject({ method: 'POST', url: '/services/T0/B0/failed-secret' });
     const message = JSON.parse(request.body);
     expect(message).toMatchObject({ drill: 'check missing.dump', status: 'failed' });
-    expect(message.text).toMatch(/^restore-drill: drill "check missing\.dump" FAILED\nerror: locate: backup path not found: .*missing\.dump .*\nreport: .*\/failed\/\d{8}T\d{6}Z-check-missing-dump\.report\.md\nledger head: \d+:sha256:[0-9a-f]{64}$/);
+    expect(message.text).toMatch(
+      /^restore-drill: drill "check missing\.dump" FAILED\nerror: locate: backup path not found: .*missing\.dump .*\nreport: .*\/failed\/\d{8}T\d{6}Z-check-missing-dump\.report\.md\nledger head: \d+:sha256:[0-9a-f]{64}$/,
+    );
     expect(message.report).toMatch(/\/failed\/\d{8}T\d{6}Z-check-missing-dump\.report\.json$/);
-    expect(message.ledger).toEqual({ position: expect.any(Number), digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(message.ledger).toEqual({
+      position: expect.any(Number),
+      digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
 
     expect(warned.code).toBe(1);
     expect(failingHook.requests).toHaveLength(1);
@@ -131,8 +193,12 @@ describe.concurrent('restore-drill check in CI', () => {
     expect(warned.stdout).toMatch(/✗ check missing\.dump — FAILED/);
 
     // Checked before anything runs: a usage error, no report.
-    expect(badNotify.stderr).toBe('restore-drill: --notify needs an http:// or https:// URL — e.g. --notify https://hooks.slack.com/services/…\n');
-    expect(badMetrics.stderr).toMatch(/^restore-drill: --metrics-file .*restore_drill\.txt does not end in \.prom — node_exporter's textfile collector reads only \*\.prom files\n$/);
+    expect(badNotify.stderr).toBe(
+      'restore-drill: --notify needs an http:// or https:// URL — e.g. --notify https://hooks.slack.com/services/…\n',
+    );
+    expect(badMetrics.stderr).toMatch(
+      /^restore-drill: --metrics-file .*restore_drill\.txt does not end in \.prom — node_exporter's textfile collector reads only \*\.prom files\n$/,
+    );
     for (const out of [badNotify, badMetrics]) expect(out.code).toBe(2);
     expect(existsSync(join(dir, 'usage'))).toBe(false);
   });

@@ -56,7 +56,7 @@ export interface CiOutputOptions extends CiTargets {
   readonly warn: (line: string) => void;
   /** The evidence store the reports went to (`s3://…`), named in the ledger head line. */
   readonly evidence?: string;
-    /** When this invocation began; drills of other processes that finished since are merged in. Default: process start. */
+  /** When this invocation began; drills of other processes that finished since are merged in. Default: process start. */
   readonly startedAt?: Date;
   /** Read for `GITHUB_STEP_SUMMARY`, `GITHUB_OUTPUT` and the GitHub run URL; default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
@@ -72,16 +72,27 @@ export interface CiOutputOptions extends CiTargets {
  * @example
  * await writeCiOutputs({ drills: [toDrillMeta(result)], notRun: [] }, { reportDir: 'reports', ...targets, warn });
  */
-export async function writeCiOutputs(run: CiRun, options: CiOutputOptions): Promise<{ junitPath: string; summaryPath: string }> {
+export async function writeCiOutputs(
+  run: CiRun,
+  options: CiOutputOptions,
+): Promise<{ junitPath: string; summaryPath: string }> {
   const env = options.env ?? process.env;
   const warn = (what: string) => options.warn(`restore-drill: warning: ${what}`);
   const junitPath = join(options.reportDir, JUNIT_FILE);
   const summaryPath = join(options.reportDir, SUMMARY_FILE);
   // The restore-time trend of these drills over the reports in the directory (signatures unchecked: it is
   // a summary line, the reports stay the record). No forecast is better than a failed summary.
-  const forecast = run.drills.length > 0
-    ? await loadHistory(options.reportDir).then((history) => forecastLine(history, run.drills.map((d) => d.name)), () => undefined)
-    : undefined;
+  const forecast =
+    run.drills.length > 0
+      ? await loadHistory(options.reportDir).then(
+          (history) =>
+            forecastLine(
+              history,
+              run.drills.map((d) => d.name),
+            ),
+          () => undefined,
+        )
+      : undefined;
 
   // Parallel `check`s into one directory: each file lists every drill of the processes that overlapped.
   // The ledger head goes into every summary: a copy kept outside the report directory.
@@ -105,9 +116,17 @@ export async function writeCiOutputs(run: CiRun, options: CiOutputOptions): Prom
   });
   if (env.GITHUB_STEP_SUMMARY) {
     const reportsUrl = githubRunUrl(env);
-    const summary = renderCiSummary(run, { links: 'path', reportDir: options.reportDir, forecast, ...(reportsUrl ? { reportsUrl } : {}) }) + headLine;
+    const summary =
+      renderCiSummary(run, {
+        links: 'path',
+        reportDir: options.reportDir,
+        forecast,
+        ...(reportsUrl ? { reportsUrl } : {}),
+      }) + headLine;
     await appendFile(env.GITHUB_STEP_SUMMARY, summary).catch((error: NodeJS.ErrnoException) =>
-      warn(`cannot append to $GITHUB_STEP_SUMMARY (${basename(env.GITHUB_STEP_SUMMARY!)}): ${error.code ?? error.message}`),
+      warn(
+        `cannot append to $GITHUB_STEP_SUMMARY (${basename(env.GITHUB_STEP_SUMMARY!)}): ${error.code ?? error.message}`,
+      ),
     );
   }
   if (head && env.GITHUB_OUTPUT) {
@@ -132,4 +151,3 @@ function githubRunUrl(env: NodeJS.ProcessEnv): string | undefined {
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = env;
   return server && repo && id ? `${server}/${repo}/actions/runs/${id}` : undefined;
 }
-

@@ -14,7 +14,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const runOf = (name: string): CiRun => ({ drills: [sampleDrillMeta({ name, reportPath: `${name}.report.json` })], notRun: [] });
+const runOf = (name: string): CiRun => ({
+  drills: [sampleDrillMeta({ name, reportPath: `${name}.report.json` })],
+  notRun: [],
+});
 const names = (run: CiRun) => run.drills.map((d) => d.name);
 const merge = (run: CiRun, startedAt: Date) => withConcurrentRuns(dir, run, startedAt, async (all) => all);
 
@@ -22,7 +25,11 @@ test('processes that overlap each get every drill; the last writer lists all of 
   const start = new Date(Date.now() - 1000);
   expect(names(await merge(runOf('a'), start))).toEqual(['a']);
   expect(names(await merge(runOf('b'), start))).toEqual(['a', 'b']);
-  expect(names(await merge({ ...runOf('c'), notRun: [{ name: 'd', reason: 'syntax error' }] }, start))).toEqual(['a', 'b', 'c']);
+  expect(names(await merge({ ...runOf('c'), notRun: [{ name: 'd', reason: 'syntax error' }] }, start))).toEqual([
+    'a',
+    'b',
+    'c',
+  ]);
   const last = await merge(runOf('e'), start);
   expect(names(last)).toEqual(['a', 'b', 'c', 'e']);
   expect(last.notRun).toEqual([{ name: 'd', reason: 'syntax error' }]);

@@ -30,11 +30,20 @@ interface CiStateEntry {
  * @example
  * await withConcurrentRuns('reports', run, startedAt, async (all) => { await writeJunit(all); });
  */
-export async function withConcurrentRuns<T>(reportDir: string, own: CiRun, startedAt: Date, write: (all: CiRun) => Promise<T>): Promise<T> {
+export async function withConcurrentRuns<T>(
+  reportDir: string,
+  own: CiRun,
+  startedAt: Date,
+  write: (all: CiRun) => Promise<T>,
+): Promise<T> {
   return withDirectoryLock(reportDir, async () => {
     const path = join(reportDir, CI_STATE_FILE);
     const others = (await readState(path)).filter((entry) => Date.parse(entry.finishedAt) >= startedAt.getTime());
-    const mine: CiStateEntry = { finishedAt: new Date().toISOString(), drills: [...own.drills], notRun: [...own.notRun] };
+    const mine: CiStateEntry = {
+      finishedAt: new Date().toISOString(),
+      drills: [...own.drills],
+      notRun: [...own.notRun],
+    };
     const seen = new Set(own.drills.map((d) => d.reportPath));
     const drills = [...others.flatMap((e) => e.drills).filter((d) => !seen.has(d.reportPath)), ...own.drills];
     const notRun = [...others.flatMap((e) => e.notRun), ...own.notRun];

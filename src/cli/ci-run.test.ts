@@ -22,7 +22,10 @@ beforeAll(async () => {
   hook = await startHttpReceiver();
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(project, 'backups', 'shop.dump'));
+  await dumpWithManifest(
+    `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
+    join(project, 'backups', 'shop.dump'),
+  );
   const drill = (name: string, orders: number) => `
 import { expect } from 'vitest';
 import { drill, fileSource } from ${JSON.stringify(INDEX)};
@@ -42,7 +45,17 @@ afterAll(async () => {
 });
 
 test('run on a terminal: a bar per drill fed by the workers; JUnit, summary, metrics and a notification from the main process', async () => {
-  const args = ['run', '--report-dir', 'reports', '--signing-key', key, '--notify', `${hook.url}/hook/secret`, '--metrics-file', 'textfile/restore_drill.prom'];
+  const args = [
+    'run',
+    '--report-dir',
+    'reports',
+    '--signing-key',
+    key,
+    '--notify',
+    `${hook.url}/hook/secret`,
+    '--metrics-file',
+    'textfile/restore_drill.prom',
+  ];
   const { code, output } = await runCliOnTerminal(args, { cwd: project });
   expect(code).toBe(1);
   // Bars drawn in the main process from the workers' progress lines, which never show up raw.
@@ -59,12 +72,16 @@ test('run on a terminal: a bar per drill fed by the workers; JUnit, summary, met
   const suites = junit.children.filter((c) => c.name === 'testsuite');
   expect(suites.map((s) => s.attributes.name).sort()).toEqual(['shop & <friends> fail', 'shop passes']);
   expect(junit.attributes.failures).toBe('1');
-  const failure = suites.find((s) => s.attributes.name === 'shop & <friends> fail')!.children.find((c) => c.attributes.name === 'orders are there')!.children[0]!;
+  const failure = suites
+    .find((s) => s.attributes.name === 'shop & <friends> fail')!
+    .children.find((c) => c.attributes.name === 'orders are there')!.children[0]!;
   expect(failure).toMatchObject({ name: 'failure', attributes: { message: 'expected 1999, got 2000' } });
 
   const summary = await readFile(join(project, 'reports', 'summary.md'), 'utf8');
   expect(summary).toContain('## restore-drill: 1 of 2 drills did not pass');
-  expect(summary).toMatch(/^\| shop &amp; &lt;friends&gt; fail \| ❌ failed \| .* \| orders are there: expected 1999, got 2000 \| \[/m);
+  expect(summary).toMatch(
+    /^\| shop &amp; &lt;friends&gt; fail \| ❌ failed \| .* \| orders are there: expected 1999, got 2000 \| \[/m,
+  );
 
   const metrics = await readFile(join(project, 'textfile', 'restore_drill.prom'), 'utf8');
   expect(metrics).toMatch(/^restore_drill_verified\{drill="shop passes"\} 1$/m);
@@ -74,5 +91,7 @@ test('run on a terminal: a bar per drill fed by the workers; JUnit, summary, met
   expect(hook.requests).toHaveLength(1);
   const message = JSON.parse(hook.requests[0]!.body);
   expect(message.drill).toBe('shop & <friends> fail');
-  expect(message.text).toMatch(/^restore-drill: drill "shop &amp; &lt;friends&gt; fail" FAILED\n• orders are there: expected 1999, got 2000\nreport: .*reports\/\d{8}T\d{6}Z-shop-friends-fail\.report\.md\nledger head: \d+:sha256:[0-9a-f]{64}$/);
+  expect(message.text).toMatch(
+    /^restore-drill: drill "shop &amp; &lt;friends&gt; fail" FAILED\n• orders are there: expected 1999, got 2000\nreport: .*reports\/\d{8}T\d{6}Z-shop-friends-fail\.report\.md\nledger head: \d+:sha256:[0-9a-f]{64}$/,
+  );
 });

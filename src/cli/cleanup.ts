@@ -9,12 +9,16 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
     .command('cleanup')
     .description("remove environments left by crashed runs (only ones labelled as restore-drill's)")
     .option('--older-than <duration>', 'also remove resources of runs still alive once they are this old, e.g. 12h')
-    .option('--rds', 'also delete expired temporary RDS instances and clusters (only those tagged restore-drill:owner=restore-drill)')
+    .option(
+      '--rds',
+      'also delete expired temporary RDS instances and clusters (only those tagged restore-drill:owner=restore-drill)',
+    )
     .option('--region <region...>', 'AWS regions to clean with --rds (default: the configured region)')
     .action(async (opts: { olderThan?: string; rds?: boolean; region?: string[] }) => {
       const olderThanSeconds = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan, '--older-than');
       // Entries that only look like ours (a symlink, another user's directory, a forged label) are named, not touched.
-      const onSkip = (location: string, reason: string) => process.stdout.write(`cleanup: left ${location} alone: ${reason}\n`);
+      const onSkip = (location: string, reason: string) =>
+        process.stdout.write(`cleanup: left ${location} alone: ${reason}\n`);
       const leftovers = await findLocalLeftovers({ olderThanSeconds, onSkip });
       let removedLocal = 0;
       for (const leftover of leftovers) {
@@ -26,18 +30,25 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
           continue;
         }
         removedLocal++;
-        process.stdout.write(`removed ${leftover.kind} ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`);
+        process.stdout.write(
+          `removed ${leftover.kind} ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`,
+        );
       }
       // testcontainers and the AWS SDK take a while to load: only the commands that use them load them.
-      const { findContainerLeftovers, removeContainerLeftover } = await import('../environments/container/container-leftovers.ts');
+      const { findContainerLeftovers, removeContainerLeftover } =
+        await import('../environments/container/container-leftovers.ts');
       const containers = await findContainerLeftovers({ olderThanSeconds });
       for (const leftover of containers.leftovers) {
         await removeContainerLeftover(leftover);
-        process.stdout.write(`removed container ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`);
+        process.stdout.write(
+          `removed container ${leftover.location} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason})\n`,
+        );
       }
       if (containers.notChecked) process.stdout.write(`cleanup: containers not checked: ${containers.notChecked}\n`);
       const rds = opts.rds
-        ? await (await import('../environments/rds/rds-leftovers.ts')).cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
+        ? await (
+            await import('../environments/rds/rds-leftovers.ts')
+          ).cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
         : { removed: [], failed: [] };
       const removed = removedLocal + containers.leftovers.length + rds.removed.length;
       process.stdout.write(removed ? `cleanup: removed ${removed} leftover(s)\n` : 'cleanup: nothing left behind\n');

@@ -30,9 +30,12 @@ function runWithClosedStdout(args: string[]): Promise<{ code: number | null; std
   });
 }
 
-test.each([[['cleanup']], [['--help']], [['history', '/nonexistent-reports']]])('restore-drill %j | head', async (args) => {
-  const out = await runWithClosedStdout(args);
-  expect(hasStackTrace(out.stderr), out.stderr).toBe(false);
-  expect(out.stderr).not.toMatch(/EPIPE|Unhandled/);
-  expect(out.code).toBe(args[0] === 'history' ? 2 : 0);
-});
+test.each([[['cleanup']], [['--help']], [['history', '/nonexistent-reports']]])(
+  'restore-drill %j | head',
+  async (args) => {
+    const out = await runWithClosedStdout(args);
+    expect(hasStackTrace(out.stderr), out.stderr).toBe(false);
+    expect(out.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(out.code).toBe(args[0] === 'history' ? 2 : 0);
+  },
+);

@@ -20,7 +20,12 @@ beforeAll(async () => {
   keys = generateKeyPair(join(dir, 'keys'));
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'backups', 'shop.dump'))).path;
+  dump = (
+    await dumpWithManifest(
+      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
+      join(dir, 'backups', 'shop.dump'),
+    )
+  ).path;
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -29,7 +34,19 @@ afterAll(async () => {
 test('three check processes at once into one report directory: all pass, three reports, one unbroken ledger', async () => {
   const reports = join(dir, 'shared-reports');
   const outs = await Promise.all(
-    [1, 2, 3].map(() => runCli(['check', '--dump', dump, '--name', 'same name', '--report-dir', reports, '--signing-key', keys.privatePath])),
+    [1, 2, 3].map(() =>
+      runCli([
+        'check',
+        '--dump',
+        dump,
+        '--name',
+        'same name',
+        '--report-dir',
+        reports,
+        '--signing-key',
+        keys.privatePath,
+      ]),
+    ),
   );
   expect(outs.map((o) => o.code)).toEqual([0, 0, 0]);
   const sockets = outs.map((o) => /listening on (\/\S+)/.exec(o.stderr)?.[1]);
@@ -59,10 +76,15 @@ test('run with several drill files runs them in parallel workers without collisi
       `import { drill, fileSource } from ${JSON.stringify(index)};\ndrill('shop ${n}', { source: fileSource(${JSON.stringify(dump)}) });\n`,
     );
   }
-  const out = await runCli(['run', '--report-dir', join(project, 'reports'), '--signing-key', keys.privatePath], { cwd: project });
+  const out = await runCli(['run', '--report-dir', join(project, 'reports'), '--signing-key', keys.privatePath], {
+    cwd: project,
+  });
   expect(out.stdout).toMatch(/3 drills: 3 passed, 0 failed/);
   expect(out.code).toBe(0);
-  expect(await verifyLedger(join(project, 'reports'), loadPublicKey(keys.publicPath))).toMatchObject({ valid: true, problems: [] });
+  expect(await verifyLedger(join(project, 'reports'), loadPublicKey(keys.publicPath))).toMatchObject({
+    valid: true,
+    problems: [],
+  });
 });
 
 test('two run processes side by side, each with two drill files, into one report directory: all pass, one unbroken ledger', async () => {
@@ -71,7 +93,12 @@ test('two run processes side by side, each with two drill files, into one report
   await mkdir(join(project, 'drills', 'a'), { recursive: true });
   await mkdir(join(project, 'elsewhere', 'b'), { recursive: true });
   const index = fileURLToPath(new URL('../index.ts', import.meta.url));
-  for (const [folder, n] of [['a', 1], ['a', 2], ['b', 3], ['b', 4]] as const) {
+  for (const [folder, n] of [
+    ['a', 1],
+    ['a', 2],
+    ['b', 3],
+    ['b', 4],
+  ] as const) {
     await writeFile(
       join(project, folder === 'a' ? 'drills' : 'elsewhere', folder, `shop-${n}.drill.ts`),
       `import { drill, fileSource } from ${JSON.stringify(index)};\ndrill('shop ${n}', { source: fileSource(${JSON.stringify(dump)}) });\n`,
@@ -79,7 +106,21 @@ test('two run processes side by side, each with two drill files, into one report
   }
   const reports = join(project, 'reports');
   const [a, b] = await Promise.all(
-    ['a', 'b'].map((folder) => runCli(['run', ...(folder === 'a' ? ['drills/a/shop-1.drill.ts', 'drills/a/shop-2.drill.ts'] : ['elsewhere/b/shop-3.drill.ts', 'elsewhere/b/shop-4.drill.ts']), '--report-dir', reports, '--signing-key', keys.privatePath], { cwd: project })),
+    ['a', 'b'].map((folder) =>
+      runCli(
+        [
+          'run',
+          ...(folder === 'a'
+            ? ['drills/a/shop-1.drill.ts', 'drills/a/shop-2.drill.ts']
+            : ['elsewhere/b/shop-3.drill.ts', 'elsewhere/b/shop-4.drill.ts']),
+          '--report-dir',
+          reports,
+          '--signing-key',
+          keys.privatePath,
+        ],
+        { cwd: project },
+      ),
+    ),
   );
   for (const out of [a!, b!]) {
     expect(out.stdout, out.stderr).toMatch(/2 drills: 2 passed, 0 failed/);

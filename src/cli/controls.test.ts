@@ -49,7 +49,11 @@ describe('restore-drill controls', () => {
     expect(out.json.stdout).toBe(`wrote ${file}: 3 control(s) from 4 report(s)\n`);
     const matrix = JSON.parse(await readFile(file, 'utf8'));
     expect(matrix).toMatchObject({ schema: 'restore-drill.controls/v1', keyid: null, ledger: null, reports: 4 });
-    expect(matrix.controls.map((c: { control: string }) => c.control)).toEqual(['ISO27001-A.8.13', 'SOC2-A1.2', '(no control declared)']);
+    expect(matrix.controls.map((c: { control: string }) => c.control)).toEqual([
+      'ISO27001-A.8.13',
+      'SOC2-A1.2',
+      '(no control declared)',
+    ]);
     expect(matrix.controls[1].evidence[1]).toMatchObject({
       drill: 'orders',
       status: 'failed',

@@ -31,9 +31,18 @@ beforeAll(async () => {
   key = generateKeyPair(join(dir, 'keys')).privatePath;
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
+  dump = (
+    await dumpWithManifest(
+      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
+      join(dir, 'shop.dump'),
+    )
+  ).path;
   // A running cluster that looks like ours (same folder prefix, same layout) but carries no label.
-  lookalike = await localPostgres({ parentDir: tmp }).start({ runId: newRunId(), drillName: 'look-alike', log: () => {} });
+  lookalike = await localPostgres({ parentDir: tmp }).start({
+    runId: newRunId(),
+    drillName: 'look-alike',
+    log: () => {},
+  });
   lookalikeDir = (lookalike as unknown as { dir: string }).dir;
   await unlink(join(lookalikeDir, LABEL_FILE));
 });
@@ -86,7 +95,10 @@ describe('after a SIGKILL', () => {
     expect(leftovers.length).toBeGreaterThanOrEqual(2); // the cluster and the work dir
     // The server died with the process that started it (bwrap --die-with-parent, its own pid namespace):
     // only its directory is left for cleanup.
-    const dataDir = join(leftovers.find((l) => existsSync(join(l, 'data')))!, 'data');
+    const dataDir = join(
+      leftovers.find((l) => existsSync(join(l, 'data')))!,
+      'data',
+    );
     for (let i = 0; i < 50 && (await pidsWith('-D', dataDir)).length; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await pidsWith('-D', dataDir)).toEqual([]);
 
@@ -106,7 +118,9 @@ describe('after a SIGKILL', () => {
   ])('killed during %s: the next run removes what was left before it starts', async (_phase, line) => {
     const leftovers = await crashDuring(line);
     expect(leftovers.length).toBeGreaterThanOrEqual(1); // at least the work dir
-    const out = await runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', key], { env: { TMPDIR: tmp } });
+    const out = await runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', key], {
+      env: { TMPDIR: tmp },
+    });
     expect(out.code, out.stdout + out.stderr).toBe(0);
     expect(out.stderr).toMatch(/removed \d+ leftover\(s\) of crashed runs/);
     for (const path of leftovers) expect(existsSync(path), `${path} after:\n${out.stderr}`).toBe(false);

@@ -15,7 +15,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'demo-key-test-'));
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'shop.dump'));
+  await dumpWithManifest(
+    `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
+    join(dir, 'shop.dump'),
+  );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -24,7 +27,9 @@ afterAll(async () => {
 test('a demo-key report says so in its signed JSON, Markdown, HTML, summary, verify and controls', async () => {
   const reports = join(dir, 'reports');
   const home = join(dir, 'home');
-  const out = await runCli(['check', '--dump', join(dir, 'shop.dump'), '--report-dir', reports], { env: { RESTORE_DRILL_HOME: home, RESTORE_DRILL_SIGNING_KEY: undefined } });
+  const out = await runCli(['check', '--dump', join(dir, 'shop.dump'), '--report-dir', reports], {
+    env: { RESTORE_DRILL_HOME: home, RESTORE_DRILL_SIGNING_KEY: undefined },
+  });
   expect(out.code, out.stderr).toBe(0);
   expect(out.stderr).toMatch(/made a local demo signing key \(not evidence: its reports say so\)/);
   expect(out.stdout).toMatch(/^✓ check shop\.dump — PASSED \(demo key — not evidence\)  restore /);
@@ -35,9 +40,13 @@ test('a demo-key report says so in its signed JSON, Markdown, HTML, summary, ver
   expect(predicate.signing).toEqual({ demoKey: true });
   expect(await readFile(join(reports, name.replace('.json', '.md')), 'utf8')).toContain('**Demo key — not evidence.**');
   expect(await readFile(join(reports, name.replace('.json', '.html')), 'utf8')).toContain('DEMO KEY — NOT EVIDENCE');
-  expect(await readFile(join(reports, 'index.html'), 'utf8')).toContain('1 report(s) signed with a demo key — not evidence.');
+  expect(await readFile(join(reports, 'index.html'), 'utf8')).toContain(
+    '1 report(s) signed with a demo key — not evidence.',
+  );
   expect(await readFile(join(reports, 'summary.md'), 'utf8')).toContain('✅ passed (demo key — not evidence)');
-  expect(await readFile(join(reports, 'junit.xml'), 'utf8')).toContain('<property name="signing" value="demo key — not evidence"/>');
+  expect(await readFile(join(reports, 'junit.xml'), 'utf8')).toContain(
+    '<property name="signing" value="demo key — not evidence"/>',
+  );
 
   const publicKey = join(home, 'keys', 'signing-key.pub.pem');
   const verify = await runCli(['verify', join(reports, name), '--key', publicKey]);

@@ -5,7 +5,9 @@ import { formatDrillSummary } from './drill-summary.ts';
 test('a multi-line check detail stays indented under its drill, and what was not verified follows', () => {
   const meta = sampleDrillMeta({
     status: 'failed',
-    failedChecks: ['restore completed: expected true, got false (pg_restore completed with 1 error (…):\nFK CONSTRAINT a_fkey on public.a: foreign key violation — ERROR: …)'],
+    failedChecks: [
+      'restore completed: expected true, got false (pg_restore completed with 1 error (…):\nFK CONSTRAINT a_fkey on public.a: foreign key violation — ERROR: …)',
+    ],
     notVerified: ['tables without a marker (1): public.audit_log', 'cluster-wide, not compared: roles, tablespaces'],
   });
   const lines = formatDrillSummary('shop', meta).split('\n');

@@ -4,7 +4,10 @@ import { formatDuration } from '../util/duration.ts';
 
 const MARK = { passed: '✓', failed: '✗', error: '!' } as const;
 
-function objective(name: string, o: { actualSeconds: number | null; targetSeconds: number | null; met: boolean | null }): string {
+function objective(
+  name: string,
+  o: { actualSeconds: number | null; targetSeconds: number | null; met: boolean | null },
+): string {
   if (o.actualSeconds === null) return `${name} –`;
   const target = o.targetSeconds === null ? '' : `/${formatDuration(o.targetSeconds)} ${o.met ? 'met' : 'MISSED'}`;
   return `${name} ${formatDuration(o.actualSeconds)}${target}`;
@@ -27,7 +30,9 @@ export function formatDrillSummary(name: string, meta: DrillMeta): string {
   if (meta.error) lines.push(`    error: ${meta.error}`);
   // A detail can span lines (e.g. the errors of a restore that completed with errors): keep them indented.
   for (const failed of meta.failedChecks.slice(0, 8)) lines.push(`    failed: ${failed.replace(/\n/g, '\n      ')}`);
-  if (meta.failedChecks.length > 8) lines.push(`    … and ${meta.failedChecks.length - 8} more failed checks (see the report)`);
-  if (meta.notVerified?.length) lines.push(`    not verified: ${meta.notVerified.map((line) => clip(line, 100)).join('; ')}`);
+  if (meta.failedChecks.length > 8)
+    lines.push(`    … and ${meta.failedChecks.length - 8} more failed checks (see the report)`);
+  if (meta.notVerified?.length)
+    lines.push(`    not verified: ${meta.notVerified.map((line) => clip(line, 100)).join('; ')}`);
   return lines.join('\n');
 }

@@ -7,12 +7,15 @@ import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/e
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
 import type { DrillSettings } from '../drill/drill-settings.ts';
 import { DEFAULT_GRACE } from '../evidence/staleness.ts';
-import type { ReportHistory } from '../views/history.ts';
+import { loadHistory, type LoadHistoryOptions, type ReportHistory } from '../views/history.ts';
 import { parseDuration } from '../util/duration.ts';
 
 /** `--evidence s3://bucket/prefix`, shared by run, check, verify, history and controls. */
 export function evidenceOption(): Option {
-  return new Option('--evidence <s3://bucket/prefix>', `an evidence store: reports are kept and read there, across runs and machines; default $${EVIDENCE_ENV}`);
+  return new Option(
+    '--evidence <s3://bucket/prefix>',
+    `an evidence store: reports are kept and read there, across runs and machines; default $${EVIDENCE_ENV}`,
+  );
 }
 
 /** `--evidence-retention D` of run and check. */
@@ -25,12 +28,18 @@ export function evidenceRetentionOption(): Option {
 
 /** `--cadence D` of run and check: recorded in reports of drills that declare none. */
 export function cadenceOption(): Option {
-  return new Option('--cadence <duration>', `how often these drills run, e.g. 1mo (30 days), for drills that declare no cadence; default $${CADENCE_ENV}`);
+  return new Option(
+    '--cadence <duration>',
+    `how often these drills run, e.g. 1mo (30 days), for drills that declare no cadence; default $${CADENCE_ENV}`,
+  );
 }
 
 /** `--grace D` of verify, history and controls. */
 export function graceOption(): Option {
-  return new Option('--grace <duration>', 'how far past its cadence a drill\'s newest report may be before the drill is stale').default(DEFAULT_GRACE);
+  return new Option(
+    '--grace <duration>',
+    "how far past its cadence a drill's newest report may be before the drill is stale",
+  ).default(DEFAULT_GRACE);
 }
 
 /** The evidence store flags as given. */
@@ -72,11 +81,16 @@ export async function openConfiguredStore(
  * Checks `--cadence` and returns it (and the store) as the settings drills get: `run` hands them to its
  * worker processes, `check` to the drill it runs in-process.
  */
-export function drillEvidenceSettings(store: EvidenceStore | undefined, flags: EvidenceFlags & { cadence?: string }): DrillSettings {
+export function drillEvidenceSettings(
+  store: EvidenceStore | undefined,
+  flags: EvidenceFlags & { cadence?: string },
+): DrillSettings {
   if (flags.cadence !== undefined) parseDuration(flags.cadence, '--cadence');
   return {
     ...(flags.cadence !== undefined ? { cadence: flags.cadence } : {}),
-    ...(store ? { evidence: store.uri, ...(flags.evidenceRetention ? { evidenceRetention: flags.evidenceRetention } : {}) } : {}),
+    ...(store
+      ? { evidence: store.uri, ...(flags.evidenceRetention ? { evidenceRetention: flags.evidenceRetention } : {}) }
+      : {}),
   };
 }
 
@@ -122,7 +136,11 @@ export interface ReportSource {
 export async function reportSource(dir: string | undefined, flags: EvidenceFlags): Promise<ReportSource> {
   const store = await openConfiguredStore(flags);
   if (!store) {
-    if (dir === undefined) throw new ConfigError('no report directory given', 'name the report directory, or an evidence store with --evidence s3://BUCKET/PREFIX');
+    if (dir === undefined)
+      throw new ConfigError(
+        'no report directory given',
+        'name the report directory, or an evidence store with --evidence s3://BUCKET/PREFIX',
+      );
     return { dir, label: dir, close: async () => {} };
   }
   const target = dir ?? (await mkdtemp(join(tmpdir(), 'restore-drill-evidence-')));
@@ -144,11 +162,38 @@ export async function reportSource(dir: string | undefined, flags: EvidenceFlags
 }
 
 /**
+ * The history of the reports `source` holds, read and then closed; no reports at all is a user mistake
+ * (a wrong directory), not an empty history.
+ *
+ * @example
+ * const history = await readSourceHistory(await reportSource(dir, opts), { graceSeconds: 0 });
+ */
+export async function readSourceHistory(source: ReportSource, options: LoadHistoryOptions): Promise<ReportHistory> {
+  let history;
+  try {
+    history = await loadHistory(source.dir, options);
+  } finally {
+    await source.close();
+  }
+  if (history.files === 0) {
+    throw new ConfigError(
+      `no reports in ${source.label}`,
+      'pass the directory the drills wrote their .report.json files to',
+    );
+  }
+  return history;
+}
+
+/**
  * A history read from a temporary copy of the store, with the copy's path in ledger problems replaced by
  * the store's URI (the path means nothing to the reader, and is gone by the time they read it).
  */
 export function relabel(history: ReportHistory, source: ReportSource): ReportHistory {
   if (source.label === source.dir) return history;
   const problems = history.ledger?.problems.map((p) => p.replaceAll(source.dir, source.label));
-  return { ...history, dir: source.label, ...(history.ledger && problems ? { ledger: { ...history.ledger, problems } } : {}) };
+  return {
+    ...history,
+    dir: source.label,
+    ...(history.ledger && problems ? { ledger: { ...history.ledger, problems } } : {}),
+  };
 }

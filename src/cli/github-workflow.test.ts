@@ -10,7 +10,10 @@ let steps: string[];
 
 beforeAll(async () => {
   text = await readFile(WORKFLOW, 'utf8');
-  steps = text.slice(text.indexOf('    steps:')).split(/\n {6}- /).slice(1);
+  steps = text
+    .slice(text.indexOf('    steps:'))
+    .split(/\n {6}- /)
+    .slice(1);
 });
 
 const step = (pattern: RegExp) => {
@@ -59,7 +62,9 @@ test('uploads the report directory even when the drills failed', () => {
   expect(upload).toMatch(/^ {8}if: always\(\)$/m);
   expect(upload).toMatch(/^ {10}path: reports\/$/m);
   const names = steps.map((s) => s.split('\n')[0]);
-  expect(names.findIndex((n) => /upload-artifact|Upload/.test(n!))).toBeGreaterThan(names.findIndex((n) => /Run the drills/.test(n!)));
+  expect(names.findIndex((n) => /upload-artifact|Upload/.test(n!))).toBeGreaterThan(
+    names.findIndex((n) => /Run the drills/.test(n!)),
+  );
 });
 
 test('keeps the reports in the evidence store and records a cadence that matches the monthly schedule', () => {

@@ -23,7 +23,9 @@ beforeAll(async () => {
   const pub = join(dir, 'signing-key.pub.pem');
   await writeFile(pub, key.publicKey.export({ type: 'spki', format: 'pem' }));
   await writeReportDirectory(reports, key, [{ name: 'orders', runs: monthlyRuns('2026-01', [300, 330, null, 390]) }]);
-  brokenNames = await writeReportDirectory(broken, key, [{ name: 'orders', runs: monthlyRuns('2026-01', [300, null, 390]) }]);
+  brokenNames = await writeReportDirectory(broken, key, [
+    { name: 'orders', runs: monthlyRuns('2026-01', [300, null, 390]) },
+  ]);
   await rm(join(broken, brokenNames[1]!));
   await mkdir(join(dir, 'empty'));
   const [listing, brokenOut, missing, empty] = await Promise.all([
@@ -48,7 +50,9 @@ describe('restore-drill history', () => {
 
   it('names a broken ledger, still exits 0, and writes the index page with --html', async () => {
     expect(out.broken.code).toBe(0);
-    expect(out.broken.stdout).toMatch(new RegExp(`ledger: ✗ BROKEN — ${brokenNames[2]}: its previous report sha256:[0-9a-f]{64} is not in `));
+    expect(out.broken.stdout).toMatch(
+      new RegExp(`ledger: ✗ BROKEN — ${brokenNames[2]}: its previous report sha256:[0-9a-f]{64} is not in `),
+    );
     expect(out.broken.stdout).toContain(`wrote ${join(dir, 'audit.html')}\n`);
     const page = await readFile(join(dir, 'audit.html'), 'utf8');
     expect(page).toContain('Ledger chain BROKEN');

@@ -76,7 +76,8 @@ const GITIGNORE_ENTRIES = ['/reports/*', '!/reports/README.md', '/.restore-drill
  * const files = await scaffold('/path/to/repo');   // what `npx restore-drill init` does in the current folder
  */
 export async function scaffold(dir: string, log: (line: string) => void = () => {}): Promise<ScaffoldedFile[]> {
-  if (!existsSync(dir)) throw new ConfigError(`folder not found: ${dir}`, 'create it first, or run init inside your repository');
+  if (!existsSync(dir))
+    throw new ConfigError(`folder not found: ${dir}`, 'create it first, or run init inside your repository');
   const done: ScaffoldedFile[] = [];
   const put = async (path: string, content: string) => {
     const full = join(dir, path);
@@ -89,7 +90,9 @@ export async function scaffold(dir: string, log: (line: string) => void = () => 
     done.push({ path, action: 'created' });
   };
   await put('drills/example.drill.ts', EXAMPLE_DRILL);
-  const ownConfig = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'].find((f) => existsSync(join(dir, f)));
+  const ownConfig = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'].find((f) =>
+    existsSync(join(dir, f)),
+  );
   if (ownConfig) {
     const text = await readFile(join(dir, ownConfig), 'utf8');
     done.push({ path: ownConfig, action: 'kept' });
@@ -98,13 +101,19 @@ export async function scaffold(dir: string, log: (line: string) => void = () => 
     await put('vitest.config.ts', VITEST_CONFIG);
   }
   await put('.github/workflows/restore-drill.yml', await readFile(workflowTemplate(), 'utf8'));
-  await put('reports/README.md', 'Signed restore-drill reports land here (git-ignored; keep them in the evidence store or as CI artifacts).\n');
+  await put(
+    'reports/README.md',
+    'Signed restore-drill reports land here (git-ignored; keep them in the evidence store or as CI artifacts).\n',
+  );
   const gitignore = join(dir, '.gitignore');
   const present = existsSync(gitignore) ? (await readFile(gitignore, 'utf8')).split('\n').map((l) => l.trim()) : [];
   const missing = GITIGNORE_ENTRIES.filter((entry) => !present.includes(entry));
   if (missing.length > 0) {
     const lead = present.length > 0 && present[present.length - 1] !== '' ? '\n' : '';
-    await appendFile(gitignore, `${lead}# restore-drill: reports, local demo keys and fetched dumps stay out of git\n${missing.join('\n')}\n`);
+    await appendFile(
+      gitignore,
+      `${lead}# restore-drill: reports, local demo keys and fetched dumps stay out of git\n${missing.join('\n')}\n`,
+    );
     done.push({ path: '.gitignore', action: present.length > 0 ? 'appended' : 'created' });
   } else {
     done.push({ path: '.gitignore', action: 'kept' });
@@ -121,14 +130,19 @@ function workflowTemplate(): string {
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  throw new ConfigError('the workflow template is missing from this restore-drill installation', 'reinstall restore-drill');
+  throw new ConfigError(
+    'the workflow template is missing from this restore-drill installation',
+    'reinstall restore-drill',
+  );
 }
 
 /** `restore-drill init [--dir DIR]`: scaffolds a user's repository (see {@link scaffold}). */
 export function registerInitCommand(program: Command, setExit: (code: number) => void): Command {
   return program
     .command('init')
-    .description('scaffold this repository: an example drill, the Vitest drills project, the scheduled workflow, .gitignore entries')
+    .description(
+      'scaffold this repository: an example drill, the Vitest drills project, the scheduled workflow, .gitignore entries',
+    )
     .option('--dir <dir>', 'the repository to scaffold', '.')
     .action(async (opts: { dir: string }) => {
       const dir = resolve(opts.dir);

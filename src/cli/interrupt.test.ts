@@ -21,7 +21,12 @@ beforeAll(async () => {
   keys = generateKeyPair(join(dir, 'keys'));
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
+  dump = (
+    await dumpWithManifest(
+      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
+      join(dir, 'shop.dump'),
+    )
+  ).path;
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -56,7 +61,15 @@ describe.concurrent('interrupted while…', () => {
     // The signal lands in the phase that printed the line, or — if that phase ends first — a later one.
     expect(ORDER.indexOf(report!.error!.phase)).toBeGreaterThanOrEqual(ORDER.indexOf(phase));
     expect(report!.phases.at(-1)).toMatchObject({ name: report!.error!.phase, status: 'interrupted' });
-    expect(report!.checks.filter((c) => c.status === 'passed' && c.name !== 'restore completed' && !c.name.startsWith('table exists') && !/^(row count|checksum|schema|sequence|markers|manifest trusted|marker #\d+ trusted|objects)/.test(c.name))).toEqual([]);
+    expect(
+      report!.checks.filter(
+        (c) =>
+          c.status === 'passed' &&
+          c.name !== 'restore completed' &&
+          !c.name.startsWith('table exists') &&
+          !/^(row count|checksum|schema|sequence|markers|manifest trusted|marker #\d+ trusted|objects)/.test(c.name),
+      ),
+    ).toEqual([]);
     // Nothing of the run is left: no cluster, no work dir.
     const leftovers: string[] = [];
     for (const name of (await readdir(tmpdir())).filter((n) => n.startsWith('restore-drill-'))) {

@@ -24,7 +24,9 @@ export async function main(argv: string[]): Promise<number> {
   ignoreClosedOutput();
   let exitCode: number = EXIT.ok;
   const program = new Command('restore-drill')
-    .description('Proves backups can be restored: restore, verify against markers, time against RTO/RPO, sign a report.')
+    .description(
+      'Proves backups can be restored: restore, verify against markers, time against RTO/RPO, sign a report.',
+    )
     .version(TOOL_VERSION)
     .showSuggestionAfterError(true)
     .exitOverride()

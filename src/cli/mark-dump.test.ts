@@ -26,15 +26,29 @@ afterAll(async () => {
 
 describe('restore-drill mark', () => {
   test('writes one marker with a mode per table, and never prints the password', async () => {
-    const out = await runCli(['mark', '--url', url, '--table', 'events:append-only', '--table', 'public.customers:count', '--table', 'orders']);
+    const out = await runCli([
+      'mark',
+      '--url',
+      url,
+      '--table',
+      'events:append-only',
+      '--table',
+      'public.customers:count',
+      '--table',
+      'orders',
+    ]);
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/marker #1 written to restore_drill\.markers of postgres:\/\/restore_drill_superuser:\*\*\*@%2F\S+socket:5432\/restored/);
+    expect(out.stdout).toMatch(
+      /marker #1 written to restore_drill\.markers of postgres:\/\/restore_drill_superuser:\*\*\*@%2F\S+socket:5432\/restored/,
+    );
     expect(out.stdout).toMatch(/public\.events: 3000 rows, append-only up to id 3000/);
     expect(out.stdout).toMatch(/public\.customers: 500 rows, count ±10%/);
     expect(out.stdout + out.stderr).not.toContain(password);
     const client = new pg.Client(shop.environment.connectionConfig());
     await client.connect();
-    const { rows } = await client.query('select id, jsonb_object_keys(tables) as t from restore_drill.markers order by t');
+    const { rows } = await client.query(
+      'select id, jsonb_object_keys(tables) as t from restore_drill.markers order by t',
+    );
     await client.end();
     expect(rows.map((r) => r.t)).toEqual(['public.customers', 'public.events', 'public.orders']);
   });
@@ -54,7 +68,9 @@ describe('restore-drill mark', () => {
     ['mark', () => []],
     ['dump', () => ['--out', join(dir, 'never-written.dump')]],
   ])('%s --role with a role that does not exist: one line, exit 2', async (command, more) => {
-    const out = await runCli([command, '--url-env', 'PROD_URL', '--role', 'no_such_role', ...more()], { env: { PROD_URL: url } });
+    const out = await runCli([command, '--url-env', 'PROD_URL', '--role', 'no_such_role', ...more()], {
+      env: { PROD_URL: url },
+    });
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/cannot SET ROLE no_such_role: role "no_such_role" does not exist/);
     expect(out.stderr.trim().split('\n')).toHaveLength(1);
@@ -79,7 +95,10 @@ describe('a server without TLS and sslmode=require', () => {
   test.each(['mark', 'dump'])('%s: one line naming the TLS problem, exit 2', async (command) => {
     const tls = `${url}?sslmode=require`;
     // From the environment, as documented: a password on the command line would add its own warning line.
-    const out = await runCli([command, '--url-env', 'TLS_URL', ...(command === 'dump' ? ['--out', join(dir, 'tls.dump')] : [])], { env: { TLS_URL: tls } });
+    const out = await runCli(
+      [command, '--url-env', 'TLS_URL', ...(command === 'dump' ? ['--out', join(dir, 'tls.dump')] : [])],
+      { env: { TLS_URL: tls } },
+    );
     expect(out.code, out.stderr).toBe(2);
     expect(out.stderr.trim().split('\n')).toHaveLength(1);
     expect(out.stderr).toMatch(/the server does not support TLS \(SSL\), but the URL asks for it \(sslmode=require\)/);
@@ -133,7 +152,9 @@ describe('restore-drill dump', () => {
         },
       });
       expect(result.code, result.stderr).toBe(130);
-      expect(result.stderr).toMatch(/restore-drill: dump interrupted by SIGINT; the partial .*interrupted\.dump was removed/);
+      expect(result.stderr).toMatch(
+        /restore-drill: dump interrupted by SIGINT; the partial .*interrupted\.dump was removed/,
+      );
       expect(hasStackTrace(result.stderr)).toBe(false);
       expect(existsSync(out)).toBe(false);
       expect(existsSync(`${out}.manifest.json`)).toBe(false);
@@ -162,7 +183,9 @@ describe('restore-drill keygen, verify, cleanup, --help', () => {
 
   test('verify with an unreadable public key or no files is a usage error', async () => {
     expect((await runCli(['verify', 'x.report.json', '--key', join(dir, 'none.pem')])).code).toBe(2);
-    expect((await runCli(['verify', '--key', join(dir, 'k', 'signing-key.pub.pem')])).stderr).toMatch(/nothing to verify/);
+    expect((await runCli(['verify', '--key', join(dir, 'k', 'signing-key.pub.pem')])).stderr).toMatch(
+      /nothing to verify/,
+    );
   });
 
   test('cleanup with a bad duration is a usage error; without leftovers it says so', async () => {
@@ -174,11 +197,14 @@ describe('restore-drill keygen, verify, cleanup, --help', () => {
     expect(ok.code).toBe(0);
   });
 
-  test.each(['run', 'check', 'mark', 'dump', 'verify', 'keygen', 'cleanup'])('%s --help exits 0 and describes it', async (command) => {
-    const out = await runCli([command, '--help']);
-    expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(new RegExp(`Usage: restore-drill ${command}`));
-  });
+  test.each(['run', 'check', 'mark', 'dump', 'verify', 'keygen', 'cleanup'])(
+    '%s --help exits 0 and describes it',
+    async (command) => {
+      const out = await runCli([command, '--help']);
+      expect(out.code).toBe(0);
+      expect(out.stdout).toMatch(new RegExp(`Usage: restore-drill ${command}`));
+    },
+  );
 
   test('an unknown command is a usage error with a suggestion', async () => {
     const out = await runCli(['chek']);

@@ -18,8 +18,15 @@ export function registerMarkCommand(program: Command, setExit: (code: number) =>
       'a table to mark, repeatable; mode append-only, exact or count (default: chosen per table); default every user table',
       (value: string, previous: TableSelection[] = []) => [...previous, parseTableSelection(value)],
     )
-    .option('--role <name>', 'SET ROLE to this role after login (e.g. a read-only role with pg_read_all_data that owns the restore_drill schema)')
-    .option('--s3 <s3-uri>', 'also record an attachment manifest of this versioned bucket prefix at the marker\'s time (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .option(
+      '--role <name>',
+      'SET ROLE to this role after login (e.g. a read-only role with pg_read_all_data that owns the restore_drill schema)',
+    )
+    .option(
+      '--s3 <s3-uri>',
+      "also record an attachment manifest of this versioned bucket prefix at the marker's time (repeatable)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action(async (opts: ProductionConnectionFlags & { table?: TableSelection[]; role?: string; s3?: string[] }) => {
       const url = productionUrl(opts);
       // Attachments (--s3): the AWS SDK loads only when asked for; a bad bucket fails before production is written.
@@ -27,16 +34,28 @@ export function registerMarkCommand(program: Command, setExit: (code: number) =>
       await attachments?.preflightAttachments(opts.s3!);
       const marker = await writeMarker(url, { tables: opts.table, role: opts.role });
       const tables = Object.entries(marker.tables);
-      process.stdout.write(`marker #${marker.id} written to restore_drill.markers of ${redactUrl(url)} at ${marker.takenAt}\n`);
+      process.stdout.write(
+        `marker #${marker.id} written to restore_drill.markers of ${redactUrl(url)} at ${marker.takenAt}\n`,
+      );
       for (const [name, table] of tables) {
-        const detail = table.mode === 'append-only' && table.bound ? ` up to ${table.bound.column} ${table.bound.value ?? '(empty table)'}` : table.mode === 'count' ? ` ±${Math.round((table.tolerance ?? 0) * 100)}%` : '';
-        process.stdout.write(`  ${name}: ${table.rows} rows, ${table.mode}${detail}${table.notHashed ? ` (${table.notHashed})` : ''}\n`);
+        const detail =
+          table.mode === 'append-only' && table.bound
+            ? ` up to ${table.bound.column} ${table.bound.value ?? '(empty table)'}`
+            : table.mode === 'count'
+              ? ` ±${Math.round((table.tolerance ?? 0) * 100)}%`
+              : '';
+        process.stdout.write(
+          `  ${name}: ${table.rows} rows, ${table.mode}${detail}${table.notHashed ? ` (${table.notHashed})` : ''}\n`,
+        );
       }
       if (marker.objects) process.stdout.write(`  ${describeFingerprint(marker.objects)}\n`);
       if (attachments) {
-        const manifests = await attachments.takeAttachmentManifests(opts.s3!, new Date(marker.takenAt), { log: (line) => process.stderr.write(`mark: ${line}\n`) });
+        const manifests = await attachments.takeAttachmentManifests(opts.s3!, new Date(marker.takenAt), {
+          log: (line) => process.stderr.write(`mark: ${line}\n`),
+        });
         await attachments.recordAttachmentManifests(url, marker.id, manifests, opts.role);
-        for (const manifest of manifests) process.stdout.write(`  ${attachments.describeAttachmentManifest(manifest)}\n`);
+        for (const manifest of manifests)
+          process.stdout.write(`  ${attachments.describeAttachmentManifest(manifest)}\n`);
       }
       setExit(EXIT.ok);
     });

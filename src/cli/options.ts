@@ -10,12 +10,18 @@ export function signingKeyOption(): Option {
 
 /** The `--notify` option shared by `run` and `check` (see ci-outputs.ts). */
 export function notifyOption(): Option {
-  return new Option('--notify <url>', 'POST a short JSON message (Slack-compatible) for each failed or errored drill; default $RESTORE_DRILL_NOTIFY (keeps the webhook token out of the process list)');
+  return new Option(
+    '--notify <url>',
+    'POST a short JSON message (Slack-compatible) for each failed or errored drill; default $RESTORE_DRILL_NOTIFY (keeps the webhook token out of the process list)',
+  );
 }
 
 /** The `--metrics-file` option shared by `run` and `check`. */
 export function metricsFileOption(): Option {
-  return new Option('--metrics-file <path.prom>', "write drill results as Prometheus metrics for node_exporter's textfile collector");
+  return new Option(
+    '--metrics-file <path.prom>',
+    "write drill results as Prometheus metrics for node_exporter's textfile collector",
+  );
 }
 
 /** The `--pushgateway` option shared by `run` and `check`. */

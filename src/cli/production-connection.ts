@@ -15,12 +15,19 @@ export interface ProductionConnectionFlags {
 /** The `--url` and `--url-env` options of `mark` and `dump`. */
 export function productionConnectionOptions(): Option[] {
   return [
-    new Option('--url <url>', 'postgres:// URL of the production database, without a password (that comes from PGPASSWORD or ~/.pgpass)'),
-    new Option('--url-env <name>', 'read the URL (a password in it is fine) from this environment variable, so it never appears in the process list'),
+    new Option(
+      '--url <url>',
+      'postgres:// URL of the production database, without a password (that comes from PGPASSWORD or ~/.pgpass)',
+    ),
+    new Option(
+      '--url-env <name>',
+      'read the URL (a password in it is fine) from this environment variable, so it never appears in the process list',
+    ),
   ];
 }
 
-const HOW = 'pass --url-env NAME (the URL in that variable), --url postgres://USER@HOST/DB with PGPASSWORD or ~/.pgpass, or set PGSERVICE or PGHOST';
+const HOW =
+  'pass --url-env NAME (the URL in that variable), --url postgres://USER@HOST/DB with PGPASSWORD or ~/.pgpass, or set PGSERVICE or PGHOST';
 
 /**
  * The production database's URL, from `--url-env NAME` (the variable's value), `--url`, or libpq's own
@@ -32,13 +39,21 @@ const HOW = 'pass --url-env NAME (the URL in that variable), --url postgres://US
  * @example
  * const url = productionUrl(opts); // opts from `mark --url-env PROD_DATABASE_URL`
  */
-export function productionUrl(flags: ProductionConnectionFlags, env: NodeJS.ProcessEnv = process.env, warn?: (line: string) => void): string {
+export function productionUrl(
+  flags: ProductionConnectionFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  warn?: (line: string) => void,
+): string {
   if (flags.url !== undefined && flags.urlEnv !== undefined) {
     throw new ConfigError('--url and --url-env both name the database', 'pass one of them');
   }
   if (flags.urlEnv !== undefined) {
     const value = env[flags.urlEnv]?.trim();
-    if (!value) throw new ConfigError(`--url-env ${flags.urlEnv}: that environment variable is not set or empty`, `set ${flags.urlEnv} to the postgres:// URL of the database`);
+    if (!value)
+      throw new ConfigError(
+        `--url-env ${flags.urlEnv}: that environment variable is not set or empty`,
+        `set ${flags.urlEnv} to the postgres:// URL of the database`,
+      );
     return value;
   }
   if (flags.url !== undefined) {
@@ -74,7 +89,10 @@ function urlFromLibpqEnvironment(env: NodeJS.ProcessEnv): string {
 
 /** One `[name]` section of a libpq connection service file, as libpq looks it up. */
 function readService(name: string, env: NodeJS.ProcessEnv): Record<string, string> {
-  const files = [env.PGSERVICEFILE ?? join(homedir(), '.pg_service.conf'), ...(env.PGSYSCONFDIR ? [join(env.PGSYSCONFDIR, 'pg_service.conf')] : [])];
+  const files = [
+    env.PGSERVICEFILE ?? join(homedir(), '.pg_service.conf'),
+    ...(env.PGSYSCONFDIR ? [join(env.PGSYSCONFDIR, 'pg_service.conf')] : []),
+  ];
   for (const file of files) {
     let text: string;
     try {
@@ -98,5 +116,8 @@ function readService(name: string, env: NodeJS.ProcessEnv): Record<string, strin
     }
     if (inSection || Object.keys(values).length > 0) return values;
   }
-  throw new ConfigError(`PGSERVICE ${name}: no such service in ${files.join(' or ')}`, 'check the service name and PGSERVICEFILE');
+  throw new ConfigError(
+    `PGSERVICE ${name}: no such service in ${files.join(' or ')}`,
+    'check the service name and PGSERVICEFILE',
+  );
 }

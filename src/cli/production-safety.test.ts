@@ -44,11 +44,17 @@ async function state(): Promise<State> {
     );
     const parts: string[] = [];
     for (const { t } of stats) {
-      const { rows } = await client.query<{ d: string }>(`select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as d from ${t} x`);
+      const { rows } = await client.query<{ d: string }>(
+        `select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as d from ${t} x`,
+      );
       parts.push(`${t}:${rows[0]!.d}`);
     }
-    const { rows: [table] } = await client.query<{ r: string | null }>("select to_regclass('restore_drill.markers')::text as r");
-    const markers = table?.r ? (await client.query<{ n: number }>('select count(*)::int as n from restore_drill.markers')).rows[0]!.n : 0;
+    const {
+      rows: [table],
+    } = await client.query<{ r: string | null }>("select to_regclass('restore_drill.markers')::text as r");
+    const markers = table?.r
+      ? (await client.query<{ n: number }>('select count(*)::int as n from restore_drill.markers')).rows[0]!.n
+      : 0;
     return { writes: Object.fromEntries(stats.map((s) => [s.t, s.w])), digest: parts.join(','), markers };
   } finally {
     await client.end();
@@ -75,7 +81,10 @@ test('dump writes nothing at all', async () => {
 
 test('the connections that only read are read-only in the server, not by convention', async () => {
   const { openConnectionPool } = await import('../markers/connection-pool.ts');
-  await using pool = await openConnectionPool(production.environment.connectionConfig(), { snapshot: 'shared', size: 2 });
+  await using pool = await openConnectionPool(production.environment.connectionConfig(), {
+    snapshot: 'shared',
+    size: 2,
+  });
   const results = await pool.map([1, 2], async (client) => {
     try {
       await client.query('create table should_not_exist (id int)');
@@ -84,5 +93,8 @@ test('the connections that only read are read-only in the server, not by convent
       return (error as Error).message;
     }
   });
-  expect(results).toEqual([expect.stringMatching(/read-only transaction/), expect.stringMatching(/read-only transaction/)]);
+  expect(results).toEqual([
+    expect.stringMatching(/read-only transaction/),
+    expect.stringMatching(/read-only transaction/),
+  ]);
 });

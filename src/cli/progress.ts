@@ -70,7 +70,10 @@ function plainDisplay(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStre
   };
 }
 
-function barDisplay(stdout: NodeJS.WritableStream & { isTTY?: boolean }, stderr: NodeJS.WritableStream): ProgressDisplay {
+function barDisplay(
+  stdout: NodeJS.WritableStream & { isTTY?: boolean },
+  stderr: NodeJS.WritableStream,
+): ProgressDisplay {
   const multibar = new cliProgress.MultiBar({
     stream: stderr,
     format: ' {drill} {bar} {phase} {counts}',

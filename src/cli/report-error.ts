@@ -6,8 +6,18 @@ import { EXIT } from './exit-codes.ts';
 /** Prints an error as one line and returns the exit code it maps to. */
 export function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
-    const message = error.message.replace(/^error:\s*/, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    )
+      return EXIT.ok;
+    const message = error.message
+      .replace(/^error:\s*/, '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' ');
     process.stderr.write(`restore-drill: ${message} (see restore-drill --help)\n`);
     return EXIT.usage;
   }
@@ -21,7 +31,9 @@ export function reportError(error: unknown): number {
     return EXIT.usage;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`restore-drill: unexpected error: ${redact(message.split('\n')[0] ?? '')} (set RESTORE_DRILL_DEBUG=1 for details)\n`);
+  process.stderr.write(
+    `restore-drill: unexpected error: ${redact(message.split('\n')[0] ?? '')} (set RESTORE_DRILL_DEBUG=1 for details)\n`,
+  );
   if (process.env.RESTORE_DRILL_DEBUG) process.stderr.write(`${redact(String((error as Error)?.stack ?? error))}\n`);
   return EXIT.failed;
 }

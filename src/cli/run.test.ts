@@ -18,7 +18,10 @@ beforeAll(async () => {
   key = generateKeyPair(join(project, 'keys')).privatePath;
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(project, 'backups', 'shop.dump'));
+  await dumpWithManifest(
+    `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
+    join(project, 'backups', 'shop.dump'),
+  );
 });
 afterAll(async () => {
   await rm(project, { recursive: true, force: true });
@@ -76,10 +79,14 @@ test('a drill file with a syntax error and a drill with no source: one line each
 });
 
 test('a policy-only drill without policies checks nothing: refused with what to add, exit 2, no report', async () => {
-  await drills({ 'empty.drill.ts': `import { drill, fileSource } from ${JSON.stringify(INDEX)};\ndrill('checks nothing', { source: fileSource('backups'), restore: false });` });
+  await drills({
+    'empty.drill.ts': `import { drill, fileSource } from ${JSON.stringify(INDEX)};\ndrill('checks nothing', { source: fileSource('backups'), restore: false });`,
+  });
   const reportDir = join(project, 'reports-nothing');
   const out = await runCli(['run', '--report-dir', reportDir, '--signing-key', key], { cwd: project });
-  expect(out.stdout).toMatch(/✗ checks nothing — CONFIG ERROR: drill "checks nothing" checks nothing: it restores nothing \(restore: false\) and has no policies — add a policy/);
+  expect(out.stdout).toMatch(
+    /✗ checks nothing — CONFIG ERROR: drill "checks nothing" checks nothing: it restores nothing \(restore: false\) and has no policies — add a policy/,
+  );
   expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
   expect(out.code).toBe(2);
   expect((await readdir(reportDir).catch(() => [])).filter((n) => n.endsWith('.report.json'))).toEqual([]);
@@ -98,31 +105,40 @@ test('no drill files, or a named file that does not exist: exit 2 with what to d
 // retry: under CI load the report was once missing (1 of 3 full runs): Vitest's cancellation can end the
 // worker before the cancelled drill writes its report. A known defect to fix in run.ts, not hidden: a
 // second failure in a row still fails.
-test('SIGINT during a drill: the drill writes a signed error report, tears down, and run exits 130', { retry: 1 }, async () => {
-  await drills({ 'a.drill.ts': passing });
-  const reports = join(project, 'interrupted');
-  let sent = false;
-  const out = await runCli(['run', '--report-dir', reports, '--signing-key', key], {
-    cwd: project,
-    onStderr: (text, child) => {
-      if (!sent && /provision: PostgreSQL .* listening/.test(text)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    },
-  });
-  expect(sent).toBe(true);
-  expect(out.code).toBe(130);
-  const names = (await readdir(reports)).filter((n) => n.endsWith('.report.json'));
-  expect(names).toHaveLength(1);
-  const { verifyReportFile } = await import('../evidence/report-verifier.ts');
-  const { loadPublicKey } = await import('../evidence/signing-key.ts');
-  const { report } = await verifyReportFile(join(reports, names[0]!), loadPublicKey(key));
-  expect(report?.status).toBe('error');
-  expect(report?.error?.message).toMatch(/^interrupted/);
-  // Torn down by the drill, or — if Vitest ended the cancelled worker first — by the cluster's watchdog.
-  await expect.poll(async () => (await readdir(tmpdir())).filter((n) => n.includes(report!.runId)), { timeout: 20_000, interval: 500 }).toEqual([]);
-});
+test(
+  'SIGINT during a drill: the drill writes a signed error report, tears down, and run exits 130',
+  { retry: 1 },
+  async () => {
+    await drills({ 'a.drill.ts': passing });
+    const reports = join(project, 'interrupted');
+    let sent = false;
+    const out = await runCli(['run', '--report-dir', reports, '--signing-key', key], {
+      cwd: project,
+      onStderr: (text, child) => {
+        if (!sent && /provision: PostgreSQL .* listening/.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(out.code).toBe(130);
+    const names = (await readdir(reports)).filter((n) => n.endsWith('.report.json'));
+    expect(names).toHaveLength(1);
+    const { verifyReportFile } = await import('../evidence/report-verifier.ts');
+    const { loadPublicKey } = await import('../evidence/signing-key.ts');
+    const { report } = await verifyReportFile(join(reports, names[0]!), loadPublicKey(key));
+    expect(report?.status).toBe('error');
+    expect(report?.error?.message).toMatch(/^interrupted/);
+    // Torn down by the drill, or — if Vitest ended the cancelled worker first — by the cluster's watchdog.
+    await expect
+      .poll(async () => (await readdir(tmpdir())).filter((n) => n.includes(report!.runId)), {
+        timeout: 20_000,
+        interval: 500,
+      })
+      .toEqual([]);
+  },
+);
 
 test('with a Vitest config, a drill file named outside its drills project still runs', async () => {
   await drills({});
@@ -150,7 +166,9 @@ test("a user's drill, run with this repository's Vitest config beside it, builds
     await mkdir(join(withConfig, 'drills'));
     await writeFile(join(withConfig, 'drills', 'mine.drill.ts'), passing);
     const before = (await readdir(join(withConfig, 'backups'))).sort();
-    const out = await runCli(['run', '--report-dir', join(withConfig, 'reports'), '--signing-key', key], { cwd: withConfig });
+    const out = await runCli(['run', '--report-dir', join(withConfig, 'reports'), '--signing-key', key], {
+      cwd: withConfig,
+    });
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/1 drill: 1 passed/);
     expect(out.stderr).not.toMatch(/demo/);

@@ -8,7 +8,13 @@ import { resolveSigner } from '../evidence/signer.ts';
 import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
-import { cadenceOption, evidenceOption, evidenceRetentionOption, prepareDrillEvidence, type EvidenceFlags } from './evidence-options.ts';
+import {
+  cadenceOption,
+  evidenceOption,
+  evidenceRetentionOption,
+  prepareDrillEvidence,
+  type EvidenceFlags,
+} from './evidence-options.ts';
 import { createProgressDisplay } from './progress.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
 import { formatShard, parseFleetRun, parseShard } from '../fleet/shard-spec.ts';
@@ -33,115 +39,168 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .addOption(evidenceOption())
     .addOption(evidenceRetentionOption())
     .addOption(cadenceOption())
-    .option('--shard <i/N>', 'run shard i of N (from 1): drill files are split by the times of the last merged run (see docs/fleet.md)')
-    .option('--timings <file>', "with --shard: balance by this timings.json (merge's output); default the evidence store's, else by file count")
-    .option('--fleet-run <id>', 'with --shard and --evidence: the id shared by the shards of one run (e.g. the CI run id), so merge can read them from the store; default $RESTORE_DRILL_FLEET_RUN')
-    .action(async (files: string[], opts: { reportDir: string; signingKey?: string; cadence?: string; shard?: string; timings?: string; fleetRun?: string } & CiFlags & EvidenceFlags) => {
-      const shardSpec = opts.shard === undefined ? undefined : parseShard(opts.shard);
-      const fleetRun = parseFleetRun(opts.fleetRun);
-      for (const file of files) {
-        if (/\.drill\.ts$/.test(file) && !existsSync(file)) {
-          throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
+    .option(
+      '--shard <i/N>',
+      'run shard i of N (from 1): drill files are split by the times of the last merged run (see docs/fleet.md)',
+    )
+    .option(
+      '--timings <file>',
+      "with --shard: balance by this timings.json (merge's output); default the evidence store's, else by file count",
+    )
+    .option(
+      '--fleet-run <id>',
+      'with --shard and --evidence: the id shared by the shards of one run (e.g. the CI run id), so merge can read them from the store; default $RESTORE_DRILL_FLEET_RUN',
+    )
+    .action(
+      async (
+        files: string[],
+        opts: {
+          reportDir: string;
+          signingKey?: string;
+          cadence?: string;
+          shard?: string;
+          timings?: string;
+          fleetRun?: string;
+        } & CiFlags &
+          EvidenceFlags,
+      ) => {
+        const shardSpec = opts.shard === undefined ? undefined : parseShard(opts.shard);
+        const fleetRun = parseFleetRun(opts.fleetRun);
+        for (const file of files) {
+          if (/\.drill\.ts$/.test(file) && !existsSync(file)) {
+            throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
+          }
         }
-      }
-      warnAboutArgvSecrets([argvSecretWarnings.notify(opts.notify), argvSecretWarnings.signingKey(opts.signingKey)]);
-      const ciTargets = parseCiFlags(opts);
-      // Resolve the key once here, so a missing key fails before any drill starts and the demo key is
-      // created (and announced) once, not by every worker.
-      const key = await resolveSigner({
-        flag: opts.signingKey,
-        env: process.env.RESTORE_DRILL_SIGNING_KEY,
-        defaultDir: defaultKeyDir(),
-        log: (line) => process.stderr.write(`restore-drill: ${line}\n`),
-      });
-      // The store is checked and the report directory filled from it before any drill starts.
-      const { uri: evidence, settings: evidenceSettings } = await prepareDrillEvidence(opts, opts.reportDir);
-      // A shard: Vitest's --shard with restore-drill's plan (fleet/shard-run.ts), recorded in shard.json for merge.
-      const shard = shardSpec && (await import('../fleet/shard-run.ts')).shardRun(shardSpec, { reportDir: opts.reportDir, evidence, fleetRun, timings: await loadShardTimings({ timingsFile: opts.timings, evidence }) });
-      const sharding = shard ? { shard: formatShard(shardSpec), passWithNoTests: true, sequence: { sequencer: shard.sequencer } } : {};
-      // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
-      // workers' plain lines pass through unchanged.
-      const display = createProgressDisplay();
-      // What every drill gets, as values: the workers read them with Vitest's `inject`, not from the environment.
-      const settings: DrillSettings = {
-        reportDir: resolve(opts.reportDir),
-        signingKey: key.source,
-        ...evidenceSettings,
-        ...(display.tty ? { progressLines: true } : {}),
-      };
-      const reporter = new DrillSummaryReporter((text) => display.print(text), (name, outcome) => display.finish(name, outcome));
-      const reporters = shard ? [reporter, shard.reporter, ['blob', { outputFile: shard.blobFile }] as ['blob', { outputFile: string }]] : [reporter];
-      let hasConfig = CONFIG_FILES.some((f) => existsSync(f));
-      // Loaded here, not at the top: Vitest's node API takes seconds to import and only `run` needs it.
-      const { createVitest } = await import('vitest/node');
-      const named = files.filter((f) => /\.drill\.ts$/.test(f));
-      const start = (withConfig: boolean) =>
-        createVitest(
-          'test',
-          withConfig
-            ? { watch: false, project: ['drills'], reporters, ...sharding }
-            : // Files named on the command line run wherever they are, not only under drills/.
-              { watch: false, config: false, include: ['drills/**/*.drill.ts', ...named], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', reporters, ...sharding },
-          {},
-          { stderr: display.workerStderr },
-        ).catch((error: unknown) => {
-          display.stop();
-          throw error;
+        warnAboutArgvSecrets([argvSecretWarnings.notify(opts.notify), argvSecretWarnings.signingKey(opts.signingKey)]);
+        const ciTargets = parseCiFlags(opts);
+        // Resolve the key once here, so a missing key fails before any drill starts and the demo key is
+        // created (and announced) once, not by every worker.
+        const key = await resolveSigner({
+          flag: opts.signingKey,
+          env: process.env.RESTORE_DRILL_SIGNING_KEY,
+          defaultDir: defaultKeyDir(),
+          log: (line) => process.stderr.write(`restore-drill: ${line}\n`),
         });
-      let vitest = await start(hasConfig);
-      // A drill file named on the command line that the config's drills project does not include would be
-      // refused as "no test files": run the named files with the drills defaults instead, and say so.
-      const project = vitest.projects.find((p) => p.name === 'drills');
-      const outside = hasConfig && project ? named.filter((f) => !project.matchesTestGlob(resolve(f))) : [];
-      if (outside.length > 0) {
-        process.stderr.write(`restore-drill: ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} outside the drills project of the Vitest config; running the named files with restore-drill's drill defaults\n`);
-        await vitest.close();
-        hasConfig = false;
-        vitest = await start(false);
-      }
-      vitest.provide('restoreDrill', settings);
-      // Ctrl-C / SIGTERM: cancel the run so each running drill writes its `error` report and tears down.
-      // Vitest's own handler would exit at once, so it is replaced. A second signal exits at once (the
-      // environments' watchdogs still remove what was created).
-      for (const name of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(name);
-      let cancelledBy: NodeJS.Signals | null = null;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (cancelledBy) process.exit(signalExitCode(signal));
-        cancelledBy = signal;
-        process.stderr.write(`restore-drill: ${signal} received, stopping the drills and writing their reports…\n`);
-        void vitest.cancelCurrentRun('keyboard-input');
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      try {
-        await vitest.start(files);
-      } catch (error) {
-        // Vitest throws when a filter or the include pattern matches no file.
-        if (/No test files found/i.test((error as Error).message)) throw noDrillFiles(files, hasConfig);
-        throw error;
-      } finally {
-        await vitest.close();
-        display.stop();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
-      const found = vitest.state.getFiles().length;
-      if (found > 0 || shard) {
-        const run = { drills: reporter.drills, notRun: reporter.notRun };
-        const { junitPath, summaryPath } = await writeCiOutputs(run, { reportDir: opts.reportDir, evidence, ...ciTargets, warn: (line) => process.stderr.write(`${line}\n`) });
-        process.stdout.write(`junit: ${junitPath}  summary: ${summaryPath}\n`);
-      }
-      if (cancelledBy) {
-        setExit(signalExitCode(cancelledBy));
-        return;
-      }
-      if (found === 0 && !shard) throw noDrillFiles(files, hasConfig);
-      setExit(reporter.exitCode());
-    });
+        // The store is checked and the report directory filled from it before any drill starts.
+        const { uri: evidence, settings: evidenceSettings } = await prepareDrillEvidence(opts, opts.reportDir);
+        // A shard: Vitest's --shard with restore-drill's plan (fleet/shard-run.ts), recorded in shard.json for merge.
+        const shard =
+          shardSpec &&
+          (await import('../fleet/shard-run.ts')).shardRun(shardSpec, {
+            reportDir: opts.reportDir,
+            evidence,
+            fleetRun,
+            timings: await loadShardTimings({ timingsFile: opts.timings, evidence }),
+          });
+        const sharding = shard
+          ? { shard: formatShard(shardSpec), passWithNoTests: true, sequence: { sequencer: shard.sequencer } }
+          : {};
+        // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
+        // workers' plain lines pass through unchanged.
+        const display = createProgressDisplay();
+        // What every drill gets, as values: the workers read them with Vitest's `inject`, not from the environment.
+        const settings: DrillSettings = {
+          reportDir: resolve(opts.reportDir),
+          signingKey: key.source,
+          ...evidenceSettings,
+          ...(display.tty ? { progressLines: true } : {}),
+        };
+        const reporter = new DrillSummaryReporter(
+          (text) => display.print(text),
+          (name, outcome) => display.finish(name, outcome),
+        );
+        const reporters = shard
+          ? [reporter, shard.reporter, ['blob', { outputFile: shard.blobFile }] as ['blob', { outputFile: string }]]
+          : [reporter];
+        let hasConfig = CONFIG_FILES.some((f) => existsSync(f));
+        // Loaded here, not at the top: Vitest's node API takes seconds to import and only `run` needs it.
+        const { createVitest } = await import('vitest/node');
+        const named = files.filter((f) => /\.drill\.ts$/.test(f));
+        const start = (withConfig: boolean) =>
+          createVitest(
+            'test',
+            withConfig
+              ? { watch: false, project: ['drills'], reporters, ...sharding }
+              : // Files named on the command line run wherever they are, not only under drills/.
+                {
+                  watch: false,
+                  config: false,
+                  include: ['drills/**/*.drill.ts', ...named],
+                  testTimeout: 0,
+                  hookTimeout: 600_000,
+                  pool: 'forks',
+                  reporters,
+                  ...sharding,
+                },
+            {},
+            { stderr: display.workerStderr },
+          ).catch((error: unknown) => {
+            display.stop();
+            throw error;
+          });
+        let vitest = await start(hasConfig);
+        // A drill file named on the command line that the config's drills project does not include would be
+        // refused as "no test files": run the named files with the drills defaults instead, and say so.
+        const project = vitest.projects.find((p) => p.name === 'drills');
+        const outside = hasConfig && project ? named.filter((f) => !project.matchesTestGlob(resolve(f))) : [];
+        if (outside.length > 0) {
+          process.stderr.write(
+            `restore-drill: ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} outside the drills project of the Vitest config; running the named files with restore-drill's drill defaults\n`,
+          );
+          await vitest.close();
+          hasConfig = false;
+          vitest = await start(false);
+        }
+        vitest.provide('restoreDrill', settings);
+        // Ctrl-C / SIGTERM: cancel the run so each running drill writes its `error` report and tears down.
+        // Vitest's own handler would exit at once, so it is replaced. A second signal exits at once (the
+        // environments' watchdogs still remove what was created).
+        for (const name of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(name);
+        let cancelledBy: NodeJS.Signals | null = null;
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (cancelledBy) process.exit(signalExitCode(signal));
+          cancelledBy = signal;
+          process.stderr.write(`restore-drill: ${signal} received, stopping the drills and writing their reports…\n`);
+          void vitest.cancelCurrentRun('keyboard-input');
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        try {
+          await vitest.start(files);
+        } catch (error) {
+          // Vitest throws when a filter or the include pattern matches no file.
+          if (/No test files found/i.test((error as Error).message)) throw noDrillFiles(files, hasConfig);
+          throw error;
+        } finally {
+          await vitest.close();
+          display.stop();
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+        const found = vitest.state.getFiles().length;
+        if (found > 0 || shard) {
+          const run = { drills: reporter.drills, notRun: reporter.notRun };
+          const { junitPath, summaryPath } = await writeCiOutputs(run, {
+            reportDir: opts.reportDir,
+            evidence,
+            ...ciTargets,
+            warn: (line) => process.stderr.write(`${line}\n`),
+          });
+          process.stdout.write(`junit: ${junitPath}  summary: ${summaryPath}\n`);
+        }
+        if (cancelledBy) {
+          setExit(signalExitCode(cancelledBy));
+          return;
+        }
+        if (found === 0 && !shard) throw noDrillFiles(files, hasConfig);
+        setExit(reporter.exitCode());
+      },
+    );
 }
 
 function noDrillFiles(files: readonly string[], hasConfig: boolean): ConfigError {
-  if (files.length === 0) return new ConfigError('no drill files found', 'put drills in drills/*.drill.ts or name the files to run');
+  if (files.length === 0)
+    return new ConfigError('no drill files found', 'put drills in drills/*.drill.ts or name the files to run');
   return new ConfigError(
     `no drill files found for ${files.join(' ')}`,
     hasConfig

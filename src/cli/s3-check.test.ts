@@ -24,8 +24,18 @@ beforeAll(async () => {
   const c = shop.environment.connectionConfig();
   url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
   // No AWS config files of the machine: only what the test sets.
-  awsEnv = { ...moto.env, AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), AWS_ENDPOINT_URL_S3: '' };
-  const s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  awsEnv = {
+    ...moto.env,
+    AWS_CONFIG_FILE: join(dir, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+    AWS_ENDPOINT_URL_S3: '',
+  };
+  const s3 = new S3Client({
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
   await s3.send(new CreateBucketCommand({ Bucket: 'backups' }));
   s3.destroy();
 });
@@ -41,7 +51,17 @@ describe('S3 end to end (moto_server)', () => {
     const dumped = await cli(['dump', '--url', url, '--out', 's3://backups/shop/']);
     expect(dumped.code).toBe(0);
     expect(dumped.stdout).toMatch(/to s3:\/\/backups\/shop\/dump-\d{8}T\d{6}Z\.dump .*with its manifest/);
-    const checked = await cli(['check', '--dump', 's3://backups/shop/', '--rpo', '1h', '--report-dir', join(dir, 'reports'), '--signing-key', key]);
+    const checked = await cli([
+      'check',
+      '--dump',
+      's3://backups/shop/',
+      '--rpo',
+      '1h',
+      '--report-dir',
+      join(dir, 'reports'),
+      '--signing-key',
+      key,
+    ]);
     expect(checked.stdout).toContain('PASSED');
     expect(checked.code).toBe(0);
     const md = (await readdir(join(dir, 'reports'))).find((n) => n.endsWith('.report.md'))!;
@@ -51,14 +71,30 @@ describe('S3 end to end (moto_server)', () => {
   });
 
   test('an empty prefix: one line, exit 1, a signed failed report', async () => {
-    const out = await cli(['check', '--dump', 's3://backups/nothing-here/', '--report-dir', join(dir, 'reports'), '--signing-key', key]);
+    const out = await cli([
+      'check',
+      '--dump',
+      's3://backups/nothing-here/',
+      '--report-dir',
+      join(dir, 'reports'),
+      '--signing-key',
+      key,
+    ]);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/no dumps under s3:\/\/backups\/nothing-here\//);
     expect(hasStackTrace(out.stdout + out.stderr)).toBe(false);
   });
 
   test('a bucket that does not exist: one line, exit 1', async () => {
-    const out = await cli(['check', '--dump', 's3://no-such-bucket/x/', '--report-dir', join(dir, 'reports'), '--signing-key', key]);
+    const out = await cli([
+      'check',
+      '--dump',
+      's3://no-such-bucket/x/',
+      '--report-dir',
+      join(dir, 'reports'),
+      '--signing-key',
+      key,
+    ]);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/no-such-bucket/);
   });
@@ -72,12 +108,20 @@ describe('S3 end to end (moto_server)', () => {
   });
 
   test('the upload puts the dump before its manifest, so a manifest never vouches for a dump not all there', async () => {
-    const s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const s3 = new S3Client({
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
     const keys: string[] = [];
-    s3.middlewareStack.add((next) => async (args) => {
-      keys.push(String((args.input as { Key?: string }).Key));
-      return next(args);
-    }, { step: 'initialize', name: 'recordKeys' });
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        keys.push(String((args.input as { Key?: string }).Key));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordKeys' },
+    );
     const local = join(dir, 'ordered');
     const dumped = await runCli(['dump', '--url', url, '--out', `${local}/`]);
     expect(dumped.code, dumped.stderr).toBe(0);

@@ -24,7 +24,10 @@ beforeAll(async () => {
   [shop, moto] = await Promise.all([startShopDatabase(), startMotoServer()]);
   const keys = generateKeyPair(join(dir, 'keys'));
   const pem = readFileSync(keys.privatePath, 'utf8');
-  const keyBody = pem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+  const keyBody = pem
+    .split('\n')
+    .filter((l) => l && !l.startsWith('-----'))
+    .join('');
   const password = String(shop.environment.connectionConfig().password);
   secrets = [password, encodeURIComponent(password), AWS_SECRET, keyBody];
   env = {
@@ -34,7 +37,12 @@ beforeAll(async () => {
     AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
     RESTORE_DRILL_SIGNING_KEY: pem, // the key's content in the environment, as CI secret stores pass it
   };
-  const s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: AWS_SECRET } });
+  const s3 = new S3Client({
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: AWS_SECRET },
+  });
   await s3.send(new CreateBucketCommand({ Bucket: 'backups' }));
   s3.destroy();
 });
@@ -61,11 +69,18 @@ test('every output of mark, dump, check (passing and failing) and verify is free
   expect((await run(['check', '--dump', 's3://backups/nothing/', '--report-dir', reports])).code).toBe(1);
   expect((await run(['verify', '--key', join(dir, 'keys', 'signing-key.pub.pem'), '--ledger', reports])).code).toBe(0);
 
-  const texts: Array<[string, string]> = outputs.flatMap((o, i) => [[`stdout #${i}`, o.stdout], [`stderr #${i}`, o.stderr]] as Array<[string, string]>);
+  const texts: Array<[string, string]> = outputs.flatMap(
+    (o, i) =>
+      [
+        [`stdout #${i}`, o.stdout],
+        [`stderr #${i}`, o.stderr],
+      ] as Array<[string, string]>,
+  );
   for (const name of await readdir(reports)) {
     const text = await readFile(join(reports, name), 'utf8');
     texts.push([name, text]);
-    if (name.endsWith('.report.json')) texts.push([`${name} payload`, Buffer.from(JSON.parse(text).payload, 'base64').toString('utf8')]);
+    if (name.endsWith('.report.json'))
+      texts.push([`${name} payload`, Buffer.from(JSON.parse(text).payload, 'base64').toString('utf8')]);
   }
   expect(texts.length).toBeGreaterThan(14);
   for (const [where, text] of texts) {

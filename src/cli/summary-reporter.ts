@@ -47,7 +47,9 @@ export class DrillSummaryReporter implements Reporter {
     // No report was written: the drill never started, which means its options are wrong.
     if (error?.name === 'ConfigError') this.configErrors++;
     else this.failed++;
-    this.out(`✗ ${testCase.name} — ${error?.name === 'ConfigError' ? 'CONFIG ERROR' : 'FAILED'}: ${firstLine(error?.message)}\n`);
+    this.out(
+      `✗ ${testCase.name} — ${error?.name === 'ConfigError' ? 'CONFIG ERROR' : 'FAILED'}: ${firstLine(error?.message)}\n`,
+    );
   }
 
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<{ message?: string }>): void {
@@ -55,7 +57,12 @@ export class DrillSummaryReporter implements Reporter {
       for (const error of module.errors()) {
         this.loadErrors++;
         const where = relative(process.cwd(), module.moduleId);
-        const why = stripVTControlCharacters(error.message ?? '').split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' ');
+        const why = stripVTControlCharacters(error.message ?? '')
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .slice(0, 2)
+          .join(' ');
         this.notRun.push({ name: where, reason: `could not be loaded: ${why}` });
         this.out(`✗ ${where} could not be loaded: ${why}\n`);
       }

@@ -23,7 +23,12 @@ async function ledger(name: string, count: number): Promise<{ reportDir: string;
   const key = loadSigningKey(join(dir, 'keys', 'signing-key.pem'));
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
-    const { jsonPath } = await writeReport({ report: { ...report, runId: `run-${i}` }, reportDir, key, now: new Date(Date.UTC(2026, 10, 1, 10 + i)) });
+    const { jsonPath } = await writeReport({
+      report: { ...report, runId: `run-${i}` },
+      reportDir,
+      key,
+      now: new Date(Date.UTC(2026, 10, 1, 10 + i)),
+    });
     files.push(basename(jsonPath));
   }
   return { reportDir, files };

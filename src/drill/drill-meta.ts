@@ -19,13 +19,17 @@ export function toDrillMeta(result: DrillResult): DrillMeta {
     rto: result.report.objectives.rto,
     rpo: result.report.objectives.rpo,
     restoreSeconds: restore?.seconds ?? null,
-    failedChecks: result.failedChecks.map((c) => `${c.name}: expected ${c.expected}, got ${c.actual}${c.detail ? ` (${c.detail})` : ''}`),
+    failedChecks: result.failedChecks.map(
+      (c) => `${c.name}: expected ${c.expected}, got ${c.actual}${c.detail ? ` (${c.detail})` : ''}`,
+    ),
     checks: result.report.checks.map(({ name, status, expected, actual, detail }) => ({
       name,
       status,
       expected,
       actual,
-      ...(detail ? { detail: detail.length > META_DETAIL_CHARS ? `${detail.slice(0, META_DETAIL_CHARS - 1)}…` : detail } : {}),
+      ...(detail
+        ? { detail: detail.length > META_DETAIL_CHARS ? `${detail.slice(0, META_DETAIL_CHARS - 1)}…` : detail }
+        : {}),
     })),
     ledger: result.ledger,
     ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),

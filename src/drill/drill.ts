@@ -67,7 +67,9 @@ export function drill(name: string, options: DrillOptions, body?: DrillBody): vo
     if (result.status !== 'passed') {
       const reasons = result.report.error
         ? [`${result.report.error.phase} failed: ${result.report.error.message}`]
-        : result.failedChecks.map((c) => `${c.name}: expected ${c.expected}, got ${c.actual}${c.detail ? ` (${c.detail})` : ''}`);
+        : result.failedChecks.map(
+            (c) => `${c.name}: expected ${c.expected}, got ${c.actual}${c.detail ? ` (${c.detail})` : ''}`,
+          );
       const rto = result.report.objectives.rto.actualSeconds;
       throw new Error(
         `drill ${result.status}${rto !== null ? ` after ${formatDuration(rto)}` : ''}:\n  - ${reasons.join('\n  - ')}\n  report: ${result.markdownPath}`,

@@ -33,19 +33,34 @@ afterAll(async () => {
 /** `check` of a dump; the verified report. */
 async function check(dump: string, args: string[]): Promise<{ code: number | null; report: DrillReport }> {
   const reportDir = join(dir, `reports-${++runs}`);
-  const out = await runCli(['check', '--dump', dump, '--report-dir', reportDir, '--signing-key', keys.privatePath, ...args]);
+  const out = await runCli([
+    'check',
+    '--dump',
+    dump,
+    '--report-dir',
+    reportDir,
+    '--signing-key',
+    keys.privatePath,
+    ...args,
+  ]);
   const file = (await readdir(reportDir)).find((name) => name.endsWith('.report.json'))!;
   const verified = await verifyReportFile(join(reportDir, file), loadPublicKey(keys.publicPath));
   return { code: out.code, report: verified.report! };
 }
 
 /** Production with a marker row edited by `forge`, dumped (with a manifest when asked), then cleaned up. */
-async function backupWithMarker(name: string, forge: string, options: { manifest: boolean; also?: [string, string] }): Promise<string> {
+async function backupWithMarker(
+  name: string,
+  forge: string,
+  options: { manifest: boolean; also?: [string, string] },
+): Promise<string> {
   await writeMarker(url);
   await shop.query(forge);
   if (options.also) await shop.query(options.also[0]);
   try {
-    return options.manifest ? (await dumpWithManifest(url, join(dir, `${name}.dump`))).path : await shop.dump(join(dir, `${name}.dump`), 'custom');
+    return options.manifest
+      ? (await dumpWithManifest(url, join(dir, `${name}.dump`))).path
+      : await shop.dump(join(dir, `${name}.dump`), 'custom');
   } finally {
     if (options.also) await shop.query(options.also[1]);
     await shop.query('drop schema restore_drill cascade');
@@ -55,37 +70,59 @@ async function backupWithMarker(name: string, forge: string, options: { manifest
 const rpoCheck = (report: DrillReport) => report.checks.find((c) => c.name === 'objective RPO')!;
 
 test('a fresh dump with a 4-hour-old marker meets a 3-hour RPO: measured from the manifest, and the report says so', async () => {
-  const dump = await backupWithMarker('old-marker', "update restore_drill.markers set taken_at = now() - interval '4 hours'", { manifest: true });
+  const dump = await backupWithMarker(
+    'old-marker',
+    "update restore_drill.markers set taken_at = now() - interval '4 hours'",
+    { manifest: true },
+  );
   const { code, report } = await check(dump, ['--rpo', '3h']);
   expect(report.objectives.rpo.basis).toBe('manifest');
   expect(report.objectives.rpo.actualSeconds).toBeLessThan(600);
-  expect(rpoCheck(report)).toMatchObject({ status: 'passed', detail: expect.stringMatching(/^measured from the dump's manifest \(.+\), the newest trusted evidence/) });
+  expect(rpoCheck(report)).toMatchObject({
+    status: 'passed',
+    detail: expect.stringMatching(/^measured from the dump's manifest \(.+\), the newest trusted evidence/),
+  });
   expect(report.checks.find((c) => /^marker #\d+ trusted$/.test(c.name))).toMatchObject({ status: 'passed' });
   expect(report.status).toBe('passed');
   expect(code).toBe(0);
 });
 
 test('a future-dated marker with no tables, in a dump missing half a table: failed, named, and never the RPO', async () => {
-  const dump = await backupWithMarker('future-marker', "update restore_drill.markers set taken_at = now() + interval '10 years', tables = '{}'", {
-    manifest: false,
-    also: [
-      "create table restore_drill.kept as select * from public.page_views where customer_id % 2 = 0; delete from public.page_views where customer_id % 2 = 0",
-      'insert into public.page_views select * from restore_drill.kept',
-    ],
-  });
+  const dump = await backupWithMarker(
+    'future-marker',
+    "update restore_drill.markers set taken_at = now() + interval '10 years', tables = '{}'",
+    {
+      manifest: false,
+      also: [
+        'create table restore_drill.kept as select * from public.page_views where customer_id % 2 = 0; delete from public.page_views where customer_id % 2 = 0',
+        'insert into public.page_views select * from restore_drill.kept',
+      ],
+    },
+  );
   const { code, report } = await check(dump, ['--rpo', '3h']);
   const trust = report.checks.find((c) => /^marker #\d+ trusted$/.test(c.name));
-  expect(trust).toMatchObject({ status: 'failed', detail: expect.stringMatching(/in the future: after the drill started .*; it covers none of the 7 tables in the restored database/) });
+  expect(trust).toMatchObject({
+    status: 'failed',
+    detail: expect.stringMatching(
+      /in the future: after the drill started .*; it covers none of the 7 tables in the restored database/,
+    ),
+  });
   expect(report.objectives.rpo.basis).toBe('metadata');
   expect(report.objectives.rpo.actualSeconds).toBeGreaterThanOrEqual(0);
   // Every table the marker does not cover is listed as not verified.
-  expect(report.notVerified?.map((n) => `${n.name} ${n.reason}`)).toEqual(expect.arrayContaining(['public.page_views no-marker', 'public.customers no-marker']));
+  expect(report.notVerified?.map((n) => `${n.name} ${n.reason}`)).toEqual(
+    expect.arrayContaining(['public.page_views no-marker', 'public.customers no-marker']),
+  );
   expect(report.status).toBe('failed');
   expect(code).toBe(1);
 });
 
 test('a marker newer than the dump’s manifest contradicts it: failed, and the RPO is the manifest’s', async () => {
-  const dump = await backupWithMarker('newer-than-manifest', "update restore_drill.markers set taken_at = now() + interval '30 seconds'", { manifest: true });
+  const dump = await backupWithMarker(
+    'newer-than-manifest',
+    "update restore_drill.markers set taken_at = now() + interval '30 seconds'",
+    { manifest: true },
+  );
   const { report } = await check(dump, []);
   expect(report.checks.find((c) => /^marker #\d+ trusted$/.test(c.name))).toMatchObject({
     status: 'failed',

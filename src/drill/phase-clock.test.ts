@@ -10,16 +10,27 @@ test('phases are recorded in order and the RTO clock spans locate to verify', as
   await clock.run('verify', async () => 4);
   await clock.run('report', async () => 5);
   expect(clock.phases().map((p) => [p.name, p.status])).toEqual([
-    ['locate', 'ok'], ['provision', 'ok'], ['restore', 'ok'], ['verify', 'ok'], ['report', 'ok'],
+    ['locate', 'ok'],
+    ['provision', 'ok'],
+    ['restore', 'ok'],
+    ['verify', 'ok'],
+    ['report', 'ok'],
   ]);
-  const sum = clock.phases().slice(0, 4).reduce((s, p) => s + p.seconds, 0);
+  const sum = clock
+    .phases()
+    .slice(0, 4)
+    .reduce((s, p) => s + p.seconds, 0);
   expect(clock.rtoSeconds()).toBeGreaterThanOrEqual(Math.max(0, sum - 0.01));
 });
 
 test('no RTO when verify did not finish, and the failed phase is named', async () => {
   const clock = new PhaseClock();
   await clock.run('locate', async () => 1);
-  await expect(clock.run('restore', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+  await expect(
+    clock.run('restore', async () => {
+      throw new Error('boom');
+    }),
+  ).rejects.toThrow('boom');
   expect(clock.current).toBe('restore');
   expect(clock.phases().at(-1)?.status).toBe('failed');
   expect(clock.rtoSeconds()).toBeNull();

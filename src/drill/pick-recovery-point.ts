@@ -9,22 +9,37 @@ import type { RecoveryPoint } from '../model/recovery-point.ts';
  * one created within a window before `now`. An empty list (or window) is a ConfigError: there is nothing
  * to prove restorable.
  */
-export function pickRecoveryPoint(points: readonly RecoveryPoint[], pick: PickStrategy = { strategy: 'latest' }, where = 'the source', now = new Date()): RecoveryPoint {
+export function pickRecoveryPoint(
+  points: readonly RecoveryPoint[],
+  pick: PickStrategy = { strategy: 'latest' },
+  where = 'the source',
+  now = new Date(),
+): RecoveryPoint {
   if (points.length === 0) {
-    throw new ConfigError(`no recovery points found in ${where}`, 'check the location, or take a backup first (restore-drill dump)');
+    throw new ConfigError(
+      `no recovery points found in ${where}`,
+      'check the location, or take a backup first (restore-drill dump)',
+    );
   }
   const byTime = [...points].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   if (pick.strategy === 'latest') return byTime[0]!;
   if (pick.strategy === 'random') {
     const windowSeconds = parseDuration(pick.within, 'random pick window');
-    const inside = byTime.filter((p) => p.createdAt.getTime() >= now.getTime() - windowSeconds * 1000 && p.createdAt.getTime() <= now.getTime());
+    const inside = byTime.filter(
+      (p) => p.createdAt.getTime() >= now.getTime() - windowSeconds * 1000 && p.createdAt.getTime() <= now.getTime(),
+    );
     if (inside.length === 0) {
-      throw new ConfigError(`no recovery points created within the last ${formatDuration(windowSeconds)} in ${where}`, 'widen `within`, or check that backups are still being taken');
+      throw new ConfigError(
+        `no recovery points created within the last ${formatDuration(windowSeconds)} in ${where}`,
+        'widen `within`, or check that backups are still being taken',
+      );
     }
     return inside[randomInt(inside.length)]!;
   }
   const target = pick.target.getTime();
-  return byTime.reduce((best, p) => (Math.abs(p.createdAt.getTime() - target) < Math.abs(best.createdAt.getTime() - target) ? p : best));
+  return byTime.reduce((best, p) =>
+    Math.abs(p.createdAt.getTime() - target) < Math.abs(best.createdAt.getTime() - target) ? p : best,
+  );
 }
 
 /**
@@ -41,7 +56,8 @@ export function parsePick(text: string): PickStrategy {
   if (strategy === 'latest' && !argument) return { strategy: 'latest' };
   if (strategy === 'nearest' && argument) {
     const target = new Date(argument);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(argument) || Number.isNaN(target.getTime())) throw new ConfigError(`--pick nearest: "${argument}" is not an ISO 8601 time`, hint);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(argument) || Number.isNaN(target.getTime()))
+      throw new ConfigError(`--pick nearest: "${argument}" is not an ISO 8601 time`, hint);
     return { strategy: 'nearest', target };
   }
   if (strategy === 'random' && argument) {

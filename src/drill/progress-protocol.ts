@@ -45,7 +45,10 @@ export function decodeProgressLine(line: string): ProgressMessage | null {
  * @example
  * runDrill({ ...options, progress: progressLineWriter(name, settings.progressLines) });
  */
-export function progressLineWriter(drill: string, wanted: boolean | undefined): ((event: DrillProgressEvent) => void) | undefined {
+export function progressLineWriter(
+  drill: string,
+  wanted: boolean | undefined,
+): ((event: DrillProgressEvent) => void) | undefined {
   if (!wanted) return undefined;
   return (event) => process.stderr.write(encodeProgressLine(drill, event));
 }

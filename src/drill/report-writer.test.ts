@@ -58,7 +58,9 @@ describe('writeReport', () => {
     const demo = resolveSigningKey({ defaultDir: join(dir, '.keys'), log: () => {}, ci: false });
     const written = await writeReport({ report, reportDir: dir, key: demo });
     const verified = verifyEnvelope(JSON.parse(await readFile(written.jsonPath, 'utf8')), demo.publicKey);
-    expect(verified.valid && (verified.statement as { predicate: { signing: unknown } }).predicate.signing).toEqual({ demoKey: true });
+    expect(verified.valid && (verified.statement as { predicate: { signing: unknown } }).predicate.signing).toEqual({
+      demoKey: true,
+    });
   });
 
   it('links each report to the bytes of the one before it', async () => {
@@ -76,7 +78,8 @@ describe('writeReport', () => {
   it('adds -2, -3 when the name is taken, keeping name order as ledger order', async () => {
     const now = at('2026-11-23T17:55:33Z');
     const names = [];
-    for (let i = 0; i < 3; i++) names.push(basename((await writeReport({ report, reportDir: dir, key, now })).jsonPath));
+    for (let i = 0; i < 3; i++)
+      names.push(basename((await writeReport({ report, reportDir: dir, key, now })).jsonPath));
     expect(names).toEqual([
       '20261123T175533Z-orders-db-nightly-dump.report.json',
       '20261123T175533Z-orders-db-nightly-dump-2.report.json',
@@ -87,7 +90,12 @@ describe('writeReport', () => {
   it('never names a report so that it sorts before the newest one', async () => {
     const now = at('2026-11-23T17:55:33Z');
     await writeReport({ report: { ...report, drill: { name: 'zeta', file: null } }, reportDir: dir, key, now });
-    const alpha = await writeReport({ report: { ...report, drill: { name: 'alpha', file: null } }, reportDir: dir, key, now });
+    const alpha = await writeReport({
+      report: { ...report, drill: { name: 'alpha', file: null } },
+      reportDir: dir,
+      key,
+      now,
+    });
     expect(basename(alpha.jsonPath)).toBe('20261123T175534Z-alpha.report.json');
     const earlier = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T09:00:00Z') });
     expect(basename(earlier.jsonPath) > basename(alpha.jsonPath)).toBe(true);
@@ -106,7 +114,9 @@ describe('writeReport', () => {
     const next = await writeReport({ report, reportDir: dir, key, now: at('2026-11-23T18:00:00Z') });
     expect(basename(next.jsonPath)).toBe('99991231T235959Z-orders-db-nightly-dump.report.json');
     await writeFile(join(dir, '99991231T235959Z-zzz.report.json'), '{}');
-    await expect(writeReport({ report, reportDir: dir, key })).rejects.toThrow(/no report name sorts after 99991231T235959Z-zzz\.report\.json/);
+    await expect(writeReport({ report, reportDir: dir, key })).rejects.toThrow(
+      /no report name sorts after 99991231T235959Z-zzz\.report\.json/,
+    );
   });
 
   it('gives concurrent drills distinct previous reports (the directory lock)', async () => {
@@ -136,24 +146,27 @@ describe('writeReport', () => {
     await expect(attempt).rejects.toThrow(`report directory ${target} is not writable: not a directory (ENOTDIR)`);
   });
 
-  it.skipIf(process.getuid?.() !== 0)('a disk that fills up after the signed report is written costs only the views, with a warning', async () => {
-    // A 64 KiB tmpfs with two pages left: one for the lock file, one for the signed JSON, none for the views.
-    const full = join(dir, 'full');
-    await mkdir(full);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]);
-    try {
-      const { bavail, bsize } = await statfs(full);
-      await writeFile(join(full, 'filler'), Buffer.alloc(bavail * bsize - 2 * bsize));
-      const warnings: string[] = [];
-      const written = await writeReport({ report, reportDir: full, key, warn: (line) => warnings.push(line) });
-      expect(verifyEnvelope(JSON.parse(await readFile(written.jsonPath, 'utf8')), key.publicKey).valid).toBe(true);
-      expect(warnings).toEqual([
-        `restore-drill: warning: the signed report ${written.jsonPath} was written, its Markdown/HTML views were not: no space left on device (ENOSPC)`,
-      ]);
-    } finally {
-      execFileSync('umount', [full]);
-    }
-  });
+  it.skipIf(process.getuid?.() !== 0)(
+    'a disk that fills up after the signed report is written costs only the views, with a warning',
+    async () => {
+      // A 64 KiB tmpfs with two pages left: one for the lock file, one for the signed JSON, none for the views.
+      const full = join(dir, 'full');
+      await mkdir(full);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]);
+      try {
+        const { bavail, bsize } = await statfs(full);
+        await writeFile(join(full, 'filler'), Buffer.alloc(bavail * bsize - 2 * bsize));
+        const warnings: string[] = [];
+        const written = await writeReport({ report, reportDir: full, key, warn: (line) => warnings.push(line) });
+        expect(verifyEnvelope(JSON.parse(await readFile(written.jsonPath, 'utf8')), key.publicKey).valid).toBe(true);
+        expect(warnings).toEqual([
+          `restore-drill: warning: the signed report ${written.jsonPath} was written, its Markdown/HTML views were not: no space left on device (ENOSPC)`,
+        ]);
+      } finally {
+        execFileSync('umount', [full]);
+      }
+    },
+  );
 
   it('renders the views after the signed report is written and the directory lock released', async () => {
     const seen: string[] = [];
@@ -162,7 +175,9 @@ describe('writeReport', () => {
       reportDir: dir,
       key,
       renderMarkdown: (r, opts) => {
-        seen.push(`json ${existsSync(join(dir, opts.jsonFile ?? '')) ? 'written' : 'missing'}, lock ${existsSync(join(dir, LOCK_FILE)) ? 'held' : 'released'}`);
+        seen.push(
+          `json ${existsSync(join(dir, opts.jsonFile ?? '')) ? 'written' : 'missing'}, lock ${existsSync(join(dir, LOCK_FILE)) ? 'held' : 'released'}`,
+        );
         return `${r.drill.name}\n`;
       },
     });
@@ -178,6 +193,8 @@ describe('writeReport', () => {
       key,
       renderMarkdown: (r, opts) => `${r.drill.name} in ${opts.jsonFile}\n`,
     });
-    expect(await readFile(written.markdownPath, 'utf8')).toBe(`Orders DB: nightly dump in ${basename(written.jsonPath)}\n`);
+    expect(await readFile(written.markdownPath, 'utf8')).toBe(
+      `Orders DB: nightly dump in ${basename(written.jsonPath)}\n`,
+    );
   });
 });

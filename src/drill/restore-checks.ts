@@ -18,7 +18,9 @@ export const NOTHING_VERIFIED = 'something verified';
  * @example
  * assertSomethingToCheck({ name: 'nightly', restore: false }); // throws ConfigError
  */
-export function assertSomethingToCheck(run: Pick<DrillOptions, 'restore' | 'policies' | 'objectives'> & { readonly name: string }): void {
+export function assertSomethingToCheck(
+  run: Pick<DrillOptions, 'restore' | 'policies' | 'objectives'> & { readonly name: string },
+): void {
   if (run.restore !== false) return;
   if ((run.policies?.length ?? 0) === 0) {
     throw new ConfigError(
@@ -47,9 +49,10 @@ export function nothingVerifiedCheck(checks: readonly CheckResult[]): CheckResul
     status: 'failed',
     expected: 'at least one check that could fail',
     actual: 'none',
-    detail: ran.length === 0
-      ? `no check ran${checks.length ? ` (${checks.length} skipped)` : ''}: add a policy that checks something, or restore the recovery point and verify it against markers (\`restore-drill mark\` / \`restore-drill dump\`)`
-      : `only steps passed (${ran.map((c) => c.name).join(', ')}): the markers describe no table; mark tables with \`restore-drill mark\`, or add checks to the drill`,
+    detail:
+      ran.length === 0
+        ? `no check ran${checks.length ? ` (${checks.length} skipped)` : ''}: add a policy that checks something, or restore the recovery point and verify it against markers (\`restore-drill mark\` / \`restore-drill dump\`)`
+        : `only steps passed (${ran.map((c) => c.name).join(', ')}): the markers describe no table; mark tables with \`restore-drill mark\`, or add checks to the drill`,
   };
 }
 

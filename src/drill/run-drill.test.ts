@@ -26,7 +26,9 @@ beforeAll(async () => {
   const c = shop.environment.connectionConfig();
   const url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
   await mkdir(join(dir, 'fk-violation'));
-  await shop.query('set session_replication_role = replica; insert into order_items (order_id, line, sku, quantity, unit_price) select 999999, 1, sku, 1, 1 from products limit 1');
+  await shop.query(
+    'set session_replication_role = replica; insert into order_items (order_id, line, sku, quantity, unit_price) select 999999, 1, sku, 1, 1 from products limit 1',
+  );
   try {
     await dumpWithManifest(url, join(dir, 'fk-violation', 'shop.dump'));
   } finally {
@@ -34,7 +36,12 @@ beforeAll(async () => {
   }
   // An in-database marker of two tables only, one of them in `count` mode.
   await mkdir(join(dir, 'partial-marker'));
-  await writeMarker(url, { tables: [{ name: 'customers', mode: 'count' }, { name: 'events', mode: 'append-only' }] });
+  await writeMarker(url, {
+    tables: [
+      { name: 'customers', mode: 'count' },
+      { name: 'events', mode: 'append-only' },
+    ],
+  });
   await shop.dump(join(dir, 'partial-marker', 'shop.dump'), 'custom');
 });
 afterAll(async () => {
@@ -49,16 +56,33 @@ test('a policy-only drill lists and checks recovery points without restoring any
     name: 'count',
     evaluate: ({ points }) => {
       seen.push(points.length);
-      return [{ name: 'policy at least two recovery points', status: points.length >= 2 ? 'passed' : 'failed', expected: '≥ 2', actual: points.length }];
+      return [
+        {
+          name: 'policy at least two recovery points',
+          status: points.length >= 2 ? 'passed' : 'failed',
+          expected: '≥ 2',
+          actual: points.length,
+        },
+      ];
     },
   };
-  const result = await runDrill({ ...quiet(), name: 'policy only', source: fileSource(join(dir, 'backups')), policies: [policy], restore: false, signingKey, controls: ['SOC2-A1.2'] });
+  const result = await runDrill({
+    ...quiet(),
+    name: 'policy only',
+    source: fileSource(join(dir, 'backups')),
+    policies: [policy],
+    restore: false,
+    signingKey,
+    controls: ['SOC2-A1.2'],
+  });
   expect(seen).toEqual([1]);
   expect(result.status).toBe('failed');
   expect(result.report.phases.map((p) => p.name)).toEqual(['locate']);
   expect(result.report.environment).toBeNull();
   expect(result.report.controls).toEqual(['SOC2-A1.2']);
-  expect(result.report.checks).toEqual([expect.objectContaining({ name: 'policy at least two recovery points', status: 'failed', actual: 1 })]);
+  expect(result.report.checks).toEqual([
+    expect.objectContaining({ name: 'policy at least two recovery points', status: 'failed', actual: 1 }),
+  ]);
 });
 
 test('an assertion outside check() fails the check "drill assertions" with expected and actual', async () => {
@@ -74,37 +98,68 @@ test('an assertion outside check() fails the check "drill assertions" with expec
     },
   });
   expect(result.status).toBe('failed');
-  expect(result.failedChecks).toContainEqual(expect.objectContaining({ name: 'drill assertions', expected: 499, actual: 500 }));
+  expect(result.failedChecks).toContainEqual(
+    expect.objectContaining({ name: 'drill assertions', expected: 499, actual: 500 }),
+  );
   // No markers in this dump: that is a failed check too, and the RPO falls back to the dump's creation time.
   expect(result.failedChecks.map((c) => c.name)).toContain('markers present');
   expect(result.report.objectives.rpo.basis).toBe('metadata');
   // Nothing to compare the tables with: each is listed as not verified.
-  expect(result.report.notVerified).toContainEqual(expect.objectContaining({ kind: 'table', name: 'public.customers', reason: 'no-marker' }));
+  expect(result.report.notVerified).toContainEqual(
+    expect.objectContaining({ kind: 'table', name: 'public.customers', reason: 'no-marker' }),
+  );
 });
 
 describe('no vacuous passes', () => {
   test('a policy-only drill without policies is refused before anything starts, saying what to add', async () => {
     const reportDir = join(dir, 'reports-nothing');
-    const error = await runDrill({ log: () => {}, reportDir, name: 'checks nothing', source: fileSource(join(dir, 'backups')), restore: false, policies: [], signingKey }).catch((e) => e);
+    const error = await runDrill({
+      log: () => {},
+      reportDir,
+      name: 'checks nothing',
+      source: fileSource(join(dir, 'backups')),
+      restore: false,
+      policies: [],
+      signingKey,
+    }).catch((e) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.exitCode).toBe(2);
-    expect(error.message).toBe('drill "checks nothing" checks nothing: it restores nothing (restore: false) and has no policies');
+    expect(error.message).toBe(
+      'drill "checks nothing" checks nothing: it restores nothing (restore: false) and has no policies',
+    );
     expect(error.hint).toMatch(/add a policy .*freshnessPolicy.*or remove `restore: false`/);
     await expect(readdir(reportDir)).rejects.toThrow(/ENOENT/); // nothing was written
   });
 
   test('a policy-only drill that passes lists its data as not verified', async () => {
-    const policy: Policy = { name: 'any', evaluate: () => [{ name: 'policy any recovery point', status: 'passed', expected: '≥ 1', actual: 1 }] };
-    const result = await runDrill({ ...quiet(), name: 'policy only passes', source: fileSource(join(dir, 'backups')), policies: [policy], restore: false, signingKey });
+    const policy: Policy = {
+      name: 'any',
+      evaluate: () => [{ name: 'policy any recovery point', status: 'passed', expected: '≥ 1', actual: 1 }],
+    };
+    const result = await runDrill({
+      ...quiet(),
+      name: 'policy only passes',
+      source: fileSource(join(dir, 'backups')),
+      policies: [policy],
+      restore: false,
+      signingKey,
+    });
     expect(result.status).toBe('passed');
     expect(result.report.notVerified).toEqual([expect.objectContaining({ kind: 'database', reason: 'not-restored' })]);
   });
 
   test('a marker of few tables is not trusted, and the report lists the rest: tables without a marker, tables compared by count only, objects', async () => {
-    const result = await runDrill({ ...quiet(), name: 'partial marker', source: fileSource(join(dir, 'partial-marker')), signingKey });
+    const result = await runDrill({
+      ...quiet(),
+      name: 'partial marker',
+      source: fileSource(join(dir, 'partial-marker')),
+      signingKey,
+    });
     // A marker of 2 of 7 tables, without a manifest, could be a forged one that hides what is missing.
     expect(result.status).toBe('failed');
-    expect(result.report.checks.filter((c) => c.status === 'failed').map((c) => c.name)).toEqual([expect.stringMatching(/^marker #\d+ trusted$/)]);
+    expect(result.report.checks.filter((c) => c.status === 'failed').map((c) => c.name)).toEqual([
+      expect.stringMatching(/^marker #\d+ trusted$/),
+    ]);
     const notVerified = result.report.notVerified!;
     expect(notVerified.filter((n) => n.kind === 'table').map((n) => `${n.name} ${n.reason}`)).toEqual([
       'public.customers count-only',
@@ -115,12 +170,20 @@ describe('no vacuous passes', () => {
       'public.products no-marker',
     ]);
     expect(notVerified).toContainEqual(expect.objectContaining({ kind: 'objects', reason: 'not-fingerprinted' }));
-    expect(notVerified).toContainEqual(expect.objectContaining({ kind: 'cluster', name: 'roles, tablespaces', reason: 'cluster-wide' }));
+    expect(notVerified).toContainEqual(
+      expect.objectContaining({ kind: 'cluster', name: 'roles, tablespaces', reason: 'cluster-wide' }),
+    );
   });
 });
 
 test('a restore that completed with errors is still verified: the error names the foreign key with its DETAIL, the other checks run, the drill failed (not error)', async () => {
-  const result = await runDrill({ ...quiet(), name: 'fk violation', source: fileSource(join(dir, 'fk-violation')), jobs: 2, signingKey });
+  const result = await runDrill({
+    ...quiet(),
+    name: 'fk violation',
+    source: fileSource(join(dir, 'fk-violation')),
+    jobs: 2,
+    signingKey,
+  });
   expect(result.status).toBe('failed');
   expect(result.report.error).toBeUndefined();
   const restore = result.report.checks.find((c) => c.name === 'restore completed')!;
@@ -137,7 +200,10 @@ test('a restore that completed with errors is still verified: the error names th
   expect(status('schema public.orders (manifest)')).toBe('passed');
   expect(status('schema public.order_items (manifest)')).toBe('failed');
   expect(result.report.checks.filter((c) => c.status === 'skipped')).toEqual([]);
-  expect(result.failedChecks.map((c) => c.name).sort()).toEqual(['restore completed', 'schema public.order_items (manifest)']);
+  expect(result.failedChecks.map((c) => c.name).sort()).toEqual([
+    'restore completed',
+    'schema public.order_items (manifest)',
+  ]);
 });
 
 test('a custom check records the SQL it ran, and a failed one its expected and received values in plain words', async () => {
@@ -153,7 +219,10 @@ test('a custom check records the SQL it ran, and a failed one its expected and r
         vexpect(rows[0].n).toBe(500);
       });
       await check('no negative totals', async () => {
-        const { rows } = await db.query({ text: 'select count(*)::int as n from orders where total >= $1', values: [0] });
+        const { rows } = await db.query({
+          text: 'select count(*)::int as n from orders where total >= $1',
+          values: [0],
+        });
         vexpect(rows[0].n, 'orders with a total').toBe(-1);
       });
       // Outside a check, queries are not recorded into any check.
@@ -161,9 +230,19 @@ test('a custom check records the SQL it ran, and a failed one its expected and r
     },
   });
   const byName = Object.fromEntries(result.report.checks.map((c) => [c.name, c]));
-  expect(byName['500 customers']).toEqual({ name: '500 customers', status: 'passed', expected: null, actual: null, queries: ['select count(*)::int as n from customers'] });
+  expect(byName['500 customers']).toEqual({
+    name: '500 customers',
+    status: 'passed',
+    expected: null,
+    actual: null,
+    queries: ['select count(*)::int as n from customers'],
+  });
   const failed = byName['no negative totals']!;
-  expect(failed).toMatchObject({ status: 'failed', expected: -1, queries: ['select count(*)::int as n from orders where total >= $1'] });
+  expect(failed).toMatchObject({
+    status: 'failed',
+    expected: -1,
+    queries: ['select count(*)::int as n from orders where total >= $1'],
+  });
   expect(failed.detail).toBe(`orders with a total: expected -1, received ${failed.actual}`);
   expect(failed.detail).not.toContain('Object.is');
 });

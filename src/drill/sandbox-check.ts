@@ -19,7 +19,13 @@ export async function sandboxCheck(env: StartedEnvironment, completed: boolean):
   try {
     seen = await env.sandboxViolations();
   } catch (error) {
-    return { name: SANDBOX_CHECK, status: 'failed', expected: 'no blocked attempt', actual: null, detail: redact(`the server log could not be read: ${(error as Error).message}`) };
+    return {
+      name: SANDBOX_CHECK,
+      status: 'failed',
+      expected: 'no blocked attempt',
+      actual: null,
+      detail: redact(`the server log could not be read: ${(error as Error).message}`),
+    };
   }
   if (seen.found.length) {
     const attempts = seen.found.map((v) => `${v.attempt} in ${v.object}${v.message ? ` ("${v.message}")` : ''}`);
@@ -28,7 +34,9 @@ export async function sandboxCheck(env: StartedEnvironment, completed: boolean):
       status: 'failed',
       expected: 'no blocked attempt',
       actual: `${seen.found.length} blocked`,
-      detail: redact(`the backup contains code that tried to ${attempts.join('; and to ')}${seen.sandboxed ? ' — blocked by the restore sandbox' : ''}`),
+      detail: redact(
+        `the backup contains code that tried to ${attempts.join('; and to ')}${seen.sandboxed ? ' — blocked by the restore sandbox' : ''}`,
+      ),
     };
   }
   if (!seen.sandboxed) {
@@ -41,7 +49,13 @@ export async function sandboxCheck(env: StartedEnvironment, completed: boolean):
     };
   }
   if (!completed) {
-    return { name: SANDBOX_CHECK, status: 'skipped', expected: 'no blocked attempt', actual: null, detail: 'skipped: the drill did not complete (no blocked attempt in the server log so far)' };
+    return {
+      name: SANDBOX_CHECK,
+      status: 'skipped',
+      expected: 'no blocked attempt',
+      actual: null,
+      detail: 'skipped: the drill did not complete (no blocked attempt in the server log so far)',
+    };
   }
   return {
     name: SANDBOX_CHECK,

@@ -21,7 +21,11 @@ export const RESOURCE_PREFIX = 'restore-drill-';
  * newRunId(); // 'rd20261123t175226z-3f9a1c'
  */
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase();
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'z')
+    .toLowerCase();
   return `rd${stamp}-${randomBytes(3).toString('hex')}`;
 }
 

@@ -27,13 +27,21 @@ afterAll(async () => {
 });
 
 const context = () => ({ runId: newRunId(), drillName: 'pg-restore test', log: () => {} });
-const restorable = (path: string) => ({ kind: 'pg-dump' as const, dump: { path, format: 'custom' as const, digest: 'sha256:test' } });
+const restorable = (path: string) => ({
+  kind: 'pg-dump' as const,
+  dump: { path, format: 'custom' as const, digest: 'sha256:test' },
+});
 
 describe('readDumpHeader', () => {
   test('reads versions and database from a real archive', async () => {
     const header = await readDumpHeader(dumpPath);
     const local = findPgBinaries({ tools: ['pg_dump'] });
-    expect(header).toMatchObject({ format: 'custom', database: 'restored', pgDumpVersion: local.version, serverVersion: shop.environment.version });
+    expect(header).toMatchObject({
+      format: 'custom',
+      database: 'restored',
+      pgDumpVersion: local.version,
+      serverVersion: shop.environment.version,
+    });
     expect(header.archiveVersion).toMatch(/^1\.\d+/);
   });
 
@@ -91,7 +99,9 @@ describe('pgRestore', () => {
 
   test('data that violates a foreign key (already inconsistent in production), with two jobs: the rest is restored, the error names the key with its DETAIL', async () => {
     // Production's data can be inconsistent: triggers (and so foreign keys) are off under session_replication_role = replica.
-    await shop.query("set session_replication_role = replica; insert into order_items (order_id, line, sku, quantity, unit_price) select 999999, 1, sku, 1, 1 from products limit 1");
+    await shop.query(
+      'set session_replication_role = replica; insert into order_items (order_id, line, sku, quantity, unit_price) select 999999, 1, sku, 1, 1 from products limit 1',
+    );
     const path = join(dir, 'fk-violation.dump');
     try {
       await shop.dump(path, 'custom');
@@ -111,7 +121,9 @@ describe('pgRestore', () => {
     expect(error.message).not.toMatch(/damaged|worker process died/);
     const client = new pg.Client(env.connectionConfig());
     await client.connect();
-    const { rows } = await client.query("select (select count(*)::int from orders) as orders, (select count(*)::int from order_items where order_id = 999999) as orphans, (select count(*)::int from pg_constraint where conname = 'order_items_order_id_fkey') as fks");
+    const { rows } = await client.query(
+      "select (select count(*)::int from orders) as orders, (select count(*)::int from order_items where order_id = 999999) as orphans, (select count(*)::int from pg_constraint where conname = 'order_items_order_id_fkey') as fks",
+    );
     await client.end();
     expect(rows[0]).toEqual({ orders: 2000, orphans: 1, fks: 0 });
   });
@@ -124,12 +136,16 @@ describe('pgRestore', () => {
     const error = await env.restore(restorable(truncated), { jobs: 2, log: () => {} }).catch((e) => e);
     expect(error).toBeInstanceOf(RestoreFailedError);
     expect(error.kind).toBe('damaged-archive');
-    expect(error.message).toMatch(/^pg_restore exited with code 1: the archive is damaged: pg_restore could not read it \(.+\)$/);
+    expect(error.message).toMatch(
+      /^pg_restore exited with code 1: the archive is damaged: pg_restore could not read it \(.+\)$/,
+    );
     expect(error.message).not.toMatch(/worker process died/);
   });
 
   test('a policy granted to a role the disposable cluster lacks restores: the role gets a NOLOGIN stand-in, never a "damaged" error', async () => {
-    await shop.query('create role app_reader nologin; create policy documents_read on documents for select to app_reader using (true)');
+    await shop.query(
+      'create role app_reader nologin; create policy documents_read on documents for select to app_reader using (true)',
+    );
     const path = join(dir, 'missing-role.dump');
     try {
       await shop.dump(path, 'custom');
@@ -141,11 +157,12 @@ describe('pgRestore', () => {
     const client = new pg.Client(env.connectionConfig());
     await client.connect();
     try {
-      const { rows } = await client.query("select r.rolcanlogin, p.polname from pg_roles r join pg_policy p on r.oid = any(p.polroles) where r.rolname = 'app_reader'");
+      const { rows } = await client.query(
+        "select r.rolcanlogin, p.polname from pg_roles r join pg_policy p on r.oid = any(p.polroles) where r.rolname = 'app_reader'",
+      );
       expect(rows).toEqual([{ rolcanlogin: false, polname: 'documents_read' }]);
     } finally {
       await client.end();
     }
   });
 });
-

@@ -38,8 +38,14 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   // Owners and privileges are restored (and then compared with the object fingerprint): the roles they name
   // must exist, so missing ones get NOLOGIN stand-ins first.
-  const listRoles = async (args: readonly string[]) => (await runCommand(pg.path('pg_restore'), args, { signal: options.signal })).stdout;
-  await createStandInRoles(env.connectionConfig(), await rolesNamedInDump(listRoles, dump.path, options.log), env.runId, options.log);
+  const listRoles = async (args: readonly string[]) =>
+    (await runCommand(pg.path('pg_restore'), args, { signal: options.signal })).stdout;
+  await createStandInRoles(
+    env.connectionConfig(),
+    await rolesNamedInDump(listRoles, dump.path, options.log),
+    env.runId,
+    options.log,
+  );
   // Only the database name goes on the command line; host, user and password travel in libpq's env vars.
   // No --no-owner/--no-privileges: owners and grants come back and are compared with the object fingerprint.
   // No --exit-on-error: with it, one object that fails to load ends the restore (and with -j N the worker's
@@ -49,12 +55,16 @@ export async function pgRestore(env: StartedEnvironment, dump: LocalDump, option
   // Which tables are restored far enough to be read, so their checksums can start while pg_restore goes on.
   const onTableRestored = options.onTableRestored;
   const tracker = onTableRestored
-    ? await TableDataTracker.forDump(pg.path('pg_restore'), dump.path, jobs, onTableRestored, { signal: options.signal, onWorkers: options.onRestoreWorkers })
+    ? await TableDataTracker.forDump(pg.path('pg_restore'), dump.path, jobs, onTableRestored, {
+        signal: options.signal,
+        onWorkers: options.onRestoreWorkers,
+      })
     : undefined;
   // For a progress display: how many tables have data, from the dump's table of contents (read once, while
   // the restore starts; until then the count so far stands in for the total).
   let total = tracker ? tracker.tablesWithData : 0;
-  if (options.progress && !tracker) void countTableData(pg.path('pg_restore'), dump.path, options.signal).then((n) => (total = n));
+  if (options.progress && !tracker)
+    void countTableData(pg.path('pg_restore'), dump.path, options.signal).then((n) => (total = n));
   let tables = 0;
   const errors = new RestoreErrorLog();
   try {

@@ -64,7 +64,11 @@ export async function signEnvelopeWith(payload: Buffer, signer: Signer): Promise
 }
 
 function envelopeOf(payload: Buffer, keyid: string, sig: Buffer): DsseEnvelope {
-  return { payloadType: PAYLOAD_TYPE, payload: payload.toString('base64'), signatures: [{ keyid, sig: sig.toString('base64') }] };
+  return {
+    payloadType: PAYLOAD_TYPE,
+    payload: payload.toString('base64'),
+    signatures: [{ keyid, sig: sig.toString('base64') }],
+  };
 }
 
 /**

@@ -23,7 +23,12 @@ let key: SigningKey;
 let prefixes = 0;
 
 const client = () =>
-  new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  new S3Client({
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
 
 beforeAll(async () => {
   moto = await startMotoServer();
@@ -48,7 +53,12 @@ async function freshStore(bucket = 'evidence', retention?: string): Promise<Evid
 /** Writes one report of `drill` into the store from its own report directory (a fresh machine each time). */
 async function writeOne(store: EvidenceStore, drill: string, at: string, extra: Record<string, unknown> = {}) {
   const reportDir = await mkdtemp(join(dir, 'machine-'));
-  return writeReport({ report: { ...pastReport({ name: drill, runs: [] }, { at, restoreSeconds: 100 }), ...extra }, reportDir, key, evidence: store });
+  return writeReport({
+    report: { ...pastReport({ name: drill, runs: [] }, { at, restoreSeconds: 100 }), ...extra },
+    reportDir,
+    key,
+    evidence: store,
+  });
 }
 
 const MODULE = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -72,7 +82,9 @@ function writerProcess(uri: string, drill: string, count: number): Promise<numbe
     store.destroy();
   `;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? -1));
   });
@@ -81,7 +93,9 @@ function writerProcess(uri: string, drill: string, count: number): Promise<numbe
 describe('evidence store (moto_server)', () => {
   test('two processes appending at once keep one unbroken chain: consecutive positions, no fork, every report there', async () => {
     const store = await freshStore();
-    expect(await Promise.all([writerProcess(store.uri, 'orders', 4), writerProcess(store.uri, 'billing', 4)])).toEqual([0, 0]);
+    expect(await Promise.all([writerProcess(store.uri, 'orders', 4), writerProcess(store.uri, 'billing', 4)])).toEqual([
+      0, 0,
+    ]);
 
     const ledger = await store.ledger();
     expect(ledger.map((e) => e.position)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -111,7 +125,8 @@ describe('evidence store (moto_server)', () => {
   test('deleting the newest or the oldest report is detected by the store head and by an expected head', async () => {
     const store = await freshStore();
     const written = [];
-    for (const month of ['08', '09', '10', '11']) written.push(await writeOne(store, 'orders', `2026-${month}-01T03:17:00Z`));
+    for (const month of ['08', '09', '10', '11'])
+      written.push(await writeOne(store, 'orders', `2026-${month}-01T03:17:00Z`));
     const head = written.at(-1)!.head;
     const [oldest, , , newest] = await store.reportFiles();
     const prefix = store.uri.slice('s3://evidence/'.length);
@@ -119,8 +134,12 @@ describe('evidence store (moto_server)', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: 'evidence', Key: `${prefix}reports/${newest}` }));
     const cutEnd = await verifyStore(store, key.publicKey);
     expect(cutEnd.valid).toBe(false);
-    expect(cutEnd.problems).toContain(`${store.uri}ledger: position 4 is ${newest}, which is not in the store (deleted?)`);
-    expect(cutEnd.problems.join('\n')).toMatch(/ends at position 3 \(.*, finished 2026-10-01T03:1\d:\d\d.*\) but its head is position 4: 1 report\(s\) missing since 2026-10-01T/);
+    expect(cutEnd.problems).toContain(
+      `${store.uri}ledger: position 4 is ${newest}, which is not in the store (deleted?)`,
+    );
+    expect(cutEnd.problems.join('\n')).toMatch(
+      /ends at position 3 \(.*, finished 2026-10-01T03:1\d:\d\d.*\) but its head is position 4: 1 report\(s\) missing since 2026-10-01T/,
+    );
 
     // Someone who also removes the ledger entry and rewrites head.json is caught by the head kept elsewhere.
     await s3.send(new DeleteObjectCommand({ Bucket: 'evidence', Key: `${prefix}ledger/000000000004.json` }));
@@ -128,7 +147,9 @@ describe('evidence store (moto_server)', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'evidence', Key: `${prefix}head.json`, Body: JSON.stringify(third) }));
     expect((await verifyStore(store, key.publicKey)).problems).toEqual([]);
     const anchored = await verifyStore(store, key.publicKey, { expectHead: head });
-    expect(anchored.problems).toEqual([expect.stringMatching(/ends at position 3 .* but its head is position 4: 1 report\(s\) missing since/)]);
+    expect(anchored.problems).toEqual([
+      expect.stringMatching(/ends at position 3 .* but its head is position 4: 1 report\(s\) missing since/),
+    ]);
 
     await s3.send(new DeleteObjectCommand({ Bucket: 'evidence', Key: `${prefix}reports/${oldest}` }));
     const cutStart = await verifyStore(store, key.publicKey);
@@ -155,20 +176,34 @@ describe('evidence store (moto_server)', () => {
 
     // COMPLIANCE mode: not even the writer can delete the stored version before the date.
     const prefix = store.uri.slice('s3://evidence-locked/'.length);
-    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: 'evidence-locked', Key: `${prefix}probe`, Body: 'x', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000) }));
-    await expect(s3.send(new DeleteObjectCommand({ Bucket: 'evidence-locked', Key: `${prefix}probe`, VersionId }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    const { VersionId } = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'evidence-locked',
+        Key: `${prefix}probe`,
+        Body: 'x',
+        ObjectLockMode: 'COMPLIANCE',
+        ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000),
+      }),
+    );
+    await expect(
+      s3.send(new DeleteObjectCommand({ Bucket: 'evidence-locked', Key: `${prefix}probe`, VersionId })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
     expect(fileDigest(await readFile(written.jsonPath))).toBe(written.head.digest);
     store.destroy();
   });
 
   test('a retention on a bucket without Object Lock, or a bucket that is not there, is a usage error', async () => {
     const unlocked = await freshStore('evidence', '400d');
-    await expect(unlocked.check()).rejects.toThrow(/bucket evidence has no S3 Object Lock, so --evidence-retention cannot be applied/);
+    await expect(unlocked.check()).rejects.toThrow(
+      /bucket evidence has no S3 Object Lock, so --evidence-retention cannot be applied/,
+    );
     unlocked.destroy();
     const missing = await openEvidenceStore('s3://no-such-evidence/x/', { client: client() });
     await expect(missing.check()).rejects.toBeInstanceOf(ConfigError);
     missing.destroy();
-    await expect(openEvidenceStore('s3://evidence/x/', { retention: '2h', client: client() })).rejects.toThrow(/shorter than a day/);
+    await expect(openEvidenceStore('s3://evidence/x/', { retention: '2h', client: client() })).rejects.toThrow(
+      /shorter than a day/,
+    );
     await expect(openEvidenceStore('evidence/x', { client: client() })).rejects.toThrow(/not an evidence store/);
   });
 
@@ -176,24 +211,40 @@ describe('evidence store (moto_server)', () => {
     // Retention on a bucket without Object Lock, past the check that normally stops it: S3 refuses the write.
     const store = await freshStore('evidence', '400d');
     const reportDir = await mkdtemp(join(dir, 'refused-'));
-    const write = writeReport({ report: pastReport({ name: 'orders', runs: [] }, { at: '2026-11-01T03:17:00Z', restoreSeconds: 100 }), reportDir, key, evidence: store });
+    const write = writeReport({
+      report: pastReport({ name: 'orders', runs: [] }, { at: '2026-11-01T03:17:00Z', restoreSeconds: 100 }),
+      reportDir,
+      key,
+      evidence: store,
+    });
     await expect(write).rejects.toBeInstanceOf(ConfigError);
-    await expect(write).rejects.toThrow(/; the signed report was kept in .*orders\.report\.json but is not in the evidence store$/);
+    await expect(write).rejects.toThrow(
+      /; the signed report was kept in .*orders\.report\.json but is not in the evidence store$/,
+    );
     expect(await listReportFiles(reportDir)).toHaveLength(1);
     expect(await store.reportFiles()).toEqual([]);
     store.destroy();
 
     // A store that cannot even be read at report time: the report is signed after the directory's newest.
     const gone = await openEvidenceStore('s3://no-such-evidence/x/', { client: client() });
-    const kept = writeReport({ report: pastReport({ name: 'orders', runs: [] }, { at: '2026-12-01T03:17:00Z', restoreSeconds: 100 }), reportDir, key, evidence: gone });
-    await expect(kept).rejects.toThrow(/^no such S3 bucket: no-such-evidence; the signed report was kept in .* but is not in the evidence store$/);
+    const kept = writeReport({
+      report: pastReport({ name: 'orders', runs: [] }, { at: '2026-12-01T03:17:00Z', restoreSeconds: 100 }),
+      reportDir,
+      key,
+      evidence: gone,
+    });
+    await expect(kept).rejects.toThrow(
+      /^no such S3 bucket: no-such-evidence; the signed report was kept in .* but is not in the evidence store$/,
+    );
     expect(await listReportFiles(reportDir)).toHaveLength(2);
     gone.destroy();
   });
 
   test('an empty store is not an all-clear', async () => {
     const store = await freshStore();
-    expect((await verifyStore(store, key.publicKey)).problems).toEqual([`${store.uri} holds no reports and no ledger (wrong prefix, or everything was deleted?)`]);
+    expect((await verifyStore(store, key.publicKey)).problems).toEqual([
+      `${store.uri} holds no reports and no ledger (wrong prefix, or everything was deleted?)`,
+    ]);
     store.destroy();
   });
 

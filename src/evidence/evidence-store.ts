@@ -94,7 +94,9 @@ export class EvidenceStore {
   async check(): Promise<{ objectLock: boolean }> {
     let objectLock = false;
     try {
-      const config = await this.#call(this.uri, (o) => this.#client.send(new GetObjectLockConfigurationCommand({ Bucket: this.#bucket }), o));
+      const config = await this.#call(this.uri, (o) =>
+        this.#client.send(new GetObjectLockConfigurationCommand({ Bucket: this.#bucket }), o),
+      );
       objectLock = config.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
     } catch (error) {
       if ((error as Error).name !== 'ObjectLockConfigurationNotFoundError') throw error;
@@ -131,7 +133,9 @@ export class EvidenceStore {
 
   /** The `.report.json` file names stored under `reports/`, in ledger order. */
   async reportFiles(): Promise<string[]> {
-    return (await this.#list('reports/')).filter((k) => k.endsWith(REPORT_SUFFIX) && !k.includes('/')).sort(compareReportNames);
+    return (await this.#list('reports/'))
+      .filter((k) => k.endsWith(REPORT_SUFFIX) && !k.includes('/'))
+      .sort(compareReportNames);
   }
 
   /** The bytes of a stored report, or null when it is not there. */
@@ -180,8 +184,14 @@ export class EvidenceStore {
     }
     // The position is ours: the report it names goes up next. A report object is only ever written by the
     // writer that took its position, so If-None-Match here guards against overwriting, never races.
-    await this.#put(`reports/${entry.file}`, entry.bytes, { IfNoneMatch: '*', ...lock, ContentType: 'application/json' });
-    await this.#put(`reports/${entry.file.slice(0, -REPORT_SUFFIX.length)}.report.md`, entry.markdown, { ContentType: 'text/markdown; charset=utf-8' });
+    await this.#put(`reports/${entry.file}`, entry.bytes, {
+      IfNoneMatch: '*',
+      ...lock,
+      ContentType: 'application/json',
+    });
+    await this.#put(`reports/${entry.file.slice(0, -REPORT_SUFFIX.length)}.report.md`, entry.markdown, {
+      ContentType: 'text/markdown; charset=utf-8',
+    });
     await this.#put('head.json', record, { ContentType: 'application/json' });
     return 'appended';
   }
@@ -200,7 +210,10 @@ export class EvidenceStore {
    */
   async writeFleetFile(name: string, body: string, options: { create?: boolean } = {}): Promise<'written' | 'exists'> {
     try {
-      await this.#put(`fleet/${name}`, body, { ContentType: 'application/json', ...(options.create ? { IfNoneMatch: '*' } : {}) });
+      await this.#put(`fleet/${name}`, body, {
+        ContentType: 'application/json',
+        ...(options.create ? { IfNoneMatch: '*' } : {}),
+      });
     } catch (error) {
       if (options.create && isConflict(error)) return 'exists';
       throw error;
@@ -213,7 +226,9 @@ export class EvidenceStore {
     // HeadObject carries the object's lock mode and retain-until date (for callers allowed
     // s3:GetObjectRetention); moto 5.2 answers GetObjectRetention itself with the object's body.
     const key = this.#prefix + `reports/${file}`;
-    const head = await this.#call(this.#uriOf(`reports/${file}`), (o) => this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), o));
+    const head = await this.#call(this.#uriOf(`reports/${file}`), (o) =>
+      this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), o),
+    );
     if (!head.ObjectLockMode || !head.ObjectLockRetainUntilDate) return null;
     return { mode: head.ObjectLockMode, retainUntil: new Date(head.ObjectLockRetainUntilDate).toISOString() };
   }
@@ -225,12 +240,16 @@ export class EvidenceStore {
 
   #lockFields() {
     if (this.#retentionSeconds === null) return {};
-    return { ObjectLockMode: 'COMPLIANCE' as const, ObjectLockRetainUntilDate: new Date(Date.now() + this.#retentionSeconds * 1000) };
+    return {
+      ObjectLockMode: 'COMPLIANCE' as const,
+      ObjectLockRetainUntilDate: new Date(Date.now() + this.#retentionSeconds * 1000),
+    };
   }
 
   async #readEntry(name: string): Promise<StoreLedgerEntry> {
     const bytes = await this.#get(`ledger/${name}`);
-    if (bytes === null) throw new ConfigError(`evidence store ${this.uri}: ledger entry ${name} vanished while being read`);
+    if (bytes === null)
+      throw new ConfigError(`evidence store ${this.uri}: ledger entry ${name} vanished while being read`);
     return parseEntry(bytes.toString('utf8'), this.#uriOf(`ledger/${name}`));
   }
 
@@ -241,7 +260,8 @@ export class EvidenceStore {
     do {
       const input = { Bucket: this.#bucket, Prefix: this.#prefix + sub, ContinuationToken: token };
       const page = await this.#call(this.#uriOf(sub), (o) => this.#client.send(new ListObjectsV2Command(input), o));
-      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key.slice((this.#prefix + sub).length));
+      for (const object of page.Contents ?? [])
+        if (object.Key) keys.push(object.Key.slice((this.#prefix + sub).length));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return keys;
@@ -251,15 +271,27 @@ export class EvidenceStore {
   async #get(sub: string): Promise<Buffer | null> {
     try {
       const key = this.#prefix + sub;
-      const response = await this.#call(this.#uriOf(sub), (o) => this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }), o), true);
+      const response = await this.#call(
+        this.#uriOf(sub),
+        (o) => this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }), o),
+        true,
+      );
       return Buffer.from((await response.Body?.transformToByteArray()) ?? new Uint8Array());
     } catch (error) {
-      if ((error as Error).name === 'NoSuchKey' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+      if (
+        (error as Error).name === 'NoSuchKey' ||
+        (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+      )
+        return null;
       throw error;
     }
   }
 
-  async #put(sub: string, body: string | Buffer, extra: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'>): Promise<void> {
+  async #put(
+    sub: string,
+    body: string | Buffer,
+    extra: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'>,
+  ): Promise<void> {
     const input = { Bucket: this.#bucket, Key: this.#prefix + sub, Body: body, ...extra };
     await this.#call(this.#uriOf(sub), (o) => this.#client.send(new PutObjectCommand(input), o), true);
   }
@@ -272,7 +304,10 @@ export class EvidenceStore {
       if (raw && (isConflict(error) || (error as Error).name === 'NoSuchKey' || httpStatus(error) === 404)) throw error;
       if ((error as Error).name === 'ObjectLockConfigurationNotFoundError') throw error;
       if ((error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError') {
-        throw new ConfigError(`evidence store ${uri}: S3 did not answer within ${CALL_TIMEOUT_MS / 1000} s`, 'check the network and AWS_ENDPOINT_URL');
+        throw new ConfigError(
+          `evidence store ${uri}: S3 did not answer within ${CALL_TIMEOUT_MS / 1000} s`,
+          'check the network and AWS_ENDPOINT_URL',
+        );
       }
       throw explainS3Error(error, { uri, bucket: this.#bucket, endpoint: customEndpoint() });
     }
@@ -294,9 +329,13 @@ export async function openEvidenceStore(uri: string, options: EvidenceStoreOptio
   if (!/^s3:\/\/[^/]+/.test(uri)) {
     throw new ConfigError(`not an evidence store: ${uri}`, 'write --evidence s3://BUCKET/PREFIX');
   }
-  const retentionSeconds = options.retention === undefined ? null : parseDuration(options.retention, '--evidence-retention');
+  const retentionSeconds =
+    options.retention === undefined ? null : parseDuration(options.retention, '--evidence-retention');
   if (retentionSeconds !== null && retentionSeconds < 86400) {
-    throw new ConfigError(`--evidence-retention ${options.retention} is shorter than a day`, 'S3 Object Lock retains for whole days at least; e.g. 400d');
+    throw new ConfigError(
+      `--evidence-retention ${options.retention} is shorter than a day`,
+      'S3 Object Lock retains for whole days at least; e.g. 400d',
+    );
   }
   return new EvidenceStore(uri, options.client ?? (await createS3Client()), retentionSeconds);
 }
@@ -305,18 +344,32 @@ function parseEntry(text: string, where: string): StoreLedgerEntry {
   try {
     const value = JSON.parse(text) as Partial<StoreLedgerEntry>;
     if (typeof value.position === 'number' && typeof value.digest === 'string' && typeof value.file === 'string') {
-      return { position: value.position, digest: value.digest, file: value.file, drill: String(value.drill ?? ''), finishedAt: String(value.finishedAt ?? '') };
+      return {
+        position: value.position,
+        digest: value.digest,
+        file: value.file,
+        drill: String(value.drill ?? ''),
+        finishedAt: String(value.finishedAt ?? ''),
+      };
     }
   } catch {
     // reported below
   }
-  throw new ConfigError(`evidence store: ${where} is not a ledger entry`, 'it was edited or written by something else; compare it with the reports');
+  throw new ConfigError(
+    `evidence store: ${where} is not a ledger entry`,
+    'it was edited or written by something else; compare it with the reports',
+  );
 }
 
 function isConflict(error: unknown): boolean {
   // 412 PreconditionFailed: the key exists. 409 ConditionalRequestConflict: another conditional write to it is in flight.
   const status = httpStatus(error);
-  return status === 412 || status === 409 || (error as Error).name === 'PreconditionFailed' || (error as Error).name === 'ConditionalRequestConflict';
+  return (
+    status === 412 ||
+    status === 409 ||
+    (error as Error).name === 'PreconditionFailed' ||
+    (error as Error).name === 'ConditionalRequestConflict'
+  );
 }
 
 function httpStatus(error: unknown): number | undefined {

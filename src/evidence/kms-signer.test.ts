@@ -20,7 +20,11 @@ let kms: KMSClient;
 let dir: string;
 const savedEnv = { ...process.env };
 
-async function createKey(keySpec: KeySpec, alias?: string, keyUsage: 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT' = 'SIGN_VERIFY'): Promise<string> {
+async function createKey(
+  keySpec: KeySpec,
+  alias?: string,
+  keyUsage: 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT' = 'SIGN_VERIFY',
+): Promise<string> {
   const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: keySpec, KeyUsage: keyUsage }));
   if (alias) await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: KeyMetadata!.KeyId! }));
   return KeyMetadata!.Arn!;
@@ -32,7 +36,11 @@ beforeAll(async () => {
   moto = await startMotoServer();
   // The signer uses the SDK's standard configuration, as in production: point it at moto through the env.
   Object.assign(process.env, moto.env);
-  kms = new KMSClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  kms = new KMSClient({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
   dir = await mkdtemp(join(tmpdir(), 'kms-signer-test-'));
 });
 afterAll(async () => {
@@ -47,31 +55,34 @@ describe('kmsSigner against moto KMS', () => {
     ['ECC_NIST_P256', 'ecdsa-p256-sha256'],
     ['ECC_NIST_P384', 'ecdsa-p384-sha384'],
     ['RSA_2048', 'rsa-pss-sha256'],
-  ] as const)('%s: a report signed in KMS verifies with the exported public key; one changed byte does not', async (spec, algorithm) => {
-    await createKey(spec, `alias/drills-${spec.toLowerCase()}`);
-    const signer = await kmsSigner(`kms://alias/drills-${spec.toLowerCase()}`);
-    expect(signer.algorithm).toBe(algorithm);
-    expect(JSON.stringify(signer)).not.toContain('kms://'); // source is not enumerable
+  ] as const)(
+    '%s: a report signed in KMS verifies with the exported public key; one changed byte does not',
+    async (spec, algorithm) => {
+      await createKey(spec, `alias/drills-${spec.toLowerCase()}`);
+      const signer = await kmsSigner(`kms://alias/drills-${spec.toLowerCase()}`);
+      expect(signer.algorithm).toBe(algorithm);
+      expect(JSON.stringify(signer)).not.toContain('kms://'); // source is not enumerable
 
-    const reportDir = join(dir, spec);
-    const written = await writeReport({ report, reportDir, key: signer });
-    const { publicKey, keyid } = await fetchKmsPublicKey(`kms://alias/drills-${spec.toLowerCase()}`);
-    expect(keyid).toBe(signer.keyid);
-    const verified = await verifyReportFile(written.jsonPath, publicKey);
-    expect(verified.valid).toBe(true);
-    expect(verified.report?.drill.name).toBe(report.drill.name);
+      const reportDir = join(dir, spec);
+      const written = await writeReport({ report, reportDir, key: signer });
+      const { publicKey, keyid } = await fetchKmsPublicKey(`kms://alias/drills-${spec.toLowerCase()}`);
+      expect(keyid).toBe(signer.keyid);
+      const verified = await verifyReportFile(written.jsonPath, publicKey);
+      expect(verified.valid).toBe(true);
+      expect(verified.report?.drill.name).toBe(report.drill.name);
 
-    const envelope = JSON.parse(await readFile(written.jsonPath, 'utf8'));
-    expect(envelope.signatures[0].keyid).toBe(keyid);
-    const sig = Buffer.from(envelope.signatures[0].sig, 'base64');
-    if (spec.startsWith('ECC')) expect(sig[0]).toBe(0x30); // ASN.1 DER SEQUENCE, as KMS returns it
+      const envelope = JSON.parse(await readFile(written.jsonPath, 'utf8'));
+      expect(envelope.signatures[0].keyid).toBe(keyid);
+      const sig = Buffer.from(envelope.signatures[0].sig, 'base64');
+      if (spec.startsWith('ECC')) expect(sig[0]).toBe(0x30); // ASN.1 DER SEQUENCE, as KMS returns it
 
-    const payload = Buffer.from(envelope.payload, 'base64');
-    payload[payload.indexOf('failed')] = 'F'.charCodeAt(0);
-    await writeFile(written.jsonPath, JSON.stringify({ ...envelope, payload: payload.toString('base64') }));
-    const tampered = await verifyReportFile(written.jsonPath, publicKey);
-    expect(tampered).toMatchObject({ valid: false, reason: 'signature does not match' });
-  });
+      const payload = Buffer.from(envelope.payload, 'base64');
+      payload[payload.indexOf('failed')] = 'F'.charCodeAt(0);
+      await writeFile(written.jsonPath, JSON.stringify({ ...envelope, payload: payload.toString('base64') }));
+      const tampered = await verifyReportFile(written.jsonPath, publicKey);
+      expect(tampered).toMatchObject({ valid: false, reason: 'signature does not match' });
+    },
+  );
 
   test('a key ARN works as well, and carries its region', async () => {
     const arn = await createKey('ECC_NIST_P256');
@@ -86,15 +97,24 @@ describe('kmsSigner against moto KMS', () => {
     const arn = await createKey('ECC_NIST_P256', 'alias/large');
     // How this KMS treats MessageType DIGEST (moto 5.2 hashes it again: getmoto/moto#10202, still open).
     const probe = createHash('sha256').update('probe').digest();
-    const { Signature } = await kms.send(new SignCommand({ KeyId: arn, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'DIGEST', Message: probe }));
+    const { Signature } = await kms.send(
+      new SignCommand({ KeyId: arn, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'DIGEST', Message: probe }),
+    );
     const { publicKey } = await fetchKmsPublicKey('kms://alias/large');
     const digestImplemented = verify('sha256', Buffer.from('probe'), publicKey, Buffer.from(Signature!));
     if (!digestImplemented) expect(verify('sha256', probe, publicKey, Buffer.from(Signature!))).toBe(true); // signed sha256(digest)
 
     const signer = await kmsSigner('kms://alias/large');
-    const checks = Array.from({ length: 60 }, (_, i) => ({ name: `row count public.table_${i} (manifest)`, status: 'passed' as const, expected: i, actual: i }));
+    const checks = Array.from({ length: 60 }, (_, i) => ({
+      name: `row count public.table_${i} (manifest)`,
+      status: 'passed' as const,
+      expected: i,
+      actual: i,
+    }));
     const big = { ...report, checks };
-    expect(pae(PAYLOAD_TYPE, serializeStatement(buildStatement({ ...big, previous: null }))).length).toBeGreaterThan(KMS_RAW_MESSAGE_LIMIT);
+    expect(pae(PAYLOAD_TYPE, serializeStatement(buildStatement({ ...big, previous: null }))).length).toBeGreaterThan(
+      KMS_RAW_MESSAGE_LIMIT,
+    );
     const reportDir = join(dir, 'large');
     const outcome = await writeReport({ report: big, reportDir, key: signer }).catch((error: Error) => error);
     if (digestImplemented) {
@@ -102,15 +122,23 @@ describe('kmsSigner against moto KMS', () => {
       expect((await verifyReportFile((outcome as { jsonPath: string }).jsonPath, signer.publicKey)).valid).toBe(true);
     } else {
       expect(outcome).toBeInstanceOf(RestoreDrillError);
-      expect((outcome as Error).message).toMatch(/^KMS key alias\/large returned a DIGEST signature that does not verify against its public key sha256:[0-9a-f]{64}$/);
-      expect((await readdir(reportDir).catch(() => [] as string[])).filter((n) => n.endsWith('.report.json'))).toEqual([]);
+      expect((outcome as Error).message).toMatch(
+        /^KMS key alias\/large returned a DIGEST signature that does not verify against its public key sha256:[0-9a-f]{64}$/,
+      );
+      expect((await readdir(reportDir).catch(() => [] as string[])).filter((n) => n.endsWith('.report.json'))).toEqual(
+        [],
+      );
     }
   });
 
   test('keys restore-drill cannot sign with, and unknown keys, are one-line ConfigErrors', async () => {
     await createKey('SYMMETRIC_DEFAULT', 'alias/symmetric', 'ENCRYPT_DECRYPT');
     await createKey('ECC_SECG_P256K1', 'alias/k1');
-    const errorOf = (spec: string) => kmsSigner(spec).then(() => expect.fail('should throw'), (e: unknown) => e as ConfigError);
+    const errorOf = (spec: string) =>
+      kmsSigner(spec).then(
+        () => expect.fail('should throw'),
+        (e: unknown) => e as ConfigError,
+      );
 
     const symmetric = await errorOf('kms://alias/symmetric');
     expect(symmetric).toBeInstanceOf(ConfigError);

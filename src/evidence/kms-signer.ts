@@ -13,9 +13,17 @@ import { verifySignature, type SignatureAlgorithm } from './signer-algorithms.ts
 export const KMS_RAW_MESSAGE_LIMIT = 4096;
 
 /** The KMS key specs restore-drill signs with, and how. */
-type KeySpecUse = { readonly algorithm: SignatureAlgorithm; readonly kms: SigningAlgorithmSpec[]; readonly hash: string };
+type KeySpecUse = {
+  readonly algorithm: SignatureAlgorithm;
+  readonly kms: SigningAlgorithmSpec[];
+  readonly hash: string;
+};
 // RSA: PSS when the key offers it (it always does in AWS), else PKCS #1 v1.5; both with SHA-256.
-const RSA: KeySpecUse = { algorithm: 'rsa-pss-sha256', kms: ['RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_256'], hash: 'sha256' };
+const RSA: KeySpecUse = {
+  algorithm: 'rsa-pss-sha256',
+  kms: ['RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_256'],
+  hash: 'sha256',
+};
 const KEY_SPECS: Record<string, KeySpecUse> = {
   ECC_NIST_P256: { algorithm: 'ecdsa-p256-sha256', kms: ['ECDSA_SHA_256'], hash: 'sha256' },
   ECC_NIST_P384: { algorithm: 'ecdsa-p384-sha384', kms: ['ECDSA_SHA_384'], hash: 'sha384' },
@@ -27,7 +35,12 @@ const KEY_SPECS: Record<string, KeySpecUse> = {
 const SUPPORTED_SPECS = 'ECC_NIST_P256 (recommended), ECC_NIST_P384, ECC_NIST_P521 or RSA_2048/3072/4096';
 const KMS_HINT = 'pass --signing-key kms://<key id | alias/name | ARN> of an asymmetric SIGN_VERIFY key';
 const PERMISSION_HINT = 'the AWS identity in use needs kms:GetPublicKey and kms:Sign on the key';
-const SIGNING_HINTS: KmsErrorHints = { key: KMS_HINT, permission: PERMISSION_HINT, usage: `use a key of spec ${SUPPORTED_SPECS}`, usageName: 'a SIGN_VERIFY key' };
+const SIGNING_HINTS: KmsErrorHints = {
+  key: KMS_HINT,
+  permission: PERMISSION_HINT,
+  usage: `use a key of spec ${SUPPORTED_SPECS}`,
+  usageName: 'a SIGN_VERIFY key',
+};
 
 /** A KMS key's public half, as `restore-drill keygen --kms` exports it for verifiers. */
 export interface KmsPublicKey {
@@ -58,12 +71,21 @@ export async function fetchKmsPublicKey(spec: string, client?: KMSClient): Promi
   // CustomerMasterKeySpec is the deprecated name of KeySpec; AWS sends both, moto only the old one.
   const keySpec = answer.KeySpec ?? answer.CustomerMasterKeySpec ?? 'unknown';
   if (answer.KeyUsage !== 'SIGN_VERIFY') {
-    throw new ConfigError(`KMS key ${ref.keyId} is a ${answer.KeyUsage ?? 'non-signing'} key, not SIGN_VERIFY`, `create an asymmetric SIGN_VERIFY key: ${SUPPORTED_SPECS}`);
+    throw new ConfigError(
+      `KMS key ${ref.keyId} is a ${answer.KeyUsage ?? 'non-signing'} key, not SIGN_VERIFY`,
+      `create an asymmetric SIGN_VERIFY key: ${SUPPORTED_SPECS}`,
+    );
   }
   const known = KEY_SPECS[keySpec];
   if (!known || !answer.PublicKey) {
-    const why = keySpec === 'ECC_NIST_EDWARDS25519' ? ' (KMS signs at most 4 KB as pure Ed25519, and Ed25519ph is not a standard Ed25519 signature)' : '';
-    throw new ConfigError(`KMS key ${ref.keyId} is ${keySpec}, which restore-drill does not sign with${why}`, `use a key of spec ${SUPPORTED_SPECS}`);
+    const why =
+      keySpec === 'ECC_NIST_EDWARDS25519'
+        ? ' (KMS signs at most 4 KB as pure Ed25519, and Ed25519ph is not a standard Ed25519 signature)'
+        : '';
+    throw new ConfigError(
+      `KMS key ${ref.keyId} is ${keySpec}, which restore-drill does not sign with${why}`,
+      `use a key of spec ${SUPPORTED_SPECS}`,
+    );
   }
   const kmsAlgorithm = known.kms.find((a) => answer.SigningAlgorithms?.includes(a)) ?? known.kms[0]!;
   const publicKey = createPublicKey({ key: Buffer.from(answer.PublicKey), format: 'der', type: 'spki' });
@@ -116,7 +138,9 @@ export async function kmsSigner(spec: string, options: { client?: KMSClient } = 
       if (!verifySignature(message, signature, key.publicKey)) {
         throw new RestoreDrillError(
           `KMS key ${ref.keyId} returned a ${raw ? 'RAW' : 'DIGEST'} signature that does not verify against its public key ${key.keyid}`,
-          raw ? 'check that the key was not rotated or replaced during the run' : 'the KMS endpoint does not implement MessageType DIGEST correctly (moto does not: getmoto/moto#10202); use AWS KMS',
+          raw
+            ? 'check that the key was not rotated or replaced during the run'
+            : 'the KMS endpoint does not implement MessageType DIGEST correctly (moto does not: getmoto/moto#10202); use AWS KMS',
         );
       }
       return signature;
@@ -140,13 +164,19 @@ export async function exportKmsPublicKey(spec: string, outDir: string): Promise<
   const pem = key.publicKey.export({ type: 'spki', format: 'pem' }) as string;
   const existing = await readFile(publicPath, 'utf8').catch(() => null);
   if (existing !== null && existing !== pem) {
-    throw new ConfigError(`${publicPath} already holds another public key`, 'choose another --out directory; reports signed with that key still need it');
+    throw new ConfigError(
+      `${publicPath} already holds another public key`,
+      'choose another --out directory; reports signed with that key still need it',
+    );
   }
   try {
     await mkdir(outDir, { recursive: true });
     if (existing === null) await writeFile(publicPath, pem, { mode: 0o644 });
   } catch (error) {
-    throw new ConfigError(`cannot write ${publicPath}: ${(error as { code?: string }).code ?? (error as Error).message}`, 'choose another --out directory');
+    throw new ConfigError(
+      `cannot write ${publicPath}: ${(error as { code?: string }).code ?? (error as Error).message}`,
+      'choose another --out directory',
+    );
   }
   return { ...key, publicPath };
 }

@@ -36,7 +36,7 @@ export function parseHead(text: string, what = '--expect-head'): LedgerHead {
   if (!m || !Number.isSafeInteger(position) || position < 1) {
     throw new ConfigError(
       `bad ${what} "${text}"`,
-      'write POSITION:sha256:<64 hex digits>, as printed in the job summary, the metrics or the evidence store\'s head',
+      "write POSITION:sha256:<64 hex digits>, as printed in the job summary, the metrics or the evidence store's head",
     );
   }
   return { position, digest: m[2]!.toLowerCase() };
@@ -64,9 +64,14 @@ export function headOf(entries: readonly LedgerEntry[]): LedgerHead | null {
  */
 export function checkHead(entries: readonly LedgerEntry[], expected: LedgerHead, where: string): string[] {
   const newest = entries.at(-1);
-  if (!newest) return [`${where} holds no reports, but its head is position ${expected.position}: all ${expected.position} report(s) missing`];
+  if (!newest)
+    return [
+      `${where} holds no reports, but its head is position ${expected.position}: all ${expected.position} report(s) missing`,
+    ];
   if (newest.position === null) {
-    return [`${where}: the newest report ${newest.file} has no position (written by an older restore-drill), so the head cannot be checked`];
+    return [
+      `${where}: the newest report ${newest.file} has no position (written by an older restore-drill), so the head cannot be checked`,
+    ];
   }
   if (newest.position < expected.position) {
     const missing = expected.position - newest.position;
@@ -79,7 +84,9 @@ export function checkHead(entries: readonly LedgerEntry[], expected: LedgerHead,
   const atHead = entries.find((e) => e.position === expected.position);
   // A gap at that position is already a break of the chain itself; only a different file is news here.
   if (atHead && atHead.digest !== expected.digest) {
-    return [`${where}: position ${expected.position} is ${atHead.file} with digest ${atHead.digest}, not the head's ${expected.digest} (replaced?)`];
+    return [
+      `${where}: position ${expected.position} is ${atHead.file} with digest ${atHead.digest}, not the head's ${expected.digest} (replaced?)`,
+    ];
   }
   return [];
 }
@@ -104,7 +111,10 @@ export function runHead(drills: ReadonlyArray<{ readonly ledger?: LedgerHead }>)
  * @example
  * renderHeadMarkdown({ position: 17, digest: 'sha256:9f2c…' }, { reportDir: 'reports' });
  */
-export function renderHeadMarkdown(head: LedgerHead, where: { readonly reportDir: string; readonly evidence?: string }): string {
+export function renderHeadMarkdown(
+  head: LedgerHead,
+  where: { readonly reportDir: string; readonly evidence?: string },
+): string {
   const plain = (text: string) => text.replace(/[`\r\n]/g, '');
   const chain = where.evidence ? `--evidence ${plain(where.evidence)}` : `--ledger ${plain(where.reportDir)}`;
   return (

@@ -16,7 +16,10 @@ export async function assertWritableReportDir(dir: string): Promise<void> {
     await writeFile(probe, 'restore-drill write probe\n');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ConfigError(`report directory ${dir} is not writable (${code})`, 'choose a writable folder with --report-dir or RESTORE_DRILL_REPORT_DIR');
+    throw new ConfigError(
+      `report directory ${dir} is not writable (${code})`,
+      'choose a writable folder with --report-dir or RESTORE_DRILL_REPORT_DIR',
+    );
   } finally {
     await rm(probe, { force: true }).catch(() => {});
   }

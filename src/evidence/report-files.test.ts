@@ -36,7 +36,10 @@ describe('compactUtc', () => {
 describe('compareReportNames', () => {
   it('puts a collision twin after the original', () => {
     const names = ['20261123T175226Z-a-2.report.json', '20261123T175226Z-a.report.json'];
-    expect(names.sort(compareReportNames)).toEqual(['20261123T175226Z-a.report.json', '20261123T175226Z-a-2.report.json']);
+    expect(names.sort(compareReportNames)).toEqual([
+      '20261123T175226Z-a.report.json',
+      '20261123T175226Z-a-2.report.json',
+    ]);
   });
 });
 
@@ -101,7 +104,9 @@ describe('listReportFiles with files restore-drill did not write', () => {
     expect(await listReportFiles(dir, { warn })).toEqual(['20261123T000000Z-a.report.json']);
     expect(await listReportFiles(dir, { warn })).toEqual(['20261123T000000Z-a.report.json']);
     expect(warnings).toHaveLength(3);
-    expect(warnings.find((w) => w.includes('zzzz'))).toMatch(/^restore-drill: warning: .*zzzz\.report\.json is not named <UTC time>-<drill>\.report\.json/);
+    expect(warnings.find((w) => w.includes('zzzz'))).toMatch(
+      /^restore-drill: warning: .*zzzz\.report\.json is not named <UTC time>-<drill>\.report\.json/,
+    );
     expect(warnings.find((w) => w.includes('fifo'))).toMatch(/is not a regular file/);
   });
 });
@@ -124,7 +129,9 @@ describe('readReportFile', () => {
     const big = join(dir, 'big.report.json');
     await writeFile(big, '');
     await truncate(big, 1024 * 1024 + 1);
-    expect(await readReportFile(big, { maxBytes: 1024 * 1024 })).toEqual({ reason: expect.stringMatching(/larger than 1 MiB/) });
+    expect(await readReportFile(big, { maxBytes: 1024 * 1024 })).toEqual({
+      reason: expect.stringMatching(/larger than 1 MiB/),
+    });
     await symlink('/dev/zero', join(dir, 'zero.report.json'));
     expect(await readReportFile(join(dir, 'zero.report.json'))).toEqual({ reason: 'is a symlink, not a report file' });
     execFileSync('mkfifo', [join(dir, 'fifo.report.json')]);
@@ -134,7 +141,9 @@ describe('readReportFile', () => {
   it('follows a symlink the user named when asked', async () => {
     await writeFile(join(dir, 'r.report.json'), '{}');
     await symlink(join(dir, 'r.report.json'), join(dir, 'latest.report.json'));
-    expect(await readReportFile(join(dir, 'latest.report.json'), { followSymlink: true })).toEqual({ bytes: Buffer.from('{}') });
+    expect(await readReportFile(join(dir, 'latest.report.json'), { followSymlink: true })).toEqual({
+      bytes: Buffer.from('{}'),
+    });
   });
 });
 

@@ -31,7 +31,10 @@ export function reportSlug(drillName: string): string {
  * compactUtc(new Date('2026-11-23T17:52:26.431Z')); // '20261123T175226Z'
  */
 export function compactUtc(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /**
@@ -107,7 +110,11 @@ export async function listReportFiles(dir: string, options: ListReportFilesOptio
     if (!entry.name.endsWith(REPORT_SUFFIX) || entry.name.startsWith('.')) continue;
     if (!entry.isFile()) {
       if (!entry.isDirectory()) {
-        warnOnce(join(dir, entry.name), `${join(dir, entry.name)} is not a regular file; it is not read as a report`, options.warn);
+        warnOnce(
+          join(dir, entry.name),
+          `${join(dir, entry.name)} is not a regular file; it is not read as a report`,
+          options.warn,
+        );
       }
       continue;
     }
@@ -163,7 +170,8 @@ export async function readReportFile(path: string, options: ReadReportFileOption
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) return { reason: 'is not a regular file' };
-    if (stats.size > maxBytes) return { reason: `is larger than ${maxBytes / 1024 / 1024} MiB, not a report restore-drill wrote` };
+    if (stats.size > maxBytes)
+      return { reason: `is larger than ${maxBytes / 1024 / 1024} MiB, not a report restore-drill wrote` };
     // Read at most one byte past the limit: a file that grows while read is cut off, not read forever.
     const buffer = Buffer.alloc(Math.min(stats.size, maxBytes) + 1);
     let length = 0;
@@ -173,7 +181,8 @@ export async function readReportFile(path: string, options: ReadReportFileOption
       length += bytesRead;
       if (length === buffer.length) break;
     }
-    if (length > maxBytes) return { reason: `is larger than ${maxBytes / 1024 / 1024} MiB, not a report restore-drill wrote` };
+    if (length > maxBytes)
+      return { reason: `is larger than ${maxBytes / 1024 / 1024} MiB, not a report restore-drill wrote` };
     return { bytes: buffer.subarray(0, length) };
   } finally {
     await handle.close();

@@ -65,14 +65,25 @@ describe('verifyReportFile', () => {
     });
 
     await editPayload(path);
-    expect(await verifyReportFile(path, key.publicKey)).toMatchObject({ valid: false, reason: 'signature does not match' });
+    expect(await verifyReportFile(path, key.publicKey)).toMatchObject({
+      valid: false,
+      reason: 'signature does not match',
+    });
 
     const notJson = join(dir, 'broken.report.json');
     await writeFile(notJson, '{"payloadType": ');
-    expect(await verifyReportFile(notJson, key.publicKey)).toMatchObject({ valid: false, reason: 'not a DSSE envelope: not JSON' });
+    expect(await verifyReportFile(notJson, key.publicKey)).toMatchObject({
+      valid: false,
+      reason: 'not a DSSE envelope: not JSON',
+    });
 
     const foreign = join(dir, 'foreign.report.json');
-    const statement = { _type: 'https://in-toto.io/Statement/v1', subject: [], predicateType: 'https://slsa.dev/provenance/v1', predicate: {} };
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [],
+      predicateType: 'https://slsa.dev/provenance/v1',
+      predicate: {},
+    };
     await writeFile(foreign, JSON.stringify(signEnvelope(Buffer.from(JSON.stringify(statement)), key)));
     expect(await verifyReportFile(foreign, key.publicKey)).toMatchObject({
       valid: false,
@@ -112,7 +123,10 @@ describe('verifyLedger', () => {
     await rename(join(dir, names[1]!), join(dir, renamed));
     const result = await verifyLedger(dir, key.publicKey);
     expect(result.problems).toEqual([`${renamed}: was signed as ${names[1]} (renamed?)`]);
-    expect(await verifyReportFile(join(dir, renamed), key.publicKey)).toMatchObject({ valid: false, reason: `was signed as ${names[1]} (renamed?)` });
+    expect(await verifyReportFile(join(dir, renamed), key.publicKey)).toMatchObject({
+      valid: false,
+      reason: `was signed as ${names[1]} (renamed?)`,
+    });
   });
 
   it('names the report after a deleted one', async () => {
@@ -122,7 +136,9 @@ describe('verifyLedger', () => {
     expect(result.valid).toBe(false);
     expect(result.problems).toHaveLength(1);
     expect(result.problems[0]).toMatch(new RegExp(`^${names[2]}: its previous report sha256:[0-9a-f]{64} is not in `));
-    expect(result.problems[0]).toContain(`: 1 report(s) missing after ${names[0]} (position 1) (a report was deleted or edited?)`);
+    expect(result.problems[0]).toContain(
+      `: 1 report(s) missing after ${names[0]} (position 1) (a report was deleted or edited?)`,
+    );
   });
 
   it('names an edited report (bad signature) and the report after it (chain broken)', async () => {
@@ -164,11 +180,22 @@ describe('verifyLedger', () => {
     await writeFile(join(dir, huge), '');
     await truncate(join(dir, huge), 32 * 1024 * 1024 + 1); // sparse: no disk needed
     const warnings: string[] = [];
-    const next = await writeReport({ report, reportDir: dir, key, now: new Date(Date.UTC(2026, 10, 23, 13)), warn: (l) => warnings.push(l) });
+    const next = await writeReport({
+      report,
+      reportDir: dir,
+      key,
+      now: new Date(Date.UTC(2026, 10, 23, 13)),
+      warn: (l) => warnings.push(l),
+    });
     expect(next.previous).toBe(fileDigest(await readFile(join(dir, names[1]!))));
-    expect(warnings).toEqual([`restore-drill: warning: ${join(dir, huge)} is larger than 32 MiB, not a report restore-drill wrote; the new report does not link to it`]);
+    expect(warnings).toEqual([
+      `restore-drill: warning: ${join(dir, huge)} is larger than 32 MiB, not a report restore-drill wrote; the new report does not link to it`,
+    ]);
     // The chain is read around it, and the file itself is the problem.
-    expect(await verifyLedger(dir, key.publicKey)).toMatchObject({ valid: false, problems: [`${huge}: is larger than 32 MiB, not a report restore-drill wrote`] });
+    expect(await verifyLedger(dir, key.publicKey)).toMatchObject({
+      valid: false,
+      problems: [`${huge}: is larger than 32 MiB, not a report restore-drill wrote`],
+    });
   });
 
   it('skips a stray file whose name restore-drill never writes, with a warning (not a chain problem)', async () => {

@@ -57,7 +57,9 @@ export async function verifyLedger(dir: string, publicKey: KeyObject): Promise<L
   try {
     names = await listReportFiles(dir);
   } catch (error) {
-    throw new ConfigError(`report directory ${dir} is not readable: ${(error as { code?: string }).code ?? String(error)}`);
+    throw new ConfigError(
+      `report directory ${dir} is not readable: ${(error as { code?: string }).code ?? String(error)}`,
+    );
   }
   const problems: string[] = [];
   const entries: LedgerEntry[] = [];
@@ -87,16 +89,21 @@ export async function verifyLedger(dir: string, publicKey: KeyObject): Promise<L
       if (pointsAt !== undefined) {
         problems.push(`${file.name}: comes first but follows ${files[pointsAt]!.name} (reordered?)`);
       } else if (position !== null && position > 1) {
-        problems.push(`${file.name}: comes first but is position ${position} of its chain: ${position - 1} earlier report(s) missing (the oldest were removed?)`);
+        problems.push(
+          `${file.name}: comes first but is position ${position} of its chain: ${position - 1} earlier report(s) missing (the oldest were removed?)`,
+        );
       } else if (previous !== null) {
-        problems.push(`${file.name}: comes first but follows ${previous}, which is not in ${dir} (the oldest report(s) were removed?)`);
+        problems.push(
+          `${file.name}: comes first but follows ${previous}, which is not in ${dir} (the oldest report(s) were removed?)`,
+        );
       }
       return;
     }
     const beforePosition = entries[i - 1]!.position;
     const gap = position !== null && beforePosition !== null ? position - beforePosition - 1 : null;
     if (previous === fileDigest(before.bytes)) {
-      if (gap !== null && gap !== 0) problems.push(`${file.name}: follows ${before.name} (position ${beforePosition}) but is position ${position}`);
+      if (gap !== null && gap !== 0)
+        problems.push(`${file.name}: follows ${before.name} (position ${beforePosition}) but is position ${position}`);
       return;
     }
     if (previous === null) {
@@ -106,7 +113,9 @@ export async function verifyLedger(dir: string, publicKey: KeyObject): Promise<L
         gap !== null && gap > 0
           ? `: ${gap} report(s) missing after ${before.name} (position ${beforePosition})`
           : `; ${before.name} comes before it`;
-      problems.push(`${file.name}: its previous report ${previous} is not in ${dir}${where} (a report was deleted or edited?)`);
+      problems.push(
+        `${file.name}: its previous report ${previous} is not in ${dir}${where} (a report was deleted or edited?)`,
+      );
     } else {
       problems.push(
         `${file.name}: follows ${files[pointsAt]!.name}, not ${before.name} which comes before it (reordered?)`,
@@ -154,7 +163,9 @@ function unverifiedPredicate(bytes: Buffer): (Partial<DrillReport> & { previous:
     const envelope = JSON.parse(bytes.toString('utf8')) as { payload?: unknown };
     if (typeof envelope.payload !== 'string') return undefined;
     type Unverified = Partial<DrillReport> & { previous?: unknown };
-    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { predicate?: Unverified } | null;
+    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+      predicate?: Unverified;
+    } | null;
     const predicate = statement?.predicate;
     const previous = predicate?.previous;
     return typeof previous === 'string' || previous === null ? { ...predicate, previous } : undefined;

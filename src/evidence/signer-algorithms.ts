@@ -72,7 +72,12 @@ export function verifySignature(message: Buffer, signature: Buffer, publicKey: K
       case 'rsa':
         return (
           verify('sha256', message, { key: publicKey, padding: constants.RSA_PKCS1_PADDING }, signature) ||
-          verify('sha256', message, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, signature)
+          verify(
+            'sha256',
+            message,
+            { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+            signature,
+          )
         );
       default:
         return false;

@@ -129,15 +129,30 @@ describe('loadSigningKey', () => {
 
 describe('an encrypted or shared private key', () => {
   it('says an encrypted key is encrypted (PKCS#8 and traditional PEM, file and content), never "not a PEM"', async () => {
-    const ed = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'hunter2' }) as string;
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'hunter2' }) as string;
-    for (const [name, pem] of [['ed25519.pem', ed], ['rsa.pem', rsa]] as const) {
+    const ed = generateKeyPairSync('ed25519').privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'hunter2',
+    }) as string;
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs1',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'hunter2',
+    }) as string;
+    for (const [name, pem] of [
+      ['ed25519.pem', ed],
+      ['rsa.pem', rsa],
+    ] as const) {
       const path = join(dir, name);
       await writeFile(path, pem, { mode: 0o600 });
       const fromFile = configErrorOf(() => loadSigningKey(path));
       expect(fromFile.message).toBe(`signing key ${path} is encrypted; restore-drill needs an unencrypted key`);
       const fromContent = configErrorOf(() => loadSigningKey(pem));
-      expect(fromContent.message).toBe('signing key in the given PEM content is encrypted; restore-drill needs an unencrypted key');
+      expect(fromContent.message).toBe(
+        'signing key in the given PEM content is encrypted; restore-drill needs an unencrypted key',
+      );
     }
   });
 
@@ -253,14 +268,18 @@ describe('resolveSigningKey', () => {
     const defaultDir = join(dir, 'old-demo', 'keys');
     generateKeyPair(defaultDir);
     expect(resolveSigningKey({ defaultDir, log: () => {}, ci: false }).demo).toBe(true);
-    expect(resolveSigningKey({ env: join(defaultDir, 'signing-key.pem'), defaultDir, log: () => {}, ci: false }).demo).toBe(true);
+    expect(
+      resolveSigningKey({ env: join(defaultDir, 'signing-key.pem'), defaultDir, log: () => {}, ci: false }).demo,
+    ).toBe(true);
   });
 
   it('under CI makes no demo key: a usage error naming the variable, and nothing written', () => {
     const defaultDir = join(dir, 'ci', 'keys');
     const error = configErrorOf(() => resolveSigningKey({ env: ' ', defaultDir, log: () => {}, ci: true }));
     expect(error.exitCode).toBe(2);
-    expect(error.message).toBe('no signing key: under CI (CI is set) restore-drill signs with your key only and never makes a demo key');
+    expect(error.message).toBe(
+      'no signing key: under CI (CI is set) restore-drill signs with your key only and never makes a demo key',
+    );
     expect(error.hint).toContain('set RESTORE_DRILL_SIGNING_KEY');
     expect(existsSync(defaultDir)).toBe(false);
   });
@@ -269,10 +288,16 @@ describe('resolveSigningKey', () => {
     const demoDir = join(dir, 'ci-demo', 'keys');
     resolveSigningKey({ defaultDir: demoDir, log: () => {}, ci: false });
     const pem = await readFile(join(demoDir, 'signing-key.pem'), 'utf8');
-    const error = configErrorOf(() => resolveSigningKey({ env: pem, defaultDir: join(dir, 'x'), log: () => {}, ci: true }));
-    expect(error.message).toBe('the signing key in RESTORE_DRILL_SIGNING_KEY is a restore-drill demo key; under CI reports are never signed with one');
+    const error = configErrorOf(() =>
+      resolveSigningKey({ env: pem, defaultDir: join(dir, 'x'), log: () => {}, ci: true }),
+    );
+    expect(error.message).toBe(
+      'the signing key in RESTORE_DRILL_SIGNING_KEY is a restore-drill demo key; under CI reports are never signed with one',
+    );
     const own = generateKeyPair(join(dir, 'ci-demo', 'own'));
-    expect(resolveSigningKey({ env: own.privatePath, defaultDir: join(dir, 'x'), log: () => {}, ci: true }).keyid).toBe(own.keyid);
+    expect(resolveSigningKey({ env: own.privatePath, defaultDir: join(dir, 'x'), log: () => {}, ci: true }).keyid).toBe(
+      own.keyid,
+    );
   });
 
   it('reads CI from the CI variable: set and not false or 0', () => {

@@ -42,7 +42,8 @@ const KEYGEN_HINT = 'run `restore-drill keygen --out DIR` or pass --signing-key 
  * The first line of every demo private key file. PEM readers (OpenSSL, Node) skip text before `-----BEGIN`,
  * so the key still loads anywhere, and wherever the file is copied to it is still recognised as a demo key.
  */
-export const DEMO_KEY_HEADER = '# restore-drill demo key: not evidence. Reports signed with it prove nothing to an auditor.';
+export const DEMO_KEY_HEADER =
+  '# restore-drill demo key: not evidence. Reports signed with it prove nothing to an auditor.';
 
 /**
  * Whether this process runs under CI: the `CI` variable that GitHub Actions, GitLab CI, CircleCI, Buildkite,
@@ -151,11 +152,18 @@ export function resolveSigningKey(options: {
     const path = options.flag ?? options.env!;
     if (!path.includes('-----BEGIN')) warnIfShared(path, options.log);
     if (ci && configured.demo) {
-      throw new ConfigError(`the signing key ${options.flag ? 'given with --signing-key' : `in ${SIGNING_KEY_ENV}`} is a restore-drill demo key; under CI reports are never signed with one`, CI_KEY_HINT);
+      throw new ConfigError(
+        `the signing key ${options.flag ? 'given with --signing-key' : `in ${SIGNING_KEY_ENV}`} is a restore-drill demo key; under CI reports are never signed with one`,
+        CI_KEY_HINT,
+      );
     }
     return configured;
   }
-  if (ci) throw new ConfigError(`no signing key: under CI (CI is set) restore-drill signs with your key only and never makes a demo key`, CI_KEY_HINT);
+  if (ci)
+    throw new ConfigError(
+      `no signing key: under CI (CI is set) restore-drill signs with your key only and never makes a demo key`,
+      CI_KEY_HINT,
+    );
 
   if (existsSync(privatePath)) return loadDemoKey(privatePath);
   const created = createKeyPairFiles(options.defaultDir, DEMO_KEY_HEADER);
@@ -171,7 +179,9 @@ export function resolveSigningKey(options: {
 /** The key in the demo folder is a demo key, also when it was made before demo keys carried their header. */
 function loadDemoKey(path: string): SigningKey {
   const key = loadSigningKey(path);
-  return key.demo ? key : Object.defineProperty({ ...key, demo: true }, 'source', { value: key.source, enumerable: false });
+  return key.demo
+    ? key
+    : Object.defineProperty({ ...key, demo: true }, 'source', { value: key.source, enumerable: false });
 }
 
 /** `demoPath`: the demo folder's key file; a path naming it loads as a demo key. */
@@ -192,8 +202,15 @@ function loadSigningKeyFrom(spec: string, origin?: string, demoPath?: string): S
   } catch (error) {
     // OpenSSL 3 reports a missing passphrase as "interrupted or cancelled"; the PEM itself says it is encrypted.
     const code = (error as { code?: string }).code;
-    if (code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED' || isEncryptedPem(pem)) {
-      throw new ConfigError(`signing key ${where}${from} is encrypted; restore-drill needs an unencrypted key`, KEYGEN_HINT);
+    if (
+      code === 'ERR_MISSING_PASSPHRASE' ||
+      code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED' ||
+      isEncryptedPem(pem)
+    ) {
+      throw new ConfigError(
+        `signing key ${where}${from} is encrypted; restore-drill needs an unencrypted key`,
+        KEYGEN_HINT,
+      );
     }
     const hint = pem.includes('PUBLIC KEY')
       ? `that is a public key; signing needs the private key (${PRIVATE_KEY_FILE})`
@@ -207,7 +224,8 @@ function loadSigningKeyFrom(spec: string, origin?: string, demoPath?: string): S
     );
   }
   const publicKey = createPublicKey(privateKey);
-  const demo = pem.includes(DEMO_KEY_HEADER) || (!isContent && demoPath !== undefined && resolve(spec) === resolve(demoPath));
+  const demo =
+    pem.includes(DEMO_KEY_HEADER) || (!isContent && demoPath !== undefined && resolve(spec) === resolve(demoPath));
   const key = { privateKey, publicKey, keyid: fingerprint(publicKey), demo };
   return Object.defineProperty(key, 'source', { value: spec, enumerable: false }) as SigningKey;
 }
@@ -229,7 +247,9 @@ function warnIfShared(path: string, log: (line: string) => void): void {
     return; // loading it says what is wrong
   }
   if ((mode & 0o077) === 0) return;
-  log(`warning: signing key ${path} can be read by ${mode & 0o007 ? 'other users' : 'its group'} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 on it`);
+  log(
+    `warning: signing key ${path} can be read by ${mode & 0o007 ? 'other users' : 'its group'} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 on it`,
+  );
 }
 
 function readKeyFile(path: string, what: string, hint: string, from = ''): string {
@@ -243,7 +263,10 @@ function readKeyFile(path: string, what: string, hint: string, from = ''): strin
 }
 
 /** Writes a new key pair (the private key file starting with `header`, if given), or returns null when `outDir` already holds a private key. */
-function createKeyPairFiles(outDir: string, header?: string): { privatePath: string; publicPath: string; keyid: string } | null {
+function createKeyPairFiles(
+  outDir: string,
+  header?: string,
+): { privatePath: string; publicPath: string; keyid: string } | null {
   const privatePath = join(outDir, PRIVATE_KEY_FILE);
   const publicPath = join(outDir, PUBLIC_KEY_FILE);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -273,8 +296,14 @@ function createKeyPairFiles(outDir: string, header?: string): { privatePath: str
 
 function describeKeyType(key: KeyObject): string {
   const names: Record<string, string> = {
-    rsa: 'an RSA', 'rsa-pss': 'an RSA-PSS', dsa: 'a DSA', ec: 'an EC', ed448: 'an Ed448',
-    x25519: 'an X25519', x448: 'an X448', dh: 'a DH',
+    rsa: 'an RSA',
+    'rsa-pss': 'an RSA-PSS',
+    dsa: 'a DSA',
+    ec: 'an EC',
+    ed448: 'an Ed448',
+    x25519: 'an X25519',
+    x448: 'an X448',
+    dh: 'a DH',
   };
   const type = key.asymmetricKeyType ?? 'unknown';
   return `${names[type] ?? `a ${type}`} key`;

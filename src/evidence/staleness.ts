@@ -37,7 +37,10 @@ export interface Freshness {
  * @example
  * findStaleDrills(entries, { now: new Date(), graceSeconds: 7 * 86400 }).stale.map((s) => s.drill); // ['orders']
  */
-export function findStaleDrills(reports: readonly CadencedReport[], options: { now: Date; graceSeconds: number }): Freshness {
+export function findStaleDrills(
+  reports: readonly CadencedReport[],
+  options: { now: Date; graceSeconds: number },
+): Freshness {
   const newest = new Map<string, CadencedReport>();
   for (const report of reports) newest.set(report.drill, report);
   const stale: StaleDrill[] = [];
@@ -51,7 +54,13 @@ export function findStaleDrills(reports: readonly CadencedReport[], options: { n
     }
     const dueBy = finished + (cadenceSeconds + options.graceSeconds) * 1000;
     if (options.now.getTime() > dueBy) {
-      stale.push({ drill, file: report.file, finishedAt: report.finishedAt!, cadence: report.cadence!, dueBy: new Date(dueBy).toISOString() });
+      stale.push({
+        drill,
+        file: report.file,
+        finishedAt: report.finishedAt!,
+        cadence: report.cadence!,
+        dueBy: new Date(dueBy).toISOString(),
+      });
     }
   }
   return { stale, undeclared };

@@ -33,13 +33,20 @@ async function docBlock(name: string): Promise<string> {
 }
 
 /** Runs a shell snippet with bash in `work` (or `cwd`); never throws, returns what it printed and its exit code. */
-async function bash(script: string, env: Record<string, string> = {}, cwd = work): Promise<{ code: number; out: string }> {
+async function bash(
+  script: string,
+  env: Record<string, string> = {},
+  cwd = work,
+): Promise<{ code: number; out: string }> {
   try {
     const { stdout, stderr } = await run('bash', ['-c', script], { cwd, env: { ...process.env, ...env } });
     return { code: 0, out: stdout + stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : -1, out: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+    return {
+      code: typeof failed.code === 'number' ? failed.code : -1,
+      out: `${failed.stdout ?? ''}${failed.stderr ?? ''}`,
+    };
   }
 }
 
@@ -66,14 +73,18 @@ async function auditorFolder(): Promise<string> {
   return folder;
 }
 
-async function envelopeOf(name: string): Promise<{ payloadType: string; payload: string; signatures: { keyid: string; sig: string }[] }> {
+async function envelopeOf(
+  name: string,
+): Promise<{ payloadType: string; payload: string; signatures: { keyid: string; sig: string }[] }> {
   return JSON.parse(await readFile(join(dir, name), 'utf8'));
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'restore-drill-openssl-reports-'));
   work = await mkdtemp(join(tmpdir(), 'restore-drill-openssl-'));
-  names = await writeReportDirectory(dir, key, [{ name: 'Orders DB', runs: monthlyRuns('2026-01', [100, null, 120, 130]) }]);
+  names = await writeReportDirectory(dir, key, [
+    { name: 'Orders DB', runs: monthlyRuns('2026-01', [100, null, 120, 130]) },
+  ]);
   pubPem = join(work, 'signing-key.pub.pem');
   await writeFile(pubPem, key.publicKey.export({ type: 'spki', format: 'pem' }));
 });
@@ -137,7 +148,10 @@ describe('the shell blocks of docs/auditors.md', () => {
         'rsa-pss',
         rsa.publicKey,
         sign('sha256', pae, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
-        script.replace('-signature sig.bin', '-signature sig.bin -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-2'),
+        script.replace(
+          '-signature sig.bin',
+          '-signature sig.bin -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-2',
+        ),
       ],
     ];
     for (const [name, publicKey, sig, command] of cases) {
@@ -154,7 +168,9 @@ describe('the shell blocks of docs/auditors.md', () => {
 
   it('"ledger" finds an unbroken chain, names the report after a removed or tampered one, and a cut end with EXPECT_NEWEST', async () => {
     const script = await docBlock('ledger');
-    const newest = `sha256:${createHash('sha256').update(await readFile(join(dir, names.at(-1)!))).digest('hex')}`;
+    const newest = `sha256:${createHash('sha256')
+      .update(await readFile(join(dir, names.at(-1)!)))
+      .digest('hex')}`;
     const unbroken = `ledger: chain unbroken, ${names.length} reports, newest ${newest}\n`;
     const auditor = await auditorFolder();
     try {
@@ -165,13 +181,21 @@ describe('the shell blocks of docs/auditors.md', () => {
       await rm(join(auditor, 'reports', names.at(-1)!));
       const cut = await bash(script, { EXPECT_NEWEST: newest }, auditor);
       expect(cut.code).toBe(1);
-      expect(cut.out).toMatch(new RegExp(`^ledger: the newest report has digest sha256:[0-9a-f]{64}, expected ${newest}: reports are missing at the end\\n$`));
+      expect(cut.out).toMatch(
+        new RegExp(
+          `^ledger: the newest report has digest sha256:[0-9a-f]{64}, expected ${newest}: reports are missing at the end\\n$`,
+        ),
+      );
 
       // Truncated in the middle: a failed drill quietly removed.
       await rm(join(auditor, 'reports', names[1]!));
       const broken = await bash(script, {}, auditor);
       expect(broken.code).toBe(1);
-      expect(broken.out).toMatch(new RegExp(`^BROKEN at ${names[2]}: it follows sha256:[0-9a-f]{64}, but the file before it has digest sha256:[0-9a-f]{64}\\n$`));
+      expect(broken.out).toMatch(
+        new RegExp(
+          `^BROKEN at ${names[2]}: it follows sha256:[0-9a-f]{64}, but the file before it has digest sha256:[0-9a-f]{64}\\n$`,
+        ),
+      );
     } finally {
       await rm(auditor, { recursive: true, force: true });
     }
@@ -179,7 +203,10 @@ describe('the shell blocks of docs/auditors.md', () => {
     // Tampered: the first report says it passed.
     const tamperedFolder = await auditorFolder();
     try {
-      await writeFile(join(tamperedFolder, 'reports', names[0]!), JSON.stringify(tampered(await envelopeOf(names[0]!)), null, 2));
+      await writeFile(
+        join(tamperedFolder, 'reports', names[0]!),
+        JSON.stringify(tampered(await envelopeOf(names[0]!)), null, 2),
+      );
       const out = await bash(script, {}, tamperedFolder);
       expect(out.code).toBe(1);
       expect(out.out).toMatch(new RegExp(`^BROKEN at ${names[1]}: it follows `));
@@ -201,8 +228,16 @@ describe('the shell blocks of docs/auditors.md', () => {
   it('"set-report", "openssl-verify" and "read-payload" in a row verify the named report and print what it says', async () => {
     const auditor = await auditorFolder();
     try {
-      await copyFile(join(dir, names[1]!), join(auditor, 'reports', '20261123T175533Z-orders-db-nightly-dump.report.json'));
-      const script = [await docBlock('set-report'), await docBlock('openssl-verify'), await docBlock('read-payload'), await docBlock('read-position')].join('\n');
+      await copyFile(
+        join(dir, names[1]!),
+        join(auditor, 'reports', '20261123T175533Z-orders-db-nightly-dump.report.json'),
+      );
+      const script = [
+        await docBlock('set-report'),
+        await docBlock('openssl-verify'),
+        await docBlock('read-payload'),
+        await docBlock('read-position'),
+      ].join('\n');
       const out = await bash(script, {}, auditor);
       expect(out.code, out.out).toBe(0);
       expect(out.out).toMatch(/^Signature Verified Successfully\n/);
@@ -210,7 +245,9 @@ describe('the shell blocks of docs/auditors.md', () => {
       expect(out.out).toContain('"status": "failed"');
       expect(out.out).toContain('"demoKey": false');
       expect(out.out).toContain('FAILED checksum: expected 9f2c, got 77aa range id 1000..1999 differs | 3 rows');
-      expect(out.out).toMatch(/"position": 2,\n\s*"previous": "sha256:[0-9a-f]{64}",\n\s*"reportFile": "[^"]+\.report\.json"/);
+      expect(out.out).toMatch(
+        /"position": 2,\n\s*"previous": "sha256:[0-9a-f]{64}",\n\s*"reportFile": "[^"]+\.report\.json"/,
+      );
     } finally {
       await rm(auditor, { recursive: true, force: true });
     }
@@ -222,12 +259,22 @@ describe('the shell blocks of docs/auditors.md', () => {
       // `npx restore-drill` is this checkout's command, as after `npm install restore-drill`.
       const shims = join(auditor, '.bin');
       await mkdir(shims);
-      await writeFile(join(shims, 'npx'), `#!/bin/sh\n[ "$1" = restore-drill ] && shift\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
-      const out = await bash(await docBlock('with-restore-drill'), { PATH: `${shims}:${process.env.PATH}`, NODE_NO_WARNINGS: '1' }, auditor);
+      await writeFile(
+        join(shims, 'npx'),
+        `#!/bin/sh\n[ "$1" = restore-drill ] && shift\nexec "${process.execPath}" "${BIN}" "$@"\n`,
+        { mode: 0o755 },
+      );
+      const out = await bash(
+        await docBlock('with-restore-drill'),
+        { PATH: `${shims}:${process.env.PATH}`, NODE_NO_WARNINGS: '1' },
+        auditor,
+      );
       expect(out.code, out.out).toBe(0);
       expect(out.out).toContain('valid   ledger reports — chain unbroken');
       expect(existsSync(join(auditor, 'audit.html'))).toBe(true);
-      expect(JSON.parse(await readFile(join(auditor, 'controls.json'), 'utf8')).schema).toBe('restore-drill.controls/v1');
+      expect(JSON.parse(await readFile(join(auditor, 'controls.json'), 'utf8')).schema).toBe(
+        'restore-drill.controls/v1',
+      );
     } finally {
       await rm(auditor, { recursive: true, force: true });
     }
@@ -236,7 +283,15 @@ describe('the shell blocks of docs/auditors.md', () => {
 
 describe('the shell blocks of docs/', () => {
   it('are each either run by these tests (<!-- tested: NAME -->) or say why not (<!-- not run: … -->)', async () => {
-    const tested = ['with-restore-drill', 'set-report', 'openssl-verify', 'read-payload', 'read-position', 'openssl-verify-ecdsa', 'ledger'];
+    const tested = [
+      'with-restore-drill',
+      'set-report',
+      'openssl-verify',
+      'read-payload',
+      'read-position',
+      'openssl-verify-ecdsa',
+      'ledger',
+    ];
     const docs = fileURLToPath(new URL('../../docs/', import.meta.url));
     const found: string[] = [];
     for (const name of (await readdir(docs)).filter((n) => n.endsWith('.md'))) {
@@ -244,7 +299,10 @@ describe('the shell blocks of docs/', () => {
       lines.forEach((line, i) => {
         if (!/^```(sh|bash)\b/.test(line)) return;
         const marker = /^<!-- (tested: ([\w-]+)|not run: .+) -->$/.exec(lines[i - 1] ?? '');
-        expect(marker, `${name}:${i + 1}: a shell block needs <!-- tested: NAME --> or <!-- not run: why --> above it`).not.toBeNull();
+        expect(
+          marker,
+          `${name}:${i + 1}: a shell block needs <!-- tested: NAME --> or <!-- not run: why --> above it`,
+        ).not.toBeNull();
         if (marker![2]) found.push(`${name}:${marker![2]}`);
       });
     }

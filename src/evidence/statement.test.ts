@@ -20,7 +20,9 @@ describe('buildStatement', () => {
     const [subject] = buildStatement(noPoint).subject;
     expect(subject?.name).toBe('drill:Orders DB: nightly dump');
     expect(subject?.digest.sha256).toBe(
-      createHash('sha256').update(JSON.stringify(sortKeys(noPoint))).digest('hex'),
+      createHash('sha256')
+        .update(JSON.stringify(sortKeys(noPoint)))
+        .digest('hex'),
     );
 
     const noDigest = sampleReport({ recoveryPoint: { ...sampleReport().recoveryPoint!, digest: null } });
@@ -63,7 +65,11 @@ describe('parseStatement', () => {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }

@@ -63,7 +63,11 @@ export function parseStatement(value: unknown): { report: DrillReport } | { reas
     return { reason: `predicateType is ${JSON.stringify(predicateType)}, expected ${REPORT_PREDICATE_TYPE}` };
   }
   if (!Array.isArray(subject) || subject.length === 0) return { reason: 'statement has no subject' };
-  if (typeof predicate !== 'object' || predicate === null || (predicate as DrillReport).schema !== 'restore-drill.report/v1') {
+  if (
+    typeof predicate !== 'object' ||
+    predicate === null ||
+    (predicate as DrillReport).schema !== 'restore-drill.report/v1'
+  ) {
     return { reason: 'predicate is not a restore-drill report v1' };
   }
   return { report: predicate as DrillReport };

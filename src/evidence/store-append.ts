@@ -14,7 +14,10 @@ const MAX_APPEND_ATTEMPTS = 8;
  * @example
  * const appended = await appendToStore(store, async (tip) => sign({ previous: tip?.digest ?? null, position: (tip?.position ?? 0) + 1 }));
  */
-export async function appendToStore<T extends StoreAppend>(store: EvidenceStore, prepare: (tip: StoreLedgerEntry | null) => Promise<T>): Promise<T> {
+export async function appendToStore<T extends StoreAppend>(
+  store: EvidenceStore,
+  prepare: (tip: StoreLedgerEntry | null) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const prepared = await prepare(await store.tip());
     if ((await store.append(prepared)) === 'appended') return prepared;
@@ -27,4 +30,3 @@ export async function appendToStore<T extends StoreAppend>(store: EvidenceStore,
     await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200 * attempt));
   }
 }
-

@@ -32,7 +32,11 @@ export interface StoreVerification {
  * @example
  * const verdict = await verifyStore(store, publicKey, { expectHead: parseHead('17:sha256:…') });
  */
-export async function verifyStore(store: EvidenceStore, publicKey: KeyObject, options: { expectHead?: LedgerHead } = {}): Promise<StoreVerification> {
+export async function verifyStore(
+  store: EvidenceStore,
+  publicKey: KeyObject,
+  options: { expectHead?: LedgerHead } = {},
+): Promise<StoreVerification> {
   const dir = await mkdtemp(join(tmpdir(), 'restore-drill-evidence-'));
   try {
     const [ledger, head] = await Promise.all([store.ledger(), store.head()]);
@@ -45,22 +49,33 @@ export async function verifyStore(store: EvidenceStore, publicKey: KeyObject, op
     ledger.forEach((entry, i) => {
       const expected = i === 0 ? 1 : ledger[i - 1]!.position + 1;
       if (entry.position !== expected) {
-        problems.push(`${store.uri}ledger: positions ${expected}…${entry.position - 1} are missing (${entry.position - expected} ledger entr${entry.position - expected === 1 ? 'y' : 'ies'} deleted?)`);
+        problems.push(
+          `${store.uri}ledger: positions ${expected}…${entry.position - 1} are missing (${entry.position - expected} ledger entr${entry.position - expected === 1 ? 'y' : 'ies'} deleted?)`,
+        );
       }
       const report = byFile.get(entry.file);
       if (!report) {
-        problems.push(`${store.uri}ledger: position ${entry.position} is ${entry.file}, which is not in the store (deleted?)`);
+        problems.push(
+          `${store.uri}ledger: position ${entry.position} is ${entry.file}, which is not in the store (deleted?)`,
+        );
       } else if (report.digest !== entry.digest) {
-        problems.push(`${store.uri}ledger: position ${entry.position} recorded ${entry.file} with digest ${entry.digest}, but the stored file has ${report.digest} (replaced?)`);
+        problems.push(
+          `${store.uri}ledger: position ${entry.position} recorded ${entry.file} with digest ${entry.digest}, but the stored file has ${report.digest} (replaced?)`,
+        );
       }
     });
     const listed = new Set(ledger.map((e) => e.file));
     for (const entry of chain.entries) {
-      if (!listed.has(entry.file)) problems.push(`${store.uri}reports/${entry.file}: is not in the store's ledger (written by something other than restore-drill?)`);
+      if (!listed.has(entry.file))
+        problems.push(
+          `${store.uri}reports/${entry.file}: is not in the store's ledger (written by something other than restore-drill?)`,
+        );
     }
     const tip = ledger.at(-1);
     if (head && tip && head.position > tip.position) {
-      problems.push(`${store.uri}head.json is position ${head.position}, but the ledger ends at position ${tip.position}: its newest entries were deleted`);
+      problems.push(
+        `${store.uri}head.json is position ${head.position}, but the ledger ends at position ${tip.position}: its newest entries were deleted`,
+      );
     }
     if (!head && tip) problems.push(`${store.uri}head.json is missing (the ledger has ${tip.position} position(s))`);
     // The store's own head can only show cuts it survived; a head kept elsewhere also shows a rewritten one.
@@ -70,7 +85,8 @@ export async function verifyStore(store: EvidenceStore, publicKey: KeyObject, op
     else problems.push(`${store.uri} holds no reports and no ledger (wrong prefix, or everything was deleted?)`);
 
     const retention = [];
-    for (const entry of chain.entries) retention.push({ file: entry.file, retention: await store.retention(entry.file) });
+    for (const entry of chain.entries)
+      retention.push({ file: entry.file, retention: await store.retention(entry.file) });
     return {
       valid: problems.length === 0,
       problems,

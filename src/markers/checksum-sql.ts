@@ -53,7 +53,9 @@ export type RowBound = NonNullable<TableMarker['bound']>;
  */
 export function qualifiedName(table: { readonly schema: string; readonly name: string }): QualifiedName {
   const plain = (part: string) => !part.includes('.') && !part.includes('"');
-  return plain(table.schema) && plain(table.name) ? `${table.schema}.${table.name}` : `${pg.escapeIdentifier(table.schema)}.${pg.escapeIdentifier(table.name)}`;
+  return plain(table.schema) && plain(table.name)
+    ? `${table.schema}.${table.name}`
+    : `${pg.escapeIdentifier(table.schema)}.${pg.escapeIdentifier(table.name)}`;
 }
 
 /**
@@ -81,7 +83,12 @@ export function quoteTable(table: TableRef): string {
  * The integer layout for keys `min..max`: about {@link DEFAULT_BUCKETS} ranges of equal width. An empty
  * table (no min) gets one range starting at 0, so every row found later counts as a difference.
  */
-export function integerLayout(column: string, min: string | null, max: string | null, buckets = DEFAULT_BUCKETS): RangeLayout {
+export function integerLayout(
+  column: string,
+  min: string | null,
+  max: string | null,
+  buckets = DEFAULT_BUCKETS,
+): RangeLayout {
   if (min === null || max === null) return { kind: 'integer', column, min: '0', width: '1', buckets: 1 };
   // BigInt: bigint keys do not fit a JS number.
   const span = BigInt(max) - BigInt(min) + 1n;
@@ -119,7 +126,13 @@ export const ROW_TEXT_SQL = `pg_catalog.textin(pg_catalog.record_out(${ROW}.*))`
  * their key ranges (an index range scan where the key is indexed), a hash layout still reads every row but
  * hashes and sums only the rows of those buckets.
  */
-export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: RowBound, typedHash?: string, only?: readonly number[]): SqlQuery {
+export function rangeSumsQuery(
+  table: TableRef,
+  layout: RangeLayout,
+  bound?: RowBound,
+  typedHash?: string,
+  only?: readonly number[],
+): SqlQuery {
   const values: unknown[] = [];
   const param = (value: unknown, type: string) => {
     values.push(value);
@@ -136,7 +149,10 @@ export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: Row
   } else if (layout.columns) {
     // A marker is only taken with key columns of built-in types (else the whole-row layout): their cast to text
     // is a built-in one, and no role can add a cast between two types it does not own.
-    const keyText = layout.columns.length === 1 ? `(${column(layout.columns[0]!)})::text` : `row(${layout.columns.map(column).join(', ')})::text`;
+    const keyText =
+      layout.columns.length === 1
+        ? `(${column(layout.columns[0]!)})::text`
+        : `row(${layout.columns.map(column).join(', ')})::text`;
     // md5 rather than hashtext(): hashtext is internal, undocumented, and may differ between major versions
     // and CPU architectures — and the restored copy often runs on a different one.
     keyBucket = `mod(('x' || substr(md5(${keyText}), 1, 8))::bit(32)::bigint, ${param(layout.buckets, 'int')})::int`;
@@ -144,7 +160,8 @@ export function rangeSumsQuery(table: TableRef, layout: RangeLayout, bound?: Row
     rowBucket = `mod(('x' || substr(m, 17, 8))::bit(32)::bigint, ${param(layout.buckets, 'int')})::int`;
   }
   const conditions: string[] = [];
-  if (bound) conditions.push(bound.value === null ? 'false' : `${column(bound.column)} <= ${param(bound.value, 'bigint')}`);
+  if (bound)
+    conditions.push(bound.value === null ? 'false' : `${column(bound.column)} <= ${param(bound.value, 'bigint')}`);
   // A bucket of the whole row's hash is known only once the row is hashed: it is kept in the outer query.
   if (only && keyBucket) conditions.push(bucketCondition(layout, only, keyBucket, param, column));
   const outerWhere = only && rowBucket ? ` where ${rowBucket} = any(${param(only, 'int[]')})` : '';
@@ -199,7 +216,12 @@ export interface RangeTotals {
 }
 
 /** Runs {@link rangeSumsQuery} on a connection with pinned settings and adds the ranges up. */
-export async function computeRangeSums(client: pg.ClientBase, table: TableRef, layout: RangeLayout, bound?: RowBound): Promise<RangeTotals>;
+export async function computeRangeSums(
+  client: pg.ClientBase,
+  table: TableRef,
+  layout: RangeLayout,
+  bound?: RowBound,
+): Promise<RangeTotals>;
 /** The same, also summing the typed row hash `typedHash` over all rows: `typedChecksum`. */
 export async function computeRangeSums(
   client: pg.ClientBase,
@@ -215,7 +237,9 @@ export async function computeRangeSums(
   bound?: RowBound,
   typedHash?: string,
 ): Promise<RangeTotals & { typedChecksum?: string }> {
-  const result = await client.query<{ bucket: number; rows: string; sum: string; typed_sum?: string }>(rangeSumsQuery(table, layout, bound, typedHash));
+  const result = await client.query<{ bucket: number; rows: string; sum: string; typed_sum?: string }>(
+    rangeSumsQuery(table, layout, bound, typedHash),
+  );
   const sums = result.rows.map((row) => ({ bucket: row.bucket, rows: Number(row.rows), sum: row.sum }));
   const totals: RangeTotals = {
     rows: sums.reduce((total, range) => total + range.rows, 0),
@@ -274,19 +298,31 @@ export function totalsQuery(table: TableRef, rowHash: string, bound?: RowBound, 
 }
 
 /** Runs {@link totalsQuery} on a connection with pinned settings. */
-export async function computeTotals(client: pg.ClientBase, table: TableRef, rowHash: string, bound?: RowBound, blocks?: BlockRange): Promise<Totals> {
+export async function computeTotals(
+  client: pg.ClientBase,
+  table: TableRef,
+  rowHash: string,
+  bound?: RowBound,
+  blocks?: BlockRange,
+): Promise<Totals> {
   const result = await client.query<{ rows: string; sum: string }>(totalsQuery(table, rowHash, bound, blocks));
   return { rows: Number(result.rows[0]!.rows), checksum: result.rows[0]!.sum };
 }
 
 /** `count(*)` of a table (`count` mode). */
 export async function countRows(client: pg.ClientBase, table: TableRef): Promise<number> {
-  const result = await client.query<{ n: string }>(`select count(*)::text as n from ${table.partitioned ? '' : 'only '}${quoteTable(table)}`);
+  const result = await client.query<{ n: string }>(
+    `select count(*)::text as n from ${table.partitioned ? '' : 'only '}${quoteTable(table)}`,
+  );
   return Number(result.rows[0]!.n);
 }
 
 /** Smallest and largest value of an integer key column (null for an empty table), as decimal strings. */
-export async function keyRange(client: pg.ClientBase, table: TableRef, column: string): Promise<{ min: string | null; max: string | null }> {
+export async function keyRange(
+  client: pg.ClientBase,
+  table: TableRef,
+  column: string,
+): Promise<{ min: string | null; max: string | null }> {
   const key = pg.escapeIdentifier(column);
   const result = await client.query<{ min: string | null; max: string | null }>(
     `select min(${key})::text as min, max(${key})::text as max from ${table.partitioned ? '' : 'only '}${quoteTable(table)}`,

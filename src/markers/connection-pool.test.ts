@@ -17,7 +17,9 @@ describe('openConnectionPool', () => {
     expect(pool.snapshotId).toMatch(/^[0-9A-F]+-[0-9A-F]+-\d+$/);
     await sql(cluster.shop, "insert into events (occurred_at, kind, payload) values (now(), 'late', '{}')");
     const seen = await pool.map([1, 2, 3, 4, 5, 6], async (client, item) => {
-      const { rows } = await client.query<{ n: number; pid: number }>('select count(*)::int as n, pg_backend_pid() as pid from public.events');
+      const { rows } = await client.query<{ n: number; pid: number }>(
+        'select count(*)::int as n, pg_backend_pid() as pid from public.events',
+      );
       return { item, ...rows[0]! };
     });
     expect(seen.map((s) => s.item)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -41,9 +43,9 @@ describe('openConnectionPool', () => {
       { tz: 'UTC', ro: 'on', ds: 'ISO, YMD' },
     ]);
     await using readers = await openConnectionPool(cluster.shop, { snapshot: 'none', size: 2 });
-    await expect(readers.leader.query("insert into public.events (occurred_at, kind, payload) values (now(), 'x', '{}')")).rejects.toThrow(
-      /read-only transaction/,
-    );
+    await expect(
+      readers.leader.query("insert into public.events (occurred_at, kind, payload) values (now(), 'x', '{}')"),
+    ).rejects.toThrow(/read-only transaction/);
   });
 
   test('the first failing task is thrown after the running ones finish', async () => {

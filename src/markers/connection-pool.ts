@@ -63,7 +63,10 @@ export function defaultPoolSize(): number {
  * await using pool = await openConnectionPool(config, { snapshot: 'shared' });
  * const counts = await pool.map(tables, (client, table) => countRows(client, table));
  */
-export async function openConnectionPool(config: pg.ClientConfig, options: ConnectionPoolOptions): Promise<ConnectionPool> {
+export async function openConnectionPool(
+  config: pg.ClientConfig,
+  options: ConnectionPoolOptions,
+): Promise<ConnectionPool> {
   const size = Math.max(1, options.size ?? defaultPoolSize());
   const clients: pg.Client[] = [];
   const pool = new Pool(clients, options.snapshot === 'shared');
@@ -78,7 +81,9 @@ export async function openConnectionPool(config: pg.ClientConfig, options: Conne
         const client = await connect(config, clients, true, options.role);
         if (pool.snapshotId) {
           // SET TRANSACTION SNAPSHOT takes no parameters, hence the escaped literal; it must come first.
-          await client.query(`begin isolation level repeatable read read only; set transaction snapshot ${pg.escapeLiteral(pool.snapshotId)}`);
+          await client.query(
+            `begin isolation level repeatable read read only; set transaction snapshot ${pg.escapeLiteral(pool.snapshotId)}`,
+          );
         }
       }),
     );
@@ -89,7 +94,12 @@ export async function openConnectionPool(config: pg.ClientConfig, options: Conne
   }
 }
 
-async function connect(config: pg.ClientConfig, clients: pg.Client[], readOnly: boolean, role: string | undefined): Promise<pg.Client> {
+async function connect(
+  config: pg.ClientConfig,
+  clients: pg.Client[],
+  readOnly: boolean,
+  role: string | undefined,
+): Promise<pg.Client> {
   const client = new pg.Client(config);
   // A connection that dies while idle emits 'error'; without a listener that would crash the process.
   // The next query on it fails and reports the problem instead.
@@ -115,7 +125,10 @@ export async function setRole(client: pg.ClientBase, role: string): Promise<void
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === '22023' || code === '42704' || code === '42501') {
-      throw new ConfigError(`cannot SET ROLE ${role}: ${(error as Error).message}`, `create the role and GRANT ${role} TO the login user of the URL (see docs/markers.md)`);
+      throw new ConfigError(
+        `cannot SET ROLE ${role}: ${(error as Error).message}`,
+        `create the role and GRANT ${role} TO the login user of the URL (see docs/markers.md)`,
+      );
     }
     throw error;
   }
@@ -160,7 +173,8 @@ class Pool implements ConnectionPool {
   async run<R>(task: (client: pg.Client) => Promise<R>): Promise<R> {
     if (this.closed) throw new Error('the connection pool is closed');
     this.idle ??= [...this.clients];
-    const client = this.idle.pop() ?? (await new Promise<pg.Client>((start, fail) => this.waiting.push({ start, fail })));
+    const client =
+      this.idle.pop() ?? (await new Promise<pg.Client>((start, fail) => this.waiting.push({ start, fail })));
     try {
       return await task(client);
     } finally {

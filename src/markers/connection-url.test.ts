@@ -16,13 +16,17 @@ function rejection(url: string): ConfigError {
 
 describe('connectionFromUrl', () => {
   test('a percent-encoded host is a Unix socket directory, as libpq reads it', () => {
-    const { clientConfig, libpqEnv } = connectionFromUrl('postgres://app:pw@%2Ftmp%2Frestore-drill-x%2Fsocket:5432/shop');
+    const { clientConfig, libpqEnv } = connectionFromUrl(
+      'postgres://app:pw@%2Ftmp%2Frestore-drill-x%2Fsocket:5432/shop',
+    );
     expect(clientConfig).toMatchObject({ host: '/tmp/restore-drill-x/socket', port: 5432, database: 'shop' });
     expect(libpqEnv).toMatchObject({ PGHOST: '/tmp/restore-drill-x/socket', PGPORT: '5432' });
   });
 
   test('gives the pg client and libpq the same database and credentials', () => {
-    const { clientConfig, libpqEnv, display } = connectionFromUrl('postgresql://app:s3cr%40t%2Fpw@db.internal:6543/shop?sslmode=require&application_name=nightly');
+    const { clientConfig, libpqEnv, display } = connectionFromUrl(
+      'postgresql://app:s3cr%40t%2Fpw@db.internal:6543/shop?sslmode=require&application_name=nightly',
+    );
     expect(clientConfig).toEqual({
       host: 'db.internal',
       port: 6543,
@@ -48,9 +52,17 @@ describe('connectionFromUrl', () => {
 
   test('defaults the port, reads IPv6 hosts, and leaves out what the URL does not say', () => {
     const { clientConfig, libpqEnv } = connectionFromUrl('postgres://[::1]/shop');
-    expect(clientConfig).toEqual({ host: '::1', port: 5432, database: 'shop', application_name: 'restore-drill', ssl: false });
+    expect(clientConfig).toEqual({
+      host: '::1',
+      port: 5432,
+      database: 'shop',
+      application_name: 'restore-drill',
+      ssl: false,
+    });
     expect(libpqEnv).toEqual({ PGHOST: '::1', PGPORT: '5432', PGDATABASE: 'shop', PGAPPNAME: 'restore-drill' });
-    expect(connectionFromUrl('postgres:///shop?host=/var/run/postgresql').clientConfig.host).toBe('/var/run/postgresql');
+    expect(connectionFromUrl('postgres:///shop?host=/var/run/postgresql').clientConfig.host).toBe(
+      '/var/run/postgresql',
+    );
   });
 
   test('rejects malformed and non-PostgreSQL URLs without showing the password', () => {
@@ -76,6 +88,8 @@ describe('connectionFromUrl', () => {
     expect(rejection('postgres://admin:hunter2-secret@db.internal:notaport/shop').message).toBe(
       'not a valid connection URL: postgres://***@db.internal:notaport/shop',
     );
-    expect(rejection('postgres://admin:pw@db.internal/shop?target_session_attrs=any').message).toMatch(/unsupported parameter "target_session_attrs"/);
+    expect(rejection('postgres://admin:pw@db.internal/shop?target_session_attrs=any').message).toMatch(
+      /unsupported parameter "target_session_attrs"/,
+    );
   });
 });

@@ -31,7 +31,8 @@ const PARAMETERS: Record<string, string> = {
   options: 'PGOPTIONS',
 };
 
-const HINT = 'write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)';
+const HINT =
+  'write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)';
 
 /**
  * Parses a standard `postgres://` (or `postgresql://`) connection URL into a `pg` client configuration and
@@ -53,7 +54,10 @@ export function connectionFromUrl(url: string): UrlConnection {
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     // Only the scheme is shown: text that merely looks like a URL (`host:5432 user password`) may be anything.
-    throw new ConfigError(`not a PostgreSQL connection URL: it starts with "${parsed.protocol}", expected postgres:// or postgresql://`, HINT);
+    throw new ConfigError(
+      `not a PostgreSQL connection URL: it starts with "${parsed.protocol}", expected postgres:// or postgresql://`,
+      HINT,
+    );
   }
   const decode = (text: string, what: string) => {
     try {
@@ -65,7 +69,10 @@ export function connectionFromUrl(url: string): UrlConnection {
   const values: Record<string, string> = {};
   for (const [key, value] of parsed.searchParams) {
     if (!(key in PARAMETERS)) {
-      throw new ConfigError(`unsupported parameter "${key}" in the connection URL ${shown}`, `supported: ${Object.keys(PARAMETERS).join(', ')}`);
+      throw new ConfigError(
+        `unsupported parameter "${key}" in the connection URL ${shown}`,
+        `supported: ${Object.keys(PARAMETERS).join(', ')}`,
+      );
     }
     values[key] = value;
   }
@@ -74,15 +81,20 @@ export function connectionFromUrl(url: string): UrlConnection {
   const host = hostname.replace(/^\[(.*)\]$/, '$1') || values.host;
   if (!host) throw new ConfigError(`the connection URL names no host: ${shown}`, HINT);
   const port = parsed.port || values.port || '5432';
-  if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new ConfigError(`bad port "${port}" in the connection URL ${shown}`, HINT);
+  if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+    throw new ConfigError(`bad port "${port}" in the connection URL ${shown}`, HINT);
   const user = parsed.username ? decode(parsed.username, 'user name') : values.user;
   const password = parsed.password ? decode(parsed.password, 'password') : values.password;
   const path = parsed.pathname.replace(/^\//, '');
   const database = path ? decode(path, 'database name') : values.dbname;
-  if (database?.includes('/')) throw new ConfigError(`the database name in the connection URL contains "/": ${shown}`, HINT);
+  if (database?.includes('/'))
+    throw new ConfigError(`the database name in the connection URL contains "/": ${shown}`, HINT);
   const sslmode = values.sslmode;
   if (sslmode !== undefined && !(SSL_MODES as readonly string[]).includes(sslmode)) {
-    throw new ConfigError(`unknown sslmode "${sslmode}" in the connection URL ${shown}`, `use one of ${SSL_MODES.join(', ')}`);
+    throw new ConfigError(
+      `unknown sslmode "${sslmode}" in the connection URL ${shown}`,
+      `use one of ${SSL_MODES.join(', ')}`,
+    );
   }
   registerSecret(password);
 
@@ -121,7 +133,10 @@ function sslConfig(mode: string | undefined, values: Record<string, string>, sho
     try {
       return { [key === 'sslrootcert' ? 'ca' : key === 'sslcert' ? 'cert' : 'key']: readFileSync(path, 'utf8') };
     } catch (error) {
-      throw new ConfigError(`cannot read ${key} ${path} named in the connection URL ${shown}: ${(error as Error).message}`, 'check the path');
+      throw new ConfigError(
+        `cannot read ${key} ${path} named in the connection URL ${shown}: ${(error as Error).message}`,
+        'check the path',
+      );
     }
   };
   const files = { ...file('sslrootcert'), ...file('sslcert'), ...file('sslkey') };

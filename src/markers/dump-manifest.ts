@@ -33,7 +33,8 @@ export function parseManifest(text: string, label: string): MarkerManifest {
     throw new ConfigError(`manifest ${label} is not valid JSON`, hint);
   }
   const parsed = parseMarkerManifest(value);
-  if ('problem' in parsed) throw new ConfigError(`manifest ${label} is not a valid restore-drill.manifest/v1: ${parsed.problem}`, hint);
+  if ('problem' in parsed)
+    throw new ConfigError(`manifest ${label} is not a valid restore-drill.manifest/v1: ${parsed.problem}`, hint);
   return parsed.manifest;
 }
 

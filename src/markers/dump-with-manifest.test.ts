@@ -18,7 +18,11 @@ let targets: StartedEnvironment[];
 let dir: string;
 
 beforeAll(async () => {
-  [production, ...targets] = await Promise.all([startShopCluster('dump production'), startCluster('dump target 1'), startCluster('dump target 2')]);
+  [production, ...targets] = await Promise.all([
+    startShopCluster('dump production'),
+    startCluster('dump target 1'),
+    startCluster('dump target 2'),
+  ]);
   dir = await mkdtemp(join(tmpdir(), 'restore-drill-dump-test-'));
 });
 afterAll(async () => {
@@ -35,7 +39,9 @@ function keepWriting(config: pg.ClientConfig): { stop: () => Promise<number> } {
     await client.connect();
     try {
       while (running) {
-        await client.query("insert into public.events (occurred_at, kind, payload) values (now(), 'during dump', '{}')");
+        await client.query(
+          "insert into public.events (occurred_at, kind, payload) values (now(), 'during dump', '{}')",
+        );
         written += 1;
       }
     } finally {
@@ -58,8 +64,14 @@ describe('dumpWithManifest', () => {
     const result = await dumpWithManifest(urlOf(copy), join(dir, 'shop.dump'), {
       onSnapshotExported: async () => {
         // Committed after the snapshot: neither the dump nor the manifest may contain these.
-        await sql(copy, "insert into public.events (occurred_at, kind, payload) select now(), 'late', '{}' from generate_series(1, 10)");
-        await sql(copy, "update public.customers set notes = 'changed' where id <= 5; delete from public.order_items where order_id = 9");
+        await sql(
+          copy,
+          "insert into public.events (occurred_at, kind, payload) select now(), 'late', '{}' from generate_series(1, 10)",
+        );
+        await sql(
+          copy,
+          "update public.customers set notes = 'changed' where id <= 5; delete from public.order_items where order_id = 9",
+        );
         await sql(copy, 'create function public.late_fn() returns int language sql as $$ select 1 $$');
         writer = keepWriting(copy);
       },
@@ -72,15 +84,24 @@ describe('dumpWithManifest', () => {
     expect(result.manifestPath).toBe(join(dir, 'shop.dump.manifest.json'));
     expect((await readDumpHeader(result.path)).format).toBe('custom');
     expect(await readManifest(result.manifestPath)).toEqual(result.manifest);
-    expect(result.manifest).toMatchObject({ format: 'restore-drill.manifest/v1', database: copy.database, serverVersion: production.env.version });
+    expect(result.manifest).toMatchObject({
+      format: 'restore-drill.manifest/v1',
+      database: copy.database,
+      serverVersion: production.env.version,
+    });
     expect(new Set(Object.values(result.manifest.tables).map((t) => t.mode))).toEqual(new Set(['exact']));
     // The object fingerprint is of the same snapshot: a function made after it is in neither.
-    expect(result.manifest.objects).toMatchObject({ algorithm: 'rdobj/1', objects: { tables: expect.objectContaining({ 'table public.events': expect.any(Object) }) } });
+    expect(result.manifest.objects).toMatchObject({
+      algorithm: 'rdobj/1',
+      objects: { tables: expect.objectContaining({ 'table public.events': expect.any(Object) }) },
+    });
     expect(Object.keys(result.manifest.objects?.objects.functions ?? {})).toEqual([]);
     expect(result.manifest.tables['public.events']!.rows).toBe(3000);
 
     const target = targets[0]!;
-    await target.restore(pgDumpRestorable({ path: result.path, format: 'custom', digest: 'sha256:x' }), { log: () => {} });
+    await target.restore(pgDumpRestorable({ path: result.path, format: 'custom', digest: 'sha256:x' }), {
+      log: () => {},
+    });
     const checks = await compareWithMarker(target.connectionConfig(), result.manifest, { label: 'manifest' });
     expect(checks).toHaveLength(7 * 3);
     expect(checks.filter((c) => c.status !== 'passed')).toEqual([]);
@@ -92,10 +113,16 @@ describe('dumpWithManifest', () => {
   test('a path ending in / makes a directory dump with parallel jobs, restorable and matching its manifest', async () => {
     const copy = await production.copy();
     const result = await dumpWithManifest(urlOf(copy), join(dir, 'shop.dir/'), { jobs: 2 });
-    expect(result).toMatchObject({ format: 'directory', path: join(dir, 'shop.dir'), manifestPath: join(dir, 'shop.dir.manifest.json') });
+    expect(result).toMatchObject({
+      format: 'directory',
+      path: join(dir, 'shop.dir'),
+      manifestPath: join(dir, 'shop.dir.manifest.json'),
+    });
     expect((await stat(join(result.path, 'toc.dat'))).isFile()).toBe(true);
     const target = targets[1]!;
-    await target.restore(pgDumpRestorable({ path: result.path, format: 'directory', digest: 'sha256:x' }), { log: () => {} });
+    await target.restore(pgDumpRestorable({ path: result.path, format: 'directory', digest: 'sha256:x' }), {
+      log: () => {},
+    });
     const checks = await compareWithMarker(target.connectionConfig(), result.manifest, { label: 'manifest' });
     expect(checks.filter((c) => c.status !== 'passed')).toEqual([]);
   });
@@ -119,7 +146,16 @@ describe('readManifest', () => {
     await writeFile(garbage, 'not json');
     await expect(readManifest(garbage)).rejects.toThrow(ConfigError);
     await expect(readManifest(garbage)).rejects.toThrow(`manifest ${garbage} is not valid JSON`);
-    await writeFile(garbage, JSON.stringify({ format: 'restore-drill.manifest/v1', takenAt: 'yesterday', serverVersion: '15', database: 'x', tables: {} }));
+    await writeFile(
+      garbage,
+      JSON.stringify({
+        format: 'restore-drill.manifest/v1',
+        takenAt: 'yesterday',
+        serverVersion: '15',
+        database: 'x',
+        tables: {},
+      }),
+    );
     await expect(readManifest(garbage)).rejects.toThrow(/is not a valid restore-drill.manifest\/v1: .* at takenAt/);
   });
 

@@ -58,10 +58,17 @@ export interface DumpWithManifestResult {
  * @example
  * const { path, manifestPath } = await dumpWithManifest(process.env.DATABASE_URL!, 'backups/shop.dump');
  */
-export async function dumpWithManifest(url: string, out: string, options: DumpWithManifestOptions = {}): Promise<DumpWithManifestResult> {
+export async function dumpWithManifest(
+  url: string,
+  out: string,
+  options: DumpWithManifestOptions = {},
+): Promise<DumpWithManifestResult> {
   const log = options.log ?? (() => {});
   if (/^s3:\/\//i.test(out)) {
-    throw new ConfigError(`dumpWithManifest writes local paths only, got ${out}`, 'dump to a local path, then upload the dump and its manifest');
+    throw new ConfigError(
+      `dumpWithManifest writes local paths only, got ${out}`,
+      'dump to a local path, then upload the dump and its manifest',
+    );
   }
   const format = options.format ?? (out.endsWith('/') ? 'directory' : 'custom');
   const path = out.replace(/(.)\/+$/, '$1');
@@ -72,7 +79,11 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
   await rm(manifestPath, { force: true });
   await mkdir(dirname(path), { recursive: true });
 
-  await using pool = await openConnectionPool(connection.clientConfig, { snapshot: 'shared', size: options.poolSize, role: options.role });
+  await using pool = await openConnectionPool(connection.clientConfig, {
+    snapshot: 'shared',
+    size: options.poolSize,
+    role: options.role,
+  });
   const snapshotId = pool.snapshotId!;
   const server = (
     await pool.leader.query<{ version: string; num: number; database: string }>(
@@ -84,8 +95,17 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
   await options.onSnapshotExported?.(snapshotId);
 
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
-  const args = [`--format=${format}`, `--file=${path}`, `--snapshot=${snapshotId}`, '--no-password', ...(options.role !== undefined ? [`--role=${options.role}`] : []), ...(format === 'directory' ? [`--jobs=${jobs}`] : [])];
-  log(`${pgDump.path('pg_dump')} ${pgDump.version} → ${path} (${format}${format === 'directory' ? `, ${jobs} jobs` : ''}), manifest in the same snapshot`);
+  const args = [
+    `--format=${format}`,
+    `--file=${path}`,
+    `--snapshot=${snapshotId}`,
+    '--no-password',
+    ...(options.role !== undefined ? [`--role=${options.role}`] : []),
+    ...(format === 'directory' ? [`--jobs=${jobs}`] : []),
+  ];
+  log(
+    `${pgDump.path('pg_dump')} ${pgDump.version} → ${path} (${format}${format === 'directory' ? `, ${jobs} jobs` : ''}), manifest in the same snapshot`,
+  );
   const stopDump = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stopDump.signal]) : stopDump.signal;
   // The first failure is the cause; the other side then fails only because it was stopped.
@@ -120,6 +140,12 @@ export async function dumpWithManifest(url: string, out: string, options: DumpWi
 }
 
 function toManifest(marker: Marker, serverVersion: string, database: string): MarkerManifest {
-  return { format: 'restore-drill.manifest/v1', takenAt: marker.takenAt, serverVersion, database, tables: marker.tables, ...(marker.objects ? { objects: marker.objects } : {}) };
+  return {
+    format: 'restore-drill.manifest/v1',
+    takenAt: marker.takenAt,
+    serverVersion,
+    database,
+    tables: marker.tables,
+    ...(marker.objects ? { objects: marker.objects } : {}),
+  };
 }
-

@@ -8,7 +8,13 @@ import type { MarkerManifest, TableMarker } from '../model/marker.ts';
 const decimal = z.string().regex(/^-?\d+$/, 'expected an integer as a decimal string');
 
 const rangeLayout = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('integer'), column: z.string(), min: decimal, width: decimal, buckets: z.number().int().positive() }),
+  z.object({
+    kind: z.literal('integer'),
+    column: z.string(),
+    min: decimal,
+    width: decimal,
+    buckets: z.number().int().positive(),
+  }),
   z.object({ kind: z.literal('hash'), columns: z.array(z.string()).nullable(), buckets: z.number().int().positive() }),
 ]);
 
@@ -27,7 +33,9 @@ const tableMarker = z.object({
     .optional(),
   notHashed: z.string().optional(),
   typed: z.object({ algorithm: z.string(), serverMajor: z.number().int().positive(), checksum: decimal }).optional(),
-  schema: z.object({ columns: z.array(z.string()), indexes: z.array(z.string()), constraints: z.array(z.string()) }).optional(),
+  schema: z
+    .object({ columns: z.array(z.string()), indexes: z.array(z.string()), constraints: z.array(z.string()) })
+    .optional(),
 });
 
 /** Schema of the `tables` jsonb of a marker: table name → {@link TableMarker}. */

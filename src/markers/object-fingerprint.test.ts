@@ -18,7 +18,10 @@ let dir: string;
 const OBJECTS = new URL('../../fixtures/faults/objects/objects.sql', import.meta.url);
 
 beforeAll(async () => {
-  [production, target] = await Promise.all([startCluster('fingerprint production'), startCluster('fingerprint target')]);
+  [production, target] = await Promise.all([
+    startCluster('fingerprint production'),
+    startCluster('fingerprint target'),
+  ]);
   dir = await mkdtemp(join(tmpdir(), 'fingerprint-test-'));
   // The object fixture of the fault corpus needs the shop's tables; a few stand-ins of them are enough here.
   await sql(
@@ -52,36 +55,63 @@ describe('takeObjectFingerprint', () => {
     );
     // hstore's own functions and types come back with CREATE EXTENSION: only the extension is recorded.
     expect(names('functions').some((name) => name.includes('hstore'))).toBe(false);
-    expect(fingerprint.objects.extensions?.['extension hstore']).toEqual({ version: expect.stringMatching(/^\d/), schema: 'public' });
-    expect(names('types')).toEqual(['type public.address', 'type public.money_range', 'type public.order_mood', 'type public.positive_qty']);
+    expect(fingerprint.objects.extensions?.['extension hstore']).toEqual({
+      version: expect.stringMatching(/^\d/),
+      schema: 'public',
+    });
+    expect(names('types')).toEqual([
+      'type public.address',
+      'type public.money_range',
+      'type public.order_mood',
+      'type public.positive_qty',
+    ]);
     expect(names('views')).toEqual(['materialized view public.orders_per_status', 'view public.big_orders']);
     expect(fingerprint.objects.triggers?.['trigger events_keep_note on public.events']).toMatchObject({ enabled: 'O' });
-    expect(names('policies')).toEqual(['policy docs_cheap on public.documents', 'policy recent_readings on public.readings']);
+    expect(names('policies')).toEqual([
+      'policy docs_cheap on public.documents',
+      'policy recent_readings on public.readings',
+    ]);
     expect(fingerprint.objects.tables?.['table public.documents']).toMatchObject({
       rls: 'enabled',
-      'column acl': '{"id": ["\\"Shop \\"\\"Auditor\\"\\".x\\"=r/restore_drill_superuser"], "title": ["\\"Shop \\"\\"Auditor\\"\\".x\\"=r/restore_drill_superuser"]}',
+      'column acl':
+        '{"id": ["\\"Shop \\"\\"Auditor\\"\\".x\\"=r/restore_drill_superuser"], "title": ["\\"Shop \\"\\"Auditor\\"\\".x\\"=r/restore_drill_superuser"]}',
     });
-    expect(fingerprint.objects.tables?.['table public.customers']?.acl).toContain('shop_reader=r/restore_drill_superuser');
+    expect(fingerprint.objects.tables?.['table public.customers']?.acl).toContain(
+      'shop_reader=r/restore_drill_superuser',
+    );
     expect(fingerprint.objects.views?.['view public.big_orders']?.owner).toBe('shop_reader');
-    expect(names('default privileges')).toEqual(['default acl for role restore_drill_superuser in schema public on tables']);
+    expect(names('default privileges')).toEqual([
+      'default acl for role restore_drill_superuser in schema public on tables',
+    ]);
     expect(names('comments')).toEqual(
-      expect.arrayContaining(['comment on view public.big_orders', 'comment on function public.order_total(bigint)', 'comment on table column public.documents.title']),
+      expect.arrayContaining([
+        'comment on view public.big_orders',
+        'comment on function public.order_total(bigint)',
+        'comment on table column public.documents.title',
+      ]),
     );
     expect(names('publications')).toEqual(['publication shop_events']);
-    expect(fingerprint.objects['large objects']?.['large object 424242']).toMatchObject({ owner: 'restore_drill_superuser', content: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(fingerprint.objects['large objects']?.['large object 424242']).toMatchObject({
+      owner: 'restore_drill_superuser',
+      content: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(names('schemas')).toEqual(['schema "Odd.Schema"', 'schema public']);
   });
 
   test("restore-drill's own schema and markers are not part of it", async () => {
     await withClient(production.connectionConfig(), async (client) => {
-      await client.query('create schema restore_drill; create table restore_drill.markers (id bigserial primary key, tables jsonb not null)');
+      await client.query(
+        'create schema restore_drill; create table restore_drill.markers (id bigserial primary key, tables jsonb not null)',
+      );
       try {
         await ensureObjectsColumn(client);
         await client.query("comment on table restore_drill.markers is 'ours'");
         const fingerprint = JSON.stringify(await takeObjectFingerprint(client));
         expect(fingerprint).not.toContain('restore_drill.');
         expect(fingerprint).not.toContain('schema restore_drill');
-        const { rows } = await client.query("select count(*)::int as n from pg_attribute where attrelid = 'restore_drill.markers'::regclass and attname = 'objects'");
+        const { rows } = await client.query(
+          "select count(*)::int as n from pg_attribute where attrelid = 'restore_drill.markers'::regclass and attname = 'objects'",
+        );
         expect(rows[0].n).toBe(1);
       } finally {
         await client.query('drop schema restore_drill cascade');
@@ -92,7 +122,9 @@ describe('takeObjectFingerprint', () => {
   test('runs built-in functions only, whatever the search_path says, and puts the search_path back', async () => {
     await withClient(production.connectionConfig(), async (client) => {
       // A user function shadowing a built-in the fingerprint uses would run if names were resolved by the caller's path.
-      await client.query("create schema trap; create function trap.sha256(bytea) returns bytea language plpgsql as $$ begin raise exception 'user code ran'; end $$");
+      await client.query(
+        "create schema trap; create function trap.sha256(bytea) returns bytea language plpgsql as $$ begin raise exception 'user code ran'; end $$",
+      );
       try {
         await client.query('set search_path = trap, pg_catalog, public');
         await expect(takeObjectFingerprint(client)).resolves.toMatchObject({ algorithm: OBJECT_FINGERPRINT_ALGORITHM });
@@ -103,8 +135,11 @@ describe('takeObjectFingerprint', () => {
     });
   });
 
-  test("a large object the marking role may not read is recorded as unreadable, not an error", async () => {
-    await sql(production.connectionConfig(), "create role marker_role login password 'pw'; grant usage on schema public to marker_role");
+  test('a large object the marking role may not read is recorded as unreadable, not an error', async () => {
+    await sql(
+      production.connectionConfig(),
+      "create role marker_role login password 'pw'; grant usage on schema public to marker_role",
+    );
     try {
       const config = { ...production.connectionConfig(), user: 'marker_role', password: 'pw' };
       const fingerprint = await withClient(config, (client) => takeObjectFingerprint(client));
@@ -121,8 +156,13 @@ describe('takeObjectFingerprint', () => {
     await runCommand(pg.path('pg_dump'), ['-Fc', '-f', dump], { env: production.libpqEnv() });
     const roles = await rolesNamedInDump(async (args) => (await runCommand(pg.path('pg_restore'), args)).stdout, dump);
     expect(roles).toEqual(['Shop "Auditor".x', 'restore_drill_superuser', 'shop_reader']);
-    expect(await createStandInRoles(target.connectionConfig(), roles, target.runId, () => {})).toEqual(['Shop "Auditor".x', 'shop_reader']);
-    await runCommand(pg.path('pg_restore'), ['--exit-on-error', `--dbname=${target.database}`, dump], { env: target.libpqEnv() });
+    expect(await createStandInRoles(target.connectionConfig(), roles, target.runId, () => {})).toEqual([
+      'Shop "Auditor".x',
+      'shop_reader',
+    ]);
+    await runCommand(pg.path('pg_restore'), ['--exit-on-error', `--dbname=${target.database}`, dump], {
+      env: target.libpqEnv(),
+    });
     const [before, after] = await Promise.all([
       withClient(production.connectionConfig(), (client) => takeObjectFingerprint(client)),
       withClient(target.connectionConfig(), (client) => takeObjectFingerprint(client)),

@@ -29,22 +29,34 @@ export interface ObjectFingerprintOptions {
  * const fingerprint = await takeObjectFingerprint(client);
  * fingerprint.objects.triggers?.['trigger events_keep_note on public.events']; // { definition: '…', enabled: 'O' }
  */
-export async function takeObjectFingerprint(client: pg.ClientBase, options: ObjectFingerprintOptions = {}): Promise<ObjectFingerprint> {
-  const { rows: [saved] } = await client.query<{ path: string; major: number }>(
+export async function takeObjectFingerprint(
+  client: pg.ClientBase,
+  options: ObjectFingerprintOptions = {},
+): Promise<ObjectFingerprint> {
+  const {
+    rows: [saved],
+  } = await client.query<{ path: string; major: number }>(
     "select current_setting('search_path') as path, current_setting('server_version_num')::int / 10000 as major",
   );
   await client.query("select set_config('search_path', 'pg_catalog', false)");
   try {
-    const { rows } = await client.query<{ category: ObjectCategory; name: string; attributes: Record<string, string | null> }>(objectsSql(saved!.major));
+    const { rows } = await client.query<{
+      category: ObjectCategory;
+      name: string;
+      attributes: Record<string, string | null>;
+    }>(objectsSql(saved!.major));
     const objects: Partial<Record<ObjectCategory, Record<string, ObjectAttributes>>> = {};
     for (const row of rows) (objects[row.category] ??= {})[row.name] = row.attributes;
     const unreadable: string[] = [];
-    const large = await client.query<{ name: string; owner: string; acl: string; content: string | null }>(largeObjectsSql(options.largeObjectContent ?? true));
+    const large = await client.query<{ name: string; owner: string; acl: string; content: string | null }>(
+      largeObjectsSql(options.largeObjectContent ?? true),
+    );
     if (large.rows.length > 0) {
       const entries: Record<string, ObjectAttributes> = {};
       for (const row of large.rows) {
         entries[row.name] = { owner: row.owner, acl: row.acl, content: row.content };
-        if (row.content === null && (options.largeObjectContent ?? true)) unreadable.push(`${row.name}: content (the marking role may not read it)`);
+        if (row.content === null && (options.largeObjectContent ?? true))
+          unreadable.push(`${row.name}: content (the marking role may not read it)`);
       }
       objects['large objects'] = entries;
     }
@@ -206,8 +218,10 @@ function objectsSql(major: number): string {
                   (select jsonb_agg(a.attname order by a.attname) from pg_attribute a where a.attrelid = r.prrelid and a.attnum = any(r.prattrs))`
                : ''
            }) order by r.prrelid::regclass::text) from pg_publication_rel r where r.prpubid = p.oid)${
-             major >= 15 ? `,
-           (select jsonb_agg(s.pnnspid::regnamespace::text order by 1) from pg_publication_namespace s where s.pnpubid = p.oid)` : ''
+             major >= 15
+               ? `,
+           (select jsonb_agg(s.pnnspid::regnamespace::text order by 1) from pg_publication_namespace s where s.pnpubid = p.oid)`
+               : ''
            })::text`)})
     from pg_publication p
   union all

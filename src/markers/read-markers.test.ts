@@ -26,13 +26,19 @@ describe('readNewestMarker', () => {
     expect(await withClient(config, readNewestMarker)).toBeUndefined();
     await sql(config, 'create schema restore_drill');
     expect(await withClient(config, readNewestMarker)).toBeUndefined();
-    await sql(config, 'create table restore_drill.markers (id bigserial primary key, taken_at timestamptz not null default now(), tables jsonb not null)');
+    await sql(
+      config,
+      'create table restore_drill.markers (id bigserial primary key, taken_at timestamptz not null default now(), tables jsonb not null)',
+    );
     expect(await withClient(config, readNewestMarker)).toBeUndefined();
   });
 
   test('returns the newest of several markers; readMarkers lists them newest first', async () => {
     const config = await database('two_markers');
-    await sql(config, "create table public.events (id bigint primary key, kind text); insert into public.events values (1, 'a')");
+    await sql(
+      config,
+      "create table public.events (id bigint primary key, kind text); insert into public.events values (1, 'a')",
+    );
     const first = await writeMarker(config);
     await sql(config, "insert into public.events values (2, 'b')");
     const second = await writeMarker(config);
@@ -40,7 +46,11 @@ describe('readNewestMarker', () => {
     // The object fingerprint beside the tables is read by compare-objects.ts, not here.
     const tablesOnly = ({ objects: _, ...marker }: StoredMarker) => marker;
     expect(newest).toEqual(tablesOnly(second));
-    expect(newest!.tables['public.events']).toMatchObject({ mode: 'append-only', rows: 2, bound: { column: 'id', value: '2' } });
+    expect(newest!.tables['public.events']).toMatchObject({
+      mode: 'append-only',
+      rows: 2,
+      bound: { column: 'id', value: '2' },
+    });
     expect(await withClient(config, (client) => readMarkers(client))).toEqual([tablesOnly(second), tablesOnly(first)]);
   });
 
@@ -54,6 +64,8 @@ describe('readNewestMarker', () => {
     );
     const reading = withClient(config, readNewestMarker);
     await expect(reading).rejects.toThrow(RestoreDrillError);
-    await expect(withClient(config, readNewestMarker)).rejects.toThrow(/^marker #1 in restore_drill.markers is not readable: .* at public\.t\.mode/);
+    await expect(withClient(config, readNewestMarker)).rejects.toThrow(
+      /^marker #1 in restore_drill.markers is not readable: .* at public\.t\.mode/,
+    );
   });
 });

@@ -16,8 +16,13 @@ export function isoTimeSql(expression: string): string {
  * no such table (no `restore-drill mark` ever ran there). Throws a {@link RestoreDrillError} naming the row
  * when a marker's `tables` is not readable.
  */
-export async function readMarkers(client: pg.ClientBase, options: { readonly limit?: number } = {}): Promise<StoredMarker[]> {
-  const exists = await client.query<{ found: boolean }>("select to_regclass('restore_drill.markers') is not null as found");
+export async function readMarkers(
+  client: pg.ClientBase,
+  options: { readonly limit?: number } = {},
+): Promise<StoredMarker[]> {
+  const exists = await client.query<{ found: boolean }>(
+    "select to_regclass('restore_drill.markers') is not null as found",
+  );
   if (!exists.rows[0]!.found) return [];
   const result = await client.query<{ id: string; taken_at: string; tables: unknown }>(
     `select id::text, ${isoTimeSql('taken_at')} as taken_at, tables

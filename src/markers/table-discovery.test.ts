@@ -40,7 +40,11 @@ describe('discoverTables', () => {
       'public.page_views',
       'public.products',
     ]);
-    expect(find('public.customers')).toMatchObject({ primaryKey: [{ name: 'id', type: 'integer' }], integerKey: 'id', partitioned: false });
+    expect(find('public.customers')).toMatchObject({
+      primaryKey: [{ name: 'id', type: 'integer' }],
+      integerKey: 'id',
+      partitioned: false,
+    });
     expect(find('public.events')).toMatchObject({ primaryKey: [{ name: 'id', type: 'bigint' }], integerKey: 'id' });
     expect(find('audit.log')).toMatchObject({ integerKey: 'id' });
     expect(find('public.products')).toMatchObject({ primaryKey: [{ name: 'sku', type: 'text' }], integerKey: null });
@@ -70,7 +74,9 @@ describe('discoverTables', () => {
     await sql(copy, "update customers set notes = 'changed' where id = 1; delete from events where id = 3000");
     const seen = await waitUntil(async () => {
       const now = await withClient(copy, discoverTables);
-      return now.find((t) => t.name === 'customers')!.updates === 1 && now.find((t) => t.name === 'events')!.deletes === 1;
+      return (
+        now.find((t) => t.name === 'customers')!.updates === 1 && now.find((t) => t.name === 'events')!.deletes === 1
+      );
     });
     expect(seen).toBe(true);
     const later = await withClient(copy, discoverTables);
@@ -83,21 +89,30 @@ describe('discoverTables', () => {
 describe('planTables', () => {
   test('accepts name, schema.name and NAME:MODE; forceExact makes every table exact', () => {
     const plans = planTables(tables, {
-      tables: [parseTableSelection('events:append-only'), parseTableSelection('public.orders:exact'), parseTableSelection('audit.log:count'), { name: 'orders' }],
+      tables: [
+        parseTableSelection('events:append-only'),
+        parseTableSelection('public.orders:exact'),
+        parseTableSelection('audit.log:count'),
+        { name: 'orders' },
+      ],
     });
     expect(plans.map((p) => [`${p.table.schema}.${p.table.name}`, p.mode])).toEqual([
       ['public.events', 'append-only'],
       ['public.orders', 'exact'],
       ['audit.log', 'count'],
     ]);
-    expect(new Set(planTables(tables, { forceExact: true, mode: 'count' }).map((p) => p.mode))).toEqual(new Set(['exact']));
+    expect(new Set(planTables(tables, { forceExact: true, mode: 'count' }).map((p) => p.mode))).toEqual(
+      new Set(['exact']),
+    );
     expect(planTables(tables, { mode: 'count' })).toHaveLength(tables.length);
   });
 
   test('an unknown table is a ConfigError naming it', () => {
     expect(() => planTables(tables, { tables: [{ name: 'nope' }] })).toThrow(ConfigError);
     expect(() => planTables(tables, { tables: [{ name: 'nope' }] })).toThrow('table public.nope not found');
-    expect(() => planTables(tables, { tables: [{ name: 'restore_drill.markers' }] })).toThrow('restore_drill.markers not found');
+    expect(() => planTables(tables, { tables: [{ name: 'restore_drill.markers' }] })).toThrow(
+      'restore_drill.markers not found',
+    );
   });
 
   test('append-only without a single integer key is a ConfigError saying which modes fit', () => {

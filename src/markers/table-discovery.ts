@@ -131,9 +131,16 @@ export function parseTableSelection(argument: string): TableSelection {
   const name = argument.slice(0, colon);
   const mode = argument.slice(colon + 1);
   if (!(MARKER_MODES as readonly string[]).includes(mode) && mode !== 'auto') {
-    throw new ConfigError(`unknown marker mode "${mode}" in --table ${argument}`, `use one of ${MARKER_MODES.join(', ')} (or leave it out to choose automatically)`);
+    throw new ConfigError(
+      `unknown marker mode "${mode}" in --table ${argument}`,
+      `use one of ${MARKER_MODES.join(', ')} (or leave it out to choose automatically)`,
+    );
   }
-  if (!name) throw new ConfigError(`--table ${argument} names no table`, 'write --table NAME or --table NAME:MODE, e.g. --table public.orders:count');
+  if (!name)
+    throw new ConfigError(
+      `--table ${argument} names no table`,
+      'write --table NAME or --table NAME:MODE, e.g. --table public.orders:count',
+    );
   return { name, mode: mode as MarkerMode | 'auto' };
 }
 
@@ -153,7 +160,8 @@ export interface PlanOptions {
  */
 export function planTables(tables: readonly TableInfo[], options: PlanOptions = {}): TablePlan[] {
   const byName = new Map<QualifiedName, TableInfo>(tables.map((table) => [qualifiedName(table), table]));
-  const selections: readonly TableSelection[] = options.tables ?? tables.map((table) => ({ name: qualifiedName(table) }));
+  const selections: readonly TableSelection[] =
+    options.tables ?? tables.map((table) => ({ name: qualifiedName(table) }));
   const plans = new Map<QualifiedName, TablePlan>();
   for (const selection of selections) {
     const key = qualifiedName(parseQualifiedName(selection.name));
@@ -167,7 +175,10 @@ export function planTables(tables: readonly TableInfo[], options: PlanOptions = 
     const wanted = options.forceExact ? 'exact' : (selection.mode ?? options.mode ?? 'auto');
     const mode = wanted === 'auto' ? chooseMode(table) : wanted;
     if (mode === 'append-only' && !table.integerKey) {
-      const key = table.primaryKey.length === 0 ? 'has no primary key' : `has the primary key (${table.primaryKey.map((c) => `${c.name} ${c.type}`).join(', ')})`;
+      const key =
+        table.primaryKey.length === 0
+          ? 'has no primary key'
+          : `has the primary key (${table.primaryKey.map((c) => `${c.name} ${c.type}`).join(', ')})`;
       throw new ConfigError(
         `table ${qualifiedName(table)} cannot be marked append-only: it ${key}, and append-only needs a single smallint, integer or bigint key column`,
         `use ${qualifiedName(table)}:exact (the whole table must match) or ${qualifiedName(table)}:count (row count within ±${COUNT_TOLERANCE * 100} %)`,

@@ -24,8 +24,18 @@ async function withCopy<T>(work: (client: pg.Client) => Promise<T>): Promise<T> 
 
 test('the schema of the shop fixture names columns, indexes and constraints', async () => {
   const schema = await withCopy((client) => readTableSchemas(client));
-  expect(Object.keys(schema).sort()).toEqual(['public.customers', 'public.documents', 'public.events', 'public.order_items', 'public.orders', 'public.page_views', 'public.products']);
-  expect(schema['public.orders']!.indexes).toContain('CREATE INDEX orders_customer_id_idx ON public.orders USING btree (customer_id)');
+  expect(Object.keys(schema).sort()).toEqual([
+    'public.customers',
+    'public.documents',
+    'public.events',
+    'public.order_items',
+    'public.orders',
+    'public.page_views',
+    'public.products',
+  ]);
+  expect(schema['public.orders']!.indexes).toContain(
+    'CREATE INDEX orders_customer_id_idx ON public.orders USING btree (customer_id)',
+  );
   expect(schema['public.order_items']!.constraints).toContain('order_items_quantity_check: CHECK ((quantity > 0))');
   expect(schema['public.customers']!.columns).toContain('notes text');
 });
@@ -41,9 +51,18 @@ test('identical schemas pass; a dropped index, a dropped constraint and a change
     return compareTableSchemas(client, expected, 'manifest');
   });
   const byTable = Object.fromEntries(checks.map((c) => [c.table, c]));
-  expect(byTable['public.orders']).toMatchObject({ status: 'failed', detail: expect.stringContaining('missing indexes: CREATE INDEX orders_customer_id_idx') });
-  expect(byTable['public.order_items']).toMatchObject({ status: 'failed', detail: expect.stringContaining('missing constraints: order_items_quantity_check') });
-  expect(byTable['public.customers']).toMatchObject({ status: 'failed', detail: expect.stringMatching(/missing columns: notes text \| unexpected columns: notes character varying\(200\)/) });
+  expect(byTable['public.orders']).toMatchObject({
+    status: 'failed',
+    detail: expect.stringContaining('missing indexes: CREATE INDEX orders_customer_id_idx'),
+  });
+  expect(byTable['public.order_items']).toMatchObject({
+    status: 'failed',
+    detail: expect.stringContaining('missing constraints: order_items_quantity_check'),
+  });
+  expect(byTable['public.customers']).toMatchObject({
+    status: 'failed',
+    detail: expect.stringMatching(/missing columns: notes text \| unexpected columns: notes character varying\(200\)/),
+  });
   expect(byTable['public.products']!.status).toBe('skipped');
   expect(byTable['public.events']!.status).toBe('passed');
 });
@@ -51,7 +70,11 @@ test('identical schemas pass; a dropped index, a dropped constraint and a change
 test('sequences: in step with the data passes; one reset below the max key fails and names it', async () => {
   const checks = await withCopy(async (client) => {
     const ok = await sequenceChecks(client);
-    expect(ok.map((c) => c.name).sort()).toEqual(['sequence public.customers_id_seq', 'sequence public.events_id_seq', 'sequence public.orders_id_seq']);
+    expect(ok.map((c) => c.name).sort()).toEqual([
+      'sequence public.customers_id_seq',
+      'sequence public.events_id_seq',
+      'sequence public.orders_id_seq',
+    ]);
     expect(ok.every((c) => c.status === 'passed')).toBe(true);
     await client.query("select setval('orders_id_seq', 5)");
     return sequenceChecks(client);
@@ -69,10 +92,20 @@ test('sequences and schemas of tables whose names have dots are read and named a
     await client.query(`create schema "a.b"; create table "a.b"."c" (id serial primary key); insert into "a.b"."c" default values;
                         create schema a; create table a."b.c" (id serial primary key, note text); insert into a."b.c" (note) values ('x'), ('y');
                         select setval('a."b.c_id_seq"', 1)`);
-    return { checks: await sequenceChecks(client), schemas: await readTableSchemas(client, ['"a.b"."c"', '"a"."b.c"']) };
+    return {
+      checks: await sequenceChecks(client),
+      schemas: await readTableSchemas(client, ['"a.b"."c"', '"a"."b.c"']),
+    };
   });
-  expect(checks.find((c) => c.name === 'sequence "a.b"."c_id_seq"')).toMatchObject({ status: 'passed', table: '"a.b"."c"' });
-  expect(checks.find((c) => c.name === 'sequence "a"."b.c_id_seq"')).toMatchObject({ status: 'failed', expected: '≥ 2 (max "a"."b.c".id)', table: '"a"."b.c"' });
+  expect(checks.find((c) => c.name === 'sequence "a.b"."c_id_seq"')).toMatchObject({
+    status: 'passed',
+    table: '"a.b"."c"',
+  });
+  expect(checks.find((c) => c.name === 'sequence "a"."b.c_id_seq"')).toMatchObject({
+    status: 'failed',
+    expected: '≥ 2 (max "a"."b.c".id)',
+    table: '"a"."b.c"',
+  });
   expect(schemas['"a.b"."c"']!.columns).toEqual(['id integer not null']);
   expect(schemas['"a"."b.c"']!.columns).toEqual(['id integer not null', 'note text']);
 });

@@ -12,15 +12,25 @@ import { qualifiedName } from './checksum-sql.ts';
  * const schema = await readTableSchemas(client, ['public.orders']);
  * schema['public.orders'].indexes; // ['CREATE UNIQUE INDEX orders_pkey ON public.orders USING btree (id)', …]
  */
-export async function readTableSchemas(client: pg.ClientBase, tables?: readonly QualifiedName[]): Promise<Record<QualifiedName, TableSchema>> {
+export async function readTableSchemas(
+  client: pg.ClientBase,
+  tables?: readonly QualifiedName[],
+): Promise<Record<QualifiedName, TableSchema>> {
   // pg_get_*def qualify names by the search_path: pin it so production and restored copies print alike,
   // and put the caller's back (set_config, not SET LOCAL: this may run inside the marker's snapshot).
-  const { rows: [saved] } = await client.query<{ path: string }>("select current_setting('search_path') as path");
+  const {
+    rows: [saved],
+  } = await client.query<{ path: string }>("select current_setting('search_path') as path");
   await client.query("select set_config('search_path', 'pg_catalog', false)");
   let rows: { schema: string; name: string; kind: 'column' | 'index' | 'constraint'; text: string }[];
   try {
-    ({ rows } = await client.query<{ schema: string; name: string; kind: 'column' | 'index' | 'constraint'; text: string }>(
-    `with t as (
+    ({ rows } = await client.query<{
+      schema: string;
+      name: string;
+      kind: 'column' | 'index' | 'constraint';
+      text: string;
+    }>(
+      `with t as (
        select c.oid, n.nspname, c.relname
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema', 'restore_drill')
@@ -69,7 +79,15 @@ export async function compareTableSchemas(
   return Object.entries(expected).map(([table, want]): CheckResult => {
     const name = `schema ${table} (${label})`;
     const have = actual[table];
-    if (!have) return { name, status: 'skipped', expected: summary(want), actual: null, table, detail: `skipped: ${table} is not in the restored database` };
+    if (!have)
+      return {
+        name,
+        status: 'skipped',
+        expected: summary(want),
+        actual: null,
+        table,
+        detail: `skipped: ${table} is not in the restored database`,
+      };
     const problems: string[] = [];
     for (const kind of ['columns', 'indexes', 'constraints'] as const) {
       const missing = want[kind].filter((item) => !have[kind].includes(item));

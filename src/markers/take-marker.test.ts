@@ -2,7 +2,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CHECKSUM_ALGORITHM } from './checksum-sql.ts';
 import { readMarkers } from './read-markers.ts';
-import { sql, startShopCluster, urlOf, waitUntil, withClient, type ShopCluster } from '../verify/shop-cluster.testkit.ts';
+import {
+  sql,
+  startShopCluster,
+  urlOf,
+  waitUntil,
+  withClient,
+  type ShopCluster,
+} from '../verify/shop-cluster.testkit.ts';
 import { takeMarker, writeMarker } from './take-marker.ts';
 
 let cluster: ShopCluster;
@@ -27,7 +34,11 @@ async function tupleStats(config: pg.ClientConfig): Promise<Record<string, strin
 describe('takeMarker', () => {
   test('records mode, algorithm, counts, checksums, bound and ranges per table', async () => {
     const marker = await takeMarker(cluster.shop, {
-      tables: [{ name: 'events', mode: 'append-only' }, { name: 'products', mode: 'exact' }, { name: 'page_views', mode: 'count' }],
+      tables: [
+        { name: 'events', mode: 'append-only' },
+        { name: 'products', mode: 'exact' },
+        { name: 'page_views', mode: 'count' },
+      ],
     });
     expect(marker.takenAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(Object.keys(marker.tables)).toEqual(['public.events', 'public.products', 'public.page_views']);
@@ -42,19 +53,39 @@ describe('takeMarker', () => {
     expect(events.ranges!.sums).toHaveLength(16);
     expect(events.ranges!.sums.reduce((n, s) => n + s.rows, 0)).toBe(3000);
     expect(String(events.ranges!.sums.reduce((n, s) => n + BigInt(s.sum), 0n))).toBe(events.checksum);
-    expect(marker.tables['public.products']).toMatchObject({ mode: 'exact', rows: 200, ranges: { layout: { kind: 'hash', columns: ['sku'], buckets: 16 } } });
+    expect(marker.tables['public.products']).toMatchObject({
+      mode: 'exact',
+      rows: 200,
+      ranges: { layout: { kind: 'hash', columns: ['sku'], buckets: 16 } },
+    });
     // The typed checksum of the same rows, with the major it can be compared on; none in count mode.
-    const major = Number((await sql(cluster.shop, "select current_setting('server_version_num')::int / 10000 as major")).rows[0].major);
-    expect(events.typed).toEqual({ algorithm: 'rdsum-record/3', serverMajor: major, checksum: expect.stringMatching(/^-?\d+$/) });
+    const major = Number(
+      (await sql(cluster.shop, "select current_setting('server_version_num')::int / 10000 as major")).rows[0].major,
+    );
+    expect(events.typed).toEqual({
+      algorithm: 'rdsum-record/3',
+      serverMajor: major,
+      checksum: expect.stringMatching(/^-?\d+$/),
+    });
     expect(events.typed!.checksum).not.toBe(events.checksum);
-    expect(marker.tables['public.page_views']).toEqual({ mode: 'count', algorithm: CHECKSUM_ALGORITHM, rows: 2000, tolerance: 0.1, schema: expect.objectContaining({ columns: expect.any(Array) }) });
+    expect(marker.tables['public.page_views']).toEqual({
+      mode: 'count',
+      algorithm: CHECKSUM_ALGORITHM,
+      rows: 2000,
+      tolerance: 0.1,
+      schema: expect.objectContaining({ columns: expect.any(Array) }),
+    });
   });
 
   test('an empty append-only table has no bound value and no rows', async () => {
     const copy = await cluster.copy();
     await sql(copy, 'create table public.empty_log (id bigint primary key, line text)');
     const marker = await takeMarker(copy, { tables: [{ name: 'empty_log', mode: 'append-only' }] });
-    expect(marker.tables['public.empty_log']).toMatchObject({ rows: 0, checksum: '0', bound: { column: 'id', value: null } });
+    expect(marker.tables['public.empty_log']).toMatchObject({
+      rows: 0,
+      checksum: '0',
+      bound: { column: 'id', value: null },
+    });
   });
 });
 
@@ -71,7 +102,10 @@ describe('writeMarker', () => {
     // Statistics arrive asynchronously: once the marker's own insert shows, writeMarker's sessions have
     // reported everything they did.
     const markerInsertSeen = await waitUntil(async () => {
-      const { rows } = await sql(copy, "select n_tup_ins::int as n from pg_stat_user_tables where schemaname = 'restore_drill'");
+      const { rows } = await sql(
+        copy,
+        "select n_tup_ins::int as n from pg_stat_user_tables where schemaname = 'restore_drill'",
+      );
       return rows[0]?.n === 1;
     });
     expect(markerInsertSeen).toBe(true);

@@ -1,13 +1,29 @@
 import pg from 'pg';
 import { ConfigError } from '../errors.ts';
 import { ensureObjectsColumn, takeObjectFingerprint } from './object-fingerprint.ts';
-import { CHECKSUM_ALGORITHM, computeRangeSums, countRows, hashLayout, integerLayout, keyRange, pinSessionSettings, qualifiedName, type RowBound } from './checksum-sql.ts';
+import {
+  CHECKSUM_ALGORITHM,
+  computeRangeSums,
+  countRows,
+  hashLayout,
+  integerLayout,
+  keyRange,
+  pinSessionSettings,
+  qualifiedName,
+  type RowBound,
+} from './checksum-sql.ts';
 import { openConnectionPool, setRole, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
 import { isoTimeSql } from './read-markers.ts';
 import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from '../model/marker.ts';
 import { readTableSchemas } from './table-schema.ts';
-import { readTypedColumns, TYPED_CHECKSUM_ALGORITHM, TYPED_HASH_MIN_MAJOR, typedRowHashSql, unsafeColumns } from './typed-row-hash.ts';
+import {
+  readTypedColumns,
+  TYPED_CHECKSUM_ALGORITHM,
+  TYPED_HASH_MIN_MAJOR,
+  typedRowHashSql,
+  unsafeColumns,
+} from './typed-row-hash.ts';
 import { COUNT_TOLERANCE, discoverTables, planTables, type PlanOptions, type TablePlan } from './table-discovery.ts';
 
 /** Options of {@link takeMarker} and {@link writeMarker}. */
@@ -21,7 +37,6 @@ export interface TakeMarkerOptions extends PlanOptions {
   readonly role?: string;
 }
 
-
 /**
  * Takes a marker of a database without writing anything: every table's numbers (see {@link planTables} for
  * which tables and modes) computed in parallel inside one exported snapshot, so they all describe the same
@@ -32,8 +47,15 @@ export interface TakeMarkerOptions extends PlanOptions {
  * @example
  * const marker = await takeMarker(env.connectionConfig(), { tables: [{ name: 'events', mode: 'append-only' }] });
  */
-export async function takeMarker(connection: string | pg.ClientConfig, options: TakeMarkerOptions = {}): Promise<Marker> {
-  await using pool = await openConnectionPool(clientConfigOf(connection), { snapshot: 'shared', size: options.poolSize, role: options.role });
+export async function takeMarker(
+  connection: string | pg.ClientConfig,
+  options: TakeMarkerOptions = {},
+): Promise<Marker> {
+  await using pool = await openConnectionPool(clientConfigOf(connection), {
+    snapshot: 'shared',
+    size: options.poolSize,
+    role: options.role,
+  });
   return await markSnapshot(pool, options); // await: the pool closes when this scope exits
 }
 
@@ -44,17 +66,24 @@ export async function takeMarker(connection: string | pg.ClientConfig, options: 
 export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): Promise<Marker> {
   const plans = planTables(await discoverTables(pool.leader), options);
   const takenAt = (await pool.leader.query<{ t: string }>(`select ${isoTimeSql('now()')} as t`)).rows[0]!.t;
-  const serverMajor = (await pool.leader.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")).rows[0]!.major;
+  const serverMajor = (
+    await pool.leader.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")
+  ).rows[0]!.major;
   // Every other object a restore must bring back (functions, views, triggers, policies, privileges, …), read
   // from the catalogs on the leader while the tables are measured.
   const [measured, objects] = await Promise.all([
-    pool.map(plans, (client, plan) => measureTable(client, plan, { serverMajor }).catch((error: unknown) => {
-      throw rowSecurityError(error, plan) ?? error;
-    })),
+    pool.map(plans, (client, plan) =>
+      measureTable(client, plan, { serverMajor }).catch((error: unknown) => {
+        throw rowSecurityError(error, plan) ?? error;
+      }),
+    ),
     takeObjectFingerprint(pool.leader),
   ]);
   // The shape of each table (columns, indexes, constraints) too: a restore can lose an index with every row intact.
-  const schemas = await readTableSchemas(pool.leader, plans.map((plan) => qualifiedName(plan.table)));
+  const schemas = await readTableSchemas(
+    pool.leader,
+    plans.map((plan) => qualifiedName(plan.table)),
+  );
   const tables: Record<QualifiedName, TableMarker> = {};
   plans.forEach((plan, index) => {
     const name = qualifiedName(plan.table);
@@ -65,7 +94,8 @@ export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): 
 
 /** A table read through a row-level security policy (refused by `row_security = off`), as one clear line. */
 function rowSecurityError(error: unknown, plan: TablePlan): ConfigError | undefined {
-  if ((error as { code?: string }).code !== '42501' || !/row-level security/.test((error as Error).message)) return undefined;
+  if ((error as { code?: string }).code !== '42501' || !/row-level security/.test((error as Error).message))
+    return undefined;
   return new ConfigError(
     `table ${qualifiedName(plan.table)} has row-level security, and this role would read it through the policy (running its expressions with this role's rights)`,
     'give the marking role BYPASSRLS (pg_dump needs it too), or mark as the table owner',
@@ -85,7 +115,10 @@ function rowSecurityError(error: unknown, plan: TablePlan): ConfigError | undefi
  * @example
  * const marker = await writeMarker('postgres://app:secret@db.internal/shop', { tables: [parseTableSelection('events:append-only')] });
  */
-export async function writeMarker(connection: string | pg.ClientConfig, options: TakeMarkerOptions = {}): Promise<StoredMarker> {
+export async function writeMarker(
+  connection: string | pg.ClientConfig,
+  options: TakeMarkerOptions = {},
+): Promise<StoredMarker> {
   const config = clientConfigOf(connection);
   const setup = new pg.Client(config);
   await setup.connect();
@@ -97,7 +130,12 @@ export async function writeMarker(connection: string | pg.ClientConfig, options:
   } finally {
     await setup.end();
   }
-  await using snapshot = await openConnectionPool(config, { snapshot: 'shared', size: options.poolSize, leaderWrites: true, role: options.role });
+  await using snapshot = await openConnectionPool(config, {
+    snapshot: 'shared',
+    size: options.poolSize,
+    leaderWrites: true,
+    role: options.role,
+  });
   const marker = await markSnapshot(snapshot, options);
   await assertMarkerTableSafe(snapshot.leader);
   const inserted = await snapshot.leader.query<{ id: string; taken_at: string }>(
@@ -105,7 +143,12 @@ export async function writeMarker(connection: string | pg.ClientConfig, options:
     [JSON.stringify(marker.tables), JSON.stringify(marker.objects)],
   );
   await snapshot.commit();
-  return { id: inserted.rows[0]!.id, takenAt: inserted.rows[0]!.taken_at, tables: marker.tables, objects: marker.objects };
+  return {
+    id: inserted.rows[0]!.id,
+    takenAt: inserted.rows[0]!.taken_at,
+    tables: marker.tables,
+    objects: marker.objects,
+  };
 }
 
 /** A `postgres://` URL (parsed by {@link connectionFromUrl}) or a ready `pg` configuration. */
@@ -124,11 +167,17 @@ function clientConfigOf(connection: string | pg.ClientConfig): pg.ClientConfig {
 export async function assertMarkerTableSafe(
   client: pg.ClientBase,
   // Another restore_drill table (the attachment manifests) is checked the same way, with its own columns.
-  table: { readonly name: string; readonly columns: readonly string[] } = { name: 'restore_drill.markers', columns: ['id', 'taken_at', 'tables', 'objects'] },
+  table: { readonly name: string; readonly columns: readonly string[] } = {
+    name: 'restore_drill.markers',
+    columns: ['id', 'taken_at', 'tables', 'objects'],
+  },
 ): Promise<void> {
   // SHARE ROW EXCLUSIVE conflicts with CREATE TRIGGER, CREATE INDEX, ALTER and DROP TABLE: what is checked stays so.
   await client.query(`lock table ${table.name} in share row exclusive mode`);
-  const { rows } = await client.query<{ owner: string; problems: string[] }>(MARKER_TABLE_PROBLEMS_SQL, [table.name, table.columns]);
+  const { rows } = await client.query<{ owner: string; problems: string[] }>(MARKER_TABLE_PROBLEMS_SQL, [
+    table.name,
+    table.columns,
+  ]);
   const problems = rows[0]!.problems;
   if (problems.length > 0) {
     throw new ConfigError(
@@ -191,9 +240,14 @@ export interface MeasureOptions {
  * single integer key use the integer layout over today's key range (append-only: up to today's largest key,
  * the bound); other tables use the hash layout over their primary key, or over the whole row without one.
  */
-export async function measureTable(client: pg.ClientBase, plan: TablePlan, options: MeasureOptions = {}): Promise<TableMarker> {
+export async function measureTable(
+  client: pg.ClientBase,
+  plan: TablePlan,
+  options: MeasureOptions = {},
+): Promise<TableMarker> {
   const { table, mode } = plan;
-  if (mode === 'count') return { mode, algorithm: CHECKSUM_ALGORITHM, rows: await countRows(client, table), tolerance: COUNT_TOLERANCE };
+  if (mode === 'count')
+    return { mode, algorithm: CHECKSUM_ALGORITHM, rows: await countRows(client, table), tolerance: COUNT_TOLERANCE };
   // Printing a column runs its type's output function with our rights: a table with a column whose output
   // function is not trusted gets a row count only, and says why (it is then listed as not verified).
   const columns = await readTypedColumns(client, table);
@@ -221,7 +275,14 @@ export async function measureTable(client: pg.ClientBase, plan: TablePlan, optio
   const { serverMajor } = options;
   if (serverMajor === undefined || serverMajor < TYPED_HASH_MIN_MAJOR) {
     const totals = await computeRangeSums(client, table, layout, bound);
-    return { mode, algorithm: CHECKSUM_ALGORITHM, rows: totals.rows, checksum: totals.checksum, ...(bound ? { bound } : {}), ranges: { layout, sums: totals.sums } };
+    return {
+      mode,
+      algorithm: CHECKSUM_ALGORITHM,
+      rows: totals.rows,
+      checksum: totals.checksum,
+      ...(bound ? { bound } : {}),
+      ranges: { layout, sums: totals.sums },
+    };
   }
   // Both checksums in one scan: the typed one makes a restore on the same major cheap to verify, the portable
   // one keeps every other major able to verify, and names the ranges that differ.

@@ -1,6 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { computeTotals, parseQualifiedName, pinSessionSettings, TEXT_ROW_HASH_SQL, type Totals } from './checksum-sql.ts';
+import {
+  computeTotals,
+  parseQualifiedName,
+  pinSessionSettings,
+  TEXT_ROW_HASH_SQL,
+  type Totals,
+} from './checksum-sql.ts';
 import { startShopCluster, withClient, type ShopCluster } from '../verify/shop-cluster.testkit.ts';
 import { columnsHashedOtherwise, readTypedColumns, typedRowHashSql } from './typed-row-hash.ts';
 
@@ -11,7 +17,9 @@ beforeAll(async () => {
   [a, b] = await Promise.all([startShopCluster('row hash a'), startShopCluster('row hash b')]);
   // Cluster b prints values differently by default, and its enum type gets other OIDs (a type made first).
   await withClient(b.env.connectionConfig('postgres'), (client) =>
-    client.query("alter database shop set timezone = 'Asia/Tokyo'; alter database shop set datestyle = 'SQL, DMY'; alter database shop set extra_float_digits = 0"),
+    client.query(
+      "alter database shop set timezone = 'Asia/Tokyo'; alter database shop set datestyle = 'SQL, DMY'; alter database shop set extra_float_digits = 0",
+    ),
   );
   await withClient(b.shop, (client) => client.query("create type public.unrelated as enum ('x', 'y', 'z')"));
   for (const cluster of [a, b]) {
@@ -32,7 +40,10 @@ afterAll(async () => {
 /** The two row hashes every checksum variant is built on. */
 const variants: Array<{ name: string; rowHash: (client: pg.ClientBase, table: string) => Promise<string> }> = [
   { name: 'rdsum-text-md5/1', rowHash: () => Promise.resolve(TEXT_ROW_HASH_SQL) },
-  { name: 'rdsum-record/3', rowHash: async (client, table) => typedRowHashSql(await readTypedColumns(client, parseQualifiedName(table))) },
+  {
+    name: 'rdsum-record/3',
+    rowHash: async (client, table) => typedRowHashSql(await readTypedColumns(client, parseQualifiedName(table))),
+  },
 ];
 
 /** Runs `use` with pinned settings inside a transaction that is rolled back. */
@@ -60,7 +71,16 @@ describe.each(variants)('row hash $name', ({ rowHash }) => {
     });
 
   test('identical data in two clusters sums alike, whatever their defaults and type OIDs', async () => {
-    for (const table of ['public.customers', 'public.orders', 'public.order_items', 'public.products', 'public.events', 'public.page_views', 'public.documents', 'public.kinds']) {
+    for (const table of [
+      'public.customers',
+      'public.orders',
+      'public.order_items',
+      'public.products',
+      'public.events',
+      'public.page_views',
+      'public.documents',
+      'public.kinds',
+    ]) {
       const [left, right] = await Promise.all(
         [a, b].map((cluster) =>
           withClient(cluster.shop, async (client) => {
@@ -75,16 +95,24 @@ describe.each(variants)('row hash $name', ({ rowHash }) => {
   });
 
   test('NULL and empty text differ', async () => {
-    const { before, after } = await beforeAndAfter('public.customers', "update public.customers set notes = '' where id = 3 and notes is null");
+    const { before, after } = await beforeAndAfter(
+      'public.customers',
+      "update public.customers set notes = '' where id = 3 and notes is null",
+    );
     expect(after.rows).toBe(before.rows);
     expect(after.checksum).not.toBe(before.checksum);
   });
 
   test('numeric scale counts: 1.0 and 1.00 differ', async () => {
-    const { before, after } = await beforeAndAfter('public.kinds', "update public.kinds set amounts = '{1.50,2.50}' where id = 1");
+    const { before, after } = await beforeAndAfter(
+      'public.kinds',
+      "update public.kinds set amounts = '{1.50,2.50}' where id = 1",
+    );
     expect(after.checksum).not.toBe(before.checksum);
     const column = await inRolledBackTransaction(a.shop, async (client) => {
-      await client.query('create table public.n (id int primary key, amount numeric); insert into public.n values (1, 1.0)');
+      await client.query(
+        'create table public.n (id int primary key, amount numeric); insert into public.n values (1, 1.0)',
+      );
       const one = await totals(client, 'public.n');
       await client.query('update public.n set amount = 1.00');
       return { one, two: await totals(client, 'public.n') };
@@ -95,9 +123,13 @@ describe.each(variants)('row hash $name', ({ rowHash }) => {
   test('a duplicated row changes the sum, and so does a second copy (no XOR)', async () => {
     const result = await inRolledBackTransaction(a.shop, async (client) => {
       const before = await totals(client, 'public.page_views');
-      await client.query("insert into public.page_views select * from public.page_views where path = '/products/7' limit 1");
+      await client.query(
+        "insert into public.page_views select * from public.page_views where path = '/products/7' limit 1",
+      );
       const once = await totals(client, 'public.page_views');
-      await client.query("insert into public.page_views select * from public.page_views where path = '/products/7' limit 1");
+      await client.query(
+        "insert into public.page_views select * from public.page_views where path = '/products/7' limit 1",
+      );
       return { before, once, twice: await totals(client, 'public.page_views') };
     });
     expect(result.once.rows).toBe(result.before.rows + 1);
@@ -105,7 +137,10 @@ describe.each(variants)('row hash $name', ({ rowHash }) => {
   });
 
   test('one character changed inside a TOASTed value differs', async () => {
-    const { before, after } = await beforeAndAfter('public.documents', "update public.documents set body = overlay(body placing 'X' from 5000 for 1) where id = 7");
+    const { before, after } = await beforeAndAfter(
+      'public.documents',
+      "update public.documents set body = overlay(body placing 'X' from 5000 for 1) where id = 7",
+    );
     expect(after.checksum).not.toBe(before.checksum);
   });
 
@@ -118,7 +153,10 @@ describe.each(variants)('row hash $name', ({ rowHash }) => {
   });
 
   test('one field changed inside a jsonb value differs', async () => {
-    const { before, after } = await beforeAndAfter('public.orders', `update public.orders set shipping = jsonb_set(shipping, '{method}', '"courier"') where id = 11`);
+    const { before, after } = await beforeAndAfter(
+      'public.orders',
+      `update public.orders set shipping = jsonb_set(shipping, '{method}', '"courier"') where id = 11`,
+    );
     expect(after.checksum).not.toBe(before.checksum);
   });
 
@@ -131,7 +169,10 @@ describe.each(variants)('row hash $name', ({ rowHash }) => {
   });
 
   test('a missing row changes the count and the sum', async () => {
-    const { before, after } = await beforeAndAfter('public.order_items', 'delete from public.order_items where order_id = 7 and line = 1');
+    const { before, after } = await beforeAndAfter(
+      'public.order_items',
+      'delete from public.order_items where order_id = 7 and line = 1',
+    );
     expect(after.rows).toBe(before.rows - 1);
     expect(after.checksum).not.toBe(before.checksum);
   });
@@ -165,7 +206,9 @@ describe('readTypedColumns', () => {
       doc: 'text', // json has no hash function
     });
     const more = await inRolledBackTransaction(a.shop, async (client) => {
-      await client.query("create table public.more (id int primary key, code char(3), bare bpchar, tables regclass[], docs jsonb[], ci text collate \"C\", body jsonb)");
+      await client.query(
+        'create table public.more (id int primary key, code char(3), bare bpchar, tables regclass[], docs jsonb[], ci text collate "C", body jsonb)',
+      );
       return readTypedColumns(client, parseQualifiedName('public.more'));
     });
     expect(Object.fromEntries(more.map((c) => [c.name, c.cast ? `${c.rule} ${c.cast}` : c.rule]))).toEqual({
@@ -181,8 +224,12 @@ describe('readTypedColumns', () => {
 
   test('text under a non-deterministic collation is hashed by its bytes, so case counts', async () => {
     const { one, two } = await inRolledBackTransaction(a.shop, async (client) => {
-      await client.query("create collation public.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
-      await client.query('create table public.names (id int primary key, name text collate public.ci); insert into public.names values (1, \'Ann\')');
+      await client.query(
+        "create collation public.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+      );
+      await client.query(
+        "create table public.names (id int primary key, name text collate public.ci); insert into public.names values (1, 'Ann')",
+      );
       const hash = typedRowHashSql(await readTypedColumns(client, parseQualifiedName('public.names')));
       expect(hash).toContain('pg_catalog.textsend');
       const one = await computeTotals(client, parseQualifiedName('public.names'), hash);
@@ -201,14 +248,26 @@ const identityCorpus: Array<{ name: string; change: string }> = [
   { name: 'an array reshaped: {{1,2},{3,4}} to {1,2,3,4}', change: "update public.identity set grid = '{1,2,3,4}'" },
   { name: "an array's lower bound: {1,2} to [0:1]={1,2}", change: "update public.identity set list = '[0:1]={1,2}'" },
   { name: 'a trailing space in a bare bpchar', change: "update public.identity set padded = 'x '::bpchar" },
-  { name: 'a case change in text under a case-insensitive collation', change: "update public.identity set label = 'ANN'" },
-  { name: 'a case change in a text[] under a case-insensitive collation', change: "update public.identity set labels = '{ANN,bob}'" },
-  { name: 'a case change in varchar under a case-insensitive collation', change: "update public.identity set code = 'ab'" },
+  {
+    name: 'a case change in text under a case-insensitive collation',
+    change: "update public.identity set label = 'ANN'",
+  },
+  {
+    name: 'a case change in a text[] under a case-insensitive collation',
+    change: "update public.identity set labels = '{ANN,bob}'",
+  },
+  {
+    name: 'a case change in varchar under a case-insensitive collation',
+    change: "update public.identity set code = 'ab'",
+  },
   { name: '-0 instead of 0 in a float', change: "update public.identity set ratio = '-0'" },
   { name: '-0 instead of 0 inside a float array', change: "update public.identity set ratios = '{-0,1}'" },
   { name: 'a numeric scale inside jsonb: 1.0 to 1.00', change: `update public.identity set doc = '{"n": 1.00}'` },
   { name: 'a number inside jsonb: 2.0 to 2', change: `update public.identity set doc = jsonb_set(doc, '{m}', '2')` },
-  { name: 'a nested jsonb number written 1.000e2 (stored 100.0) to 100', change: `update public.identity set doc = jsonb_set(doc, '{k,max}', '100')` },
+  {
+    name: 'a nested jsonb number written 1.000e2 (stored 100.0) to 100',
+    change: `update public.identity set doc = jsonb_set(doc, '{k,max}', '100')`,
+  },
   { name: 'a number inside a jsonb domain: 2.0 to 2', change: `update public.identity set wrapped = '{"m": 2}'` },
   { name: 'a numeric scale inside a jsonb[]', change: `update public.identity set docs = '{"{\\"n\\": 1.00}"}'` },
   { name: 'a numeric scale inside a numeric range', change: "update public.identity set span = '[1.00,2)'" },
@@ -218,7 +277,9 @@ const identityCorpus: Array<{ name: string; change: string }> = [
 describe.each(variants)('every change of the stored representation is seen by $name', ({ name: variant, rowHash }) => {
   test.each(identityCorpus)('$name', async ({ change }) => {
     const { before, after } = await inRolledBackTransaction(a.shop, async (client) => {
-      await client.query("create collation public.ci_corpus (provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
+      await client.query(
+        "create collation public.ci_corpus (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+      );
       await client.query('create domain public.document as jsonb');
       await client.query(`
         create table public.identity (id int primary key, grid int[], list int[], padded bpchar, label text collate public.ci_corpus,
@@ -237,41 +298,64 @@ describe.each(variants)('every change of the stored representation is seen by $n
   });
 });
 
-test.each(variants)('$name: a jsonb number written 1e2 and one written 100 are the same stored value, and hash alike', async ({ rowHash }) => {
-  // jsonb keeps a number as numeric, whose scale after 1e2 is 0: the two documents are byte for byte the same,
-  // so a backup that has one where production had the other holds the same data and must not alarm.
-  const { before, after, same } = await inRolledBackTransaction(a.shop, async (client) => {
-    await client.query(`create table public.exponents (id int primary key, doc jsonb); insert into public.exponents values (1, '{"k": 1e2}')`);
-    const table = parseQualifiedName('public.exponents');
-    const hash = await rowHash(client, 'public.exponents');
-    const before = await computeTotals(client, table, hash);
-    await client.query(`update public.exponents set doc = '{"k": 100}'`);
-    const bytes = await client.query<{ same: boolean }>(`select jsonb_send('{"k": 1e2}') = jsonb_send('{"k": 100}') as same`);
-    return { before, after: await computeTotals(client, table, hash), same: bytes.rows[0]!.same };
-  });
-  expect(same).toBe(true);
-  expect(after).toEqual(before);
-});
+test.each(variants)(
+  '$name: a jsonb number written 1e2 and one written 100 are the same stored value, and hash alike',
+  async ({ rowHash }) => {
+    // jsonb keeps a number as numeric, whose scale after 1e2 is 0: the two documents are byte for byte the same,
+    // so a backup that has one where production had the other holds the same data and must not alarm.
+    const { before, after, same } = await inRolledBackTransaction(a.shop, async (client) => {
+      await client.query(
+        `create table public.exponents (id int primary key, doc jsonb); insert into public.exponents values (1, '{"k": 1e2}')`,
+      );
+      const table = parseQualifiedName('public.exponents');
+      const hash = await rowHash(client, 'public.exponents');
+      const before = await computeTotals(client, table, hash);
+      await client.query(`update public.exponents set doc = '{"k": 100}'`);
+      const bytes = await client.query<{ same: boolean }>(
+        `select jsonb_send('{"k": 1e2}') = jsonb_send('{"k": 100}') as same`,
+      );
+      return { before, after: await computeTotals(client, table, hash), same: bytes.rows[0]!.same };
+    });
+    expect(same).toBe(true);
+    expect(after).toEqual(before);
+  },
+);
 
 test('an rdsum-record/2 checksum is only comparable where it hashed every column as /3 does: not its jsonb columns', async () => {
   const orders = await withClient(a.shop, (client) => readTypedColumns(client, parseQualifiedName('public.orders')));
   expect(columnsHashedOtherwise(orders, 'rdsum-record/2')).toEqual(['shipping']);
   expect(columnsHashedOtherwise(orders, 'rdsum-record/3')).toEqual([]);
   expect(columnsHashedOtherwise(orders, 'rdsum-record/1')).toEqual(orders.map((column) => column.name));
-  const customers = await withClient(a.shop, (client) => readTypedColumns(client, parseQualifiedName('public.customers')));
+  const customers = await withClient(a.shop, (client) =>
+    readTypedColumns(client, parseQualifiedName('public.customers')),
+  );
   expect(columnsHashedOtherwise(customers, 'rdsum-record/2')).toEqual([]);
 });
 
 test('NaN bits: the typed row hash sees them (float8send), the portable one cannot (every NaN prints as NaN)', async () => {
   const sums = await inRolledBackTransaction(a.shop, async (client) => {
     // 'NaN' is 0x7ff8…; Infinity - Infinity is the CPU's own NaN (0xfff8… on x86): equal as floats, other bytes.
-    await client.query("create table public.nans (id int primary key, x float8); insert into public.nans values (1, 'NaN')");
+    await client.query(
+      "create table public.nans (id int primary key, x float8); insert into public.nans values (1, 'NaN')",
+    );
     const table = parseQualifiedName('public.nans');
     const typed = typedRowHashSql(await readTypedColumns(client, table));
-    const before = { typed: await computeTotals(client, table, typed), text: await computeTotals(client, table, TEXT_ROW_HASH_SQL) };
-    const bits = await client.query<{ a: string; b: string }>("select float8send('NaN')::text as a, float8send('Infinity'::float8 - 'Infinity'::float8)::text as b");
+    const before = {
+      typed: await computeTotals(client, table, typed),
+      text: await computeTotals(client, table, TEXT_ROW_HASH_SQL),
+    };
+    const bits = await client.query<{ a: string; b: string }>(
+      "select float8send('NaN')::text as a, float8send('Infinity'::float8 - 'Infinity'::float8)::text as b",
+    );
     await client.query("update public.nans set x = 'Infinity'::float8 - 'Infinity'::float8");
-    return { bits: bits.rows[0]!, before, after: { typed: await computeTotals(client, table, typed), text: await computeTotals(client, table, TEXT_ROW_HASH_SQL) } };
+    return {
+      bits: bits.rows[0]!,
+      before,
+      after: {
+        typed: await computeTotals(client, table, typed),
+        text: await computeTotals(client, table, TEXT_ROW_HASH_SQL),
+      },
+    };
   });
   if (sums.bits.a === sums.bits.b) return; // a CPU whose arithmetic NaN is PostgreSQL's own: nothing to tell apart
   expect(sums.after.typed.checksum).not.toBe(sums.before.typed.checksum);

@@ -64,8 +64,24 @@ export interface TypedColumn {
  * (a number inside a document compares by value: 2.0 = 2), and every type without a hash function.
  */
 const VALUE_TYPES = new Set([
-  'bool', 'int2', 'int4', 'int8', 'text', 'varchar', 'name', 'bytea', 'date', 'time', 'timestamp', 'timestamptz',
-  'uuid', 'char', 'inet', 'cidr', 'macaddr', 'macaddr8',
+  'bool',
+  'int2',
+  'int4',
+  'int8',
+  'text',
+  'varchar',
+  'name',
+  'bytea',
+  'date',
+  'time',
+  'timestamp',
+  'timestamptz',
+  'uuid',
+  'char',
+  'inet',
+  'cidr',
+  'macaddr',
+  'macaddr8',
 ]);
 /**
  * Types whose binary send format is exact where their equality is not. jsonb's is a version byte and the
@@ -73,10 +89,19 @@ const VALUE_TYPES = new Set([
  * docs/performance.md), and it is the only built-in way to see a number's scale inside a document.
  */
 const SEND_FUNCTIONS: Record<string, string> = {
-  float4: 'float4send', float8: 'float8send', interval: 'interval_send', bpchar: 'bpcharsend', jsonb: 'jsonb_send',
+  float4: 'float4send',
+  float8: 'float8send',
+  interval: 'interval_send',
+  bpchar: 'bpcharsend',
+  jsonb: 'jsonb_send',
 };
 /** Send functions of the string types, for a non-deterministic collation (whose equality ignores case, say). */
-const STRING_SEND_FUNCTIONS: Record<string, string> = { text: 'textsend', varchar: 'varcharsend', bpchar: 'bpcharsend', name: 'namesend' };
+const STRING_SEND_FUNCTIONS: Record<string, string> = {
+  text: 'textsend',
+  varchar: 'varcharsend',
+  bpchar: 'bpcharsend',
+  name: 'namesend',
+};
 
 /** Element types of arrays hashed by `array_send`: those whose own send format is cluster-independent. */
 const ARRAY_ELEMENT_TYPES: ReadonlySet<string> = new Set([...VALUE_TYPES, 'numeric', ...Object.keys(SEND_FUNCTIONS)]);
@@ -145,10 +170,7 @@ order by c.attnum`;
  * it could run another role's code with the caller's rights.
  */
 export async function readTypedColumns(client: pg.ClientBase, table: TableRef): Promise<TypedColumn[]> {
-  const result = await client.query<ColumnRow>(
-    COLUMNS_SQL,
-    [quoteTable(table)],
-  );
+  const result = await client.query<ColumnRow>(COLUMNS_SQL, [quoteTable(table)]);
   return result.rows.map((row) => columnRule(row));
 }
 
@@ -167,17 +189,20 @@ function columnRule(row: ColumnRow): TypedColumn {
   const { name, type, domain, element, deterministic } = row;
   if (row.unsafe !== null) return { name, rule: 'unsafe', reason: row.unsafe };
   const base = domain && type ? { cast: type } : {};
-  if (type && !deterministic && STRING_SEND_FUNCTIONS[type]) return { name, rule: 'send', cast: STRING_SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
+  if (type && !deterministic && STRING_SEND_FUNCTIONS[type])
+    return { name, rule: 'send', cast: STRING_SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
   // char(n) is stored padded to n, so its value (which ignores trailing spaces) is its bytes; a bare bpchar
   // keeps the spaces it was given, which only its send format shows.
   if (type === 'bpchar' && row.sized) return { name, rule: 'value', ...base };
   if (type && VALUE_TYPES.has(type)) return { name, rule: 'value', ...base };
   if (type === 'numeric') return { name, rule: 'numeric', ...base };
-  if (type && SEND_FUNCTIONS[type]) return { name, rule: 'send', cast: SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
+  if (type && SEND_FUNCTIONS[type])
+    return { name, rule: 'send', cast: SEND_FUNCTIONS[type], ...(domain ? { base: type } : {}) };
   // An array of a built-in element: array_send has the dimensions, the lower bounds, the NULLs and every
   // element's own send format (exact where the element's equality is not: -0, numeric scale, case).
   // Only elements whose send format is the same data on any cluster: not oid or reg* (an OID), printed instead.
-  if (element && ARRAY_ELEMENT_TYPES.has(element)) return { name, rule: 'send', cast: 'array_send', ...(domain && type ? { base: type } : {}) };
+  if (element && ARRAY_ELEMENT_TYPES.has(element))
+    return { name, rule: 'send', cast: 'array_send', ...(domain && type ? { base: type } : {}) };
   return { name, rule: 'text' };
 }
 
@@ -193,7 +218,10 @@ function columnRule(row: ColumnRow): TypedColumn {
  */
 export function columnsHashedOtherwise(columns: readonly TypedColumn[], algorithm: string): string[] {
   if (algorithm === TYPED_CHECKSUM_ALGORITHM) return [];
-  if (algorithm === 'rdsum-record/2') return columns.filter((column) => column.rule === 'send' && column.cast === SEND_FUNCTIONS.jsonb).map((column) => column.name);
+  if (algorithm === 'rdsum-record/2')
+    return columns
+      .filter((column) => column.rule === 'send' && column.cast === SEND_FUNCTIONS.jsonb)
+      .map((column) => column.name);
   return columns.map((column) => column.name); // an algorithm this version cannot compute at all
 }
 

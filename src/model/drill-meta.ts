@@ -10,8 +10,17 @@ export interface DrillMeta {
   readonly finishedAt: string;
   readonly reportPath: string;
   readonly markdownPath: string;
-  readonly rto: { readonly actualSeconds: number | null; readonly targetSeconds: number | null; readonly met: boolean | null };
-  readonly rpo: { readonly actualSeconds: number | null; readonly targetSeconds: number | null; readonly met: boolean | null; readonly basis: string | null };
+  readonly rto: {
+    readonly actualSeconds: number | null;
+    readonly targetSeconds: number | null;
+    readonly met: boolean | null;
+  };
+  readonly rpo: {
+    readonly actualSeconds: number | null;
+    readonly targetSeconds: number | null;
+    readonly met: boolean | null;
+    readonly basis: string | null;
+  };
   readonly restoreSeconds: number | null;
   readonly failedChecks: string[];
   /** Every check of the report (detail cut short), for JUnit XML and metrics. */

@@ -25,7 +25,13 @@ export interface RangeSum {
  * See docs/markers.md for the exact SQL.
  */
 export type RangeLayout =
-  | { readonly kind: 'integer'; readonly column: string; readonly min: string; readonly width: string; readonly buckets: number }
+  | {
+      readonly kind: 'integer';
+      readonly column: string;
+      readonly min: string;
+      readonly width: string;
+      readonly buckets: number;
+    }
   | { readonly kind: 'hash'; readonly columns: string[] | null; readonly buckets: number };
 
 /** A table's checksum by a version-bound algorithm, with the server major it was computed on. */

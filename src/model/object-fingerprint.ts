@@ -68,6 +68,8 @@ export function describeFingerprint(fingerprint: ObjectFingerprint): string {
     const n = Object.keys(fingerprint.objects[category] ?? {}).length;
     return n > 0 ? [`${n} ${category}`] : [];
   });
-  const unreadable = fingerprint.unreadable?.length ? `; not readable by this role: ${fingerprint.unreadable.length}` : '';
+  const unreadable = fingerprint.unreadable?.length
+    ? `; not readable by this role: ${fingerprint.unreadable.length}`
+    : '';
   return `objects ${fingerprint.algorithm}: ${counts.join(', ') || 'none'}${unreadable}`;
 }

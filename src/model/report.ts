@@ -44,7 +44,17 @@ export interface ObjectiveResult {
  * - `not-restored`: a policy-only drill (`restore: false`): the recovery point was listed, not restored;
  * - `not-compared`: a step before `verify` failed, so nothing in the restored copy was compared.
  */
-export type NotVerifiedReason = 'no-marker' | 'count-only' | 'not-fingerprinted' | 'cluster-wide' | 'not-restored' | 'not-compared' | 'stand-in' | 'unreadable' | 'declared-missing' | 'not-sandboxed';
+export type NotVerifiedReason =
+  | 'no-marker'
+  | 'count-only'
+  | 'not-fingerprinted'
+  | 'cluster-wide'
+  | 'not-restored'
+  | 'not-compared'
+  | 'stand-in'
+  | 'unreadable'
+  | 'declared-missing'
+  | 'not-sandboxed';
 
 /** One thing a drill did not verify: a report lists them so a pass never claims more than was checked. */
 export interface NotVerified {

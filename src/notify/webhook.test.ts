@@ -19,8 +19,17 @@ const failedChecks = Array.from({ length: 7 }, (_, i) => ({
   expected: 100,
   actual: 99 - i,
 }));
-const failed = sampleDrillMeta({ name: 'orders <prod>', status: 'failed', checks: [{ name: 'restore completed', status: 'passed', expected: true, actual: true }, ...failedChecks] });
-const errored = sampleDrillMeta({ name: 'broken', status: 'error', error: 'provision: local PostgreSQL did not start', checks: [] });
+const failed = sampleDrillMeta({
+  name: 'orders <prod>',
+  status: 'failed',
+  checks: [{ name: 'restore completed', status: 'passed', expected: true, actual: true }, ...failedChecks],
+});
+const errored = sampleDrillMeta({
+  name: 'broken',
+  status: 'error',
+  error: 'provision: local PostgreSQL did not start',
+  checks: [],
+});
 
 test('a failed and an errored drill each POST a Slack-compatible message; a passed drill sends nothing', async () => {
   const warnings: string[] = [];
@@ -40,17 +49,25 @@ test('a failed and an errored drill each POST a Slack-compatible message; a pass
       'report: reports/20261123T175533Z-shop-restores.report.md',
     ].join('\n'),
   );
-  expect(message).toMatchObject({ drill: 'orders <prod>', status: 'failed', report: 'reports/20261123T175533Z-shop-restores.report.json' });
+  expect(message).toMatchObject({
+    drill: 'orders <prod>',
+    status: 'failed',
+    report: 'reports/20261123T175533Z-shop-restores.report.json',
+  });
   expect(message.failedChecks).toHaveLength(5);
   const second_ = JSON.parse(second!.body);
-  expect(second_.text).toMatch(/^restore-drill: drill "broken" ERROR\nerror: provision: local PostgreSQL did not start\nreport: /);
+  expect(second_.text).toMatch(
+    /^restore-drill: drill "broken" ERROR\nerror: provision: local PostgreSQL did not start\nreport: /,
+  );
 });
 
 test('a 500 or a refused connection is one warning line that does not show the URL path', async () => {
   const warnings: string[] = [];
   hook.status = 500;
   try {
-    await notifyFailures(new URL(`${hook.url}/services/T000/B000/secret-token`), [failed], (line) => warnings.push(line));
+    await notifyFailures(new URL(`${hook.url}/services/T000/B000/secret-token`), [failed], (line) =>
+      warnings.push(line),
+    );
   } finally {
     hook.status = 200;
   }
@@ -66,7 +83,9 @@ test('a 500 or a refused connection is one warning line that does not show the U
 test('endpoints: only http(s), and described without path, query or password', () => {
   expect(() => parseEndpoint('ftp://example.com/x', '--notify')).toThrow('--notify needs an http:// or https:// URL');
   expect(() => parseEndpoint('hooks.slack.com/x', '--notify')).toThrow('--notify needs an http:// or https:// URL');
-  expect(describeEndpoint('https://user:pw@hooks.example.com:8443/services/T/B/x?y=1')).toBe('https://hooks.example.com:8443/…');
+  expect(describeEndpoint('https://user:pw@hooks.example.com:8443/services/T/B/x?y=1')).toBe(
+    'https://hooks.example.com:8443/…',
+  );
   expect(describeEndpoint('http://pushgateway:9091')).toBe('http://pushgateway:9091');
 });
 
@@ -82,7 +101,9 @@ test('the message links the CI run instead of a path on the runner, and gives ea
     name: 'shop',
     status: 'failed',
     demoKey: true,
-    checks: [{ name: 'no negative totals', status: 'failed', expected: 0, actual: 3, detail: 'expected 0, received 3' }],
+    checks: [
+      { name: 'no negative totals', status: 'failed', expected: 0, actual: 3, detail: 'expected 0, received 3' },
+    ],
   }) as Parameters<typeof buildNotification>[0];
   const message = buildNotification(drill, { runUrl: 'https://github.com/acme/db/actions/runs/42' });
   expect(message.text).toBe(

@@ -48,7 +48,10 @@ export interface NotificationOptions {
  * buildNotification(meta, { runUrl: 'https://github.com/acme/db/actions/runs/42' }).text;
  * // 'restore-drill: drill "shop" FAILED\n• row count public.orders (manifest): expected 2000, got 1999\nrun: https://github.com/acme/db/actions/runs/42 (report ….report.md)'
  */
-export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error' }, options: NotificationOptions = {}): DrillNotification {
+export function buildNotification(
+  drill: DrillMeta & { status: 'failed' | 'error' },
+  options: NotificationOptions = {},
+): DrillNotification {
   const failed = drill.checks.filter((c) => c.status === 'failed').map(failedCheckLine);
   const shown = failed.slice(0, MAX_CHECKS);
   const lines = [
@@ -56,7 +59,9 @@ export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error
     ...(drill.error ? [`error: ${drill.error}`] : []),
     ...shown.map((c) => `• ${c}`),
     ...(failed.length > shown.length ? [`… and ${failed.length - shown.length} more failed checks`] : []),
-    options.runUrl ? `run: ${options.runUrl} (report ${basename(drill.markdownPath)})` : `report: ${drill.markdownPath}`,
+    options.runUrl
+      ? `run: ${options.runUrl} (report ${basename(drill.markdownPath)})`
+      : `report: ${drill.markdownPath}`,
     ...(drill.ledger ? [`ledger head: ${formatHead(drill.ledger)}`] : []),
   ];
   return {
@@ -80,12 +85,24 @@ export function buildNotification(drill: DrillMeta & { status: 'failed' | 'error
  * @example
  * await notifyFailures(new URL(opts.notify), run.drills, (line) => process.stderr.write(`${line}\n`));
  */
-export async function notifyFailures(url: URL, drills: readonly DrillMeta[], warn: (line: string) => void, options: NotificationOptions = {}): Promise<void> {
+export async function notifyFailures(
+  url: URL,
+  drills: readonly DrillMeta[],
+  warn: (line: string) => void,
+  options: NotificationOptions = {},
+): Promise<void> {
   for (const drill of drills) {
     if (drill.status === 'passed') continue;
     const message = buildNotification(drill as DrillMeta & { status: 'failed' | 'error' }, options);
-    const problem = await send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
-    if (problem) warn(`restore-drill: warning: notification for drill "${drill.name}" to ${describeEndpoint(url)} failed: ${problem}`);
+    const problem = await send(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(message),
+    });
+    if (problem)
+      warn(
+        `restore-drill: warning: notification for drill "${drill.name}" to ${describeEndpoint(url)} failed: ${problem}`,
+      );
   }
 }
 

@@ -22,7 +22,11 @@ describe('objectives', () => {
 
   test('an objective that could not be measured is a skipped check, never a passed one', () => {
     expect(objectiveCheck('RPO', evaluateObjective(3600, null))?.status).toBe('skipped');
-    expect(objectiveCheck('RTO', evaluateObjective(3600, 7200))).toMatchObject({ status: 'failed', expected: '≤ 1h 00m', actual: '2h 00m' });
+    expect(objectiveCheck('RTO', evaluateObjective(3600, 7200))).toMatchObject({
+      status: 'failed',
+      expected: '≤ 1h 00m',
+      actual: '2h 00m',
+    });
     expect(objectiveCheck('RTO', evaluateObjective(null, 7200))).toBeNull();
   });
 });

@@ -43,7 +43,13 @@ export function objectiveCheck(name: 'RTO' | 'RPO', result: ObjectiveResult, det
   if (result.targetSeconds === null) return null;
   const expected = `≤ ${formatDuration(result.targetSeconds)}`;
   if (result.actualSeconds === null || result.met === null) {
-    return { name: `objective ${name}`, status: 'skipped', expected, actual: null, detail: detail ?? 'not measured: an earlier step failed' };
+    return {
+      name: `objective ${name}`,
+      status: 'skipped',
+      expected,
+      actual: null,
+      detail: detail ?? 'not measured: an earlier step failed',
+    };
   }
   return {
     name: `objective ${name}`,

@@ -49,7 +49,11 @@ test('a restore into a database this run did not create is refused, and that dat
     stop: async () => {},
     [Symbol.asyncDispose]: async () => {},
   };
-  const error = await pgRestore(elsewhere, pgDumpRestorable({ path: dump, format: 'custom', digest: 'sha256:x' }).dump, { log: () => {} }).catch((e) => e);
+  const error = await pgRestore(
+    elsewhere,
+    pgDumpRestorable({ path: dump, format: 'custom', digest: 'sha256:x' }).dump,
+    { log: () => {} },
+  ).catch((e) => e);
   expect(error).toBeInstanceOf(RestoreDrillError);
   expect(error.message).toMatch(/refusing to restore into .*\/production/);
   const client = new pg.Client(shop.environment.connectionConfig('production'));

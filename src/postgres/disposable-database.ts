@@ -11,7 +11,9 @@ export function disposableLabel(runId: string): string {
  * their database; {@link assertDisposable} checks it before anything is restored.
  */
 export async function labelDisposableDatabase(client: pg.ClientBase, database: string, runId: string): Promise<void> {
-  await client.query(`comment on database ${pg.escapeIdentifier(database)} is ${pg.escapeLiteral(disposableLabel(runId))}`);
+  await client.query(
+    `comment on database ${pg.escapeIdentifier(database)} is ${pg.escapeLiteral(disposableLabel(runId))}`,
+  );
 }
 
 /**

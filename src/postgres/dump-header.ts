@@ -30,7 +30,10 @@ export async function readDumpHeader(path: string): Promise<DumpHeader> {
   try {
     info = await stat(path);
   } catch {
-    throw new ConfigError(`dump not found: ${path}`, 'check the path, or make a dump with `restore-drill dump --url URL --out PATH`');
+    throw new ConfigError(
+      `dump not found: ${path}`,
+      'check the path, or make a dump with `restore-drill dump --url URL --out PATH`',
+    );
   }
   if (info.isDirectory()) file = join(path, 'toc.dat');
   let bytes: Buffer;
@@ -45,7 +48,10 @@ export async function readDumpHeader(path: string): Promise<DumpHeader> {
     }
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no toc.dat inside' : (error as Error).message;
-    throw new ConfigError(`cannot read dump ${path}: ${reason}`, 'point at a pg_dump archive (-Fc) or a directory-format dump (-Fd)');
+    throw new ConfigError(
+      `cannot read dump ${path}: ${reason}`,
+      'point at a pg_dump archive (-Fc) or a directory-format dump (-Fd)',
+    );
   }
   const header = parseDumpHeader(bytes, path);
   // pg_dump writes the tar format code into a directory dump's toc.dat; the folder is what makes it one.
@@ -60,9 +66,15 @@ export function parseDumpHeader(bytes: Buffer, label: string): DumpHeader {
       'make dumps with pg_dump -Fc or -Fd (or `restore-drill dump`); plain SQL dumps cannot be verified',
     );
   const truncated = () =>
-    new ConfigError(`${label} is truncated: its header ends early`, 'the backup is incomplete; take a new dump and check how it is copied');
+    new ConfigError(
+      `${label} is truncated: its header ends early`,
+      'the backup is incomplete; take a new dump and check how it is copied',
+    );
   if (bytes.length === 0) {
-    throw new ConfigError(`${label} is empty (0 bytes)`, 'the backup job wrote nothing; check its logs and disk space, then take a new dump');
+    throw new ConfigError(
+      `${label} is empty (0 bytes)`,
+      'the backup job wrote nothing; check its logs and disk space, then take a new dump',
+    );
   }
   if (bytes.length < 5 || bytes.subarray(0, 5).toString('latin1') !== 'PGDMP') throw notArchive();
   let pos = 5;

@@ -4,7 +4,8 @@ import { delimiter, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 
 /** A PostgreSQL tool restore-drill runs. */
-export type PgTool = 'initdb' | 'pg_ctl' | 'postgres' | 'pg_restore' | 'pg_dump' | 'psql' | 'pg_verifybackup' | 'pg_basebackup';
+export type PgTool =
+  'initdb' | 'pg_ctl' | 'postgres' | 'pg_restore' | 'pg_dump' | 'psql' | 'pg_verifybackup' | 'pg_basebackup';
 
 /** The server tools a local environment needs. */
 export const SERVER_TOOLS: readonly PgTool[] = ['initdb', 'pg_ctl', 'postgres'];
@@ -74,7 +75,9 @@ function* candidateDirs(binDir: string | undefined): Generator<string> {
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) yield dir;
   try {
-    yield execFileSync('pg_config', ['--bindir'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    yield execFileSync('pg_config', ['--bindir'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     // pg_config is optional
   }

@@ -58,12 +58,27 @@ const OBJECT_CAUSES: ReadonlyArray<readonly [RegExp, string]> = [
   [/violates unique constraint|could not create unique index|duplicate key value/i, 'unique violation'],
   [/violates check constraint/i, 'check constraint violation'],
   [/violates not-null constraint|null value in column/i, 'not-null violation'],
-  [/violates exclusion constraint|could not create exclusion constraint|conflicting key value violates/i, 'exclusion constraint violation'],
+  [
+    /violates exclusion constraint|could not create exclusion constraint|conflicting key value violates/i,
+    'exclusion constraint violation',
+  ],
   [/role "[^"]*" does not exist/i, 'missing role'],
-  [/extension "[^"]*" (?:is not available|does not exist)|could not open extension control file|could not access file "\$libdir/i, 'missing extension'],
-  [/invalid input syntax|invalid byte sequence|out of range|extra data after last expected column|missing data for column|invalid input value|value too long/i, 'invalid data'],
-  [/syntax error|unrecognized configuration parameter|unrecognized parameter|is not supported|not supported|unsupported/i, 'not supported by the restored server'],
-  [/permission denied|must be owner|must be superuser|must be a member/i, 'insufficient privilege in the disposable database'],
+  [
+    /extension "[^"]*" (?:is not available|does not exist)|could not open extension control file|could not access file "\$libdir/i,
+    'missing extension',
+  ],
+  [
+    /invalid input syntax|invalid byte sequence|out of range|extra data after last expected column|missing data for column|invalid input value|value too long/i,
+    'invalid data',
+  ],
+  [
+    /syntax error|unrecognized configuration parameter|unrecognized parameter|is not supported|not supported|unsupported/i,
+    'not supported by the restored server',
+  ],
+  [
+    /permission denied|must be owner|must be superuser|must be a member/i,
+    'insufficient privilege in the disposable database',
+  ],
   [/already exists/i, 'already exists in the disposable database'],
   [/does not exist/i, 'missing dependency'],
 ];
@@ -146,7 +161,12 @@ export class RestoreErrorLog {
 
   /** The errors so far, classified. */
   result(): RestoreErrorSummary {
-    return { errors: this.kept.map((e) => ({ ...e })), count: this.count, ignored: this.ignored, workerDied: this.workerDied };
+    return {
+      errors: this.kept.map((e) => ({ ...e })),
+      count: this.count,
+      ignored: this.ignored,
+      workerDied: this.workerDied,
+    };
   }
 
   private add(object: string | null, message: string): void {
@@ -212,7 +232,15 @@ function parseEntry(text: string): { desc: string; tag: string } {
 }
 
 /** Entries pg_dump tags `table name`. */
-const ON_TABLE = new Set(['CONSTRAINT', 'FK CONSTRAINT', 'CHECK CONSTRAINT', 'TRIGGER', 'POLICY', 'RULE', 'ROW SECURITY']);
+const ON_TABLE = new Set([
+  'CONSTRAINT',
+  'FK CONSTRAINT',
+  'CHECK CONSTRAINT',
+  'TRIGGER',
+  'POLICY',
+  'RULE',
+  'ROW SECURITY',
+]);
 
 /** Archive entry kinds of more than one word first, so the longest matches. */
 const ENTRY_DESCS = [
@@ -270,7 +298,11 @@ function clip(text: string): string {
 /** One error as a line: what failed, why, and the server's DETAIL. */
 export function formatRestoreError(error: RestoreError): string {
   const what = error.object ? `${error.object}: ${error.cause} — ` : '';
-  const extra = [error.detail && `DETAIL: ${error.detail}`, error.hint && `HINT: ${error.hint}`, error.context && `CONTEXT: ${error.context}`].filter(Boolean);
+  const extra = [
+    error.detail && `DETAIL: ${error.detail}`,
+    error.hint && `HINT: ${error.hint}`,
+    error.context && `CONTEXT: ${error.context}`,
+  ].filter(Boolean);
   return `${what}${error.message}${extra.length ? ` ${extra.join(' ')}` : ''}`;
 }
 
@@ -278,10 +310,14 @@ export function formatRestoreError(error: RestoreError): string {
 export const MAX_LISTED_ERRORS = 5;
 
 /** The first errors, one per line, and how many more there were. */
-export function formatRestoreErrors(summary: Pick<RestoreErrorSummary, 'errors' | 'count'>, max = MAX_LISTED_ERRORS): string {
+export function formatRestoreErrors(
+  summary: Pick<RestoreErrorSummary, 'errors' | 'count'>,
+  max = MAX_LISTED_ERRORS,
+): string {
   const listed = summary.errors.slice(0, max).map(formatRestoreError);
   const more = summary.count - listed.length;
-  if (listed.length === 0 && more > 0) return `${more} error${more === 1 ? '' : 's'} in a form not recognised (pg_restore's last lines are in the drill's log)`;
+  if (listed.length === 0 && more > 0)
+    return `${more} error${more === 1 ? '' : 's'} in a form not recognised (pg_restore's last lines are in the drill's log)`;
   return [...listed, ...(more > 0 ? [`… and ${more} more`] : [])].join('\n');
 }
 
@@ -308,7 +344,11 @@ export class RestoreFailedError extends CommandFailedError {
     const also = summary.errors.filter((e) => e.kind === 'object').length;
     this.message =
       `pg_restore exited with code ${code ?? 'signal'}: ${what}` +
-      (first ? ` (${formatRestoreError(first)})` : summary.workerDied ? ' (a worker process died without saying why)' : '') +
+      (first
+        ? ` (${formatRestoreError(first)})`
+        : summary.workerDied
+          ? ' (a worker process died without saying why)'
+          : '') +
       (also ? `; before that ${also} object(s) failed to load` : '');
   }
 }
@@ -345,7 +385,11 @@ export class RestoreIncompleteError extends CommandFailedError {
  * @example
  * catch (error) { if (error instanceof CommandFailedError) throw describeRestoreFailure(error, errors, log); throw error; }
  */
-export function describeRestoreFailure(error: CommandFailedError, errors: RestoreErrorLog, log: (line: string) => void): RestoreFailedError | RestoreIncompleteError {
+export function describeRestoreFailure(
+  error: CommandFailedError,
+  errors: RestoreErrorLog,
+  log: (line: string) => void,
+): RestoreFailedError | RestoreIncompleteError {
   const evidence = error.stderrTail
     .split('\n')
     .filter((line) => /error|fatal|could not|invalid|unexpected|corrupt/i.test(line))
@@ -362,14 +406,22 @@ export function describeRestoreFailure(error: CommandFailedError, errors: Restor
  * it could not finish (a damaged archive wins over everything else, then a failed environment), else
  * {@link RestoreIncompleteError} when it finished with object errors.
  */
-export function restoreFailure(code: number | null, summary: RestoreErrorSummary, stderrTail: string): RestoreFailedError | RestoreIncompleteError {
+export function restoreFailure(
+  code: number | null,
+  summary: RestoreErrorSummary,
+  stderrTail: string,
+): RestoreFailedError | RestoreIncompleteError {
   const kinds = new Set(summary.errors.map((e) => e.kind));
   if (kinds.has('damaged-archive')) return new RestoreFailedError(code, 'damaged-archive', summary, stderrTail);
   if (kinds.has('environment')) return new RestoreFailedError(code, 'environment', summary, stderrTail);
   // Finished (it says how many errors it ignored) with only object errors: the restore is incomplete, not failed.
   if (summary.ignored !== null && !summary.workerDied && !kinds.has('unknown')) {
     // Errors in a form not recognised here are still errors: pg_restore's own count stands in for ours.
-    return new RestoreIncompleteError(code, summary.count > 0 ? summary : { ...summary, count: Math.max(1, summary.ignored) }, stderrTail);
+    return new RestoreIncompleteError(
+      code,
+      summary.count > 0 ? summary : { ...summary, count: Math.max(1, summary.ignored) },
+      stderrTail,
+    );
   }
   return new RestoreFailedError(code, 'unknown', summary, stderrTail);
 }

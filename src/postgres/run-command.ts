@@ -32,11 +32,15 @@ export interface RunOptions {
  * Runs an external PostgreSQL tool through zx (arguments are quoted for us, never concatenated into
  * a shell line). A non-zero exit becomes a {@link CommandFailedError} carrying the redacted stderr tail.
  */
-export async function runCommand(binary: string, args: readonly string[], options: RunOptions = {}): Promise<ProcessOutput> {
+export async function runCommand(
+  binary: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<ProcessOutput> {
   const { user, signal } = options;
   const spawn = user
-    ? ((command: string, spawnArgs: readonly string[], spawnOptions: SpawnOptions) =>
-        nodeSpawn(command, spawnArgs, { ...spawnOptions, uid: user.uid, gid: user.gid })) as typeof nodeSpawn
+    ? (((command: string, spawnArgs: readonly string[], spawnOptions: SpawnOptions) =>
+        nodeSpawn(command, spawnArgs, { ...spawnOptions, uid: user.uid, gid: user.gid })) as typeof nodeSpawn)
     : nodeSpawn;
   if (signal?.aborted) throw new InterruptedError(signal.reason);
   const shell = $({

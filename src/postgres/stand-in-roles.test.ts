@@ -19,15 +19,32 @@ describe('rolesInSql', () => {
       'REVOKE SELECT ON TABLE public.t FROM revoked;',
       'ALTER DEFAULT PRIVILEGES FOR ROLE deployer IN SCHEMA public GRANT SELECT ON TABLES  TO reader;',
       'SET SESSION AUTHORIZATION delegate;',
-      "CREATE POLICY docs_cheap ON public.docs FOR SELECT TO shop_reader, \"Auditors\" USING ((owner_name = CURRENT_USER));",
+      'CREATE POLICY docs_cheap ON public.docs FOR SELECT TO shop_reader, "Auditors" USING ((owner_name = CURRENT_USER));',
       'CREATE POLICY open ON public.docs USING (true);',
       'GRANT USAGE ON SCHEMA public TO CURRENT_USER;',
     ].join('\n');
-    expect(rolesInSql(sql)).toEqual(['App Owner', 'Auditors', 'Odd "Role".x', 'app', 'delegate', 'deployer', 'grantee', 'grantor', 'lo_owner', 'reader', 'revoked', 'shop_reader'].sort());
+    expect(rolesInSql(sql)).toEqual(
+      [
+        'App Owner',
+        'Auditors',
+        'Odd "Role".x',
+        'app',
+        'delegate',
+        'deployer',
+        'grantee',
+        'grantor',
+        'lo_owner',
+        'reader',
+        'revoked',
+        'shop_reader',
+      ].sort(),
+    );
   });
 
   test('text inside a function body that is not a statement of its own names no role', () => {
-    expect(rolesInSql("CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ select 'ALTER TABLE t OWNER TO nobody' $$;")).toEqual([]);
+    expect(
+      rolesInSql("CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ select 'ALTER TABLE t OWNER TO nobody' $$;"),
+    ).toEqual([]);
   });
 });
 
@@ -37,9 +54,14 @@ describe('rolesNamedInDump', () => {
     try {
       await writeFile(join(dir, 'not.dump'), 'not a dump');
       const lines: string[] = [];
-      const pgRestore = async (args: readonly string[]) => (await runCommand(findPgBinaries({ tools: ['pg_restore'] }).path('pg_restore'), args)).stdout;
+      const pgRestore = async (args: readonly string[]) =>
+        (await runCommand(findPgBinaries({ tools: ['pg_restore'] }).path('pg_restore'), args)).stdout;
       expect(await rolesNamedInDump(pgRestore, join(dir, 'not.dump'), (line) => lines.push(line))).toEqual([]);
-      expect(lines).toEqual([expect.stringMatching(/^restore: could not list the roles the dump names, so none get stand-ins: pg_restore exited with code 1/)]);
+      expect(lines).toEqual([
+        expect.stringMatching(
+          /^restore: could not list the roles the dump names, so none get stand-ins: pg_restore exited with code 1/,
+        ),
+      ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

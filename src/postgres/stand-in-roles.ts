@@ -10,7 +10,9 @@ const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0
 /** Where pg_dump's DDL names a role (owners, grantees, grantors, default-privilege and policy roles). */
 const ROLE_PATTERNS: readonly RegExp[] = [
   new RegExp(String.raw` OWNER TO (${IDENT});$`),
-  new RegExp(String.raw`^(?:GRANT|REVOKE) .+ (?:TO|FROM) (${IDENT})(?: WITH GRANT OPTION)?(?: GRANTED BY (${IDENT}))?;$`),
+  new RegExp(
+    String.raw`^(?:GRANT|REVOKE) .+ (?:TO|FROM) (${IDENT})(?: WITH GRANT OPTION)?(?: GRANTED BY (${IDENT}))?;$`,
+  ),
   new RegExp(String.raw`^ALTER DEFAULT PRIVILEGES FOR ROLE (${IDENT}) `),
   new RegExp(String.raw`^SET SESSION AUTHORIZATION (${IDENT});$`),
   new RegExp(String.raw`^CREATE POLICY .+? TO ((?:${IDENT})(?:, ${IDENT})*)(?: USING| WITH CHECK|;)`),
@@ -40,7 +42,9 @@ export async function rolesNamedInDump(
     return rolesInSql(await pgRestore(['--section=pre-data', '--section=post-data', '--file=-', dumpPath]));
   } catch (error) {
     if (error instanceof InterruptedError) throw error;
-    log(`restore: could not list the roles the dump names, so none get stand-ins: ${(error as Error).message.split('\n')[0]}`);
+    log(
+      `restore: could not list the roles the dump names, so none get stand-ins: ${(error as Error).message.split('\n')[0]}`,
+    );
     return [];
   }
 }
@@ -71,24 +75,36 @@ export function rolesInSql(sql: string): string[] {
  * (e.g. a reserved `pg_` name of a newer PostgreSQL) is logged, and the restore reports what then fails.
  * Returns the roles created.
  */
-export async function createStandInRoles(config: pg.ClientConfig, roles: readonly string[], runId: string, log: (line: string) => void): Promise<string[]> {
+export async function createStandInRoles(
+  config: pg.ClientConfig,
+  roles: readonly string[],
+  runId: string,
+  log: (line: string) => void,
+): Promise<string[]> {
   if (roles.length === 0) return [];
   const client = new pg.Client(config);
   await client.connect();
   try {
-    const { rows } = await client.query<{ rolname: string }>('select rolname from pg_roles where rolname = any($1)', [roles]);
+    const { rows } = await client.query<{ rolname: string }>('select rolname from pg_roles where rolname = any($1)', [
+      roles,
+    ]);
     const existing = new Set(rows.map((row) => row.rolname));
     const created: string[] = [];
     for (const role of roles.filter((r) => !existing.has(r))) {
       try {
         await client.query(`create role ${pg.escapeIdentifier(role)} nologin`);
-        await client.query(`comment on role ${pg.escapeIdentifier(role)} is ${pg.escapeLiteral(`${STAND_IN_COMMENT} of run ${runId}`)}`);
+        await client.query(
+          `comment on role ${pg.escapeIdentifier(role)} is ${pg.escapeLiteral(`${STAND_IN_COMMENT} of run ${runId}`)}`,
+        );
         created.push(role);
       } catch (error) {
         log(`restore: could not create stand-in role ${pg.escapeIdentifier(role)}: ${(error as Error).message}`);
       }
     }
-    if (created.length > 0) log(`restore: created NOLOGIN stand-in roles for roles the dump names: ${created.map((r) => pg.escapeIdentifier(r)).join(', ')}`);
+    if (created.length > 0)
+      log(
+        `restore: created NOLOGIN stand-in roles for roles the dump names: ${created.map((r) => pg.escapeIdentifier(r)).join(', ')}`,
+      );
     return created;
   } finally {
     await client.end();

@@ -23,7 +23,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const restorable = () => ({ kind: 'pg-dump' as const, dump: { path: dumpPath, format: 'custom' as const, digest: 'sha256:test' } });
+const restorable = () => ({
+  kind: 'pg-dump' as const,
+  dump: { path: dumpPath, format: 'custom' as const, digest: 'sha256:test' },
+});
 
 /**
  * Restores the shop dump with `jobs` and, at the moment each table is reported, reads its row count, whether
@@ -48,7 +51,12 @@ async function restoreWatching(jobs: number) {
                       exists (select 1 from pg_stat_activity where application_name = 'pg_restore') as restoring`,
               [name],
             )
-            .then(({ rows }) => ({ table: `${table.schema}.${table.name}`, rows: rows[0]!.rows, primaryKey: rows[0]!.pk, duringRestore: rows[0]!.restoring })),
+            .then(({ rows }) => ({
+              table: `${table.schema}.${table.name}`,
+              rows: rows[0]!.rows,
+              primaryKey: rows[0]!.pk,
+              duringRestore: rows[0]!.restoring,
+            })),
         );
       },
     });
@@ -95,8 +103,18 @@ describe('parseTableOfContents', () => {
 
   test('maps data items to tables and collects the steps that lock them exclusively', () => {
     const toc = parseTableOfContents(list);
-    expect(toc.data).toEqual(new Map([[3383, { schema: 'public', name: 'accounts' }], [3384, { schema: 'sales', name: 'orders' }]]));
-    expect(toc.pending).toEqual(new Map([['public.accounts', new Set([3221, 3223])], ['sales.orders', new Set([3240])]]));
+    expect(toc.data).toEqual(
+      new Map([
+        [3383, { schema: 'public', name: 'accounts' }],
+        [3384, { schema: 'sales', name: 'orders' }],
+      ]),
+    );
+    expect(toc.pending).toEqual(
+      new Map([
+        ['public.accounts', new Set([3221, 3223])],
+        ['sales.orders', new Set([3240])],
+      ]),
+    );
   });
 
   test('restored at data: no exclusive steps are waited for', () => {

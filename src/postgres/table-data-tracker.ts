@@ -50,7 +50,11 @@ export class TableDataTracker {
     path: string,
     jobs: number,
     onRestored: (table: RestoredTableName) => void,
-    options: { readonly when?: RestoredWhen; readonly signal?: AbortSignal; readonly onWorkers?: (busy: number, jobs: number) => void } = {},
+    options: {
+      readonly when?: RestoredWhen;
+      readonly signal?: AbortSignal;
+      readonly onWorkers?: (busy: number, jobs: number) => void;
+    } = {},
   ): Promise<TableDataTracker> {
     let list = '';
     try {
@@ -58,7 +62,12 @@ export class TableDataTracker {
     } catch {
       // The restore itself will say what is wrong with the dump.
     }
-    return new TableDataTracker(parseTableOfContents(list, options.when ?? 'exclusive-steps'), jobs, onRestored, options.onWorkers);
+    return new TableDataTracker(
+      parseTableOfContents(list, options.when ?? 'exclusive-steps'),
+      jobs,
+      onRestored,
+      options.onWorkers,
+    );
   }
 
   /** How many tables have data in the dump (its `TABLE DATA` items). */

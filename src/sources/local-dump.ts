@@ -45,7 +45,10 @@ export function dumpFormat(header: DumpHeader, path: string, isDirectory: boolea
   if (isDirectory) return 'directory';
   // A toc.dat passed on its own is only the table of contents; the data files beside it belong to the dump.
   if (header.format !== 'custom') {
-    throw new ConfigError(`${path} is the table of contents of a directory-format or tar dump`, 'point at the folder that holds toc.dat');
+    throw new ConfigError(
+      `${path} is the table of contents of a directory-format or tar dump`,
+      'point at the folder that holds toc.dat',
+    );
   }
   return 'custom';
 }

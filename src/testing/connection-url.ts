@@ -13,6 +13,7 @@ export function connectionUrl(config: pg.ClientConfig): string {
   const database = encodeURIComponent(String(config.database ?? 'postgres'));
   const host = String(config.host ?? '127.0.0.1');
   // A socket directory percent-encoded in the authority, as libpq reads it.
-  if (host.startsWith('/')) return `postgres://${user}${password}@${encodeURIComponent(host)}:${config.port ?? 5432}/${database}`;
+  if (host.startsWith('/'))
+    return `postgres://${user}${password}@${encodeURIComponent(host)}:${config.port ?? 5432}/${database}`;
   return `postgres://${user}${password}@${host}:${config.port ?? 5432}/${database}`;
 }

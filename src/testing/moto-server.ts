@@ -102,7 +102,9 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess, stderr:
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`moto_server exited (${child.exitCode ?? child.signalCode}) before answering: ${stderr().trim().split('\n').slice(-3).join(' | ')}`);
+      throw new Error(
+        `moto_server exited (${child.exitCode ?? child.signalCode}) before answering: ${stderr().trim().split('\n').slice(-3).join(' | ')}`,
+      );
     }
     try {
       const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
@@ -148,14 +150,18 @@ function findOnPath(name: string): string | undefined {
  * const moto = await startMotoServer({ env: { INITIAL_NO_AUTH_ACTION_COUNT: '3' } });
  * const { accessKeyId, secretAccessKey } = await createMotoAccessKey(moto, 'drill');
  */
-export async function createMotoAccessKey(moto: Pick<MotoServer, 'endpoint'>, userName: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+export async function createMotoAccessKey(
+  moto: Pick<MotoServer, 'endpoint'>,
+  userName: string,
+): Promise<{ accessKeyId: string; secretAccessKey: string }> {
   const iam = async (action: string) => {
     const response = await fetch(`${moto.endpoint}/`, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
         // moto routes by the service named in the credential scope; the signature is not checked yet.
-        authorization: 'AWS4-HMAC-SHA256 Credential=AKIAUNSIGNED/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=AKIAUNSIGNED/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0',
       },
       body: new URLSearchParams({ Action: action, UserName: userName, Version: '2010-05-08' }),
     });

@@ -32,7 +32,12 @@ const AWS_VARS = [
 export function useMotoAwsEnv(moto: Pick<MotoServer, 'env'>, extra: Record<string, string> = {}): () => void {
   const saved = Object.fromEntries(AWS_VARS.map((name) => [name, process.env[name]]));
   for (const name of AWS_VARS) delete process.env[name];
-  Object.assign(process.env, { AWS_CONFIG_FILE: '/nonexistent/aws-config', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials' }, moto.env, extra);
+  Object.assign(
+    process.env,
+    { AWS_CONFIG_FILE: '/nonexistent/aws-config', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials' },
+    moto.env,
+    extra,
+  );
   return () => {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
@@ -42,7 +47,12 @@ export function useMotoAwsEnv(moto: Pick<MotoServer, 'env'>, extra: Record<strin
 }
 
 /** An RDS client for moto in `region` with moto's test credentials. */
-export function motoRdsClient(moto: Pick<MotoServer, 'endpoint'>, region = 'us-east-1', credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts?: number): RDSClient {
+export function motoRdsClient(
+  moto: Pick<MotoServer, 'endpoint'>,
+  region = 'us-east-1',
+  credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  maxAttempts?: number,
+): RDSClient {
   return new RDSClient({ region, endpoint: moto.endpoint, credentials, ...(maxAttempts ? { maxAttempts } : {}) });
 }
 
@@ -56,7 +66,12 @@ export function motoRdsClient(moto: Pick<MotoServer, 'endpoint'>, region = 'us-e
 export async function createProductionInstance(
   client: RDSClient,
   identifier: string,
-  options: { readonly snapshots?: readonly string[]; readonly kmsKeyId?: string; readonly encrypted?: boolean; readonly backupRetentionDays?: number } = {},
+  options: {
+    readonly snapshots?: readonly string[];
+    readonly kmsKeyId?: string;
+    readonly encrypted?: boolean;
+    readonly backupRetentionDays?: number;
+  } = {},
 ): Promise<void> {
   await client.send(
     new CreateDBInstanceCommand({
@@ -73,7 +88,9 @@ export async function createProductionInstance(
     }),
   );
   for (const snapshot of options.snapshots ?? []) {
-    await client.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: identifier, DBSnapshotIdentifier: snapshot }));
+    await client.send(
+      new CreateDBSnapshotCommand({ DBInstanceIdentifier: identifier, DBSnapshotIdentifier: snapshot }),
+    );
   }
 }
 
@@ -105,7 +122,12 @@ export function throttleFirstCalls(client: RDSClient, action: string, times: num
  * @example
  * answerWithRdsError(rds, 'RestoreDBInstanceFromDBSnapshot', { code: 'KMSKeyNotAccessibleFault', message: 'The specified KMS key is not accessible' });
  */
-export function answerWithRdsError(client: RDSClient, action: string, error: { code: string; message: string; status?: number }, times = Infinity): Injection {
+export function answerWithRdsError(
+  client: RDSClient,
+  action: string,
+  error: { code: string; message: string; status?: number },
+  times = Infinity,
+): Injection {
   const state: Injection = { seen: 0, injected: 0 };
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -116,7 +138,15 @@ export function answerWithRdsError(client: RDSClient, action: string, error: { c
       if (state.injected >= times) return next(args);
       state.injected++;
       const xml = `<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>${error.code}</Code><Message>${error.message}</Message></Error><RequestId>injected-${state.injected}</RequestId></ErrorResponse>`;
-      return { response: { statusCode: error.status ?? 400, reason: 'Bad Request', headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(xml)]) }, output: undefined as never };
+      return {
+        response: {
+          statusCode: error.status ?? 400,
+          reason: 'Bad Request',
+          headers: { 'content-type': 'text/xml' },
+          body: Readable.from([Buffer.from(xml)]),
+        },
+        output: undefined as never,
+      };
     },
     { step: 'deserialize', priority: 'low', name: `inject${error.code}${action}` },
   );
@@ -128,7 +158,11 @@ export function answerWithRdsError(client: RDSClient, action: string, error: { c
  * instance in moto so that it never becomes `available` and a waiter times out, or to apply a new master
  * password to the local PostgreSQL that stands in for the instance.
  */
-export function afterCall(client: RDSClient, action: string, then: (input: Record<string, unknown>) => Promise<void>): void {
+export function afterCall(
+  client: RDSClient,
+  action: string,
+  then: (input: Record<string, unknown>) => Promise<void>,
+): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
@@ -148,14 +182,19 @@ export function afterCall(client: RDSClient, action: string, then: (input: Recor
  * const moto = await startMotoServer({ env: { INITIAL_NO_AUTH_ACTION_COUNT: '6' } });
  * const admin = await createMotoIamUser(moto, 'admin', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
  */
-export async function createMotoIamUser(moto: Pick<MotoServer, 'endpoint'>, userName: string, policy: object): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+export async function createMotoIamUser(
+  moto: Pick<MotoServer, 'endpoint'>,
+  userName: string,
+  policy: object,
+): Promise<{ accessKeyId: string; secretAccessKey: string }> {
   const iam = async (params: Record<string, string>) => {
     const response = await fetch(`${moto.endpoint}/`, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
         // moto routes by the service named in the credential scope; the signature is not checked yet.
-        authorization: 'AWS4-HMAC-SHA256 Credential=AKIAUNSIGNED/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=AKIAUNSIGNED/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0',
       },
       body: new URLSearchParams({ ...params, UserName: userName, Version: '2010-05-08' }),
     });

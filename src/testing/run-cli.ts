@@ -23,7 +23,11 @@ export const BIN = fileURLToPath(new URL('../../bin/restore-drill.js', import.me
  */
 export function runCli(
   args: readonly string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+  } = {},
 ): Promise<CliOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {

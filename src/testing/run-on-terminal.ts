@@ -10,7 +10,10 @@ import { BIN } from './run-cli.ts';
  * const { code, output } = await runCliOnTerminal(['check', '--dump', dump]);
  * expect(output).toMatch(/█+ restore 7\/7 tables/);
  */
-export function runCliOnTerminal(args: readonly string[], options: { cwd?: string } = {}): Promise<{ code: number | null; output: string }> {
+export function runCliOnTerminal(
+  args: readonly string[],
+  options: { cwd?: string } = {},
+): Promise<{ code: number | null; output: string }> {
   const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'], {

@@ -42,11 +42,15 @@ export async function startShopDatabase(): Promise<ShopDatabase> {
     await environment.stop();
     throw error;
   }
-  const pgDump = findPgBinaries({ tools: ['pg_dump'], minMajor: Number(environment.version.split('.')[0]) }).path('pg_dump');
+  const pgDump = findPgBinaries({ tools: ['pg_dump'], minMajor: Number(environment.version.split('.')[0]) }).path(
+    'pg_dump',
+  );
   return {
     environment,
     async dump(out, format) {
-      await runCommand(pgDump, [format === 'custom' ? '-Fc' : '-Fd', '--no-owner', '-f', out], { env: environment.libpqEnv() });
+      await runCommand(pgDump, [format === 'custom' ? '-Fc' : '-Fd', '--no-owner', '-f', out], {
+        env: environment.libpqEnv(),
+      });
       return out;
     },
     query: (sql) => withClient((client) => client.query(sql)),

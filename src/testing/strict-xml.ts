@@ -43,7 +43,12 @@ export function parseStrictXml(xml: string): XmlElement {
   };
   if (xml.startsWith('<?xml')) {
     const end = xml.indexOf('?>');
-    if (end < 0 || !/^<\?xml version="1\.[0-9]"( encoding="[A-Za-z][A-Za-z0-9._-]*")?( standalone="(yes|no)")?\s*\?>$/.test(xml.slice(0, end + 2))) {
+    if (
+      end < 0 ||
+      !/^<\?xml version="1\.[0-9]"( encoding="[A-Za-z][A-Za-z0-9._-]*")?( standalone="(yes|no)")?\s*\?>$/.test(
+        xml.slice(0, end + 2),
+      )
+    ) {
       fail_('bad XML declaration');
     }
     at = end + 2;

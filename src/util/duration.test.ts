@@ -15,19 +15,22 @@ test.each([
   expect(parseDuration(text)).toBe(seconds);
 });
 
-test.each(['', '8', 'h', '8 h', '-5m', '8hours', '1.5.5h', 'abc'])('parseDuration rejects %j with a one-line hint', (text) => {
-  const error = (() => {
-    try {
-      parseDuration(text, 'RTO');
-    } catch (e) {
-      return e as ConfigError;
-    }
-  })();
-  expect(error).toBeInstanceOf(ConfigError);
-  expect(error?.message).toContain('bad RTO');
-  expect(error?.hint).toMatch(/e\.g\. 90s/);
-  expect(error?.exitCode).toBe(2);
-});
+test.each(['', '8', 'h', '8 h', '-5m', '8hours', '1.5.5h', 'abc'])(
+  'parseDuration rejects %j with a one-line hint',
+  (text) => {
+    const error = (() => {
+      try {
+        parseDuration(text, 'RTO');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.message).toContain('bad RTO');
+    expect(error?.hint).toMatch(/e\.g\. 90s/);
+    expect(error?.exitCode).toBe(2);
+  },
+);
 
 test('formatDuration', () => {
   expect(formatDuration(4.23)).toBe('4.2s');

@@ -19,7 +19,10 @@ export function parseEndpoint(value: string, flag: string): URL {
     // handled below
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new ConfigError(`${flag} needs an http:// or https:// URL`, `e.g. ${flag} https://hooks.slack.com/services/…`);
+    throw new ConfigError(
+      `${flag} needs an http:// or https:// URL`,
+      `e.g. ${flag} https://hooks.slack.com/services/…`,
+    );
   }
   return url;
 }
@@ -45,7 +48,10 @@ export function describeEndpoint(url: URL | string): string {
  * const problem = await send(url, { method: 'POST', headers, body });
  * if (problem) warn(`notification to ${describeEndpoint(url)} failed: ${problem}`);
  */
-export async function send(url: URL, init: { method: 'POST' | 'PUT'; headers: Record<string, string>; body: string }): Promise<string | null> {
+export async function send(
+  url: URL,
+  init: { method: 'POST' | 'PUT'; headers: Record<string, string>; body: string },
+): Promise<string | null> {
   try {
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(SEND_TIMEOUT_MS), redirect: 'error' });
     await response.arrayBuffer().catch(() => {});

@@ -23,7 +23,10 @@ describe('checkOutputPath', () => {
   });
 
   test.each([
-    ['/proc/restore-drill.dump', /--out \/proc\/restore-drill\.dump is on procfs, which holds kernel interfaces, not files/],
+    [
+      '/proc/restore-drill.dump',
+      /--out \/proc\/restore-drill\.dump is on procfs, which holds kernel interfaces, not files/,
+    ],
     ['/proc/self/mem', /is on procfs/],
     ['/sys/kernel/restore-drill.dump', /is on sysfs/],
     ['/dev/null', /--out \/dev\/null is a character device, not a file/],

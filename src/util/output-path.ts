@@ -41,7 +41,10 @@ export async function checkOutputPath(path: string, format: 'custom' | 'director
     const special = describeSpecial(target);
     if (special) throw new ConfigError(`${flag} ${path} is ${special}, not a file`, hint);
     if (format === 'custom' && target.isDirectory()) {
-      throw new ConfigError(`${flag} ${path} is a folder`, 'name a file for custom format, or end the path with / for directory format');
+      throw new ConfigError(
+        `${flag} ${path} is a folder`,
+        'name a file for custom format, or end the path with / for directory format',
+      );
     }
   }
   // The nearest folder that exists is where the output would be created (pg_dump and mkdir create the rest).

@@ -3,7 +3,8 @@
  * an error message or a report goes through these.
  */
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]+)(@)/gi;
-const KEYWORD_PASSWORD = /\b(password|pwd|secret|PGPASSWORD|AWS_SECRET_ACCESS_KEY|aws_secret_access_key)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi;
+const KEYWORD_PASSWORD =
+  /\b(password|pwd|secret|PGPASSWORD|AWS_SECRET_ACCESS_KEY|aws_secret_access_key)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi;
 
 const registered = new Set<string>();
 

@@ -45,7 +45,8 @@ export const CLUSTER_WIDE_NOT_VERIFIED: NotVerified = {
   kind: 'cluster',
   name: 'roles, tablespaces',
   reason: 'cluster-wide',
-  detail: 'roles, role memberships and role settings, tablespaces, and database-level settings and privileges: cluster-wide, a database dump does not carry them, and they were not compared',
+  detail:
+    'roles, role memberships and role settings, tablespaces, and database-level settings and privileges: cluster-wide, a database dump does not carry them, and they were not compared',
 };
 
 /** Object kinds rdobj/1 does not fingerprint. */
@@ -104,10 +105,19 @@ export function startObjectComparison(config: pg.ClientConfig): ObjectComparer {
  * @example
  * const { checks, notVerified } = await compareObjects(client, manifest, { label: 'manifest', exact: true });
  */
-export async function compareObjects(client: pg.ClientBase, marker: Marker, options: CompareObjectsOptions): Promise<ObjectComparison> {
+export async function compareObjects(
+  client: pg.ClientBase,
+  marker: Marker,
+  options: CompareObjectsOptions,
+): Promise<ObjectComparison> {
   const { label } = options;
   const notVerified: NotVerified[] = [CLUSTER_WIDE_NOT_VERIFIED, KINDS_NOT_FINGERPRINTED];
-  const objects = (reason: NotVerified['reason'], name: string, detail: string): NotVerified => ({ kind: 'objects', name, reason, detail });
+  const objects = (reason: NotVerified['reason'], name: string, detail: string): NotVerified => ({
+    kind: 'objects',
+    name,
+    reason,
+    detail,
+  });
   let stored: ObjectFingerprint | { problem: string } | undefined;
   let roles: string[];
   try {
@@ -122,35 +132,73 @@ export async function compareObjects(client: pg.ClientBase, marker: Marker, opti
       kind: 'cluster',
       name: `roles ${roles.join(', ')}`,
       reason: 'stand-in',
-      detail: 'they did not exist in the environment, so NOLOGIN stand-ins were created for the restore to bring back their grants and ownerships; the roles themselves are not verified',
+      detail:
+        'they did not exist in the environment, so NOLOGIN stand-ins were created for the restore to bring back their grants and ownerships; the roles themselves are not verified',
     });
   }
   if (stored === undefined) {
-    notVerified.push(objects('not-fingerprinted', `objects of the ${label} (functions, views, triggers, row-level security, privileges, types, extensions, sequences, large objects)`, 'it was taken before restore-drill fingerprinted objects: their definitions were not compared'));
+    notVerified.push(
+      objects(
+        'not-fingerprinted',
+        `objects of the ${label} (functions, views, triggers, row-level security, privileges, types, extensions, sequences, large objects)`,
+        'it was taken before restore-drill fingerprinted objects: their definitions were not compared',
+      ),
+    );
     return { checks: [], notVerified };
   }
   if ('problem' in stored) {
     return {
-      checks: [{ name: `objects (${label})`, status: 'failed', expected: OBJECT_FINGERPRINT_ALGORITHM, actual: null, detail: `the ${label}'s object fingerprint is not readable: ${stored.problem}` }],
+      checks: [
+        {
+          name: `objects (${label})`,
+          status: 'failed',
+          expected: OBJECT_FINGERPRINT_ALGORITHM,
+          actual: null,
+          detail: `the ${label}'s object fingerprint is not readable: ${stored.problem}`,
+        },
+      ],
       notVerified,
     };
   }
   if (stored.algorithm !== OBJECT_FINGERPRINT_ALGORITHM) {
-    notVerified.push(objects('not-fingerprinted', `objects of the ${label}`, `fingerprinted with ${stored.algorithm}, which this restore-drill cannot compare`));
+    notVerified.push(
+      objects(
+        'not-fingerprinted',
+        `objects of the ${label}`,
+        `fingerprinted with ${stored.algorithm}, which this restore-drill cannot compare`,
+      ),
+    );
     return {
-      checks: [{
-        name: `objects (${label})`,
-        status: 'failed',
-        expected: OBJECT_FINGERPRINT_ALGORITHM,
-        actual: stored.algorithm,
-        detail: `the ${label} was fingerprinted with ${stored.algorithm}, this restore-drill compares ${OBJECT_FINGERPRINT_ALGORITHM}: verify with the restore-drill version that took it`,
-      }],
+      checks: [
+        {
+          name: `objects (${label})`,
+          status: 'failed',
+          expected: OBJECT_FINGERPRINT_ALGORITHM,
+          actual: stored.algorithm,
+          detail: `the ${label} was fingerprinted with ${stored.algorithm}, this restore-drill compares ${OBJECT_FINGERPRINT_ALGORITHM}: verify with the restore-drill version that took it`,
+        },
+      ],
       notVerified,
     };
   }
-  for (const line of stored.unreadable ?? []) notVerified.push(objects('unreadable', `${line} (${label})`, 'the marking role could not read it in production'));
-  if (options.dumpedWithout?.privileges) notVerified.push(objects('declared-missing', `privileges and default privileges (${label})`, 'the drill declares its dumps are made without them (pg_dump --no-acl)'));
-  if (options.dumpedWithout?.owners) notVerified.push(objects('declared-missing', `object owners (${label})`, 'the drill declares its dumps are made without them (pg_dump --no-owner)'));
+  for (const line of stored.unreadable ?? [])
+    notVerified.push(objects('unreadable', `${line} (${label})`, 'the marking role could not read it in production'));
+  if (options.dumpedWithout?.privileges)
+    notVerified.push(
+      objects(
+        'declared-missing',
+        `privileges and default privileges (${label})`,
+        'the drill declares its dumps are made without them (pg_dump --no-acl)',
+      ),
+    );
+  if (options.dumpedWithout?.owners)
+    notVerified.push(
+      objects(
+        'declared-missing',
+        `object owners (${label})`,
+        'the drill declares its dumps are made without them (pg_dump --no-owner)',
+      ),
+    );
   let restored = restoredFingerprints.get(client);
   if (!restored) {
     restored = takeObjectFingerprint(client);
@@ -161,7 +209,12 @@ export async function compareObjects(client: pg.ClientBase, marker: Marker, opti
   } catch (error) {
     // The restored catalogs could not be read: every object is unverified, which must fail, not pass.
     const detail = `could not read the objects of the restored database: ${(error as Error).message.split('\n')[0]}`;
-    return { checks: [{ name: `objects (${label})`, status: 'failed', expected: OBJECT_FINGERPRINT_ALGORITHM, actual: null, detail }], notVerified };
+    return {
+      checks: [
+        { name: `objects (${label})`, status: 'failed', expected: OBJECT_FINGERPRINT_ALGORITHM, actual: null, detail },
+      ],
+      notVerified,
+    };
   }
 }
 
@@ -170,7 +223,10 @@ export async function compareObjects(client: pg.ClientBase, marker: Marker, opti
  * restored copy: undefined when the column or value is absent (a marker taken before rdobj/1), the problem
  * when it is not a valid fingerprint (restored data is untrusted input).
  */
-export async function readMarkerObjects(client: pg.ClientBase, markerId: string): Promise<ObjectFingerprint | { problem: string } | undefined> {
+export async function readMarkerObjects(
+  client: pg.ClientBase,
+  markerId: string,
+): Promise<ObjectFingerprint | { problem: string } | undefined> {
   // to_jsonb of the whole row: works whether or not the markers table has the objects column yet.
   const { rows } = await client.query<{ objects: unknown }>(
     "select to_jsonb(m) -> 'objects' as objects from restore_drill.markers m where m.id = $1::bigint",
@@ -206,12 +262,21 @@ const ATTRIBUTE_WORDS: Readonly<Record<string, string>> = {
 const MAX_OBJECT_CHECKS = 50;
 
 /** pg_trigger.tgenabled / pg_rewrite.ev_enabled / pg_event_trigger.evtenabled, in words. */
-const ENABLED_WORDS: Readonly<Record<string, string>> = { O: 'enabled', D: 'disabled', R: 'enabled on replicas only', A: 'enabled always' };
+const ENABLED_WORDS: Readonly<Record<string, string>> = {
+  O: 'enabled',
+  D: 'disabled',
+  R: 'enabled on replicas only',
+  A: 'enabled always',
+};
 
 /**
  * The checks for a fingerprint against the restored one (see {@link compareObjects}); pure, for tests.
  */
-export function diffFingerprints(expected: ObjectFingerprint, actual: ObjectFingerprint, options: CompareObjectsOptions): CheckResult[] {
+export function diffFingerprints(
+  expected: ObjectFingerprint,
+  actual: ObjectFingerprint,
+  options: CompareObjectsOptions,
+): CheckResult[] {
   const { label } = options;
   const ignored = new Set<string>([
     ...(options.dumpedWithout?.privileges ? ['acl', 'column acl'] : []),
@@ -232,35 +297,64 @@ export function diffFingerprints(expected: ObjectFingerprint, actual: ObjectFing
     for (const [name, attributes] of Object.entries(want)) {
       const found = have[name];
       if (!found) {
-        differences.push({ name: `${name} (${label})`, status: 'failed', expected: 'present', actual: 'missing', detail: `${name} is missing${markerNote}` });
+        differences.push({
+          name: `${name} (${label})`,
+          status: 'failed',
+          expected: 'present',
+          actual: 'missing',
+          detail: `${name} is missing${markerNote}`,
+        });
         continue;
       }
       const problems = diffAttributes(attributes, found, ignored, options.dumpedWithout?.owners ?? false).map(
         ({ attribute, want: a, have: b }) => {
-          if (attribute === 'content' && b === null) return `${name}: content could not be read in the restored database (not a superuser?), so it is not verified`;
+          if (attribute === 'content' && b === null)
+            return `${name}: content could not be read in the restored database (not a superuser?), so it is not verified`;
           const word = ATTRIBUTE_WORDS[attribute] ?? attribute;
           return `${name}: ${word} ${word.endsWith('privileges') ? 'differ' : 'differs'}${shown(attribute, a, b)}${attribute === 'definition' ? versionNote : ''}`;
         },
       );
       if (problems.length === 0) matching += 1;
-      else differences.push({ name: `${name} (${label})`, status: 'failed', expected: 'as fingerprinted', actual: 'different', detail: `${problems.join('; ')}${markerNote}` });
+      else
+        differences.push({
+          name: `${name} (${label})`,
+          status: 'failed',
+          expected: 'as fingerprinted',
+          actual: 'different',
+          detail: `${problems.join('; ')}${markerNote}`,
+        });
     }
     const extra = Object.keys(have).filter((name) => !(name in want));
     if (options.exact) {
       for (const name of extra) {
-        differences.push({ name: `${name} (${label})`, status: 'failed', expected: 'absent', actual: 'present', detail: `${name} is in the restored database but not in the ${label}` });
+        differences.push({
+          name: `${name} (${label})`,
+          status: 'failed',
+          expected: 'absent',
+          actual: 'present',
+          detail: `${name} is in the restored database but not in the ${label}`,
+        });
       }
     }
     const total = Object.keys(want).length;
     if (total === 0 && differences.length === 0) continue;
     const summaryName = `objects: ${category} (${label})`;
-    const later = !options.exact && extra.length > 0 ? `; ${extra.length} not in the marker (made after it was taken) not compared` : '';
+    const later =
+      !options.exact && extra.length > 0
+        ? `; ${extra.length} not in the marker (made after it was taken) not compared`
+        : '';
     // A backup that lost a million large objects must not make a report of a million checks.
     const named = differences.slice(0, MAX_OBJECT_CHECKS);
     const unnamed = differences.length - named.length;
     checks.push(
       differences.length === 0
-        ? { name: summaryName, status: 'passed', expected: total, actual: matching, detail: `${matching} of ${total} match (${OBJECT_FINGERPRINT_ALGORITHM})${later}` }
+        ? {
+            name: summaryName,
+            status: 'passed',
+            expected: total,
+            actual: matching,
+            detail: `${matching} of ${total} match (${OBJECT_FINGERPRINT_ALGORITHM})${later}`,
+          }
         : {
             name: summaryName,
             status: 'failed',
@@ -308,7 +402,11 @@ function ownerNeutral(acl: string | null, owner: string | null): string | null {
   const name = aclName(owner);
   return JSON.stringify(
     items
-      .map((item) => String(item).replace(new RegExp(`^${escapeRegExp(name)}=`), '(owner)=').replace(new RegExp(`/${escapeRegExp(name)}$`), '/(owner)'))
+      .map((item) =>
+        String(item)
+          .replace(new RegExp(`^${escapeRegExp(name)}=`), '(owner)=')
+          .replace(new RegExp(`/${escapeRegExp(name)}$`), '/(owner)'),
+      )
       .sort(),
   );
 }
@@ -326,7 +424,13 @@ function escapeRegExp(text: string): string {
 function shown(attribute: string, want: string | null, have: string | null): string {
   if (isDigest(want) || isDigest(have)) return '';
   const word = (value: string | null) =>
-    value === null ? 'none' : attribute === 'enabled' ? (ENABLED_WORDS[value] ?? value) : value.length > 200 ? `${value.slice(0, 200)}…` : value;
+    value === null
+      ? 'none'
+      : attribute === 'enabled'
+        ? (ENABLED_WORDS[value] ?? value)
+        : value.length > 200
+          ? `${value.slice(0, 200)}…`
+          : value;
   return ` (expected ${word(want)}, found ${word(have)})`;
 }
 

@@ -18,7 +18,11 @@ beforeAll(async () => {
   cluster = await startShopCluster('compare');
   exact = await takeMarker(cluster.shop, { forceExact: true });
   mixed = await takeMarker(cluster.shop, {
-    tables: [{ name: 'events', mode: 'append-only' }, { name: 'page_views', mode: 'count' }, { name: 'products', mode: 'exact' }],
+    tables: [
+      { name: 'events', mode: 'append-only' },
+      { name: 'page_views', mode: 'count' },
+      { name: 'products', mode: 'exact' },
+    ],
   });
 });
 afterAll(async () => {
@@ -74,32 +78,75 @@ describe('compareWithMarker', () => {
       expected: exact.tables['public.orders']!.checksum,
       detail: 'rows with id 126..250 differ (bucket 1: 125 rows expected and found, checksums differ)',
     });
-    expect(check(checks, 'checksum public.events (marker #12)').detail).toBe('rows with id 1..188 differ (bucket 0: 188 rows expected, 187 found)');
-    expect(check(checks, 'row count public.events (marker #12)')).toMatchObject({ expected: 3000, actual: 2999, detail: 'rows with id 1..188 differ (bucket 0: 188 rows expected, 187 found)' });
-    expect(check(checks, 'checksum public.customers (marker #12)').detail).toBe('rows with id 1..32 differ (bucket 0: 32 rows expected and found, checksums differ)');
-    const { rows } = await sql(copy, "select mod(('x' || substr(md5(row(7::bigint, 1)::text), 1, 8))::bit(32)::bigint, 16)::int as bucket");
+    expect(check(checks, 'checksum public.events (marker #12)').detail).toBe(
+      'rows with id 1..188 differ (bucket 0: 188 rows expected, 187 found)',
+    );
+    expect(check(checks, 'row count public.events (marker #12)')).toMatchObject({
+      expected: 3000,
+      actual: 2999,
+      detail: 'rows with id 1..188 differ (bucket 0: 188 rows expected, 187 found)',
+    });
+    expect(check(checks, 'checksum public.customers (marker #12)').detail).toBe(
+      'rows with id 1..32 differ (bucket 0: 32 rows expected and found, checksums differ)',
+    );
+    const { rows } = await sql(
+      copy,
+      "select mod(('x' || substr(md5(row(7::bigint, 1)::text), 1, 8))::bit(32)::bigint, 16)::int as bucket",
+    );
     expect(check(checks, 'checksum public.order_items (marker #12)').detail).toMatch(
-      new RegExp(`^rows in hash bucket ${rows[0].bucket} of 16 \\(by order_id, line\\) differ \\(\\d+ rows expected, \\d+ found\\)$`),
+      new RegExp(
+        `^rows in hash bucket ${rows[0].bucket} of 16 \\(by order_id, line\\) differ \\(\\d+ rows expected, \\d+ found\\)$`,
+      ),
     );
   });
 
   test('a missing table fails "table exists" and skips its other checks, naming the failed one', async () => {
     const copy = await cluster.copy();
     await sql(copy, 'drop table page_views');
-    const checks = (await compareWithMarker(copy, exact, { label: 'manifest' })).filter((c) => c.table === 'public.page_views');
+    const checks = (await compareWithMarker(copy, exact, { label: 'manifest' })).filter(
+      (c) => c.table === 'public.page_views',
+    );
     expect(checks).toEqual([
-      { name: 'table exists public.page_views (manifest)', status: 'failed', expected: true, actual: false, table: 'public.page_views', detail: 'public.page_views is not in the restored database' },
-      { name: 'row count public.page_views (manifest)', status: 'skipped', expected: null, actual: null, table: 'public.page_views', detail: 'skipped: "table exists public.page_views (manifest)" failed' },
-      { name: 'checksum public.page_views (manifest)', status: 'skipped', expected: null, actual: null, table: 'public.page_views', detail: 'skipped: "table exists public.page_views (manifest)" failed' },
+      {
+        name: 'table exists public.page_views (manifest)',
+        status: 'failed',
+        expected: true,
+        actual: false,
+        table: 'public.page_views',
+        detail: 'public.page_views is not in the restored database',
+      },
+      {
+        name: 'row count public.page_views (manifest)',
+        status: 'skipped',
+        expected: null,
+        actual: null,
+        table: 'public.page_views',
+        detail: 'skipped: "table exists public.page_views (manifest)" failed',
+      },
+      {
+        name: 'checksum public.page_views (manifest)',
+        status: 'skipped',
+        expected: null,
+        actual: null,
+        table: 'public.page_views',
+        detail: 'skipped: "table exists public.page_views (manifest)" failed',
+      },
     ]);
   });
 
   test('append-only: rows added after the marker pass, a change at or below the bound fails', async () => {
     const copy = await cluster.copy();
-    await sql(copy, "insert into events (occurred_at, kind, payload) select now(), 'late', '{}' from generate_series(1, 10)");
+    await sql(
+      copy,
+      "insert into events (occurred_at, kind, payload) select now(), 'late', '{}' from generate_series(1, 10)",
+    );
     const grown = await compareWithMarker(copy, mixed, { label: 'manifest' });
     expect(failed(grown)).toEqual([]);
-    expect(check(grown, 'row count public.events (manifest)')).toMatchObject({ expected: 3000, actual: 3000, detail: 'append-only: rows with id <= 3000' });
+    expect(check(grown, 'row count public.events (manifest)')).toMatchObject({
+      expected: 3000,
+      actual: 3000,
+      detail: 'append-only: rows with id <= 3000',
+    });
 
     await sql(copy, "update events set kind = 'tampered' where id = 3000");
     const changed = await compareWithMarker(copy, mixed, { label: 'manifest' });
@@ -113,27 +160,50 @@ describe('compareWithMarker', () => {
   test('count mode passes within the tolerance and fails beyond it', async () => {
     const copy = await cluster.copy();
     await sql(copy, 'delete from page_views where ctid in (select ctid from page_views limit 150)');
-    const within = check(await compareWithMarker(copy, mixed, { label: 'manifest' }), 'row count public.page_views (manifest)');
-    expect(within).toMatchObject({ status: 'passed', expected: 2000, actual: 1850, detail: 'count mode: within ±10 % of 2000 (tolerance 0.1)' });
+    const within = check(
+      await compareWithMarker(copy, mixed, { label: 'manifest' }),
+      'row count public.page_views (manifest)',
+    );
+    expect(within).toMatchObject({
+      status: 'passed',
+      expected: 2000,
+      actual: 1850,
+      detail: 'count mode: within ±10 % of 2000 (tolerance 0.1)',
+    });
     await sql(copy, 'delete from page_views where ctid in (select ctid from page_views limit 100)');
-    const beyond = check(await compareWithMarker(copy, mixed, { label: 'manifest' }), 'row count public.page_views (manifest)');
-    expect(beyond).toMatchObject({ status: 'failed', expected: 2000, actual: 1750, detail: '1750 rows is 12.5 % off; count mode: within ±10 % of 2000 (tolerance 0.1)' });
+    const beyond = check(
+      await compareWithMarker(copy, mixed, { label: 'manifest' }),
+      'row count public.page_views (manifest)',
+    );
+    expect(beyond).toMatchObject({
+      status: 'failed',
+      expected: 2000,
+      actual: 1750,
+      detail: '1750 rows is 12.5 % off; count mode: within ±10 % of 2000 (tolerance 0.1)',
+    });
   });
 
   test('a table that cannot be read the way the marker says fails with the database error', async () => {
     const copy = await cluster.copy();
     await sql(copy, 'alter table events drop column id');
-    const checks = (await compareWithMarker(copy, mixed, { label: 'manifest' })).filter((c) => c.table === 'public.events');
+    const checks = (await compareWithMarker(copy, mixed, { label: 'manifest' })).filter(
+      (c) => c.table === 'public.events',
+    );
     expect(checks.map((c) => c.status)).toEqual(['passed', 'failed', 'failed']);
     expect(checks[1]!.detail).toMatch(/^could not read public\.events: column r\.id does not exist/);
   });
 
   test('a marker of another checksum algorithm fails the checksum but still compares the row count', async () => {
     const events = mixed.tables['public.events']!;
-    const other: Marker = { takenAt: mixed.takenAt, tables: { 'public.events': { ...events, algorithm: 'rdsum-text-md5/0' } } };
+    const other: Marker = {
+      takenAt: mixed.takenAt,
+      tables: { 'public.events': { ...events, algorithm: 'rdsum-text-md5/0' } },
+    };
     const checks = await compareWithMarker(cluster.shop, other, { label: 'manifest' });
     expect(checks.map((c) => c.status)).toEqual(['passed', 'passed', 'failed']);
-    expect(checks[2]!.detail).toMatch(/checksum algorithm rdsum-text-md5\/0, this restore-drill computes rdsum-text-md5\/1/);
+    expect(checks[2]!.detail).toMatch(
+      /checksum algorithm rdsum-text-md5\/0, this restore-drill computes rdsum-text-md5\/1/,
+    );
   });
 });
 
@@ -143,12 +213,17 @@ describe('describeRange', () => {
     expect(describeRange(layout, 0)).toBe('rows with id 1..125');
     expect(describeRange(layout, -1)).toBe('rows with id below 1');
     expect(describeRange(layout, 16)).toBe('rows with id above 2000');
-    expect(describeRange({ kind: 'hash', columns: null, buckets: 16 }, 3)).toBe('rows in hash bucket 3 of 16 (by whole row)');
+    expect(describeRange({ kind: 'hash', columns: null, buckets: 16 }, 3)).toBe(
+      'rows in hash bucket 3 of 16 (by whole row)',
+    );
   });
 });
 
 describe('checksum algorithms and scheduling', () => {
-  const major = async () => Number((await sql(cluster.shop, "select current_setting('server_version_num')::int / 10000 as major")).rows[0].major);
+  const major = async () =>
+    Number(
+      (await sql(cluster.shop, "select current_setting('server_version_num')::int / 10000 as major")).rows[0].major,
+    );
 
   test('a typed checksum taken on this major is compared by it, and the report learns which', async () => {
     const algorithms = new Set<string>();
@@ -156,7 +231,10 @@ describe('checksum algorithms and scheduling', () => {
     expect(failed(checks)).toEqual([]);
     const name = `rdsum-record/3 (PostgreSQL ${await major()})`;
     expect([...algorithms]).toEqual([name]);
-    expect(exact.tables['public.orders']!.typed).toMatchObject({ algorithm: 'rdsum-record/3', serverMajor: await major() });
+    expect(exact.tables['public.orders']!.typed).toMatchObject({
+      algorithm: 'rdsum-record/3',
+      serverMajor: await major(),
+    });
     expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({
       status: 'passed',
       expected: exact.tables['public.orders']!.typed!.checksum,
@@ -170,20 +248,32 @@ describe('checksum algorithms and scheduling', () => {
     // Tables without a jsonb column hash the same under /2 and /3; orders has one (shipping), which /2 took by value.
     const version2: Marker = {
       ...exact,
-      tables: Object.fromEntries(Object.entries(exact.tables).map(([name, t]) => [name, t.typed ? { ...t, typed: { ...t.typed, algorithm: 'rdsum-record/2' } } : t])),
+      tables: Object.fromEntries(
+        Object.entries(exact.tables).map(([name, t]) => [
+          name,
+          t.typed ? { ...t, typed: { ...t.typed, algorithm: 'rdsum-record/2' } } : t,
+        ]),
+      ),
     };
     const algorithms = new Set<string>();
     const checks = await compareWithMarker(await cluster.copy(), version2, { label: 'manifest', algorithms });
     expect(failed(checks)).toEqual([]);
     expect([...algorithms].sort()).toEqual([`rdsum-record/2 (PostgreSQL ${await major()})`, 'rdsum-text-md5/1']);
-    expect(check(checks, 'checksum public.customers (manifest)')).toMatchObject({ expected: exact.tables['public.customers']!.typed!.checksum, detail: `checksum rdsum-record/2 (PostgreSQL ${await major()})` });
+    expect(check(checks, 'checksum public.customers (manifest)')).toMatchObject({
+      expected: exact.tables['public.customers']!.typed!.checksum,
+      detail: `checksum rdsum-record/2 (PostgreSQL ${await major()})`,
+    });
     expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({
       expected: exact.tables['public.orders']!.checksum,
-      detail: "checksum rdsum-text-md5/1; the marker's rdsum-record/2 took jsonb column shipping by value (2.0 = 2 inside a document), so the portable checksum was compared",
+      detail:
+        "checksum rdsum-text-md5/1; the marker's rdsum-record/2 took jsonb column shipping by value (2.0 = 2 inside a document), so the portable checksum was compared",
     });
     // And what /2 could not see, the portable checksum does: a number's scale inside a document (2.0 = 2 as jsonb).
     const copy = await cluster.copy();
-    const score = await sql(copy, `update events set payload = jsonb_set(payload, '{score}', '2') where id = 20 and (payload ->> 'score')::numeric = 2 returning id`);
+    const score = await sql(
+      copy,
+      `update events set payload = jsonb_set(payload, '{score}', '2') where id = 20 and (payload ->> 'score')::numeric = 2 returning id`,
+    );
     expect(score.rows).toHaveLength(1);
     const changed = await compareWithMarker(copy, version2, { label: 'manifest' });
     expect(failed(changed).map((c) => c.name)).toEqual(['checksum public.events (manifest)']);
@@ -196,19 +286,36 @@ describe('checksum algorithms and scheduling', () => {
   test('taken on another major, with rdsum-record/1, or when asked: the portable checksum is compared', async () => {
     const otherMajor: Marker = {
       ...exact,
-      tables: Object.fromEntries(Object.entries(exact.tables).map(([name, t]) => [name, t.typed ? { ...t, typed: { ...t.typed, serverMajor: t.typed.serverMajor + 1 } } : t])),
+      tables: Object.fromEntries(
+        Object.entries(exact.tables).map(([name, t]) => [
+          name,
+          t.typed ? { ...t, typed: { ...t.typed, serverMajor: t.typed.serverMajor + 1 } } : t,
+        ]),
+      ),
     };
     // A marker from before rdsum-record/2: its typed checksum followed equality, so its portable one is used.
     const typedVersion1: Marker = {
       ...exact,
-      tables: Object.fromEntries(Object.entries(exact.tables).map(([name, t]) => [name, t.typed ? { ...t, typed: { ...t.typed, algorithm: 'rdsum-record/1' } } : t])),
+      tables: Object.fromEntries(
+        Object.entries(exact.tables).map(([name, t]) => [
+          name,
+          t.typed ? { ...t, typed: { ...t.typed, algorithm: 'rdsum-record/1' } } : t,
+        ]),
+      ),
     };
-    for (const [marker, options] of [[otherMajor, {}], [exact, { typed: false }], [typedVersion1, {}]] as const) {
+    for (const [marker, options] of [
+      [otherMajor, {}],
+      [exact, { typed: false }],
+      [typedVersion1, {}],
+    ] as const) {
       const algorithms = new Set<string>();
       const checks = await compareWithMarker(cluster.shop, marker, { label: 'manifest', algorithms, ...options });
       expect(failed(checks)).toEqual([]);
       expect([...algorithms]).toEqual(['rdsum-text-md5/1']);
-      expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({ expected: exact.tables['public.orders']!.checksum, detail: 'checksum rdsum-text-md5/1' });
+      expect(check(checks, 'checksum public.orders (manifest)')).toMatchObject({
+        expected: exact.tables['public.orders']!.checksum,
+        detail: 'checksum rdsum-text-md5/1',
+      });
     }
   });
 
@@ -236,7 +343,9 @@ describe('checksum algorithms and scheduling', () => {
     const checks = await comparison.finish();
     expect(checks).toHaveLength(7 * 3);
     expect(failed(checks)).toEqual([]);
-    expect(checks.map((c) => c.name)).toEqual((await compareWithMarker(copy, exact, { label: 'manifest' })).map((c) => c.name));
+    expect(checks.map((c) => c.name)).toEqual(
+      (await compareWithMarker(copy, exact, { label: 'manifest' })).map((c) => c.name),
+    );
   });
 
   test('block ranges of a table add up to its whole-table numbers', async () => {
@@ -253,15 +362,24 @@ describe('checksum algorithms and scheduling', () => {
         expect(sums.reduce((n, s) => n + s.rows, 0)).toBe(3000);
         expect(String(sums.reduce((n, s) => n + BigInt(s.checksum), 0n))).toBe(whole.checksum);
       }
-      expect((await computeTotals(client, table, TEXT_ROW_HASH_SQL)).checksum).toBe(exact.tables['public.events']!.checksum);
+      expect((await computeTotals(client, table, TEXT_ROW_HASH_SQL)).checksum).toBe(
+        exact.tables['public.events']!.checksum,
+      );
     });
   });
 
   test('splitBlocks covers every block, open-ended at both ends', () => {
-    expect(splitBlocks(1000, 2, 100)).toEqual([{ from: null, to: 500 }, { from: 500, to: null }]);
+    expect(splitBlocks(1000, 2, 100)).toEqual([
+      { from: null, to: 500 },
+      { from: 500, to: null },
+    ]);
     expect(splitBlocks(150, 4, 100)).toEqual([{ from: null, to: null }]);
     expect(splitBlocks(0, 4, 100)).toEqual([{ from: null, to: null }]);
-    expect(splitBlocks(1001, 3, 1)).toEqual([{ from: null, to: 334 }, { from: 334, to: 668 }, { from: 668, to: null }]);
+    expect(splitBlocks(1001, 3, 1)).toEqual([
+      { from: null, to: 334 },
+      { from: 334, to: 668 },
+      { from: 668, to: null },
+    ]);
   });
 });
 
@@ -275,11 +393,21 @@ describe('table keys for any identifier', () => {
        create schema "q""s"; create table "q""s".t (id int primary key); insert into "q""s".t values (1)`,
     );
     const marker = await takeMarker(copy, { forceExact: true });
-    expect(Object.keys(marker.tables)).toEqual(expect.arrayContaining(['"a.b"."c"', '"a"."b.c"', '"q""s"."t"', 'public.orders']));
-    expect(marker.tables['"a.b"."c"']).toMatchObject({ rows: 1, schema: expect.objectContaining({ columns: ['id integer not null', 'v text'] }) });
+    expect(Object.keys(marker.tables)).toEqual(
+      expect.arrayContaining(['"a.b"."c"', '"a"."b.c"', '"q""s"."t"', 'public.orders']),
+    );
+    expect(marker.tables['"a.b"."c"']).toMatchObject({
+      rows: 1,
+      schema: expect.objectContaining({ columns: ['id integer not null', 'v text'] }),
+    });
     expect(marker.tables['"a"."b.c"']).toMatchObject({ rows: 2 });
     // Named on the command line the same way.
-    const selected = await takeMarker(copy, { tables: [{ name: '"a.b"."c"', mode: 'exact' }, { name: 'a.b.c', mode: 'exact' }] });
+    const selected = await takeMarker(copy, {
+      tables: [
+        { name: '"a.b"."c"', mode: 'exact' },
+        { name: 'a.b.c', mode: 'exact' },
+      ],
+    });
     expect(Object.keys(selected.tables)).toEqual(['"a.b"."c"', '"a"."b.c"']);
 
     expect(failed(await compareWithMarker(copy, marker, { label: 'manifest' }))).toEqual([]);

@@ -90,7 +90,11 @@ const MIN_BLOCKS_PER_PART = 2048;
  * @example
  * const checks = await compareWithMarker(env.connectionConfig(), manifest, { label: 'manifest' });
  */
-export async function compareWithMarker(config: pg.ClientConfig, marker: Marker, options: CompareOptions): Promise<CheckResult[]> {
+export async function compareWithMarker(
+  config: pg.ClientConfig,
+  marker: Marker,
+  options: CompareOptions,
+): Promise<CheckResult[]> {
   if (Object.keys(marker.tables).length === 0) return [];
   await using comparison = startComparison(config, marker, options);
   return await comparison.finish(); // await: the pool closes when this scope exits
@@ -134,7 +138,11 @@ export interface Comparison extends AsyncDisposable {
  * await env.restore(restorable, { log, onTableRestored: comparison.tableRestored });
  * checks.push(...(await comparison.finish()));
  */
-export function startComparison(config: pg.ClientConfig | (() => pg.ClientConfig), marker: Marker, options: CompareOptions): Comparison {
+export function startComparison(
+  config: pg.ClientConfig | (() => pg.ClientConfig),
+  marker: Marker,
+  options: CompareOptions,
+): Comparison {
   return new MarkerComparison(config, marker, options);
 }
 
@@ -177,7 +185,10 @@ class MarkerComparison implements Comparison {
   ) {
     this.tables = new Map(Object.entries(marker.tables));
     this.split = options.splitTables ?? false;
-    this.poolSize = Math.max(1, Math.min(options.poolSize ?? defaultPoolSize(), this.split ? Infinity : this.tables.size));
+    this.poolSize = Math.max(
+      1,
+      Math.min(options.poolSize ?? defaultPoolSize(), this.split ? Infinity : this.tables.size),
+    );
     this.onTable = options.onTable;
   }
 
@@ -194,7 +205,8 @@ class MarkerComparison implements Comparison {
 
   readonly tableRestored = (table: { readonly schema: string; readonly name: string }): void => {
     const name = qualifiedName(table);
-    if (!this.closed && this.tables.has(name) && !this.started.has(name)) this.started.set(name, this.compareTable(name));
+    if (!this.closed && this.tables.has(name) && !this.started.has(name))
+      this.started.set(name, this.compareTable(name));
   };
 
   readonly restoreWorkers = (busy: number, jobs: number): void => {
@@ -261,9 +273,26 @@ class MarkerComparison implements Comparison {
       const restored = await this.run((client) => this.describe(client, name, marker));
       exists = restored
         ? { name: checkName('table exists'), status: 'passed', expected: true, actual: true, table: name }
-        : { name: checkName('table exists'), status: 'failed', expected: true, actual: false, table: name, detail: `${name} is not in the restored database` };
+        : {
+            name: checkName('table exists'),
+            status: 'failed',
+            expected: true,
+            actual: false,
+            table: name,
+            detail: `${name} is not in the restored database`,
+          };
       if (!restored) {
-        checks = [exists, ...later.map((n) => ({ name: n, status: 'skipped' as const, expected: null, actual: null, table: name, detail: `skipped: "${exists!.name}" failed` }))];
+        checks = [
+          exists,
+          ...later.map((n) => ({
+            name: n,
+            status: 'skipped' as const,
+            expected: null,
+            actual: null,
+            table: name,
+            detail: `skipped: "${exists!.name}" failed`,
+          })),
+        ];
       } else if (!hasChecksum) {
         checks = [exists, await this.run((client) => compareCount(client, name, marker, restored.table, checkName))];
       } else {
@@ -271,8 +300,20 @@ class MarkerComparison implements Comparison {
       }
     } catch (error) {
       const detail = `could not read ${name}: ${(error as Error).message}`;
-      const failed = later.map((n) => ({ name: n, status: 'failed' as const, expected: null, actual: null, table: name, detail }));
-      checks = exists ? [exists, ...failed] : [{ name: checkName('table exists'), status: 'failed', expected: true, actual: null, table: name, detail }, ...failed];
+      const failed = later.map((n) => ({
+        name: n,
+        status: 'failed' as const,
+        expected: null,
+        actual: null,
+        table: name,
+        detail,
+      }));
+      checks = exists
+        ? [exists, ...failed]
+        : [
+            { name: checkName('table exists'), status: 'failed', expected: true, actual: null, table: name, detail },
+            ...failed,
+          ];
     }
     // Counted also while nobody listens yet: finish() reports the tables done before it was called.
     this.done += 1;
@@ -281,7 +322,11 @@ class MarkerComparison implements Comparison {
   }
 
   /** Finds the table and decides how to sum it: which row hash, in which block ranges. */
-  private async describe(client: pg.ClientBase, name: QualifiedName, marker: TableMarker): Promise<RestoredTable | null> {
+  private async describe(
+    client: pg.ClientBase,
+    name: QualifiedName,
+    marker: TableMarker,
+  ): Promise<RestoredTable | null> {
     const ref = parseQualifiedName(name);
     const found = await client.query<{ partitioned: boolean }>(
       `select c.relkind = 'p' as partitioned from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -291,7 +336,9 @@ class MarkerComparison implements Comparison {
     if (found.rows.length === 0) return null;
     const table: TableRef = { ...ref, partitioned: found.rows[0]!.partitioned };
     if (marker.mode === 'count') return { table, rowHash: TEXT_ROW_HASH_SQL, parts: [{ from: null, to: null }] };
-    this.serverMajor ??= client.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major").then((r) => r.rows[0]!.major);
+    this.serverMajor ??= client
+      .query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")
+      .then((r) => r.rows[0]!.major);
     const major = await this.serverMajor;
     const candidate =
       (this.options.typed ?? true) &&
@@ -326,7 +373,8 @@ class MarkerComparison implements Comparison {
         : undefined;
     const rowHash = typed ? typedRowHashSql(columns) : TEXT_ROW_HASH_SQL;
     const blocks = this.split ? await tableBlocks(client, table, major) : null;
-    const parts = blocks === null ? [{ from: null, to: null }] : splitBlocks(blocks, this.poolSize, MIN_BLOCKS_PER_PART);
+    const parts =
+      blocks === null ? [{ from: null, to: null }] : splitBlocks(blocks, this.poolSize, MIN_BLOCKS_PER_PART);
     return typed ? { table, rowHash, typed, parts } : { table, rowHash, parts, ...(note ? { note } : {}) };
   }
 
@@ -347,28 +395,64 @@ class MarkerComparison implements Comparison {
         ? { name: checkName('row count'), status: 'failed', expected: marker.rows, actual: null, table: name, detail }
         : await this.run(async (client) => {
             const count = await countRows(client, restored.table);
-            return { name: checkName('row count'), status: count === marker.rows ? 'passed' : 'failed', expected: marker.rows, actual: count, table: name };
+            return {
+              name: checkName('row count'),
+              status: count === marker.rows ? 'passed' : 'failed',
+              expected: marker.rows,
+              actual: count,
+              table: name,
+            };
           });
-      return [rowCount, { name: checkName('checksum'), status: 'failed', expected: marker.checksum ?? null, actual: null, table: name, detail }];
+      return [
+        rowCount,
+        {
+          name: checkName('checksum'),
+          status: 'failed',
+          expected: marker.checksum ?? null,
+          actual: null,
+          table: name,
+          detail,
+        },
+      ];
     }
     const only = this.options.onlyRanges;
     if (only && marker.ranges && marker.algorithm === CHECKSUM_ALGORITHM && marker.checksum !== undefined) {
       this.options.algorithms?.add(CHECKSUM_ALGORITHM);
-      return this.run((client) => compareSomeRanges(client, name, marker, restored.table, only.get(name) ?? [], checkName));
+      return this.run((client) =>
+        compareSomeRanges(client, name, marker, restored.table, only.get(name) ?? [], checkName),
+      );
     }
     const expected = restored.typed?.checksum ?? marker.checksum;
     if (expected !== undefined && (restored.typed || marker.algorithm === CHECKSUM_ALGORITHM)) {
       const parts = await Promise.all(
-        restored.parts.map((blocks) => this.run((client) => computeTotals(client, restored.table, restored.rowHash, marker.bound, blocks))),
+        restored.parts.map((blocks) =>
+          this.run((client) => computeTotals(client, restored.table, restored.rowHash, marker.bound, blocks)),
+        ),
       );
       const totals = addTotals(parts);
       if (totals.rows === marker.rows && totals.checksum === expected) {
-        const algorithm = restored.typed ? `${restored.typed.algorithm} (PostgreSQL ${restored.typed.serverMajor})` : CHECKSUM_ALGORITHM;
+        const algorithm = restored.typed
+          ? `${restored.typed.algorithm} (PostgreSQL ${restored.typed.serverMajor})`
+          : CHECKSUM_ALGORITHM;
         this.options.algorithms?.add(algorithm);
         const scope = marker.bound ? `append-only: ${boundText(marker.bound)}` : undefined;
         return [
-          { name: checkName('row count'), status: 'passed', expected: marker.rows, actual: totals.rows, table: name, ...withDetail(scope) },
-          { name: checkName('checksum'), status: 'passed', expected, actual: totals.checksum, table: name, detail: joinDetail(scope, `checksum ${algorithm}`, restored.note)! },
+          {
+            name: checkName('row count'),
+            status: 'passed',
+            expected: marker.rows,
+            actual: totals.rows,
+            table: name,
+            ...withDetail(scope),
+          },
+          {
+            name: checkName('checksum'),
+            status: 'passed',
+            expected,
+            actual: totals.checksum,
+            table: name,
+            detail: joinDetail(scope, `checksum ${algorithm}`, restored.note)!,
+          },
         ];
       }
     }
@@ -385,7 +469,11 @@ function keyColumns(marker: TableMarker): string[] {
 }
 
 /** Those of `columns` whose type is not built-in (a domain over a built-in type counts as built-in), as `name type`. */
-async function nonBuiltinColumns(client: pg.ClientBase, table: TableRef, columns: readonly string[]): Promise<string[]> {
+async function nonBuiltinColumns(
+  client: pg.ClientBase,
+  table: TableRef,
+  columns: readonly string[],
+): Promise<string[]> {
   if (columns.length === 0) return [];
   const { rows } = await client.query<{ column: string }>(
     `select pg_catalog.quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) as column
@@ -418,8 +506,16 @@ async function compareCount(
   const tolerance = marker.tolerance ?? 0;
   const passed = Math.abs(actual - marker.rows) <= tolerance * marker.rows;
   const allowed = `count mode: within ±${round(tolerance * 100)} % of ${marker.rows} (tolerance ${tolerance})`;
-  const off = marker.rows === 0 ? '' : `${actual} rows is ${round((Math.abs(actual - marker.rows) / marker.rows) * 100)} % off; `;
-  return { name: checkName('row count'), status: passed ? 'passed' : 'failed', expected: marker.rows, actual, table: name, detail: passed ? allowed : `${off}${allowed}` };
+  const off =
+    marker.rows === 0 ? '' : `${actual} rows is ${round((Math.abs(actual - marker.rows) / marker.rows) * 100)} % off; `;
+  return {
+    name: checkName('row count'),
+    status: passed ? 'passed' : 'failed',
+    expected: marker.rows,
+    actual,
+    table: name,
+    detail: passed ? allowed : `${off}${allowed}`,
+  };
 }
 
 async function compareSums(
@@ -454,9 +550,10 @@ async function compareSums(
       expected: marker.checksum ?? null,
       actual: null,
       table: name,
-      detail: marker.checksum === undefined
-        ? 'the marker records no checksum for this table'
-        : `the marker was taken with checksum algorithm ${marker.algorithm}, this restore-drill computes ${CHECKSUM_ALGORITHM}: take a new marker`,
+      detail:
+        marker.checksum === undefined
+          ? 'the marker records no checksum for this table'
+          : `the marker was taken with checksum algorithm ${marker.algorithm}, this restore-drill computes ${CHECKSUM_ALGORITHM}: take a new marker`,
     };
   } else {
     const passed = totals.checksum === marker.checksum;
@@ -466,7 +563,11 @@ async function compareSums(
       expected: marker.checksum,
       actual: totals.checksum,
       table: name,
-      ...withDetail(passed ? scope : joinDetail(scope, describeDifferences(layout, marker.bound, differences) || 'checksums differ')),
+      ...withDetail(
+        passed
+          ? scope
+          : joinDetail(scope, describeDifferences(layout, marker.bound, differences) || 'checksums differ'),
+      ),
     };
   }
   return [rowCount, checksum];
@@ -487,22 +588,41 @@ async function compareSomeRanges(
   const layout = marker.ranges!.layout;
   const scope = marker.bound ? `append-only: ${boundText(marker.bound)}` : undefined;
   const { rows } = await computeTotals(client, table, '0', marker.bound);
-  const rowCount: CheckResult = { name: checkName('row count'), status: rows === marker.rows ? 'passed' : 'failed', expected: marker.rows, actual: rows, table: name, ...withDetail(scope) };
+  const rowCount: CheckResult = {
+    name: checkName('row count'),
+    status: rows === marker.rows ? 'passed' : 'failed',
+    expected: marker.rows,
+    actual: rows,
+    table: name,
+    ...withDetail(scope),
+  };
   if (buckets.length === 0) return [rowCount];
   const wanted = new Set(buckets);
-  const result = await client.query<{ bucket: number; rows: string; sum: string }>(rangeSumsQuery(table, layout, marker.bound, undefined, [...wanted]));
+  const result = await client.query<{ bucket: number; rows: string; sum: string }>(
+    rangeSumsQuery(table, layout, marker.bound, undefined, [...wanted]),
+  );
   const actual = result.rows.map((row) => ({ bucket: row.bucket, rows: Number(row.rows), sum: row.sum }));
   const expected = (marker.ranges!.sums ?? []).filter((sum) => wanted.has(sum.bucket));
   const differences = diffRanges(expected, actual);
   const total = (sums: readonly RangeSum[]) => String(sums.reduce((sum, range) => sum + BigInt(range.sum), 0n));
-  const checked = `${wanted.size} of ${layout.kind === 'integer' ? layout.buckets + 2 : layout.buckets} key ranges checksummed (verification budget): ${[...wanted].sort((a, b) => a - b).map((bucket) => describeRange(layout, bucket, marker.bound)).join('; ')}`;
+  const checked = `${wanted.size} of ${layout.kind === 'integer' ? layout.buckets + 2 : layout.buckets} key ranges checksummed (verification budget): ${[
+    ...wanted,
+  ]
+    .sort((a, b) => a - b)
+    .map((bucket) => describeRange(layout, bucket, marker.bound))
+    .join('; ')}`;
   const checksum: CheckResult = {
     name: checkName('checksum'),
     status: differences.length === 0 ? 'passed' : 'failed',
     expected: total(expected),
     actual: total(actual),
     table: name,
-    detail: joinDetail(scope, differences.length === 0 ? undefined : describeDifferences(layout, marker.bound, differences), `checksum ${CHECKSUM_ALGORITHM}`, checked)!,
+    detail: joinDetail(
+      scope,
+      differences.length === 0 ? undefined : describeDifferences(layout, marker.bound, differences),
+      `checksum ${CHECKSUM_ALGORITHM}`,
+      checked,
+    )!,
   };
   return [rowCount, checksum];
 }
@@ -528,7 +648,11 @@ export function diffRanges(expected: readonly RangeSum[], actual: readonly Range
  * Names differing ranges for a check's detail, e.g.
  * `rows with id 1..125 differ (bucket 0: 125 rows expected, 124 found)`.
  */
-export function describeDifferences(layout: RangeLayout, bound: RowBound | undefined, differences: readonly RangeDifference[]): string {
+export function describeDifferences(
+  layout: RangeLayout,
+  bound: RowBound | undefined,
+  differences: readonly RangeDifference[],
+): string {
   const parts = differences.slice(0, MAX_RANGES_IN_DETAIL).map((d) => {
     const counts =
       d.expected.rows === d.actual.rows
@@ -545,7 +669,8 @@ export function describeDifferences(layout: RangeLayout, bound: RowBound | undef
 
 /** The key range a bucket covers, in words: `rows with id 1..125`, `rows in hash bucket 3 of 16 (by sku)`. */
 export function describeRange(layout: RangeLayout, bucket: number, bound?: RowBound): string {
-  if (layout.kind === 'hash') return `rows in hash bucket ${bucket} of ${layout.buckets} (by ${layout.columns ? layout.columns.join(', ') : 'whole row'})`;
+  if (layout.kind === 'hash')
+    return `rows in hash bucket ${bucket} of ${layout.buckets} (by ${layout.columns ? layout.columns.join(', ') : 'whole row'})`;
   const min = BigInt(layout.min);
   const width = BigInt(layout.width);
   if (bucket < 0) return `rows with ${layout.column} below ${min}`;
@@ -557,7 +682,9 @@ export function describeRange(layout: RangeLayout, bucket: number, bound?: RowBo
 }
 
 function boundText(bound: RowBound): string {
-  return bound.value === null ? 'the table was empty when the marker was taken' : `rows with ${bound.column} <= ${bound.value}`;
+  return bound.value === null
+    ? 'the table was empty when the marker was taken'
+    : `rows with ${bound.column} <= ${bound.value}`;
 }
 
 function joinDetail(...parts: Array<string | undefined>): string | undefined {

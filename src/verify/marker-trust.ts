@@ -30,24 +30,37 @@ export interface EvidenceContext {
  * - covering none of the restored tables, or (without a manifest, when it is the only marker) fewer than half.
  * A marker that fails is still compared table by table (that is evidence too), but is never the basis of the RPO.
  */
-export function markerTrustCheck(marker: Marker & { readonly id: string }, manifest: Marker | undefined, context: EvidenceContext): CheckResult {
+export function markerTrustCheck(
+  marker: Marker & { readonly id: string },
+  manifest: Marker | undefined,
+  context: EvidenceContext,
+): CheckResult {
   const problems = [...datingProblems(marker, context)];
   if (manifest) {
     if (seconds(marker.takenAt) > seconds(manifest.takenAt)) {
-      problems.push(`it is dated ${marker.takenAt}, after the dump's own manifest (${manifest.takenAt}), which was taken after every marker the dump holds`);
+      problems.push(
+        `it is dated ${marker.takenAt}, after the dump's own manifest (${manifest.takenAt}), which was taken after every marker the dump holds`,
+      );
     }
     for (const [table, recorded] of Object.entries(marker.tables)) {
       const whole = manifest.tables[table];
       if (recorded.mode === 'append-only' && whole && recorded.rows > whole.rows) {
-        problems.push(`it counts ${recorded.rows} rows of append-only ${table}, the dump's manifest ${whole.rows} in the whole table`);
+        problems.push(
+          `it counts ${recorded.rows} rows of append-only ${table}, the dump's manifest ${whole.rows} in the whole table`,
+        );
       }
     }
   }
   const covered = context.restoredTables.filter((table) => marker.tables[table]).length;
   const total = context.restoredTables.length;
   if (total > 0 && covered === 0) problems.push(`it covers none of the ${total} tables in the restored database`);
-  else if (!manifest && covered * 2 < total) problems.push(`it covers only ${covered} of the ${total} tables in the restored database`);
-  return trustCheck(`marker #${marker.id} trusted`, problems, `${covered} of ${total} restored tables covered, dated ${marker.takenAt}`);
+  else if (!manifest && covered * 2 < total)
+    problems.push(`it covers only ${covered} of the ${total} tables in the restored database`);
+  return trustCheck(
+    `marker #${marker.id} trusted`,
+    problems,
+    `${covered} of ${total} restored tables covered, dated ${marker.takenAt}`,
+  );
 }
 
 /**
@@ -59,9 +72,15 @@ export function manifestTrustCheck(manifest: Marker, context: EvidenceContext): 
   const problems = datingProblems(manifest, context);
   const missing = context.restoredTables.filter((table) => !manifest.tables[table]);
   if (missing.length > 0) {
-    problems.push(`it leaves out ${missing.length} of the ${context.restoredTables.length} tables the dump restored (${listed(missing)})`);
+    problems.push(
+      `it leaves out ${missing.length} of the ${context.restoredTables.length} tables the dump restored (${listed(missing)})`,
+    );
   }
-  return trustCheck('manifest trusted', problems, `all ${context.restoredTables.length} restored tables covered, dated ${manifest.takenAt}`);
+  return trustCheck(
+    'manifest trusted',
+    problems,
+    `all ${context.restoredTables.length} restored tables covered, dated ${manifest.takenAt}`,
+  );
 }
 
 function datingProblems(marker: Marker, context: EvidenceContext): string[] {
@@ -69,19 +88,28 @@ function datingProblems(marker: Marker, context: EvidenceContext): string[] {
   const at = seconds(marker.takenAt);
   if (Number.isNaN(at)) return [`its time "${marker.takenAt}" is not a time`];
   if (at > context.drillStartedAt.getTime() / 1000 + CLOCK_SKEW_SECONDS) {
-    problems.push(`it is dated ${marker.takenAt}, in the future: after the drill started (${context.drillStartedAt.toISOString()})`);
+    problems.push(
+      `it is dated ${marker.takenAt}, in the future: after the drill started (${context.drillStartedAt.toISOString()})`,
+    );
   }
   const point = context.recoveryPoint;
   // A manifest-dated recovery point takes its time from the manifest: comparing the two would prove nothing.
   if (point && point.createdAtBasis !== 'manifest' && at > point.createdAt.getTime() / 1000 + CLOCK_SKEW_SECONDS) {
-    problems.push(`it is dated ${marker.takenAt}, after the recovery point was made (${point.createdAt.toISOString()}, from its ${point.createdAtBasis})`);
+    problems.push(
+      `it is dated ${marker.takenAt}, after the recovery point was made (${point.createdAt.toISOString()}, from its ${point.createdAtBasis})`,
+    );
   }
   return problems;
 }
 
 function trustCheck(name: string, problems: readonly string[], summary: string): CheckResult {
   return problems.length === 0
-    ? { name, status: 'passed', expected: 'dated before the backup, consistent, covering the restored tables', actual: summary }
+    ? {
+        name,
+        status: 'passed',
+        expected: 'dated before the backup, consistent, covering the restored tables',
+        actual: summary,
+      }
     : {
         name,
         status: 'failed',
@@ -96,13 +124,17 @@ function trustCheck(name: string, problems: readonly string[], summary: string):
  * (present in the restored database, absent from every marker — never silently dropped), and tables a marker
  * recorded without a checksum because printing them was not safe in production (`notHashed`).
  */
-export function unverifiedTables(restoredTables: readonly QualifiedName[], markers: ReadonlyArray<Marker | undefined>): string[] {
+export function unverifiedTables(
+  restoredTables: readonly QualifiedName[],
+  markers: ReadonlyArray<Marker | undefined>,
+): string[] {
   const used = markers.filter((marker): marker is Marker => marker !== undefined);
   const lines: string[] = [];
   for (const table of restoredTables) {
     const recorded = used.map((marker) => marker.tables[table]).filter((entry) => entry !== undefined);
     if (recorded.length === 0) lines.push(`table ${table}: in the restored database, in no marker`);
-    else if (recorded.every((entry) => entry.notHashed)) lines.push(`table ${table}: rows counted only, ${recorded[0]!.notHashed}`);
+    else if (recorded.every((entry) => entry.notHashed))
+      lines.push(`table ${table}: rows counted only, ${recorded[0]!.notHashed}`);
   }
   return lines;
 }
@@ -124,7 +156,8 @@ export interface RpoEvidence {
 export function newestEvidence(candidates: ReadonlyArray<RpoEvidence | undefined>): RpoEvidence | undefined {
   let newest: RpoEvidence | undefined;
   for (const candidate of candidates) {
-    if (candidate && !Number.isNaN(seconds(candidate.at)) && (!newest || seconds(candidate.at) > seconds(newest.at))) newest = candidate;
+    if (candidate && !Number.isNaN(seconds(candidate.at)) && (!newest || seconds(candidate.at) > seconds(newest.at)))
+      newest = candidate;
   }
   return newest;
 }

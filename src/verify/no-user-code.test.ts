@@ -60,7 +60,10 @@ reset role;
 `;
 
 async function hostileState(): Promise<{ rolsuper: boolean; calls: number }> {
-  const { rows } = await sql(env.connectionConfig(), "select (select rolsuper from pg_roles where rolname = 'hostile') as rolsuper, (select count(*)::int from app.calls) as calls");
+  const { rows } = await sql(
+    env.connectionConfig(),
+    "select (select rolsuper from pg_roles where rolname = 'hostile') as rolsuper, (select count(*)::int from app.calls) as calls",
+  );
   return rows[0];
 }
 
@@ -85,10 +88,16 @@ afterAll(async () => {
 
 describe('a hostile role’s casts, row casts, key types and composites', () => {
   test('mark as superuser runs none of them, and still checksums every table', async () => {
-    const marker = await writeMarker(urlOf(env.connectionConfig()), { mode: 'exact' }).finally(() => sql(env.connectionConfig(), 'drop schema if exists restore_drill cascade'));
+    const marker = await writeMarker(urlOf(env.connectionConfig()), { mode: 'exact' }).finally(() =>
+      sql(env.connectionConfig(), 'drop schema if exists restore_drill cascade'),
+    );
     expect(await hostileState()).toEqual({ rolsuper: false, calls: 0 });
     for (const table of ['app.accounts', 'app.feelings', 'app.ledger', 'app.pairs']) {
-      expect(marker.tables[table], table).toMatchObject({ mode: 'exact', checksum: expect.stringMatching(/^-?\d+$/), typed: expect.anything() });
+      expect(marker.tables[table], table).toMatchObject({
+        mode: 'exact',
+        checksum: expect.stringMatching(/^-?\d+$/),
+        typed: expect.anything(),
+      });
     }
     // Keys of a user type are never printed or compared: the rows are bucketed by the whole row.
     expect(marker.tables['app.feelings']!.ranges!.layout).toEqual({ kind: 'hash', columns: null, buckets: 16 });
@@ -97,7 +106,9 @@ describe('a hostile role’s casts, row casts, key types and composites', () => 
 
   test('dump as superuser runs none of them', async () => {
     const result = await dumpWithManifest(urlOf(env.connectionConfig()), join(dir, 'hostile.dump'));
-    expect(Object.keys(result.manifest.tables)).toEqual(expect.arrayContaining(['app.accounts', 'app.feelings', 'app.ledger', 'app.pairs']));
+    expect(Object.keys(result.manifest.tables)).toEqual(
+      expect.arrayContaining(['app.accounts', 'app.feelings', 'app.ledger', 'app.pairs']),
+    );
     expect(await hostileState()).toEqual({ rolsuper: false, calls: 0 });
   });
 });
@@ -141,10 +152,15 @@ test('after a restore, a table whose output function became untrusted is not che
     expect(marker.tables['app.tags']).toMatchObject({ mode: 'exact', checksum: expect.any(String) });
     await sql(config, 'alter function app.tag_out(app.tag) owner to hostile');
     const checks = await compareWithMarker(config, marker, { label: 'manifest' });
-    expect(checks.find((c) => c.name === 'row count app.tags (manifest)')).toMatchObject({ status: 'passed', actual: 1 });
+    expect(checks.find((c) => c.name === 'row count app.tags (manifest)')).toMatchObject({
+      status: 'passed',
+      actual: 1,
+    });
     expect(checks.find((c) => c.name === 'checksum app.tags (manifest)')).toMatchObject({
       status: 'failed',
-      detail: expect.stringMatching(/^not computed: in the restored copy, printing tag: app\.tag \(output app\.tag_out\(app\.tag\)\) would run a function/),
+      detail: expect.stringMatching(
+        /^not computed: in the restored copy, printing tag: app\.tag \(output app\.tag_out\(app\.tag\)\) would run a function/,
+      ),
     });
   } finally {
     await sql(config, 'drop table app.tags; drop type app.tag cascade');
@@ -167,10 +183,25 @@ test('after a restore, a marker whose key is of a user type is not used to cast 
     },
   };
   const checks = await compareWithMarker(env.connectionConfig(), forged, { label: 'marker #9' });
-  const detail = 'not computed: key column id app.int8 of the restored table is not of a built-in type, so its casts and operators could be anyone\'s functions';
+  const detail =
+    "not computed: key column id app.int8 of the restored table is not of a built-in type, so its casts and operators could be anyone's functions";
   expect(checks.filter((c) => c.status === 'failed')).toEqual([
-    { name: 'row count app.ledger (marker #9)', status: 'failed', expected: 2, actual: null, table: 'app.ledger', detail },
-    { name: 'checksum app.ledger (marker #9)', status: 'failed', expected: '1', actual: null, table: 'app.ledger', detail },
+    {
+      name: 'row count app.ledger (marker #9)',
+      status: 'failed',
+      expected: 2,
+      actual: null,
+      table: 'app.ledger',
+      detail,
+    },
+    {
+      name: 'checksum app.ledger (marker #9)',
+      status: 'failed',
+      expected: '1',
+      actual: null,
+      table: 'app.ledger',
+      detail,
+    },
   ]);
   expect(await hostileState()).toEqual({ rolsuper: false, calls: 0 });
 });
@@ -202,10 +233,16 @@ describe('restore_drill.markers made by another role', () => {
 
 test('--role: mark and dump run as a read-only role that owns only the restore_drill schema', async () => {
   const config = env.connectionConfig();
-  await sql(config, 'create role marker nologin; grant pg_read_all_data to marker; create schema restore_drill authorization marker');
+  await sql(
+    config,
+    'create role marker nologin; grant pg_read_all_data to marker; create schema restore_drill authorization marker',
+  );
   try {
     const marker = await writeMarker(config, { role: 'marker', tables: [{ name: 'app.accounts' }] });
-    const { rows } = await sql(config, "select pg_get_userbyid(relowner) as owner from pg_class where oid = 'restore_drill.markers'::regclass");
+    const { rows } = await sql(
+      config,
+      "select pg_get_userbyid(relowner) as owner from pg_class where oid = 'restore_drill.markers'::regclass",
+    );
     expect(rows[0].owner).toBe('marker');
     expect(marker.tables['app.accounts']).toMatchObject({ rows: 2 });
     const dumped = await dumpWithManifest(urlOf(config), join(dir, 'as-marker.dump'), { role: 'marker' });
@@ -225,9 +262,14 @@ test('--role: mark and dump run as a read-only role that owns only the restore_d
     await expect(writeMarker(config, { role: 'marker', tables: [{ name: 'app.secrets' }] })).rejects.toThrow(
       /table app\.secrets has row-level security, and this role would read it through the policy/,
     );
-    await expect(dumpWithManifest(urlOf(config), join(dir, 'rls.dump'), { role: 'marker' })).rejects.toThrow(/row-level security/);
+    await expect(dumpWithManifest(urlOf(config), join(dir, 'rls.dump'), { role: 'marker' })).rejects.toThrow(
+      /row-level security/,
+    );
     expect(await hostileState()).toEqual({ rolsuper: false, calls: 0 });
   } finally {
-    await sql(config, 'drop table if exists app.secrets; drop schema restore_drill cascade; drop owned by marker; drop role marker');
+    await sql(
+      config,
+      'drop table if exists app.secrets; drop schema restore_drill cascade; drop owned by marker; drop role marker',
+    );
   }
 });

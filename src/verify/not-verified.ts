@@ -14,7 +14,10 @@ import { discoverTables } from '../markers/table-discovery.ts';
  * @example
  * report.notVerified.push(...(await tablesNotVerified(client, [manifest, marker])));
  */
-export async function tablesNotVerified(client: pg.ClientBase, markers: ReadonlyArray<Marker | undefined>): Promise<NotVerified[]> {
+export async function tablesNotVerified(
+  client: pg.ClientBase,
+  markers: ReadonlyArray<Marker | undefined>,
+): Promise<NotVerified[]> {
   const used = markers.filter((m): m is Marker => m !== undefined);
   const restored = (await discoverTables(client)).map(qualifiedName);
   const described = new Set(used.flatMap((m) => Object.keys(m.tables)));
@@ -25,7 +28,9 @@ export async function tablesNotVerified(client: pg.ClientBase, markers: Readonly
       kind: 'table',
       name: table,
       reason: 'no-marker',
-      detail: used.length ? 'in the restored copy but in no marker: nothing to compare it with (mark it with `restore-drill mark`)' : 'no marker was found: nothing to compare it with',
+      detail: used.length
+        ? 'in the restored copy but in no marker: nothing to compare it with (mark it with `restore-drill mark`)'
+        : 'no marker was found: nothing to compare it with',
     });
   }
   for (const table of [...described].sort()) {
@@ -35,13 +40,19 @@ export async function tablesNotVerified(client: pg.ClientBase, markers: Readonly
         kind: 'table',
         name: table,
         reason: 'count-only',
-        detail: 'marked in `count` mode: only its row count was compared, within a tolerance, not its content (mark it `exact` or `append-only`, or use `restore-drill dump`)',
+        detail:
+          'marked in `count` mode: only its row count was compared, within a tolerance, not its content (mark it `exact` or `append-only`, or use `restore-drill dump`)',
       });
       continue;
     }
     const recorded = used.flatMap((m) => (m.tables[table] ? [m.tables[table]] : []));
     if (recorded.every((entry) => entry.notHashed)) {
-      entries.push({ kind: 'table', name: table, reason: 'count-only', detail: `rows counted only: ${recorded[0]!.notHashed}` });
+      entries.push({
+        kind: 'table',
+        name: table,
+        reason: 'count-only',
+        detail: `rows counted only: ${recorded[0]!.notHashed}`,
+      });
     }
   }
   return entries.sort((a, b) => a.name.localeCompare(b.name) || a.reason.localeCompare(b.reason));
@@ -61,7 +72,8 @@ export function objectsNotVerified(markers: ReadonlyArray<Marker | undefined>): 
       kind: 'objects',
       name: 'functions, procedures, views, materialized views, triggers, row-level security, privileges, types, extensions, sequences (definitions), publications, comments, large objects',
       reason: 'not-fingerprinted',
-      detail: 'the markers record tables only (columns, indexes, constraints and rows): the definitions and contents of these objects were not compared',
+      detail:
+        'the markers record tables only (columns, indexes, constraints and rows): the definitions and contents of these objects were not compared',
     },
     {
       kind: 'cluster',
@@ -78,7 +90,8 @@ export function notRestoredEntry(recoveryPointId: string | null): NotVerified {
     kind: 'database',
     name: recoveryPointId ?? 'the recovery point',
     reason: 'not-restored',
-    detail: 'policy-only drill (restore: false): the recovery point was listed and its policies checked; its data was not restored or compared',
+    detail:
+      'policy-only drill (restore: false): the recovery point was listed and its policies checked; its data was not restored or compared',
   };
 }
 
@@ -88,6 +101,9 @@ export function notComparedEntry(phase: PhaseName): NotVerified {
     kind: 'database',
     name: 'the restored copy',
     reason: 'not-compared',
-    detail: phase === 'verify' ? 'the verify phase failed before it finished: only the checks listed ran' : `the ${phase} phase failed: no table or object was compared`,
+    detail:
+      phase === 'verify'
+        ? 'the verify phase failed before it finished: only the checks listed ran'
+        : `the ${phase} phase failed: no table or object was compared`,
   };
 }

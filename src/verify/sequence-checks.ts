@@ -12,7 +12,15 @@ import { qualifiedName, quoteTable } from '../markers/checksum-sql.ts';
  * // { name: 'sequence public.orders_id_seq', expected: '≥ 2000 (max public.orders.id)', actual: 5, status: 'failed' }
  */
 export async function sequenceChecks(client: pg.ClientBase): Promise<CheckResult[]> {
-  const { rows } = await client.query<{ sequenceSchema: string; sequence: string; schema: string; table: string; column: string; last: string | null; increment: string }>(
+  const { rows } = await client.query<{
+    sequenceSchema: string;
+    sequence: string;
+    schema: string;
+    table: string;
+    column: string;
+    last: string | null;
+    increment: string;
+  }>(
     `select sn.nspname as "sequenceSchema", sc.relname as sequence, tn.nspname as schema, t.relname as table, a.attname as column,
             s.last_value::text as last, s.increment_by::text as increment
      from pg_sequences s
@@ -30,19 +38,30 @@ export async function sequenceChecks(client: pg.ClientBase): Promise<CheckResult
     // Named like markers name tables: quoted when a schema or name has a dot, so two never look alike.
     const sequence = qualifiedName({ schema: row.sequenceSchema, name: row.sequence });
     const table = qualifiedName({ schema: row.schema, name: row.table });
-    const { rows: [max] } = await client.query<{ max: string | null }>(
+    const {
+      rows: [max],
+    } = await client.query<{ max: string | null }>(
       `select max(${pg.escapeIdentifier(row.column)})::text as max from ${quoteTable({ schema: row.schema, name: row.table })}`,
     );
     const descending = BigInt(row.increment) < 0n;
-    const expected = max?.max == null ? 'any (table is empty)' : `${descending ? '≤' : '≥'} ${max.max} (${descending ? 'min' : 'max'} ${table}.${row.column})`;
-    const ok = max?.max == null || (row.last !== null && (descending ? BigInt(row.last) <= BigInt(max.max) : BigInt(row.last) >= BigInt(max.max)));
+    const expected =
+      max?.max == null
+        ? 'any (table is empty)'
+        : `${descending ? '≤' : '≥'} ${max.max} (${descending ? 'min' : 'max'} ${table}.${row.column})`;
+    const ok =
+      max?.max == null ||
+      (row.last !== null && (descending ? BigInt(row.last) <= BigInt(max.max) : BigInt(row.last) >= BigInt(max.max)));
     checks.push({
       name: `sequence ${sequence}`,
       status: ok ? 'passed' : 'failed',
       expected,
       actual: row.last ?? 'never used',
       table,
-      ...(ok ? {} : { detail: `the next insert into ${table} would reuse an existing ${row.column}: the sequence is behind the data` }),
+      ...(ok
+        ? {}
+        : {
+            detail: `the next insert into ${table} would reuse an existing ${row.column}: the sequence is behind the data`,
+          }),
     });
   }
   return checks;

@@ -30,7 +30,9 @@ export async function startShopCluster(name = 'verify test'): Promise<ShopCluste
       shop,
       async copy() {
         const database = `shop_copy_${++copies}`;
-        await withClient(env.connectionConfig('postgres'), (client) => client.query(`create database ${database} template shop`));
+        await withClient(env.connectionConfig('postgres'), (client) =>
+          client.query(`create database ${database} template shop`),
+        );
         return env.connectionConfig(database);
       },
       stop: () => env.stop(),

@@ -27,5 +27,8 @@ export async function tableBlocks(client: pg.ClientBase, table: TableRef, server
 export function splitBlocks(blocks: number, parts: number, minBlocks: number): BlockRange[] {
   const count = Math.max(1, Math.min(parts, Math.floor(blocks / Math.max(1, minBlocks))));
   const size = Math.ceil(blocks / count);
-  return Array.from({ length: count }, (_, i) => ({ from: i === 0 ? null : i * size, to: i === count - 1 ? null : (i + 1) * size }));
+  return Array.from({ length: count }, (_, i) => ({
+    from: i === 0 ? null : i * size,
+    to: i === count - 1 ? null : (i + 1) * size,
+  }));
 }

@@ -48,12 +48,13 @@ export function renderCiSummary(run: CiRun, options: CiSummaryOptions): string {
   const total = run.drills.length + run.notRun.length;
   const bad = run.drills.filter((d) => d.status !== 'passed').length + run.notRun.length;
   const headline =
-    total === 0 ? 'no drills ran' : bad === 0 ? `all ${total} drill${total === 1 ? '' : 's'} passed` : `${bad} of ${total} drill${total === 1 ? '' : 's'} did not pass`;
+    total === 0
+      ? 'no drills ran'
+      : bad === 0
+        ? `all ${total} drill${total === 1 ? '' : 's'} passed`
+        : `${bad} of ${total} drill${total === 1 ? '' : 's'} did not pass`;
   const lines = [`## restore-drill: ${headline}`, '', ...leadingFailures(run), ...demoKeyLines(run)];
-  lines.push(
-    '| drill | status | restore | RTO | RPO | failed checks | report |',
-    '|---|---|---|---|---|---|---|',
-  );
+  lines.push('| drill | status | restore | RTO | RPO | failed checks | report |', '|---|---|---|---|---|---|---|');
   for (const drill of run.drills) {
     lines.push(
       row([
@@ -67,10 +68,15 @@ export function renderCiSummary(run: CiRun, options: CiSummaryOptions): string {
       ]),
     );
   }
-  for (const drill of run.notRun) lines.push(row([cell(drill.name), '⚠️ not run', '–', '–', '–', cell(drill.reason), '–']));
+  for (const drill of run.notRun)
+    lines.push(row([cell(drill.name), '⚠️ not run', '–', '–', '–', cell(drill.reason), '–']));
   lines.push('');
   lines.push(...notVerifiedLines(run.drills));
-  if (options.reportsUrl) lines.push(`Signed reports: [${cell(options.reportsUrl)}](${options.reportsUrl}) (artifact \`${cell(basename(options.reportDir))}\`)`, '');
+  if (options.reportsUrl)
+    lines.push(
+      `Signed reports: [${cell(options.reportsUrl)}](${options.reportsUrl}) (artifact \`${cell(basename(options.reportDir))}\`)`,
+      '',
+    );
   if (options.forecast) lines.push(cell(options.forecast), '');
   return `${lines.join('\n')}\n`;
 }
@@ -79,7 +85,12 @@ export function renderCiSummary(run: CiRun, options: CiSummaryOptions): string {
 function notVerifiedLines(drills: readonly DrillMeta[]): string[] {
   const listed = drills.filter((d) => d.notVerified?.length);
   if (listed.length === 0) return [];
-  return ['**Not verified** (not covered by the results above):', '', ...listed.map((d) => `- ${cell(d.name)}: ${d.notVerified!.map(cell).join('; ')}`), ''];
+  return [
+    '**Not verified** (not covered by the results above):',
+    '',
+    ...listed.map((d) => `- ${cell(d.name)}: ${d.notVerified!.map(cell).join('; ')}`),
+    '',
+  ];
 }
 
 /** Before the table: each drill that did not pass, with why (the table cell holds only the first few). */
@@ -88,7 +99,10 @@ function leadingFailures(run: CiRun): string[] {
   for (const drill of run.drills) {
     if (drill.status === 'passed') continue;
     // DrillMeta's error is already `phase: message`.
-    const why = [...(drill.error ? [`error in ${drill.error}`] : []), ...failureLines({ status: drill.status, checks: drill.checks }, 5)];
+    const why = [
+      ...(drill.error ? [`error in ${drill.error}`] : []),
+      ...failureLines({ status: drill.status, checks: drill.checks }, 5),
+    ];
     lines.push(`- ${STATUS[drill.status]} **${cell(drill.name)}**`, ...why.map((w) => `  - ${cell(w)}`));
   }
   for (const drill of run.notRun) lines.push(`- ⚠️ not run **${cell(drill.name)}**`, `  - ${cell(drill.reason)}`);
@@ -98,7 +112,10 @@ function leadingFailures(run: CiRun): string[] {
 function demoKeyLines(run: CiRun): string[] {
   const demo = run.drills.filter((d) => d.demoKey).length;
   if (demo === 0) return [];
-  return [`> ⚠️ **${demo} report(s) signed with a demo key — not evidence.** Set \`RESTORE_DRILL_SIGNING_KEY\` to sign with your own key.`, ''];
+  return [
+    `> ⚠️ **${demo} report(s) signed with a demo key — not evidence.** Set \`RESTORE_DRILL_SIGNING_KEY\` to sign with your own key.`,
+    '',
+  ];
 }
 
 function objective(o: DrillMeta['rto']): string {
@@ -109,7 +126,9 @@ function objective(o: DrillMeta['rto']): string {
 
 function failedCell(drill: DrillMeta): string {
   const failed = drill.checks.filter((c) => c.status === 'failed');
-  const parts = failed.slice(0, MAX_FAILED_IN_CELL).map((c) => cell(`${c.name}: expected ${c.expected}, got ${c.actual}`));
+  const parts = failed
+    .slice(0, MAX_FAILED_IN_CELL)
+    .map((c) => cell(`${c.name}: expected ${c.expected}, got ${c.actual}`));
   if (failed.length > MAX_FAILED_IN_CELL) parts.push(`… ${failed.length - MAX_FAILED_IN_CELL} more`);
   if (drill.error) parts.unshift(cell(drill.error));
   return parts.join('<br>') || '–';

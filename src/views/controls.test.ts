@@ -2,7 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildControlMatrix, isValidControlId, NO_CONTROL, renderControlsJson, renderControlsMarkdown } from './controls.ts';
+import {
+  buildControlMatrix,
+  isValidControlId,
+  NO_CONTROL,
+  renderControlsJson,
+  renderControlsMarkdown,
+} from './controls.ts';
 import { loadHistory } from './history.ts';
 import { monthlyRuns, newSigningKey, pastReport, writeReportDirectory } from './history.testkit.ts';
 import { writeReport } from '../drill/report-writer.ts';
@@ -15,7 +21,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'restore-drill-controls-'));
   names = await writeReportDirectory(dir, key, [
     { name: 'orders', controls: ['SOC2-A1.2', 'ISO27001-A.8.13'], runs: monthlyRuns('2026-01', [100, null, 120]) },
-    { name: 'billing | ledger', controls: ['SOC2-A1.10', 'SOC2-A1.2', 'DORA-Art.12'], runs: monthlyRuns('2026-02', [50]) },
+    {
+      name: 'billing | ledger',
+      controls: ['SOC2-A1.10', 'SOC2-A1.2', 'DORA-Art.12'],
+      runs: monthlyRuns('2026-02', [50]),
+    },
     { name: 'scratch', runs: monthlyRuns('2026-03', [10]) },
     { name: 'sloppy', controls: ['', 'SOC 2 A1.2'], runs: monthlyRuns('2026-04', [10]) },
   ]);
@@ -26,7 +36,8 @@ afterAll(async () => {
 
 describe('isValidControlId', () => {
   it('accepts any non-empty id without whitespace', () => {
-    for (const id of ['SOC2-A1.2', 'ISO27001-A.8.13', 'DORA-Art.12', 'internal:BCP-7']) expect(isValidControlId(id)).toBe(true);
+    for (const id of ['SOC2-A1.2', 'ISO27001-A.8.13', 'DORA-Art.12', 'internal:BCP-7'])
+      expect(isValidControlId(id)).toBe(true);
     for (const id of ['', ' ', 'SOC 2', 'A1.2\n', '\tx']) expect(isValidControlId(id)).toBe(false);
   });
 });
@@ -60,7 +71,13 @@ describe('buildControlMatrix', () => {
     const undeclared = matrix.controls.at(-1)!;
     expect(undeclared).toMatchObject({ declared: false, runs: 1 });
     expect(undeclared.evidence[0]!.drill).toBe('scratch');
-    expect(matrix).toMatchObject({ schema: 'restore-drill.controls/v1', directory: dir, keyid: key.keyid, reports: 6, ledger: { valid: true } });
+    expect(matrix).toMatchObject({
+      schema: 'restore-drill.controls/v1',
+      directory: dir,
+      keyid: key.keyid,
+      reports: 6,
+      ledger: { valid: true },
+    });
     expect(matrix.warnings).toEqual([
       `${names[5]}: an empty control id was ignored`,
       `${names[5]}: control id "SOC 2 A1.2" contains whitespace`,
@@ -71,7 +88,10 @@ describe('buildControlMatrix', () => {
     const unchecked = buildControlMatrix(await loadHistory(dir));
     expect(unchecked.keyid).toBeNull();
     expect(unchecked.ledger).toBeNull();
-    expect(unchecked.controls[0]!.evidence[0]).toMatchObject({ signature: { state: 'unchecked', keyid: key.keyid }, ledger: { state: 'unchecked' } });
+    expect(unchecked.controls[0]!.evidence[0]).toMatchObject({
+      signature: { state: 'unchecked', keyid: key.keyid },
+      ledger: { state: 'unchecked' },
+    });
 
     const copy = await mkdtemp(join(tmpdir(), 'restore-drill-controls-broken-'));
     try {
@@ -83,7 +103,9 @@ describe('buildControlMatrix', () => {
       const evidence = matrix.controls[0]!.evidence;
       expect(matrix.ledger?.valid).toBe(false);
       expect(evidence.map((e) => e.ledger.state)).toEqual(['linked', 'broken']);
-      expect(evidence[1]!.ledger).toMatchObject({ problem: expect.stringContaining('a report was deleted or edited?') });
+      expect(evidence[1]!.ledger).toMatchObject({
+        problem: expect.stringContaining('a report was deleted or edited?'),
+      });
     } finally {
       await rm(copy, { recursive: true, force: true });
     }
@@ -94,7 +116,9 @@ describe('buildControlMatrix', () => {
     await writeFile(junk, 'not json');
     try {
       const matrix = buildControlMatrix(await loadHistory(dir));
-      expect(matrix.warnings[0]).toBe('20990101T000000Z-junk.report.json: not a readable report (not a DSSE envelope: not JSON); it evidences nothing');
+      expect(matrix.warnings[0]).toBe(
+        '20990101T000000Z-junk.report.json: not a readable report (not a DSSE envelope: not JSON); it evidences nothing',
+      );
     } finally {
       await rm(junk);
     }
@@ -127,9 +151,18 @@ describe('renderControlsMarkdown / renderControlsJson', () => {
     try {
       const failing = { name: 'orders', controls: ['SOC2-A1.2'], runs: monthlyRuns('2026-01', [100, null]) };
       await writeReportDirectory(demoDir, key, [failing]);
-      await writeReportDirectory(demoDir, { ...key, demo: true }, [{ name: 'demo', controls: ['SOC2-A1.2'], runs: monthlyRuns('2026-03', [10]) }]);
+      await writeReportDirectory(demoDir, { ...key, demo: true }, [
+        { name: 'demo', controls: ['SOC2-A1.2'], runs: monthlyRuns('2026-03', [10]) },
+      ]);
       const matrix = buildControlMatrix(await loadHistory(demoDir, { publicKey: key.publicKey }));
-      expect(matrix.controls[0]).toMatchObject({ control: 'SOC2-A1.2', runs: 2, passed: 1, failed: 1, demoKeyRuns: 1, latest: { status: 'failed' } });
+      expect(matrix.controls[0]).toMatchObject({
+        control: 'SOC2-A1.2',
+        runs: 2,
+        passed: 1,
+        failed: 1,
+        demoKeyRuns: 1,
+        latest: { status: 'failed' },
+      });
       const markdown = renderControlsMarkdown(matrix);
       expect(markdown.split('\n').slice(0, 7)).toEqual([
         '# Compliance control matrix',
@@ -140,7 +173,9 @@ describe('renderControlsMarkdown / renderControlsJson', () => {
         '  - error in restore: pg_restore exited with code 1: out of disk space',
         '  - checksum: expected 9f2c, got 77aa — range id 1000..1999 differs \\| 3 rows',
       ]);
-      expect(markdown).toContain('⚠️ 1 report(s) signed with a demo key — not evidence: listed below, counted nowhere.');
+      expect(markdown).toContain(
+        '⚠️ 1 report(s) signed with a demo key — not evidence: listed below, counted nowhere.',
+      );
       expect(markdown).toContain('| demo | 2026-03-15 03:00 | ⚠️ demo key — not evidence — ✅ passed |');
     } finally {
       await rm(demoDir, { recursive: true, force: true });
@@ -153,7 +188,9 @@ describe('what the evidence did not verify', () => {
     const notVerifiedDir = await mkdtemp(join(tmpdir(), 'restore-drill-controls-nv-'));
     try {
       const drill = { name: 'orders', controls: ['SOC2-A1.2'], runs: [] };
-      const notVerified = [{ kind: 'table' as const, name: 'public.audit_log', reason: 'no-marker' as const, detail: 'no marker' }];
+      const notVerified = [
+        { kind: 'table' as const, name: 'public.audit_log', reason: 'no-marker' as const, detail: 'no marker' },
+      ];
       for (const [i, at] of ['2026-05-15T03:00:00Z', '2026-06-15T03:00:00Z', '2026-07-15T03:00:00Z'].entries()) {
         const report = { ...pastReport(drill, { at, restoreSeconds: 100 }), ...(i > 0 ? { notVerified } : {}) };
         await writeReport({ report, reportDir: notVerifiedDir, key, now: new Date(report.finishedAt) });
@@ -165,10 +202,11 @@ describe('what the evidence did not verify', () => {
         ['tables without a marker (1): public.audit_log'],
       ]);
       const markdown = renderControlsMarkdown(matrix);
-      expect(markdown).toMatch(/Not verified by these runs:\n\n- orders \(1 run, latest `[^`]+`\): not recorded .*\n- orders \(2 runs, latest `[^`]+`\): tables without a marker \(1\): public.audit_log\n/);
+      expect(markdown).toMatch(
+        /Not verified by these runs:\n\n- orders \(1 run, latest `[^`]+`\): not recorded .*\n- orders \(2 runs, latest `[^`]+`\): tables without a marker \(1\): public.audit_log\n/,
+      );
     } finally {
       await rm(notVerifiedDir, { recursive: true, force: true });
     }
   });
 });
-

@@ -90,7 +90,9 @@ export interface ControlMatrix {
  * const matrix = buildControlMatrix(await loadHistory('reports', { publicKey }));
  */
 export function buildControlMatrix(history: ReportHistory): ControlMatrix {
-  const warnings = history.unreadable.map((u) => `${u.file}: not a readable report (${u.reason}); it evidences nothing`);
+  const warnings = history.unreadable.map(
+    (u) => `${u.file}: not a readable report (${u.reason}); it evidences nothing`,
+  );
   const byControl = new Map<string, ControlEvidence[]>();
   const runs = history.drills
     .flatMap((d) => d.runs)
@@ -160,7 +162,9 @@ function toEvidence(run: HistoryRun, history: ReportHistory): ControlEvidence {
     rpo: run.rpo,
     signature: run.signature,
     ledger,
-    notVerified: summarizeNotVerified(Array.isArray(report.notVerified) || report.notVerified === undefined ? report.notVerified : []),
+    notVerified: summarizeNotVerified(
+      Array.isArray(report.notVerified) || report.notVerified === undefined ? report.notVerified : [],
+    ),
     demoKey: signedWithDemoKey(report),
     failures: failureLines(report),
   };
@@ -249,7 +253,8 @@ export function renderControlsMarkdown(matrix: ControlMatrix): string {
     );
     lines.push(...notVerifiedLines(control.evidence));
   }
-  if (matrix.warnings.length > 0) lines.push('## Warnings', '', ...matrix.warnings.map((w) => `- ${escapeMarkdown(w)}`), '');
+  if (matrix.warnings.length > 0)
+    lines.push('## Warnings', '', ...matrix.warnings.map((w) => `- ${escapeMarkdown(w)}`), '');
   return lines.join('\n');
 }
 
@@ -265,7 +270,9 @@ function notVerifiedLines(evidence: readonly ControlEvidence[]): string[] {
   const lines = ['Not verified by these runs:', ''];
   for (const runs of groups.values()) {
     const last = runs.at(-1)!;
-    lines.push(`- ${escapeMarkdown(last.drill)} (${runs.length} run${runs.length === 1 ? '' : 's'}, latest \`${escapeMarkdown(last.file)}\`): ${escapeMarkdown(last.notVerified.join('; '))}`);
+    lines.push(
+      `- ${escapeMarkdown(last.drill)} (${runs.length} run${runs.length === 1 ? '' : 's'}, latest \`${escapeMarkdown(last.file)}\`): ${escapeMarkdown(last.notVerified.join('; '))}`,
+    );
   }
   return [...lines, ''];
 }
@@ -276,7 +283,10 @@ function staleMarkdown(matrix: ControlMatrix): string[] {
   return [
     `Stale: ❌ ${matrix.stale.length} drill(s) have no report within their cadence plus grace:`,
     '',
-    ...matrix.stale.map((s) => `- **${escapeMarkdown(s.drill)}** — newest report \`${escapeMarkdown(s.file)}\` finished ${shortTime(s.finishedAt)}, cadence ${escapeMarkdown(s.cadence)}, the next was due by ${shortTime(s.dueBy)}`),
+    ...matrix.stale.map(
+      (s) =>
+        `- **${escapeMarkdown(s.drill)}** — newest report \`${escapeMarkdown(s.file)}\` finished ${shortTime(s.finishedAt)}, cadence ${escapeMarkdown(s.cadence)}, the next was due by ${shortTime(s.dueBy)}`,
+    ),
     '',
   ];
 }
@@ -289,18 +299,26 @@ function leadingLines(matrix: ControlMatrix): string[] {
   const failing = matrix.controls.filter((c) => c.latest && c.latest.status !== 'passed');
   const lines: string[] = [];
   if (failing.length === 0) {
-    lines.push(matrix.controls.some((c) => c.latest) ? '**✅ The latest evidence of every control passed.**' : '**⚠️ No control has evidence: every run was signed with a demo key.**', '');
+    lines.push(
+      matrix.controls.some((c) => c.latest)
+        ? '**✅ The latest evidence of every control passed.**'
+        : '**⚠️ No control has evidence: every run was signed with a demo key.**',
+      '',
+    );
   } else {
     lines.push(`**❌ ${failing.length} control(s) whose latest evidence did not pass:**`, '');
     for (const control of failing) {
       const latest = control.evidence.filter((e) => !e.demoKey).at(-1)!;
-      lines.push(`- ${escapeMarkdown(control.control)} — ${escapeMarkdown(latest.drill)}, ${shortTime(latest.startedAt)}: ${result(latest.status)}`);
+      lines.push(
+        `- ${escapeMarkdown(control.control)} — ${escapeMarkdown(latest.drill)}, ${shortTime(latest.startedAt)}: ${result(latest.status)}`,
+      );
       lines.push(...latest.failures.slice(0, 5).map((f) => `  - ${escapeMarkdown(f)}`));
     }
     lines.push('');
   }
   const demo = new Set(matrix.controls.flatMap((c) => c.evidence.filter((e) => e.demoKey).map((e) => e.file))).size;
-  if (demo > 0) lines.push(`⚠️ ${demo} report(s) signed with a demo key — not evidence: listed below, counted nowhere.`, '');
+  if (demo > 0)
+    lines.push(`⚠️ ${demo} report(s) signed with a demo key — not evidence: listed below, counted nowhere.`, '');
   return lines;
 }
 

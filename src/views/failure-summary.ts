@@ -15,9 +15,13 @@ export const DEMO_KEY_EXPLAINED =
  * // 'row count orders: expected 2000, got 1999'
  */
 export function failedCheckLine(check: Pick<CheckResult, 'name' | 'expected' | 'actual' | 'detail'>): string {
-  const values = check.expected === null && check.actual === null ? '' : `: expected ${show(check.expected)}, got ${show(check.actual)}`;
+  const values =
+    check.expected === null && check.actual === null
+      ? ''
+      : `: expected ${show(check.expected)}, got ${show(check.actual)}`;
   // A custom check's detail may only restate its values (`expected 0, received 3`): once is enough.
-  const restated = check.detail?.replace(/"/g, '') === `expected ${show(check.expected)}, received ${show(check.actual)}`;
+  const restated =
+    check.detail?.replace(/"/g, '') === `expected ${show(check.expected)}, received ${show(check.actual)}`;
   return `${check.name}${values}${check.detail && !restated ? ` — ${check.detail}` : ''}`;
 }
 
@@ -29,7 +33,11 @@ export function failedCheckLine(check: Pick<CheckResult, 'name' | 'expected' | '
  * failureLines(report, 5); // ['error in restore: pg_restore exited with code 1: …', 'row count orders: expected 2000, got 1999']
  */
 export function failureLines(
-  report: { readonly status: string; readonly error?: DrillReport['error']; readonly checks: ReadonlyArray<Pick<CheckResult, 'name' | 'status' | 'expected' | 'actual' | 'detail'>> },
+  report: {
+    readonly status: string;
+    readonly error?: DrillReport['error'];
+    readonly checks: ReadonlyArray<Pick<CheckResult, 'name' | 'status' | 'expected' | 'actual' | 'detail'>>;
+  },
   max = Infinity,
 ): string[] {
   if (report.status === 'passed') return [];
@@ -53,7 +61,10 @@ export function signedWithDemoKey(report: Pick<DrillReport, 'signing'>): boolean
  */
 export function failuresFirst<T extends Pick<CheckResult, 'status'>>(checks: readonly T[]): T[] {
   const rank = { failed: 0, skipped: 1, passed: 2 } as const;
-  return checks.map((c, i) => [c, i] as const).sort(([a, i], [b, j]) => (rank[a.status] ?? 3) - (rank[b.status] ?? 3) || i - j).map(([c]) => c);
+  return checks
+    .map((c, i) => [c, i] as const)
+    .sort(([a, i], [b, j]) => (rank[a.status] ?? 3) - (rank[b.status] ?? 3) || i - j)
+    .map(([c]) => c);
 }
 
 function show(value: string | number | boolean | null): string {

@@ -61,7 +61,11 @@ describe('forecastRestore', () => {
 
   it('counts the rest of the RTO clock against the target', () => {
     // The same growth with 100 s of locate, provision and verify: the limit for restore is 800 s, reached at x = 14.
-    const forecast = forecastRestore({ points: series('2026-01', [100, 150, 200, 250]), rtoTargetSeconds: 900, overheadSeconds: 100 });
+    const forecast = forecastRestore({
+      points: series('2026-01', [100, 150, 200, 250]),
+      rtoTargetSeconds: 900,
+      overheadSeconds: 100,
+    });
     expect(forecast).toMatchObject({ kind: 'breach', month: '2027-03', monthsAhead: 11 });
   });
 
@@ -98,27 +102,42 @@ describe('forecastRestore', () => {
   it('says there is no target to forecast against', () => {
     const forecast = forecastRestore({ points: series('2026-01', [100, 150, 200]), rtoTargetSeconds: null });
     expect(forecast.kind).toBe('no-target');
-    expect(describeForecast(forecast)).toMatch(/^restore time grows 50s\/month .*; no RTO target to forecast a breach against$/);
+    expect(describeForecast(forecast)).toMatch(
+      /^restore time grows 50s\/month .*; no RTO target to forecast a breach against$/,
+    );
   });
 
   it('says there is not enough history with fewer than three months', () => {
     const forecast = forecastRestore({ points: series('2026-01', [100, 400]), rtoTargetSeconds: 900 });
     expect(forecast).toEqual({ kind: 'not-enough-history', months: 2 });
-    expect(describeForecast(forecast)).toBe('not enough history for a forecast: restore times from 2 months, at least 3 needed');
-    expect(describeForecast(forecastRestore({ points: series('2026-01', [100]), rtoTargetSeconds: 900 }))).toMatch(/from 1 month,/);
+    expect(describeForecast(forecast)).toBe(
+      'not enough history for a forecast: restore times from 2 months, at least 3 needed',
+    );
+    expect(describeForecast(forecastRestore({ points: series('2026-01', [100]), rtoTargetSeconds: 900 }))).toMatch(
+      /from 1 month,/,
+    );
   });
 });
 
 describe('recentChange', () => {
   it('compares the latest month with the one three months before', () => {
     const change = recentChange(series('2026-01', [100, 120, 150, 160, 180]))!;
-    expect(change).toMatchObject({ fromMonth: '2026-02', toMonth: '2026-05', fromSeconds: 120, toSeconds: 180, arrow: '↑' });
+    expect(change).toMatchObject({
+      fromMonth: '2026-02',
+      toMonth: '2026-05',
+      fromSeconds: 120,
+      toSeconds: 180,
+      arrow: '↑',
+    });
     expect(change.percent).toBeCloseTo(50, 10);
     expect(describeChange(change)).toBe('↑ 50% from 2026-02 to 2026-05 (2m 00s → 3m 00s)');
   });
 
   it('uses the latest month at least three months back when months are missing, else the first', () => {
-    expect(recentChange(series('2026-01', [200, null, null, null, null, 150]))).toMatchObject({ fromMonth: '2026-01', arrow: '↓' });
+    expect(recentChange(series('2026-01', [200, null, null, null, null, 150]))).toMatchObject({
+      fromMonth: '2026-01',
+      arrow: '↓',
+    });
     expect(recentChange(series('2026-01', [200, 202]))).toMatchObject({ fromMonth: '2026-01', arrow: '↑' });
     expect(recentChange(series('2026-01', [200, 201]))).toMatchObject({ arrow: '→' });
     expect(recentChange(series('2026-01', [200]))).toBeNull();

@@ -119,7 +119,13 @@ export function forecastRestore(input: ForecastInput): RestoreForecast {
   const crossing = (limit - trend.interceptSeconds) / trend.slopeSecondsPerMonth;
   const monthsAhead = Math.max(0, Math.ceil(crossing - lastX));
   if (monthsAhead > FORECAST_HORIZON_MONTHS) return { kind: 'not-within-horizon', trend, rtoTargetSeconds: target };
-  return { kind: 'breach', trend, rtoTargetSeconds: target, month: addMonths(trend.lastMonth, monthsAhead), monthsAhead };
+  return {
+    kind: 'breach',
+    trend,
+    rtoTargetSeconds: target,
+    month: addMonths(trend.lastMonth, monthsAhead),
+    monthsAhead,
+  };
 }
 
 /**
@@ -132,7 +138,11 @@ export function forecastRestore(input: ForecastInput): RestoreForecast {
 export function drillForecast(drill: DrillHistory): RestoreForecast {
   const points = monthlyRestore(drill);
   const trusted = drill.runs.filter((run) => run.trusted);
-  const rtoTargetSeconds = trusted.map((run) => run.rto.targetSeconds).filter((t) => t !== null).at(-1) ?? null;
+  const rtoTargetSeconds =
+    trusted
+      .map((run) => run.rto.targetSeconds)
+      .filter((t) => t !== null)
+      .at(-1) ?? null;
   const measured = trusted.filter((run) => run.restoreSeconds !== null && run.rto.actualSeconds !== null).at(-1);
   const overheadSeconds = measured ? Math.max(0, measured.rto.actualSeconds! - measured.restoreSeconds!) : 0;
   return forecastRestore({ points, rtoTargetSeconds, overheadSeconds });
@@ -177,7 +187,10 @@ export function describeForecast(forecast: RestoreForecast): string {
  * forecastLine(await loadHistory('reports'), ['orders']);
  * // 'Forecast — orders: restore time grows 26s/month (+4.5%/month over 11 months); at this rate …'
  */
-export function forecastLine(history: { readonly drills: readonly DrillHistory[] }, names?: readonly string[]): string | undefined {
+export function forecastLine(
+  history: { readonly drills: readonly DrillHistory[] },
+  names?: readonly string[],
+): string | undefined {
   const drills = names ? history.drills.filter((d) => names.includes(d.name)) : history.drills;
   if (drills.length === 0) return undefined;
   return `Forecast — ${drills.map((d) => `${d.name}: ${describeForecast(drillForecast(d))}`).join('; ')}`;

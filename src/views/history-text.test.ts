@@ -47,7 +47,9 @@ describe('renderHistoryText', () => {
       ),
       '',
     ]);
-    expect(text).toContain('  forecast: not enough history for a forecast: restore times from 2 months, at least 3 needed');
+    expect(text).toContain(
+      '  forecast: not enough history for a forecast: restore times from 2 months, at least 3 needed',
+    );
   });
 
   it('prints control characters from reports as "?", and says when signatures were not checked', async () => {

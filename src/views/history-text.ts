@@ -21,7 +21,10 @@ export function renderHistoryText(history: ReportHistory): string {
   else lines.push(`✗ ${failing.length} of ${history.drills.length} drill(s): the latest run did not pass`);
   for (const drill of failing) {
     const latest = drill.runs.at(-1)!;
-    lines.push(`  ${drill.name} — ${latest.status.toUpperCase()} ${latest.report.startedAt.slice(0, 16).replace('T', ' ')}`, ...failureLines(latest.report, 5).map((l) => `    ✗ ${l}`));
+    lines.push(
+      `  ${drill.name} — ${latest.status.toUpperCase()} ${latest.report.startedAt.slice(0, 16).replace('T', ' ')}`,
+      ...failureLines(latest.report, 5).map((l) => `    ✗ ${l}`),
+    );
   }
   const demo = history.drills.flatMap((d) => d.runs).filter((r) => signedWithDemoKey(r.report)).length;
   if (demo > 0) lines.push(`⚠ ${demo} report(s) signed with a demo key — not evidence`);
@@ -65,7 +68,8 @@ function drillLines(drill: DrillHistory): string[] {
   ]);
   const header = ['started (UTC)', 'result', 'restore', 'RTO', 'RPO', 'signature'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`;
+  const line = (cells: string[]) =>
+    `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`;
   const change = recentChange(monthlyRestore(drill));
   return [
     `${drill.name} — ${drill.runs.length} run(s), ${first} … ${last}`,

@@ -42,7 +42,13 @@ describe('loadHistory', () => {
   it('groups runs per drill, oldest first, with restore time, objectives and monthly aggregates', async () => {
     await writeReportDirectory(dir, key, [orders, billing]);
     const history = await loadHistory(dir, { publicKey: key.publicKey });
-    expect(history).toMatchObject({ dir, keyid: key.keyid, files: 8, unreadable: [], ledger: { valid: true, problems: [] } });
+    expect(history).toMatchObject({
+      dir,
+      keyid: key.keyid,
+      files: 8,
+      unreadable: [],
+      ledger: { valid: true, problems: [] },
+    });
     expect(history.drills.map((d) => d.name)).toEqual(['billing', 'orders']);
 
     const drill = history.drills[1]!;
@@ -54,7 +60,9 @@ describe('loadHistory', () => {
       ['2026-02-20', 'failed', 1000],
       ['2026-03-10', 'passed', 120],
     ]);
-    expect(drill.runs.every((r) => r.signature.state === 'verified' && r.signature.keyid === key.keyid && r.trusted)).toBe(true);
+    expect(
+      drill.runs.every((r) => r.signature.state === 'verified' && r.signature.keyid === key.keyid && r.trusted),
+    ).toBe(true);
     // RTO clock = locate 0.5 + provision 3 + restore + verify 20.
     expect(drill.runs[0]!.rto).toEqual({ targetSeconds: 900, actualSeconds: 123.5, met: true });
     expect(drill.runs[4]!.rto).toEqual({ targetSeconds: 900, actualSeconds: 1023.5, met: false });
@@ -62,19 +70,34 @@ describe('loadHistory', () => {
 
     expect(drill.months).toEqual([
       {
-        month: '2026-01', runs: 3, passed: 3, failed: 0,
-        restore: { max: 300, median: 200 }, rpo: { max: 7200, median: 3600 },
-        rtoTargetSeconds: 900, rpoTargetSeconds: 28800,
+        month: '2026-01',
+        runs: 3,
+        passed: 3,
+        failed: 0,
+        restore: { max: 300, median: 200 },
+        rpo: { max: 7200, median: 3600 },
+        rtoTargetSeconds: 900,
+        rpoTargetSeconds: 28800,
       },
       {
-        month: '2026-02', runs: 2, passed: 0, failed: 2,
-        restore: { max: 1000, median: 1000 }, rpo: { max: 3600, median: 3600 },
-        rtoTargetSeconds: 900, rpoTargetSeconds: 28800,
+        month: '2026-02',
+        runs: 2,
+        passed: 0,
+        failed: 2,
+        restore: { max: 1000, median: 1000 },
+        rpo: { max: 3600, median: 3600 },
+        rtoTargetSeconds: 900,
+        rpoTargetSeconds: 28800,
       },
       {
-        month: '2026-03', runs: 1, passed: 1, failed: 0,
-        restore: { max: 120, median: 120 }, rpo: { max: 3600, median: 3600 },
-        rtoTargetSeconds: 900, rpoTargetSeconds: 28800,
+        month: '2026-03',
+        runs: 1,
+        passed: 1,
+        failed: 0,
+        restore: { max: 120, median: 120 },
+        rpo: { max: 3600, median: 3600 },
+        rtoTargetSeconds: 900,
+        rpoTargetSeconds: 28800,
       },
     ]);
     expect(history.drills[0]!.months.map((m) => m.rtoTargetSeconds)).toEqual([null, null]);
@@ -87,13 +110,21 @@ describe('loadHistory', () => {
       'Forecast — billing: not enough history for a forecast: restore times from 2 months, at least 3 needed; ' +
         'orders: restore time is not growing (−1m 30s/month over 3 months)',
     );
-    expect(forecastLine(history, ['orders'])).toBe('Forecast — orders: restore time is not growing (−1m 30s/month over 3 months)');
+    expect(forecastLine(history, ['orders'])).toBe(
+      'Forecast — orders: restore time is not growing (−1m 30s/month over 3 months)',
+    );
     expect(forecastLine(history, ['nope'])).toBeUndefined();
   });
 
   it('takes the median of an even number of runs as the mean of the middle two', async () => {
     await writeReportDirectory(dir, key, [
-      { name: 'x', runs: [{ at: '2026-05-01T00:00:00Z', restoreSeconds: 100 }, { at: '2026-05-02T00:00:00Z', restoreSeconds: 200 }] },
+      {
+        name: 'x',
+        runs: [
+          { at: '2026-05-01T00:00:00Z', restoreSeconds: 100 },
+          { at: '2026-05-02T00:00:00Z', restoreSeconds: 200 },
+        ],
+      },
     ]);
     const [drill] = (await loadHistory(dir)).drills;
     expect(drill!.months[0]!.restore).toEqual({ max: 200, median: 150 });
@@ -112,7 +143,10 @@ describe('loadHistory', () => {
   });
 
   it('lists a tampered report as invalid, keeps it out of the aggregates, and the ledger names it', async () => {
-    const names = await writeReportDirectory(dir, key, [billing, { name: 'orders', runs: monthlyRuns('2026-01', [100, 200, 300]) }]);
+    const names = await writeReportDirectory(dir, key, [
+      billing,
+      { name: 'orders', runs: monthlyRuns('2026-01', [100, 200, 300]) },
+    ]);
     const target = names.find((n) => n.startsWith('202602') && n.includes('orders'))!;
     await tamper(join(dir, target));
 
@@ -148,7 +182,9 @@ describe('loadHistory', () => {
     expect(after.ledger?.valid).toBe(false);
     expect(after.ledger?.problems).toEqual([
       expect.stringMatching(
-        new RegExp(`^${names[2]}: its previous report sha256:[0-9a-f]{64} is not in .*: 1 report\\(s\\) missing after ${names[0]} \\(position 1\\) \\(a report was deleted or edited\\?\\)$`),
+        new RegExp(
+          `^${names[2]}: its previous report sha256:[0-9a-f]{64} is not in .*: 1 report\\(s\\) missing after ${names[0]} \\(position 1\\) \\(a report was deleted or edited\\?\\)$`,
+        ),
       ),
     ]);
   });
@@ -158,7 +194,9 @@ describe('loadHistory', () => {
     await writeFile(join(dir, '20990101T000000Z-junk.report.json'), '{"payloadType": ');
     const history = await loadHistory(dir, { publicKey: key.publicKey });
     expect(history.files).toBe(3);
-    expect(history.unreadable).toEqual([{ file: '20990101T000000Z-junk.report.json', reason: 'not a DSSE envelope: not JSON' }]);
+    expect(history.unreadable).toEqual([
+      { file: '20990101T000000Z-junk.report.json', reason: 'not a DSSE envelope: not JSON' },
+    ]);
     expect(history.drills[0]!.runs).toHaveLength(2);
     expect(history.ledger?.problems).toContain('20990101T000000Z-junk.report.json: not a DSSE envelope: not JSON');
   });

@@ -64,13 +64,24 @@ export function pastReport(drill: PastDrill, run: PastRun): Omit<DrillReport, 'p
     drill: { name: drill.name, file: `drills/${drill.name.toLowerCase().replace(/\W+/g, '-')}.drill.ts` },
     controls: [...(drill.controls ?? [])],
     status,
-    ...(restored ? {} : { error: { phase: 'restore' as const, message: 'pg_restore exited with code 1: out of disk space' } }),
+    ...(restored
+      ? {}
+      : { error: { phase: 'restore' as const, message: 'pg_restore exited with code 1: out of disk space' } }),
     startedAt: new Date(start).toISOString(),
     finishedAt: new Date(start + offset * 1000).toISOString(),
     phases,
     objectives: {
-      rto: { targetSeconds: rtoTarget, actualSeconds: restored ? offset : null, met: restored && rtoTarget !== null ? offset <= rtoTarget : null },
-      rpo: { targetSeconds: rpoTarget, actualSeconds: rpoActual, met: rpoTarget === null ? null : rpoActual <= rpoTarget, basis: 'marker' },
+      rto: {
+        targetSeconds: rtoTarget,
+        actualSeconds: restored ? offset : null,
+        met: restored && rtoTarget !== null ? offset <= rtoTarget : null,
+      },
+      rpo: {
+        targetSeconds: rpoTarget,
+        actualSeconds: rpoActual,
+        met: rpoTarget === null ? null : rpoActual <= rpoTarget,
+        basis: 'marker',
+      },
     },
     checks:
       status === 'passed'
@@ -89,7 +100,11 @@ export function pastReport(drill: PastDrill, run: PastRun): Omit<DrillReport, 'p
  * @example
  * await writeReportDirectory(dir, key, [{ name: 'orders', runs: [{ at: '2026-01-15T03:00:00Z', restoreSeconds: 120 }] }]);
  */
-export async function writeReportDirectory(dir: string, key: SigningKey, drills: readonly PastDrill[]): Promise<string[]> {
+export async function writeReportDirectory(
+  dir: string,
+  key: SigningKey,
+  drills: readonly PastDrill[],
+): Promise<string[]> {
   const all = drills.flatMap((drill) => drill.runs.map((run) => pastReport(drill, run)));
   all.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   const names: string[] = [];

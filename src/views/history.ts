@@ -121,7 +121,14 @@ export async function loadHistory(dir: string, options: LoadHistoryOptions = {})
   }
   const graceSeconds = options.graceSeconds ?? parseDuration(DEFAULT_GRACE);
   // A run whose signature failed cannot make its drill look fresh.
-  const trusted = runs.filter((run) => run.trusted).map((run) => ({ drill: run.report.drill.name, finishedAt: run.report.finishedAt, cadence: run.report.cadence ?? null, file: run.file }));
+  const trusted = runs
+    .filter((run) => run.trusted)
+    .map((run) => ({
+      drill: run.report.drill.name,
+      finishedAt: run.report.finishedAt,
+      cadence: run.report.cadence ?? null,
+      file: run.file,
+    }));
   return {
     dir,
     keyid: publicKey ? fingerprint(publicKey) : null,
@@ -172,7 +179,10 @@ export function summarizeMonths(runs: readonly HistoryRun[]): MonthSummary[] {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([month, list]) => {
       const latestTarget = (pick: (run: HistoryRun) => number | null) =>
-        list.map(pick).filter((value): value is number => value !== null).at(-1) ?? null;
+        list
+          .map(pick)
+          .filter((value): value is number => value !== null)
+          .at(-1) ?? null;
       return {
         month,
         runs: list.length,
@@ -230,7 +240,12 @@ function readRun(file: string, bytes: Buffer, publicKey: KeyObject | undefined):
   }
   const report = parsed.report;
   // A signed report always has these; a tampered or foreign one read unchecked may not.
-  if (Number.isNaN(Date.parse(report.startedAt)) || !report.objectives?.rto || !report.objectives?.rpo || !report.drill?.name) {
+  if (
+    Number.isNaN(Date.parse(report.startedAt)) ||
+    !report.objectives?.rto ||
+    !report.objectives?.rpo ||
+    !report.drill?.name
+  ) {
     return { file, reason: signature.state === 'invalid' ? signature.reason : 'predicate is not a complete report' };
   }
   const restore = report.phases?.find((phase) => phase.name === 'restore' && phase.status === 'ok');

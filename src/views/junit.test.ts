@@ -13,8 +13,20 @@ const run: CiRun = {
       status: 'failed',
       checks: [
         { name: 'restore completed', status: 'passed', expected: true, actual: true },
-        { name: `checksum ${nasty}`, status: 'failed', expected: '9f2c', actual: '77aa', detail: 'range id 1..62 differs\n\u001b[31mred\u001b[0m' },
-        { name: 'drill assertions', status: 'skipped', expected: null, actual: null, detail: 'skipped: restore failed' },
+        {
+          name: `checksum ${nasty}`,
+          status: 'failed',
+          expected: '9f2c',
+          actual: '77aa',
+          detail: 'range id 1..62 differs\n\u001b[31mred\u001b[0m',
+        },
+        {
+          name: 'drill assertions',
+          status: 'skipped',
+          expected: null,
+          actual: null,
+          detail: 'skipped: restore failed',
+        },
       ],
     }),
     sampleDrillMeta({
@@ -22,21 +34,38 @@ const run: CiRun = {
       status: 'error',
       error: 'provision: local PostgreSQL did not start: port <5432> busy',
       restoreSeconds: null,
-      checks: [{ name: 'restore completed', status: 'skipped', expected: true, actual: null, detail: 'skipped: provision failed' }],
+      checks: [
+        {
+          name: 'restore completed',
+          status: 'skipped',
+          expected: true,
+          actual: null,
+          detail: 'skipped: provision failed',
+        },
+      ],
     }),
     sampleDrillMeta({
       name: 'missing backup',
       status: 'failed',
       error: 'locate: backup path not found: backups/x.dump',
       restoreSeconds: null,
-      checks: [{ name: 'restore completed', status: 'skipped', expected: true, actual: null, detail: 'skipped: locate failed' }],
+      checks: [
+        {
+          name: 'restore completed',
+          status: 'skipped',
+          expected: true,
+          actual: null,
+          detail: 'skipped: locate failed',
+        },
+      ],
     }),
   ],
   notRun: [{ name: 'drills/bad.drill.ts', reason: 'could not be loaded: Unexpected "}"' }],
 };
 
 const children = (element: XmlElement, name: string) => element.children.filter((c) => c.name === name);
-const outcomeOf = (testcase: XmlElement) => testcase.children.find((c) => ['failure', 'error', 'skipped'].includes(c.name));
+const outcomeOf = (testcase: XmlElement) =>
+  testcase.children.find((c) => ['failure', 'error', 'skipped'].includes(c.name));
 
 describe('renderJunit', () => {
   const xml = renderJunit(run);
@@ -46,7 +75,13 @@ describe('renderJunit', () => {
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n')).toBe(true);
     expect(root.name).toBe('testsuites');
     const suites = children(root, 'testsuite');
-    expect(suites.map((s) => s.attributes.name)).toEqual(['shop restores', 'orders & <items>', 'broken environment', 'missing backup', 'drills/bad.drill.ts']);
+    expect(suites.map((s) => s.attributes.name)).toEqual([
+      'shop restores',
+      'orders & <items>',
+      'broken environment',
+      'missing backup',
+      'drills/bad.drill.ts',
+    ]);
     for (const suite of suites) {
       const cases = children(suite, 'testcase');
       const count = (kind: string) => cases.filter((c) => outcomeOf(c)?.name === kind).length;
@@ -84,19 +119,30 @@ describe('renderJunit', () => {
     expect(failure.text).toBe(
       'expected: 9f2c\nactual: 77aa\ndetail: range id 1..62 differs\n[31mred[0m\nreport: reports/20261123T175533Z-shop-restores.report.md',
     );
-    expect(outcomeOf(assertions!)).toMatchObject({ name: 'skipped', attributes: { message: 'skipped: restore failed' } });
+    expect(outcomeOf(assertions!)).toMatchObject({
+      name: 'skipped',
+      attributes: { message: 'skipped: restore failed' },
+    });
     const properties = children(children(failed!, 'properties')[0]!, 'property');
-    expect(properties.find((p) => p.attributes.name === 'report')?.attributes.value).toBe('reports/20261123T175533Z-shop-restores.report.json');
+    expect(properties.find((p) => p.attributes.name === 'report')?.attributes.value).toBe(
+      'reports/20261123T175533Z-shop-restores.report.json',
+    );
   });
 
   test('a drill stopped in a phase is a failing test case: <error> for status error, <failure> for failed; a drill that could not run is an <error>', () => {
     const [, , broken, missing, notRun] = children(root, 'testsuite');
     const error = children(broken!, 'testcase').at(-1)!;
     expect(error.attributes.name).toBe('drill provision');
-    expect(outcomeOf(error)).toMatchObject({ name: 'error', attributes: { type: 'provision', message: 'local PostgreSQL did not start: port <5432> busy' } });
+    expect(outcomeOf(error)).toMatchObject({
+      name: 'error',
+      attributes: { type: 'provision', message: 'local PostgreSQL did not start: port <5432> busy' },
+    });
     const failed = children(missing!, 'testcase').at(-1)!;
     expect(failed.attributes.name).toBe('drill locate');
-    expect(outcomeOf(failed)).toMatchObject({ name: 'failure', attributes: { type: 'locate', message: 'backup path not found: backups/x.dump' } });
+    expect(outcomeOf(failed)).toMatchObject({
+      name: 'failure',
+      attributes: { type: 'locate', message: 'backup path not found: backups/x.dump' },
+    });
     expect(missing!.attributes).toMatchObject({ failures: '1', skipped: '1' });
     const loadError = outcomeOf(children(notRun!, 'testcase')[0]!);
     expect(loadError).toMatchObject({ name: 'error', attributes: { message: 'could not be loaded: Unexpected "}"' } });
@@ -110,7 +156,10 @@ describe('renderJunit', () => {
   });
 
   test('an empty run is still a valid document', () => {
-    expect(parseStrictXml(renderJunit({ drills: [], notRun: [] })).attributes).toMatchObject({ tests: '0', failures: '0' });
+    expect(parseStrictXml(renderJunit({ drills: [], notRun: [] })).attributes).toMatchObject({
+      tests: '0',
+      failures: '0',
+    });
   });
 });
 

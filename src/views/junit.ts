@@ -24,7 +24,13 @@ export function renderJunit(run: CiRun): string {
       timestamp: null,
       seconds: 0,
       properties: [],
-      cases: [{ name: 'drill', classname: classname(drill.name), outcome: { kind: 'error' as const, message: drill.reason, type: 'not-run', text: drill.reason } }],
+      cases: [
+        {
+          name: 'drill',
+          classname: classname(drill.name),
+          outcome: { kind: 'error' as const, message: drill.reason, type: 'not-run', text: drill.reason },
+        },
+      ],
     })),
   ];
   const count = (cases: TestCase[], kind: Outcome['kind']) => cases.filter((c) => c.outcome?.kind === kind).length;
@@ -57,8 +63,14 @@ export function renderJunit(run: CiRun): string {
       const open = `    <testcase${attrs({ name: test.name, classname: test.classname, time: '0' })}`;
       const o = test.outcome;
       if (!o) lines.push(`${open}/>`);
-      else if (o.kind === 'skipped') lines.push(`${open}>`, `      <skipped${attrs({ message: o.message })}/>`, '    </testcase>');
-      else lines.push(`${open}>`, `      <${o.kind}${attrs({ message: o.message, type: o.type })}>${text(o.text)}</${o.kind}>`, '    </testcase>');
+      else if (o.kind === 'skipped')
+        lines.push(`${open}>`, `      <skipped${attrs({ message: o.message })}/>`, '    </testcase>');
+      else
+        lines.push(
+          `${open}>`,
+          `      <${o.kind}${attrs({ message: o.message, type: o.type })}>${text(o.text)}</${o.kind}>`,
+          '    </testcase>',
+        );
     }
     lines.push('  </testsuite>');
   });
@@ -79,16 +91,27 @@ function drillSuite(drill: DrillMeta) {
   const cases: TestCase[] = drill.checks.map((check) => {
     const base = { name: check.name, classname: classname(drill.name) };
     if (check.status === 'passed') return base;
-    if (check.status === 'skipped') return { ...base, outcome: { kind: 'skipped', message: check.detail ?? 'skipped' } };
+    if (check.status === 'skipped')
+      return { ...base, outcome: { kind: 'skipped', message: check.detail ?? 'skipped' } };
     const message = `expected ${show(check.expected)}, got ${show(check.actual)}`;
-    const body = [`expected: ${show(check.expected)}`, `actual: ${show(check.actual)}`, ...(check.detail ? [`detail: ${check.detail}`] : []), `report: ${drill.markdownPath}`];
+    const body = [
+      `expected: ${show(check.expected)}`,
+      `actual: ${show(check.actual)}`,
+      ...(check.detail ? [`detail: ${check.detail}`] : []),
+      `report: ${drill.markdownPath}`,
+    ];
     return { ...base, outcome: { kind: 'failure', message, type: 'check', text: body.join('\n') } };
   });
   if (drill.status !== 'passed' && (drill.error || drill.status === 'error')) {
     // DrillMeta.error is `<phase>: <message>`.
     const [phase, ...rest] = drill.error ? drill.error.split(': ') : [];
     const message = rest.join(': ') || drill.error || 'the drill could not finish';
-    const outcome = { kind: drill.status === 'error' ? 'error' : 'failure', message, type: phase ?? 'drill', text: `${message}\nreport: ${drill.markdownPath}` } as const;
+    const outcome = {
+      kind: drill.status === 'error' ? 'error' : 'failure',
+      message,
+      type: phase ?? 'drill',
+      text: `${message}\nreport: ${drill.markdownPath}`,
+    } as const;
     cases.push({ name: phase ? `drill ${phase}` : 'drill', classname: classname(drill.name), outcome });
   }
   const started = Date.parse(drill.startedAt);
@@ -144,9 +167,13 @@ function text(value: string): string {
  * escapeXml(`a < b & "c"`, true); // 'a &lt; b &amp; &quot;c&quot;'
  */
 export function escapeXml(value: string, attribute: boolean): string {
-   
   const legal = value.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '');
   const escaped = legal.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   if (!attribute) return escaped;
-  return escaped.replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+  return escaped
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;')
+    .replace(/\t/g, '&#9;');
 }

@@ -3,7 +3,10 @@ import { renderMarkdown } from './markdown.ts';
 import { sampleReport } from '../model/sample-report.fixture.ts';
 
 describe('renderMarkdown', () => {
-  const markdown = renderMarkdown(sampleReport(), { jsonFile: '20261123T175533Z-orders.report.json', keyid: 'sha256:abc' });
+  const markdown = renderMarkdown(sampleReport(), {
+    jsonFile: '20261123T175533Z-orders.report.json',
+    keyid: 'sha256:abc',
+  });
 
   it('shows the drill name as plain text: no heading, link, emphasis or HTML can be smuggled in through it', () => {
     const name = 'x\n# ✅ PASSED [verify](https://evil.example) <img src=x onerror=alert(1)> *all* `ok`';
@@ -34,7 +37,9 @@ describe('renderMarkdown', () => {
 
   it("says when RPO came from the recovery point's creation time", () => {
     const report = sampleReport();
-    const metadata = sampleReport({ objectives: { ...report.objectives, rpo: { ...report.objectives.rpo, basis: 'metadata' } } });
+    const metadata = sampleReport({
+      objectives: { ...report.objectives, rpo: { ...report.objectives.rpo, basis: 'metadata' } },
+    });
     expect(renderMarkdown(metadata)).toContain(
       "Achieved RPO measured from the recovery point's creation time (no markers found).",
     );
@@ -43,7 +48,9 @@ describe('renderMarkdown', () => {
   it('lists phases and every check with its status, escaping pipes in cells', () => {
     expect(markdown).toContain('| restore | 2026-11-23T17:52:29.500Z | 2m 30s | ok |');
     expect(markdown).toContain('| ✅ | row count | public.orders | 1200 | 1200 |  |');
-    expect(markdown).toContain('| ❌ | checksum | public.order_items | 9f2c | 77aa | range id 1000..1999 differs \\| 3 rows |');
+    expect(markdown).toContain(
+      '| ❌ | checksum | public.order_items | 9f2c | 77aa | range id 1000..1999 differs \\| 3 rows |',
+    );
     expect(markdown).toContain('| ⏭️ | freshness |  | — | — | restore failed |');
     expect(markdown).toContain('**1 failed**, 1 passed, 1 skipped.');
   });
@@ -52,7 +59,14 @@ describe('renderMarkdown', () => {
     const report = sampleReport({
       checks: [
         { name: 'row count', status: 'passed', expected: 1, actual: 1 },
-        { name: 'no negative totals', status: 'failed', expected: 0, actual: 3, detail: 'expected 0, received 3', queries: ['select count(*) from orders where total < 0'] },
+        {
+          name: 'no negative totals',
+          status: 'failed',
+          expected: 0,
+          actual: 3,
+          detail: 'expected 0, received 3',
+          queries: ['select count(*) from orders where total < 0'],
+        },
       ],
     });
     const markdown = renderMarkdown(report);
@@ -66,7 +80,10 @@ describe('renderMarkdown', () => {
   });
 
   it('says "demo key — not evidence" at the top and beside the key of a demo-key report', () => {
-    const markdown = renderMarkdown(sampleReport({ signing: { demoKey: true } }), { jsonFile: 'x.report.json', keyid: 'sha256:ab' });
+    const markdown = renderMarkdown(sampleReport({ signing: { demoKey: true } }), {
+      jsonFile: 'x.report.json',
+      keyid: 'sha256:ab',
+    });
     expect(markdown.split('\n')[4]).toMatch(/^> ⚠️ \*\*Demo key — not evidence\.\*\* /);
     expect(markdown).toContain('signed with key `sha256:ab` (demo key — not evidence)');
     expect(renderMarkdown(sampleReport({ signing: { demoKey: false } }))).not.toContain('demo key');
@@ -80,7 +97,10 @@ describe('renderMarkdown', () => {
   });
 
   it('shows the error and where it happened', () => {
-    const report = sampleReport({ status: 'error', error: { phase: 'restore', message: 'pg_restore exited with code 1' } });
+    const report = sampleReport({
+      status: 'error',
+      error: { phase: 'restore', message: 'pg_restore exited with code 1' },
+    });
     expect(renderMarkdown(report)).toContain('In phase **restore**: pg_restore exited with code 1');
     expect(markdown).not.toContain('## Error');
   });
@@ -93,14 +113,22 @@ describe('renderMarkdown', () => {
   it('lists what was not verified, and says so when a report predates the list', () => {
     const report = sampleReport({
       notVerified: [
-        { kind: 'table', name: 'public.audit_log', reason: 'no-marker', detail: 'in the restored copy but in no marker' },
+        {
+          kind: 'table',
+          name: 'public.audit_log',
+          reason: 'no-marker',
+          detail: 'in the restored copy but in no marker',
+        },
         { kind: 'table', name: 'public.sessions', reason: 'count-only', detail: 'only its row count was compared' },
       ],
     });
     const md = renderMarkdown(report);
-    expect(md).toContain('## Not verified\n\n- tables without a marker (1): public.audit_log\n- tables compared by row count only (1): public.sessions\n');
+    expect(md).toContain(
+      '## Not verified\n\n- tables without a marker (1): public.audit_log\n- tables compared by row count only (1): public.sessions\n',
+    );
     expect(md).toContain('| table | public.audit_log | no-marker | in the restored copy but in no marker |');
-    expect(markdown).toContain('## Not verified\n\n- not recorded (this report predates the list of what was not verified)');
+    expect(markdown).toContain(
+      '## Not verified\n\n- not recorded (this report predates the list of what was not verified)',
+    );
   });
 });
-

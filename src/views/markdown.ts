@@ -1,6 +1,12 @@
 import { formatDuration } from '../util/duration.ts';
 import { summarizeNotVerified } from './not-verified-text.ts';
-import { DEMO_KEY_EXPLAINED, DEMO_KEY_NOTE, failedCheckLine, failuresFirst, signedWithDemoKey } from './failure-summary.ts';
+import {
+  DEMO_KEY_EXPLAINED,
+  DEMO_KEY_NOTE,
+  failedCheckLine,
+  failuresFirst,
+  signedWithDemoKey,
+} from './failure-summary.ts';
 import type { CheckStatus, DrillReport, DrillStatus, ObjectiveResult, RpoBasis } from '../model/report.ts';
 
 /** What the human report says about the signed file it sits beside. */
@@ -47,9 +53,21 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     lines.push('## Error', '', `In phase **${report.error.phase}**: ${report.error.message}`, '');
   }
   if (failed > 0) {
-    lines.push(`## Failed checks (${failed})`, '', ...report.checks.filter((c) => c.status === 'failed').map((c) => `- ❌ ${oneLine(failedCheckLine(c))}`), '');
+    lines.push(
+      `## Failed checks (${failed})`,
+      '',
+      ...report.checks.filter((c) => c.status === 'failed').map((c) => `- ❌ ${oneLine(failedCheckLine(c))}`),
+      '',
+    );
     for (const c of report.checks.filter((c) => c.status === 'failed' && c.queries?.length)) {
-      lines.push(`SQL run by \`${oneLine(c.name)}\`:`, '', '```sql', ...c.queries!.map((q) => `${q.replaceAll('```', "'''").trim()};`), '```', '');
+      lines.push(
+        `SQL run by \`${oneLine(c.name)}\`:`,
+        '',
+        '```sql',
+        ...c.queries!.map((q) => `${q.replaceAll('```', "'''").trim()};`),
+        '```',
+        '',
+      );
     }
   }
 
@@ -76,9 +94,18 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
 
   lines.push('## Environment', '');
   const env = report.environment;
-  lines.push(env ? `${env.kind}${env.version ? `, PostgreSQL ${env.version}` : ''}` : 'No environment was started.', '');
+  lines.push(
+    env ? `${env.kind}${env.version ? `, PostgreSQL ${env.version}` : ''}` : 'No environment was started.',
+    '',
+  );
   if (env?.facts && Object.keys(env.facts).length) {
-    lines.push(...table(['', ''], Object.entries(env.facts).map(([name, value]) => [name, show(value)])), '');
+    lines.push(
+      ...table(
+        ['', ''],
+        Object.entries(env.facts).map(([name, value]) => [name, show(value)]),
+      ),
+      '',
+    );
   }
   if (report.controls.length) {
     lines.push(
@@ -109,7 +136,14 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     '',
   );
 
-  lines.push('## Checks', '', failed > 0 ? `**${failed} failed**, ${passed} passed, ${skipped} skipped.` : `${passed} passed, ${failed} failed, ${skipped} skipped.`, '');
+  lines.push(
+    '## Checks',
+    '',
+    failed > 0
+      ? `**${failed} failed**, ${passed} passed, ${skipped} skipped.`
+      : `${passed} passed, ${failed} failed, ${skipped} skipped.`,
+    '',
+  );
   if (report.checks.length > 0) {
     lines.push(
       ...table(
@@ -153,7 +187,13 @@ function notVerifiedSection(report: DrillReport): string[] {
   if (summary.length === 0) return ['## Not verified', '', 'Nothing was left unverified.', ''];
   const lines = ['## Not verified', '', ...summary.map((line) => `- ${line}`), ''];
   if (report.notVerified?.length) {
-    lines.push(...table(['Kind', 'Name', 'Reason', 'Detail'], report.notVerified.map((n) => [n.kind, n.name, n.reason, n.detail])), '');
+    lines.push(
+      ...table(
+        ['Kind', 'Name', 'Reason', 'Detail'],
+        report.notVerified.map((n) => [n.kind, n.name, n.reason, n.detail]),
+      ),
+      '',
+    );
   }
   return lines;
 }

@@ -15,7 +15,10 @@ const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
  */
 export function checkMetricsPath(path: string): string {
   if (!path.endsWith('.prom')) {
-    throw new ConfigError(`--metrics-file ${path} does not end in .prom`, "node_exporter's textfile collector reads only *.prom files");
+    throw new ConfigError(
+      `--metrics-file ${path} does not end in .prom`,
+      "node_exporter's textfile collector reads only *.prom files",
+    );
   }
   return path;
 }
@@ -46,13 +49,19 @@ export async function pushMetrics(gateway: URL, drills: readonly DrillMeta[]): P
   for (const drill of drills) {
     const url = new URL(gateway);
     url.pathname = `${url.pathname.replace(/\/+$/, '')}/metrics/job/restore_drill/${groupingSegment('drill', drill.name)}`;
-    const problem = await send(url, { method: 'PUT', headers: { 'content-type': TEXT_FORMAT }, body: renderMetrics([drill], { drillLabel: false }) });
-    if (problem) problems.push(`metrics push for drill "${drill.name}" to ${describeEndpoint(gateway)} failed: ${problem}`);
+    const problem = await send(url, {
+      method: 'PUT',
+      headers: { 'content-type': TEXT_FORMAT },
+      body: renderMetrics([drill], { drillLabel: false }),
+    });
+    if (problem)
+      problems.push(`metrics push for drill "${drill.name}" to ${describeEndpoint(gateway)} failed: ${problem}`);
   }
   return problems;
 }
 
 function groupingSegment(label: string, value: string): string {
-  if (value === '' || value.includes('/')) return `${label}@base64/${Buffer.from(value, 'utf8').toString('base64url') || '='}`;
+  if (value === '' || value.includes('/'))
+    return `${label}@base64/${Buffer.from(value, 'utf8').toString('base64url') || '='}`;
   return `${label}/${encodeURIComponent(value)}`;
 }

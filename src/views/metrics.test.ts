@@ -45,8 +45,12 @@ describe('renderMetrics', () => {
     expect(values.get(`restore_drill_rpo_achieved_seconds${d}`)).toBe(3600);
     expect(values.get(`restore_drill_rto_met${d}`)).toBe(1);
     expect(values.get(`restore_drill_rpo_met${d}`)).toBe(1);
-    expect(values.get(`restore_drill_last_run_timestamp_seconds${d}`)).toBe(Date.parse('2026-11-23T17:55:33.250Z') / 1000);
-    expect(values.get('restore_drill_check_passed{drill="shop restores",check="row count public.orders (manifest)"}')).toBe(1);
+    expect(values.get(`restore_drill_last_run_timestamp_seconds${d}`)).toBe(
+      Date.parse('2026-11-23T17:55:33.250Z') / 1000,
+    );
+    expect(
+      values.get('restore_drill_check_passed{drill="shop restores",check="row count public.orders (manifest)"}'),
+    ).toBe(1);
   });
 
   test('label values are escaped (backslash, quote, line feed); unmeasured values are left out', () => {
@@ -55,7 +59,11 @@ describe('renderMetrics', () => {
     expect(values.get(`restore_drill_rpo_met${d}`)).toBe(0);
     expect(values.has(`restore_drill_restore_seconds${d}`)).toBe(false);
     expect(values.has(`restore_drill_rto_met${d}`)).toBe(false);
-    expect(values.get('restore_drill_check_passed{drill="orders \\"eu\\"\\\\west",check="checksum public.orders\\n(manifest)"}')).toBe(0);
+    expect(
+      values.get(
+        'restore_drill_check_passed{drill="orders \\"eu\\"\\\\west",check="checksum public.orders\\n(manifest)"}',
+      ),
+    ).toBe(0);
     expect(values.get('restore_drill_check_passed{drill="orders \\"eu\\"\\\\west",check="drill assertions"}')).toBe(0);
     expect(formatLabels({})).toBe('');
   });
@@ -63,7 +71,9 @@ describe('renderMetrics', () => {
   test('HELP and TYPE once per family, before its samples; no timestamps', () => {
     expect(text.match(/^# TYPE restore_drill_verified gauge$/gm)).toHaveLength(1);
     const lines = text.split('\n');
-    expect(lines.indexOf('# TYPE restore_drill_verified gauge')).toBeLessThan(lines.findIndex((l) => l.startsWith('restore_drill_verified{')));
+    expect(lines.indexOf('# TYPE restore_drill_verified gauge')).toBeLessThan(
+      lines.findIndex((l) => l.startsWith('restore_drill_verified{')),
+    );
     expect(text.endsWith('\n')).toBe(true);
     // A drill name seen twice is one series (the later result), never a duplicate the collector would reject.
     const twice = samples(renderMetrics([passed, { ...passed, status: 'failed' }]));
@@ -94,7 +104,9 @@ describe('metrics files and the Pushgateway', () => {
 
   test('an unwritable place is a problem to report, not an exception', async () => {
     // A path below a regular file cannot be created, not even by root.
-    expect(await writeMetricsFile(join(dir, 'textfile', 'restore_drill.prom', 'x.prom'), [passed])).toMatch(/^E(EXIST|NOTDIR)$/);
+    expect(await writeMetricsFile(join(dir, 'textfile', 'restore_drill.prom', 'x.prom'), [passed])).toMatch(
+      /^E(EXIST|NOTDIR)$/,
+    );
   });
 
   test('each drill is PUT to /metrics/job/restore_drill/drill/<name>, without its own drill label', async () => {
@@ -106,7 +118,9 @@ describe('metrics files and the Pushgateway', () => {
     expect(first!.body).toBe(renderMetrics([passed], { drillLabel: false }));
     expect(samples(first!.body).get('restore_drill_verified')).toBe(1);
     expect(first!.body).not.toContain('drill="');
-    expect(second!.url).toBe(`/base/metrics/job/restore_drill/drill@base64/${Buffer.from('eu/orders').toString('base64url')}`);
+    expect(second!.url).toBe(
+      `/base/metrics/job/restore_drill/drill@base64/${Buffer.from('eu/orders').toString('base64url')}`,
+    );
 
     gateway.status = 500;
     try {
@@ -119,7 +133,7 @@ describe('metrics files and the Pushgateway', () => {
   });
 });
 
-test('the ledger position of each drill\'s report, labelled with its digest: the head, anchored in Prometheus', () => {
+test("the ledger position of each drill's report, labelled with its digest: the head, anchored in Prometheus", () => {
   const digest = `sha256:${'b'.repeat(64)}`;
   const text = renderMetrics([{ ...sampleDrillMeta(), ledger: { position: 17, digest } }]);
   expect(samples(text).get(`restore_drill_ledger_position{drill="shop restores",digest="${digest}"}`)).toBe(17);
@@ -127,6 +141,8 @@ test('the ledger position of each drill\'s report, labelled with its digest: the
 });
 
 test('a drill signed with a demo key says so in restore_drill_demo_key', () => {
-  expect(renderMetrics([sampleDrillMeta({ demoKey: true })])).toContain('restore_drill_demo_key{drill="shop restores"} 1\n');
+  expect(renderMetrics([sampleDrillMeta({ demoKey: true })])).toContain(
+    'restore_drill_demo_key{drill="shop restores"} 1\n',
+  );
   expect(renderMetrics([sampleDrillMeta()])).toContain('restore_drill_demo_key{drill="shop restores"} 0\n');
 });

@@ -10,8 +10,10 @@ export const METRICS = {
   restore_drill_rpo_met: '1 when the RPO target was met, 0 when missed; absent without a target.',
   restore_drill_check_passed: '1 when the check passed, 0 when it failed or was skipped.',
   restore_drill_last_run_timestamp_seconds: 'When the drill finished, in Unix seconds.',
-  restore_drill_ledger_position: "Position of the drill's report in its ledger; the digest label is its file's sha256 (the ledger head to verify against).",
-  restore_drill_demo_key: '1 when the report was signed with a demo key: not evidence, whatever restore_drill_verified says; else 0.',
+  restore_drill_ledger_position:
+    "Position of the drill's report in its ledger; the digest label is its file's sha256 (the ledger head to verify against).",
+  restore_drill_demo_key:
+    '1 when the report was signed with a demo key: not evidence, whatever restore_drill_verified says; else 0.',
 } as const;
 
 /** Options of {@link renderMetrics}. */
@@ -37,7 +39,8 @@ export interface MetricsOptions {
  */
 export function renderMetrics(drills: readonly DrillMeta[], options: MetricsOptions = {}): string {
   const withDrill = options.drillLabel ?? true;
-  const labels = (drill: DrillMeta, extra: Record<string, string> = {}) => formatLabels({ ...(withDrill ? { drill: drill.name } : {}), ...extra });
+  const labels = (drill: DrillMeta, extra: Record<string, string> = {}) =>
+    formatLabels({ ...(withDrill ? { drill: drill.name } : {}), ...extra });
   const bit = (value: boolean) => (value ? 1 : 0);
   const samples: Record<keyof typeof METRICS, string[]> = {
     restore_drill_verified: [],
@@ -77,7 +80,11 @@ export function renderMetrics(drills: readonly DrillMeta[], options: MetricsOpti
   const lines: string[] = [];
   for (const [family, help] of Object.entries(METRICS) as [keyof typeof METRICS, string][]) {
     if (samples[family].length === 0) continue;
-    lines.push(`# HELP ${family} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${family} gauge`, ...samples[family]);
+    lines.push(
+      `# HELP ${family} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`,
+      `# TYPE ${family} gauge`,
+      ...samples[family],
+    );
   }
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
@@ -89,6 +96,8 @@ export function renderMetrics(drills: readonly DrillMeta[], options: MetricsOpti
  * formatLabels({ check: 'say "hi"\n' }); // '{check="say \\"hi\\"\\n"}'
  */
 export function formatLabels(labels: Record<string, string>): string {
-  const parts = Object.entries(labels).map(([name, value]) => `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const parts = Object.entries(labels).map(
+    ([name, value]) => `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
   return parts.length > 0 ? `{${parts.join(',')}}` : '';
 }

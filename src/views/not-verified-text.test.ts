@@ -2,7 +2,12 @@ import { expect, test } from 'vitest';
 import { NOT_VERIFIED_UNKNOWN, summarizeNotVerified } from './not-verified-text.ts';
 import type { NotVerified } from '../model/report.ts';
 
-const table = (name: string, reason: NotVerified['reason']): NotVerified => ({ kind: 'table', name, reason, detail: 'why' });
+const table = (name: string, reason: NotVerified['reason']): NotVerified => ({
+  kind: 'table',
+  name,
+  reason,
+  detail: 'why',
+});
 
 test('one line per reason, tables counted and named, long lists cut short', () => {
   const items = [

@@ -30,10 +30,16 @@ export function summarizeNotVerified(items: readonly NotVerified[] | undefined):
   for (const [reason, heading] of HEADINGS) {
     const names = items.filter((item) => item.reason === reason).map((item) => item.name);
     if (names.length === 0) continue;
-    const shown = names.slice(0, MAX_NAMES).join(', ') + (names.length > MAX_NAMES ? `, and ${names.length - MAX_NAMES} more` : '');
-    lines.push(reason === 'no-marker' || reason === 'count-only' ? `${heading} (${names.length}): ${shown}` : `${heading}: ${shown}`);
+    const shown =
+      names.slice(0, MAX_NAMES).join(', ') + (names.length > MAX_NAMES ? `, and ${names.length - MAX_NAMES} more` : '');
+    lines.push(
+      reason === 'no-marker' || reason === 'count-only'
+        ? `${heading} (${names.length}): ${shown}`
+        : `${heading}: ${shown}`,
+    );
   }
   // A reason added later still shows, under its own name.
-  for (const item of items) if (!HEADINGS.some(([reason]) => reason === item.reason)) lines.push(`${item.reason}: ${item.name}`);
+  for (const item of items)
+    if (!HEADINGS.some(([reason]) => reason === item.reason)) lines.push(`${item.reason}: ${item.name}`);
   return lines;
 }

@@ -99,7 +99,14 @@ export async function verify(
     if (dataTime) recorder.found({ dataTime });
     // Attachments: restored to the same recovery point, compared with their manifest and the database's keys.
     if (run.attachments?.length) {
-      const context = { db: client, recoveryPoint: point, runId: setup.runId, drillName: run.name, signal: run.signal, log };
+      const context = {
+        db: client,
+        recoveryPoint: point,
+        runId: setup.runId,
+        drillName: run.name,
+        signal: run.signal,
+        log,
+      };
       const attachments = await verifyAttachments(run.attachments, context);
       try {
         recorder.check(...attachments.checks);

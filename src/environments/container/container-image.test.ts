@@ -25,23 +25,47 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const point = (facts: RecoveryPoint['facts']): RecoveryPoint => ({ source: 'test', id: 'snap-1', createdAt: new Date(), createdAtBasis: 'test', facts });
+const point = (facts: RecoveryPoint['facts']): RecoveryPoint => ({
+  source: 'test',
+  id: 'snap-1',
+  createdAt: new Date(),
+  createdAtBasis: 'test',
+  facts,
+});
 const restorable = () => pgDumpRestorable({ path: newer, format: 'custom', digest: 'sha256:0' });
 
 describe('chooseImage', () => {
   test("a dump from a newer major picks that major's official image, read from the dump header", async () => {
-    expect(await chooseImage(undefined, { restorable: restorable() })).toEqual({ image: 'postgres:17', major: '17', basis: 'dump header: server 17.2' });
+    expect(await chooseImage(undefined, { restorable: restorable() })).toEqual({
+      image: 'postgres:17',
+      major: '17',
+      basis: 'dump header: server 17.2',
+    });
   });
 
   test('the header wins over facts; without a dump, the serverVersion or an RDS engineVersion fact decides', async () => {
-    expect((await chooseImage(undefined, { restorable: restorable(), recoveryPoint: point({ serverVersion: '15.4' }) })).image).toBe('postgres:17');
-    expect((await chooseImage(undefined, { recoveryPoint: point({ serverVersion: '16.4' }) })).image).toBe('postgres:16');
-    expect(await chooseImage(undefined, { recoveryPoint: point({ engineVersion: '14.12' }) })).toMatchObject({ image: 'postgres:14', basis: 'recovery point engineVersion 14.12' });
+    expect(
+      (await chooseImage(undefined, { restorable: restorable(), recoveryPoint: point({ serverVersion: '15.4' }) }))
+        .image,
+    ).toBe('postgres:17');
+    expect((await chooseImage(undefined, { recoveryPoint: point({ serverVersion: '16.4' }) })).image).toBe(
+      'postgres:16',
+    );
+    expect(await chooseImage(undefined, { recoveryPoint: point({ engineVersion: '14.12' }) })).toMatchObject({
+      image: 'postgres:14',
+      basis: 'recovery point engineVersion 14.12',
+    });
   });
 
   test('a drill can name the image outright, or a template for a mirror', async () => {
-    expect(await chooseImage('postgres:16.4-bookworm', { restorable: restorable() })).toEqual({ image: 'postgres:16.4-bookworm', major: null, basis: 'named by the drill' });
-    expect((await chooseImage('registry.example.com/db/postgres:{major}-alpine', { restorable: restorable() })).image).toBe('registry.example.com/db/postgres:17-alpine');
+    expect(await chooseImage('postgres:16.4-bookworm', { restorable: restorable() })).toEqual({
+      image: 'postgres:16.4-bookworm',
+      major: null,
+      basis: 'named by the drill',
+    });
+    expect(
+      (await chooseImage('registry.example.com/db/postgres:{major}-alpine', { restorable: restorable() })).image,
+    ).toBe('registry.example.com/db/postgres:17-alpine');
   });
 
   test('no version anywhere is a configuration error that says how to name the image', async () => {
@@ -52,7 +76,12 @@ describe('chooseImage', () => {
   });
 
   test('majors are named like the image tags: 9.6 before PostgreSQL 10, one number after', () => {
-    expect([majorOf('17.2'), majorOf('15.18 (Debian 15.18-0+deb12u1)'), majorOf('9.6.24'), majorOf('10.23')]).toEqual(['17', '15', '9.6', '10']);
+    expect([majorOf('17.2'), majorOf('15.18 (Debian 15.18-0+deb12u1)'), majorOf('9.6.24'), majorOf('10.23')]).toEqual([
+      '17',
+      '15',
+      '9.6',
+      '10',
+    ]);
   });
 });
 
@@ -73,7 +102,9 @@ describe.skipIf(!engine.available)(`the image of a newer major on an engine with
     expect(lines).toContain('provision: image postgres:17 (dump header: server 17.2)');
     expect(status).toBe('error');
     expect(report.error?.phase).toBe('provision');
-    expect(report.error?.message).toMatch(/^image postgres:17 is not on the container engine and could not be pulled: .+ \(pull or load it where a registry is reachable \(docker pull postgres:17\)/);
+    expect(report.error?.message).toMatch(
+      /^image postgres:17 is not on the container engine and could not be pulled: .+ \(pull or load it where a registry is reachable \(docker pull postgres:17\)/,
+    );
     expect(report.error?.message).not.toContain('\n');
     expect(report.environment).toEqual({ kind: 'container', version: null });
   });

@@ -86,13 +86,20 @@ async function productionVersion(context: ImageContext): Promise<{ value: string
  * @example
  * await ensureImage(await containerRuntime(), 'postgres:16', console.log);
  */
-export async function ensureImage(client: ContainerRuntimeClient, image: string, log: (line: string) => void): Promise<void> {
+export async function ensureImage(
+  client: ContainerRuntimeClient,
+  image: string,
+  log: (line: string) => void,
+): Promise<void> {
   const { ImageName } = await import('testcontainers');
   let name;
   try {
     name = ImageName.fromString(image);
   } catch (error) {
-    throw new ConfigError(`"${image}" is not a valid image name: ${(error as Error).message}`, 'name an image like postgres:16 or registry.example.com/team/postgres:16.4');
+    throw new ConfigError(
+      `"${image}" is not a valid image name: ${(error as Error).message}`,
+      'name an image like postgres:16 or registry.example.com/team/postgres:16.4',
+    );
   }
   if (await client.image.exists(name)) return;
   log(`provision: image ${image} is not on the container engine; pulling it`);
@@ -100,7 +107,9 @@ export async function ensureImage(client: ContainerRuntimeClient, image: string,
   try {
     await client.image.pull(name, { force: false, platform: undefined });
   } catch (error) {
-    reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(/^\(HTTP code \d+\)\s*\S+\s*-\s*/, '');
+    reason = (error instanceof Error ? error.message : String(error))
+      .split('\n')[0]!
+      .replace(/^\(HTTP code \d+\)\s*\S+\s*-\s*/, '');
   }
   if (await client.image.exists(name)) return;
   throw new ConfigError(

@@ -25,7 +25,9 @@ async function startRunInChild(runId: string) {
     process.stdout.write('started\\n');
     setInterval(() => {}, 1000);
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d) => String(d).includes('started') && resolve());
     child.on('exit', (code) => reject(new Error(`child exited ${code}`)));
@@ -40,16 +42,29 @@ describe.skipIf(!engine.available)(`restore-drill cleanup and containers${engine
     const runId = `rdtest-kill-${suffix}`;
     const child = await startRunInChild(runId);
     // Named like ours, but not labelled as ours: never ours to remove.
-    const foreign = await docker.createContainer({ name: `restore-drill-foreign-${suffix}`, Image: engine.image, Cmd: ['true'], Labels: { purpose: 'look-alike' } });
+    const foreign = await docker.createContainer({
+      name: `restore-drill-foreign-${suffix}`,
+      Image: engine.image,
+      Cmd: ['true'],
+      Labels: { purpose: 'look-alike' },
+    });
     // Labelled as ours, but its owner (this test process) is alive.
     const live = await docker.createContainer({
       name: `restore-drill-live-${suffix}`,
       Image: engine.image,
       Cmd: ['true'],
-      Labels: containerLabels({ tool: 'restore-drill', kind: 'container', runId: `rdtest-live-${suffix}`, drillName: 'live', ownerPid: process.pid, createdAt: new Date().toISOString() }),
+      Labels: containerLabels({
+        tool: 'restore-drill',
+        kind: 'container',
+        runId: `rdtest-live-${suffix}`,
+        drillName: 'live',
+        ownerPid: process.pid,
+        createdAt: new Date().toISOString(),
+      }),
     });
     try {
-      const ofRun = () => docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.runId}=${runId}`] } });
+      const ofRun = () =>
+        docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.runId}=${runId}`] } });
       expect(await ofRun()).toHaveLength(1);
       expect((await findContainerLeftovers()).leftovers.map((l) => l.label.runId)).not.toContain(runId); // owner alive
 
@@ -61,20 +76,31 @@ describe.skipIf(!engine.available)(`restore-drill cleanup and containers${engine
       const out = await runCli(['cleanup']);
       expect(out.code).toBe(0);
       // (Container drills of other test files remove crashed runs' containers when they start, too.)
-      const named = new RegExp(`removed container restore-drill-${runId} \\(run ${runId}, drill "killed": owner process \\d+ is gone\\)`).test(out.stdout);
+      const named = new RegExp(
+        `removed container restore-drill-${runId} \\(run ${runId}, drill "killed": owner process \\d+ is gone\\)`,
+      ).test(out.stdout);
       if (stillThere && !named) expect(out.stdout).toMatch(/nothing left behind/);
       expect(await ofRun()).toEqual([]);
       // The killed run's socket folder goes too (its watchdog, or cleanup, by its label).
-      await vi.waitFor(async () => expect((await readdir(tmpdir())).filter((n) => n.startsWith(`restore-drill-${runId}-`))).toEqual([]), {
-        timeout: 30_000,
-        interval: 250,
-      });
+      await vi.waitFor(
+        async () =>
+          expect((await readdir(tmpdir())).filter((n) => n.startsWith(`restore-drill-${runId}-`))).toEqual([]),
+        {
+          timeout: 30_000,
+          interval: 250,
+        },
+      );
       expect(await foreign.inspect()).toMatchObject({ Name: `/restore-drill-foreign-${suffix}` });
       expect(await live.inspect()).toMatchObject({ Name: `/restore-drill-live-${suffix}` });
 
       // With --older-than, a live run's container counts once it is that old.
       const aged = await findContainerLeftovers({ olderThanSeconds: 0 });
-      expect(aged.leftovers).toContainEqual(expect.objectContaining({ location: `restore-drill-live-${suffix}`, reason: expect.stringMatching(/^older than the limit/) }));
+      expect(aged.leftovers).toContainEqual(
+        expect.objectContaining({
+          location: `restore-drill-live-${suffix}`,
+          reason: expect.stringMatching(/^older than the limit/),
+        }),
+      );
       expect(aged.leftovers.map((l) => l.location)).not.toContain(`restore-drill-foreign-${suffix}`);
     } finally {
       child.kill('SIGKILL');
@@ -87,7 +113,8 @@ describe.skipIf(!engine.available)(`restore-drill cleanup and containers${engine
     const docker = (await containerRuntime()).container.dockerode;
     const runId = `rdtest-next-${randomBytes(3).toString('hex')}`;
     const child = await startRunInChild(runId);
-    const ofRun = () => docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.runId}=${runId}`] } });
+    const ofRun = () =>
+      docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.runId}=${runId}`] } });
     const dir = await mkdtemp(join(tmpdir(), 'container-next-run-'));
     try {
       const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -106,7 +133,11 @@ describe.skipIf(!engine.available)(`restore-drill cleanup and containers${engine
         log: (line) => lines.push(line),
       });
       expect(result.status).toBe('passed');
-      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^removed \\d+ leftover container\\(s\\) of crashed runs: .*restore-drill-${runId}`)));
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^removed \\d+ leftover container\\(s\\) of crashed runs: .*restore-drill-${runId}`),
+        ),
+      );
       expect(await ofRun()).toEqual([]);
     } finally {
       child.kill('SIGKILL');

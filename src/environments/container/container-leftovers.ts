@@ -26,7 +26,9 @@ export interface ContainerLeftovers {
  * const { leftovers } = await findContainerLeftovers();
  * for (const leftover of leftovers) await removeContainerLeftover(leftover);
  */
-export async function findContainerLeftovers(options: Pick<LeftoverOptions, 'olderThanSeconds'> = {}): Promise<ContainerLeftovers> {
+export async function findContainerLeftovers(
+  options: Pick<LeftoverOptions, 'olderThanSeconds'> = {},
+): Promise<ContainerLeftovers> {
   let client;
   try {
     client = await containerRuntime();
@@ -47,7 +49,10 @@ export async function findContainerLeftovers(options: Pick<LeftoverOptions, 'old
     if (ownerGone && (options.olderThanSeconds === undefined || ageSeconds >= options.olderThanSeconds)) {
       found.push({ ...base, reason: `owner process ${label.ownerPid} is gone` });
     } else if (options.olderThanSeconds !== undefined && ageSeconds >= options.olderThanSeconds) {
-      const owner = label.ownerHost === here ? `process ${label.ownerPid}` : `process ${label.ownerPid} on ${label.ownerHost || 'another host'}`;
+      const owner =
+        label.ownerHost === here
+          ? `process ${label.ownerPid}`
+          : `process ${label.ownerPid} on ${label.ownerHost || 'another host'}`;
       found.push({ ...base, reason: `older than the limit (${Math.round(ageSeconds)}s; owner ${owner})` });
     }
   }

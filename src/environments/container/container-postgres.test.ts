@@ -23,7 +23,10 @@ let signingKey: string;
 /** Containers (running or not) labelled with this run id. */
 async function containersOfRun(runId: string) {
   const client = await containerRuntime();
-  return client.container.dockerode.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.runId}=${runId}`] } });
+  return client.container.dockerode.listContainers({
+    all: true,
+    filters: { label: [`${CONTAINER_LABELS.runId}=${runId}`] },
+  });
 }
 
 describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
@@ -42,13 +45,26 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const drillIn = (name: string, environment: ReturnType<typeof containerPostgres>, folder: string, extra: { signal?: AbortSignal; log?: (line: string) => void } = {}) => {
+  const drillIn = (
+    name: string,
+    environment: ReturnType<typeof containerPostgres>,
+    folder: string,
+    extra: { signal?: AbortSignal; log?: (line: string) => void } = {},
+  ) => {
     const lines: string[] = [];
     const log = (line: string) => {
       lines.push(line);
       extra.log?.(line);
     };
-    const result = runDrill({ name, source: fileSource(join(dir, folder)), environment, reportDir: join(dir, 'reports'), signingKey, log, signal: extra.signal });
+    const result = runDrill({
+      name,
+      source: fileSource(join(dir, folder)),
+      environment,
+      reportDir: join(dir, 'reports'),
+      signingKey,
+      log,
+      signal: extra.signal,
+    });
     return { lines, result };
   };
 
@@ -57,8 +73,13 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     const { status, report } = await result;
     expect(report.error).toBeUndefined();
     expect(status).toBe('passed');
-    expect(report.environment).toMatchObject({ kind: 'container', version: expect.stringMatching(new RegExp(`^${engine.image.split(':')[1]}\\.`)) });
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^provision: image ${engine.image} \\(dump header: server \\d+\\.\\d+\\)$`)));
+    expect(report.environment).toMatchObject({
+      kind: 'container',
+      version: expect.stringMatching(new RegExp(`^${engine.image.split(':')[1]}\\.`)),
+    });
+    expect(lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^provision: image ${engine.image} \\(dump header: server \\d+\\.\\d+\\)$`)),
+    );
     expect(lines).toContainEqual(expect.stringMatching(/restoring from the host/));
     expect(report.checks.filter((c) => c.status !== 'passed')).toEqual([]);
     expect(await containersOfRun(report.runId)).toEqual([]);
@@ -74,7 +95,9 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
       const { status, report } = await result;
       expect(report.error).toBeUndefined();
       expect(status).toBe('passed');
-      expect(lines).toContainEqual(expect.stringMatching(/^restore: no pg_restore \d+ or newer on the host; running the container's pg_restore$/));
+      expect(lines).toContainEqual(
+        expect.stringMatching(/^restore: no pg_restore \d+ or newer on the host; running the container's pg_restore$/),
+      );
       expect(lines).toContainEqual(expect.stringMatching(/with the container's pg_restore \d+\.\d+/));
       expect(await containersOfRun(report.runId)).toEqual([]);
     } finally {
@@ -119,19 +142,33 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     });
     const { status, report } = await result;
     expect(status).toBe('error');
-    expect(report.error).toMatchObject({ phase: 'provision', message: expect.stringMatching(/^interrupted by SIGINT/) });
+    expect(report.error).toMatchObject({
+      phase: 'provision',
+      message: expect.stringMatching(/^interrupted by SIGINT/),
+    });
     // The drill ends its provision phase at once; the start in flight sees the signal and removes its container.
-    await vi.waitFor(async () => expect(await containersOfRun(report.runId)).toEqual([]), { timeout: 60_000, interval: 250 });
-    // …and its socket folder.
-    await vi.waitFor(async () => expect((await readdir(tmpdir())).filter((n) => n.startsWith(`restore-drill-${report.runId}-`))).toEqual([]), {
+    await vi.waitFor(async () => expect(await containersOfRun(report.runId)).toEqual([]), {
       timeout: 60_000,
       interval: 250,
     });
+    // …and its socket folder.
+    await vi.waitFor(
+      async () =>
+        expect((await readdir(tmpdir())).filter((n) => n.startsWith(`restore-drill-${report.runId}-`))).toEqual([]),
+      {
+        timeout: 60_000,
+        interval: 250,
+      },
+    );
   });
 
   test('the container is labelled, tuned for restore speed, has no network, listens only on its socket, needs its password, and stop() removes it with the socket folder', async () => {
     const runId = newRunId();
-    const env = await containerPostgres({ image: engine.image, settings: { work_mem: '32MB' } }).start({ runId, drillName: 'labels test', log: () => {} });
+    const env = await containerPostgres({ image: engine.image, settings: { work_mem: '32MB' } }).start({
+      runId,
+      drillName: 'labels test',
+      log: () => {},
+    });
     const pinned = String(env.connectionConfig().host);
     const socketDir = join(dirname(pinned), 'socket');
     try {
@@ -149,11 +186,17 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
       expect(inspected.HostConfig.NetworkMode).toBe('none');
       expect(inspected.HostConfig.PortBindings ?? {}).toEqual({});
       // The one folder of this machine the container sees: the socket folder, in a labelled folder of mode 700.
-      expect(inspected.Mounts.filter((m) => m.Type === 'bind')).toEqual([expect.objectContaining({ Source: socketDir, Destination: '/run/restore-drill-socket', RW: true })]);
+      expect(inspected.Mounts.filter((m) => m.Type === 'bind')).toEqual([
+        expect.objectContaining({ Source: socketDir, Destination: '/run/restore-drill-socket', RW: true }),
+      ]);
       expect(socketDir).toBe(join(tmpdir(), basename(dirname(socketDir)), 'socket'));
       expect(basename(dirname(socketDir))).toMatch(new RegExp(`^restore-drill-${runId}-`));
       expect((await stat(dirname(socketDir))).mode & 0o777).toBe(0o700);
-      expect(JSON.parse(await readFile(join(dirname(socketDir), 'restore-drill.json'), 'utf8'))).toMatchObject({ tool: 'restore-drill', runId, ownerPid: process.pid });
+      expect(JSON.parse(await readFile(join(dirname(socketDir), 'restore-drill.json'), 'utf8'))).toMatchObject({
+        tool: 'restore-drill',
+        runId,
+        ownerPid: process.pid,
+      });
       expect(inspected.Config.Env.join('\n')).not.toContain(String(env.connectionConfig().password));
 
       const client = new pg.Client(env.connectionConfig());
@@ -163,7 +206,14 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
       );
       await client.end();
       // No address: a Unix-socket connection. The server listens on no TCP address at all.
-      expect(rows[0]).toEqual({ addr: null, listen: '', fsync: 'off', wal: 'minimal', work_mem: '32MB', db: 'restored' });
+      expect(rows[0]).toEqual({
+        addr: null,
+        listen: '',
+        fsync: 'off',
+        wal: 'minimal',
+        work_mem: '32MB',
+        db: 'restored',
+      });
       const wrong = new pg.Client({ ...env.connectionConfig(), password: 'wrong' });
       await expect(wrong.connect()).rejects.toThrow(/password authentication failed/);
 
@@ -176,7 +226,9 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
         await symlink('/nonexistent/.s.PGSQL.5433', join(socketDir, '.s.PGSQL.5433'));
         const again = new pg.Client(env.connectionConfig());
         await again.connect();
-        expect((await again.query<{ db: string }>('select current_database() as db')).rows).toEqual([{ db: 'restored' }]);
+        expect((await again.query<{ db: string }>('select current_database() as db')).rows).toEqual([
+          { db: 'restored' },
+        ]);
         await again.end();
       } else {
         expect(pinned).toBe(socketDir);
@@ -192,7 +244,11 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
   test("a start that fails because the container's name is taken leaves that other container alone (it is not labelled as this run's)", async () => {
     const runId = newRunId();
     const docker = (await containerRuntime()).container.dockerode;
-    const foreign = await docker.createContainer({ Image: engine.image, name: `restore-drill-${runId}`, Cmd: ['true'] });
+    const foreign = await docker.createContainer({
+      Image: engine.image,
+      name: `restore-drill-${runId}`,
+      Cmd: ['true'],
+    });
     try {
       const start = containerPostgres({ image: engine.image }).start({ runId, drillName: 'name taken', log: () => {} });
       await expect(start).rejects.toThrow(/already in use|Conflict/i);
@@ -206,12 +262,19 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
   test('a server that cannot start fails with the tail of its log, and its container and socket folder are removed', async () => {
     const runId = newRunId();
     const lines: string[] = [];
-    const start = containerPostgres({ image: engine.image, settings: { shared_buffers: 'plenty' } }).start({ runId, drillName: 'bad settings', log: (l) => lines.push(l) });
-    await expect(start).rejects.toThrow(/^the PostgreSQL container exited with code 1 before accepting connections: .*invalid value for parameter "shared_buffers": "plenty"/);
+    const start = containerPostgres({ image: engine.image, settings: { shared_buffers: 'plenty' } }).start({
+      runId,
+      drillName: 'bad settings',
+      log: (l) => lines.push(l),
+    });
+    await expect(start).rejects.toThrow(
+      /^the PostgreSQL container exited with code 1 before accepting connections: .*invalid value for parameter "shared_buffers": "plenty"/,
+    );
     expect(await containersOfRun(runId)).toEqual([]);
-    const socketDir = /server socket in (\S+)\)$/.exec(lines.find((l) => l.startsWith('provision: starting container')) ?? '')?.[1];
+    const socketDir = /server socket in (\S+)\)$/.exec(
+      lines.find((l) => l.startsWith('provision: starting container')) ?? '',
+    )?.[1];
     expect(socketDir).toMatch(new RegExp(`/restore-drill-${runId}-[^/]+/socket$`));
     expect(existsSync(dirname(socketDir!))).toBe(false);
   });
-
 });

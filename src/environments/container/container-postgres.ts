@@ -82,13 +82,18 @@ export function containerPostgres(config: ContainerPostgresConfig = {}): Environ
   };
 }
 
-async function startContainerPostgres(config: ContainerPostgresConfig, context: EnvironmentContext): Promise<StartedEnvironment> {
+async function startContainerPostgres(
+  config: ContainerPostgresConfig,
+  context: EnvironmentContext,
+): Promise<StartedEnvironment> {
   let client: ContainerRuntimeClient;
   try {
     client = await containerRuntime();
   } catch (error) {
     if (!(error instanceof ContainerRuntimeUnavailableError) || !config.fallback) throw error;
-    context.log(`provision: ${error.message}; starting the ${config.fallback.kind} environment instead, as this drill allows`);
+    context.log(
+      `provision: ${error.message}; starting the ${config.fallback.kind} environment instead, as this drill allows`,
+    );
     return config.fallback.start(context);
   }
   const choice = await chooseImage(config.image, context);
@@ -109,7 +114,16 @@ async function startContainerPostgres(config: ContainerPostgresConfig, context: 
   const name = `${RESOURCE_PREFIX}${context.runId}`;
   const sockets = await makeSocketDir({ ...label, kind: 'container-socket-dir' }, SERVER_PORT);
   try {
-    const started = await startContainer({ config, context, client, image: choice.image, sockets, password, label, name });
+    const started = await startContainer({
+      config,
+      context,
+      client,
+      image: choice.image,
+      sockets,
+      password,
+      label,
+      name,
+    });
     if (context.signal?.aborted) {
       await started.stop();
       throw new InterruptedError(context.signal.reason);
@@ -152,7 +166,10 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
   const { GenericContainer } = await import('testcontainers');
   const { cpus, memory } = client.info.containerRuntime;
   const settings = {
-    ...containerRestoreSettings({ socketDirs: [IMAGE_SOCKET_DIR, SOCKET_MOUNT], port: SERVER_PORT }, { cpus, memoryBytes: memory }),
+    ...containerRestoreSettings(
+      { socketDirs: [IMAGE_SOCKET_DIR, SOCKET_MOUNT], port: SERVER_PORT },
+      { cpus, memoryBytes: memory },
+    ),
     ...config.settings,
   };
   const address = { host: sockets.socketDir, port: SERVER_PORT };
@@ -185,18 +202,28 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
   context.log(`provision: starting container ${name} (no network; server socket in ${sockets.socketDir})`);
   const started = await container.start();
   const docker = client.container.getById(started.getId());
-  const env = new StartedContainerPostgres(started, docker, sockets, password, context.runId, config.restoreWith ?? 'auto', {
-    image,
-    container: name,
-    network: 'none',
-  });
+  const env = new StartedContainerPostgres(
+    started,
+    docker,
+    sockets,
+    password,
+    context.runId,
+    config.restoreWith ?? 'auto',
+    {
+      image,
+      container: name,
+      network: 'none',
+    },
+  );
   try {
     await env.init();
   } catch (error) {
     await env.stop();
     throw error;
   }
-  context.log(`provision: PostgreSQL ${env.version} in container ${name} (${image}), listening only on ${sockets.socketDir}`);
+  context.log(
+    `provision: PostgreSQL ${env.version} in container ${name} (${image}), listening only on ${sockets.socketDir}`,
+  );
   return env;
 }
 
@@ -221,7 +248,8 @@ async function removeQuietly(client: ContainerRuntimeClient, name: string, label
   const container = client.container.dockerode.getContainer(name);
   const info = await container.inspect().catch(() => null);
   const found = labelFromContainer(info?.Config.Labels);
-  if (!found || found.runId !== label.runId || found.ownerPid !== label.ownerPid || found.ownerHost !== hostname()) return;
+  if (!found || found.runId !== label.runId || found.ownerPid !== label.ownerPid || found.ownerHost !== hostname())
+    return;
   await container.remove({ force: true, v: true }).catch(() => {});
 }
 
@@ -252,7 +280,9 @@ class StartedContainerPostgres implements StartedEnvironment {
     const client = new pg.Client(this.connectionConfig('postgres'));
     await client.connect();
     try {
-      this.version = (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0]!;
+      this.version = (
+        await client.query<{ v: string }>("select current_setting('server_version') as v")
+      ).rows[0]!.v.split(' ')[0]!;
       await labelDisposableDatabase(client, DATABASE, this.runId);
     } finally {
       await client.end();
@@ -273,7 +303,14 @@ class StartedContainerPostgres implements StartedEnvironment {
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
     requirePgDump(restorable, 'container');
-    const inside: InsideContainer = { started: this.started, container: this.container, socketDir: SOCKET_MOUNT, port: SERVER_PORT, user: SUPERUSER, passFile: `${SECRETS_DIR}/pgpass` };
+    const inside: InsideContainer = {
+      started: this.started,
+      container: this.container,
+      socketDir: SOCKET_MOUNT,
+      port: SERVER_PORT,
+      user: SUPERUSER,
+      passFile: `${SECRETS_DIR}/pgpass`,
+    };
     await restoreDump(this, inside, restorable.dump, this.restoreWith, options);
   }
 
@@ -302,6 +339,9 @@ class StartedContainerPostgres implements StartedEnvironment {
 async function removeCrashedContainers({ log }: { readonly log: (line: string) => void }): Promise<number> {
   const { leftovers } = await findContainerLeftovers();
   for (const leftover of leftovers) await removeContainerLeftover(leftover);
-  if (leftovers.length) log(`removed ${leftovers.length} leftover container(s) of crashed runs: ${leftovers.map((l) => l.location).join(', ')}`);
+  if (leftovers.length)
+    log(
+      `removed ${leftovers.length} leftover container(s) of crashed runs: ${leftovers.map((l) => l.location).join(', ')}`,
+    );
   return leftovers.length;
 }

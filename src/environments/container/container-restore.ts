@@ -43,16 +43,26 @@ const DUMP_DIR = '/var/tmp/restore-drill';
  * @example
  * await restoreDump(env, inside, restorable.dump, 'auto', { log: console.log });
  */
-export async function restoreDump(env: StartedEnvironment, inside: InsideContainer, dump: LocalDump, restoreWith: RestoreWith, options: RestoreOptions): Promise<void> {
+export async function restoreDump(
+  env: StartedEnvironment,
+  inside: InsideContainer,
+  dump: LocalDump,
+  restoreWith: RestoreWith,
+  options: RestoreOptions,
+): Promise<void> {
   const header = await readDumpHeader(dump.path);
   if (restoreWith === 'host') return pgRestore(env, dump, options);
   if (restoreWith === 'auto') {
     const host = hostPgRestore(header.pgDumpMajor);
     if (host) {
-      options.log(`restore: the host's pg_restore ${host.version} reads this dump (pg_dump ${header.pgDumpVersion}); restoring from the host`);
+      options.log(
+        `restore: the host's pg_restore ${host.version} reads this dump (pg_dump ${header.pgDumpVersion}); restoring from the host`,
+      );
       return pgRestore(env, dump, options);
     }
-    options.log(`restore: no pg_restore ${header.pgDumpMajor} or newer on the host; running the container's pg_restore`);
+    options.log(
+      `restore: no pg_restore ${header.pgDumpMajor} or newer on the host; running the container's pg_restore`,
+    );
   }
   await assertDisposable(env.connectionConfig(), env.runId);
   await pgRestoreInContainer(env, inside, dump, header, options);
@@ -68,11 +78,22 @@ export function hostPgRestore(minMajor: number): PgBinaries | null {
   }
 }
 
-async function pgRestoreInContainer(env: StartedEnvironment, inside: InsideContainer, dump: LocalDump, header: DumpHeader, options: RestoreOptions): Promise<void> {
+async function pgRestoreInContainer(
+  env: StartedEnvironment,
+  inside: InsideContainer,
+  dump: LocalDump,
+  header: DumpHeader,
+  options: RestoreOptions,
+): Promise<void> {
   const database = env.database;
   const { container, started } = inside;
   const exec = (command: string[], onStderrLine?: (line: string) => void) =>
-    dockerExec(container, command, { user: 'root', env: { PGPASSFILE: inside.passFile, PGSSLMODE: 'disable' }, signal: options.signal, onStderrLine });
+    dockerExec(container, command, {
+      user: 'root',
+      env: { PGPASSFILE: inside.passFile, PGSSLMODE: 'disable' },
+      signal: options.signal,
+      onStderrLine,
+    });
   const version = parseToolVersion(await exec(['pg_restore', '--version']));
   const major = Number(version?.split('.')[0] ?? 0);
   if (major < header.pgDumpMajor) {
@@ -88,11 +109,24 @@ async function pgRestoreInContainer(env: StartedEnvironment, inside: InsideConta
 
   const total = options.progress ? await countTableData(exec, target) : 0;
   // Owners and privileges are restored, as on the host: missing roles get NOLOGIN stand-ins first.
-  await createStandInRoles(env.connectionConfig(), await rolesNamedInDump((args) => exec(['pg_restore', ...args]), target, options.log), env.runId, options.log);
+  await createStandInRoles(
+    env.connectionConfig(),
+    await rolesNamedInDump((args) => exec(['pg_restore', ...args]), target, options.log),
+    env.runId,
+    options.log,
+  );
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   // No --exit-on-error, as on the host: one object that fails to load must not end the restore, and its own
   // ERROR/DETAIL lines (not "a worker process died") are the evidence.
-  const args = ['--verbose', `--jobs=${jobs}`, `--host=${inside.socketDir}`, `--port=${inside.port}`, `--username=${inside.user}`, `--dbname=${database}`, target];
+  const args = [
+    '--verbose',
+    `--jobs=${jobs}`,
+    `--host=${inside.socketDir}`,
+    `--port=${inside.port}`,
+    `--username=${inside.user}`,
+    `--dbname=${database}`,
+    target,
+  ];
   options.log(`restoring ${dump.format} dump with the container's pg_restore ${version} (${jobs} jobs)`);
   let tables = 0;
   const errors = new RestoreErrorLog();
@@ -113,7 +147,9 @@ async function pgRestoreInContainer(env: StartedEnvironment, inside: InsideConta
 
 async function countTableData(exec: (command: string[]) => Promise<string>, path: string): Promise<number> {
   try {
-    return (await exec(['pg_restore', '--list', path])).split('\n').filter((line) => /^\d+; \d+ \d+ TABLE DATA /.test(line)).length;
+    return (await exec(['pg_restore', '--list', path]))
+      .split('\n')
+      .filter((line) => /^\d+; \d+ \d+ TABLE DATA /.test(line)).length;
   } catch {
     return 0;
   }

@@ -42,5 +42,8 @@ export function containerRestoreSettings(
  * settingsArgs({ fsync: false, port: 5432 }); // ['-c', 'fsync=off', '-c', 'port=5432']
  */
 export function settingsArgs(settings: Readonly<Record<string, SettingValue>>): string[] {
-  return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value)}`]);
+  return Object.entries(settings).flatMap(([name, value]) => [
+    '-c',
+    `${name}=${typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value)}`,
+  ]);
 }

@@ -27,7 +27,11 @@ export interface DockerExecOptions {
  * @example
  * const version = await dockerExec(container, ['pg_restore', '--version']);
  */
-export async function dockerExec(container: DockerContainer, command: readonly string[], options: DockerExecOptions = {}): Promise<string> {
+export async function dockerExec(
+  container: DockerContainer,
+  command: readonly string[],
+  options: DockerExecOptions = {},
+): Promise<string> {
   if (options.signal?.aborted) throw new InterruptedError(options.signal.reason);
   const exec = await container.exec({
     Cmd: [...command],
@@ -40,7 +44,9 @@ export async function dockerExec(container: DockerContainer, command: readonly s
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   // dockerode types its modem as `any`; demuxStream splits the multiplexed exec stream into stdout and stderr.
-  const modem = container.modem as { demuxStream(stream: NodeJS.ReadableStream, out: NodeJS.WritableStream, err: NodeJS.WritableStream): void };
+  const modem = container.modem as {
+    demuxStream(stream: NodeJS.ReadableStream, out: NodeJS.WritableStream, err: NodeJS.WritableStream): void;
+  };
   modem.demuxStream(stream, stdout, stderr);
   let out = '';
   let tail: string[] = [];
@@ -78,7 +84,12 @@ export async function dockerExec(container: DockerContainer, command: readonly s
   }
   const { ExitCode } = await exec.inspect();
   if (ExitCode !== 0) {
-    throw new CommandFailedError(command[0] ?? 'exec', ExitCode ?? null, redact(tail.slice(-20).join('\n')), options.hint);
+    throw new CommandFailedError(
+      command[0] ?? 'exec',
+      ExitCode ?? null,
+      redact(tail.slice(-20).join('\n')),
+      options.hint,
+    );
   }
   return out;
 }

@@ -22,7 +22,12 @@ beforeAll(async () => {
   signingKey = generateKeyPair(join(dir, 'keys')).privatePath;
   await using shop = await startShopDatabase();
   const c = shop.environment.connectionConfig();
-  dump = (await dumpWithManifest(`postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`, join(dir, 'shop.dump'))).path;
+  dump = (
+    await dumpWithManifest(
+      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
+      join(dir, 'shop.dump'),
+    )
+  ).path;
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -33,11 +38,17 @@ describe('no container runtime reachable', () => {
     const previous = process.env.DOCKER_HOST;
     process.env.DOCKER_HOST = deadSocket;
     try {
-      const start = containerPostgres({ image: 'postgres:15' }).start({ runId: newRunId(), drillName: 'no engine', log: () => {} });
+      const start = containerPostgres({ image: 'postgres:15' }).start({
+        runId: newRunId(),
+        drillName: 'no engine',
+        log: () => {},
+      });
       await expect(start).rejects.toBeInstanceOf(ContainerRuntimeUnavailableError);
       await expect(start).rejects.toMatchObject({
         message: `no container runtime reachable at DOCKER_HOST=${deadSocket}`,
-        hint: expect.stringMatching(/^start Docker or set DOCKER_HOST to a running engine — or restore into the local environment instead: localPostgres\(\)/),
+        hint: expect.stringMatching(
+          /^start Docker or set DOCKER_HOST to a running engine — or restore into the local environment instead: localPostgres\(\)/,
+        ),
         exitCode: 2,
       });
     } finally {
@@ -47,20 +58,38 @@ describe('no container runtime reachable', () => {
   });
 
   const check = (extra: string[]) =>
-    runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', signingKey, '--environment', 'container', ...extra], {
-      env: { DOCKER_HOST: deadSocket },
-    });
+    runCli(
+      [
+        'check',
+        '--dump',
+        dump,
+        '--report-dir',
+        join(dir, 'reports'),
+        '--signing-key',
+        signingKey,
+        '--environment',
+        'container',
+        ...extra,
+      ],
+      {
+        env: { DOCKER_HOST: deadSocket },
+      },
+    );
 
   test('check --environment container reports the missing runtime as the reason the drill could not run', async () => {
     const out = await check([]);
     expect(out.code).toBe(1);
-    expect(out.stderr).toMatch(/provision: no container runtime reachable at DOCKER_HOST=unix:\/\/\S+ \(start Docker or set DOCKER_HOST/);
+    expect(out.stderr).toMatch(
+      /provision: no container runtime reachable at DOCKER_HOST=unix:\/\/\S+ \(start Docker or set DOCKER_HOST/,
+    );
     expect(out.stdout).toMatch(/no container runtime reachable/);
   });
 
   test('check --fallback-local restores into the local environment instead, says so, and passes', async () => {
     const out = await check(['--fallback-local']);
-    expect(out.stderr).toMatch(/provision: no container runtime reachable at DOCKER_HOST=\S+; starting the local-postgres environment instead, as this drill allows/);
+    expect(out.stderr).toMatch(
+      /provision: no container runtime reachable at DOCKER_HOST=\S+; starting the local-postgres environment instead, as this drill allows/,
+    );
     expect(out.stdout).toContain('PASSED');
     expect(out.code).toBe(0);
   });
@@ -68,6 +97,8 @@ describe('no container runtime reachable', () => {
   test('--image or --fallback-local without --environment container is a usage error', async () => {
     const out = await runCli(['check', '--dump', dump, '--image', 'postgres:16']);
     expect(out.code).toBe(2);
-    expect(out.stderr).toBe('restore-drill: --image and --fallback-local apply to --environment container only — add --environment container, or leave them out\n');
+    expect(out.stderr).toBe(
+      'restore-drill: --image and --fallback-local apply to --environment container only — add --environment container, or leave them out\n',
+    );
   });
 });

@@ -66,7 +66,10 @@ async function runtimeUnavailable(cause: unknown): Promise<ContainerRuntimeUnava
   const where = process.env.DOCKER_HOST
     ? `at DOCKER_HOST=${process.env.DOCKER_HOST}`
     : 'at the default sockets (/var/run/docker.sock, the rootless and Podman sockets; DOCKER_HOST is not set)';
-  const detail = cause instanceof Error && !/Could not find a working container runtime strategy/.test(cause.message) ? ` (${cause.message})` : '';
+  const detail =
+    cause instanceof Error && !/Could not find a working container runtime strategy/.test(cause.message)
+      ? ` (${cause.message})`
+      : '';
   return new ContainerRuntimeUnavailableError(
     `no container runtime reachable ${where}${detail}`,
     'start Docker or set DOCKER_HOST to a running engine — or restore into the local environment instead: ' +

@@ -18,7 +18,11 @@ afterAll(() => rm(parent, { recursive: true, force: true }));
 async function start(cacheDir: string, config: LocalPostgresConfig = {}) {
   process.env.RESTORE_DRILL_CACHE_DIR = cacheDir;
   const lines: string[] = [];
-  const env = await localPostgres(config).start({ runId: newRunId(), drillName: 'template test', log: (line) => lines.push(line) });
+  const env = await localPostgres(config).start({
+    runId: newRunId(),
+    drillName: 'template test',
+    log: (line) => lines.push(line),
+  });
   return { env, lines };
 }
 
@@ -44,7 +48,10 @@ describe('cached initdb template', () => {
 
       // Both have the drill's database, labelled with their own run id.
       for (const { env } of [first, second]) {
-        const [row] = await query(env.connectionConfig(), "select current_database() as db, shobj_description(oid, 'pg_database') as label from pg_database where datname = current_database()");
+        const [row] = await query(
+          env.connectionConfig(),
+          "select current_database() as db, shobj_description(oid, 'pg_database') as label from pg_database where datname = current_database()",
+        );
         expect(row).toEqual({ db: 'restored', label: `restore-drill disposable database of run ${env.runId}` });
       }
       // A copy's password opens that copy only.
@@ -57,7 +64,9 @@ describe('cached initdb template', () => {
       await query(a, 'create table restored_here as select 1 as x');
       const third = await start(cache);
       try {
-        expect(await query(third.env.connectionConfig(), "select to_regclass('restored_here') as t")).toEqual([{ t: null }]);
+        expect(await query(third.env.connectionConfig(), "select to_regclass('restored_here') as t")).toEqual([
+          { t: null },
+        ]);
       } finally {
         await third.env.stop();
       }
@@ -73,12 +82,19 @@ describe('cached initdb template', () => {
       const [name] = await readdir(cache);
       const template = join(cache, name!);
       expect((await lstat(cache)).mode & 0o777).toBe(0o700);
-      for (const path of [template, join(template, 'data'), join(template, 'data', 'pg_hba.conf'), join(template, 'digest')]) {
+      for (const path of [
+        template,
+        join(template, 'data'),
+        join(template, 'data', 'pg_hba.conf'),
+        join(template, 'digest'),
+      ]) {
         expect((await lstat(path)).uid).toBe(process.getuid!());
       }
       expect(await treeDigest(join(template, 'data'))).toBe((await readFile(join(template, 'digest'), 'utf8')).trim());
       // The server cannot even see it: the sandbox shows no host folder but its own.
-      await expect(query(env.connectionConfig(), `select pg_ls_dir('${cache}')`)).rejects.toThrow(/could not open directory.*No such file or directory/);
+      await expect(query(env.connectionConfig(), `select pg_ls_dir('${cache}')`)).rejects.toThrow(
+        /could not open directory.*No such file or directory/,
+      );
     } finally {
       await env.stop();
     }
@@ -92,11 +108,17 @@ describe('cached initdb template', () => {
     await appendFile(hba, '\nlocal all all trust\n'); // what a poisoned template would carry
     const { env, lines } = await start(cache);
     try {
-      expect(lines.join('\n')).toMatch(/cached initdb template .* changed since it was made .* discarded, making it again/);
-      await expect(query({ ...env.connectionConfig(), password: 'wrong' }, 'select 1')).rejects.toThrow(/password authentication failed/);
+      expect(lines.join('\n')).toMatch(
+        /cached initdb template .* changed since it was made .* discarded, making it again/,
+      );
+      await expect(query({ ...env.connectionConfig(), password: 'wrong' }, 'select 1')).rejects.toThrow(
+        /password authentication failed/,
+      );
       expect(await readFile(hba, 'utf8')).not.toMatch(/trust\s*$/);
       const [again] = await readdir(cache);
-      expect(await treeDigest(join(cache, again!, 'data'))).toBe((await readFile(join(cache, again!, 'digest'), 'utf8')).trim());
+      expect(await treeDigest(join(cache, again!, 'data'))).toBe(
+        (await readFile(join(cache, again!, 'digest'), 'utf8')).trim(),
+      );
     } finally {
       await env.stop();
     }
@@ -120,7 +142,8 @@ describe('cached initdb template', () => {
     const cache = join(parent, 'parallel-cache');
     const started = await Promise.all([start(cache), start(cache), start(cache)]);
     try {
-      for (const { env } of started) expect(await query(env.connectionConfig(), 'select 1 as one')).toEqual([{ one: 1 }]);
+      for (const { env } of started)
+        expect(await query(env.connectionConfig(), 'select 1 as one')).toEqual([{ one: 1 }]);
       expect((await readdir(cache)).filter((name) => !name.startsWith('building-'))).toHaveLength(1);
     } finally {
       await Promise.all(started.map(({ env }) => env.stop()));
@@ -133,7 +156,9 @@ describe('cached initdb template', () => {
     await chmod(cache, 0o777); // owned by the right user: only the mode is wrong
     const { env, lines } = await start(cache);
     try {
-      expect(lines.join('\n')).toMatch(/not using a cached initdb template \(.*open-cache is open to other users \(mode 777, should be 700\)\)/);
+      expect(lines.join('\n')).toMatch(
+        /not using a cached initdb template \(.*open-cache is open to other users \(mode 777, should be 700\)\)/,
+      );
       expect(lines.join('\n')).toMatch(/provision: initdb /);
       expect(await readdir(cache)).toEqual([]);
       expect(await query(env.connectionConfig(), 'select current_database() as db')).toEqual([{ db: 'restored' }]);

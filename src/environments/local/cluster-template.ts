@@ -59,19 +59,33 @@ export async function copyClusterTemplate(init: ClusterInit, dataDir: string): P
   const problem = await ensurePrivateDir(cache);
   if (problem) return problem;
   const key = createHash('sha256')
-    .update(JSON.stringify([TEMPLATE_LAYOUT, init.bins.path('initdb'), init.bins.version, init.superuser, init.database, init.initdbArgs]))
+    .update(
+      JSON.stringify([
+        TEMPLATE_LAYOUT,
+        init.bins.path('initdb'),
+        init.bins.version,
+        init.superuser,
+        init.database,
+        init.initdbArgs,
+      ]),
+    )
     .digest('hex')
     .slice(0, 16);
   const template = join(cache, `pg${init.bins.version}-${key}`);
   const run: RunOptions = { signal: init.signal, cwd: cache };
   const expected = await readFile(join(template, DIGEST_FILE), 'utf8').catch(() => null);
   if (expected && (await isDirectory(join(template, 'data')))) {
-    const [actual] = await Promise.all([treeDigest(join(template, 'data')), copyDataDir(join(template, 'data'), dataDir, run)]);
+    const [actual] = await Promise.all([
+      treeDigest(join(template, 'data')),
+      copyDataDir(join(template, 'data'), dataDir, run),
+    ]);
     if (actual === expected.trim()) {
       if (init.owner) await runCommand('chown', ['-R', `${init.owner.uid}:${init.owner.gid}`, dataDir], run);
       return null;
     }
-    init.log(`provision: the cached initdb template ${template} changed since it was made (digest ${actual.slice(0, 12)}…, recorded ${expected.trim().slice(0, 12)}…): discarded, making it again`);
+    init.log(
+      `provision: the cached initdb template ${template} changed since it was made (digest ${actual.slice(0, 12)}…, recorded ${expected.trim().slice(0, 12)}…): discarded, making it again`,
+    );
     await rm(template, { recursive: true, force: true });
     await emptyDir(dataDir);
   } else if (await isDirectory(template)) {
@@ -96,7 +110,10 @@ async function makeTemplate(init: ClusterInit, dataDir: string, cache: string, t
   try {
     await mkdir(building, { mode: 0o700 });
     // Not -p: the copy belongs to this process's user, not to the server identity that made the original.
-    await runCommand('cp', ['-R', '--preserve=mode,timestamps', dataDir, join(building, 'data')], { signal: init.signal, cwd: cache });
+    await runCommand('cp', ['-R', '--preserve=mode,timestamps', dataDir, join(building, 'data')], {
+      signal: init.signal,
+      cwd: cache,
+    });
     await writeFile(join(building, DIGEST_FILE), `${await treeDigest(join(building, 'data'))}\n`, { mode: 0o600 });
     await rename(building, template).catch(async (error: NodeJS.ErrnoException) => {
       // Another drill made the same template meanwhile: keep theirs.
@@ -132,7 +149,14 @@ export async function treeDigest(root: string): Promise<string> {
   };
   await walk(root, '');
   // sha1 is the fastest hash with CPU support here; the outer digest is SHA-256.
-  const sums = await mapLimit(files, 16, async (path) => `${path}\0${createHash('sha1').update(await readFile(join(root, path))).digest('hex')}`);
+  const sums = await mapLimit(
+    files,
+    16,
+    async (path) =>
+      `${path}\0${createHash('sha1')
+        .update(await readFile(join(root, path)))
+        .digest('hex')}`,
+  );
   return createHash('sha256').update(entries.join('\n')).update('\n\n').update(sums.join('\n')).digest('hex');
 }
 
@@ -164,7 +188,8 @@ async function removeAbandonedBuilds(cache: string): Promise<void> {
   for (const name of await readdir(cache).catch(() => [] as string[])) {
     if (!name.startsWith(BUILDING)) continue;
     const info = await lstat(join(cache, name)).catch(() => null);
-    if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm(join(cache, name), { recursive: true, force: true });
+    if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS)
+      await rm(join(cache, name), { recursive: true, force: true });
   }
 }
 
@@ -182,7 +207,8 @@ async function ensurePrivateDir(dir: string): Promise<string | null> {
   const info = await lstat(dir);
   if (!info.isDirectory()) return `${dir} is not a directory`;
   if (uid !== undefined && info.uid !== uid) return `${dir} is owned by uid ${info.uid}, not ${uid}`;
-  if ((info.mode & 0o077) !== 0) return `${dir} is open to other users (mode ${(info.mode & 0o777).toString(8)}, should be 700)`;
+  if ((info.mode & 0o077) !== 0)
+    return `${dir} is open to other users (mode ${(info.mode & 0o777).toString(8)}, should be 700)`;
   return null;
 }
 

@@ -23,7 +23,9 @@ test('a cluster of a killed run is found and removed by cleanup; a foreign look-
     process.stdout.write('started\\n');
     setInterval(() => {}, 1000);
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d) => String(d).includes('started') && resolve());
     child.on('exit', (code) => reject(new Error(`child exited ${code}`)));
@@ -55,7 +57,14 @@ describe('traps: nothing that is not provably ours is deleted', () => {
   /** A pid above any pid_max: its owner is gone. */
   const deadPid = 2_147_483_646;
   const label = (runId: string) =>
-    JSON.stringify({ tool: 'restore-drill', kind: 'local-postgres', runId, drillName: 'trap', ownerPid: deadPid, createdAt: '2026-01-01T00:00:00Z' });
+    JSON.stringify({
+      tool: 'restore-drill',
+      kind: 'local-postgres',
+      runId,
+      drillName: 'trap',
+      ownerPid: deadPid,
+      createdAt: '2026-01-01T00:00:00Z',
+    });
 
   /** Another user's files (made by root, handed to `nobody`), which cleanup must never reach. */
   async function victim(root: string): Promise<string> {
@@ -65,12 +74,16 @@ describe('traps: nothing that is not provably ours is deleted', () => {
     await writeFile(join(dir, 'deep', 'more.txt'), 'keep me too');
     // A genuine-looking label in it, so only the symlink check stands between cleanup and these files.
     await writeFile(join(dir, LABEL_FILE), label('victim'));
-    if (isRoot) for (const p of [dir, join(dir, 'deep'), join(dir, 'precious.txt'), join(dir, 'deep', 'more.txt')]) await chown(p, nobody.uid, nobody.gid);
+    if (isRoot)
+      for (const p of [dir, join(dir, 'deep'), join(dir, 'precious.txt'), join(dir, 'deep', 'more.txt')])
+        await chown(p, nobody.uid, nobody.gid);
     return dir;
   }
 
   const intact = (dir: string) =>
-    existsSync(join(dir, 'precious.txt')) && existsSync(join(dir, 'deep', 'more.txt')) && existsSync(join(dir, LABEL_FILE));
+    existsSync(join(dir, 'precious.txt')) &&
+    existsSync(join(dir, 'deep', 'more.txt')) &&
+    existsSync(join(dir, LABEL_FILE));
 
   test('a restore-drill-* symlink to another directory is skipped and nothing is deleted through it', async () => {
     parent = await mkdtemp(join(tmpdir(), 'leftovers-test-'));
@@ -117,7 +130,8 @@ describe('traps: nothing that is not provably ours is deleted', () => {
     await mkdir(forged, { mode: 0o700 });
     await writeFile(join(forged, LABEL_FILE), label('forged'));
     await writeFile(join(forged, 'precious.txt'), 'keep me');
-    for (const p of [forged, join(forged, LABEL_FILE), join(forged, 'precious.txt')]) await chown(p, nobody.uid, nobody.gid);
+    for (const p of [forged, join(forged, LABEL_FILE), join(forged, 'precious.txt')])
+      await chown(p, nobody.uid, nobody.gid);
     const skipped: string[] = [];
     expect(await findLocalLeftovers({ parentDir: parent, onSkip: (_l, r) => skipped.push(r) })).toEqual([]);
     expect(skipped).toEqual([`its label is owned by uid ${nobody.uid}, not by this user or root`]);
@@ -134,7 +148,9 @@ describe('traps: nothing that is not provably ours is deleted', () => {
     await symlink(target, join(ours, 'top-link'));
     if (isRoot) await chown(join(ours, 'data'), nobody.uid, nobody.gid); // the server's account owned its data dir
     const leftovers = await findLocalLeftovers({ parentDir: parent });
-    expect(leftovers.map((l) => [l.location, l.label.runId, l.reason])).toEqual([[ours, 'ours', `owner process ${deadPid} is gone`]]);
+    expect(leftovers.map((l) => [l.location, l.label.runId, l.reason])).toEqual([
+      [ours, 'ours', `owner process ${deadPid} is gone`],
+    ]);
     await removeLocalLeftover(leftovers[0]!);
     expect(existsSync(ours)).toBe(false);
     expect(intact(target)).toBe(true);
@@ -149,7 +165,9 @@ describe('traps: nothing that is not provably ours is deleted', () => {
     const [leftover] = await findLocalLeftovers({ parentDir: parent });
     await rename(ours, join(parent, 'moved-away'));
     await symlink(target, ours);
-    await expect(removeLocalLeftover(leftover!)).rejects.toThrow(/not removing .*restore-drill-swapped: it is a symlink/);
+    await expect(removeLocalLeftover(leftover!)).rejects.toThrow(
+      /not removing .*restore-drill-swapped: it is a symlink/,
+    );
     expect(intact(target)).toBe(true);
   });
 

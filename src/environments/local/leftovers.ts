@@ -29,7 +29,14 @@ export async function findLocalLeftovers(options: LeftoverOptions = {}): Promise
     const ownerGone = !processAlive(label.ownerPid);
     if (options.olderThanSeconds !== undefined) {
       if (!(ageSeconds >= options.olderThanSeconds)) continue;
-      found.push({ kind: label.kind, location, label, reason: ownerGone ? `owner process ${label.ownerPid} is gone` : `older than the limit (${Math.round(ageSeconds)}s)` });
+      found.push({
+        kind: label.kind,
+        location,
+        label,
+        reason: ownerGone
+          ? `owner process ${label.ownerPid} is gone`
+          : `older than the limit (${Math.round(ageSeconds)}s)`,
+      });
     } else if (ownerGone) {
       found.push({ kind: label.kind, location, label, reason: `owner process ${label.ownerPid} is gone` });
     }
@@ -54,7 +61,9 @@ const MAX_LABEL_BYTES = 64 * 1024;
  * const checked = await checkOwnLeftover('/tmp/restore-drill-rd20261123t175226z-3f9a1c-AbC123');
  * if ('reason' in checked) console.log(`left alone: ${checked.reason}`); // `unlabelled`: not even claimed as ours
  */
-export async function checkOwnLeftover(location: string): Promise<{ label: ResourceLabel } | { reason: string; unlabelled?: boolean }> {
+export async function checkOwnLeftover(
+  location: string,
+): Promise<{ label: ResourceLabel } | { reason: string; unlabelled?: boolean }> {
   const dir = await lstat(location).catch(() => null);
   if (!dir) return { reason: 'it is gone', unlabelled: true };
   if (dir.isSymbolicLink()) return { reason: 'it is a symlink' };
@@ -66,12 +75,16 @@ export async function checkOwnLeftover(location: string): Promise<{ label: Resou
  * {@link checkOwnLeftover}'s checks of a directory already known not to be a symlink: `location` may name it
  * through an open handle (`/proc/self/fd/N`), so the label read is the one in the directory that was opened.
  */
-async function checkOwnDirectory(location: string, dir: Stats): Promise<{ label: ResourceLabel } | { reason: string; unlabelled?: boolean }> {
+async function checkOwnDirectory(
+  location: string,
+  dir: Stats,
+): Promise<{ label: ResourceLabel } | { reason: string; unlabelled?: boolean }> {
   const me = process.getuid?.() ?? 0;
   const trusted = (uid: number) => uid === me || uid === 0;
   // Root made the directory and then handed it to the server's account (the label stays root's).
   if (!trusted(dir.uid) && me !== 0) return { reason: `it is owned by uid ${dir.uid}, not by this user (${me})` };
-  if ((dir.mode & 0o022) !== 0) return { reason: `it is writable by other users (mode ${(dir.mode & 0o777).toString(8)})` };
+  if ((dir.mode & 0o022) !== 0)
+    return { reason: `it is writable by other users (mode ${(dir.mode & 0o777).toString(8)})` };
 
   let handle;
   try {
@@ -79,19 +92,33 @@ async function checkOwnDirectory(location: string, dir: Stats): Promise<{ label:
     handle = await open(join(location, LABEL_FILE), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    return { reason: code === 'ELOOP' ? 'its label is a symlink' : code === 'ENOENT' ? 'it has no restore-drill label' : `its label cannot be read (${code})`, unlabelled: code === 'ENOENT' };
+    return {
+      reason:
+        code === 'ELOOP'
+          ? 'its label is a symlink'
+          : code === 'ENOENT'
+            ? 'it has no restore-drill label'
+            : `its label cannot be read (${code})`,
+      unlabelled: code === 'ENOENT',
+    };
   }
   try {
     const info = await handle.stat();
     if (!info.isFile()) return { reason: 'its label is not a regular file' };
     if (info.nlink !== 1) return { reason: 'its label has other hard links' };
     if (!trusted(info.uid)) return { reason: `its label is owned by uid ${info.uid}, not by this user or root` };
-    if (!trusted(dir.uid) && info.uid !== 0) return { reason: `it is owned by uid ${dir.uid} and its label is not root's` };
+    if (!trusted(dir.uid) && info.uid !== 0)
+      return { reason: `it is owned by uid ${dir.uid} and its label is not root's` };
     if ((info.mode & 0o022) !== 0) return { reason: 'its label is writable by other users' };
     if (info.size > MAX_LABEL_BYTES) return { reason: 'its label is too large to be ours' };
     const { buffer, bytesRead } = await handle.read({ buffer: Buffer.alloc(MAX_LABEL_BYTES), position: 0 });
     const label = JSON.parse(buffer.subarray(0, bytesRead).toString('utf8')) as ResourceLabel;
-    if (label?.tool !== 'restore-drill' || typeof label.ownerPid !== 'number' || !Number.isInteger(label.ownerPid) || label.ownerPid <= 0) {
+    if (
+      label?.tool !== 'restore-drill' ||
+      typeof label.ownerPid !== 'number' ||
+      !Number.isInteger(label.ownerPid) ||
+      label.ownerPid <= 0
+    ) {
       return { reason: 'its label is not a restore-drill label' };
     }
     return { label };
@@ -118,7 +145,11 @@ export async function removeLocalLeftover(leftover: Leftover): Promise<void> {
   await killProcessesNaming(leftover.location);
   const verify = async (at: string, dir: Stats) => {
     const again = await checkOwnDirectory(at, dir);
-    return 'reason' in again ? again.reason : again.label.runId === checked.label.runId ? null : 'its label changed since it was checked';
+    return 'reason' in again
+      ? again.reason
+      : again.label.runId === checked.label.runId
+        ? null
+        : 'its label changed since it was checked';
   };
   // The label goes last, as in the reaper: a directory that could not be removed stays known as ours.
   await removeOwnTree(leftover.location, { verify, last: [LABEL_FILE] });

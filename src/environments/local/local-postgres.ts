@@ -20,7 +20,13 @@ import { physicalMethodFor } from './physical-methods.ts';
 import { runCommand, type OsUser } from '../../postgres/run-command.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { registerSecret } from '../../util/redact.ts';
-import type { Environment, EnvironmentContext, RestoreOptions, SandboxViolations, StartedEnvironment } from '../environment.ts';
+import type {
+  Environment,
+  EnvironmentContext,
+  RestoreOptions,
+  SandboxViolations,
+  StartedEnvironment,
+} from '../environment.ts';
 import { copyClusterTemplate, templateCacheDir, type ClusterInit } from './cluster-template.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
 import { startReaper } from './reaper.ts';
@@ -124,7 +130,10 @@ function confValue(value: string | number | boolean): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-async function startLocalPostgres(config: LocalPostgresConfig, context: EnvironmentContext): Promise<StartedEnvironment> {
+async function startLocalPostgres(
+  config: LocalPostgresConfig,
+  context: EnvironmentContext,
+): Promise<StartedEnvironment> {
   // `binDir` is passed as a value: setting RESTORE_DRILL_PG_BIN would reach every drill of the process.
   const bins = findPgBinaries({ tools: [...SERVER_TOOLS, 'pg_restore'], binDir: config.binDir });
   const sandboxed = sandboxWanted(config.sandbox);
@@ -194,7 +203,11 @@ class StartedLocalPostgres implements StartedEnvironment {
         'choose a shorter parent folder (parentDir, or TMPDIR)',
       );
     }
-    const sandbox = (this.sandbox = await makeServerSandbox({ enabled: sandboxed, bins: this.bins, clusterDir: this.dir }));
+    const sandbox = (this.sandbox = await makeServerSandbox({
+      enabled: sandboxed,
+      bins: this.bins,
+      clusterDir: this.dir,
+    }));
     this.facts = { sandbox: sandbox.description };
     const owner = sandbox.owner;
     for (const path of [this.dataDir, this.socketDir]) {
@@ -212,7 +225,10 @@ class StartedLocalPostgres implements StartedEnvironment {
         );
       }
     }
-    const how = sandbox.mechanism === 'none' ? `unsandboxed${owner ? ` as user ${owner.name}` : ''}` : `in a sandbox (${sandbox.description})`;
+    const how =
+      sandbox.mechanism === 'none'
+        ? `unsandboxed${owner ? ` as user ${owner.name}` : ''}`
+        : `in a sandbox (${sandbox.description})`;
     const templated = config.template !== false && (await this.fromTemplate(context, how));
     if (!templated) {
       log(`provision: initdb ${this.bins.version} in ${this.dir} ${how}`);
@@ -220,13 +236,20 @@ class StartedLocalPostgres implements StartedEnvironment {
     }
     const tuning = config.tuning === 'none' ? {} : restoreTuning();
     const settings = { ...tuning, ...connectionSettings(this.socketDir), ...config.settings };
-    const conf = Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`).join('\n');
-    await appendFile(join(this.dataDir, 'postgresql.conf'), `\n# restore-drill: disposable cluster of run ${this.runId}\n${conf}\n`);
+    const conf = Object.entries(settings)
+      .map(([k, v]) => `${k} = ${confValue(v)}`)
+      .join('\n');
+    await appendFile(
+      join(this.dataDir, 'postgresql.conf'),
+      `\n# restore-drill: disposable cluster of run ${this.runId}\n${conf}\n`,
+    );
     await this.startServer(signal);
     const client = new pg.Client(this.connectionConfig('postgres'));
     await client.connect();
     try {
-      this.version = (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0]!;
+      this.version = (
+        await client.query<{ v: string }>("select current_setting('server_version') as v")
+      ).rows[0]!.v.split(' ')[0]!;
       if (!templated) await client.query(`create database ${DATABASE}`); // a template copy has it
       await labelDisposableDatabase(client, DATABASE, this.runId);
     } finally {
@@ -241,7 +264,9 @@ class StartedLocalPostgres implements StartedEnvironment {
    * takes the whole server with it. Its output goes to `server.log`, a file the server cannot open itself.
    */
   private async startServer(signal: AbortSignal | undefined): Promise<void> {
-    const command = this.sandbox!.command('server', this.bins.path('postgres'), ['-D', this.dataDir], { writable: [this.dataDir, this.socketDir] });
+    const command = this.sandbox!.command('server', this.bins.path('postgres'), ['-D', this.dataDir], {
+      writable: [this.dataDir, this.socketDir],
+    });
     const logFile = await open(this.logPath, 'a', 0o600);
     try {
       const child = spawn(command.file, command.args, {
@@ -285,7 +310,10 @@ class StartedLocalPostgres implements StartedEnvironment {
     if (owner) await chown(pwfile, owner.uid, owner.gid);
     try {
       const args = ['-D', this.dataDir, '-U', SUPERUSER, `--pwfile=${pwfile}`, ...INITDB_ARGS];
-      const command = this.sandbox!.command('initdb', this.bins.path('initdb'), args, { writable: [this.dataDir], readable: [pwfile] });
+      const command = this.sandbox!.command('initdb', this.bins.path('initdb'), args, {
+        writable: [this.dataDir],
+        readable: [pwfile],
+      });
       await runCommand(command.file, command.args, {
         user: command.user,
         env: command.env,
@@ -303,7 +331,14 @@ class StartedLocalPostgres implements StartedEnvironment {
   private async singleUser(statement: string, signal: AbortSignal | undefined): Promise<void> {
     const args = ['--single', '-F', '-D', this.dataDir, '-c', 'log_min_messages=warning', 'postgres'];
     const command = this.sandbox!.command('server', this.bins.path('postgres'), args, { writable: [this.dataDir] });
-    const output = await runCommand(command.file, command.args, { user: command.user, env: command.env, inheritEnv: false, signal, cwd: '/', input: `${statement};\n` });
+    const output = await runCommand(command.file, command.args, {
+      user: command.user,
+      env: command.env,
+      inheritEnv: false,
+      signal,
+      cwd: '/',
+      input: `${statement};\n`,
+    });
     // Single-user mode reports a failed statement on its output but still exits 0.
     const error = /(?:^|\n)\s*(?:ERROR|FATAL|PANIC):\s*(.*)/.exec(`${output.stdout}\n${output.stderr}`);
     if (error) throw new Error(`postgres --single: ${error[1]}`);
@@ -327,13 +362,18 @@ class StartedLocalPostgres implements StartedEnvironment {
       log(`provision: copy of the initdb template in ${templateCacheDir()} into ${this.dir}, started ${how}`);
       const problem = await copyClusterTemplate(init, this.dataDir);
       if (!problem) {
-        await this.singleUser(`alter role ${pg.escapeIdentifier(SUPERUSER)} password ${pg.escapeLiteral(this.password)}`, signal);
+        await this.singleUser(
+          `alter role ${pg.escapeIdentifier(SUPERUSER)} password ${pg.escapeLiteral(this.password)}`,
+          signal,
+        );
         return true;
       }
       log(`provision: not using a cached initdb template (${problem})`);
     } catch (error) {
       if (signal?.aborted) throw error;
-      log(`provision: the cached initdb template did not work (${(error as Error).message.split('\n')[0]}); running initdb`);
+      log(
+        `provision: the cached initdb template did not work (${(error as Error).message.split('\n')[0]}); running initdb`,
+      );
     }
     await rm(this.dataDir, { recursive: true, force: true });
     await mkdir(this.dataDir, { mode: 0o700 });
@@ -357,7 +397,10 @@ class StartedLocalPostgres implements StartedEnvironment {
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
     const physical = physicalMethodFor(restorable);
     if (physical) {
-      this.facts = { ...this.facts, ...(await restorePhysical(this.physicalCluster(), physical.method, physical.target, options)) };
+      this.facts = {
+        ...this.facts,
+        ...(await restorePhysical(this.physicalCluster(), physical.method, physical.target, options)),
+      };
       this.version = await this.serverVersion(physical.database);
       this.database = physical.database;
       return;
@@ -389,11 +432,18 @@ class StartedLocalPostgres implements StartedEnvironment {
     const client = new pg.Client(this.connectionConfig('postgres'));
     await client.connect();
     try {
-      const names = (await client.query<{ datname: string }>('select datname from pg_database where datallowconn order by 1')).rows.map((r) => r.datname);
+      const names = (
+        await client.query<{ datname: string }>('select datname from pg_database where datallowconn order by 1')
+      ).rows.map((r) => r.datname);
       if (!names.includes(database)) {
-        throw new ConfigError(`the physical backup has no database "${database}" (it has ${names.join(', ')})`, 'set the source\'s database to one of them');
+        throw new ConfigError(
+          `the physical backup has no database "${database}" (it has ${names.join(', ')})`,
+          "set the source's database to one of them",
+        );
       }
-      return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0]!;
+      return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(
+        ' ',
+      )[0]!;
     } finally {
       await client.end();
     }
@@ -475,4 +525,3 @@ export async function killPostmaster(dataDir: string): Promise<boolean> {
   process.kill(pid, 'SIGKILL');
   return true;
 }
-

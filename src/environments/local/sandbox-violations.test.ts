@@ -27,7 +27,7 @@ test('a blocked program, file and connection are each named with the function an
     `\tCOPY items, line 1: "1\titem 1"`,
     at('STATEMENT', 'COPY public.items (id, label) FROM stdin;'),
     at('ERROR', 'could not open file "/tmp/outside/environment.txt" for writing: Read-only file system'),
-    at('CONTEXT', 'SQL statement "copy (select \'x\') to \'/tmp/outside/environment.txt\'"'),
+    at('CONTEXT', "SQL statement \"copy (select 'x') to '/tmp/outside/environment.txt'\""),
     `\tPL/pgSQL function public.label_key(text) line 7 at EXECUTE`,
     at('STATEMENT', 'CREATE INDEX items_label_key ON public.items USING btree (public.label_key(label));'),
     at('ERROR', 'could not establish connection'),
@@ -35,13 +35,21 @@ test('a blocked program, file and connection are each named with the function an
     at('STATEMENT', 'REFRESH MATERIALIZED VIEW public.item_totals;'),
   ]);
   expect(found).toEqual([
-    { attempt: 'run a program (id > /tmp/x)', object: 'function public.label_ok(text) during COPY public.items', message: 'could not execute command "id > /tmp/x": Cannot allocate memory' },
+    {
+      attempt: 'run a program (id > /tmp/x)',
+      object: 'function public.label_ok(text) during COPY public.items',
+      message: 'could not execute command "id > /tmp/x": Cannot allocate memory',
+    },
     {
       attempt: 'write a file outside its data directory (/tmp/outside/environment.txt)',
       object: 'function public.label_key(text) during CREATE INDEX items_label_key ON public.items',
       message: 'could not open file "/tmp/outside/environment.txt" for writing: Read-only file system',
     },
-    { attempt: 'connect over the network', object: 'during REFRESH MATERIALIZED VIEW public.item_totals', message: 'could not establish connection' },
+    {
+      attempt: 'connect over the network',
+      object: 'during REFRESH MATERIALIZED VIEW public.item_totals',
+      message: 'could not establish connection',
+    },
   ]);
 });
 
@@ -59,7 +67,11 @@ test("the server's own files, ordinary errors and a missing log are not violatio
 
 test('a flood of attempts is listed up to a bound and counted, and payload text is kept to one short line', async () => {
   const lines: string[] = [];
-  for (let i = 0; i < 30; i++) lines.push(at('ERROR', `could not execute command "try ${i}\u0007${'x'.repeat(300)}": Cannot allocate memory`), at('STATEMENT', `SELECT f${i}()`));
+  for (let i = 0; i < 30; i++)
+    lines.push(
+      at('ERROR', `could not execute command "try ${i}\u0007${'x'.repeat(300)}": Cannot allocate memory`),
+      at('STATEMENT', `SELECT f${i}()`),
+    );
   const found = await scan(lines);
   expect(found).toHaveLength(21);
   expect(found.at(-1)!.attempt).toBe('do more of the same (10 further blocked attempts not listed)');

@@ -74,11 +74,21 @@ export async function scanServerLog(path: string, ownDirs: readonly string[]): P
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   finish();
-  if (more) found.push({ attempt: `do more of the same (${more} further blocked attempts not listed)`, object: 'see the server log', message: '' });
+  if (more)
+    found.push({
+      attempt: `do more of the same (${more} further blocked attempts not listed)`,
+      object: 'see the server log',
+      message: '',
+    });
   return found;
 }
 
-const PROGRAM = [/^could not execute command "(.*)"/, /^program "(.*)" failed/, /could not popen/i, /^could not close pipe to external command/];
+const PROGRAM = [
+  /^could not execute command "(.*)"/,
+  /^program "(.*)" failed/,
+  /could not popen/i,
+  /^could not close pipe to external command/,
+];
 const NETWORK = [
   /could not establish connection/i,
   /could not connect to (?:server|database)/i,
@@ -89,7 +99,8 @@ const NETWORK = [
   /no route to host/i,
   /temporary failure in name resolution/i,
 ];
-const FILE = /^could not (open|create|write|read|stat|access|remove|rename|link|truncate|fsync|change permissions of|open directory|create directory|load library)(?: (?:server )?(?:file|directory)(?: or directory)?)? "([^"]+)"(.*)$/;
+const FILE =
+  /^could not (open|create|write|read|stat|access|remove|rename|link|truncate|fsync|change permissions of|open directory|create directory|load library)(?: (?:server )?(?:file|directory)(?: or directory)?)? "([^"]+)"(.*)$/;
 const BLOCKED = /read-only file system|permission denied|no such file or directory|operation not permitted/i;
 
 function classify(entry: Entry, ownDirs: readonly string[]): SandboxViolation | null {
@@ -101,8 +112,14 @@ function classify(entry: Entry, ownDirs: readonly string[]): SandboxViolation | 
   else if (NETWORK.some((pattern) => pattern.test(`${message} ${entry.detail}`))) attempt = 'connect over the network';
   else {
     const file = FILE.exec(message);
-    if (file && BLOCKED.test(`${file[3]} ${entry.detail}`) && isAbsolute(file[2]!) && !ownDirs.some((dir) => inside(file[2]!, dir))) {
-      const writing = /write|create|remove|rename|link|truncate|change permissions/.test(file[1]!) || /for writing/.test(file[3]!);
+    if (
+      file &&
+      BLOCKED.test(`${file[3]} ${entry.detail}`) &&
+      isAbsolute(file[2]!) &&
+      !ownDirs.some((dir) => inside(file[2]!, dir))
+    ) {
+      const writing =
+        /write|create|remove|rename|link|truncate|change permissions/.test(file[1]!) || /for writing/.test(file[3]!);
       attempt = `${writing ? 'write' : 'read'} a file outside its data directory (${clip(file[2]!, 80)})`;
     }
   }
@@ -112,7 +129,9 @@ function classify(entry: Entry, ownDirs: readonly string[]): SandboxViolation | 
 
 /** The function from the CONTEXT lines and the statement it ran in (its first words: the object restored or checked). */
 function objectOf(entry: Entry): string {
-  const functions = [...entry.context.matchAll(/(?:PL\/pgSQL function|SQL function "?)([^\s"(]+(?:\([^)]*\))?)/g)].map((m) => m[1]!);
+  const functions = [...entry.context.matchAll(/(?:PL\/pgSQL function|SQL function "?)([^\s"(]+(?:\([^)]*\))?)/g)].map(
+    (m) => m[1]!,
+  );
   // CONTEXT lists the innermost function first: name it, and the outermost one (what the object calls) when they differ.
   const [innermost, outermost] = [functions[0], functions.at(-1)];
   const fn = innermost && outermost && innermost !== outermost ? `${innermost} via ${outermost}` : innermost;
@@ -143,7 +162,6 @@ function inside(path: string, dir: string): boolean {
 
 /** Payload-controlled text, made safe for one line of a report. */
 function clip(text: string, max: number): string {
-   
   const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

@@ -28,7 +28,8 @@ let listener: Server;
 let listenerPort: number;
 const connections: string[] = [];
 
-const start = (config = {}) => localPostgres(config).start({ runId: newRunId(), drillName: 'sandbox test', log: () => {} });
+const start = (config = {}) =>
+  localPostgres(config).start({ runId: newRunId(), drillName: 'sandbox test', log: () => {} });
 
 async function sql(config: pg.ClientConfig, text: string): Promise<unknown[]> {
   const client = new pg.Client(config);
@@ -77,7 +78,11 @@ describe('the restore sandbox', () => {
       expect(uid).not.toBe(0);
       expect(accounts).not.toContain(String(uid));
       // Each run has its own.
-      const otherUid = Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${serverPids((other as unknown as { dir: string }).dir)[0]}/status`, 'utf8'))![1]);
+      const otherUid = Number(
+        /^Uid:\s+(\d+)/m.exec(
+          await readFile(`/proc/${serverPids((other as unknown as { dir: string }).dir)[0]}/status`, 'utf8'),
+        )![1],
+      );
       expect(otherUid).not.toBe(uid);
     } else {
       expect(uid).toBe(process.getuid!()); // confined by a user namespace instead
@@ -93,11 +98,20 @@ describe('the restore sandbox', () => {
       .filter((line) => line.includes(`${dir}/data`))
       .map((line) => Number(line.trim().split(/\s+/)[0]));
     expect(pids.length).toBeGreaterThanOrEqual(2);
-    const [{ raw }] = (await sql(env.connectionConfig(), "select pg_read_binary_file('/proc/self/environ') as raw")) as [{ raw: Buffer }];
-    const environs = [raw.toString('latin1'), ...(await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/environ`, 'latin1').catch(() => ''))))];
+    const [{ raw }] = (await sql(
+      env.connectionConfig(),
+      "select pg_read_binary_file('/proc/self/environ') as raw",
+    )) as [{ raw: Buffer }];
+    const environs = [
+      raw.toString('latin1'),
+      ...(await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '')))),
+    ];
     for (const text of environs) {
       for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
-      const names = text.split('\0').filter((v) => /^[A-Z_]+=/.test(v)).map((v) => v.split('=')[0]);
+      const names = text
+        .split('\0')
+        .filter((v) => /^[A-Z_]+=/.test(v))
+        .map((v) => v.split('=')[0]);
       for (const name of names) expect(['LANG', 'LC_ALL', 'PATH', 'PWD']).toContain(name);
     }
   });
@@ -113,7 +127,10 @@ describe('the restore sandbox', () => {
       [`select pg_ls_dir('${otherSocket}')`, /No such file or directory/],
       [`select pg_ls_dir('${scratch}')`, /No such file or directory/],
       ['create extension if not exists dblink', /^$/],
-      [`select dblink_connect('host=127.0.0.1 port=${listenerPort} dbname=x user=x connect_timeout=2')`, /could not establish connection/],
+      [
+        `select dblink_connect('host=127.0.0.1 port=${listenerPort} dbname=x user=x connect_timeout=2')`,
+        /could not establish connection/,
+      ],
     ];
     for (const [statement, error] of attempts) {
       const outcome = await sql(config, statement).then(
@@ -125,7 +142,9 @@ describe('the restore sandbox', () => {
     expect(existsSync(escaped)).toBe(false);
     expect(connections).toEqual([]);
     // The other cluster is untouched.
-    expect(await sql(other.connectionConfig(), "select count(*)::int as n from pg_tables where schemaname = 'public'")).toEqual([{ n: 0 }]);
+    expect(
+      await sql(other.connectionConfig(), "select count(*)::int as n from pg_tables where schemaname = 'public'"),
+    ).toEqual([{ n: 0 }]);
 
     const seen = await env.sandboxViolations!();
     expect(seen.sandboxed).toBe(true);
@@ -139,12 +158,21 @@ describe('the restore sandbox', () => {
 
   test('the sandbox shows the server no host /tmp, /root or /home: only its own cluster folders', async () => {
     const dir = (env as unknown as { dir: string }).dir;
-    const [{ entries }] = (await sql(env.connectionConfig(), `select array(select pg_ls_dir('${tmpdir()}')) as entries`)) as [{ entries: string[] }];
+    const [{ entries }] = (await sql(
+      env.connectionConfig(),
+      `select array(select pg_ls_dir('${tmpdir()}')) as entries`,
+    )) as [{ entries: string[] }];
     expect(entries).toEqual([dir.split('/').pop()]);
-    const [{ own }] = (await sql(env.connectionConfig(), `select array(select pg_ls_dir('${dir}') order by 1) as own`)) as [{ own: string[] }];
+    const [{ own }] = (await sql(
+      env.connectionConfig(),
+      `select array(select pg_ls_dir('${dir}') order by 1) as own`,
+    )) as [{ own: string[] }];
     expect(own).toEqual(['data', 'socket']); // not the label, the log or the passwd file
     for (const hidden of ['/root', '/home', '/usr/bin']) {
-      const listed = await sql(env.connectionConfig(), `select count(*)::int as n from pg_ls_dir('${hidden}', true, false)`);
+      const listed = await sql(
+        env.connectionConfig(),
+        `select count(*)::int as n from pg_ls_dir('${hidden}', true, false)`,
+      );
       expect(listed, hidden).toEqual([{ n: 0 }]);
     }
   });
@@ -162,7 +190,12 @@ describe('the restore sandbox', () => {
 
   test('without bubblewrap the sandbox is one line naming the package to install', async () => {
     const bins = findPgBinaries({ tools: ['postgres'] });
-    const error = await makeServerSandbox({ enabled: true, bins, clusterDir: scratch, bwrap: join(scratch, 'no-bwrap') }).catch((e: unknown) => e);
+    const error = await makeServerSandbox({
+      enabled: true,
+      bins,
+      clusterDir: scratch,
+      bwrap: join(scratch, 'no-bwrap'),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toMatch(/needs bubblewrap \(bwrap\), which is not installed/);
     expect((error as ConfigError).hint).toMatch(/apt install bubblewrap.*RESTORE_DRILL_SANDBOX=off/);
@@ -189,7 +222,10 @@ describe('the restore sandbox', () => {
     const cwd = await mkdtemp(join(scratch, 'cli-'));
     await writeFile(join(cwd, 'x.dump'), 'not a dump');
     const key = generateKeyPair(join(scratch, 'keys')).privatePath;
-    const out = await runCli(['check', '--dump', join(cwd, 'x.dump'), '--report-dir', join(cwd, 'reports'), '--signing-key', key], { cwd, env: { RESTORE_DRILL_SANDBOX: 'maybe' } });
+    const out = await runCli(
+      ['check', '--dump', join(cwd, 'x.dump'), '--report-dir', join(cwd, 'reports'), '--signing-key', key],
+      { cwd, env: { RESTORE_DRILL_SANDBOX: 'maybe' } },
+    );
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/^restore-drill: RESTORE_DRILL_SANDBOX is "maybe" — set it to "off"/m);
     expect(hasStackTrace(out.stderr)).toBe(false);

@@ -77,7 +77,10 @@ export function sandboxWanted(option: boolean | undefined): boolean {
   const env = process.env.RESTORE_DRILL_SANDBOX;
   if (env === undefined || env === '' || /^(on|1|true|yes)$/i.test(env)) return true;
   if (/^(off|0|false|no)$/i.test(env)) return false;
-  throw new ConfigError(`RESTORE_DRILL_SANDBOX is "${env}"`, 'set it to "off" to run the restore without the sandbox, or unset it');
+  throw new ConfigError(
+    `RESTORE_DRILL_SANDBOX is "${env}"`,
+    'set it to "off" to run the restore without the sandbox, or unset it',
+  );
 }
 
 /**
@@ -93,7 +96,9 @@ export async function makeServerSandbox(options: SandboxOptions): Promise<Server
   const gid = owner?.gid ?? process.getgid!();
   const passwd = join(options.clusterDir, 'passwd');
   const group = join(options.clusterDir, 'group');
-  await writeFile(passwd, `restore-drill:x:${uid}:${gid}:restore-drill sandbox:/nonexistent:/usr/sbin/nologin\n`, { mode: 0o644 });
+  await writeFile(passwd, `restore-drill:x:${uid}:${gid}:restore-drill sandbox:/nonexistent:/usr/sbin/nologin\n`, {
+    mode: 0o644,
+  });
   await writeFile(group, `restore-drill:x:${gid}:\n`, { mode: 0o644 });
   const bins = options.bins.binDir;
   return {
@@ -118,7 +123,10 @@ export async function makeServerSandbox(options: SandboxOptions): Promise<Server
  * a kernel or container that forbids the namespaces is one line before a drill starts, not an initdb failure.
  * Throws a {@link ConfigError} saying what to install or allow.
  */
-export async function sandboxTools(bwrapPath?: string, identity?: OsUser | null): Promise<{ bwrap: string; setpriv: string | null }> {
+export async function sandboxTools(
+  bwrapPath?: string,
+  identity?: OsUser | null,
+): Promise<{ bwrap: string; setpriv: string | null }> {
   const bwrap = bwrapPath ? (isExecutable(bwrapPath) ? bwrapPath : null) : findExecutable('bwrap');
   if (!bwrap) {
     throw new ConfigError(
@@ -129,7 +137,10 @@ export async function sandboxTools(bwrapPath?: string, identity?: OsUser | null)
   const root = process.getuid?.() === 0;
   const setpriv = root ? findExecutable('setpriv') : null;
   if (root && !setpriv) {
-    throw new ConfigError('the restore sandbox needs setpriv (util-linux) to drop root before bubblewrap', 'install util-linux, or set RESTORE_DRILL_SANDBOX=off');
+    throw new ConfigError(
+      'the restore sandbox needs setpriv (util-linux) to drop root before bubblewrap',
+      'install util-linux, or set RESTORE_DRILL_SANDBOX=off',
+    );
   }
   await probe(bwrap, setpriv, () => (root ? (identity ?? freshIdentity()) : null));
   return { bwrap, setpriv };
@@ -150,22 +161,52 @@ function unconfined(): ServerSandbox {
  * usual top-level links; a private /proc, /dev and /dev/shm; the generated passwd/group; the given paths;
  * the root itself read-only, so a write anywhere else fails with "Read-only file system".
  */
-function bwrapArgs(profile: 'initdb' | 'server', binDir: string, passwd: string, group: string, paths: SandboxPaths): string[] {
+function bwrapArgs(
+  profile: 'initdb' | 'server',
+  binDir: string,
+  passwd: string,
+  group: string,
+  paths: SandboxPaths,
+): string[] {
   const args = ['--unshare-all', '--die-with-parent', '--new-session', '--ro-bind', '/usr', '/usr'];
   if (profile === 'server') {
     // No shell and no other programs: the server needs none, and a backup's `COPY … TO PROGRAM` then fails
     // with an error (evidence) instead of running something inside the sandbox unseen.
-    for (const hidden of ['/usr/bin', '/usr/sbin', '/usr/local', '/usr/games']) if (isDirectory(hidden)) args.push('--tmpfs', hidden);
+    for (const hidden of ['/usr/bin', '/usr/sbin', '/usr/local', '/usr/games'])
+      if (isDirectory(hidden)) args.push('--tmpfs', hidden);
     // Binaries that live in a hidden folder (a distribution with postgres in /usr/bin) are bound back one by one.
-    if (['/usr/bin', '/usr/sbin', '/usr/local', '/usr/games'].some((hidden) => binDir === hidden || binDir.startsWith(`${hidden}/`))) {
+    if (
+      ['/usr/bin', '/usr/sbin', '/usr/local', '/usr/games'].some(
+        (hidden) => binDir === hidden || binDir.startsWith(`${hidden}/`),
+      )
+    ) {
       args.push('--ro-bind', join(binDir, 'postgres'), join(binDir, 'postgres'));
     }
   }
   if (!binDir.startsWith('/usr/')) args.push('--ro-bind', binDir, binDir, ...siblingDirs(binDir));
-  for (const [link, target] of [['/lib', 'usr/lib'], ['/lib64', 'usr/lib64'], ['/bin', 'usr/bin'], ['/sbin', 'usr/sbin'], ['/lib32', 'usr/lib32']]) {
+  for (const [link, target] of [
+    ['/lib', 'usr/lib'],
+    ['/lib64', 'usr/lib64'],
+    ['/bin', 'usr/bin'],
+    ['/sbin', 'usr/sbin'],
+    ['/lib32', 'usr/lib32'],
+  ]) {
     if (isDirectory(`/${target}`)) args.push('--symlink', target!, link!);
   }
-  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/dev/shm', '--ro-bind', passwd, '/etc/passwd', '--ro-bind', group, '/etc/group');
+  args.push(
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/dev/shm',
+    '--ro-bind',
+    passwd,
+    '/etc/passwd',
+    '--ro-bind',
+    group,
+    '/etc/group',
+  );
   for (const file of ['/etc/localtime', '/etc/ld.so.cache']) if (exists(file)) args.push('--ro-bind', file, file);
   for (const path of paths.readable ?? []) args.push('--ro-bind', path, path);
   for (const path of paths.writable) args.push('--bind', path, path);
@@ -177,7 +218,9 @@ function bwrapArgs(profile: 'initdb' | 'server', binDir: string, passwd: string,
 /** A PostgreSQL installed outside /usr (e.g. /opt/pg16/bin) also needs its lib and share folders. */
 function siblingDirs(binDir: string): string[] {
   const prefix = dirname(binDir);
-  return ['lib', 'share'].flatMap((name) => (isDirectory(join(prefix, name)) ? ['--ro-bind', join(prefix, name), join(prefix, name)] : []));
+  return ['lib', 'share'].flatMap((name) =>
+    isDirectory(join(prefix, name)) ? ['--ro-bind', join(prefix, name), join(prefix, name)] : [],
+  );
 }
 
 /**
@@ -227,8 +270,28 @@ let probed: Promise<void> | undefined;
 async function probe(bwrap: string, setpriv: string | null, identity: () => OsUser | null): Promise<void> {
   probed ??= (async () => {
     const owner = identity();
-    const inner = ['--unshare-all', '--die-with-parent', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--clearenv', '/usr/bin/env'];
-    const [file, args] = owner && setpriv ? [setpriv, ['--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', '--', bwrap, ...inner]] : [bwrap, inner];
+    const inner = [
+      '--unshare-all',
+      '--die-with-parent',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--clearenv',
+      '/usr/bin/env',
+    ];
+    const [file, args] =
+      owner && setpriv
+        ? [
+            setpriv,
+            ['--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', '--', bwrap, ...inner],
+          ]
+        : [bwrap, inner];
     try {
       await runCommand(file, args, { cwd: '/', env: SANDBOX_ENV, inheritEnv: false });
     } catch (error) {
@@ -246,7 +309,12 @@ async function probe(bwrap: string, setpriv: string | null, identity: () => OsUs
 
 function findExecutable(name: string): string | null {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
-  return dirs.filter(Boolean).map((dir) => join(dir, name)).find(isExecutable) ?? null;
+  return (
+    dirs
+      .filter(Boolean)
+      .map((dir) => join(dir, name))
+      .find(isExecutable) ?? null
+  );
 }
 
 function isExecutable(path: string): boolean {

@@ -32,7 +32,9 @@ afterAll(async () => {
 const awsEnv = () => ({ ...moto.env, AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' });
 
 async function instances(): Promise<string[]> {
-  return ((await rds.send(new DescribeDBInstancesCommand({}))).DBInstances ?? []).map((i) => i.DBInstanceIdentifier!).sort();
+  return ((await rds.send(new DescribeDBInstancesCommand({}))).DBInstances ?? [])
+    .map((i) => i.DBInstanceIdentifier!)
+    .sort();
 }
 
 /**
@@ -54,18 +56,22 @@ async function runUntilInstanceExists(runId: string) {
       .start({ runId: ${JSON.stringify(runId)}, drillName: 'killed rds drill', log: () => {} });
     await env.restore(await source.fetch(point, ctx), { log: () => {} });
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...awsEnv() } });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...awsEnv() },
+  });
   const identifier = rdsIdentifier(runId);
   onTestFinished(() => void child.kill('SIGKILL'));
   for (let i = 0; i < 300 && !(await instances()).includes(identifier); i++) {
-    if (child.exitCode !== null) throw new Error(`the drill process exited with ${child.exitCode} before making its instance`);
+    if (child.exitCode !== null)
+      throw new Error(`the drill process exited with ${child.exitCode} before making its instance`);
     await new Promise((r) => setTimeout(r, 100));
   }
   expect(await instances()).toContain(identifier);
   return { child, identifier };
 }
 
-test('after a SIGKILL during the restore, cleanup --rds deletes the run\'s tagged instance, and only it', async () => {
+test("after a SIGKILL during the restore, cleanup --rds deletes the run's tagged instance, and only it", async () => {
   await createProductionInstance(rds, `restore-drill-${newRunId()}`); // our naming, no tags: not ours
   const lookalikes = (await instances()).filter((name) => name.startsWith('restore-drill-'));
   const { child, identifier } = await runUntilInstanceExists(newRunId());
@@ -75,14 +81,20 @@ test('after a SIGKILL during the restore, cleanup --rds deletes the run\'s tagge
   expect(await instances()).toContain(identifier); // nobody tore it down
 
   // Not expired yet (its expiry is hours away): cleanup leaves it unless asked for younger ones too.
-  const early = await runCli(['cleanup', '--rds', '--region', 'us-east-1'], { env: { ...awsEnv(), TMPDIR: emptyTmp, DOCKER_HOST: NO_ENGINE } });
+  const early = await runCli(['cleanup', '--rds', '--region', 'us-east-1'], {
+    env: { ...awsEnv(), TMPDIR: emptyTmp, DOCKER_HOST: NO_ENGINE },
+  });
   expect(early.code, early.stderr).toBe(0);
   expect(await instances()).toContain(identifier);
 
   await new Promise((r) => setTimeout(r, 1100));
-  const out = await runCli(['cleanup', '--rds', '--region', 'us-east-1', '--older-than', '1s'], { env: { ...awsEnv(), TMPDIR: emptyTmp, DOCKER_HOST: NO_ENGINE } });
+  const out = await runCli(['cleanup', '--rds', '--region', 'us-east-1', '--older-than', '1s'], {
+    env: { ...awsEnv(), TMPDIR: emptyTmp, DOCKER_HOST: NO_ENGINE },
+  });
   expect(out.code, out.stderr).toBe(0);
-  expect(out.stdout).toMatch(new RegExp(`removed RDS db-instance ${identifier} in us-east-1 \\(run .*, drill "killed rds drill"`));
+  expect(out.stdout).toMatch(
+    new RegExp(`removed RDS db-instance ${identifier} in us-east-1 \\(run .*, drill "killed rds drill"`),
+  );
   expect(await instances()).not.toContain(identifier);
   for (const name of lookalikes) expect(await instances()).toContain(name);
 });

@@ -43,17 +43,26 @@ export function newMasterPassword(): string {
  * @example
  * const { username, password } = await resolveCredentials({ secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-AbCdEf' }, 'eu-west-1');
  */
-export async function resolveCredentials(credentials: RdsCredentials, region: string, signal?: AbortSignal): Promise<ResolvedCredentials> {
+export async function resolveCredentials(
+  credentials: RdsCredentials,
+  region: string,
+  signal?: AbortSignal,
+): Promise<ResolvedCredentials> {
   if ('password' in credentials) {
     registerSecret(credentials.password);
-    if (!credentials.username || !credentials.password) throw new ConfigError('rdsInstance credentials need both username and password', 'or give { secretArn } to read them from Secrets Manager');
+    if (!credentials.username || !credentials.password)
+      throw new ConfigError(
+        'rdsInstance credentials need both username and password',
+        'or give { secretArn } to read them from Secrets Manager',
+      );
     return { username: credentials.username, password: credentials.password, origin: 'drill config' };
   }
   const { secretArn } = credentials;
   const client = new SecretsManagerClient({ region: regionOfArn(secretArn, region), requestHandler: awsTimeouts() });
   let text: string | undefined;
   try {
-    text = (await client.send(new GetSecretValueCommand({ SecretId: secretArn }), { abortSignal: signal })).SecretString;
+    text = (await client.send(new GetSecretValueCommand({ SecretId: secretArn }), { abortSignal: signal }))
+      .SecretString;
   } catch (error) {
     throw explainSecretError(error, secretArn);
   } finally {
@@ -67,7 +76,10 @@ export async function resolveCredentials(credentials: RdsCredentials, region: st
     // reported below without quoting the secret
   }
   if (typeof parsed?.username !== 'string' || typeof parsed.password !== 'string' || !parsed.password) {
-    throw new ConfigError(`secret ${secretArn} holds no JSON with "username" and "password"`, 'point secretArn at the RDS master user secret, or a secret in that format');
+    throw new ConfigError(
+      `secret ${secretArn} holds no JSON with "username" and "password"`,
+      'point secretArn at the RDS master user secret, or a secret in that format',
+    );
   }
   registerSecret(parsed.password);
   return { username: parsed.username, password: parsed.password, origin: `secret ${secretArn}` };
@@ -76,12 +88,28 @@ export async function resolveCredentials(credentials: RdsCredentials, region: st
 function explainSecretError(error: unknown, secretArn: string): unknown {
   if (!(error instanceof Error) || error instanceof RestoreDrillError) return error;
   const name = error.name;
-  if (name === 'AccessDeniedException' || name === 'AccessDenied' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
-    return new ConfigError(`AWS denied secretsmanager:GetSecretValue on ${secretArn} (${name})`, 'grant secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key); see iam/restore-drill-policy.json');
+  if (
+    name === 'AccessDeniedException' ||
+    name === 'AccessDenied' ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403
+  ) {
+    return new ConfigError(
+      `AWS denied secretsmanager:GetSecretValue on ${secretArn} (${name})`,
+      'grant secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key); see iam/restore-drill-policy.json',
+    );
   }
-  if (name === 'ResourceNotFoundException') return new ConfigError(`no such secret: ${secretArn}`, 'check the secret ARN and its region');
+  if (name === 'ResourceNotFoundException')
+    return new ConfigError(`no such secret: ${secretArn}`, 'check the secret ARN and its region');
   const network = networkCode(error);
-  if (network || name === 'TimeoutError') return new ConfigError(`cannot reach Secrets Manager for ${secretArn}: ${network ?? 'timed out'}`, 'check the network, proxy and DNS (and AWS_ENDPOINT_URL when set)');
-  if (name === 'DecryptionFailure') return new ConfigError(`Secrets Manager cannot decrypt ${secretArn} for this drill (${name})`, "grant kms:Decrypt on the secret's KMS key");
+  if (network || name === 'TimeoutError')
+    return new ConfigError(
+      `cannot reach Secrets Manager for ${secretArn}: ${network ?? 'timed out'}`,
+      'check the network, proxy and DNS (and AWS_ENDPOINT_URL when set)',
+    );
+  if (name === 'DecryptionFailure')
+    return new ConfigError(
+      `Secrets Manager cannot decrypt ${secretArn} for this drill (${name})`,
+      "grant kms:Decrypt on the secret's KMS key",
+    );
   return error;
 }

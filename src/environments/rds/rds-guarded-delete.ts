@@ -27,10 +27,20 @@ export type GuardedDeleteOutcome = 'deleted' | 'already-deleting' | 'gone';
  * @example
  * await requireOurs(rds, { type: 'db-instance', identifier: 'restore-drill-rd2026…' }, runId);
  */
-export async function requireOurs(client: RDSClient, target: RdsTarget, runId?: string, signal?: AbortSignal): Promise<{ arn: string; status: string; label: RdsLabel } | null> {
+export async function requireOurs(
+  client: RDSClient,
+  target: RdsTarget,
+  runId?: string,
+  signal?: AbortSignal,
+): Promise<{ arn: string; status: string; label: RdsLabel } | null> {
   const found = await describe(client, target, signal);
   if (!found) return null;
-  const { TagList } = await sendRds(client, new ListTagsForResourceCommand({ ResourceName: found.arn }), `${target.type} ${target.identifier}`, signal);
+  const { TagList } = await sendRds(
+    client,
+    new ListTagsForResourceCommand({ ResourceName: found.arn }),
+    `${target.type} ${target.identifier}`,
+    signal,
+  );
   const label = readRdsLabel(TagList);
   if (!label || (runId !== undefined && label.runId !== runId)) {
     const wanted = `${RDS_TAG.owner}=${RDS_OWNER}${runId !== undefined ? ` and ${RDS_TAG.runId}=${runId}` : ''}`;
@@ -50,16 +60,35 @@ export async function requireOurs(client: RDSClient, target: RdsTarget, runId?: 
  * @example
  * await deleteIfOurs(rds, { type: 'db-instance', identifier }, runId); // 'deleted'
  */
-export async function deleteIfOurs(client: RDSClient, target: RdsTarget, runId?: string, signal?: AbortSignal): Promise<GuardedDeleteOutcome> {
+export async function deleteIfOurs(
+  client: RDSClient,
+  target: RdsTarget,
+  runId?: string,
+  signal?: AbortSignal,
+): Promise<GuardedDeleteOutcome> {
   const ours = await requireOurs(client, target, runId, signal);
   if (!ours) return 'gone';
   if (ours.status === 'deleting') return 'already-deleting';
   const what = `${target.type} ${target.identifier}`;
   try {
     if (target.type === 'db-instance') {
-      await sendRds(client, new DeleteDBInstanceCommand({ DBInstanceIdentifier: target.identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }), what, signal);
+      await sendRds(
+        client,
+        new DeleteDBInstanceCommand({
+          DBInstanceIdentifier: target.identifier,
+          SkipFinalSnapshot: true,
+          DeleteAutomatedBackups: true,
+        }),
+        what,
+        signal,
+      );
     } else {
-      await sendRds(client, new DeleteDBClusterCommand({ DBClusterIdentifier: target.identifier, SkipFinalSnapshot: true }), what, signal);
+      await sendRds(
+        client,
+        new DeleteDBClusterCommand({ DBClusterIdentifier: target.identifier, SkipFinalSnapshot: true }),
+        what,
+        signal,
+      );
     }
   } catch (error) {
     // Gone between the check and the delete: someone (cleanup, the run's own teardown) was faster.
@@ -69,15 +98,29 @@ export async function deleteIfOurs(client: RDSClient, target: RdsTarget, runId?:
   return 'deleted';
 }
 
-async function describe(client: RDSClient, target: RdsTarget, signal?: AbortSignal): Promise<{ arn: string; status: string } | null> {
+async function describe(
+  client: RDSClient,
+  target: RdsTarget,
+  signal?: AbortSignal,
+): Promise<{ arn: string; status: string } | null> {
   const what = `${target.type} ${target.identifier}`;
   try {
     if (target.type === 'db-instance') {
-      const out = await sendRds(client, new DescribeDBInstancesCommand({ DBInstanceIdentifier: target.identifier }), what, signal);
+      const out = await sendRds(
+        client,
+        new DescribeDBInstancesCommand({ DBInstanceIdentifier: target.identifier }),
+        what,
+        signal,
+      );
       const instance = out.DBInstances?.[0];
       return instance ? { arn: instance.DBInstanceArn!, status: instance.DBInstanceStatus ?? 'unknown' } : null;
     }
-    const out = await sendRds(client, new DescribeDBClustersCommand({ DBClusterIdentifier: target.identifier }), what, signal);
+    const out = await sendRds(
+      client,
+      new DescribeDBClustersCommand({ DBClusterIdentifier: target.identifier }),
+      what,
+      signal,
+    );
     const cluster = out.DBClusters?.[0];
     return cluster ? { arn: cluster.DBClusterArn!, status: cluster.Status ?? 'unknown' } : null;
   } catch (error) {

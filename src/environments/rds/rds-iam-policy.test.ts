@@ -13,12 +13,24 @@ const root = new URL('../../../', import.meta.url);
 /** The files whose AWS calls a drill makes: the RDS sources and environment, and the policy checks (not tests). */
 async function codeFiles(): Promise<string[]> {
   const files: string[] = [];
-  for (const [dir, pattern] of [['src/aws/', /^(rds-.*|kms-key-access)\.ts$/], ['src/sources/rds/', /^rds-.*\.ts$/], ['src/environments/rds/', /^rds-.*\.ts$/], ['src/objectives/policies/', /\.ts$/], ['src/evidence/', /^evidence-store\.ts$/]] as const) {
-    for (const name of await readdir(new URL(dir, root))) if (pattern.test(name) && !name.endsWith('.test.ts')) files.push(`${dir}${name}`);
+  for (const [dir, pattern] of [
+    ['src/aws/', /^(rds-.*|kms-key-access)\.ts$/],
+    ['src/sources/rds/', /^rds-.*\.ts$/],
+    ['src/environments/rds/', /^rds-.*\.ts$/],
+    ['src/objectives/policies/', /\.ts$/],
+    ['src/evidence/', /^evidence-store\.ts$/],
+  ] as const) {
+    for (const name of await readdir(new URL(dir, root)))
+      if (pattern.test(name) && !name.endsWith('.test.ts')) files.push(`${dir}${name}`);
   }
   return files;
 }
-const SERVICE: Record<string, string> = { 'client-kms': 'kms', 'client-rds': 'rds', 'client-s3': 's3', 'client-secrets-manager': 'secretsmanager' };
+const SERVICE: Record<string, string> = {
+  'client-kms': 'kms',
+  'client-rds': 'rds',
+  'client-s3': 's3',
+  'client-secrets-manager': 'secretsmanager',
+};
 /** SDK operations whose IAM action has another name. */
 const IAM_NAME: Record<string, string> = {
   's3:ListObjectsV2': 's3:ListBucket',
@@ -55,7 +67,10 @@ async function actionsCalled(): Promise<Set<string>> {
 }
 
 test('the checked-in IAM policy parses and grants every AWS action the drill code calls', async () => {
-  const policy = JSON.parse(await readFile(new URL('iam/restore-drill-policy.json', root), 'utf8')) as { Version: string; Statement: Statement[] };
+  const policy = JSON.parse(await readFile(new URL('iam/restore-drill-policy.json', root), 'utf8')) as {
+    Version: string;
+    Statement: Statement[];
+  };
   expect(policy.Version).toBe('2012-10-17');
   const granted = new Set(policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => [s.Action].flat()));
   const called = await actionsCalled();
@@ -75,10 +90,20 @@ test('the checked-in IAM policy parses and grants every AWS action the drill cod
 });
 
 test('creating is allowed only with our owner tag in the request; modifying and deleting only on resources carrying it', async () => {
-  const policy = JSON.parse(await readFile(new URL('iam/restore-drill-policy.json', root), 'utf8')) as { Statement: Statement[] };
+  const policy = JSON.parse(await readFile(new URL('iam/restore-drill-policy.json', root), 'utf8')) as {
+    Statement: Statement[];
+  };
   const statementsGranting = (action: string) => policy.Statement.filter((s) => [s.Action].flat().includes(action));
-  for (const action of ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBClusterFromSnapshot', 'rds:RestoreDBClusterToPointInTime', 'rds:CreateDBInstance', 'rds:AddTagsToResource']) {
-    for (const s of statementsGranting(action)) expect(s.Condition?.StringEquals?.['aws:RequestTag/restore-drill:owner'], action).toBe('restore-drill');
+  for (const action of [
+    'rds:RestoreDBInstanceFromDBSnapshot',
+    'rds:RestoreDBInstanceToPointInTime',
+    'rds:RestoreDBClusterFromSnapshot',
+    'rds:RestoreDBClusterToPointInTime',
+    'rds:CreateDBInstance',
+    'rds:AddTagsToResource',
+  ]) {
+    for (const s of statementsGranting(action))
+      expect(s.Condition?.StringEquals?.['aws:RequestTag/restore-drill:owner'], action).toBe('restore-drill');
   }
   for (const action of ['rds:DeleteDBInstance', 'rds:DeleteDBCluster', 'rds:ModifyDBInstance', 'rds:ModifyDBCluster']) {
     const statements = statementsGranting(action);
@@ -90,5 +115,12 @@ test('creating is allowed only with our owner tag in the request; modifying and 
   }
   // Read-only on snapshots: no statement grants a snapshot-changing action.
   const everything = policy.Statement.flatMap((s) => [s.Action].flat());
-  expect(everything.filter((a) => /Snapshot$|Snapshots?Attribute|CopyDB|CreateDB(Cluster)?Snapshot/.test(a) && !a.startsWith('rds:Describe') && !a.startsWith('rds:Restore'))).toEqual([]);
+  expect(
+    everything.filter(
+      (a) =>
+        /Snapshot$|Snapshots?Attribute|CopyDB|CreateDB(Cluster)?Snapshot/.test(a) &&
+        !a.startsWith('rds:Describe') &&
+        !a.startsWith('rds:Restore'),
+    ),
+  ).toEqual([]);
 });

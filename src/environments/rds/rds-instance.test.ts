@@ -26,7 +26,14 @@ import { rdsSnapshotSource } from '../../sources/rds/rds-snapshot-source.ts';
 import type { SourceContext } from '../../sources/source.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { startMotoServer, type MotoServer } from '../../testing/moto-server.ts';
-import { afterCall, createMotoIamUser, createProductionInstance, motoRdsClient, throttleFirstCalls, useMotoAwsEnv } from '../../testing/rds-moto.ts';
+import {
+  afterCall,
+  createMotoIamUser,
+  createProductionInstance,
+  motoRdsClient,
+  throttleFirstCalls,
+  useMotoAwsEnv,
+} from '../../testing/rds-moto.ts';
 import { startShopDatabase, type ShopDatabase } from '../../testing/shop-database.ts';
 import { redact } from '../../util/redact.ts';
 import { writeMarker } from '../../markers/take-marker.ts';
@@ -68,7 +75,10 @@ async function instanceExists(identifier: string, client = rds): Promise<boolean
 }
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(Error);
   expect((error as Error).message).not.toContain('\n');
   return error as Error;
@@ -94,7 +104,13 @@ beforeAll(async () => {
   // "Production" gets a marker before its snapshot is taken, so the restored copy can be checked against it.
   await writeMarker(shop.environment.connectionConfig());
   await createProductionInstance(rds, 'shop-prod', { kmsKeyId: KEY, snapshots: ['shop-nightly'] });
-  await rds.send(new CreateDBParameterGroupCommand({ DBParameterGroupName: 'drill-params', DBParameterGroupFamily: 'postgres16', Description: 'restore drills' }));
+  await rds.send(
+    new CreateDBParameterGroupCommand({
+      DBParameterGroupName: 'drill-params',
+      DBParameterGroupFamily: 'postgres16',
+      Description: 'restore drills',
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -114,15 +130,33 @@ test('a full RDS drill: snapshot → tagged temporary instance → markers verif
     reportDir: join(dir, 'reports'),
     signingKey,
     source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual' }),
-    environment: rdsInstance({ ...standIn(), instanceClass: 'db.r6g.large', securityGroupIds: ['sg-0drill'], parameterGroup: 'drill-params', tags: { 'cost-center': 'dr' } }),
-    policies: [freshnessPolicy({ maxAge: '3h' }), coveragePolicy([{ maxGap: '3h', within: '1h' }]), encryptionPolicy({ kmsKeyId: KEY })],
+    environment: rdsInstance({
+      ...standIn(),
+      instanceClass: 'db.r6g.large',
+      securityGroupIds: ['sg-0drill'],
+      parameterGroup: 'drill-params',
+      tags: { 'cost-center': 'dr' },
+    }),
+    policies: [
+      freshnessPolicy({ maxAge: '3h' }),
+      coveragePolicy([{ maxGap: '3h', within: '1h' }]),
+      encryptionPolicy({ kmsKeyId: KEY }),
+    ],
     objectives: { rto: '8h', rpo: '3h' },
     body: async ({ db, check, environment }) => {
       seenInstance = String(environment.facts?.instanceIdentifier);
-      const arn = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: seenInstance }))).DBInstances![0]!.DBInstanceArn;
-      tags = Object.fromEntries(((await rds.send(new ListTagsForResourceCommand({ ResourceName: arn }))).TagList ?? []).map((t) => [t.Key!, t.Value!]));
+      const arn = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: seenInstance })))
+        .DBInstances![0]!.DBInstanceArn;
+      tags = Object.fromEntries(
+        ((await rds.send(new ListTagsForResourceCommand({ ResourceName: arn }))).TagList ?? []).map((t) => [
+          t.Key!,
+          t.Value!,
+        ]),
+      );
       await check('every order belongs to a customer', async () => {
-        const { rows } = await db.query('select count(*)::int as n from orders o left join customers c on c.id = o.customer_id where c.id is null');
+        const { rows } = await db.query(
+          'select count(*)::int as n from orders o left join customers c on c.id = o.customer_id where c.id is null',
+        );
         expect(rows[0].n).toBe(0);
       });
     },
@@ -130,7 +164,17 @@ test('a full RDS drill: snapshot → tagged temporary instance → markers verif
   expect(result.failedChecks).toEqual([]);
   expect(result.status).toBe('passed');
   const names = result.report.checks.map((c) => c.name);
-  expect(names).toEqual(expect.arrayContaining(['policy freshness', 'policy encryption', 'restore completed', 'markers present', 'every order belongs to a customer', 'objective RTO', 'objective RPO']));
+  expect(names).toEqual(
+    expect.arrayContaining([
+      'policy freshness',
+      'policy encryption',
+      'restore completed',
+      'markers present',
+      'every order belongs to a customer',
+      'objective RTO',
+      'objective RPO',
+    ]),
+  );
   expect(result.report.checks.filter((c) => c.table).length).toBeGreaterThan(5);
   expect(result.report.objectives.rpo.basis).toBe('marker');
 
@@ -143,7 +187,12 @@ test('a full RDS drill: snapshot → tagged temporary instance → markers verif
   });
   expect(Date.parse(tags[RDS_TAG.expiresAt]!)).toBeGreaterThan(Date.parse(result.report.startedAt));
 
-  expect(result.report.recoveryPoint).toMatchObject({ source: 'rds-snapshot', id: 'shop-nightly', digest: null, facts: { encrypted: true, kmsKeyId: KEY } });
+  expect(result.report.recoveryPoint).toMatchObject({
+    source: 'rds-snapshot',
+    id: 'shop-nightly',
+    digest: null,
+    facts: { encrypted: true, kmsKeyId: KEY },
+  });
   expect(result.report.environment).toMatchObject({
     kind: 'rds-instance',
     version: shop.environment.version,
@@ -163,7 +212,9 @@ test('a full RDS drill: snapshot → tagged temporary instance → markers verif
   // Torn down: deleted in moto. The stand-in database's password appears nowhere in the report.
   expect(await instanceExists(seenInstance!)).toBe(false);
   const written = await readFile(result.reportPath, 'utf8');
-  expect(Buffer.from(JSON.parse(written).payload, 'base64').toString()).not.toContain(String(shop.environment.connectionConfig().password));
+  expect(Buffer.from(JSON.parse(written).payload, 'base64').toString()).not.toContain(
+    String(shop.environment.connectionConfig().password),
+  );
   expect(logs.join('\n')).not.toContain(String(shop.environment.connectionConfig().password));
 });
 
@@ -172,7 +223,10 @@ test('a point-in-time restore: RestoreDBInstanceToPointInTime into a tagged inst
   const [point] = await source.list(sourceContext);
   await using env = await rdsInstance(standIn()).start(envContext());
   await env.restore(await source.fetch(point!, sourceContext), { log });
-  expect(env.facts).toMatchObject({ restoredFrom: 'shop-prod at latest restorable time', instanceClass: 'db.t3.medium' });
+  expect(env.facts).toMatchObject({
+    restoredFrom: 'shop-prod at latest restorable time',
+    instanceClass: 'db.t3.medium',
+  });
   const identifier = String(env.facts!.instanceIdentifier);
   expect(await instanceExists(identifier)).toBe(true);
   await env.stop();
@@ -184,7 +238,11 @@ test('a point-in-time restore to a given time sends that RestoreTime and records
   const target = new Date(Date.parse(String(latest!.facts.latestRestorableTime)) - 60_000);
   const source = rdsPointInTime({ dbInstanceIdentifier: 'shop-prod', target });
   const [point] = await source.list(sourceContext);
-  expect(point).toMatchObject({ id: `shop-prod@${target.toISOString()}`, createdAt: target, createdAtBasis: 'rds-restore-target' });
+  expect(point).toMatchObject({
+    id: `shop-prod@${target.toISOString()}`,
+    createdAt: target,
+    createdAtBasis: 'rds-restore-target',
+  });
   const sent: unknown[] = [];
   const client = motoRdsClient(moto);
   client.middlewareStack.add((next, context) => async (args) => {
@@ -208,7 +266,9 @@ test('a point-in-time restore to a given time sends that RestoreTime and records
 
 test('throttled restore, wait and delete calls are retried with backoff: the instance is made, used and deleted', async () => {
   const client = motoRdsClient(moto);
-  const throttled = ['RestoreDBInstanceFromDBSnapshot', 'DescribeDBInstances', 'DeleteDBInstance'].map((action) => [action, throttleFirstCalls(client, action, 2)] as const);
+  const throttled = ['RestoreDBInstanceFromDBSnapshot', 'DescribeDBInstances', 'DeleteDBInstance'].map(
+    (action) => [action, throttleFirstCalls(client, action, 2)] as const,
+  );
   try {
     await using env = await rdsInstance({ ...standIn(), client }).start(envContext());
     await env.restore(await snapshotRestorable(), { log });
@@ -226,19 +286,36 @@ test('throttled restore, wait and delete calls are retried with backoff: the ins
 });
 
 test('a point-in-time target later than RDS can restore to is a one-line ConfigError naming both times', async () => {
-  const error = await rejection(rdsPointInTime({ dbInstanceIdentifier: 'shop-prod', target: new Date(Date.now() + 3600_000) }).list(sourceContext));
+  const error = await rejection(
+    rdsPointInTime({ dbInstanceIdentifier: 'shop-prod', target: new Date(Date.now() + 3600_000) }).list(sourceContext),
+  );
   expect(error.message).toMatch(/^db-instance shop-prod can be restored up to \S+, not to \S+$/);
 });
 
 test('an Aurora cluster snapshot becomes a temporary cluster with one instance; both are deleted', async () => {
-  await rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: 'ledger-prod', Engine: 'aurora-postgresql', MasterUsername: 'ledger', MasterUserPassword: 'aurora-password-1' }));
-  await rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: 'ledger-prod', DBClusterSnapshotIdentifier: 'ledger-manual-1' }));
+  await rds.send(
+    new CreateDBClusterCommand({
+      DBClusterIdentifier: 'ledger-prod',
+      Engine: 'aurora-postgresql',
+      MasterUsername: 'ledger',
+      MasterUserPassword: 'aurora-password-1',
+    }),
+  );
+  await rds.send(
+    new CreateDBClusterSnapshotCommand({
+      DBClusterIdentifier: 'ledger-prod',
+      DBClusterSnapshotIdentifier: 'ledger-manual-1',
+    }),
+  );
   const source = rdsSnapshotSource({ dbClusterIdentifier: 'ledger-prod', snapshotType: 'manual' });
   const [point] = await source.list(sourceContext);
   const env = await rdsInstance(standIn()).start(envContext());
   try {
     await env.restore(await source.fetch(point!, sourceContext), { log });
-    expect(env.facts).toMatchObject({ clusterIdentifier: env.facts!.instanceIdentifier, restoredFrom: 'arn:aws:rds:us-east-1:123456789012:cluster-snapshot:ledger-manual-1' });
+    expect(env.facts).toMatchObject({
+      clusterIdentifier: env.facts!.instanceIdentifier,
+      restoredFrom: 'arn:aws:rds:us-east-1:123456789012:cluster-snapshot:ledger-manual-1',
+    });
   } finally {
     await env.stop();
   }
@@ -248,16 +325,33 @@ test('an Aurora cluster snapshot becomes a temporary cluster with one instance; 
 });
 
 test('an Aurora point in time: RestoreDBClusterToPointInTime into a temporary cluster with one instance; both are deleted', async () => {
-  await rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: 'books-prod', Engine: 'aurora-postgresql', MasterUsername: 'books', MasterUserPassword: 'aurora-password-2', BackupRetentionPeriod: 7 }));
+  await rds.send(
+    new CreateDBClusterCommand({
+      DBClusterIdentifier: 'books-prod',
+      Engine: 'aurora-postgresql',
+      MasterUsername: 'books',
+      MasterUserPassword: 'aurora-password-2',
+      BackupRetentionPeriod: 7,
+    }),
+  );
   const source = rdsPointInTime({ dbClusterIdentifier: 'books-prod' });
   expect(source.describe()).toBe('rds-point-in-time db-cluster books-prod at latest');
   const [point] = await source.list(sourceContext);
-  expect(point).toMatchObject({ id: 'books-prod@latest', createdAtBasis: 'rds-latest-restorable-time', facts: { resource: 'db-cluster-point-in-time', dbClusterIdentifier: 'books-prod', engine: 'aurora-postgresql' } });
+  expect(point).toMatchObject({
+    id: 'books-prod@latest',
+    createdAtBasis: 'rds-latest-restorable-time',
+    facts: { resource: 'db-cluster-point-in-time', dbClusterIdentifier: 'books-prod', engine: 'aurora-postgresql' },
+  });
   const env = await rdsInstance(standIn()).start(envContext());
   try {
     await env.restore(await source.fetch(point!, sourceContext), { log });
-    expect(env.facts).toMatchObject({ clusterIdentifier: env.facts!.instanceIdentifier, restoredFrom: 'db-cluster books-prod at latest restorable time' });
-    const restored = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: String(env.facts!.clusterIdentifier) }))).DBClusters![0]!;
+    expect(env.facts).toMatchObject({
+      clusterIdentifier: env.facts!.instanceIdentifier,
+      restoredFrom: 'db-cluster books-prod at latest restorable time',
+    });
+    const restored = (
+      await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: String(env.facts!.clusterIdentifier) }))
+    ).DBClusters![0]!;
     expect(restored.DBClusterMembers?.map((m) => m.DBInstanceIdentifier)).toEqual([env.facts!.instanceIdentifier]);
   } finally {
     await env.stop();
@@ -269,7 +363,7 @@ test('an Aurora point in time: RestoreDBClusterToPointInTime into a temporary cl
 });
 
 describe('credentials', () => {
-  test('by default a fresh master password is set on the temporary instance (never logged) and used as the snapshot\'s master user', async () => {
+  test("by default a fresh master password is set on the temporary instance (never logged) and used as the snapshot's master user", async () => {
     const client = motoRdsClient(moto);
     let applied: string | undefined;
     // moto records the new password; the stand-in PostgreSQL gets it too, as RDS would apply it.
@@ -293,15 +387,26 @@ describe('credentials', () => {
   test('credentials from a Secrets Manager secret (RDS master secret format)', async () => {
     const config = shop.environment.connectionConfig();
     const sm = new SecretsManagerClient({ region: 'us-east-1' });
-    const { ARN } = await sm.send(new CreateSecretCommand({ Name: 'shop/master', SecretString: JSON.stringify({ username: config.user, password: config.password }) }));
+    const { ARN } = await sm.send(
+      new CreateSecretCommand({
+        Name: 'shop/master',
+        SecretString: JSON.stringify({ username: config.user, password: config.password }),
+      }),
+    );
     sm.destroy();
     const { endpointOverride, database } = standIn();
-    await using env = await rdsInstance({ endpointOverride, database, credentials: { secretArn: ARN! } }).start(envContext());
+    await using env = await rdsInstance({ endpointOverride, database, credentials: { secretArn: ARN! } }).start(
+      envContext(),
+    );
     await env.restore(await snapshotRestorable(), { log });
     expect(env.facts).toMatchObject({ credentials: `secret ${ARN}` });
     const error = await rejection(
       (async () => {
-        await using other = await rdsInstance({ endpointOverride, database, credentials: { secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf' } }).start(envContext());
+        await using other = await rdsInstance({
+          endpointOverride,
+          database,
+          credentials: { secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf' },
+        }).start(envContext());
         await other.restore(await snapshotRestorable(), { log });
       })(),
     );
@@ -315,20 +420,42 @@ describe('refusing to touch what is not ours', () => {
     const runId = newRunId();
     const identifier = rdsIdentifier(runId);
     // Someone else's instance, named exactly as this run's would be.
-    await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: identifier, Engine: 'postgres', DBInstanceClass: 'db.t3.micro', MasterUsername: 'x', MasterUserPassword: 'not-ours-123' }));
+    await rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: identifier,
+        Engine: 'postgres',
+        DBInstanceClass: 'db.t3.micro',
+        MasterUsername: 'x',
+        MasterUserPassword: 'not-ours-123',
+      }),
+    );
     const env = await rdsInstance(standIn()).start(envContext(runId));
     const restoreError = await rejection(env.restore(await snapshotRestorable(), { log }));
     expect(restoreError).toBeInstanceOf(ConfigError);
-    expect(restoreError.message).toMatch(new RegExp(`^RDS refused rds:RestoreDBInstanceFromDBSnapshot for snapshot shop-nightly in us-east-1: `));
+    expect(restoreError.message).toMatch(
+      new RegExp(`^RDS refused rds:RestoreDBInstanceFromDBSnapshot for snapshot shop-nightly in us-east-1: `),
+    );
     const stopError = await rejection(env.stop());
     expect(stopError).toBeInstanceOf(RestoreDrillError);
-    expect(stopError.message).toBe(`refusing to touch RDS db-instance ${identifier}: it does not carry restore-drill's tags (restore-drill:owner=restore-drill and restore-drill:run-id=${runId})`);
+    expect(stopError.message).toBe(
+      `refusing to touch RDS db-instance ${identifier}: it does not carry restore-drill's tags (restore-drill:owner=restore-drill and restore-drill:run-id=${runId})`,
+    );
     expect(await instanceExists(identifier)).toBe(true);
   });
 
   test("deleteIfOurs refuses an untagged instance and another run's instance, and deletes its own", async () => {
-    await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: 'restore-drill-lookalike', Engine: 'postgres', DBInstanceClass: 'db.t3.micro', MasterUsername: 'x', MasterUserPassword: 'not-ours-123' }));
-    await expect(deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-lookalike' })).rejects.toThrow(/^refusing to touch RDS db-instance restore-drill-lookalike/);
+    await rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: 'restore-drill-lookalike',
+        Engine: 'postgres',
+        DBInstanceClass: 'db.t3.micro',
+        MasterUsername: 'x',
+        MasterUserPassword: 'not-ours-123',
+      }),
+    );
+    await expect(deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-lookalike' })).rejects.toThrow(
+      /^refusing to touch RDS db-instance restore-drill-lookalike/,
+    );
     await rds.send(
       new CreateDBInstanceCommand({
         DBInstanceIdentifier: 'restore-drill-other-run',
@@ -336,14 +463,23 @@ describe('refusing to touch what is not ours', () => {
         DBInstanceClass: 'db.t3.micro',
         MasterUsername: 'x',
         MasterUserPassword: 'not-ours-123',
-        Tags: [{ Key: RDS_TAG.owner, Value: 'restore-drill' }, { Key: RDS_TAG.runId, Value: 'rd-other' }],
+        Tags: [
+          { Key: RDS_TAG.owner, Value: 'restore-drill' },
+          { Key: RDS_TAG.runId, Value: 'rd-other' },
+        ],
       }),
     );
-    await expect(deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-other-run' }, 'rd-mine')).rejects.toThrow(/does not carry restore-drill's tags/);
+    await expect(
+      deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-other-run' }, 'rd-mine'),
+    ).rejects.toThrow(/does not carry restore-drill's tags/);
     expect(await instanceExists('restore-drill-lookalike')).toBe(true);
     expect(await instanceExists('restore-drill-other-run')).toBe(true);
-    expect(await deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-other-run' }, 'rd-other')).toBe('deleted');
-    expect(await deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-other-run' }, 'rd-other')).toBe('gone');
+    expect(await deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-other-run' }, 'rd-other')).toBe(
+      'deleted',
+    );
+    expect(await deleteIfOurs(rds, { type: 'db-instance', identifier: 'restore-drill-other-run' }, 'rd-other')).toBe(
+      'gone',
+    );
   });
 });
 
@@ -357,7 +493,9 @@ test('an instance that never becomes available: the waiter times out with an err
   const identifier = String(env.facts?.instanceIdentifier ?? rdsIdentifier(env.runId));
   const error = await rejection(env.restore(await snapshotRestorable(), { log }));
   expect(error).toBeInstanceOf(RestoreDrillError);
-  expect(error.message).toBe(`RDS db-instance ${identifier} did not become available within the timeout of 2.0s (last status: stopped)`);
+  expect(error.message).toBe(
+    `RDS db-instance ${identifier} did not become available within the timeout of 2.0s (last status: stopped)`,
+  );
   expect(await instanceExists(identifier)).toBe(true);
   await env.stop();
   expect(await instanceExists(identifier)).toBe(false);
@@ -367,7 +505,9 @@ test('a settings problem RDS reports (an unknown parameter group) is a one-line 
   await using env = await rdsInstance({ ...standIn(), parameterGroup: 'no-such-params' }).start(envContext());
   const error = await rejection(env.restore(await snapshotRestorable(), { log }));
   expect(error).toBeInstanceOf(ConfigError);
-  expect(error.message).toBe('RDS refused rds:RestoreDBInstanceFromDBSnapshot for snapshot shop-nightly in us-east-1: DB Parameter Group no-such-params not found.');
+  expect(error.message).toBe(
+    'RDS refused rds:RestoreDBInstanceFromDBSnapshot for snapshot shop-nightly in us-east-1: DB Parameter Group no-such-params not found.',
+  );
 });
 
 test('the rds-instance environment refuses recovery points it cannot restore, and bad options', async () => {
@@ -382,7 +522,10 @@ test('the rds-instance environment refuses recovery points it cannot restore, an
 test('missing permissions are a clear error naming the missing IAM action', async () => {
   // A moto that checks every request against IAM: an admin sets up "production", the drill's user may only read.
   await using guarded = await startMotoServer({ env: { INITIAL_NO_AUTH_ACTION_COUNT: '6' } });
-  const admin = await createMotoIamUser(guarded, 'admin', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
+  const admin = await createMotoIamUser(guarded, 'admin', {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+  });
   const reader = await createMotoIamUser(guarded, 'drill', {
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances', 'rds:ListTagsForResource'], Resource: '*' }],
@@ -391,13 +534,26 @@ test('missing permissions are a clear error naming the missing IAM action', asyn
   const drillRds = motoRdsClient(guarded, 'us-east-1', reader, 1);
   await createProductionInstance(adminRds, 'shop-prod', { snapshots: ['shop-nightly'] });
 
-  const listError = await rejection(rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', client: drillRds }).list(sourceContext));
+  const listError = await rejection(
+    rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', client: drillRds }).list(sourceContext),
+  );
   expect(listError).toBeInstanceOf(ConfigError);
-  expect(listError.message).toBe("AWS denied rds:DescribeDBSnapshots on snapshots of db-instance shop-prod in us-east-1 (AccessDenied): the drill's credentials lack permission for rds:DescribeDBSnapshots");
-  expect((listError as ConfigError).hint).toBe('grant rds:DescribeDBSnapshots; see iam/restore-drill-policy.json for the minimal policy a drill needs');
+  expect(listError.message).toBe(
+    "AWS denied rds:DescribeDBSnapshots on snapshots of db-instance shop-prod in us-east-1 (AccessDenied): the drill's credentials lack permission for rds:DescribeDBSnapshots",
+  );
+  expect((listError as ConfigError).hint).toBe(
+    'grant rds:DescribeDBSnapshots; see iam/restore-drill-policy.json for the minimal policy a drill needs',
+  );
 
-  const point = (await rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual', client: adminRds }).list(sourceContext))[0]!;
-  const restorable = await rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', client: adminRds }).fetch(point, sourceContext);
+  const point = (
+    await rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual', client: adminRds }).list(
+      sourceContext,
+    )
+  )[0]!;
+  const restorable = await rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', client: adminRds }).fetch(
+    point,
+    sourceContext,
+  );
   await using env = await rdsInstance({ ...standIn(), client: drillRds }).start(envContext());
   const restoreError = await rejection(env.restore(restorable, { log }));
   expect(restoreError).toBeInstanceOf(ConfigError);

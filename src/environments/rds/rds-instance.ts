@@ -28,7 +28,12 @@ import type { RdsSnapshotRestorable } from '../../sources/rds/rds-snapshot-sourc
 import type { Restorable } from '../../model/recovery-point.ts';
 import { parseDuration, type DurationString } from '../../util/duration.ts';
 import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from '../environment.ts';
-import { newMasterPassword, resolveCredentials, type RdsCredentials, type ResolvedCredentials } from './rds-credentials.ts';
+import {
+  newMasterPassword,
+  resolveCredentials,
+  type RdsCredentials,
+  type ResolvedCredentials,
+} from './rds-credentials.ts';
 import { deleteIfOurs, requireOurs, type RdsTarget } from './rds-guarded-delete.ts';
 import { drillTags, rdsIdentifier } from './rds-tags.ts';
 import { connectWhenReady, waitAvailable, type Deadline } from './rds-wait.ts';
@@ -90,12 +95,20 @@ export function rdsInstance(options: RdsInstanceOptions = {}): Environment {
     kind: 'rds-instance',
     async start(context) {
       const timeoutSeconds = parseDuration(options.timeout ?? '2h', 'rdsInstance timeout');
-      const expiresAfterSeconds = parseDuration(options.expiresAfter ?? timeoutSeconds + 6 * 3600, 'rdsInstance expiresAfter');
+      const expiresAfterSeconds = parseDuration(
+        options.expiresAfter ?? timeoutSeconds + 6 * 3600,
+        'rdsInstance expiresAfter',
+      );
       if (expiresAfterSeconds <= timeoutSeconds) {
-        throw new ConfigError('rdsInstance expiresAfter must be longer than its timeout', 'leave expiresAfter out, or make it longer than the timeout');
+        throw new ConfigError(
+          'rdsInstance expiresAfter must be longer than its timeout',
+          'leave expiresAfter out, or make it longer than the timeout',
+        );
       }
       const started = new StartedRdsInstance(options, context, timeoutSeconds, expiresAfterSeconds);
-      context.log(`provision: the recovery point will be restored into a new RDS instance ${started.identifier} (${options.instanceClass ?? DEFAULT_CLASS})`);
+      context.log(
+        `provision: the recovery point will be restored into a new RDS instance ${started.identifier} (${options.instanceClass ?? DEFAULT_CLASS})`,
+      );
       return started;
     },
     // Expired temporary instances and clusters of crashed runs, in the configured region (or the client's).
@@ -145,14 +158,17 @@ class StartedRdsInstance implements StartedEnvironment {
   }
 
   connectionConfig(database: string = this.database): pg.ClientConfig {
-    if (!this.endpoint || !this.credentials) throw new Error(`RDS instance ${this.identifier} has not been restored yet`);
+    if (!this.endpoint || !this.credentials)
+      throw new Error(`RDS instance ${this.identifier} has not been restored yet`);
     return {
       host: this.endpoint.host,
       port: this.endpoint.port,
       user: this.credentials.username,
       password: this.credentials.password,
       database,
-      ssl: this.options.endpointOverride ? (this.options.ssl ?? false) : (this.options.ssl ?? { rejectUnauthorized: false }),
+      ssl: this.options.endpointOverride
+        ? (this.options.ssl ?? false)
+        : (this.options.ssl ?? { rejectUnauthorized: false }),
     };
   }
 
@@ -170,14 +186,22 @@ class StartedRdsInstance implements StartedEnvironment {
 
   async restore(restorable: Restorable, { signal, log }: RestoreOptions): Promise<void> {
     if (!isRdsRestorable(restorable)) {
-      throw new ConfigError(`the rds-instance environment cannot restore a ${restorable.kind} recovery point`, 'pair it with rdsSnapshotSource() or rdsPointInTime(); restore dumps with localPostgres()');
+      throw new ConfigError(
+        `the rds-instance environment cannot restore a ${restorable.kind} recovery point`,
+        'pair it with rdsSnapshotSource() or rdsPointInTime(); restore dumps with localPostgres()',
+      );
     }
     const options = this.options;
     const client = await this.rds(restorable.region);
     const deadline: Deadline = { at: Date.now() + this.timeoutSeconds * 1000, timeoutSeconds: this.timeoutSeconds };
     const createdAt = new Date();
     const tags = drillTags(
-      { runId: this.runId, drillName: this.context.drillName, createdAt: createdAt.toISOString(), expiresAt: new Date(createdAt.getTime() + this.expiresAfterSeconds * 1000).toISOString() },
+      {
+        runId: this.runId,
+        drillName: this.context.drillName,
+        createdAt: createdAt.toISOString(),
+        expiresAt: new Date(createdAt.getTime() + this.expiresAfterSeconds * 1000).toISOString(),
+      },
       options.tags,
     );
     const placement = {
@@ -195,14 +219,20 @@ class StartedRdsInstance implements StartedEnvironment {
       CopyTagsToSnapshot: false,
     };
     const instance: RdsTarget = { type: 'db-instance', identifier: this.identifier };
-    Object.assign(this.recorded, { region: restorable.region, instanceIdentifier: this.identifier, expiresAt: tags.find((t) => t.Key === 'restore-drill:expires-at')?.Value ?? null });
+    Object.assign(this.recorded, {
+      region: restorable.region,
+      instanceIdentifier: this.identifier,
+      expiresAt: tags.find((t) => t.Key === 'restore-drill:expires-at')?.Value ?? null,
+    });
 
     if (restorable.kind === 'rds-point-in-time' && restorable.resource === 'db-cluster') {
       // Aurora point in time: a new cluster at that time, which then needs one instance to connect to.
       this.clusterIdentifier = rdsIdentifier(this.runId);
       this.recorded.clusterIdentifier = this.clusterIdentifier;
       this.recorded.restoredFrom = `db-cluster ${restorable.sourceDbInstanceIdentifier} at ${restorable.restoreTime?.toISOString() ?? 'latest restorable time'}`;
-      log(`restore: RestoreDBClusterToPointInTime ${restorable.sourceDbInstanceIdentifier} → cluster ${this.clusterIdentifier} at ${restorable.restoreTime?.toISOString() ?? 'the latest restorable time'}`);
+      log(
+        `restore: RestoreDBClusterToPointInTime ${restorable.sourceDbInstanceIdentifier} → cluster ${this.clusterIdentifier} at ${restorable.restoreTime?.toISOString() ?? 'the latest restorable time'}`,
+      );
       await sendRds(
         client,
         new RestoreDBClusterToPointInTimeCommand({
@@ -211,12 +241,24 @@ class StartedRdsInstance implements StartedEnvironment {
           SourceDBClusterIdentifier: restorable.sourceDbInstanceIdentifier,
           ...(restorable.restoreTime ? { RestoreToTime: restorable.restoreTime } : { UseLatestRestorableTime: true }),
         }),
-        { resource: `point in time of db-cluster ${restorable.sourceDbInstanceIdentifier}`, kmsKeyId: restorable.kmsKeyId },
+        {
+          resource: `point in time of db-cluster ${restorable.sourceDbInstanceIdentifier}`,
+          kmsKeyId: restorable.kmsKeyId,
+        },
         signal,
       );
-      await this.addClusterInstance(client, restorable.engine, instanceSettings.DBInstanceClass, tags, deadline, signal);
+      await this.addClusterInstance(
+        client,
+        restorable.engine,
+        instanceSettings.DBInstanceClass,
+        tags,
+        deadline,
+        signal,
+      );
     } else if (restorable.kind === 'rds-point-in-time') {
-      log(`restore: RestoreDBInstanceToPointInTime ${restorable.sourceDbInstanceIdentifier} → ${this.identifier} at ${restorable.restoreTime?.toISOString() ?? 'the latest restorable time'}`);
+      log(
+        `restore: RestoreDBInstanceToPointInTime ${restorable.sourceDbInstanceIdentifier} → ${this.identifier} at ${restorable.restoreTime?.toISOString() ?? 'the latest restorable time'}`,
+      );
       this.recorded.restoredFrom = `${restorable.sourceDbInstanceIdentifier} at ${restorable.restoreTime?.toISOString() ?? 'latest restorable time'}`;
       await sendRds(
         client,
@@ -234,8 +276,16 @@ class StartedRdsInstance implements StartedEnvironment {
       this.recorded.restoredFrom = restorable.arn || restorable.snapshotIdentifier;
       await sendRds(
         client,
-        new RestoreDBInstanceFromDBSnapshotCommand({ ...instanceSettings, DBInstanceIdentifier: this.identifier, DBSnapshotIdentifier: restorable.snapshotIdentifier }),
-        { resource: `snapshot ${restorable.snapshotIdentifier}`, kmsKeyId: restorable.kmsKeyId, kmsKeyState: restorable.kmsKeyState },
+        new RestoreDBInstanceFromDBSnapshotCommand({
+          ...instanceSettings,
+          DBInstanceIdentifier: this.identifier,
+          DBSnapshotIdentifier: restorable.snapshotIdentifier,
+        }),
+        {
+          resource: `snapshot ${restorable.snapshotIdentifier}`,
+          kmsKeyId: restorable.kmsKeyId,
+          kmsKeyState: restorable.kmsKeyState,
+        },
         signal,
       );
     } else {
@@ -253,10 +303,21 @@ class StartedRdsInstance implements StartedEnvironment {
           Engine: restorable.engine,
           ...(restorable.engineVersion ? { EngineVersion: restorable.engineVersion } : {}),
         }),
-        { resource: `cluster snapshot ${restorable.snapshotIdentifier}`, kmsKeyId: restorable.kmsKeyId, kmsKeyState: restorable.kmsKeyState },
+        {
+          resource: `cluster snapshot ${restorable.snapshotIdentifier}`,
+          kmsKeyId: restorable.kmsKeyId,
+          kmsKeyState: restorable.kmsKeyState,
+        },
         signal,
       );
-      await this.addClusterInstance(client, restorable.engine, instanceSettings.DBInstanceClass, tags, deadline, signal);
+      await this.addClusterInstance(
+        client,
+        restorable.engine,
+        instanceSettings.DBInstanceClass,
+        tags,
+        deadline,
+        signal,
+      );
     }
     log(`restore: waiting for ${this.identifier} to become available (timeout ${this.timeoutSeconds}s)`);
     await waitAvailable(client, instance, deadline, signal);
@@ -265,14 +326,24 @@ class StartedRdsInstance implements StartedEnvironment {
     this.credentials = await this.login(client, described, deadline, signal);
     if (!options.database && described.DBName) this.database = described.DBName;
     const endpoint = await this.endpointOf(client, described, signal);
-    if (options.endpointOverride) this.recorded.endpointOverride = `${options.endpointOverride.host}:${options.endpointOverride.port}`;
+    if (options.endpointOverride)
+      this.recorded.endpointOverride = `${options.endpointOverride.host}:${options.endpointOverride.port}`;
     this.endpoint = options.endpointOverride ?? endpoint;
     this.version = await connectWhenReady(this.connectionConfig(), deadline, signal);
-    log(`restore: ${this.identifier} is available; PostgreSQL ${this.version} at ${this.endpoint.host}:${this.endpoint.port}${options.endpointOverride ? ' (endpoint override)' : ''}`);
+    log(
+      `restore: ${this.identifier} is available; PostgreSQL ${this.version} at ${this.endpoint.host}:${this.endpoint.port}${options.endpointOverride ? ' (endpoint override)' : ''}`,
+    );
   }
 
   /** Waits for the restored Aurora cluster, then creates the one (tagged) instance the drill connects to. */
-  private async addClusterInstance(client: RDSClient, engine: string, instanceClass: string, tags: ReturnType<typeof drillTags>, deadline: Deadline, signal?: AbortSignal): Promise<void> {
+  private async addClusterInstance(
+    client: RDSClient,
+    engine: string,
+    instanceClass: string,
+    tags: ReturnType<typeof drillTags>,
+    deadline: Deadline,
+    signal?: AbortSignal,
+  ): Promise<void> {
     await waitAvailable(client, { type: 'db-cluster', identifier: this.clusterIdentifier! }, deadline, signal);
     await sendRds(
       client,
@@ -301,8 +372,16 @@ class StartedRdsInstance implements StartedEnvironment {
       this.context.log(`teardown: RDS db-instance ${this.identifier}: ${outcome}`);
       if (this.clusterIdentifier) {
         // A cluster cannot be deleted while it has instances.
-        if (outcome !== 'gone') await waitUntilDBInstanceDeleted({ client, maxWaitTime: 1800, minDelay: 5, maxDelay: 30 }, { DBInstanceIdentifier: this.identifier }).catch(() => {});
-        const clusterOutcome = await deleteIfOurs(client, { type: 'db-cluster', identifier: this.clusterIdentifier }, this.runId);
+        if (outcome !== 'gone')
+          await waitUntilDBInstanceDeleted(
+            { client, maxWaitTime: 1800, minDelay: 5, maxDelay: 30 },
+            { DBInstanceIdentifier: this.identifier },
+          ).catch(() => {});
+        const clusterOutcome = await deleteIfOurs(
+          client,
+          { type: 'db-cluster', identifier: this.clusterIdentifier },
+          this.runId,
+        );
         this.context.log(`teardown: RDS db-cluster ${this.clusterIdentifier}: ${clusterOutcome}`);
       }
     } finally {
@@ -325,7 +404,12 @@ class StartedRdsInstance implements StartedEnvironment {
   }
 
   private async describeInstance(client: RDSClient, signal?: AbortSignal): Promise<DBInstance> {
-    const out = await sendRds(client, new DescribeDBInstancesCommand({ DBInstanceIdentifier: this.identifier }), `db-instance ${this.identifier}`, signal);
+    const out = await sendRds(
+      client,
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: this.identifier }),
+      `db-instance ${this.identifier}`,
+      signal,
+    );
     return out.DBInstances![0]!;
   }
 
@@ -333,8 +417,16 @@ class StartedRdsInstance implements StartedEnvironment {
     Object.assign(this.recorded, {
       instanceClass: d.DBInstanceClass ?? null,
       subnetGroup: d.DBSubnetGroup?.DBSubnetGroupName ?? this.options.subnetGroup ?? 'default',
-      securityGroupIds: (d.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId).filter(Boolean).join(',') || null,
-      parameterGroup: (d.DBParameterGroups ?? []).map((g) => g.DBParameterGroupName).filter(Boolean).join(',') || null,
+      securityGroupIds:
+        (d.VpcSecurityGroups ?? [])
+          .map((g) => g.VpcSecurityGroupId)
+          .filter(Boolean)
+          .join(',') || null,
+      parameterGroup:
+        (d.DBParameterGroups ?? [])
+          .map((g) => g.DBParameterGroupName)
+          .filter(Boolean)
+          .join(',') || null,
       engine: d.Engine ?? null,
       engineVersion: d.EngineVersion ?? null,
       storageEncrypted: d.StorageEncrypted ?? null,
@@ -343,38 +435,78 @@ class StartedRdsInstance implements StartedEnvironment {
   }
 
   /** Credentials from the options, or a fresh master password set on our (tag-checked) instance or cluster. */
-  private async login(client: RDSClient, d: DBInstance, deadline: Deadline, signal?: AbortSignal): Promise<ResolvedCredentials> {
+  private async login(
+    client: RDSClient,
+    d: DBInstance,
+    deadline: Deadline,
+    signal?: AbortSignal,
+  ): Promise<ResolvedCredentials> {
     if (this.options.credentials) {
       const resolved = await resolveCredentials(this.options.credentials, this.recorded.region as string, signal);
       this.recorded.credentials = resolved.origin;
       return resolved;
     }
     const username = d.MasterUsername;
-    if (!username) throw new RestoreDrillError(`RDS reports no master user for ${this.identifier}`, 'give rdsInstance credentials: { username, password } or { secretArn }');
+    if (!username)
+      throw new RestoreDrillError(
+        `RDS reports no master user for ${this.identifier}`,
+        'give rdsInstance credentials: { username, password } or { secretArn }',
+      );
     const password = newMasterPassword();
     if (this.clusterIdentifier) {
       const cluster: RdsTarget = { type: 'db-cluster', identifier: this.clusterIdentifier };
       await requireOurs(client, cluster, this.runId, signal);
-      await sendRds(client, new ModifyDBClusterCommand({ DBClusterIdentifier: this.clusterIdentifier, MasterUserPassword: password, ApplyImmediately: true }), `db-cluster ${this.clusterIdentifier}`, signal);
+      await sendRds(
+        client,
+        new ModifyDBClusterCommand({
+          DBClusterIdentifier: this.clusterIdentifier,
+          MasterUserPassword: password,
+          ApplyImmediately: true,
+        }),
+        `db-cluster ${this.clusterIdentifier}`,
+        signal,
+      );
       await waitAvailable(client, cluster, deadline, signal);
     } else {
       await requireOurs(client, { type: 'db-instance', identifier: this.identifier }, this.runId, signal);
-      await sendRds(client, new ModifyDBInstanceCommand({ DBInstanceIdentifier: this.identifier, MasterUserPassword: password, ApplyImmediately: true }), `db-instance ${this.identifier}`, signal);
+      await sendRds(
+        client,
+        new ModifyDBInstanceCommand({
+          DBInstanceIdentifier: this.identifier,
+          MasterUserPassword: password,
+          ApplyImmediately: true,
+        }),
+        `db-instance ${this.identifier}`,
+        signal,
+      );
       await waitAvailable(client, { type: 'db-instance', identifier: this.identifier }, deadline, signal);
     }
     this.recorded.credentials = 'master password reset for this run';
     return { username, password, origin: 'master password reset for this run' };
   }
 
-  private async endpointOf(client: RDSClient, d: DBInstance, signal?: AbortSignal): Promise<{ host: string; port: number }> {
+  private async endpointOf(
+    client: RDSClient,
+    d: DBInstance,
+    signal?: AbortSignal,
+  ): Promise<{ host: string; port: number }> {
     let host = d.Endpoint?.Address;
     let port = d.Endpoint?.Port;
     if (this.clusterIdentifier) {
-      const out = await sendRds(client, new DescribeDBClustersCommand({ DBClusterIdentifier: this.clusterIdentifier }), `db-cluster ${this.clusterIdentifier}`, signal);
+      const out = await sendRds(
+        client,
+        new DescribeDBClustersCommand({ DBClusterIdentifier: this.clusterIdentifier }),
+        `db-cluster ${this.clusterIdentifier}`,
+        signal,
+      );
       host = out.DBClusters?.[0]?.Endpoint ?? host;
       port = out.DBClusters?.[0]?.Port ?? port;
     }
-    if (!host || !port) throw new RestoreDrillError(`RDS reports no endpoint for ${this.identifier}`, 'look at the instance in the RDS console');
+    if (!host || !port)
+      throw new RestoreDrillError(
+        `RDS reports no endpoint for ${this.identifier}`,
+        'look at the instance in the RDS console',
+      );
     this.recorded.endpoint = `${host}:${port}`;
     return { host, port };
   }

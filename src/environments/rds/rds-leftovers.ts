@@ -36,7 +36,12 @@ export async function findRdsLeftovers(client: RDSClient, options: RdsLeftoverOp
   const region = await client.config.region();
   const now = (options.now ?? new Date()).getTime();
   const found: RdsLeftover[] = [];
-  const consider = (type: RdsTarget['type'], identifier: string | undefined, tags: Tag[] | undefined, createdAt: Date | undefined) => {
+  const consider = (
+    type: RdsTarget['type'],
+    identifier: string | undefined,
+    tags: Tag[] | undefined,
+    createdAt: Date | undefined,
+  ) => {
     if (!identifier?.startsWith(RESOURCE_PREFIX)) return;
     const label = readRdsLabel(tags);
     if (!label) return;
@@ -44,27 +49,35 @@ export async function findRdsLeftovers(client: RDSClient, options: RdsLeftoverOp
     const created = label.createdAt ? Date.parse(label.createdAt) : (createdAt?.getTime() ?? NaN);
     let reason: string | undefined;
     if (Number.isFinite(expiresAt) && expiresAt <= now) reason = `expired at ${label.expiresAt}`;
-    else if (options.olderThanSeconds !== undefined && Number.isFinite(created) && now - created >= options.olderThanSeconds * 1000) {
+    else if (
+      options.olderThanSeconds !== undefined &&
+      Number.isFinite(created) &&
+      now - created >= options.olderThanSeconds * 1000
+    ) {
       reason = `older than the limit (${Math.round((now - created) / 1000)}s)`;
     }
     if (reason) found.push({ type, identifier, region, label, reason });
   };
   try {
     for await (const page of paginateDescribeDBInstances({ client }, {})) {
-      for (const i of page.DBInstances ?? []) consider('db-instance', i.DBInstanceIdentifier, i.TagList, i.InstanceCreateTime);
+      for (const i of page.DBInstances ?? [])
+        consider('db-instance', i.DBInstanceIdentifier, i.TagList, i.InstanceCreateTime);
     }
   } catch (error) {
     throw explainRdsError(error, { action: 'DescribeDBInstances', resource: 'db-instances', region });
   }
   try {
     for await (const page of paginateDescribeDBClusters({ client }, {})) {
-      for (const c of page.DBClusters ?? []) consider('db-cluster', c.DBClusterIdentifier, c.TagList, c.ClusterCreateTime);
+      for (const c of page.DBClusters ?? [])
+        consider('db-cluster', c.DBClusterIdentifier, c.TagList, c.ClusterCreateTime);
     }
   } catch (error) {
     throw explainRdsError(error, { action: 'DescribeDBClusters', resource: 'db-clusters', region });
   }
   // Instances first: a cluster cannot be deleted while it still has one.
-  return found.sort((a, b) => (a.type === b.type ? a.identifier.localeCompare(b.identifier) : a.type === 'db-instance' ? -1 : 1));
+  return found.sort((a, b) =>
+    a.type === b.type ? a.identifier.localeCompare(b.identifier) : a.type === 'db-instance' ? -1 : 1,
+  );
 }
 
 /**
@@ -90,7 +103,12 @@ export interface RdsCleanupResult {
  * @example
  * await cleanupRds({ regions: ['eu-west-1'], log: console.log });
  */
-export async function cleanupRds(options: { readonly regions?: readonly string[]; readonly olderThanSeconds?: number; readonly log: (line: string) => void; readonly clientFor?: (region: string | undefined) => Promise<RDSClient> }): Promise<RdsCleanupResult> {
+export async function cleanupRds(options: {
+  readonly regions?: readonly string[];
+  readonly olderThanSeconds?: number;
+  readonly log: (line: string) => void;
+  readonly clientFor?: (region: string | undefined) => Promise<RDSClient>;
+}): Promise<RdsCleanupResult> {
   const removed: RdsLeftover[] = [];
   const failed: { leftover: RdsLeftover; error: string }[] = [];
   const clientFor = options.clientFor ?? ((region: string | undefined) => createRdsClient(region ? { region } : {}));
@@ -101,9 +119,15 @@ export async function cleanupRds(options: { readonly regions?: readonly string[]
         try {
           const outcome = await removeRdsLeftover(client, leftover);
           removed.push(leftover);
-          options.log(`removed RDS ${leftover.type} ${leftover.identifier} in ${leftover.region} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason}; ${outcome})`);
+          options.log(
+            `removed RDS ${leftover.type} ${leftover.identifier} in ${leftover.region} (run ${leftover.label.runId}, drill "${leftover.label.drillName}": ${leftover.reason}; ${outcome})`,
+          );
         } catch (error) {
-          const message = redact(error instanceof RestoreDrillError && error.hint ? `${error.message} (${error.hint})` : String((error as Error).message ?? error).split('\n')[0] ?? '');
+          const message = redact(
+            error instanceof RestoreDrillError && error.hint
+              ? `${error.message} (${error.hint})`
+              : (String((error as Error).message ?? error).split('\n')[0] ?? ''),
+          );
           failed.push({ leftover, error: message });
           options.log(`could not remove RDS ${leftover.type} ${leftover.identifier} in ${leftover.region}: ${message}`);
         }

@@ -14,7 +14,15 @@ test('identifiers follow RDS rules: a letter first, letters/digits/hyphens, ≤ 
 });
 
 test("tags carry the label; the author's extra tags cannot override restore-drill's own", () => {
-  const tags = drillTags({ runId: 'rd1', drillName: "shop's nightly (eu)", createdAt: '2026-11-23T18:00:00.000Z', expiresAt: '2026-11-24T02:00:00.000Z' }, { team: 'dba', [RDS_TAG.owner]: 'me' });
+  const tags = drillTags(
+    {
+      runId: 'rd1',
+      drillName: "shop's nightly (eu)",
+      createdAt: '2026-11-23T18:00:00.000Z',
+      expiresAt: '2026-11-24T02:00:00.000Z',
+    },
+    { team: 'dba', [RDS_TAG.owner]: 'me' },
+  );
   expect(tags).toEqual([
     { Key: 'restore-drill:owner', Value: 'restore-drill' },
     { Key: 'restore-drill:run-id', Value: 'rd1' },
@@ -23,8 +31,18 @@ test("tags carry the label; the author's extra tags cannot override restore-dril
     { Key: 'restore-drill:expires-at', Value: '2026-11-24T02:00:00.000Z' },
     { Key: 'team', Value: 'dba' },
   ]);
-  expect(readRdsLabel(tags)).toEqual({ runId: 'rd1', drillName: 'shop_s nightly _eu_', createdAt: '2026-11-23T18:00:00.000Z', expiresAt: '2026-11-24T02:00:00.000Z' });
-  expect(readRdsLabel([{ Key: RDS_TAG.owner, Value: 'someone-else' }, { Key: RDS_TAG.runId, Value: 'rd1' }])).toBeNull();
+  expect(readRdsLabel(tags)).toEqual({
+    runId: 'rd1',
+    drillName: 'shop_s nightly _eu_',
+    createdAt: '2026-11-23T18:00:00.000Z',
+    expiresAt: '2026-11-24T02:00:00.000Z',
+  });
+  expect(
+    readRdsLabel([
+      { Key: RDS_TAG.owner, Value: 'someone-else' },
+      { Key: RDS_TAG.runId, Value: 'rd1' },
+    ]),
+  ).toBeNull();
   expect(readRdsLabel([{ Key: RDS_TAG.owner, Value: 'restore-drill' }])).toBeNull();
   expect(readRdsLabel(undefined)).toBeNull();
 });

@@ -68,7 +68,12 @@ export function readRdsLabel(tags: readonly Tag[] | undefined): RdsLabel | null 
   if (get(RDS_TAG.owner) !== RDS_OWNER) return null;
   const runId = get(RDS_TAG.runId);
   if (!runId) return null;
-  return { runId, drillName: get(RDS_TAG.drill) ?? '', createdAt: get(RDS_TAG.createdAt) ?? null, expiresAt: get(RDS_TAG.expiresAt) ?? null };
+  return {
+    runId,
+    drillName: get(RDS_TAG.drill) ?? '',
+    createdAt: get(RDS_TAG.createdAt) ?? null,
+    expiresAt: get(RDS_TAG.expiresAt) ?? null,
+  };
 }
 
 /** RDS tag values allow letters, digits, spaces and `_ . : / = + - @`, up to 256 characters. */

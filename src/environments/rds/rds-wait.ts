@@ -29,15 +29,27 @@ export interface Deadline {
  * @example
  * await waitAvailable(rds, { type: 'db-instance', identifier }, { at: Date.now() + 7200e3, timeoutSeconds: 7200 });
  */
-export async function waitAvailable(client: RDSClient, target: RdsTarget, deadline: Deadline, signal?: AbortSignal): Promise<void> {
+export async function waitAvailable(
+  client: RDSClient,
+  target: RdsTarget,
+  deadline: Deadline,
+  signal?: AbortSignal,
+): Promise<void> {
   const first = await currentStatus(client, target, signal);
   if (first === 'available') return;
   const remaining = Math.max(0, (deadline.at - Date.now()) / 1000);
   // The waiter wants maxWaitTime > minDelay; RDS restores take minutes, so poll every 15 s to 1 min.
   const minDelay = Math.max(0.1, Math.min(15, remaining / 4));
-  const config = { client, maxWaitTime: Math.max(minDelay * 2, remaining), minDelay, maxDelay: Math.max(minDelay, Math.min(60, remaining / 2)), abortSignal: signal };
+  const config = {
+    client,
+    maxWaitTime: Math.max(minDelay * 2, remaining),
+    minDelay,
+    maxDelay: Math.max(minDelay, Math.min(60, remaining / 2)),
+    abortSignal: signal,
+  };
   try {
-    if (target.type === 'db-instance') await waitUntilDBInstanceAvailable(config, { DBInstanceIdentifier: target.identifier });
+    if (target.type === 'db-instance')
+      await waitUntilDBInstanceAvailable(config, { DBInstanceIdentifier: target.identifier });
     else await waitUntilDBClusterAvailable(config, { DBClusterIdentifier: target.identifier });
   } catch (error) {
     if (signal?.aborted) throw new InterruptedError(signal.reason);
@@ -48,28 +60,54 @@ export async function waitAvailable(client: RDSClient, target: RdsTarget, deadli
         'raise the rdsInstance timeout, or look at the RDS events of the instance; restore-drill deletes it at teardown',
       );
     }
-    throw new RestoreDrillError(`RDS ${target.type} ${target.identifier} ended in status ${last} instead of available`, `see the RDS events of ${target.identifier}; restore-drill deletes it at teardown`);
+    throw new RestoreDrillError(
+      `RDS ${target.type} ${target.identifier} ended in status ${last} instead of available`,
+      `see the RDS events of ${target.identifier}; restore-drill deletes it at teardown`,
+    );
   }
 }
 
 async function currentStatus(client: RDSClient, target: RdsTarget, signal?: AbortSignal): Promise<string> {
   if (target.type === 'db-instance') {
-    const out = await sendRds(client, new DescribeDBInstancesCommand({ DBInstanceIdentifier: target.identifier }), `${target.type} ${target.identifier}`, signal);
+    const out = await sendRds(
+      client,
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: target.identifier }),
+      `${target.type} ${target.identifier}`,
+      signal,
+    );
     return out.DBInstances?.[0]?.DBInstanceStatus ?? 'unknown';
   }
-  const out = await sendRds(client, new DescribeDBClustersCommand({ DBClusterIdentifier: target.identifier }), `${target.type} ${target.identifier}`, signal);
+  const out = await sendRds(
+    client,
+    new DescribeDBClustersCommand({ DBClusterIdentifier: target.identifier }),
+    `${target.type} ${target.identifier}`,
+    signal,
+  );
   return out.DBClusters?.[0]?.Status ?? 'unknown';
 }
 
 /** Errors that go away on their own shortly after an instance becomes available (DNS, a password being applied). */
-const TRANSIENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', '28P01', '57P03']);
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  '28P01',
+  '57P03',
+]);
 
 /**
  * Connects to the restored database, retrying what is transient right after a restore (the endpoint's
  * DNS name not resolving yet, a new master password still being applied) until the deadline; returns the
  * server version. A lasting failure names the endpoint and the likely cause, never the password.
  */
-export async function connectWhenReady(config: pg.ClientConfig, deadline: Deadline, signal?: AbortSignal): Promise<string> {
+export async function connectWhenReady(
+  config: pg.ClientConfig,
+  deadline: Deadline,
+  signal?: AbortSignal,
+): Promise<string> {
   let delay = 1000;
   for (;;) {
     const client = new pg.Client({ ...config, connectionTimeoutMillis: 10_000 });

@@ -7,11 +7,25 @@ import type { PolicyContext } from '../policy.ts';
 import { coveragePolicy } from './coverage-policy.ts';
 
 const now = new Date('2026-11-23T12:00:00Z');
-const point = (hoursAgo: number): RecoveryPoint => ({ source: 'test', id: `p${hoursAgo}h`, createdAt: new Date(now.getTime() - hoursAgo * 3600e3), createdAtBasis: 'test', facts: {} });
+const point = (hoursAgo: number): RecoveryPoint => ({
+  source: 'test',
+  id: `p${hoursAgo}h`,
+  createdAt: new Date(now.getTime() - hoursAgo * 3600e3),
+  createdAtBasis: 'test',
+  facts: {},
+});
 const sourceContext: SourceContext = { workDir: '/nonexistent', log: () => {} };
-const context = (points: RecoveryPoint[], at = now): PolicyContext => ({ points, now: at, source: rdsSnapshotSource({ dbInstanceIdentifier: 'x' }), sourceContext });
+const context = (points: RecoveryPoint[], at = now): PolicyContext => ({
+  points,
+  now: at,
+  source: rdsSnapshotSource({ dbInstanceIdentifier: 'x' }),
+  sourceContext,
+});
 /** "RPO 3 hours for at least 7 days and 24 hours beyond 7 days", up to 30 days. */
-const promise = coveragePolicy([{ maxGap: '24h', within: '30d' }, { maxGap: '3h', within: '7d' }]);
+const promise = coveragePolicy([
+  { maxGap: '24h', within: '30d' },
+  { maxGap: '3h', within: '7d' },
+]);
 /** Every 3 h for the last 7 days, then daily back to 31 days. */
 const healthy = (): RecoveryPoint[] => [
   ...Array.from({ length: 7 * 8 + 1 }, (_, i) => point(i * 3)),
@@ -21,8 +35,20 @@ const healthy = (): RecoveryPoint[] => [
 test('a history that keeps the tiered promise passes both tiers, tiers sorted by age', () => {
   const checks = promise.evaluate(context(healthy())) as ReturnType<typeof promise.evaluate> & unknown[];
   expect(checks).toEqual([
-    { name: 'policy coverage ≤ 3h 00m for ages 0–7d 00h', status: 'passed', expected: 'gaps ≤ 3h 00m', actual: 'largest gap 3h 00m', detail: expect.any(String) },
-    { name: 'policy coverage ≤ 1d 00h for ages 7d 00h–30d 00h', status: 'passed', expected: 'gaps ≤ 1d 00h', actual: 'largest gap 1d 00h', detail: expect.any(String) },
+    {
+      name: 'policy coverage ≤ 3h 00m for ages 0–7d 00h',
+      status: 'passed',
+      expected: 'gaps ≤ 3h 00m',
+      actual: 'largest gap 3h 00m',
+      detail: expect.any(String),
+    },
+    {
+      name: 'policy coverage ≤ 1d 00h for ages 7d 00h–30d 00h',
+      status: 'passed',
+      expected: 'gaps ≤ 1d 00h',
+      actual: 'largest gap 1d 00h',
+      detail: expect.any(String),
+    },
   ]);
 });
 
@@ -43,18 +69,35 @@ test('a gap straddling the 7-day boundary counts in both tiers', () => {
 test('history beginning inside a window leaves its start uncovered; the newest tier measures up to now', () => {
   const young = [point(1), point(4)];
   const [recent, older] = promise.evaluate(context(young)) as { status: string; actual: unknown; detail?: string }[];
-  expect(recent).toMatchObject({ status: 'failed', actual: 'largest gap 6d 20h', detail: 'between the window start (history begins later) and p4h' });
+  expect(recent).toMatchObject({
+    status: 'failed',
+    actual: 'largest gap 6d 20h',
+    detail: 'between the window start (history begins later) and p4h',
+  });
   // From 30 days back (no point before it) to the first point after the tier: all uncovered.
-  expect(older).toMatchObject({ status: 'failed', actual: 'largest gap 29d 20h', detail: 'between the window start (history begins later) and p4h' });
+  expect(older).toMatchObject({
+    status: 'failed',
+    actual: 'largest gap 29d 20h',
+    detail: 'between the window start (history begins later) and p4h',
+  });
   const stale = [point(10), point(12)];
-  expect(coveragePolicy([{ maxGap: '3h', within: '1d' }]).evaluate(context(stale))).toEqual([expect.objectContaining({ status: 'failed', detail: 'between the window start (history begins later) and p12h' })]);
+  expect(coveragePolicy([{ maxGap: '3h', within: '1d' }]).evaluate(context(stale))).toEqual([
+    expect.objectContaining({ status: 'failed', detail: 'between the window start (history begins later) and p12h' }),
+  ]);
   const staleWithHistory = [point(10), point(12), point(20), point(24)];
-  expect(coveragePolicy([{ maxGap: '9h', within: '1d' }]).evaluate(context(staleWithHistory))).toEqual([expect.objectContaining({ status: 'failed', actual: 'largest gap 10h 00m', detail: 'between p10h and now' })]);
+  expect(coveragePolicy([{ maxGap: '9h', within: '1d' }]).evaluate(context(staleWithHistory))).toEqual([
+    expect.objectContaining({ status: 'failed', actual: 'largest gap 10h 00m', detail: 'between p10h and now' }),
+  ]);
 });
 
 test('tiers are validated when the drill is defined', () => {
   expect(() => coveragePolicy([])).toThrow(ConfigError);
   expect(() => coveragePolicy([{ maxGap: '0s', within: '7d' }])).toThrow(ConfigError);
-  expect(() => coveragePolicy([{ maxGap: '3h', within: '7d' }, { maxGap: '4h', within: '7d' }])).toThrow(ConfigError);
+  expect(() =>
+    coveragePolicy([
+      { maxGap: '3h', within: '7d' },
+      { maxGap: '4h', within: '7d' },
+    ]),
+  ).toThrow(ConfigError);
   expect(() => coveragePolicy([{ maxGap: 'often', within: '7d' }])).toThrow(ConfigError);
 });

@@ -24,13 +24,23 @@ export interface CoverageTier {
  * coveragePolicy([{ maxGap: '3h', within: '7d' }, { maxGap: '24h', within: '30d' }]);
  */
 export function coveragePolicy(tiers: readonly CoverageTier[]): Policy {
-  if (tiers.length === 0) throw new ConfigError('coveragePolicy needs at least one tier', "e.g. coveragePolicy([{ maxGap: '3h', within: '7d' }])");
+  if (tiers.length === 0)
+    throw new ConfigError(
+      'coveragePolicy needs at least one tier',
+      "e.g. coveragePolicy([{ maxGap: '3h', within: '7d' }])",
+    );
   const parsed = tiers
-    .map((t) => ({ maxGap: parseDuration(t.maxGap, 'coverage maxGap'), within: parseDuration(t.within, 'coverage within') }))
+    .map((t) => ({
+      maxGap: parseDuration(t.maxGap, 'coverage maxGap'),
+      within: parseDuration(t.within, 'coverage within'),
+    }))
     .sort((a, b) => a.within - b.within);
   for (const [i, tier] of parsed.entries()) {
     if (tier.maxGap <= 0 || tier.within <= 0 || (i > 0 && tier.within === parsed[i - 1]!.within)) {
-      throw new ConfigError('coveragePolicy tiers need positive maxGap and distinct within', "e.g. [{ maxGap: '3h', within: '7d' }, { maxGap: '24h', within: '30d' }]");
+      throw new ConfigError(
+        'coveragePolicy tiers need positive maxGap and distinct within',
+        "e.g. [{ maxGap: '3h', within: '7d' }, { maxGap: '24h', within: '30d' }]",
+      );
     }
   }
   return {
@@ -62,7 +72,11 @@ export function coveragePolicy(tiers: readonly CoverageTier[]): Policy {
  * The largest gap covering [from, to]: from the last point at or before `from` (else `from` itself: not
  * covered) through every point inside to the first point at or after `to` (else `to`).
  */
-function largestGap(times: readonly number[], from: number, to: number): { seconds: number; start: number; end: number } {
+function largestGap(
+  times: readonly number[],
+  from: number,
+  to: number,
+): { seconds: number; start: number; end: number } {
   const before = times.filter((t) => t <= from).at(-1) ?? from;
   const after = times.find((t) => t >= to) ?? to;
   const edges = [before, ...times.filter((t) => t > from && t < to), after];

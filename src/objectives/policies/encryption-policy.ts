@@ -18,15 +18,25 @@ export interface EncryptionPolicyOptions {
  * encryptionPolicy({ kmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-…' });
  */
 export function encryptionPolicy(options: EncryptionPolicyOptions = {}): Policy {
-  const keys = options.kmsKeyId === undefined ? [] : typeof options.kmsKeyId === 'string' ? [options.kmsKeyId] : [...options.kmsKeyId];
+  const keys =
+    options.kmsKeyId === undefined
+      ? []
+      : typeof options.kmsKeyId === 'string'
+        ? [options.kmsKeyId]
+        : [...options.kmsKeyId];
   const expected = `every recovery point encrypted${keys.length ? ` with ${keys.join(' or ')}` : ''}`;
   return {
     name: 'encryption',
     evaluate({ points }): CheckResult[] {
       const unencrypted = points.filter((p) => !isEncrypted(p));
-      const wrongKey = keys.length ? points.filter((p) => isEncrypted(p) && !keys.some((k) => sameKey(k, p.facts.kmsKeyId))) : [];
+      const wrongKey = keys.length
+        ? points.filter((p) => isEncrypted(p) && !keys.some((k) => sameKey(k, p.facts.kmsKeyId)))
+        : [];
       const good = points.length - unencrypted.length - wrongKey.length;
-      const problems = [unencrypted.length ? `not encrypted: ${someIds(unencrypted)}` : '', wrongKey.length ? `other key: ${someIds(wrongKey)}` : ''].filter(Boolean);
+      const problems = [
+        unencrypted.length ? `not encrypted: ${someIds(unencrypted)}` : '',
+        wrongKey.length ? `other key: ${someIds(wrongKey)}` : '',
+      ].filter(Boolean);
       return [
         {
           name: 'policy encryption',
@@ -42,7 +52,12 @@ export function encryptionPolicy(options: EncryptionPolicyOptions = {}): Policy 
 
 function isEncrypted(point: RecoveryPoint): boolean {
   const { encrypted, serverSideEncryption } = point.facts;
-  return encrypted === true || (typeof serverSideEncryption === 'string' && serverSideEncryption !== '' && serverSideEncryption.toLowerCase() !== 'none');
+  return (
+    encrypted === true ||
+    (typeof serverSideEncryption === 'string' &&
+      serverSideEncryption !== '' &&
+      serverSideEncryption.toLowerCase() !== 'none')
+  );
 }
 
 /** `1234abcd-…` matches `arn:aws:kms:…:key/1234abcd-…`. */

@@ -7,17 +7,38 @@ import type { PolicyContext } from '../policy.ts';
 import { freshnessPolicy } from './freshness-policy.ts';
 
 const now = new Date('2026-11-23T12:00:00Z');
-const point = (id: string, hoursAgo: number): RecoveryPoint => ({ source: 'test', id, createdAt: new Date(now.getTime() - hoursAgo * 3600e3), createdAtBasis: 'test', facts: {} });
+const point = (id: string, hoursAgo: number): RecoveryPoint => ({
+  source: 'test',
+  id,
+  createdAt: new Date(now.getTime() - hoursAgo * 3600e3),
+  createdAtBasis: 'test',
+  facts: {},
+});
 const sourceContext: SourceContext = { workDir: '/nonexistent', log: () => {} };
-const context = (points: RecoveryPoint[], at = now): PolicyContext => ({ points, now: at, source: rdsSnapshotSource({ dbInstanceIdentifier: 'x' }), sourceContext });
+const context = (points: RecoveryPoint[], at = now): PolicyContext => ({
+  points,
+  now: at,
+  source: rdsSnapshotSource({ dbInstanceIdentifier: 'x' }),
+  sourceContext,
+});
 
 test('passes when the newest point is younger than maxAge, fails when older, and says how old', () => {
   const policy = freshnessPolicy({ maxAge: '3h' });
   expect(policy.evaluate(context([point('old', 30), point('new', 2)]))).toEqual([
-    { name: 'policy freshness', status: 'passed', expected: 'newest ≤ 3h 00m old', actual: '2h 00m old', detail: 'newest: new (2026-11-23T10:00:00.000Z)' },
+    {
+      name: 'policy freshness',
+      status: 'passed',
+      expected: 'newest ≤ 3h 00m old',
+      actual: '2h 00m old',
+      detail: 'newest: new (2026-11-23T10:00:00.000Z)',
+    },
   ]);
-  expect(policy.evaluate(context([point('a', 3.5), point('b', 27)]))).toEqual([expect.objectContaining({ status: 'failed', actual: '3h 30m old' })]);
-  expect(policy.evaluate(context([]))).toEqual([{ name: 'policy freshness', status: 'failed', expected: 'newest ≤ 3h 00m old', actual: 'no recovery points' }]);
+  expect(policy.evaluate(context([point('a', 3.5), point('b', 27)]))).toEqual([
+    expect.objectContaining({ status: 'failed', actual: '3h 30m old' }),
+  ]);
+  expect(policy.evaluate(context([]))).toEqual([
+    { name: 'policy freshness', status: 'failed', expected: 'newest ≤ 3h 00m old', actual: 'no recovery points' },
+  ]);
 });
 
 test('a bad duration is a ConfigError when the drill is defined', () => {

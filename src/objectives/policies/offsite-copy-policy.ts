@@ -36,20 +36,39 @@ interface RegionalSource extends Source {
 export function offsiteCopyPolicy(options: OffsiteCopyPolicyOptions): Policy {
   const within = parseDuration(options.within, 'offsite copy within');
   const last = options.last ?? 1;
-  const extra = options.copies === undefined ? [] : Array.isArray(options.copies) ? [...(options.copies as readonly Source[])] : [options.copies as Source];
+  const extra =
+    options.copies === undefined
+      ? []
+      : Array.isArray(options.copies)
+        ? [...(options.copies as readonly Source[])]
+        : [options.copies as Source];
   if (!options.regions?.length && extra.length === 0) {
-    throw new ConfigError('offsiteCopyPolicy needs regions or copies', "e.g. offsiteCopyPolicy({ regions: ['eu-central-1'], within: '24h' })");
+    throw new ConfigError(
+      'offsiteCopyPolicy needs regions or copies',
+      "e.g. offsiteCopyPolicy({ regions: ['eu-central-1'], within: '24h' })",
+    );
   }
-  if (!Number.isInteger(last) || last < 1) throw new ConfigError(`offsiteCopyPolicy last must be a whole number ≥ 1, not ${last}`);
+  if (!Number.isInteger(last) || last < 1)
+    throw new ConfigError(`offsiteCopyPolicy last must be a whole number ≥ 1, not ${last}`);
   const expected = `a copy in another region or account within ${formatDuration(within)}`;
   return {
     name: 'offsite copy',
     async evaluate(context: PolicyContext): Promise<CheckResult[]> {
       const copySources = [...copySourcesOf(context.source, options.regions ?? []), ...extra];
       const copies = (await Promise.all(copySources.map((s) => listOrNone(s, context.sourceContext)))).flat();
-      const due = newestFirst(context.points).filter((p) => findCopy(p, copies) || ageSeconds(p, context.now) >= within);
+      const due = newestFirst(context.points).filter(
+        (p) => findCopy(p, copies) || ageSeconds(p, context.now) >= within,
+      );
       if (due.length === 0) {
-        return [{ name: 'policy offsite copy', status: 'skipped', expected, actual: null, detail: `no recovery point is older than ${formatDuration(within)} or copied yet` }];
+        return [
+          {
+            name: 'policy offsite copy',
+            status: 'skipped',
+            expected,
+            actual: null,
+            detail: `no recovery point is older than ${formatDuration(within)} or copied yet`,
+          },
+        ];
       }
       return due.slice(0, last).map((point) => {
         const copy = findCopy(point, copies);
@@ -59,7 +78,9 @@ export function offsiteCopyPolicy(options: OffsiteCopyPolicyOptions): Policy {
           status: copy && delay !== null && delay <= within ? 'passed' : 'failed',
           expected,
           actual: copy ? `${where(copy)} after ${formatDuration(delay ?? 0)}` : 'no copy',
-          ...(copy ? { detail: `copy: ${copy.id}` } : { detail: `searched ${copySources.map((s) => s.describe()).join(', ')}` }),
+          ...(copy
+            ? { detail: `copy: ${copy.id}` }
+            : { detail: `searched ${copySources.map((s) => s.describe()).join(', ')}` }),
         } satisfies CheckResult;
       });
     },
@@ -69,13 +90,18 @@ export function offsiteCopyPolicy(options: OffsiteCopyPolicyOptions): Policy {
 function copySourcesOf(source: Source, regions: readonly string[]): Source[] {
   if (regions.length === 0) return [];
   if (typeof (source as Partial<RegionalSource>).inRegion !== 'function') {
-    throw new ConfigError(`offsiteCopyPolicy regions need a source that can list another region (rdsSnapshotSource), not ${source.kind}`, 'pass copies: <a source listing the copies> instead');
+    throw new ConfigError(
+      `offsiteCopyPolicy regions need a source that can list another region (rdsSnapshotSource), not ${source.kind}`,
+      'pass copies: <a source listing the copies> instead',
+    );
   }
   return regions.map((region) => (source as RegionalSource).inRegion(region));
 }
 
 function findCopy(point: RecoveryPoint, candidates: readonly RecoveryPoint[]): RecoveryPoint | undefined {
-  return candidates.filter((c) => isCopyOf(c, point) && isOffsite(c, point)).sort((a, b) => copyDelaySeconds(point, a) - copyDelaySeconds(point, b))[0];
+  return candidates
+    .filter((c) => isCopyOf(c, point) && isOffsite(c, point))
+    .sort((a, b) => copyDelaySeconds(point, a) - copyDelaySeconds(point, b))[0];
 }
 
 function isCopyOf(copy: RecoveryPoint, point: RecoveryPoint): boolean {
@@ -86,7 +112,8 @@ function isCopyOf(copy: RecoveryPoint, point: RecoveryPoint): boolean {
 }
 
 function isOffsite(copy: RecoveryPoint, point: RecoveryPoint): boolean {
-  const differs = (key: string) => typeof copy.facts[key] === 'string' && typeof point.facts[key] === 'string' && copy.facts[key] !== point.facts[key];
+  const differs = (key: string) =>
+    typeof copy.facts[key] === 'string' && typeof point.facts[key] === 'string' && copy.facts[key] !== point.facts[key];
   return differs('region') || differs('account');
 }
 

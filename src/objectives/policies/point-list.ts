@@ -12,6 +12,9 @@ export function ageSeconds(point: RecoveryPoint, now: Date): number {
 
 /** A few ids for a check's detail: `a, b, c and 4 more`. */
 export function someIds(points: readonly RecoveryPoint[], max = 3): string {
-  const shown = points.slice(0, max).map((p) => p.id).join(', ');
+  const shown = points
+    .slice(0, max)
+    .map((p) => p.id)
+    .join(', ');
   return points.length > max ? `${shown} and ${points.length - max} more` : shown;
 }

@@ -32,7 +32,12 @@ beforeAll(async () => {
   east = motoRdsClient(moto, 'us-east-1');
   west = motoRdsClient(moto, 'eu-west-1');
   await createProductionInstance(east, 'shop-prod', { kmsKeyId: KEY, snapshots: ['shop-1'] });
-  await west.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: 'arn:aws:rds:us-east-1:123456789012:snapshot:shop-1', TargetDBSnapshotIdentifier: 'shop-1-dr' }));
+  await west.send(
+    new CopyDBSnapshotCommand({
+      SourceDBSnapshotIdentifier: 'arn:aws:rds:us-east-1:123456789012:snapshot:shop-1',
+      TargetDBSnapshotIdentifier: 'shop-1-dr',
+    }),
+  );
   await east.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'shop-prod', DBSnapshotIdentifier: 'shop-2' }));
   await createProductionInstance(east, 'legacy', { encrypted: false, snapshots: ['legacy-1'] });
   source = rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual', region: 'us-east-1' });
@@ -65,24 +70,46 @@ test('coverage: covered for the last hour now, uncovered once the snapshots are 
 
 test('retention: young snapshots fail a 30-day minimum and pass a 29-day maximum, and the other way round 30 days later', () => {
   const policy = retentionPolicy({ oldestAtLeast: '30d', noneOlderThan: '29d' });
-  expect(policy.evaluate(context(shop))).toEqual([expect.objectContaining({ status: 'failed' }), expect.objectContaining({ status: 'passed' })]);
-  expect(policy.evaluate(context(shop, hours(30 * 24 + 1)))).toEqual([expect.objectContaining({ status: 'passed' }), expect.objectContaining({ status: 'failed', actual: '2 older' })]);
+  expect(policy.evaluate(context(shop))).toEqual([
+    expect.objectContaining({ status: 'failed' }),
+    expect.objectContaining({ status: 'passed' }),
+  ]);
+  expect(policy.evaluate(context(shop, hours(30 * 24 + 1)))).toEqual([
+    expect.objectContaining({ status: 'passed' }),
+    expect.objectContaining({ status: 'failed', actual: '2 older' }),
+  ]);
 });
 
 test('encryption: snapshots of an instance encrypted with the key pass; an unencrypted instance fails', () => {
-  expect(encryptionPolicy({ kmsKeyId: KEY }).evaluate(context(shop))).toEqual([expect.objectContaining({ status: 'passed', actual: '2 of 2' })]);
-  expect(encryptionPolicy().evaluate(context(legacy))).toEqual([expect.objectContaining({ status: 'failed', detail: expect.stringContaining('legacy-1') })]);
+  expect(encryptionPolicy({ kmsKeyId: KEY }).evaluate(context(shop))).toEqual([
+    expect.objectContaining({ status: 'passed', actual: '2 of 2' }),
+  ]);
+  expect(encryptionPolicy().evaluate(context(legacy))).toEqual([
+    expect.objectContaining({ status: 'failed', detail: expect.stringContaining('legacy-1') }),
+  ]);
 });
 
 test('offsite copy: the CopyDBSnapshot to eu-west-1 passes; the uncopied snapshot fails once it is due', async () => {
   const policy = offsiteCopyPolicy({ regions: ['eu-west-1'], last: 2, within: '24h' });
   expect(await policy.evaluate(context(shop))).toEqual([
-    expect.objectContaining({ name: 'policy offsite copy shop-1', status: 'passed', detail: 'copy: shop-1-dr', actual: expect.stringMatching(/^eu-west-1 \/ 123456789012 after /) }),
+    expect.objectContaining({
+      name: 'policy offsite copy shop-1',
+      status: 'passed',
+      detail: 'copy: shop-1-dr',
+      actual: expect.stringMatching(/^eu-west-1 \/ 123456789012 after /),
+    }),
   ]);
   expect(await policy.evaluate(context(shop, hours(25)))).toEqual([
-    expect.objectContaining({ name: 'policy offsite copy shop-2', status: 'failed', actual: 'no copy', detail: 'searched rds-snapshot db-instance shop-prod (eu-west-1)' }),
+    expect.objectContaining({
+      name: 'policy offsite copy shop-2',
+      status: 'failed',
+      actual: 'no copy',
+      detail: 'searched rds-snapshot db-instance shop-prod (eu-west-1)',
+    }),
     expect.objectContaining({ name: 'policy offsite copy shop-1', status: 'passed' }),
   ]);
   // A region without any copy is a failed check, not an error.
-  expect(await offsiteCopyPolicy({ regions: ['ap-south-1'], within: '1h' }).evaluate(context(shop, hours(2)))).toEqual([expect.objectContaining({ status: 'failed', actual: 'no copy' })]);
+  expect(await offsiteCopyPolicy({ regions: ['ap-south-1'], within: '1h' }).evaluate(context(shop, hours(2)))).toEqual([
+    expect.objectContaining({ status: 'failed', actual: 'no copy' }),
+  ]);
 });

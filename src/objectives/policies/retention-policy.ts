@@ -24,12 +24,18 @@ export interface RetentionPolicyOptions {
  */
 export function retentionPolicy(bounds: RetentionPolicyOptions | Record<string, RetentionClass>): Policy {
   // Per class of backups (pii, metadata, …): a record of classes instead of bounds.
-  if (Object.keys(bounds).length > 0 && !('oldestAtLeast' in bounds) && !('noneOlderThan' in bounds)) return retentionByClass(bounds as Record<string, RetentionClass>);
+  if (Object.keys(bounds).length > 0 && !('oldestAtLeast' in bounds) && !('noneOlderThan' in bounds))
+    return retentionByClass(bounds as Record<string, RetentionClass>);
   const options = bounds as RetentionPolicyOptions;
-  const min = options.oldestAtLeast === undefined ? null : parseDuration(options.oldestAtLeast, 'retention oldestAtLeast');
-  const max = options.noneOlderThan === undefined ? null : parseDuration(options.noneOlderThan, 'retention noneOlderThan');
+  const min =
+    options.oldestAtLeast === undefined ? null : parseDuration(options.oldestAtLeast, 'retention oldestAtLeast');
+  const max =
+    options.noneOlderThan === undefined ? null : parseDuration(options.noneOlderThan, 'retention noneOlderThan');
   if (min === null && max === null) {
-    throw new ConfigError('retentionPolicy needs oldestAtLeast, noneOlderThan or both', "e.g. retentionPolicy({ oldestAtLeast: '30d', noneOlderThan: '35d' })");
+    throw new ConfigError(
+      'retentionPolicy needs oldestAtLeast, noneOlderThan or both',
+      "e.g. retentionPolicy({ oldestAtLeast: '30d', noneOlderThan: '35d' })",
+    );
   }
   return {
     name: 'retention',
@@ -53,7 +59,12 @@ export function retentionPolicy(bounds: RetentionPolicyOptions | Record<string, 
           name: 'policy retention maximum',
           status: tooOld.length === 0 ? 'passed' : 'failed',
           expected: `none older than ${formatDuration(max)}`,
-          actual: tooOld.length === 0 ? (oldestAge === null ? 'no recovery points' : `oldest ${formatDuration(oldestAge)} old`) : `${tooOld.length} older`,
+          actual:
+            tooOld.length === 0
+              ? oldestAge === null
+                ? 'no recovery points'
+                : `oldest ${formatDuration(oldestAge)} old`
+              : `${tooOld.length} older`,
           ...(tooOld.length ? { detail: `too old: ${someIds(tooOld)}` } : {}),
         });
       }
@@ -76,13 +87,27 @@ export interface RetentionClass extends RetentionPolicyOptions {
 function retentionByClass(classes: Record<string, RetentionClass>): Policy {
   const entries = Object.entries(classes);
   if (entries.length === 0) {
-    throw new ConfigError('retentionPolicy needs bounds or classes', "e.g. retentionPolicy({ pii: { noneOlderThan: '29d' }, metadata: { oldestAtLeast: '90d' } })");
+    throw new ConfigError(
+      'retentionPolicy needs bounds or classes',
+      "e.g. retentionPolicy({ pii: { noneOlderThan: '29d' }, metadata: { oldestAtLeast: '90d' } })",
+    );
   }
   const perClass = entries.map(([name, options]) => {
-    if (typeof options !== 'object' || options === null || (options.oldestAtLeast === undefined && options.noneOlderThan === undefined)) {
-      throw new ConfigError(`retentionPolicy class ${name} needs oldestAtLeast, noneOlderThan or both`, `e.g. ${name}: { noneOlderThan: '29d' }`);
+    if (
+      typeof options !== 'object' ||
+      options === null ||
+      (options.oldestAtLeast === undefined && options.noneOlderThan === undefined)
+    ) {
+      throw new ConfigError(
+        `retentionPolicy class ${name} needs oldestAtLeast, noneOlderThan or both`,
+        `e.g. ${name}: { noneOlderThan: '29d' }`,
+      );
     }
-    return { name, source: options.source, policy: retentionPolicy({ oldestAtLeast: options.oldestAtLeast, noneOlderThan: options.noneOlderThan }) };
+    return {
+      name,
+      source: options.source,
+      policy: retentionPolicy({ oldestAtLeast: options.oldestAtLeast, noneOlderThan: options.noneOlderThan }),
+    };
   });
   return {
     name: 'retention by class',
@@ -91,7 +116,8 @@ function retentionByClass(classes: Record<string, RetentionClass>): Policy {
       for (const { name, source, policy } of perClass) {
         const points = source ? await source.list(context.sourceContext) : context.points;
         const label = source ? `${name}: ${source.describe()}` : name;
-        for (const check of await policy.evaluate({ ...context, points, source: source ?? context.source })) checks.push({ ...check, name: `${check.name} (${label})` });
+        for (const check of await policy.evaluate({ ...context, points, source: source ?? context.source }))
+          checks.push({ ...check, name: `${check.name} (${label})` });
       }
       return checks;
     },

@@ -1,4 +1,9 @@
-import { GetBucketVersioningCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetBucketVersioningCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { CheckResult } from '../../model/report.ts';
 import { createS3Client, customEndpoint, type S3ClientOptions } from '../../aws/s3-client.ts';
 import { explainS3Error } from '../../aws/s3-errors.ts';
@@ -31,7 +36,9 @@ const CONCURRENCY = 8;
  */
 export function s3VersioningPolicy(uriOrOptions: string | S3VersioningPolicyOptions): Policy {
   const options: S3VersioningPolicyOptions =
-    typeof uriOrOptions === 'string' ? (({ bucket, key }) => ({ bucket, prefix: key, everyObjectEncrypted: false }))(parseS3Uri(uriOrOptions)) : uriOrOptions;
+    typeof uriOrOptions === 'string'
+      ? (({ bucket, key }) => ({ bucket, prefix: key, everyObjectEncrypted: false }))(parseS3Uri(uriOrOptions))
+      : uriOrOptions;
   const { bucket } = options;
   const prefix = options.prefix ?? '';
   let client: Promise<S3Client> | undefined;
@@ -47,7 +54,9 @@ export function s3VersioningPolicy(uriOrOptions: string | S3VersioningPolicyOpti
     name: 's3 versioning',
     async evaluate({ sourceContext }): Promise<CheckResult[]> {
       const bucketUri = s3Uri(bucket, '');
-      const versioning = await call(bucketUri, (c) => c.send(new GetBucketVersioningCommand({ Bucket: bucket }), { abortSignal: sourceContext.signal }));
+      const versioning = await call(bucketUri, (c) =>
+        c.send(new GetBucketVersioningCommand({ Bucket: bucket }), { abortSignal: sourceContext.signal }),
+      );
       const checks: CheckResult[] = [
         {
           name: `policy s3 versioning ${bucketUri}`,
@@ -57,7 +66,8 @@ export function s3VersioningPolicy(uriOrOptions: string | S3VersioningPolicyOpti
           ...(versioning.MFADelete ? { detail: `MFA delete: ${versioning.MFADelete}` } : {}),
         },
       ];
-      if (options.everyObjectEncrypted) checks.push(await encryptionCheck(call, bucket, prefix, options.algorithm, sourceContext.signal));
+      if (options.everyObjectEncrypted)
+        checks.push(await encryptionCheck(call, bucket, prefix, options.algorithm, sourceContext.signal));
       return checks;
     },
   };
@@ -73,17 +83,30 @@ async function encryptionCheck(
   const where = s3Uri(bucket, prefix);
   const keys = await call(where, async (client) => {
     const found: string[] = [];
-    for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix }, { abortSignal: signal })) {
+    for await (const page of paginateListObjectsV2(
+      { client },
+      { Bucket: bucket, Prefix: prefix },
+      { abortSignal: signal },
+    )) {
       signal?.throwIfAborted();
       found.push(...(page.Contents ?? []).map((o) => o.Key!).filter((k) => k && !k.endsWith('/')));
     }
     return found;
   });
   const algorithms = await mapLimit(keys, CONCURRENCY, (key) =>
-    call(s3Uri(bucket, key), async (client) => (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })).ServerSideEncryption as string | undefined),
+    call(
+      s3Uri(bucket, key),
+      async (client) =>
+        (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }))
+          .ServerSideEncryption as string | undefined,
+    ),
   );
   const bad = keys.filter((_, i) => !algorithms[i] || (algorithm !== undefined && algorithms[i] !== algorithm));
-  const shown = bad.slice(0, 3).map((k) => s3Uri(bucket, k)).join(', ') + (bad.length > 3 ? ` and ${bad.length - 3} more` : '');
+  const shown =
+    bad
+      .slice(0, 3)
+      .map((k) => s3Uri(bucket, k))
+      .join(', ') + (bad.length > 3 ? ` and ${bad.length - 3} more` : '');
   return {
     name: `policy s3 encryption ${where}`,
     status: keys.length > 0 && bad.length === 0 ? 'passed' : 'failed',

@@ -19,7 +19,13 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const context = (): SourceContext => ({ workDir: root, log: () => {} });
 
 function manifest(takenAt: string): string {
-  return JSON.stringify({ format: 'restore-drill.manifest/v1', takenAt, serverVersion: '15', database: 'restored', tables: {} });
+  return JSON.stringify({
+    format: 'restore-drill.manifest/v1',
+    takenAt,
+    serverVersion: '15',
+    database: 'restored',
+    tables: {},
+  });
 }
 
 /** A fresh folder holding copies of the given dumps under the given names. */
@@ -60,7 +66,11 @@ describe('fileSource', () => {
     const [point, ...rest] = await fileSource(newer).list(context());
     expect(rest).toEqual([]);
     expect(point).toMatchObject({ source: 'file', id: resolve(newer), createdAtBasis: 'archive-header' });
-    expect(point!.facts).toMatchObject({ format: 'custom', database: 'restored', serverVersion: expect.stringMatching(new RegExp(`^${shop.environment.version}\\b`)) });
+    expect(point!.facts).toMatchObject({
+      format: 'custom',
+      database: 'restored',
+      serverVersion: expect.stringMatching(new RegExp(`^${shop.environment.version}\\b`)),
+    });
     expect(point!.facts.sizeBytes).toBeGreaterThan(1000);
     expect(point!.facts.archiveVersion).toMatch(/^1\.\d+/);
     expect(point!.facts.pgDumpVersion).toMatch(/^\d+\.\d+/);
@@ -94,7 +104,11 @@ describe('fileSource', () => {
 
   test('a directory-format dump, given directly and inside a folder', async () => {
     const [direct] = await fileSource(directory).list(context());
-    expect(direct).toMatchObject({ id: resolve(directory), createdAtBasis: 'archive-header', facts: { format: 'directory' } });
+    expect(direct).toMatchObject({
+      id: resolve(directory),
+      createdAtBasis: 'archive-header',
+      facts: { format: 'directory' },
+    });
 
     const dir = await mkdtemp(join(root, 'mixed-'));
     await writeFile(join(dir, 'old.dump'), await readFile(older));
@@ -114,7 +128,11 @@ describe('fileSource', () => {
     const [point] = await source.list(context());
     const restorable = await source.fetch(point!, context());
     const digest = expect.stringMatching(/^sha256:[0-9a-f]{64}$/);
-    expect(restorable).toEqual({ kind: 'pg-dump', digest, dump: { path: resolve(directory), format: 'directory', digest } });
+    expect(restorable).toEqual({
+      kind: 'pg-dump',
+      digest,
+      dump: { path: resolve(directory), format: 'directory', digest },
+    });
     expect(restorable.digest).toBe(restorable.dump.digest);
   });
 
@@ -149,7 +167,9 @@ describe('inspectLocalDump', () => {
 
   test('a custom-format digest is the sha256 of the file', async () => {
     const { createHash } = await import('node:crypto');
-    const expected = createHash('sha256').update(await readFile(older)).digest('hex');
+    const expected = createHash('sha256')
+      .update(await readFile(older))
+      .digest('hex');
     expect((await inspectLocalDump(older)).digest).toBe(`sha256:${expected}`);
   });
 
@@ -157,7 +177,8 @@ describe('inspectLocalDump', () => {
     const copy = join(root, 'copy.dir');
     await mkdir(copy);
     const { readdir } = await import('node:fs/promises');
-    for (const name of await readdir(directory)) await writeFile(join(copy, name), await readFile(join(directory, name)));
+    for (const name of await readdir(directory))
+      await writeFile(join(copy, name), await readFile(join(directory, name)));
     const original = await inspectLocalDump(directory);
     expect((await inspectLocalDump(copy)).digest).toBe(original.digest);
     const handle = await open(join(copy, 'toc.dat'), 'a');

@@ -40,7 +40,8 @@ export function fileSource(pathOrOptions: string | FileSourceOptions): Source<Pg
 async function listRecoveryPoints(path: string): Promise<RecoveryPoint[]> {
   const info = await statOrExplain(path);
   if (info.isFile()) return [await fileRecoveryPoint(path, false)];
-  if (!info.isDirectory()) throw new ConfigError(`${path} is neither a file nor a folder`, 'point at a pg_dump archive or a folder of them');
+  if (!info.isDirectory())
+    throw new ConfigError(`${path} is neither a file nor a folder`, 'point at a pg_dump archive or a folder of them');
   if (await exists(join(path, 'toc.dat'))) return [await fileRecoveryPoint(path, true)];
 
   let entries;
@@ -52,7 +53,8 @@ async function listRecoveryPoints(path: string): Promise<RecoveryPoint[]> {
   const points: RecoveryPoint[] = [];
   for (const entry of entries) {
     const child = join(path, entry.name);
-    if (entry.isDirectory() && (await exists(join(child, 'toc.dat')))) points.push(await fileRecoveryPoint(child, true, false));
+    if (entry.isDirectory() && (await exists(join(child, 'toc.dat'))))
+      points.push(await fileRecoveryPoint(child, true, false));
     else if (entry.isFile() && !entry.name.endsWith(MANIFEST_SUFFIX) && (await hasArchiveMagic(child))) {
       points.push(await fileRecoveryPoint(child, false, false));
     }
@@ -117,7 +119,10 @@ async function statOrExplain(path: string) {
     return await stat(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ConfigError(`backup path not found: ${path}`, 'check the path, or make a dump with `restore-drill dump --url URL --out PATH`');
+      throw new ConfigError(
+        `backup path not found: ${path}`,
+        'check the path, or make a dump with `restore-drill dump --url URL --out PATH`',
+      );
     }
     throw unreadable(path, error);
   }
@@ -126,7 +131,10 @@ async function statOrExplain(path: string) {
 function unreadable(path: string, error: unknown): ConfigError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') {
-    return new ConfigError(`cannot read ${path}: permission denied`, 'give the user running restore-drill read access to the backups');
+    return new ConfigError(
+      `cannot read ${path}: permission denied`,
+      'give the user running restore-drill read access to the backups',
+    );
   }
   return new ConfigError(`cannot read ${path}: ${(error as Error).message}`, 'check the path and its permissions');
 }

@@ -1,4 +1,10 @@
-import { DescribeDBClustersCommand, DescribeDBInstancesCommand, type DBCluster, type DBInstance, type RDSClient } from '@aws-sdk/client-rds';
+import {
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  type DBCluster,
+  type DBInstance,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
 import { ConfigError } from '../../errors.ts';
 import { createRdsClient, parseArn, type RdsClientOptions } from '../../aws/rds-client.ts';
 import { sendRds } from '../../aws/rds-errors.ts';
@@ -53,7 +59,10 @@ export interface RdsPointInTimeRestorable extends Restorable {
  */
 export function rdsPointInTime(options: RdsPointInTimeOptions): Source<RdsPointInTimeRestorable> {
   if (!options.dbInstanceIdentifier === !options.dbClusterIdentifier) {
-    throw new ConfigError('rdsPointInTime needs dbInstanceIdentifier or dbClusterIdentifier (one of them)', "e.g. rdsPointInTime({ dbClusterIdentifier: 'ledger-prod' }) for Aurora");
+    throw new ConfigError(
+      'rdsPointInTime needs dbInstanceIdentifier or dbClusterIdentifier (one of them)',
+      "e.g. rdsPointInTime({ dbClusterIdentifier: 'ledger-prod' }) for Aurora",
+    );
   }
   const cluster = options.dbClusterIdentifier !== undefined;
   const dbInstanceIdentifier = (options.dbInstanceIdentifier ?? options.dbClusterIdentifier)!;
@@ -65,23 +74,43 @@ export function rdsPointInTime(options: RdsPointInTimeOptions): Source<RdsPointI
 
   return {
     kind: 'rds-point-in-time',
-    describe: () => `rds-point-in-time ${what} ${dbInstanceIdentifier} at ${label}${options.region ? ` (${options.region})` : ''}`,
+    describe: () =>
+      `rds-point-in-time ${what} ${dbInstanceIdentifier} at ${label}${options.region ? ` (${options.region})` : ''}`,
     async list(context) {
       const client = await rds();
       const region = await client.config.region();
       if (cluster) {
-        const out = await sendRds(client, new DescribeDBClustersCommand({ DBClusterIdentifier: dbInstanceIdentifier }), `db-cluster ${dbInstanceIdentifier}`, context.signal);
+        const out = await sendRds(
+          client,
+          new DescribeDBClustersCommand({ DBClusterIdentifier: dbInstanceIdentifier }),
+          `db-cluster ${dbInstanceIdentifier}`,
+          context.signal,
+        );
         const found = out.DBClusters?.[0];
-        if (!found) throw new ConfigError(`RDS found no db-cluster ${dbInstanceIdentifier} in ${region}`, 'check the identifier and the region');
+        if (!found)
+          throw new ConfigError(
+            `RDS found no db-cluster ${dbInstanceIdentifier} in ${region}`,
+            'check the identifier and the region',
+          );
         return [pointOf(clusterAsInstance(found), target, region, 'db-cluster')];
       }
-      const out = await sendRds(client, new DescribeDBInstancesCommand({ DBInstanceIdentifier: dbInstanceIdentifier }), `db-instance ${dbInstanceIdentifier}`, context.signal);
+      const out = await sendRds(
+        client,
+        new DescribeDBInstancesCommand({ DBInstanceIdentifier: dbInstanceIdentifier }),
+        `db-instance ${dbInstanceIdentifier}`,
+        context.signal,
+      );
       const instance = out.DBInstances?.[0];
-      if (!instance) throw new ConfigError(`RDS found no db-instance ${dbInstanceIdentifier} in ${region}`, 'check the identifier and the region');
+      if (!instance)
+        throw new ConfigError(
+          `RDS found no db-instance ${dbInstanceIdentifier} in ${region}`,
+          'check the identifier and the region',
+        );
       return [pointOf(instance, target, region)];
     },
     async fetch(point) {
-      if (point.source !== 'rds-point-in-time') throw new Error(`rds-point-in-time source cannot fetch a recovery point of source ${point.source}`);
+      if (point.source !== 'rds-point-in-time')
+        throw new Error(`rds-point-in-time source cannot fetch a recovery point of source ${point.source}`);
       const f = point.facts;
       return {
         kind: 'rds-point-in-time',
@@ -114,14 +143,25 @@ function clusterAsInstance(c: DBCluster): DBInstance {
   };
 }
 
-function pointOf(instance: DBInstance, target: Date | 'latest', clientRegion: string, what: 'db-instance' | 'db-cluster' = 'db-instance'): RecoveryPoint {
+function pointOf(
+  instance: DBInstance,
+  target: Date | 'latest',
+  clientRegion: string,
+  what: 'db-instance' | 'db-cluster' = 'db-instance',
+): RecoveryPoint {
   const id = instance.DBInstanceIdentifier!;
   const latest = instance.LatestRestorableTime;
   if (!instance.BackupRetentionPeriod || !latest) {
-    throw new ConfigError(`${what} ${id} has no automated backups, so no point in time to restore`, 'set a backup retention period above 0 on the instance, or use rdsSnapshotSource()');
+    throw new ConfigError(
+      `${what} ${id} has no automated backups, so no point in time to restore`,
+      'set a backup retention period above 0 on the instance, or use rdsSnapshotSource()',
+    );
   }
   if (target !== 'latest' && target.getTime() > latest.getTime()) {
-    throw new ConfigError(`${what} ${id} can be restored up to ${latest.toISOString()}, not to ${target.toISOString()}`, "pick an earlier target, or target: 'latest'");
+    throw new ConfigError(
+      `${what} ${id} can be restored up to ${latest.toISOString()}, not to ${target.toISOString()}`,
+      "pick an earlier target, or target: 'latest'",
+    );
   }
   const arn = parseArn(instance.DBInstanceArn);
   return {

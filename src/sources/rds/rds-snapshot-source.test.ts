@@ -1,4 +1,10 @@
-import { CopyDBSnapshotCommand, CreateDBClusterCommand, CreateDBClusterSnapshotCommand, DeleteDBSnapshotCommand, type RDSClient } from '@aws-sdk/client-rds';
+import {
+  CopyDBSnapshotCommand,
+  CreateDBClusterCommand,
+  CreateDBClusterSnapshotCommand,
+  DeleteDBSnapshotCommand,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, RestoreDrillError } from '../../errors.ts';
 import { startMotoServer, type MotoServer } from '../../testing/moto-server.ts';
@@ -17,7 +23,10 @@ const logs: string[] = [];
 const context: SourceContext = { workDir: '/nonexistent', log: (line) => logs.push(line) };
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(Error);
   expect((error as Error).message).not.toContain('\n');
   return error as Error;
@@ -29,9 +38,27 @@ beforeAll(async () => {
   east = motoRdsClient(moto, 'us-east-1');
   west = motoRdsClient(moto, 'eu-west-1');
   await createProductionInstance(east, 'shop-prod', { kmsKeyId: KEY, snapshots: ['shop-manual-1', 'shop-manual-2'] });
-  await west.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: 'arn:aws:rds:us-east-1:123456789012:snapshot:shop-manual-2', TargetDBSnapshotIdentifier: 'shop-manual-2-dr' }));
-  await east.send(new CreateDBClusterCommand({ DBClusterIdentifier: 'ledger-prod', Engine: 'aurora-postgresql', MasterUsername: 'ledger', MasterUserPassword: 'aurora-password-1', StorageEncrypted: true }));
-  await east.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: 'ledger-prod', DBClusterSnapshotIdentifier: 'ledger-manual-1' }));
+  await west.send(
+    new CopyDBSnapshotCommand({
+      SourceDBSnapshotIdentifier: 'arn:aws:rds:us-east-1:123456789012:snapshot:shop-manual-2',
+      TargetDBSnapshotIdentifier: 'shop-manual-2-dr',
+    }),
+  );
+  await east.send(
+    new CreateDBClusterCommand({
+      DBClusterIdentifier: 'ledger-prod',
+      Engine: 'aurora-postgresql',
+      MasterUsername: 'ledger',
+      MasterUserPassword: 'aurora-password-1',
+      StorageEncrypted: true,
+    }),
+  );
+  await east.send(
+    new CreateDBClusterSnapshotCommand({
+      DBClusterIdentifier: 'ledger-prod',
+      DBClusterSnapshotIdentifier: 'ledger-manual-1',
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -47,8 +74,11 @@ describe('rdsSnapshotSource', () => {
     expect(source.kind).toBe('rds-snapshot');
     expect(source.describe()).toBe('rds-snapshot db-instance shop-prod');
     const points = await source.list(context);
-    expect(points.map((p) => p.id).sort()).toEqual(['shop-manual-1', 'shop-manual-2', expect.stringMatching(/^rds:shop-prod-\d{4}-/)].sort());
-    for (let i = 1; i < points.length; i++) expect(points[i - 1]!.createdAt.getTime()).toBeGreaterThanOrEqual(points[i]!.createdAt.getTime());
+    expect(points.map((p) => p.id).sort()).toEqual(
+      ['shop-manual-1', 'shop-manual-2', expect.stringMatching(/^rds:shop-prod-\d{4}-/)].sort(),
+    );
+    for (let i = 1; i < points.length; i++)
+      expect(points[i - 1]!.createdAt.getTime()).toBeGreaterThanOrEqual(points[i]!.createdAt.getTime());
     const manual = points.find((p) => p.id === 'shop-manual-1')!;
     expect(manual).toMatchObject({
       source: 'rds-snapshot',
@@ -74,8 +104,13 @@ describe('rdsSnapshotSource', () => {
     expect(west.describe()).toBe('rds-snapshot db-instance shop-prod (eu-west-1)');
     const [copy, ...others] = await west.list(context);
     expect(others).toEqual([]);
-    const original = (await rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod' }).list(context)).find((p) => p.id === 'shop-manual-2')!;
-    expect(copy).toMatchObject({ id: 'shop-manual-2-dr', facts: { region: 'eu-west-1', arn: 'arn:aws:rds:eu-west-1:123456789012:snapshot:shop-manual-2-dr' } });
+    const original = (await rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod' }).list(context)).find(
+      (p) => p.id === 'shop-manual-2',
+    )!;
+    expect(copy).toMatchObject({
+      id: 'shop-manual-2-dr',
+      facts: { region: 'eu-west-1', arn: 'arn:aws:rds:eu-west-1:123456789012:snapshot:shop-manual-2-dr' },
+    });
     expect(copy!.createdAt).toEqual(original.createdAt);
     expect(Date.parse(String(copy!.facts.snapshotCreateTime))).toBeGreaterThanOrEqual(original.createdAt.getTime());
   });
@@ -83,7 +118,15 @@ describe('rdsSnapshotSource', () => {
   test('lists Aurora cluster snapshots', async () => {
     const points = await rdsSnapshotSource({ dbClusterIdentifier: 'ledger-prod' }).list(context);
     const manual = points.find((p) => p.id === 'ledger-manual-1');
-    expect(manual).toMatchObject({ facts: { resource: 'db-cluster-snapshot', dbClusterIdentifier: 'ledger-prod', engine: 'aurora-postgresql', encrypted: true, region: 'us-east-1' } });
+    expect(manual).toMatchObject({
+      facts: {
+        resource: 'db-cluster-snapshot',
+        dbClusterIdentifier: 'ledger-prod',
+        engine: 'aurora-postgresql',
+        encrypted: true,
+        region: 'us-east-1',
+      },
+    });
   });
 
   test('fetch re-reads the snapshot and hands the environment what it restores, without a digest', async () => {
@@ -115,7 +158,9 @@ describe('rdsSnapshotSource', () => {
   });
 
   test('an empty snapshot list is a one-line ConfigError naming the database and region', async () => {
-    const error = await rejection(rdsSnapshotSource({ dbInstanceIdentifier: 'no-such-db', region: 'eu-west-1' }).list(context));
+    const error = await rejection(
+      rdsSnapshotSource({ dbInstanceIdentifier: 'no-such-db', region: 'eu-west-1' }).list(context),
+    );
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toBe('no available RDS snapshots of db-instance no-such-db in eu-west-1');
     expect((error as ConfigError).hint).toMatch(/backup retention/);
@@ -141,7 +186,9 @@ describe('rdsSnapshotSource', () => {
     const throttled = throttleFirstCalls(client, 'DescribeDBSnapshots', 100);
     const error = await rejection(rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', client }).list(context));
     expect(error).toBeInstanceOf(RestoreDrillError);
-    expect(error.message).toBe('RDS kept throttling rds:DescribeDBSnapshots in us-east-1 after 2 attempts with backoff');
+    expect(error.message).toBe(
+      'RDS kept throttling rds:DescribeDBSnapshots in us-east-1 after 2 attempts with backoff',
+    );
     expect(throttled.seen).toBe(2);
     client.destroy();
   });
@@ -156,18 +203,34 @@ describe('rdsPointInTime', () => {
       source: 'rds-point-in-time',
       id: 'shop-prod@latest',
       createdAtBasis: 'rds-latest-restorable-time',
-      facts: { dbInstanceIdentifier: 'shop-prod', restoreTarget: 'latest', backupRetentionPeriodDays: 7, encrypted: true, kmsKeyId: KEY, region: 'us-east-1' },
+      facts: {
+        dbInstanceIdentifier: 'shop-prod',
+        restoreTarget: 'latest',
+        backupRetentionPeriodDays: 7,
+        encrypted: true,
+        kmsKeyId: KEY,
+        region: 'us-east-1',
+      },
     });
     expect(point!.facts.latestRestorableTime).toBe(point!.createdAt.toISOString());
     const restorable = await source.fetch(point!, context);
-    expect(restorable).toMatchObject({ kind: 'rds-point-in-time', sourceDbInstanceIdentifier: 'shop-prod', restoreTime: null, region: 'us-east-1' });
+    expect(restorable).toMatchObject({
+      kind: 'rds-point-in-time',
+      sourceDbInstanceIdentifier: 'shop-prod',
+      restoreTime: null,
+      region: 'us-east-1',
+    });
     expect(restorable.latestRestorableTime).toEqual(point!.createdAt);
   });
 
   test('a target time is the point; one later than RDS offers is refused', async () => {
     const target = new Date(Date.now() - 3600_000);
     const [point] = await rdsPointInTime({ dbInstanceIdentifier: 'shop-prod', target }).list(context);
-    expect(point).toMatchObject({ id: `shop-prod@${target.toISOString()}`, createdAt: target, createdAtBasis: 'rds-restore-target' });
+    expect(point).toMatchObject({
+      id: `shop-prod@${target.toISOString()}`,
+      createdAt: target,
+      createdAtBasis: 'rds-restore-target',
+    });
     const future = new Date(Date.now() + 86400_000);
     const error = await rejection(rdsPointInTime({ dbInstanceIdentifier: 'shop-prod', target: future }).list(context));
     expect(error).toBeInstanceOf(ConfigError);

@@ -96,21 +96,27 @@ export interface RdsSnapshotSource extends Source<RdsSnapshotRestorable> {
  */
 export function rdsSnapshotSource(options: RdsSnapshotSourceOptions): RdsSnapshotSource {
   if (!options.dbInstanceIdentifier && !options.dbClusterIdentifier) {
-    throw new ConfigError('rdsSnapshotSource needs dbInstanceIdentifier or dbClusterIdentifier', "name the database whose snapshots the drill proves, e.g. rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod' })");
+    throw new ConfigError(
+      'rdsSnapshotSource needs dbInstanceIdentifier or dbClusterIdentifier',
+      "name the database whose snapshots the drill proves, e.g. rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod' })",
+    );
   }
   let client: Promise<RDSClient> | undefined;
   const rds = () => (client ??= options.client ? Promise.resolve(options.client) : createRdsClient(options));
   const whose = [
     options.dbInstanceIdentifier ? `db-instance ${options.dbInstanceIdentifier}` : null,
     options.dbClusterIdentifier ? `db-cluster ${options.dbClusterIdentifier}` : null,
-  ].filter(Boolean).join(' and ');
+  ]
+    .filter(Boolean)
+    .join(' and ');
   const copiesOnly = options.copiesOnly === true;
   const listing = copiesOnly && options.includeShared === undefined ? { ...options, includeShared: true } : options;
   const keyAccessCheck = options.keyAccessCheck ?? copiesOnly;
 
   return {
     kind: 'rds-snapshot',
-    describe: () => `rds-snapshot ${copiesOnly ? 'copies of ' : ''}${whose}${options.region ? ` (${options.region})` : ''}`,
+    describe: () =>
+      `rds-snapshot ${copiesOnly ? 'copies of ' : ''}${whose}${options.region ? ` (${options.region})` : ''}`,
     inRegion: (region) => rdsSnapshotSource({ ...options, region, client: undefined }),
     async list(context) {
       const client = await rds();
@@ -120,7 +126,11 @@ export function rdsSnapshotSource(options: RdsSnapshotSourceOptions): RdsSnapsho
       let local = 0;
       const here = new Map<string, Promise<boolean>>();
       /** Keeps a point; with copiesOnly only an offsite copy, with the evidence that it is one. */
-      const keep = async (snapshot: DBSnapshot | DBClusterSnapshot, point: RecoveryPoint, which: Parameters<typeof databaseInRegion>[1]) => {
+      const keep = async (
+        snapshot: DBSnapshot | DBClusterSnapshot,
+        point: RecoveryPoint,
+        which: Parameters<typeof databaseInRegion>[1],
+      ) => {
         if (!copiesOnly) return void points.push(point);
         const key = JSON.stringify(which);
         if (!here.has(key)) here.set(key, databaseInRegion(client, which, context.signal));
@@ -131,19 +141,36 @@ export function rdsSnapshotSource(options: RdsSnapshotSourceOptions): RdsSnapsho
       if (options.dbInstanceIdentifier) {
         for (const snapshot of await listDbSnapshots(client, listing, context.signal)) {
           if (snapshot.Status !== 'available' || !snapshot.SnapshotCreateTime) unavailable++;
-          else await keep(snapshot, dbSnapshotPoint(snapshot, region), { dbInstanceIdentifier: options.dbInstanceIdentifier });
+          else
+            await keep(snapshot, dbSnapshotPoint(snapshot, region), {
+              dbInstanceIdentifier: options.dbInstanceIdentifier,
+            });
         }
       }
       if (options.dbClusterIdentifier) {
         for (const snapshot of await listClusterSnapshots(client, listing, context.signal)) {
           if (snapshot.Status !== 'available' || !snapshot.SnapshotCreateTime) unavailable++;
-          else await keep(snapshot, clusterSnapshotPoint(snapshot, region), { dbClusterIdentifier: options.dbClusterIdentifier });
+          else
+            await keep(snapshot, clusterSnapshotPoint(snapshot, region), {
+              dbClusterIdentifier: options.dbClusterIdentifier,
+            });
         }
       }
-      if (unavailable) context.log(`locate: ${unavailable} snapshot(s) of ${whose} in ${region} not available yet (creating, copying or failed): not recovery points`);
-      if (local) context.log(`locate: ${local} snapshot(s) of ${whose} in ${region} are not offsite copies (taken or copied in this region and account): skipped`);
+      if (unavailable)
+        context.log(
+          `locate: ${unavailable} snapshot(s) of ${whose} in ${region} not available yet (creating, copying or failed): not recovery points`,
+        );
+      if (local)
+        context.log(
+          `locate: ${local} snapshot(s) of ${whose} in ${region} are not offsite copies (taken or copied in this region and account): skipped`,
+        );
       if (points.length === 0 && copiesOnly) {
-        const others = [unavailable ? `${unavailable} not available yet` : '', local ? `${local} not offsite copies` : ''].filter(Boolean).join(', ');
+        const others = [
+          unavailable ? `${unavailable} not available yet` : '',
+          local ? `${local} not offsite copies` : '',
+        ]
+          .filter(Boolean)
+          .join(', ');
         throw new NoSnapshotsError(
           `no offsite copies of ${whose} in ${region}: no available snapshot there was copied from another region or account${others ? ` (${others})` : ''}`,
           'check the copy job (AWS Backup copy rule, or the CopyDBSnapshot schedule) and that it targets this region; copies shared from another account must be shared with this one',
@@ -158,26 +185,42 @@ export function rdsSnapshotSource(options: RdsSnapshotSourceOptions): RdsSnapsho
       return points.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || a.id.localeCompare(b.id));
     },
     async fetch(point, context) {
-      if (point.source !== 'rds-snapshot') throw new Error(`rds-snapshot source cannot fetch a recovery point of source ${point.source}`);
+      if (point.source !== 'rds-snapshot')
+        throw new Error(`rds-snapshot source cannot fetch a recovery point of source ${point.source}`);
       const client = await rds();
       const restorable = restorableOf(point);
       // Re-read it: an automated snapshot may have expired, or a copy be gone, since the listing.
       const status = await currentStatus(client, restorable, context);
       if (status !== 'available') {
-        throw new ConfigError(`RDS snapshot ${restorable.snapshotIdentifier} is ${status ?? 'gone'} now`, 'run the drill again to pick another recovery point');
+        throw new ConfigError(
+          `RDS snapshot ${restorable.snapshotIdentifier} is ${status ?? 'gone'} now`,
+          'run the drill again to pick another recovery point',
+        );
       }
       if (!keyAccessCheck || !restorable.encrypted) return restorable;
       if (!restorable.kmsKeyId) {
-        throw new ConfigError(`RDS snapshot ${restorable.snapshotIdentifier} in ${restorable.region} is encrypted but RDS names no KMS key for it`, 'look at the snapshot in the RDS console; or turn off keyAccessCheck');
+        throw new ConfigError(
+          `RDS snapshot ${restorable.snapshotIdentifier} in ${restorable.region} is encrypted but RDS names no KMS key for it`,
+          'look at the snapshot in the RDS console; or turn off keyAccessCheck',
+        );
       }
       context.log(`locate: key-access check of KMS key ${restorable.kmsKeyId} in ${restorable.region}`);
-      const check = await checkKeyAccess({ kmsKeyId: restorable.kmsKeyId, region: restorable.region, what: `RDS snapshot ${restorable.snapshotIdentifier}`, signal: context.signal });
+      const check = await checkKeyAccess({
+        kmsKeyId: restorable.kmsKeyId,
+        region: restorable.region,
+        what: `RDS snapshot ${restorable.snapshotIdentifier}`,
+        signal: context.signal,
+      });
       return { ...restorable, kmsKeyState: 'Enabled', checks: [check] };
     },
   };
 }
 
-async function listDbSnapshots(client: RDSClient, options: RdsSnapshotSourceOptions, signal?: AbortSignal): Promise<DBSnapshot[]> {
+async function listDbSnapshots(
+  client: RDSClient,
+  options: RdsSnapshotSourceOptions,
+  signal?: AbortSignal,
+): Promise<DBSnapshot[]> {
   const snapshots: DBSnapshot[] = [];
   const input = {
     DBInstanceIdentifier: options.dbInstanceIdentifier,
@@ -190,12 +233,20 @@ async function listDbSnapshots(client: RDSClient, options: RdsSnapshotSourceOpti
       snapshots.push(...(page.DBSnapshots ?? []));
     }
   } catch (error) {
-    throw explainRdsError(error, { action: 'DescribeDBSnapshots', resource: `snapshots of db-instance ${options.dbInstanceIdentifier}`, region: await client.config.region() });
+    throw explainRdsError(error, {
+      action: 'DescribeDBSnapshots',
+      resource: `snapshots of db-instance ${options.dbInstanceIdentifier}`,
+      region: await client.config.region(),
+    });
   }
   return snapshots;
 }
 
-async function listClusterSnapshots(client: RDSClient, options: RdsSnapshotSourceOptions, signal?: AbortSignal): Promise<DBClusterSnapshot[]> {
+async function listClusterSnapshots(
+  client: RDSClient,
+  options: RdsSnapshotSourceOptions,
+  signal?: AbortSignal,
+): Promise<DBClusterSnapshot[]> {
   const snapshots: DBClusterSnapshot[] = [];
   const input = {
     DBClusterIdentifier: options.dbClusterIdentifier,
@@ -203,12 +254,18 @@ async function listClusterSnapshots(client: RDSClient, options: RdsSnapshotSourc
     ...(options.includeShared ? { IncludeShared: true } : {}),
   };
   try {
-    for await (const page of paginateDescribeDBClusterSnapshots({ client, pageSize: 100 }, input, { abortSignal: signal })) {
+    for await (const page of paginateDescribeDBClusterSnapshots({ client, pageSize: 100 }, input, {
+      abortSignal: signal,
+    })) {
       signal?.throwIfAborted();
       snapshots.push(...(page.DBClusterSnapshots ?? []));
     }
   } catch (error) {
-    throw explainRdsError(error, { action: 'DescribeDBClusterSnapshots', resource: `snapshots of db-cluster ${options.dbClusterIdentifier}`, region: await client.config.region() });
+    throw explainRdsError(error, {
+      action: 'DescribeDBClusterSnapshots',
+      resource: `snapshots of db-cluster ${options.dbClusterIdentifier}`,
+      region: await client.config.region(),
+    });
   }
   return snapshots;
 }
@@ -284,13 +341,30 @@ function restorableOf(point: RecoveryPoint): RdsSnapshotRestorable {
   };
 }
 
-async function currentStatus(client: RDSClient, r: RdsSnapshotRestorable, context: SourceContext): Promise<string | undefined> {
+async function currentStatus(
+  client: RDSClient,
+  r: RdsSnapshotRestorable,
+  context: SourceContext,
+): Promise<string | undefined> {
   try {
     if (r.resource === 'db-cluster-snapshot') {
-      const out = await sendRds(client, new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: r.snapshotIdentifier, IncludeShared: true }), `cluster snapshot ${r.snapshotIdentifier}`, context.signal);
+      const out = await sendRds(
+        client,
+        new DescribeDBClusterSnapshotsCommand({
+          DBClusterSnapshotIdentifier: r.snapshotIdentifier,
+          IncludeShared: true,
+        }),
+        `cluster snapshot ${r.snapshotIdentifier}`,
+        context.signal,
+      );
       return out.DBClusterSnapshots?.[0]?.Status;
     }
-    const out = await sendRds(client, new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: r.snapshotIdentifier, IncludeShared: true }), `snapshot ${r.snapshotIdentifier}`, context.signal);
+    const out = await sendRds(
+      client,
+      new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: r.snapshotIdentifier, IncludeShared: true }),
+      `snapshot ${r.snapshotIdentifier}`,
+      context.signal,
+    );
     return out.DBSnapshots?.[0]?.Status;
   } catch (error) {
     if (error instanceof RdsNotFoundError) return undefined;

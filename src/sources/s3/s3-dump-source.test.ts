@@ -33,7 +33,11 @@ const savedEnv = Object.fromEntries(AWS_VARS.map((name) => [name, process.env[na
 /** Replaces all AWS_* configuration with `env` (plus config files that do not exist). */
 function useAwsEnv(env: Record<string, string>): void {
   for (const name of AWS_VARS) delete process.env[name];
-  Object.assign(process.env, { AWS_CONFIG_FILE: join(root, 'no-aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-aws-credentials') }, env);
+  Object.assign(
+    process.env,
+    { AWS_CONFIG_FILE: join(root, 'no-aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-aws-credentials') },
+    env,
+  );
 }
 
 let shop: ShopDatabase;
@@ -183,7 +187,9 @@ describe('s3DumpSource', () => {
     expect(dump.format).toBe('directory');
     expect(dump.digest).toBe((await inspectLocalDump(directory)).digest);
     // The same directory dump named by its key, without the trailing slash.
-    expect((await s3DumpSource('s3://drills/mixed/shop.dir').list(context())).map((p) => p.id)).toEqual(['s3://drills/mixed/shop.dir']);
+    expect((await s3DumpSource('s3://drills/mixed/shop.dir').list(context())).map((p) => p.id)).toEqual([
+      's3://drills/mixed/shop.dir',
+    ]);
   });
 
   test('the manifest travels with the dump and gives the time (basis manifest)', async () => {
@@ -191,7 +197,13 @@ describe('s3DumpSource', () => {
     await mkdir(local);
     const path = join(local, 'shop.dump');
     await writeFile(path, await readFile(older));
-    const manifest = { format: 'restore-drill.manifest/v1', takenAt: '2026-01-02T03:04:05.000Z', serverVersion: '15', database: 'shop', tables: {} };
+    const manifest = {
+      format: 'restore-drill.manifest/v1',
+      takenAt: '2026-01-02T03:04:05.000Z',
+      serverVersion: '15',
+      database: 'shop',
+      tables: {},
+    };
     await writeFile(`${path}.manifest.json`, JSON.stringify(manifest));
     const uploaded = await uploadDump(path, 's3://drills/manifested/');
     expect(uploaded).toMatchObject({ uri: 's3://drills/manifested/shop.dump', objects: 2 });
@@ -250,7 +262,12 @@ describe('s3DumpSource errors', () => {
       // Three unchecked calls: create the IAM user, its access key, and the bucket. Then moto checks every request.
       strict = await startMotoServer({ env: { INITIAL_NO_AUTH_ACTION_COUNT: '3' } });
       key = await createMotoAccessKey(strict, 'drill-reader');
-      const setup = new S3Client({ endpoint: strict.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: key });
+      const setup = new S3Client({
+        endpoint: strict.endpoint,
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: key,
+      });
       await setup.send(new CreateBucketCommand({ Bucket: 'locked' }));
       setup.destroy();
     });
@@ -266,15 +283,22 @@ describe('s3DumpSource errors', () => {
     };
 
     test('an unknown access key', async () => {
-      const error = await listWith({ AWS_ACCESS_KEY_ID: 'AKIANOSUCHKEY0000000', AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' });
-      expect(error.message).toBe(`S3 at ${strict.endpoint} refused the credentials (InvalidAccessKeyId) for s3://locked/`);
+      const error = await listWith({
+        AWS_ACCESS_KEY_ID: 'AKIANOSUCHKEY0000000',
+        AWS_SECRET_ACCESS_KEY: 'wrong-secret-value',
+      });
+      expect(error.message).toBe(
+        `S3 at ${strict.endpoint} refused the credentials (InvalidAccessKeyId) for s3://locked/`,
+      );
       expect(error.hint).toMatch(/AWS_PROFILE.*AWS_ACCESS_KEY_ID/);
       expect(`${error.message} ${error.hint}`).not.toContain('wrong-secret-value');
     });
 
     test('a wrong secret', async () => {
       const error = await listWith({ AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' });
-      expect(error.message).toBe(`S3 at ${strict.endpoint} refused the credentials (SignatureDoesNotMatch) for s3://locked/`);
+      expect(error.message).toBe(
+        `S3 at ${strict.endpoint} refused the credentials (SignatureDoesNotMatch) for s3://locked/`,
+      );
     });
 
     test('valid credentials without permission', async () => {

@@ -8,7 +8,13 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client, type _Object } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+  type _Object,
+} from '@aws-sdk/client-s3';
 import { ConfigError, RestoreDrillError } from '../../errors.ts';
 import { parseDumpHeader, type DumpHeader } from '../../postgres/dump-header.ts';
 import { mapLimit } from '../../util/map-limit.ts';
@@ -74,7 +80,8 @@ const CONCURRENCY = 8;
 export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source<PgDumpRestorable> {
   const options = typeof uriOrOptions === 'string' ? optionsFromUri(uriOrOptions) : uriOrOptions;
   const { bucket } = options;
-  const wanted = options.key !== undefined ? { key: options.key.replace(/\/+$/, '') } : { prefix: folder(options.prefix ?? '') };
+  const wanted =
+    options.key !== undefined ? { key: options.key.replace(/\/+$/, '') } : { prefix: folder(options.prefix ?? '') };
   const location = s3Uri(bucket, wanted.key ?? wanted.prefix);
   let client: Promise<S3Client> | undefined;
   const s3 = () => (client ??= options.client ? Promise.resolve(options.client) : createS3Client(options));
@@ -102,14 +109,21 @@ export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source
       // A key also lists `key-2.dump` and the like; keep the key itself, its folder and its manifest.
       if (wanted.key !== undefined) {
         const key = wanted.key;
-        objects = objects.filter((o) => o.Key === key || o.Key === manifestPathFor(key) || o.Key!.startsWith(`${key}/`));
+        objects = objects.filter(
+          (o) => o.Key === key || o.Key === manifestPathFor(key) || o.Key!.startsWith(`${key}/`),
+        );
       }
       const candidates = findCandidates(objects);
       const single = wanted.key !== undefined ? candidates.filter((c) => c.idKey === wanted.key) : [];
-      const points = (await mapLimit(single.length ? single : candidates, CONCURRENCY, (candidate) =>
-        call(s3Uri(bucket, candidate.idKey), (client) => describeCandidate(client, bucket, candidate, context.signal)),
-      )).filter((point): point is RecoveryPoint => point !== null);
-      if (options.location) for (const point of points) (point.facts as Record<string, unknown>).region = options.location;
+      const points = (
+        await mapLimit(single.length ? single : candidates, CONCURRENCY, (candidate) =>
+          call(s3Uri(bucket, candidate.idKey), (client) =>
+            describeCandidate(client, bucket, candidate, context.signal),
+          ),
+        )
+      ).filter((point): point is RecoveryPoint => point !== null);
+      if (options.location)
+        for (const point of points) (point.facts as Record<string, unknown>).region = options.location;
       if (points.length === 0) {
         throw new ConfigError(
           wanted.key !== undefined ? `no dump at ${location}` : `no dumps under ${location}`,
@@ -117,16 +131,25 @@ export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source
         );
       }
       return points.sort(
-        (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || String(b.facts.lastModified).localeCompare(String(a.facts.lastModified)) || a.id.localeCompare(b.id),
+        (a, b) =>
+          b.createdAt.getTime() - a.createdAt.getTime() ||
+          String(b.facts.lastModified).localeCompare(String(a.facts.lastModified)) ||
+          a.id.localeCompare(b.id),
       );
     },
     async fetch(point, context) {
-      if (point.source !== 's3-dump') throw new Error(`s3-dump source cannot fetch a recovery point of source ${point.source}`);
+      if (point.source !== 's3-dump')
+        throw new Error(`s3-dump source cannot fetch a recovery point of source ${point.source}`);
       const { bucket: pointBucket, key } = parseS3Uri(point.id);
       const isDirectory = point.facts.layout === 'directory';
       const size = typeof point.facts.sizeBytes === 'number' ? point.facts.sizeBytes : -1;
-      const thawed = point.facts.archived === true ? await call(point.id, (client) => thaw(client, pointBucket, key, isDirectory, options.archive, context)) : undefined;
-      const restorable = await call(point.id, (client) => download(client, pointBucket, key, isDirectory, size, context));
+      const thawed =
+        point.facts.archived === true
+          ? await call(point.id, (client) => thaw(client, pointBucket, key, isDirectory, options.archive, context))
+          : undefined;
+      const restorable = await call(point.id, (client) =>
+        download(client, pointBucket, key, isDirectory, size, context),
+      );
       return thawed ? { ...restorable, checks: [thawedCheck(thawed)] } : restorable;
     },
   };
@@ -144,7 +167,11 @@ function folder(prefix: string): string {
 
 async function listObjects(client: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<_Object[]> {
   const objects: _Object[] = [];
-  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix }, { abortSignal: signal })) {
+  for await (const page of paginateListObjectsV2(
+    { client },
+    { Bucket: bucket, Prefix: prefix },
+    { abortSignal: signal },
+  )) {
     signal?.throwIfAborted();
     objects.push(...(page.Contents ?? []).filter((o) => o.Key !== undefined));
   }
@@ -172,7 +199,14 @@ function findCandidates(objects: readonly _Object[]): Candidate[] {
     const key = object.Key!;
     if (key !== TOC && !key.endsWith(`/${TOC}`)) continue;
     const folderKey = key.slice(0, -TOC.length);
-    directories.set(folderKey, { layout: 'directory', idKey: folderKey.replace(/\/$/, ''), headerKey: key, header: object, sizeBytes: 0, files: 0 });
+    directories.set(folderKey, {
+      layout: 'directory',
+      idKey: folderKey.replace(/\/$/, ''),
+      headerKey: key,
+      header: object,
+      sizeBytes: 0,
+      files: 0,
+    });
   }
   const singles: Candidate[] = [];
   for (const object of objects) {
@@ -183,7 +217,14 @@ function findCandidates(objects: readonly _Object[]): Candidate[] {
       directory.sizeBytes += object.Size ?? 0;
       directory.files += 1;
     } else {
-      singles.push({ layout: 'object', idKey: key, headerKey: key, header: object, sizeBytes: object.Size ?? 0, files: 1 });
+      singles.push({
+        layout: 'object',
+        idKey: key,
+        headerKey: key,
+        header: object,
+        sizeBytes: object.Size ?? 0,
+        files: 1,
+      });
     }
   }
   const candidates = [...directories.values(), ...singles];
@@ -207,7 +248,12 @@ function enclosingDirectory(key: string, directories: Map<string, Candidate>): C
  * Reads the candidate's archive header with a ranged GET, which also returns the encryption headers a
  * HEAD would: one request per dump. Returns null for objects that are not pg_dump archives.
  */
-async function describeCandidate(client: S3Client, bucket: string, candidate: Candidate, signal?: AbortSignal): Promise<RecoveryPoint | null> {
+async function describeCandidate(
+  client: S3Client,
+  bucket: string,
+  candidate: Candidate,
+  signal?: AbortSignal,
+): Promise<RecoveryPoint | null> {
   const id = s3Uri(bucket, candidate.idKey);
   const headerSize = candidate.header.Size ?? 0;
   let bytes = Buffer.alloc(0);
@@ -215,21 +261,29 @@ async function describeCandidate(client: S3Client, bucket: string, candidate: Ca
   const archived = ARCHIVE_CLASSES.has(candidate.header.StorageClass ?? 'STANDARD');
   if (archived) {
     // Not readable until thawed: its metadata says what it is; the header is read after the thaw.
-    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: candidate.headerKey }), { abortSignal: signal });
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: candidate.headerKey }), {
+      abortSignal: signal,
+    });
     const state = restoreState(head.Restore);
     if (state.state !== 'restored') return archivedPoint(client, bucket, candidate, head, state.state, signal);
   }
   if (headerSize > 0) {
-    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: candidate.headerKey, Range: `bytes=0-${HEADER_BYTES - 1}` }), {
-      abortSignal: signal,
-    });
+    const response = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: candidate.headerKey, Range: `bytes=0-${HEADER_BYTES - 1}` }),
+      {
+        abortSignal: signal,
+      },
+    );
     bytes = Buffer.from(await response.Body!.transformToByteArray());
     encryption = response;
   } else {
     // A ranged GET of an empty object is refused (416); HEAD still tells the encryption.
-    encryption = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: candidate.headerKey }), { abortSignal: signal });
+    encryption = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: candidate.headerKey }), {
+      abortSignal: signal,
+    });
   }
-  if (candidate.layout === 'object' && bytes.length >= 5 && bytes.subarray(0, 5).toString('latin1') !== 'PGDMP') return null;
+  if (candidate.layout === 'object' && bytes.length >= 5 && bytes.subarray(0, 5).toString('latin1') !== 'PGDMP')
+    return null;
 
   let header: DumpHeader | undefined;
   let problem: string | undefined;
@@ -242,7 +296,9 @@ async function describeCandidate(client: S3Client, bucket: string, candidate: Ca
     // Kept, not skipped: if this broken dump is the newest, the drill must fail on it, not restore an older one.
     problem = error.message;
   }
-  const manifest = candidate.manifestKey ? await readManifestObject(client, bucket, candidate.manifestKey, signal) : undefined;
+  const manifest = candidate.manifestKey
+    ? await readManifestObject(client, bucket, candidate.manifestKey, signal)
+    : undefined;
   const lastModified = candidate.header.LastModified ?? new Date(0);
   const facts: RecoveryPoint['facts'] = {
     layout: candidate.layout,
@@ -269,7 +325,12 @@ async function describeCandidate(client: S3Client, bucket: string, candidate: Ca
     : { source: 's3-dump', id, createdAt: lastModified, createdAtBasis: 's3-last-modified', facts };
 }
 
-async function readManifestObject(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<MarkerManifest> {
+async function readManifestObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<MarkerManifest> {
   const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   return parseManifest(await response.Body!.transformToString('utf8'), s3Uri(bucket, key));
 }
@@ -285,7 +346,9 @@ async function archivedPoint(
 ): Promise<RecoveryPoint> {
   const lastModified = candidate.header.LastModified ?? new Date(0);
   // A manifest kept in a readable class still dates the dump; an archived one is read after the thaw.
-  const manifest = candidate.manifestKey ? await readManifestObject(client, bucket, candidate.manifestKey, signal).catch(() => undefined) : undefined;
+  const manifest = candidate.manifestKey
+    ? await readManifestObject(client, bucket, candidate.manifestKey, signal).catch(() => undefined)
+    : undefined;
   const facts: RecoveryPoint['facts'] = {
     layout: candidate.layout,
     format: null,
@@ -308,25 +371,49 @@ async function archivedPoint(
 }
 
 /** Thaws the archived objects of one dump (and its manifest) before the download, or says why it cannot. */
-async function thaw(client: S3Client, bucket: string, key: string, isDirectory: boolean, archive: ArchiveOptions | undefined, context: SourceContext): Promise<ThawResult> {
+async function thaw(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  isDirectory: boolean,
+  archive: ArchiveOptions | undefined,
+  context: SourceContext,
+): Promise<ThawResult> {
   const { signal } = context;
   const storageClass = (k: string) =>
     client.send(new HeadObjectCommand({ Bucket: bucket, Key: k }), { abortSignal: signal }).then(
       (head) => head.StorageClass ?? 'STANDARD',
       () => null, // no manifest beside the dump
     );
-  const files = isDirectory ? (await listObjects(client, bucket, folder(key), signal)).map((o) => ({ key: o.Key!, storageClass: o.StorageClass ?? 'STANDARD' })) : [{ key, storageClass: await storageClass(key) }];
+  const files = isDirectory
+    ? (await listObjects(client, bucket, folder(key), signal)).map((o) => ({
+        key: o.Key!,
+        storageClass: o.StorageClass ?? 'STANDARD',
+      }))
+    : [{ key, storageClass: await storageClass(key) }];
   const manifestClass = await storageClass(manifestPathFor(key));
   if (manifestClass) files.push({ key: manifestPathFor(key), storageClass: manifestClass });
   const keys = files.filter((f) => f.storageClass !== null && ARCHIVE_CLASSES.has(f.storageClass)).map((f) => f.key);
   if (archive) return thawArchived(client, bucket, keys, archive, context);
-  const states = await Promise.all(keys.map(async (k) => restoreState((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: k }), { abortSignal: signal })).Restore)));
+  const states = await Promise.all(
+    keys.map(async (k) =>
+      restoreState(
+        (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: k }), { abortSignal: signal })).Restore,
+      ),
+    ),
+  );
   const uri = s3Uri(bucket, key);
   if (states.some((s) => s.state === 'ongoing')) {
-    throw new ConfigError(`${uri} is archived and its thaw is still in progress`, 'run the drill again once it is done, or give s3DumpSource archive: { tier, days } to wait for it');
+    throw new ConfigError(
+      `${uri} is archived and its thaw is still in progress`,
+      'run the drill again once it is done, or give s3DumpSource archive: { tier, days } to wait for it',
+    );
   }
   if (states.some((s) => s.state === 'none')) {
-    throw new ConfigError(`${uri} is archived and not restored (never thawed, or its thaw expired)`, "give s3DumpSource archive: { tier: 'Bulk', days: 1 } to thaw it in the drill, or restore it by hand first");
+    throw new ConfigError(
+      `${uri} is archived and not restored (never thawed, or its thaw expired)`,
+      "give s3DumpSource archive: { tier: 'Bulk', days: 1 } to thaw it in the drill, or restore it by hand first",
+    );
   }
   return { objects: keys.length, seconds: 0, tier: 'restored before the drill', requested: 0 };
 }
@@ -338,7 +425,9 @@ function thawedCheck(thawed: ThawResult): CheckResult {
     status: 'passed',
     expected: 'the archived recovery point becomes readable',
     actual: `${thawed.objects} object(s) readable after ${formatDuration(thawed.seconds)} of waiting (${thawed.tier})`,
-    detail: thawed.requested ? `this run requested ${thawed.requested} restore(s)` : 'the thaw was started by an earlier run or by hand; this run resumed it',
+    detail: thawed.requested
+      ? `this run requested ${thawed.requested} restore(s)`
+      : 'the thaw was started by an earlier run or by hand; this run resumed it',
   };
 }
 
@@ -362,7 +451,11 @@ async function download(
   const transfers: Transfer[] = isDirectory
     ? (await listObjects(client, bucket, folder(key), signal))
         .filter((o) => !o.Key!.endsWith('/'))
-        .map((o) => ({ key: o.Key!, path: join(local, safeRelativePath(o.Key!.slice(folder(key).length), bucket, o.Key!)), size: o.Size ?? 0 }))
+        .map((o) => ({
+          key: o.Key!,
+          path: join(local, safeRelativePath(o.Key!.slice(folder(key).length), bucket, o.Key!)),
+          size: o.Size ?? 0,
+        }))
     : [{ key, path: local, size }];
   const manifestKey = manifestPathFor(key);
   const total = transfers.reduce((sum, t) => sum + Math.max(t.size, 0), 0);
@@ -371,8 +464,17 @@ async function download(
 
   const progress = { done: 0, total, nextLog: PROGRESS_STEP, log };
   for (const transfer of transfers) await downloadObject(client, bucket, transfer, progress, signal);
-  const manifest = await downloadObject(client, bucket, { key: manifestKey, path: manifestPathFor(local), size: -1 }, null, signal, true);
-  log(`download: done, ${mib(progress.done)} in ${((Date.now() - started) / 1000).toFixed(1)} s${manifest ? ', with manifest' : ''}`);
+  const manifest = await downloadObject(
+    client,
+    bucket,
+    { key: manifestKey, path: manifestPathFor(local), size: -1 },
+    null,
+    signal,
+    true,
+  );
+  log(
+    `download: done, ${mib(progress.done)} in ${((Date.now() - started) / 1000).toFixed(1)} s${manifest ? ', with manifest' : ''}`,
+  );
   return pgDumpRestorable(await inspectLocalDump(local, signal));
 }
 
@@ -419,7 +521,10 @@ async function downloadObject(
   await mkdir(dirname(transfer.path), { recursive: true });
   await pipeline(response.Body, counter, createWriteStream(transfer.path, { flags: 'wx' }), { signal });
   if (expected >= 0 && received !== expected) {
-    throw new RestoreDrillError(`download of ${s3Uri(bucket, transfer.key)} ended after ${received} of ${expected} bytes`, 'run the drill again; check the network');
+    throw new RestoreDrillError(
+      `download of ${s3Uri(bucket, transfer.key)} ended after ${received} of ${expected} bytes`,
+      'run the drill again; check the network',
+    );
   }
   return true;
 }
@@ -428,7 +533,10 @@ async function downloadObject(
 function safeRelativePath(relative: string, bucket: string, key: string): string {
   const parts = relative.split('/');
   if (parts.some((part) => part === '' || part === '.' || part === '..')) {
-    throw new ConfigError(`unsafe object key in a directory dump: ${s3Uri(bucket, key)}`, 'directory dumps hold plain file names only');
+    throw new ConfigError(
+      `unsafe object key in a directory dump: ${s3Uri(bucket, key)}`,
+      'directory dumps hold plain file names only',
+    );
   }
   return join(...parts);
 }

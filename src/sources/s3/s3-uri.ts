@@ -16,7 +16,10 @@ export interface S3Location {
 export function parseS3Uri(uri: string): S3Location {
   const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
   if (!match) {
-    throw new ConfigError(`not an S3 URI: ${uri}`, 'write s3://BUCKET/KEY for one dump or s3://BUCKET/PREFIX/ for a folder of dumps');
+    throw new ConfigError(
+      `not an S3 URI: ${uri}`,
+      'write s3://BUCKET/KEY for one dump or s3://BUCKET/PREFIX/ for a folder of dumps',
+    );
   }
   return { bucket: match[1]!, key: match[2] ?? '' };
 }

@@ -51,7 +51,12 @@ const MAX_PARTS = 10_000;
  * @example
  * await uploadDump('backups/shop.dump', 's3://acme-backups/shop/'); // s3://acme-backups/shop/shop.dump
  */
-export async function uploadDump(localPath: string, uri: string, client?: S3Client, options: UploadDumpOptions = {}): Promise<UploadedDump> {
+export async function uploadDump(
+  localPath: string,
+  uri: string,
+  client?: S3Client,
+  options: UploadDumpOptions = {},
+): Promise<UploadedDump> {
   const isDirectory = (await stat(localPath)).isDirectory();
   dumpFormat(await readDumpHeader(localPath), localPath, isDirectory);
   const target = parseS3Uri(uri);
@@ -61,8 +66,14 @@ export async function uploadDump(localPath: string, uri: string, client?: S3Clie
 
   const files: { path: string; key: string }[] = [];
   if (isDirectory) {
-    const inside = (await listFiles(localPath)).map((path) => ({ path, key: `${key}/${relative(localPath, path).split(sep).join('/')}` }));
-    files.push(...inside.filter((f) => !f.key.endsWith('/toc.dat')), ...inside.filter((f) => f.key.endsWith('/toc.dat')));
+    const inside = (await listFiles(localPath)).map((path) => ({
+      path,
+      key: `${key}/${relative(localPath, path).split(sep).join('/')}`,
+    }));
+    files.push(
+      ...inside.filter((f) => !f.key.endsWith('/toc.dat')),
+      ...inside.filter((f) => f.key.endsWith('/toc.dat')),
+    );
   } else {
     files.push({ path: localPath, key });
   }
@@ -79,7 +90,11 @@ export async function uploadDump(localPath: string, uri: string, client?: S3Clie
       bytes += size;
     }
   } catch (error) {
-    throw explainS3Error(error, { uri: dumpUri, bucket: target.bucket, endpoint: client ? undefined : customEndpoint() });
+    throw explainS3Error(error, {
+      uri: dumpUri,
+      bucket: target.bucket,
+      endpoint: client ? undefined : customEndpoint(),
+    });
   } finally {
     if (!client) s3.destroy();
   }
@@ -108,11 +123,21 @@ export async function checkUploadTarget(uri: string, client?: S3Client, signal?:
   }
 }
 
-async function putFile(s3: S3Client, bucket: string, key: string, path: string, size: number, options: UploadDumpOptions): Promise<void> {
+async function putFile(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  path: string,
+  size: number,
+  options: UploadDumpOptions,
+): Promise<void> {
   const partSize = Math.max(options.partSizeBytes ?? DEFAULT_PART_SIZE, Math.ceil(size / MAX_PARTS));
   const abortSignal = options.signal;
   if (size <= partSize) {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(path), ContentLength: size }), { abortSignal });
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(path), ContentLength: size }),
+      { abortSignal },
+    );
     return;
   }
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }), { abortSignal });
@@ -122,13 +147,28 @@ async function putFile(s3: S3Client, bucket: string, key: string, path: string, 
       const length = Math.min(partSize, size - start);
       const body = createReadStream(path, { start, end: start + length - 1 });
       const part = await s3.send(
-        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: number, Body: body, ContentLength: length }),
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId,
+          PartNumber: number,
+          Body: body,
+          ContentLength: length,
+        }),
         { abortSignal },
       );
       // Checksums the SDK added to a part must be repeated when completing the upload.
-      parts.push({ PartNumber: number, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32, ChecksumCRC32C: part.ChecksumCRC32C });
+      parts.push({
+        PartNumber: number,
+        ETag: part.ETag,
+        ChecksumCRC32: part.ChecksumCRC32,
+        ChecksumCRC32C: part.ChecksumCRC32C,
+      });
     }
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }), { abortSignal });
+    await s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
+      { abortSignal },
+    );
   } catch (error) {
     // An unfinished multipart upload is billed until aborted.
     await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId })).catch(() => {});

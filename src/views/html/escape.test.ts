@@ -3,7 +3,9 @@ import { escapeHtml, fileHref } from './escape.ts';
 
 describe('escapeHtml', () => {
   it('escapes the five characters that can end text or an attribute', () => {
-    expect(escapeHtml(`<img src=x onerror="alert('1')"> & co`)).toBe('&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt; &amp; co');
+    expect(escapeHtml(`<img src=x onerror="alert('1')"> & co`)).toBe(
+      '&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt; &amp; co',
+    );
     expect(escapeHtml(null)).toBe('');
     expect(escapeHtml(42)).toBe('42');
   });

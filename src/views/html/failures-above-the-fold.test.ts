@@ -18,7 +18,13 @@ let browser: TestBrowser;
 let htmlPath: string;
 
 // The shape from the issue: 42 passed checks, 6 failed ones with long reasons, RTO and RPO both met.
-const passed: CheckResult[] = Array.from({ length: 42 }, (_, i) => ({ name: `row count public.t${i} (manifest)`, status: 'passed', expected: 1000 + i, actual: 1000 + i, table: `public.t${i}` }));
+const passed: CheckResult[] = Array.from({ length: 42 }, (_, i) => ({
+  name: `row count public.t${i} (manifest)`,
+  status: 'passed',
+  expected: 1000 + i,
+  actual: 1000 + i,
+  table: `public.t${i}`,
+}));
 const failed: CheckResult[] = Array.from({ length: 6 }, (_, i) => ({
   name: `checksum public.orders_${i} (manifest)`,
   status: 'failed',
@@ -66,16 +72,22 @@ it('shows the failed-check list of a failed report within the first 900 px of a 
   // Every failed check with its reason, in report order.
   const items = await page.locator('#failed-checks li.failed-check').allTextContents();
   expect(items).toHaveLength(6);
-  expect(items[0]).toBe(`checksum public.orders_0 (manifest) (public.orders_0) — expected ${failed[0]!.expected}, got ${failed[0]!.actual}${failed[0]!.detail}`);
+  expect(items[0]).toBe(
+    `checksum public.orders_0 (manifest) (public.orders_0) — expected ${failed[0]!.expected}, got ${failed[0]!.actual}${failed[0]!.detail}`,
+  );
   // The list comes before the green cards, and the checks card leads with the failures.
   const cardsTop = await page.locator('.cards').evaluate((element) => element.getBoundingClientRect().top);
   expect(box.bottom).toBeLessThanOrEqual(cardsTop);
   expect(await page.locator('.card .value .no').textContent()).toBe('6 failed');
   // A demo key says so on the first screen too.
-  const demo = await page.locator('.panel[data-demo-key="true"]').evaluate((element) => element.getBoundingClientRect().bottom);
+  const demo = await page
+    .locator('.panel[data-demo-key="true"]')
+    .evaluate((element) => element.getBoundingClientRect().bottom);
   expect(demo).toBeLessThanOrEqual(VIEWPORT.height);
   // Its controls are named, but not as evidence.
-  expect(await page.locator('p:has(code.control)').textContent()).toBe('Declares controls SOC2-A1.2 — not evidence for them: demo key — not evidence.');
+  expect(await page.locator('p:has(code.control)').textContent()).toBe(
+    'Declares controls SOC2-A1.2 — not evidence for them: demo key — not evidence.',
+  );
   // In the table of all checks the failed ones come first.
   expect(await page.locator('table.checks tbody tr').first().getAttribute('data-status')).toBe('failed');
 

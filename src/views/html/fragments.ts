@@ -40,7 +40,11 @@ export function signatureText(signature: SignatureCheck): string {
  */
 export function signatureCell(signature: SignatureCheck): string {
   const text =
-    signature.state === 'verified' ? '✓ verified' : signature.state === 'invalid' ? `✗ INVALID: ${signature.reason}` : 'not checked';
+    signature.state === 'verified'
+      ? '✓ verified'
+      : signature.state === 'invalid'
+        ? `✗ INVALID: ${signature.reason}`
+        : 'not checked';
   const css = signature.state === 'verified' ? 'yes' : signature.state === 'invalid' ? 'no' : 'none';
   return `<span class="${css}" data-signature="${escapeHtml(signature.state)}" title="${escapeHtml(signatureText(signature))}">${escapeHtml(text)}</span>`;
 }

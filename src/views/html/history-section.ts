@@ -49,7 +49,10 @@ export function drillHistorySection(drill: DrillHistory, options: HistorySection
       (run.restoreSeconds === null ? ', not restored' : `, restore ${formatDuration(run.restoreSeconds)}`),
   }));
   const latestTarget = (pick: (run: HistoryRun) => number | null) =>
-    trusted.map(pick).filter((value): value is number => value !== null).at(-1) ?? null;
+    trusted
+      .map(pick)
+      .filter((value): value is number => value !== null)
+      .at(-1) ?? null;
   const rtoTarget = latestTarget((run) => run.rto.targetSeconds);
   const rpoTarget = latestTarget((run) => run.rpo.targetSeconds);
   const rpoPoints = drill.months.flatMap((m) => (m.rpo ? [{ month: m.month, seconds: m.rpo.max }] : []));

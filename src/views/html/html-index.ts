@@ -125,7 +125,9 @@ function reasons(run: HistoryRun, max: number): string {
 }
 
 function demoMark(run: HistoryRun): string {
-  return signedWithDemoKey(run.report) ? ` <span class="badge error" data-demo-key="true">${escapeHtml(DEMO_KEY_NOTE)}</span>` : '';
+  return signedWithDemoKey(run.report)
+    ? ` <span class="badge error" data-demo-key="true">${escapeHtml(DEMO_KEY_NOTE)}</span>`
+    : '';
 }
 
 function demoKeyPanel(runs: readonly HistoryRun[]): string {

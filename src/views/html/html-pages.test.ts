@@ -35,7 +35,8 @@ afterAll(async () => {
   if (!process.env.RESTORE_DRILL_SCREENSHOT_DIR) await rm(shots, { recursive: true, force: true });
 });
 
-const fileOf = (drillSlug: string, month: string) => names.find((n) => n.startsWith(month.replace('-', '')) && n.includes(drillSlug))!;
+const fileOf = (drillSlug: string, month: string) =>
+  names.find((n) => n.startsWith(month.replace('-', '')) && n.includes(drillSlug))!;
 
 /** Asserts the page loaded nothing but itself, logged no error and ran no injected script. */
 function expectCleanPage(opened: OpenedPage): void {
@@ -63,16 +64,34 @@ describe('the HTML page of one run', () => {
     const { page } = opened;
     expect(await page.title()).toBe('Restore drill: Orders DB: nightly dump — PASSED');
     expect(await page.locator('h1 .badge').textContent()).toBe('PASSED');
-    expect(await page.locator('.panel[data-signature="verified"]').textContent()).toContain(`Signature verified with key ${key.keyid}`);
+    expect(await page.locator('.panel[data-signature="verified"]').textContent()).toContain(
+      `Signature verified with key ${key.keyid}`,
+    );
     expect(await page.locator('code.control').allTextContents()).toEqual(['SOC2-A1.2']);
 
     const checks = page.locator('table.checks tr.check');
     expect(await checks.count()).toBe(2);
-    expect(await checks.nth(1).locator('td').allTextContents()).toEqual(['✓ passed', 'checksum', 'public.orders', '9f2c', '9f2c', '']);
-    expect(await page.locator('tr.objective[data-objective="RTO"] td').allTextContents()).toEqual(['15m 00s', '10m 14s', '✓ met']);
+    expect(await checks.nth(1).locator('td').allTextContents()).toEqual([
+      '✓ passed',
+      'checksum',
+      'public.orders',
+      '9f2c',
+      '9f2c',
+      '',
+    ]);
+    expect(await page.locator('tr.objective[data-objective="RTO"] td').allTextContents()).toEqual([
+      '15m 00s',
+      '10m 14s',
+      '✓ met',
+    ]);
 
     const phases = page.locator('svg[data-chart="phases"] rect.phase');
-    expect(await phases.evaluateAll((rects) => rects.map((r) => r.getAttribute('data-phase')))).toEqual(['locate', 'provision', 'restore', 'verify']);
+    expect(await phases.evaluateAll((rects) => rects.map((r) => r.getAttribute('data-phase')))).toEqual([
+      'locate',
+      'provision',
+      'restore',
+      'verify',
+    ]);
     const restoreBar = await phases.nth(2).boundingBox();
     const locateBar = await phases.nth(0).boundingBox();
     expect(restoreBar!.width).toBeGreaterThan(20 * locateBar!.width);
@@ -104,7 +123,9 @@ describe('the HTML page of one run', () => {
     const opened = await openFile(browser, join(dir, htmlFileFor(fileOf('orders', '2026-04'))));
     const { page } = opened;
     expect(await page.title()).toBe('Restore drill: Orders DB: nightly dump — FAILED');
-    expect(await page.locator('.panel.bad').first().textContent()).toBe('Error in phase restore: pg_restore exited with code 1: out of disk space');
+    expect(await page.locator('.panel.bad').first().textContent()).toBe(
+      'Error in phase restore: pg_restore exited with code 1: out of disk space',
+    );
     expect(await page.locator('svg[data-chart="phases"] rect.phase-failed').getAttribute('data-phase')).toBe('restore');
     expect(await page.locator('tr.check-failed td').nth(5).textContent()).toBe('range id 1000..1999 differs | 3 rows');
     expect(await page.locator('tr.check-skipped').count()).toBe(1);
@@ -121,7 +142,9 @@ describe('the HTML page of one run', () => {
     expect(await page.title()).toBe(`Restore drill: ${EVIL} — PASSED`);
     expect(await page.locator('h1').textContent()).toBe(`Restore drill: ${EVIL} PASSED`);
     expect(await page.locator('img').count()).toBe(0);
-    expect(await page.locator('.forecast').textContent()).toBe('Forecast: restore time is not growing (−15s/month over 3 months)');
+    expect(await page.locator('.forecast').textContent()).toBe(
+      'Forecast: restore time is not growing (−15s/month over 3 months)',
+    );
     expectCleanPage(opened);
     await opened.page.close();
   });
@@ -132,23 +155,21 @@ describe('the index page of a report directory', () => {
     const opened = await openFile(browser, join(dir, INDEX_FILE));
     const { page } = opened;
     expect(await page.title()).toMatch(/^Restore drill reports — restore-drill-html-/);
-    expect(await page.locator('tr.drill').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-drill')))).toEqual([
-      EVIL,
-      'Legacy CRM',
-      'Orders DB: nightly dump',
-    ]);
+    expect(await page.locator('tr.drill').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-drill')))).toEqual(
+      [EVIL, 'Legacy CRM', 'Orders DB: nightly dump'],
+    );
     expect(await page.locator('tr.drill .badge').allTextContents()).toEqual(['PASSED', 'PASSED', 'PASSED']);
     const verdict = page.locator('.panel[data-ledger="true"]');
-    expect(await verdict.textContent()).toContain(`16 of 16 signature(s) verified with key ${key.keyid} (the key that signed the newest report)`);
+    expect(await verdict.textContent()).toContain(
+      `16 of 16 signature(s) verified with key ${key.keyid} (the key that signed the newest report)`,
+    );
     expect(await verdict.textContent()).toContain('Ledger chain unbroken');
     expect(await page.locator('svg[data-chart="restore"]').count()).toBe(3);
     expect(await page.locator('svg[data-chart="rpo"]').count()).toBe(3);
     expect(await page.locator('svg[data-chart="restore"]').nth(2).locator('circle.point').count()).toBe(11);
-    expect(await page.locator('.forecast').evaluateAll((els) => els.map((e) => e.getAttribute('data-forecast')))).toEqual([
-      'not-growing',
-      'not-enough-history',
-      'breach',
-    ]);
+    expect(
+      await page.locator('.forecast').evaluateAll((els) => els.map((e) => e.getAttribute('data-forecast'))),
+    ).toEqual(['not-growing', 'not-enough-history', 'breach']);
     // The index shows the last 12 runs of a drill and says how many more there are.
     expect(await page.locator('table.runs').nth(2).locator('tr.run').count()).toBe(12);
 
@@ -183,7 +204,9 @@ describe('the index page of a report directory', () => {
       expect(await row.getAttribute('class')).toContain('sig-invalid');
       expect(await row.locator('[data-signature]').textContent()).toBe('✗ INVALID: signature does not match');
       // The edited run is kept out of the chart: its month has no point.
-      expect(await page.locator('svg[data-chart="restore"]').nth(2).locator('circle.point[data-month="2026-05"]').count()).toBe(0);
+      expect(
+        await page.locator('svg[data-chart="restore"]').nth(2).locator('circle.point[data-month="2026-05"]').count(),
+      ).toBe(0);
       // Links from a page written elsewhere still reach the report directory.
       const href = await row.locator('a').first().getAttribute('href');
       expect(fileURLToPath(new URL(href!, page.url()))).toBe(resolve(dir, htmlFileFor(edited)));

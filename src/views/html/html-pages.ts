@@ -57,12 +57,20 @@ export async function writeHtmlPages(options: WriteHtmlPagesOptions): Promise<{ 
   const htmlPath = join(dir, htmlFileFor(jsonFile));
   // The writer has just signed this file, so it is always found; if not, the index still gets rewritten.
   if (drill && run) {
-    await write(htmlPath, renderHtmlReport({ report: run.report, jsonFile, signature: run.signature, history: drill, link }));
+    await write(
+      htmlPath,
+      renderHtmlReport({ report: run.report, jsonFile, signature: run.signature, history: drill, link }),
+    );
   }
   const indexPath = join(dir, INDEX_FILE);
   await write(
     indexPath,
-    renderHtmlIndex({ history, title: `Restore drill reports — ${basename(resolve(dir))}`, link, keySource: 'the key that signed the newest report' }),
+    renderHtmlIndex({
+      history,
+      title: `Restore drill reports — ${basename(resolve(dir))}`,
+      link,
+      keySource: 'the key that signed the newest report',
+    }),
   );
   return { htmlPath, indexPath };
 }

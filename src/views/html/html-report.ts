@@ -41,10 +41,14 @@ const RPO_BASIS: Record<RpoBasis, string> = {
 export function renderHtmlReport(input: HtmlReportInput): string {
   const { report, jsonFile, signature } = input;
   const body: string[] = [];
-  body.push(`<h1>Restore drill: ${escapeHtml(report.drill.name)} ${statusBadge(report.status)}${signedWithDemoKey(report) ? ` ${demoKeyBadge()}` : ''}</h1>`);
+  body.push(
+    `<h1>Restore drill: ${escapeHtml(report.drill.name)} ${statusBadge(report.status)}${signedWithDemoKey(report) ? ` ${demoKeyBadge()}` : ''}</h1>`,
+  );
   // The first screen says what is wrong: a demo key, the harness error, every failed check with its reason.
   if (signedWithDemoKey(report)) {
-    body.push(`<div class="panel warn" data-demo-key="true"><strong>${escapeHtml(capitalise(DEMO_KEY_NOTE))}.</strong> ${escapeHtml(DEMO_KEY_EXPLAINED)}</div>`);
+    body.push(
+      `<div class="panel warn" data-demo-key="true"><strong>${escapeHtml(capitalise(DEMO_KEY_NOTE))}.</strong> ${escapeHtml(DEMO_KEY_EXPLAINED)}</div>`,
+    );
   }
   if (report.error) {
     body.push(
@@ -61,7 +65,11 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   if (report.controls.length > 0) {
     const ids = report.controls.map((c) => `<code class="control">${escapeHtml(c)}</code>`).join(', ');
     // A demo-key report names its controls but evidences none of them.
-    body.push(signedWithDemoKey(report) ? `<p>Declares controls ${ids} — not evidence for them: ${escapeHtml(DEMO_KEY_NOTE)}.</p>` : `<p>Evidences controls: ${ids}</p>`);
+    body.push(
+      signedWithDemoKey(report)
+        ? `<p>Declares controls ${ids} — not evidence for them: ${escapeHtml(DEMO_KEY_NOTE)}.</p>`
+        : `<p>Evidences controls: ${ids}</p>`,
+    );
   }
   body.push(summaryCards(report));
   body.push('<h2>What was restored</h2>', recoveryPointTable(report));
@@ -104,7 +112,9 @@ function failedCheckItem(check: CheckResult): string {
     check.expected === null && check.actual === null
       ? ''
       : ` — expected <code>${escapeHtml(show(check.expected))}</code>, got <code>${escapeHtml(show(check.actual))}</code>`;
-  const sql = check.queries?.length ? `<pre class="sql">${escapeHtml(check.queries.map((q) => `${q.trim()};`).join('\n'))}</pre>` : '';
+  const sql = check.queries?.length
+    ? `<pre class="sql">${escapeHtml(check.queries.map((q) => `${q.trim()};`).join('\n'))}</pre>`
+    : '';
   return (
     `<li class="failed-check"><strong>${escapeHtml(check.name)}</strong>${check.table ? ` <span class="meta">(${escapeHtml(check.table)})</span>` : ''}${values}` +
     `${check.detail ? `<br>${escapeHtml(check.detail)}` : ''}${sql}</li>`
@@ -149,8 +159,16 @@ function summaryCards(report: DrillReport): string {
       escapeHtml(restore ? `phase ${restore.status}` : 'not restored'),
     ) +
     (failed > 0
-      ? card('Checks', `<span class="no">${escapeHtml(`${failed} failed`)}</span>`, escapeHtml(`${passed} passed, ${report.checks.length - passed - failed} skipped`))
-      : card('Checks', escapeHtml(`${passed} passed`), escapeHtml(`${failed} failed, ${report.checks.length - passed - failed} skipped`))) +
+      ? card(
+          'Checks',
+          `<span class="no">${escapeHtml(`${failed} failed`)}</span>`,
+          escapeHtml(`${passed} passed, ${report.checks.length - passed - failed} skipped`),
+        )
+      : card(
+          'Checks',
+          escapeHtml(`${passed} passed`),
+          escapeHtml(`${failed} failed, ${report.checks.length - passed - failed} skipped`),
+        )) +
     '</div>'
   );
 }
@@ -180,11 +198,15 @@ function recoveryPointTable(report: DrillReport): string {
     ['Created at', `${point.createdAt} (from ${point.createdAtBasis})`],
     ['Newest marker in the restored data', point.markerAt ?? 'none found'],
     ['Digest', point.digest ?? '—'],
-    ...Object.entries(point.facts).map(([name, value]): [string, string] => [name, value === null ? '—' : String(value)]),
+    ...Object.entries(point.facts).map(([name, value]): [string, string] => [
+      name,
+      value === null ? '—' : String(value),
+    ]),
   ];
   // Facts the environment reports about itself (e.g. an RDS instance class), from reports that have them.
   const envFacts = Object.entries(env?.facts ?? {}).map(
-    ([name, value]) => `<tr><th>${escapeHtml(`environment ${name}`)}</th><td>${escapeHtml(value === null ? '—' : String(value))}</td></tr>`,
+    ([name, value]) =>
+      `<tr><th>${escapeHtml(`environment ${name}`)}</th><td>${escapeHtml(value === null ? '—' : String(value))}</td></tr>`,
   );
   return (
     `<table class="recovery-point"><tbody>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}` +
@@ -195,7 +217,12 @@ function recoveryPointTable(report: DrillReport): string {
 function objectivesTable(report: DrillReport): string {
   const row = (name: string, objective: ObjectiveResult) => {
     const seconds = (value: number | null) => (value === null ? '—' : formatDuration(value));
-    const met = objective.met === null ? '<span class="none">—</span>' : objective.met ? '<span class="yes">✓ met</span>' : '<span class="no">✗ missed</span>';
+    const met =
+      objective.met === null
+        ? '<span class="none">—</span>'
+        : objective.met
+          ? '<span class="yes">✓ met</span>'
+          : '<span class="no">✗ missed</span>';
     return (
       `<tr class="objective" data-objective="${escapeHtml(name)}"><th>${escapeHtml(name)}</th>` +
       `<td class="num">${escapeHtml(seconds(objective.targetSeconds))}</td><td class="num">${escapeHtml(seconds(objective.actualSeconds))}</td><td>${met}</td></tr>`
@@ -207,7 +234,7 @@ function objectivesTable(report: DrillReport): string {
     row('RTO', report.objectives.rto) +
     row('RPO', report.objectives.rpo) +
     '</tbody></table>' +
-    `<p class="meta">RTO: start of locate to end of verify. Achieved RPO: ${escapeHtml(basis ? RPO_BASIS[basis] ?? basis : 'could not be measured')}.</p>`
+    `<p class="meta">RTO: start of locate to end of verify. Achieved RPO: ${escapeHtml(basis ? (RPO_BASIS[basis] ?? basis) : 'could not be measured')}.</p>`
   );
 }
 

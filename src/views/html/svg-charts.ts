@@ -49,14 +49,20 @@ const HEIGHT = 232;
  */
 export function monthlyChart(options: MonthlyChartOptions): string {
   const { points, runs = [], target, trend } = options;
-  const months = [...points.map((p) => p.month), ...runs.map((r) => r.month), ...(options.extendTo ? [options.extendTo] : [])];
+  const months = [
+    ...points.map((p) => p.month),
+    ...runs.map((r) => r.month),
+    ...(options.extendTo ? [options.extendTo] : []),
+  ];
   if (months.length === 0) return `<p class="empty">${escapeHtml(options.title)}: no data yet.</p>`;
   const sortedMonths = [...months].sort((a, b) => monthIndex(a) - monthIndex(b));
   const axis = monthRange(sortedMonths[0]!, sortedMonths.at(-1)!);
   const band = (RIGHT - LEFT) / axis.length;
   const x = (month: Month) => LEFT + (monthIndex(month) - monthIndex(axis[0]!) + 0.5) * band;
 
-  const lastData = points.length ? [...points].sort((a, b) => monthIndex(a.month) - monthIndex(b.month)).at(-1)!.month : null;
+  const lastData = points.length
+    ? [...points].sort((a, b) => monthIndex(a.month) - monthIndex(b.month)).at(-1)!.month
+    : null;
   const trendEnd = trend ? (options.extendTo ?? trend.lastMonth) : null;
   const peak = Math.max(
     ...points.map((p) => p.seconds),
@@ -86,7 +92,9 @@ export function monthlyChart(options: MonthlyChartOptions): string {
   const every = Math.ceil(axis.length / 12);
   axis.forEach((month, i) => {
     if (i % every !== 0) return;
-    parts.push(`<text class="tick" x="${n(x(month))}" y="${BOTTOM + 16}" text-anchor="middle">${escapeHtml(month)}</text>`);
+    parts.push(
+      `<text class="tick" x="${n(x(month))}" y="${BOTTOM + 16}" text-anchor="middle">${escapeHtml(month)}</text>`,
+    );
   });
   if (target) {
     parts.push(
@@ -100,7 +108,11 @@ export function monthlyChart(options: MonthlyChartOptions): string {
       `<line class="trend" x1="${n(x(from))}" y1="${n(y(trendAt(trend, from)))}" x2="${n(x(trendEnd))}" y2="${n(y(trendAt(trend, trendEnd)))}"/>`,
     );
   }
-  if (options.breach && monthIndex(options.breach.month) >= monthIndex(axis[0]!) && monthIndex(options.breach.month) <= monthIndex(axis.at(-1)!)) {
+  if (
+    options.breach &&
+    monthIndex(options.breach.month) >= monthIndex(axis[0]!) &&
+    monthIndex(options.breach.month) <= monthIndex(axis.at(-1)!)
+  ) {
     const bx = x(options.breach.month);
     parts.push(
       `<line class="breach" x1="${n(bx)}" x2="${n(bx)}" y1="${TOP}" y2="${BOTTOM}" data-month="${escapeHtml(options.breach.month)}"/>`,
@@ -109,7 +121,9 @@ export function monthlyChart(options: MonthlyChartOptions): string {
   }
   const sorted = [...points].sort((a, b) => monthIndex(a.month) - monthIndex(b.month));
   if (sorted.length > 1) {
-    parts.push(`<polyline class="series" points="${sorted.map((p) => `${n(x(p.month))},${n(y(p.seconds))}`).join(' ')}"/>`);
+    parts.push(
+      `<polyline class="series" points="${sorted.map((p) => `${n(x(p.month))},${n(y(p.seconds))}`).join(' ')}"/>`,
+    );
   }
   const failedMonths = new Set(runs.filter((r) => r.status !== 'passed').map((r) => r.month));
   for (const point of sorted) {
