@@ -34,7 +34,7 @@ import { removeOwnTree } from './reaper-remove-tree.ts';
 import { restoreTuningFor } from '../restore-tuning.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
 import { makeServerSandbox, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
-import { scanServerLog } from './sandbox-violations.ts';
+import { scanServerLog, SERVER_LOG_SETTINGS } from './sandbox-violations.ts';
 
 /** Name of the label file inside every local cluster directory. */
 export const LABEL_FILE = 'restore-drill.json';
@@ -107,11 +107,7 @@ function connectionSettings(socketDir: string): Record<string, string | number |
     port: PORT,
     unix_socket_directories: socketDir,
     unix_socket_permissions: '0700',
-    logging_collector: false,
-    log_min_messages: 'warning',
-    log_min_error_statement: 'error',
-    log_error_verbosity: 'default',
-    log_line_prefix: '%m [%p] ',
+    ...SERVER_LOG_SETTINGS,
     password_encryption: 'scram-sha-256',
   };
 }
