@@ -371,7 +371,8 @@ class StartedLocalPostgres implements StartedEnvironment {
         `provision: the cached initdb template did not work (${(error as Error).message.split('\n')[0]}); running initdb`,
       );
     }
-    await rm(this.dataDir, { recursive: true, force: true });
+    // The failed copy's files belong to the server's identity: removed without following a link.
+    await removeOwnTree(this.dataDir);
     await mkdir(this.dataDir, { mode: 0o700 });
     const owner = this.sandbox!.owner;
     if (owner) await chown(this.dataDir, owner.uid, owner.gid);
