@@ -221,7 +221,7 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
       image,
       container: name,
       network: 'none',
-      sandbox: `container ${name} (${image}): no network, no file of this host but its socket folder, no secret of the harness's environment`,
+      sandbox: `container ${name} (${image}): no network, no file of this host but its socket folder, no secret of the harness's environment; a program the backup runs inside it is seen only when it fails`,
     },
   );
   try {
