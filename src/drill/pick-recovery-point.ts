@@ -2,7 +2,8 @@ import { randomInt } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { PickStrategy } from '../sources/source.ts';
-import type { RecoveryPoint } from '../model/recovery-point.ts';
+import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
+import { physicalTarget } from '../model/physical-backup.ts';
 
 /**
  * Picks the recovery point to restore: the latest by default, the one nearest a target time, or a random
@@ -22,7 +23,8 @@ export function pickRecoveryPoint(
     );
   }
   const byTime = [...points].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  if (pick.strategy === 'latest') return byTime[0]!;
+  // The newest marker is after the newest backup, or no backup would need one to restore to it.
+  if (pick.strategy === 'latest' || pick.strategy === 'marker') return byTime[0]!;
   if (pick.strategy === 'random') {
     const windowSeconds = parseDuration(pick.within, 'random pick window');
     const inside = byTime.filter(
@@ -40,6 +42,25 @@ export function pickRecoveryPoint(
   return byTime.reduce((best, p) =>
     Math.abs(p.createdAt.getTime() - target) < Math.abs(best.createdAt.getTime() - target) ? p : best,
   );
+}
+
+/**
+ * The restorable with the moment `pick` asks for, where it asks for one: `marker` sets a physical backup's
+ * target to the newest marker's own position; for anything else it is a ConfigError (a dump or a snapshot is
+ * one moment already).
+ *
+ * @example
+ * const restorable = withPickedMoment(await source.fetch(point, context), { strategy: 'marker' });
+ */
+export function withPickedMoment<R extends Restorable>(restorable: R, pick: PickStrategy | undefined): R {
+  if (pick?.strategy !== 'marker') return restorable;
+  if (!physicalTarget(restorable)) {
+    throw new ConfigError(
+      `pick { strategy: 'marker' } restores to a marker's own position in the WAL, but this source's recovery points are ${restorable.kind} copies, each one moment already`,
+      "use a physical source (baseBackupSource, pgBackRestSource), or pick 'latest'",
+    );
+  }
+  return { ...restorable, target: { type: 'marker' } };
 }
 
 /**

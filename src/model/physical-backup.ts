@@ -3,7 +3,7 @@ import type { Restorable } from './recovery-point.ts';
 /**
  * Where in the WAL a physical restore stops: the end of the archive (`latest`), the first consistent moment
  * after the base backup (`immediate`), a time, an LSN or a transaction id (inclusive: that transaction's
- * commit is the last one replayed).
+ * commit is the last one replayed), or a marker's own position (exactly the marker's snapshot).
  *
  * @example
  * const target: RecoveryTarget = { type: 'time', time: new Date('2026-12-01T03:00:00Z') };
@@ -13,7 +13,9 @@ export type RecoveryTarget =
   | { readonly type: 'immediate' }
   | { readonly type: 'time'; readonly time: Date }
   | { readonly type: 'lsn'; readonly lsn: string }
-  | { readonly type: 'xid'; readonly xid: string };
+  | { readonly type: 'xid'; readonly xid: string }
+  /** The newest restore-drill marker's own position in the WAL (`pick: { strategy: 'marker' }`). */
+  | { readonly type: 'marker' };
 
 /** A `pg_basebackup` backup (plain or tar, with its `backup_manifest`) and the WAL archive it replays from. */
 export interface BaseBackupRestorable extends Restorable {
@@ -48,6 +50,8 @@ export function describeTarget(target: RecoveryTarget): string {
       return `lsn ${target.lsn}`;
     case 'xid':
       return `transaction ${target.xid}`;
+    case 'marker':
+      return "the newest restore-drill marker's own position in the WAL";
   }
 }
 

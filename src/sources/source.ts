@@ -11,7 +11,12 @@ import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 export type PickStrategy =
   | { readonly strategy: 'latest' }
   | { readonly strategy: 'nearest'; readonly target: Date }
-  | { readonly strategy: 'random'; readonly within: string | number };
+  | { readonly strategy: 'random'; readonly within: string | number }
+  /**
+   * Physical sources: the newest backup, restored to the newest restore-drill marker's own position in the
+   * WAL, where the copy is exactly the marker's snapshot and every table compares exactly.
+   */
+  | { readonly strategy: 'marker' };
 
 /** Context a source gets from the drill run. */
 export interface SourceContext {

@@ -1,5 +1,5 @@
 import type { PhaseRecorder } from '../phase-recorder.ts';
-import { pickRecoveryPoint } from '../pick-recovery-point.ts';
+import { pickRecoveryPoint, withPickedMoment } from '../pick-recovery-point.ts';
 import type { DrillSetup } from '../run-setup.ts';
 
 /**
@@ -18,7 +18,7 @@ export async function locate(setup: DrillSetup, recorder: PhaseRecorder): Promis
   recorder.found({ point });
   log(`locate: picked ${point.id} (created ${point.createdAt.toISOString()})`);
   if (run.restore === false) return;
-  const restorable = await run.source.fetch(point, sourceContext);
+  const restorable = withPickedMoment(await run.source.fetch(point, sourceContext), run.pick);
   recorder.found({ restorable });
   // What the source checked while fetching (a copy's key access, an archive's thaw) is evidence too.
   if (restorable.checks?.length) recorder.check(...restorable.checks);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { localPostgres } from '../../environments/local/local-postgres.ts';
 import { generateKeyPair } from '../../evidence/signing-key.ts';
 import { writeMarker } from '../../markers/take-marker.ts';
+import { parseTableSelection } from '../../markers/table-discovery.ts';
 import { baseBackupSource } from '../../sources/basebackup/base-backup-source.ts';
 import {
   between,
@@ -20,16 +21,32 @@ import { runDrill } from '../run-drill.ts';
 let production: ArchivingCluster;
 let dir: string;
 const commits: Commit[] = [];
+let stockAtMarker: string;
+
+const stockSum = async () =>
+  (await production.query<{ sum: string }>('shop', 'select sum(qty)::text as sum from stock'))[0]!.sum;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'physical-drill-test-'));
   production = await startArchivingCluster();
+  // Updated in place: a marker can only count its rows, unless the restore lands on the marker's own position.
+  await production.query('shop', 'create table stock (id int primary key, qty int not null)');
+  await production.query('shop', 'insert into stock select g, g from generate_series(1, 200) g');
+  await production.query('shop', 'update stock set qty = qty + 1'); // so markers choose `count` for it
   await production.basebackup(join(production.work, 'base'), 'p');
   for (let id = 1; id <= 4; id++) {
     commits.push(await production.commit(id));
     if (id === 2) await writeMarker(production.env.connectionConfig('shop')); // in the copy: taken before the target
   }
   await writeMarker(production.env.connectionConfig('shop')); // not in the copy: after the target
+  // The marker the `marker` pick restores to, between two changes of stock in place and one more event.
+  await production.query('shop', 'update stock set qty = qty + 3 where id > 100');
+  stockAtMarker = await stockSum();
+  await writeMarker(production.env.connectionConfig('shop'), {
+    tables: [parseTableSelection('stock:count'), parseTableSelection('events:append-only')],
+  });
+  await production.query('shop', 'update stock set qty = qty * 2 where id <= 10');
+  await production.commit(5);
   await production.switchAndArchive();
 }, 180_000);
 
@@ -93,3 +110,32 @@ test('a backup of another major version than the environment: one line, an error
     /is PostgreSQL 14, but this environment runs PostgreSQL 15: a physical restore needs the same major version/,
   );
 }, 120_000);
+
+test("pick marker: restored to the marker's own position, a table updated in place compares exactly (count and checksum)", async () => {
+  const result = await runDrill({
+    name: 'shop at its marker',
+    source: baseBackupSource({ path: join(production.work, 'base'), walArchive: production.archive, database: 'shop' }),
+    pick: { strategy: 'marker' },
+    environment: localPostgres(),
+    reportDir: join(dir, 'reports'),
+    signingKey: generateKeyPair(join(dir, 'keys-marker')).privatePath,
+    log: () => {},
+    body: async (drill) => {
+      await drill.check('stock as the marker saw it, events up to row 4', async () => {
+        const { rows } = await drill.db.query<{ sum: string; events: string }>(
+          'select (select sum(qty)::text from stock) as sum, (select count(*)::text from events) as events',
+        );
+        expect(rows[0]).toEqual({ sum: stockAtMarker, events: '4' });
+      });
+    },
+  });
+  const checks = Object.fromEntries(result.report.checks.map((c) => [c.name, c]));
+  expect(checks["the copy is exactly the marker's snapshot"]?.status).toBe('passed');
+  expect(checks['WAL replay stopped at the target']?.status).toBe('passed');
+  const stock = result.report.checks.filter((c) => c.table === 'public.stock');
+  expect(stock.map((c) => c.name)).toEqual(expect.arrayContaining([expect.stringMatching(/checksum/)]));
+  expect(stock.filter((c) => c.status !== 'passed')).toEqual([]);
+  expect(result.report.notVerified?.filter((n) => n.name === 'public.stock')).toEqual([]);
+  expect(result.report.checks.filter((c) => c.status === 'failed')).toEqual([]);
+  expect(result.status).toBe('passed');
+}, 180_000);

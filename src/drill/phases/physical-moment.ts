@@ -37,6 +37,9 @@ export async function physicalMoment(
     recoveryStop: fact('recoveryStop'),
     lastReplayedCommit: fact('lastReplayedCommit'),
     redoDoneAt: fact('redoDoneAt'),
+    walMarker: fact('walMarker'),
+    walMarkerLsn: fact('walMarkerLsn'),
+    walMarkerLateCommits: fact('walMarkerLateCommits'),
   };
   const checks = momentChecks(target, replay, await readMarkers(client));
   const last = parseServerTime(replay.lastReplayedCommit);

@@ -19,6 +19,7 @@ import type { PhysicalCluster } from './physical-cluster.ts';
 import { physicalMethodFor } from './physical-methods.ts';
 import { runCommand, type OsUser } from '../../postgres/run-command.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
+import { walMarkerManifest, type MarkerManifest } from '../../model/marker.ts';
 import { registerSecret } from '../../util/redact.ts';
 import type {
   Environment,
@@ -167,6 +168,7 @@ class StartedLocalPostgres implements StartedEnvironment {
   database = DATABASE;
   version = '';
   facts: Record<string, string | number | boolean | null> = {};
+  manifest: MarkerManifest | undefined;
   private sandbox: ServerSandbox | undefined;
   private server: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
@@ -397,12 +399,11 @@ class StartedLocalPostgres implements StartedEnvironment {
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
     const physical = physicalMethodFor(restorable);
     if (physical) {
-      this.facts = {
-        ...this.facts,
-        ...(await restorePhysical(this.physicalCluster(), physical.method, physical.target, options)),
-      };
+      const result = await restorePhysical(this.physicalCluster(), physical.method, physical.target, options);
+      this.facts = { ...this.facts, ...result.facts };
       this.version = await this.serverVersion(physical.database);
       this.database = physical.database;
+      if (result.walMarker) this.manifest = walMarkerManifest(result.walMarker, this.version, physical.database);
       return;
     }
     requirePgDump(restorable, 'local-postgres');

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
 import { describeTarget, type RecoveryTarget } from '../../model/physical-backup.ts';
 import { readBackupLabel } from '../../sources/basebackup/backup-label.ts';
-import { formatLsn, parseSegmentName } from '../../sources/basebackup/wal-archive.ts';
+import { formatLsn, parseLsn, parseSegmentName } from '../../sources/basebackup/wal-archive.ts';
+import type { WalMarker } from '../../model/marker.ts';
+import { findWalMarkers, lateCommits } from './wal-markers.ts';
 import type { RestoreOptions } from '../environment.ts';
 import { ownByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
 
@@ -28,6 +30,17 @@ export interface PhysicalRestoreFacts extends Record<string, string | number | b
   readonly lastReplayedCommit: string | null;
   readonly redoDoneAt: string | null;
   readonly replaySeconds: number;
+  /** For a restore to a marker's own position: the marker, its position, and the commits that break exactness. */
+  readonly walMarker: string | null;
+  readonly walMarkerLsn: string | null;
+  readonly walMarkerLateCommits: string | null;
+}
+
+/** What a physical restore leaves: the facts for the report, and the marker from the WAL it restored to. */
+export interface PhysicalRestoreResult {
+  readonly facts: PhysicalRestoreFacts;
+  /** Restored to a marker's own position: that marker, as the WAL carries it (every table in full). */
+  readonly walMarker?: WalMarker;
 }
 
 /**
@@ -40,7 +53,7 @@ export async function restorePhysical(
   method: PhysicalMethod,
   target: RecoveryTarget,
   options: RestoreOptions,
-): Promise<PhysicalRestoreFacts> {
+): Promise<PhysicalRestoreResult> {
   const { signal, log } = options;
   if (method.major !== cluster.bins.major) {
     throw new ConfigError(
@@ -62,8 +75,9 @@ export async function restorePhysical(
   const staged = await method.stageWal(cluster, label.startSegment, stage, log);
   const verifyBackup = await method.verify(cluster, stage, signal, log);
 
-  await writeRecoveryConfig(cluster, target, stage);
-  log(`replay: WAL from ${label.startLsn} to ${describeTarget(target)}`);
+  const marker = target.type === 'marker' ? await markerPosition(cluster, stage, label.startLsn, signal, log) : null;
+  await writeRecoveryConfig(cluster, marker ? { type: 'lsn', lsn: marker.marker.lsn } : target, stage, !!marker);
+  log(`replay: WAL from ${label.startLsn} to ${describeTarget(target)}${marker ? ` (${marker.marker.lsn})` : ''}`);
   const started = performance.now();
   const recoveryLog = await replay(cluster, stage, staged, options);
   const replaySeconds = (performance.now() - started) / 1000;
@@ -89,11 +103,48 @@ export async function restorePhysical(
     lastReplayedCommit: /last completed transaction was at log time ([^\n]+)/.exec(recoveryLog)?.[1]?.trim() ?? null,
     redoDoneAt: /redo done at (\S+)/.exec(recoveryLog)?.[1] ?? null,
     replaySeconds: Math.round(replaySeconds * 1000) / 1000,
+    ...(marker
+      ? {
+          walMarker: `#${marker.marker.id} taken ${marker.marker.takenAt}`,
+          walMarkerLsn: marker.marker.lsn,
+          walMarkerLateCommits: marker.late.map(String).join(', '),
+        }
+      : { walMarker: null, walMarkerLsn: null, walMarkerLateCommits: null }),
   };
   log(
     `replay: done in ${facts.replaySeconds.toFixed(1)} s — ${facts.recoveryStop ?? `replayed to ${facts.redoDoneAt ?? 'the end of the archive'}`}`,
   );
-  return facts;
+  return marker ? { facts, walMarker: marker.marker } : { facts };
+}
+
+/**
+ * The marker to restore to: the newest committed one in the staged WAL whose snapshot the WAL reproduces
+ * exactly (no commit it did not see lies before its position), else the newest, with the commits that differ.
+ */
+async function markerPosition(
+  cluster: PhysicalCluster,
+  stage: string,
+  fromLsn: string,
+  signal: AbortSignal | undefined,
+  log: (line: string) => void,
+): Promise<{ readonly marker: WalMarker; readonly late: bigint[] }> {
+  const dump = await findWalMarkers(cluster, stage, fromLsn, signal);
+  const start = parseLsn(fromLsn);
+  const candidates = dump.markers
+    .filter((marker) => parseLsn(marker.lsn) > start)
+    .map((marker) => ({ marker, late: lateCommits(marker, dump.commits) }))
+    .reverse();
+  const chosen = candidates.find((candidate) => candidate.late.length === 0) ?? candidates[0];
+  if (!chosen) {
+    throw new ConfigError(
+      `the WAL after the backup (from ${fromLsn}) holds no restore-drill marker: there is no marker's position to restore to`,
+      'run restore-drill mark after the backup, on a database with archive_mode on (mark writes its position into the WAL there)',
+    );
+  }
+  log(
+    `replay: marker #${chosen.marker.id} (taken ${chosen.marker.takenAt}) sits at ${chosen.marker.lsn}; ${dump.markers.length} marker(s) in the WAL`,
+  );
+  return chosen;
 }
 
 /** postgresql.conf replaced by ours (production's may archive, preload libraries or listen), pg_hba ours too. */
@@ -127,7 +178,12 @@ async function writeServerConfig(
   }
 }
 
-async function writeRecoveryConfig(cluster: PhysicalCluster, target: RecoveryTarget, stage: string): Promise<void> {
+async function writeRecoveryConfig(
+  cluster: PhysicalCluster,
+  target: RecoveryTarget,
+  stage: string,
+  marker = false,
+): Promise<void> {
   const recovery: Record<string, string> = {
     restore_command: `cp ${stage}/%f %p`,
     recovery_target_action: 'promote',
@@ -138,6 +194,9 @@ async function writeRecoveryConfig(cluster: PhysicalCluster, target: RecoveryTar
   if (target.type === 'time')
     recovery.recovery_target_time = target.time.toISOString().replace('T', ' ').replace('Z', '+00');
   if (target.type === 'lsn') recovery.recovery_target_lsn = target.lsn;
+  // A marker's position is the WAL insert point just after its snapshot: the records before it are exactly
+  // what the snapshot could see, the record at it is already later (the default would replay it too).
+  if (marker) recovery.recovery_target_inclusive = 'off';
   if (target.type === 'xid') recovery.recovery_target_xid = target.xid;
   await writeServerConfig(cluster, recovery);
   await rm(join(cluster.dataDir, 'standby.signal'), { force: true });
