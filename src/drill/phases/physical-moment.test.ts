@@ -57,6 +57,7 @@ afterAll(async () => {
 
 test('a base backup restored to a moment: the moment is proved, the data verified, the RPO from the last replayed commit', async () => {
   const target = between(commits[2]!, commits[3]!);
+  const lines: string[] = [];
   const result = await runDrill({
     name: 'shop at a moment',
     source: baseBackupSource({
@@ -68,7 +69,7 @@ test('a base backup restored to a moment: the moment is proved, the data verifie
     environment: localPostgres(),
     reportDir: join(dir, 'reports'),
     signingKey: generateKeyPair(join(dir, 'keys')).privatePath,
-    log: () => {},
+    log: (line) => lines.push(line),
     body: async (drill) => {
       await drill.check('rows up to the target and none after', async () => {
         const { rows } = await drill.db.query<{ id: number }>('select id from events order by id');
@@ -83,6 +84,10 @@ test('a base backup restored to a moment: the moment is proved, the data verifie
   expect(result.report.checks.filter((c) => c.status === 'failed')).toEqual([]);
   expect(result.status).toBe('passed');
   expect(result.report.objectives.rpo.basis).toBe('wal-replay');
+  // The backup is the data directory: no initdb (nor template copy) ran for a cluster it would replace.
+  expect(lines.filter((line) => line.startsWith('provision:'))).toEqual([
+    expect.stringMatching(/no initdb: the physical backup becomes its data directory/),
+  ]);
   expect(result.report.environment?.facts).toMatchObject({
     lastReplayedCommit: commits[2]!.text,
     verifyBackup: expect.stringMatching(/successfully verified/) as unknown,

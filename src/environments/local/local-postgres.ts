@@ -231,6 +231,14 @@ class StartedLocalPostgres implements StartedEnvironment {
       sandbox.mechanism === 'none'
         ? `unsandboxed${owner ? ` as user ${owner.name}` : ''}`
         : `in a sandbox (${sandbox.description})`;
+    if (context.restorable && physicalMethodFor(context.restorable)) {
+      // A physical restore replaces the data directory with the backup's: an initdb (or template) would be discarded.
+      this.version = this.bins.version;
+      log(
+        `provision: PostgreSQL ${this.bins.version} cluster folder ${this.dir} ${how}, no initdb: the physical backup becomes its data directory`,
+      );
+      return;
+    }
     const templated = config.template !== false && (await this.fromTemplate(context, how));
     if (!templated) {
       log(`provision: initdb ${this.bins.version} in ${this.dir} ${how}`);
