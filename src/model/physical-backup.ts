@@ -15,7 +15,9 @@ export type RecoveryTarget =
   | { readonly type: 'lsn'; readonly lsn: string }
   | { readonly type: 'xid'; readonly xid: string }
   /** The newest restore-drill marker's own position in the WAL (`pick: { strategy: 'marker' }`). */
-  | { readonly type: 'marker' };
+  | { readonly type: 'marker' }
+  /** A random moment between `from` and the archive's last commit (`pick: { strategy: 'random', within }`). */
+  | { readonly type: 'random'; readonly from: Date };
 
 /** A `pg_basebackup` backup (plain or tar, with its `backup_manifest`) and the WAL archive it replays from. */
 export interface BaseBackupRestorable extends Restorable {
@@ -52,6 +54,8 @@ export function describeTarget(target: RecoveryTarget): string {
       return `transaction ${target.xid}`;
     case 'marker':
       return "the newest restore-drill marker's own position in the WAL";
+    case 'random':
+      return `a random moment between ${target.from.toISOString()} and the WAL archive's last commit`;
   }
 }
 
@@ -68,6 +72,8 @@ export interface PgBackRestRestorable extends Restorable {
   /** The first WAL segment the backup needs and the newest one archived (from `pgbackrest info`). */
   readonly archiveStart: string;
   readonly archiveMax: string;
+  /** Where the backup set is consistent (`pgbackrest info`'s stop LSN): no moment before it can be restored. */
+  readonly stopLsn?: string;
   readonly database: string;
   readonly target: RecoveryTarget;
   readonly major: number;

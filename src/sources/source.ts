@@ -34,6 +34,11 @@ export interface SourceContext {
 export interface Source<R extends Restorable = Restorable> {
   /** Short kind name recorded in reports, e.g. `file`. */
   readonly kind: string;
+  /**
+   * Its recovery points are backups replayed to a moment (physical sources): `pick` chooses the moment, and the
+   * newest backup it can be reached from is restored.
+   */
+  readonly pointInTime?: boolean;
   /** Human description for logs, e.g. `file backups/`. Never contains secrets. */
   describe(): string;
   /** Every recovery point found, newest first. Throws `ConfigError` when the location is unusable. */

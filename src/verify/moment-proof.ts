@@ -111,6 +111,9 @@ function replayCheck(target: RecoveryTarget, replay: ReplayOutcome): CheckResult
         stop ?? 'no recovery stop reported',
         `last replayed commit ${last}`,
       );
+    case 'random':
+      // Settled into a time before replay; unsettled, nothing says where the restore landed.
+      return result(false, stop ?? 'no recovery stop reported', 'the random moment was never settled from the WAL');
     case 'latest':
       return result(
         stop === null && replay.redoDoneAt !== null,

@@ -22,6 +22,7 @@ let production: ArchivingCluster;
 let dir: string;
 const commits: Commit[] = [];
 let stockAtMarker: string;
+let fifth: Commit;
 
 const stockSum = async () =>
   (await production.query<{ sum: string }>('shop', 'select sum(qty)::text as sum from stock'))[0]!.sum;
@@ -46,7 +47,7 @@ beforeAll(async () => {
     tables: [parseTableSelection('stock:count'), parseTableSelection('events:append-only')],
   });
   await production.query('shop', 'update stock set qty = qty * 2 where id <= 10');
-  await production.commit(5);
+  fifth = await production.commit(5);
   await production.switchAndArchive();
 }, 180_000);
 
@@ -168,3 +169,56 @@ test('a physical restore with no marker in the copy: markers absent is said, not
   );
   expect(result.status).toBe('passed');
 }, 180_000);
+
+test('pick random within a window: a moment settled from the WAL between its commits, proved, and named in the report', async () => {
+  const result = await runDrill({
+    name: 'shop at a random moment',
+    source: baseBackupSource({ path: join(production.work, 'base'), walArchive: production.archive, database: 'shop' }),
+    pick: { strategy: 'random', within: '1h' },
+    environment: localPostgres(),
+    reportDir: join(dir, 'reports'),
+    signingKey: generateKeyPair(join(dir, 'keys-random')).privatePath,
+    log: () => {},
+    body: async (drill) => {
+      await drill.check('events committed up to the moment, none after', async () => {
+        const moment = new Date(String(drill.environment.facts?.targetTime)).getTime();
+        const { rows } = await drill.db.query<{ id: number }>('select id from events order by id');
+        const expected = [...commits, fifth].filter((c) => c.at.getTime() <= moment).map((c) => c.id);
+        expect(rows.map((row) => row.id)).toEqual(expected);
+      });
+    },
+  });
+  const facts = result.report.environment?.facts ?? {};
+  expect(facts.recoveryTarget).toMatch(/^a random moment between .* and the WAL archive's last commit$/);
+  expect(facts.recoveryTargetSettled).toBe(`time ${String(facts.targetTime)}`);
+  expect(new Date(String(facts.targetTime)).getTime()).toBeLessThan(fifth.at.getTime());
+  expect(facts.walSegmentsRestored).toBeGreaterThan(0);
+  expect(result.report.recoveryPoint?.id).toBe(join(production.work, 'base'));
+  const checks = Object.fromEntries(result.report.checks.map((c) => [c.name, c]));
+  expect(checks['WAL replay stopped at the target']?.status).toBe('passed');
+  expect(checks['events committed up to the moment, none after']?.status).toBe('passed');
+  expect(result.status).toBe('passed');
+}, 180_000);
+
+test('pick nearest a moment after the archive ends: one line naming the last commit, an error report', async () => {
+  const target = new Date(fifth.at.getTime() + 3_600_000);
+  const result = await runDrill({
+    name: 'shop after its archive',
+    source: baseBackupSource({ path: join(production.work, 'base'), walArchive: production.archive, database: 'shop' }),
+    pick: { strategy: 'nearest', target },
+    environment: localPostgres(),
+    reportDir: join(dir, 'reports'),
+    signingKey: generateKeyPair(join(dir, 'keys-after')).privatePath,
+    log: () => {},
+  });
+  expect(result.status).not.toBe('passed');
+  expect(result.report.error).toMatchObject({ phase: 'restore' });
+  // The last commit is the fifth row's, or a later one of the server's own (an autovacuum's analyze).
+  expect(result.report.error?.message).toMatch(
+    new RegExp(
+      `^the target ${target.toISOString()} is after the WAL archive's end: its last commit is at \\S+Z \\(choose an earlier target`,
+    ),
+  );
+  const last = /its last commit is at (\S+Z)/.exec(result.report.error?.message ?? '')![1]!;
+  expect(new Date(last).getTime()).toBeGreaterThanOrEqual(fifth.at.getTime());
+}, 120_000);

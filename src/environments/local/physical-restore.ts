@@ -10,15 +10,18 @@ import { join } from 'node:path';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
 import { describeTarget, type RecoveryTarget } from '../../model/physical-backup.ts';
 import { readBackupLabel } from '../../sources/basebackup/backup-label.ts';
-import { formatLsn, parseLsn, parseSegmentName } from '../../sources/basebackup/wal-archive.ts';
+import { formatLsn, parseSegmentName } from '../../sources/basebackup/wal-archive.ts';
 import type { WalMarker } from '../../model/marker.ts';
-import { findWalMarkers, lateCommits } from './wal-markers.ts';
+import { settleMoment } from './resolve-moment.ts';
 import type { RestoreOptions } from '../environment.ts';
 import { ownByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
 
 /** Where replay stopped and what it took, from the server's own recovery messages. Recorded as environment facts. */
 export interface PhysicalRestoreFacts extends Record<string, string | number | boolean | null> {
   readonly recoveryTarget: string;
+  readonly recoveryTargetSettled: string;
+  readonly targetTime: string | null;
+  readonly archiveLastCommit: string | null;
   readonly backupStartLsn: string;
   /** `pg_verifybackup`'s verdict on the backup, e.g. `backup successfully verified`. */
   readonly verifyBackup: string;
@@ -75,9 +78,10 @@ export async function restorePhysical(
   const staged = await method.stageWal(cluster, label.startSegment, stage, log);
   const verifyBackup = await method.verify(cluster, stage, signal, log);
 
-  const marker = target.type === 'marker' ? await markerPosition(cluster, stage, label.startLsn, signal, log) : null;
-  await writeRecoveryConfig(cluster, marker ? { type: 'lsn', lsn: marker.marker.lsn } : target, stage, !!marker);
-  log(`replay: WAL from ${label.startLsn} to ${describeTarget(target)}${marker ? ` (${marker.marker.lsn})` : ''}`);
+  const settled = await settleMoment(cluster, stage, label.startLsn, method.consistentLsn, target, signal, log);
+  const marker = settled.marker;
+  await writeRecoveryConfig(cluster, settled.target, stage, settled.exclusive);
+  log(`replay: WAL from ${label.startLsn} to ${describeTarget(target)} (${describeTarget(settled.target)})`);
   const started = performance.now();
   const recoveryLog = await replay(cluster, stage, staged, options);
   const replaySeconds = (performance.now() - started) / 1000;
@@ -92,6 +96,10 @@ export async function restorePhysical(
 
   const facts: PhysicalRestoreFacts = {
     recoveryTarget: describeTarget(target),
+    // What the server was given: for a random moment or a marker, the time or position settled from the WAL.
+    recoveryTargetSettled: describeTarget(settled.target),
+    targetTime: settled.target.type === 'time' ? settled.target.time.toISOString() : null,
+    archiveLastCommit: settled.lastCommit?.toISOString() ?? null,
     backupStartLsn: label.startLsn,
     verifyBackup,
     walSegmentsStaged: staged,
@@ -115,36 +123,6 @@ export async function restorePhysical(
     `replay: done in ${facts.replaySeconds.toFixed(1)} s — ${facts.recoveryStop ?? `replayed to ${facts.redoDoneAt ?? 'the end of the archive'}`}`,
   );
   return marker ? { facts, walMarker: marker.marker } : { facts };
-}
-
-/**
- * The marker to restore to: the newest committed one in the staged WAL whose snapshot the WAL reproduces
- * exactly (no commit it did not see lies before its position), else the newest, with the commits that differ.
- */
-async function markerPosition(
-  cluster: PhysicalCluster,
-  stage: string,
-  fromLsn: string,
-  signal: AbortSignal | undefined,
-  log: (line: string) => void,
-): Promise<{ readonly marker: WalMarker; readonly late: bigint[] }> {
-  const dump = await findWalMarkers(cluster, stage, fromLsn, signal);
-  const start = parseLsn(fromLsn);
-  const candidates = dump.markers
-    .filter((marker) => parseLsn(marker.lsn) > start)
-    .map((marker) => ({ marker, late: lateCommits(marker, dump.commits) }))
-    .reverse();
-  const chosen = candidates.find((candidate) => candidate.late.length === 0) ?? candidates[0];
-  if (!chosen) {
-    throw new ConfigError(
-      `the WAL after the backup (from ${fromLsn}) holds no restore-drill marker: there is no marker's position to restore to`,
-      'run restore-drill mark after the backup, on a database with archive_mode on (mark writes its position into the WAL there)',
-    );
-  }
-  log(
-    `replay: marker #${chosen.marker.id} (taken ${chosen.marker.takenAt}) sits at ${chosen.marker.lsn}; ${dump.markers.length} marker(s) in the WAL`,
-  );
-  return chosen;
 }
 
 /** postgresql.conf replaced by ours (production's may archive, preload libraries or listen), pg_hba ours too. */
@@ -182,7 +160,7 @@ async function writeRecoveryConfig(
   cluster: PhysicalCluster,
   target: RecoveryTarget,
   stage: string,
-  marker = false,
+  exclusive = false,
 ): Promise<void> {
   const recovery: Record<string, string> = {
     restore_command: `cp ${stage}/%f %p`,
@@ -196,7 +174,7 @@ async function writeRecoveryConfig(
   if (target.type === 'lsn') recovery.recovery_target_lsn = target.lsn;
   // A marker's position is the WAL insert point just after its snapshot: the records before it are exactly
   // what the snapshot could see, the record at it is already later (the default would replay it too).
-  if (marker) recovery.recovery_target_inclusive = 'off';
+  if (exclusive) recovery.recovery_target_inclusive = 'off';
   if (target.type === 'xid') recovery.recovery_target_xid = target.xid;
   await writeServerConfig(cluster, recovery);
   await rm(join(cluster.dataDir, 'standby.signal'), { force: true });

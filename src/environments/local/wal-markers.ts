@@ -44,14 +44,15 @@ export async function findWalMarkers(
 /** What the WAL says about markers: the committed ones, oldest first, and every commit (for their exactness). */
 export interface WalDump {
   readonly markers: readonly WalMarker[];
-  readonly commits: readonly { readonly xid: bigint; readonly lsn: bigint }[];
+  /** Every commit, with its time as the WAL records it (null when pg_waldump printed none). */
+  readonly commits: readonly { readonly xid: bigint; readonly lsn: bigint; readonly at: Date | null }[];
 }
 
 /** The committed restore-drill markers and all commits in pg_waldump's output (exported for its test). */
 export function parseWalDump(text: string): WalDump {
   const pending = new Map<string, { lsn: string; payload: string }>();
   const committed: WalMarker[] = [];
-  const commits: Array<{ xid: bigint; lsn: bigint }> = [];
+  const commits: Array<{ xid: bigint; lsn: bigint; at: Date | null }> = [];
   const prefix = `prefix "${WAL_MARKER_PREFIX}"; payload (`;
   for (const line of text.split('\n')) {
     const tx = /\btx:\s+(\d+), lsn: ([0-9A-F]+\/[0-9A-F]+)/.exec(line);
@@ -61,7 +62,9 @@ export function parseWalDump(text: string): WalDump {
       const hex = line.slice(line.indexOf('): ', at) + 3).trim();
       pending.set(tx[1]!, { lsn: tx[2]!, payload: Buffer.from(hex.replace(/ /g, ''), 'hex').toString('utf8') });
     } else if (line.startsWith('rmgr: Transaction') && /desc: COMMIT\b/.test(line)) {
-      commits.push({ xid: BigInt(tx[1]!), lsn: parseLsn(tx[2]!) });
+      const time = /desc: COMMIT (\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?)\d* UTC/.exec(line);
+      const at = time ? new Date(`${time[1]}T${time[2]}Z`) : null;
+      commits.push({ xid: BigInt(tx[1]!), lsn: parseLsn(tx[2]!), at: at && !Number.isNaN(at.getTime()) ? at : null });
     }
     if (line.startsWith('rmgr: Transaction') && pending.has(tx[1]!)) {
       const message = pending.get(tx[1]!)!;
