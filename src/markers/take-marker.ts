@@ -15,6 +15,7 @@ import {
 import { openConnectionPool, setRole, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
 import { isoTimeSql } from './read-markers.ts';
+import { emitWalMarker, readWalPosition } from './wal-marker.ts';
 import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from '../model/marker.ts';
 import { readTableSchemas } from './table-schema.ts';
 import {
@@ -145,12 +146,17 @@ export async function writeMarker(
     leaderWrites: true,
     role: options.role,
   });
+  // Read first: the nearer the position is to the snapshot, the fewer commits can fall between them.
+  const position = await readWalPosition(snapshot.leader);
   const marker = await markSnapshot(snapshot, options);
+  const exactTables = position ? await measureInFull(snapshot, marker, options) : undefined;
   await assertMarkerTableSafe(snapshot.leader);
   const inserted = await snapshot.leader.query<{ id: string; taken_at: string }>(
     `insert into restore_drill.markers (tables, objects) values ($1, $2) returning id::text, ${isoTimeSql('taken_at')} as taken_at`,
     [JSON.stringify(marker.tables), JSON.stringify(marker.objects)],
   );
+  if (position && exactTables)
+    await emitWalMarker(snapshot.leader, { ...marker, id: inserted.rows[0]!.id }, position, exactTables);
   await snapshot.commit();
   return {
     id: inserted.rows[0]!.id,
@@ -158,6 +164,34 @@ export async function writeMarker(
     tables: marker.tables,
     objects: marker.objects,
   };
+}
+
+/**
+ * Every table of the marker in full, as the WAL marker records it: `count` tables (updated in place) are
+ * measured like `exact` ones, `append-only` ones are `exact` already in their own snapshot (their bound is
+ * the largest key). A table whose type cannot be printed safely keeps its row count.
+ */
+async function measureInFull(pool: ConnectionPool, marker: Marker, options: PlanOptions): Promise<Marker['tables']> {
+  const plans = planTables(await discoverTables(pool.leader), options).filter(
+    (plan) => marker.tables[qualifiedName(plan.table)]?.mode === 'count',
+  );
+  const serverMajor = (
+    await pool.leader.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")
+  ).rows[0]!.major;
+  const measured = await pool.map(plans, (client, plan) =>
+    measureTable(client, { ...plan, mode: 'exact' }, { serverMajor }),
+  );
+  const tables: Record<QualifiedName, TableMarker> = {};
+  for (const [name, table] of Object.entries(marker.tables)) {
+    const { bound: _bound, ...whole } = table;
+    tables[name] = table.mode === 'append-only' ? { ...whole, mode: 'exact' } : table;
+  }
+  plans.forEach((plan, index) => {
+    const name = qualifiedName(plan.table);
+    const schema = marker.tables[name]?.schema;
+    tables[name] = schema ? { ...measured[index]!, schema } : measured[index]!;
+  });
+  return tables;
 }
 
 /** A `postgres://` URL (parsed by {@link connectionFromUrl}) or a ready `pg` configuration. */
