@@ -54,6 +54,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
       environmentKind: setup.environment.kind,
       state,
       sandbox,
+      environmentChecks: (await state.env?.checks?.()) ?? [],
     });
     const result = await report(setup, built);
     const error = state.failure?.error;
