@@ -1,6 +1,6 @@
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { PhaseRecorder } from '../phase-recorder.ts';
-import { pickRecoveryPoint } from '../pick-recovery-point.ts';
+import { pickRecoveryPoint, pickStartingBackup, withPickedMoment } from '../pick-recovery-point.ts';
 import type { DrillSetup } from '../run-setup.ts';
 
 /**
@@ -15,7 +15,9 @@ export async function locate(setup: DrillSetup, recorder: PhaseRecorder): Promis
   for (const policy of run.policies ?? []) {
     recorder.check(...(await policy.evaluate({ points, now: startedAt, source: run.source, sourceContext })));
   }
-  const point = pickRecoveryPoint(points, run.pick, run.source.describe());
+  const point = run.source.pointInTime
+    ? pickStartingBackup(points, run.pick, run.source.describe(), startedAt)
+    : pickRecoveryPoint(points, run.pick, run.source.describe());
   recorder.found({ point });
   log(`locate: picked ${point.id} (created ${point.createdAt.toISOString()})`);
   if (run.restore === false || needsThaw(setup, point)) return;
@@ -33,7 +35,11 @@ export async function fetchRecoveryPoint(
   point: RecoveryPoint,
   recorder: PhaseRecorder,
 ): Promise<void> {
-  const restorable = await setup.run.source.fetch(point, setup.sourceContext);
+  const restorable = withPickedMoment(
+    await setup.run.source.fetch(point, setup.sourceContext),
+    setup.run.pick,
+    setup.startedAt,
+  );
   recorder.found({ restorable });
   if (restorable.checks?.length) recorder.check(...restorable.checks);
 }
