@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { newRunId } from '../environments/labels.ts';
@@ -18,6 +18,7 @@ import {
   takeAttachmentManifests,
   writeAttachmentManifestsBeside,
 } from './mark-attachments.ts';
+import type { ScratchOptions } from './restore-to-scratch.ts';
 import { s3VersionedSource } from './s3-versioned-source.ts';
 import { verifyAttachments } from './verify-attachments.ts';
 import { nextSecond, startVersionedBuckets, type VersionedBuckets } from './versioned-bucket.testkit.ts';
@@ -58,9 +59,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const uploads = () => s3VersionedSource({ bucket: 'files', prefix: 'up/', at: 'recovery-point', client: buckets.s3 });
-const drillOptions = (name: string, backups: string, ledger: string) => {
-  const source = uploads();
+const uploads = (scratch?: ScratchOptions) =>
+  s3VersionedSource({ bucket: 'files', prefix: 'up/', at: 'recovery-point', client: buckets.s3, scratch });
+const drillOptions = (name: string, backups: string, ledger: string, scratch?: ScratchOptions) => {
+  const source = uploads(scratch);
   return {
     name,
     log: () => {},
@@ -129,8 +131,16 @@ describe('a drill with attachments and an erasure replay', () => {
     );
     await shop.query('delete from attachments where id = 3');
 
-    const result = await runDrill(drillOptions('attachments fault', backups, await ledgerOf('overdue.csv', 45)));
+    // Restored into a scratch bucket in S3: removed although the drill fails.
+    const lines: string[] = [];
+    const result = await runDrill({
+      ...drillOptions('attachments fault', backups, await ledgerOf('overdue.csv', 45), {}),
+      log: (line) => lines.push(line),
+    });
     expect(result.status).toBe('failed');
+    expect(lines.join('\n')).toMatch(/restoring \d+ attachments into s3:\/\/restore-drill-rd\S+\//);
+    const left = (await buckets.s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name) ?? [];
+    expect(left.filter((name) => name?.startsWith('restore-drill-'))).toEqual([]);
     const failed = result.report.checks.filter((c) => c.status === 'failed');
     expect(failed.map((c) => c.name)).toEqual([
       'attachments referenced by select storage_key from attachments',

@@ -199,6 +199,11 @@ const usage: Row[] = [
     : []),
   ['cleanup with a bad duration', () => ['cleanup', '--older-than', '3 days'], /bad --older-than "3 days"/],
   [
+    'cleanup --s3-scratch with something that is not a scratch prefix',
+    () => ['cleanup', '--s3-scratch', 'acme-drills/scratch'],
+    /^restore-drill: --s3-scratch takes s3:\/\/BUCKET\/PREFIX\/ \(the scratch bucket and prefix of your drills\), not acme-drills\/scratch/m,
+  ],
+  [
     'run a drill file that does not exist',
     () => ['run', 'drills/absent.drill.ts'],
     /drill file not found: drills\/absent\.drill\.ts/,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { findLocalLeftovers, removeLocalLeftover } from '../environments/local/leftovers.ts';
+import { ConfigError } from '../errors.ts';
 import { parseS3Uri } from '../sources/s3/s3-uri.ts';
 import { parseDuration } from '../util/duration.ts';
 import { EXIT } from './exit-codes.ts';
@@ -21,6 +22,8 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
     )
     .action(async (opts: { olderThan?: string; rds?: boolean; region?: string[]; s3Scratch?: true | string[] }) => {
       const olderThanSeconds = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan, '--older-than');
+      // Checked before anything is removed: a mistyped URI stops the command with one line, exit 2.
+      const scratchUnder = opts.s3Scratch === true ? [] : (opts.s3Scratch ?? []).map(scratchPrefix);
       // Entries that only look like ours (a symlink, another user's directory, a forged label) are named, not touched.
       const onSkip = (location: string, reason: string) =>
         process.stdout.write(`cleanup: left ${location} alone: ${reason}\n`);
@@ -56,7 +59,7 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
           ).cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
         : { removed: [], failed: [] };
       const scratch = opts.s3Scratch
-        ? await cleanupS3Scratch(opts.s3Scratch === true ? [] : opts.s3Scratch, olderThanSeconds)
+        ? await cleanupS3Scratch(scratchUnder, olderThanSeconds)
         : { removed: [], failed: [] };
       const removed = removedLocal + containers.leftovers.length + rds.removed.length + scratch.removed.length;
       process.stdout.write(removed ? `cleanup: removed ${removed} leftover(s)\n` : 'cleanup: nothing left behind\n');
@@ -65,11 +68,21 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
     });
 }
 
-async function cleanupS3Scratch(uris: readonly string[], olderThanSeconds: number | undefined) {
-  const under = uris.map((uri) => {
-    const { bucket, key } = parseS3Uri(uri);
-    return { bucket, prefix: key };
-  });
+function scratchPrefix(uri: string): { bucket: string; prefix: string } {
+  if (!uri.startsWith('s3://') || !uri.endsWith('/'))
+    throw new ConfigError(
+      `--s3-scratch takes s3://BUCKET/PREFIX/ (the scratch bucket and prefix of your drills), not ${uri}`,
+      'e.g. restore-drill cleanup --s3-scratch s3://acme-drills/scratch/',
+    );
+  const { bucket, key } = parseS3Uri(uri);
+  return { bucket, prefix: key };
+}
+
+async function cleanupS3Scratch(
+  under: readonly { bucket: string; prefix: string }[],
+  olderThanSeconds: number | undefined,
+) {
+  const uris = under.map((u) => `s3://${u.bucket}/${u.prefix}`);
   const [{ cleanupScratch }, { createS3Client, customEndpoint }, { explainS3Error }] = await Promise.all([
     import('../attachments/scratch-leftovers.ts'),
     import('../aws/s3-client.ts'),

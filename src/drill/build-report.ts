@@ -150,7 +150,7 @@ function skippedChecks(
   bodyNotRun: boolean,
 ): CheckResult[] {
   const reason = `skipped: ${failure.phase} failed`;
-  const beforeVerify = failure.phase === 'locate' || failure.phase === 'provision' || failure.phase === 'restore';
+  const beforeVerify = ['locate', 'thaw', 'provision', 'restore'].includes(failure.phase);
   return [
     ...(beforeVerify
       ? [

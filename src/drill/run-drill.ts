@@ -4,11 +4,12 @@ import { describeError } from './describe-error.ts';
 import type { DrillResult, DrillRun } from './drill-run.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { PhaseRunner } from './phase-runner.ts';
-import { locate } from './phases/locate.ts';
+import { locate, needsThaw } from './phases/locate.ts';
 import { provision } from './phases/provision.ts';
 import { report } from './phases/report.ts';
 import { restore, startEarlyComparison, tolerateIncompleteRestore } from './phases/restore.ts';
 import { teardown } from './phases/teardown.ts';
+import { thaw } from './phases/thaw.ts';
 import { verify } from './phases/verify.ts';
 import { prepareRun, type DrillSetup } from './run-setup.ts';
 import { INITIAL_STATE, type RunState } from './run-state.ts';
@@ -21,7 +22,8 @@ export { describeError } from './describe-error.ts';
 export { defaultKeyDir, type DrillSettings } from './drill-settings.ts';
 
 /**
- * Runs one drill: `locate` → `provision` → `restore` → `verify` → `report` → `teardown` (always).
+ * Runs one drill: `locate` → (`thaw`, for a point in cold storage) → `provision` → `restore` → `verify` →
+ * `report` → `teardown` (always).
  * Every run that got past option validation writes a signed report, whatever happened.
  * Throws only `ConfigError` for invalid options (nothing has started then).
  *
@@ -80,7 +82,12 @@ async function runPhases(setup: DrillSetup, runner: PhaseRunner): Promise<RunSta
   const located = await runner.advance(INITIAL_STATE, 'locate', (_, recorder) => locate(setup, recorder));
   // A policy-only drill stops here: the recovery points were listed and checked, nothing is restored.
   if (setup.run.restore === false) return located;
-  const started = await runner.advance(located, 'provision', (state, recorder) => provision(setup, state, recorder));
+  // A recovery point in cold storage is thawed (and then fetched) in a phase of its own, on the RTO clock.
+  const readable =
+    located.point && !located.failure && needsThaw(setup, located.point)
+      ? await runner.advance(located, 'thaw', (state, recorder) => thaw(setup, state, recorder))
+      : located;
+  const started = await runner.advance(readable, 'provision', (state, recorder) => provision(setup, state, recorder));
   // The manifest is known before the restore: with verifyDuringRestore, each of its tables is compared as
   // soon as it is loaded. Closed after `verify`, also when a phase failed.
   await using early = startEarlyComparison(setup, started);

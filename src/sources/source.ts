@@ -1,4 +1,5 @@
 import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
+import type { CheckResult } from '../model/report.ts';
 
 /**
  * How a source picks among its recovery points: the latest; the one nearest a target time; or, like AWS
@@ -45,4 +46,10 @@ export interface Source<R extends Restorable = Restorable> {
   list(context: SourceContext): Promise<RecoveryPoint[]>;
   /** Makes a recovery point available for restore (e.g. downloads it into `context.workDir`). */
   fetch(point: RecoveryPoint, context: SourceContext): Promise<R>;
+  /**
+   * For a recovery point in cold storage, the work that makes it readable (restore requests, the wait),
+   * returning the checks that say what it took; null or absent when the point is readable as it is. The
+   * drill runs it as a phase of its own, `thaw`, on the RTO clock, and then `fetch`.
+   */
+  thaw?(point: RecoveryPoint): ((context: SourceContext) => Promise<CheckResult[]>) | null;
 }

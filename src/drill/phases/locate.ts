@@ -1,11 +1,12 @@
+import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { PhaseRecorder } from '../phase-recorder.ts';
 import { pickRecoveryPoint, pickStartingBackup, withPickedMoment } from '../pick-recovery-point.ts';
 import type { DrillSetup } from '../run-setup.ts';
 
 /**
  * `locate`: the source lists its recovery points, the drill's policies check them (their checks are
- * recorded even when no point can be picked), one is picked and, unless the drill only checks policies,
- * fetched.
+ * recorded even when no point can be picked), one is picked and, unless the drill only checks policies or
+ * the point must be thawed first (that is the `thaw` phase's), fetched.
  */
 export async function locate(setup: DrillSetup, recorder: PhaseRecorder): Promise<void> {
   const { run, log, sourceContext, startedAt } = setup;
@@ -19,9 +20,26 @@ export async function locate(setup: DrillSetup, recorder: PhaseRecorder): Promis
     : pickRecoveryPoint(points, run.pick, run.source.describe());
   recorder.found({ point });
   log(`locate: picked ${point.id} (created ${point.createdAt.toISOString()})`);
-  if (run.restore === false) return;
-  const restorable = withPickedMoment(await run.source.fetch(point, sourceContext), run.pick, startedAt);
+  if (run.restore === false || needsThaw(setup, point)) return;
+  await fetchRecoveryPoint(setup, point, recorder);
+}
+
+/** Whether the picked point is in cold storage and must go through the `thaw` phase before it can be fetched. */
+export function needsThaw(setup: DrillSetup, point: RecoveryPoint): boolean {
+  return Boolean(setup.run.source.thaw?.(point));
+}
+
+/** Fetches the picked point and records it, with what the source checked while fetching (a copy's key access). */
+export async function fetchRecoveryPoint(
+  setup: DrillSetup,
+  point: RecoveryPoint,
+  recorder: PhaseRecorder,
+): Promise<void> {
+  const restorable = withPickedMoment(
+    await setup.run.source.fetch(point, setup.sourceContext),
+    setup.run.pick,
+    setup.startedAt,
+  );
   recorder.found({ restorable });
-  // What the source checked while fetching (a copy's key access, an archive's thaw) is evidence too.
   if (restorable.checks?.length) recorder.check(...restorable.checks);
 }

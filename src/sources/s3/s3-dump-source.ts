@@ -99,6 +99,20 @@ export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source
       throw explainS3Error(error, await where(uri));
     }
   };
+  // Points this source thawed in this run: the thaw phase ran, so fetch does not thaw (nor report it) again.
+  const thawedPoints = new Set<string>();
+  const thawFor = (point: RecoveryPoint) => {
+    if (point.source !== 's3-dump' || point.facts.archived !== true || thawedPoints.has(point.id)) return null;
+    return async (context: SourceContext): Promise<CheckResult[]> => {
+      const { bucket: pointBucket, key } = parseS3Uri(point.id);
+      const isDirectory = point.facts.layout === 'directory';
+      const thawed = await call(point.id, (client) =>
+        thaw(client, pointBucket, key, isDirectory, options.archive, context),
+      );
+      thawedPoints.add(point.id);
+      return [thawedCheck(thawed)];
+    };
+  };
 
   return {
     kind: 's3-dump',
@@ -137,20 +151,19 @@ export function s3DumpSource(uriOrOptions: string | S3DumpSourceOptions): Source
           a.id.localeCompare(b.id),
       );
     },
+    thaw: thawFor,
     async fetch(point, context) {
       if (point.source !== 's3-dump')
         throw new Error(`s3-dump source cannot fetch a recovery point of source ${point.source}`);
       const { bucket: pointBucket, key } = parseS3Uri(point.id);
       const isDirectory = point.facts.layout === 'directory';
       const size = typeof point.facts.sizeBytes === 'number' ? point.facts.sizeBytes : -1;
-      const thawed =
-        point.facts.archived === true
-          ? await call(point.id, (client) => thaw(client, pointBucket, key, isDirectory, options.archive, context))
-          : undefined;
+      // Called without the drill's thaw phase (e.g. directly): thawed here, and the check travels on the restorable.
+      const checks = (await thawFor(point)?.(context)) ?? [];
       const restorable = await call(point.id, (client) =>
         download(client, pointBucket, key, isDirectory, size, context),
       );
-      return thawed ? { ...restorable, checks: [thawedCheck(thawed)] } : restorable;
+      return checks.length ? { ...restorable, checks } : restorable;
     },
   };
 }
