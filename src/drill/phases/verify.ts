@@ -127,7 +127,10 @@ export async function verify(
       );
     }
     // Last: the erasure replay changes the restored data.
-    if (run.erasure) recorder.check(...(await verifyErasure(run.erasure, client, point.createdAt, log, run.signal)));
+    if (run.erasure)
+      recorder.check(
+        ...(await verifyErasure(run.erasure, client, point.createdAt, log, run.signal, env.connectionConfig())),
+      );
   } finally {
     await client.end().catch(() => {});
   }

@@ -35,7 +35,7 @@ import { removeOwnTree } from './reaper-remove-tree.ts';
 import { restoreTuningFor } from '../restore-tuning.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
 import { makeServerSandbox, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
-import { scanServerLog } from './sandbox-violations.ts';
+import { scanServerLog, SERVER_LOG_SETTINGS } from './sandbox-violations.ts';
 
 /** Name of the label file inside every local cluster directory. */
 export const LABEL_FILE = 'restore-drill.json';
@@ -108,11 +108,7 @@ function connectionSettings(socketDir: string): Record<string, string | number |
     port: PORT,
     unix_socket_directories: socketDir,
     unix_socket_permissions: '0700',
-    logging_collector: false,
-    log_min_messages: 'warning',
-    log_min_error_statement: 'error',
-    log_error_verbosity: 'default',
-    log_line_prefix: '%m [%p] ',
+    ...SERVER_LOG_SETTINGS,
     password_encryption: 'scram-sha-256',
   };
 }
@@ -385,7 +381,8 @@ class StartedLocalPostgres implements StartedEnvironment {
         `provision: the cached initdb template did not work (${(error as Error).message.split('\n')[0]}); running initdb`,
       );
     }
-    await rm(this.dataDir, { recursive: true, force: true });
+    // The failed copy's files belong to the server's identity: removed without following a link.
+    await removeOwnTree(this.dataDir);
     await mkdir(this.dataDir, { mode: 0o700 });
     const owner = this.sandbox!.owner;
     if (owner) await chown(this.dataDir, owner.uid, owner.gid);

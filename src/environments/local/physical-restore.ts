@@ -5,7 +5,7 @@
 // the server is then restarted in the usual shell-less sandbox before anything is verified.
 
 import { spawn } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
 import { describeTarget, type RecoveryTarget } from '../../model/physical-backup.ts';
@@ -15,6 +15,7 @@ import type { WalMarker } from '../../model/marker.ts';
 import { settleMoment } from './settle-moment.ts';
 import type { RestoreOptions } from '../environment.ts';
 import { ownByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
+import { removeOwnTree } from './reaper-remove-tree.ts';
 
 /** Where replay stopped and what it took, from the server's own recovery messages. Recorded as environment facts. */
 export interface PhysicalRestoreFacts extends Record<string, string | number | boolean | null> {
@@ -65,7 +66,8 @@ export async function restorePhysical(
     );
   }
   await cluster.stopServer();
-  await rm(cluster.dataDir, { recursive: true, force: true });
+  // initdb's data directory; removed without following a link, like every tree the server could write into.
+  await removeOwnTree(cluster.dataDir);
   await mkdir(cluster.dataDir, { mode: 0o700 });
   await ownByServer(cluster, cluster.dataDir);
 
@@ -150,11 +152,20 @@ async function writeServerConfig(
     ['pg_hba.conf', `local all ${cluster.superuser} scram-sha-256\n`],
     ['pg_ident.conf', ''],
   ];
-  for (const [name, text] of files) {
-    const path = join(cluster.dataDir, name);
-    await writeFile(path, text, { mode: 0o600 });
-    await ownByServer(cluster, path);
-  }
+  for (const [name, text] of files) await writeOwnFile(cluster, join(cluster.dataDir, name), text);
+}
+
+/**
+ * Replaces a file of the laid-down backup with ours. The backup put whatever it liked at that name — a symlink
+ * to a file of this host, say — so the old entry is unlinked (never followed) and the new one created afresh
+ * (`wx`: an entry that reappears in between is refused, not written through).
+ */
+async function writeOwnFile(cluster: PhysicalCluster, path: string, text: string): Promise<void> {
+  const old = await lstat(path).catch(() => null);
+  if (old?.isDirectory()) await removeOwnTree(path);
+  else if (old) await unlink(path);
+  await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+  await ownByServer(cluster, path);
 }
 
 async function writeRecoveryConfig(
@@ -178,10 +189,9 @@ async function writeRecoveryConfig(
   if (exclusive) recovery.recovery_target_inclusive = 'off';
   if (target.type === 'xid') recovery.recovery_target_xid = target.xid;
   await writeServerConfig(cluster, recovery);
-  await rm(join(cluster.dataDir, 'standby.signal'), { force: true });
-  const signalFile = join(cluster.dataDir, 'recovery.signal');
-  await writeFile(signalFile, '', { mode: 0o600 });
-  await ownByServer(cluster, signalFile);
+  const standby = join(cluster.dataDir, 'standby.signal');
+  if (await lstat(standby).catch(() => null)) await unlink(standby);
+  await writeOwnFile(cluster, join(cluster.dataDir, 'recovery.signal'), '');
 }
 
 /**
