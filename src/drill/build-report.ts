@@ -150,11 +150,13 @@ function skippedChecks(
   bodyNotRun: boolean,
 ): CheckResult[] {
   const reason = `skipped: ${failure.phase} failed`;
-  const beforeVerify = ['locate', 'thaw', 'provision', 'restore'].includes(failure.phase);
+  // A WAL replay that fails (a missing segment, a target it cannot reach) is a restore that did not complete.
+  const restoreFailed = failure.phase === 'restore' || failure.phase === 'replay';
+  const beforeVerify = restoreFailed || ['locate', 'thaw', 'provision'].includes(failure.phase);
   return [
     ...(beforeVerify
       ? [
-          failure.phase === 'restore'
+          restoreFailed
             ? restoreFailedCheck(describeError(failure.error))
             : ({ name: 'restore completed', status: 'skipped', expected: true, actual: null, detail: reason } as const),
           { name: 'markers present', status: 'skipped', expected: 'a marker', actual: null, detail: reason } as const,

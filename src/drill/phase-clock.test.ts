@@ -44,3 +44,24 @@ test('an abort ends the running phase as interrupted', async () => {
   await expect(pending).rejects.toBeInstanceOf(InterruptedError);
   expect(clock.phases()[0]).toMatchObject({ name: 'restore', status: 'interrupted' });
 });
+
+test('a phase that continues as another (a restore going on to replay WAL) is timed as two; a failure after is the later one', async () => {
+  const clock = new PhaseClock();
+  await clock.run('restore', async (continueAs) => {
+    await Promise.resolve();
+    continueAs('replay');
+  });
+  await expect(
+    clock.run('restore', (continueAs) => {
+      continueAs('replay');
+      return Promise.reject(new Error('the server exited during recovery'));
+    }),
+  ).rejects.toThrow();
+  expect(clock.phases().map((p) => [p.name, p.status])).toEqual([
+    ['restore', 'ok'],
+    ['replay', 'ok'],
+    ['restore', 'ok'],
+    ['replay', 'failed'],
+  ]);
+  expect(clock.current).toBe('replay');
+});

@@ -6,7 +6,7 @@ import type { PhaseName, PhaseTiming } from '../model/report.ts';
  * Phases on the RTO clock: it runs from the start of `locate` to the end of `verify`. A cold-archive thaw
  * counts: restoring from cold storage takes that long.
  */
-const RTO_PHASES: readonly PhaseName[] = ['locate', 'thaw', 'provision', 'restore', 'verify'];
+const RTO_PHASES: readonly PhaseName[] = ['locate', 'thaw', 'provision', 'restore', 'replay', 'verify'];
 
 /**
  * Times each phase of a drill run on a monotonic clock and remembers which phase was running when
@@ -21,19 +21,28 @@ export class PhaseClock {
 
   constructor(private readonly signal?: AbortSignal) {}
 
-  /** Runs `work` as phase `name`. If the signal aborts, the phase ends at once with an InterruptedError. */
-  async run<T>(name: PhaseName, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` as phase `name`. If the signal aborts, the phase ends at once with an InterruptedError. The
+   * work may call `continueAs(next)` to end its phase there and time the rest as phase `next` (a restore's
+   * WAL replay): a failure after that is the later phase's.
+   */
+  async run<T>(name: PhaseName, work: (continueAs: (next: PhaseName) => void) => Promise<T>): Promise<T> {
+    let segment = { name, startedAt: new Date().toISOString(), start: performance.now() };
     this.current = name;
-    const startedAt = new Date().toISOString();
-    const start = performance.now();
-    if (RTO_PHASES.includes(name) && this.rtoStart === null) this.rtoStart = start;
+    if (RTO_PHASES.includes(name) && this.rtoStart === null) this.rtoStart = segment.start;
     const finish = (status: PhaseTiming['status']) => {
       const end = performance.now();
-      this.timings.push({ name, startedAt, seconds: round((end - start) / 1000), status });
-      if (RTO_PHASES.includes(name)) this.rtoEnd = end;
+      const { name: timed, startedAt, start } = segment;
+      this.timings.push({ name: timed, startedAt, seconds: round((end - start) / 1000), status });
+      if (RTO_PHASES.includes(timed)) this.rtoEnd = end;
+    };
+    const continueAs = (next: PhaseName) => {
+      finish('ok');
+      segment = { name: next, startedAt: new Date().toISOString(), start: performance.now() };
+      this.current = next;
     };
     try {
-      const result = await raceAbort(work(), this.signal);
+      const result = await raceAbort(work(continueAs), this.signal);
       finish('ok');
       return result;
     } catch (error) {

@@ -5,7 +5,12 @@ import { PhaseRecorder, type PhaseRecord } from './phase-recorder.ts';
 import type { PhaseFailure, RunState } from './run-state.ts';
 
 /** The work of one phase: reads the state so far, records what it finds. */
-export type PhaseWork = (state: RunState, recorder: PhaseRecorder) => Promise<void> | void;
+export type PhaseWork = (
+  state: RunState,
+  recorder: PhaseRecorder,
+  /** Ends this phase here and times the rest of the work as phase `next` (see {@link PhaseClock.run}). */
+  continueAs: (next: PhaseName) => void,
+) => Promise<void> | void;
 
 /**
  * An error after which the phase still counts as done (it is timed as failed, its check recorded), e.g.
@@ -34,13 +39,14 @@ export class PhaseRunner {
     this.progress({ phase: name });
     try {
       // Through a promise: a phase that throws before its first await fails like one that rejects.
-      await this.clock.run(name, () => Promise.resolve().then(() => work(state, recorder)));
+      await this.clock.run(name, (continueAs) => Promise.resolve().then(() => work(state, recorder, continueAs)));
       return next(state, recorder.seal());
     } catch (error) {
       const record = recorder.seal();
       const tolerated = tolerate?.(error);
       if (tolerated) return next(state, { ...record, checks: [...record.checks, tolerated] });
-      return next(state, record, { phase: name, error });
+      // The phase the clock was timing when it failed: a restore that went on as `replay` failed in replay.
+      return next(state, record, { phase: this.clock.current ?? name, error });
     }
   }
 }

@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import type { RecoveryPoint } from '../model/recovery-point.ts';
-import { parsePick, pickRecoveryPoint } from './pick-recovery-point.ts';
+import { parsePick, pickRecoveryPoint, pickStartingBackup, withPickedMoment } from './pick-recovery-point.ts';
 
 const now = new Date('2026-11-23T12:00:00Z');
 const point = (id: string, daysAgo: number): RecoveryPoint => ({
@@ -47,4 +47,36 @@ test('parsePick reads the command line forms and refuses anything else in one li
   for (const bad of ['newest', 'nearest:', 'nearest:yesterday', 'random:', 'random:a week', 'latest:1d']) {
     expect(() => parsePick(bad)).toThrow(ConfigError);
   }
+});
+
+test('physical: a moment is restored from the newest backup started before it; random from the one before its window', () => {
+  const backups = points.filter((p) => p.id !== 'future');
+  const nearest = (daysAgo: number) =>
+    pickStartingBackup(
+      backups,
+      { strategy: 'nearest', target: new Date(now.getTime() - daysAgo * 86400e3) },
+      'test',
+      now,
+    );
+  expect(nearest(2).id).toBe('d3'); // d1 is nearer, but was taken after the moment
+  expect(nearest(0).id).toBe('d1');
+  expect(() => nearest(11)).toThrow(ConfigError);
+  expect(pickStartingBackup(backups, { strategy: 'random', within: '7d' }, 'test', now).id).toBe('d10');
+  expect(pickStartingBackup(backups, { strategy: 'random', within: '30d' }, 'test', now).id).toBe('d10'); // the oldest
+  expect(pickStartingBackup(backups, { strategy: 'random', within: '2d' }, 'test', now).id).toBe('d3');
+  expect(pickStartingBackup(backups, { strategy: 'marker' }, 'test', now).id).toBe('d1');
+});
+
+test('withPickedMoment: marker and moments set a physical target; marker on a dump is a ConfigError', () => {
+  const physical = { kind: 'base-backup', walArchive: '/wal', target: { type: 'latest' } } as const;
+  expect(withPickedMoment(physical, { strategy: 'marker' }).target).toEqual({ type: 'marker' });
+  expect(withPickedMoment(physical, { strategy: 'random', within: '1d' }, now).target).toEqual({
+    type: 'random',
+    from: new Date('2026-11-22T12:00:00Z'),
+  });
+  const dump = { kind: 'pg-dump', dump: {} };
+  expect(withPickedMoment(dump, { strategy: 'random', within: '1d' })).toBe(dump);
+  expect(() => withPickedMoment(dump, { strategy: 'marker' })).toThrow(
+    /restores to a marker's own position in the WAL, but this source's recovery points are pg-dump copies/,
+  );
 });

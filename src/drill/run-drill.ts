@@ -94,7 +94,7 @@ async function runPhases(setup: DrillSetup, runner: PhaseRunner): Promise<RunSta
   const restored = await runner.advance(
     started,
     'restore',
-    (state, recorder) => restore(setup, state, recorder, early),
+    (state, recorder, continueAs) => restore(setup, state, recorder, early, continueAs),
     tolerateIncompleteRestore,
   );
   return await runner.advance(restored, 'verify', (state, recorder) => verify(setup, state, recorder, early));

@@ -49,6 +49,8 @@ export interface RestoreOptions {
    * restore (early checksums) can use only what the restore leaves idle. Optional, like `onTableRestored`.
    */
   readonly onRestoreWorkers?: (busy: number, jobs: number) => void;
+  /** Called when a physical restore has laid its backup down and starts replaying WAL (timed as `replay`). */
+  readonly onReplayStart?: () => void;
 }
 
 /**

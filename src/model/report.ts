@@ -2,7 +2,7 @@
 export const REPORT_PREDICATE_TYPE = 'https://restore-drill.dev/report/v1';
 
 /** The run phases, in order. `report` and `teardown` are timed but outside the RTO clock. */
-export type PhaseName = 'locate' | 'thaw' | 'provision' | 'restore' | 'verify' | 'report' | 'teardown';
+export type PhaseName = 'locate' | 'thaw' | 'provision' | 'restore' | 'replay' | 'verify' | 'report' | 'teardown';
 
 export type CheckStatus = 'passed' | 'failed' | 'skipped';
 export type DrillStatus = 'passed' | 'failed' | 'error';

@@ -85,6 +85,13 @@ test('a base backup restored to a moment: the moment is proved, the data verifie
   expect(result.report.checks.filter((c) => c.status === 'failed')).toEqual([]);
   expect(result.status).toBe('passed');
   expect(result.report.objectives.rpo.basis).toBe('wal-replay');
+  // WAL replay is timed as its own phase, between the restore (lay-down, pg_verifybackup) and verify.
+  expect(result.report.phases.map((p) => p.name)).toEqual(
+    expect.arrayContaining(['locate', 'provision', 'restore', 'replay', 'verify']),
+  );
+  expect(result.report.phases.map((p) => p.name).indexOf('replay')).toBe(
+    result.report.phases.map((p) => p.name).indexOf('restore') + 1,
+  );
   // The backup is the data directory: no initdb (nor template copy) ran for a cluster it would replace.
   expect(lines.filter((line) => line.startsWith('provision:'))).toEqual([
     expect.stringMatching(/no initdb: the physical backup becomes its data directory/),

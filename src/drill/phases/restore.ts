@@ -1,4 +1,5 @@
 import { RestoreIncompleteError } from '../../postgres/restore-errors.ts';
+import type { PhaseName } from '../../model/report.ts';
 import type { Comparison } from '../../verify/compare.ts';
 import { startComparison } from '../../verify/compare.ts';
 import type { PhaseRecorder } from '../phase-recorder.ts';
@@ -35,6 +36,7 @@ export async function restore(
   state: RunState,
   recorder: PhaseRecorder,
   early: EarlyComparison | undefined,
+  continueAs: (next: PhaseName) => void = () => {},
 ): Promise<void> {
   const { run, log, progress } = setup;
   const { env, restorable } = provisioned(state);
@@ -45,6 +47,11 @@ export async function restore(
     progress: (done, total) => progress({ phase: 'restore', done, total }),
     onTableRestored: early?.comparison.tableRestored,
     onRestoreWorkers: early?.comparison.restoreWorkers,
+    // A physical restore's WAL replay is timed as a phase of its own.
+    onReplayStart: () => {
+      continueAs('replay');
+      progress({ phase: 'replay' });
+    },
   });
   recorder.check(restoreCompletedCheck());
 }

@@ -12,7 +12,7 @@ import { describeTarget, type RecoveryTarget } from '../../model/physical-backup
 import { readBackupLabel } from '../../sources/basebackup/backup-label.ts';
 import { formatLsn, parseSegmentName } from '../../sources/basebackup/wal-archive.ts';
 import type { WalMarker } from '../../model/marker.ts';
-import { settleMoment } from './resolve-moment.ts';
+import { settleMoment } from './settle-moment.ts';
 import type { RestoreOptions } from '../environment.ts';
 import { ownByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
 import { removeOwnTree } from './reaper-remove-tree.ts';
@@ -84,6 +84,7 @@ export async function restorePhysical(
   const marker = settled.marker;
   await writeRecoveryConfig(cluster, settled.target, stage, settled.exclusive);
   log(`replay: WAL from ${label.startLsn} to ${describeTarget(target)} (${describeTarget(settled.target)})`);
+  options.onReplayStart?.();
   const started = performance.now();
   const recoveryLog = await replay(cluster, stage, staged, options);
   const replaySeconds = (performance.now() - started) / 1000;
