@@ -19,6 +19,7 @@ export {
 export type {
   Environment,
   EnvironmentContext,
+  InstanceLimit,
   StartedEnvironment,
   RestoreOptions,
 } from './environments/environment.ts';

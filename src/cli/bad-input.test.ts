@@ -206,6 +206,12 @@ const usage: Row[] = [
   ],
   ['run with no drills', () => ['run', ...drill()], /no drill files found/, { cwd: () => d('empty-project') }],
   [
+    'run --rds-limit with nowhere every shard shares',
+    () => ['run', '--rds-limit', '3', ...drill()],
+    /--rds-limit 3 needs a place every shard shares to keep its leases/,
+    { cwd: () => d('empty-project') },
+  ],
+  [
     'run a drill file with a syntax error',
     () => ['run', ...drill()],
     /syntax\.drill\.ts could not be loaded/,

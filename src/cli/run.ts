@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
-import { defaultKeyDir, type DrillSettings } from '../drill/drill-settings.ts';
+import { defaultKeyDir, instanceLimit, withEnvironmentDefaults, type DrillSettings } from '../drill/drill-settings.ts';
 import { signalExitCode } from '../drill/interrupt.ts';
 import { resolveSigner } from '../evidence/signer.ts';
 import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
@@ -48,6 +48,14 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       "with --shard: balance by this timings.json (merge's output); default the evidence store's, else by file count",
     )
     .option(
+      '--rds-limit <K>',
+      'at most K temporary RDS instances at once across every shard (leases in the evidence store or --lease-store); default $RESTORE_DRILL_RDS_LIMIT',
+    )
+    .option(
+      '--lease-store <s3://bucket/prefix|dir>',
+      'with --rds-limit: where the leases are kept, when not in the --evidence store; default $RESTORE_DRILL_LEASE_STORE',
+    )
+    .option(
       '--fleet-run <id>',
       'with --shard and --evidence: the id shared by the shards of one run (e.g. the CI run id), so merge can read them from the store; default $RESTORE_DRILL_FLEET_RUN',
     )
@@ -61,6 +69,8 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           shard?: string;
           timings?: string;
           fleetRun?: string;
+          rdsLimit?: string;
+          leaseStore?: string;
         } & CiFlags &
           EvidenceFlags,
       ) => {
@@ -103,8 +113,14 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           reportDir: resolve(opts.reportDir),
           signingKey: key.source,
           ...evidenceSettings,
+          ...(opts.rdsLimit === undefined ? {} : { rdsLimit: opts.rdsLimit }),
+          ...(opts.leaseStore === undefined
+            ? {}
+            : { leaseStore: opts.leaseStore.startsWith('s3://') ? opts.leaseStore : resolve(opts.leaseStore) }),
           ...(display.tty ? { progressLines: true } : {}),
         };
+        // A bad limit, or one with nowhere every shard can see, stops the run before any drill starts.
+        instanceLimit(withEnvironmentDefaults(settings));
         const reporter = new DrillSummaryReporter(
           (text) => display.print(text),
           (name, outcome) => display.finish(name, outcome),

@@ -35,6 +35,8 @@ export interface ReportInput {
   };
   /** The `restore sandbox` check, read from the server log after the phases; null for an environment without one. */
   readonly sandbox: CheckResult | null;
+  /** Checks of the environment's own conduct (e.g. a lost RDS instance lease), from `StartedEnvironment.checks`. */
+  readonly environmentChecks?: readonly CheckResult[];
 }
 
 /**
@@ -97,7 +99,7 @@ export function buildReport(input: ReportInput): Omit<DrillReport, LedgerFields>
       ? "measured from the recovery point's creation time (no trusted marker or manifest)"
       : `measured from ${rpo.label} (${rpo.markerAt}), the newest trusted evidence of the data in the restored copy`
     : undefined;
-  const measured = [...state.checks, ...skipped, ...(sandbox ? [sandbox] : [])];
+  const measured = [...state.checks, ...skipped, ...(sandbox ? [sandbox] : []), ...(input.environmentChecks ?? [])];
   const objectives = [objectiveCheck('RTO', rto), objectiveCheck('RPO', rpoResult, rpoDetail)].filter(
     (check): check is CheckResult => check !== null,
   );

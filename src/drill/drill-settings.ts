@@ -1,5 +1,13 @@
 import { join } from 'node:path';
-import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
+import { ConfigError } from '../errors.ts';
+import {
+  CADENCE_ENV,
+  EVIDENCE_ENV,
+  EVIDENCE_RETENTION_ENV,
+  LEASE_STORE_ENV,
+  RDS_LIMIT_ENV,
+} from '../evidence/evidence-env.ts';
+import type { InstanceLimit } from '../environments/environment.ts';
 import { SIGNING_KEY_ENV } from '../evidence/signing-key.ts';
 
 /** The environment variable with the default report directory of drills that name none. */
@@ -25,6 +33,10 @@ export interface DrillSettings {
   readonly evidence?: string;
   /** Object Lock retention of reports in the evidence store, e.g. `400d`. */
   readonly evidenceRetention?: string;
+  /** At most this many temporary RDS instances at once across every shard (`--rds-limit`), e.g. `3`. */
+  readonly rdsLimit?: string;
+  /** Where the RDS leases are kept (`--lease-store`): `s3://bucket/prefix` or a shared directory; default the evidence store. */
+  readonly leaseStore?: string;
   /** Write progress lines on stderr for `restore-drill run`'s progress bars (it reads the workers' stderr). */
   readonly progressLines?: boolean;
 }
@@ -45,6 +57,8 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): D
     cadence: read(CADENCE_ENV),
     evidence: read(EVIDENCE_ENV),
     evidenceRetention: read(EVIDENCE_RETENTION_ENV),
+    rdsLimit: read(RDS_LIMIT_ENV),
+    leaseStore: read(LEASE_STORE_ENV),
   });
 }
 
@@ -59,6 +73,33 @@ export function withEnvironmentDefaults(
   env: NodeJS.ProcessEnv = process.env,
 ): DrillSettings {
   return { ...settingsFromEnvironment(env), ...definedOnly(settings) };
+}
+
+/**
+ * The cap on temporary RDS instances that `rdsLimit` asks for, with where its leases live (`leaseStore`, else
+ * the evidence store); undefined without a cap. A bad number, or a cap with nowhere every shard can see, is a
+ * usage error.
+ *
+ * @example
+ * instanceLimit({ rdsLimit: '2', evidence: 's3://evidence/fleet/' }); // { max: 2, leases: 's3://evidence/fleet/' }
+ */
+export function instanceLimit(settings: DrillSettings): InstanceLimit | undefined {
+  if (settings.rdsLimit === undefined) return undefined;
+  const max = Number(settings.rdsLimit);
+  if (!Number.isInteger(max) || max < 1) {
+    throw new ConfigError(
+      `bad --rds-limit "${settings.rdsLimit}" ($${RDS_LIMIT_ENV})`,
+      'give a whole number of temporary RDS instances, at least 1',
+    );
+  }
+  const leases = settings.leaseStore ?? settings.evidence;
+  if (!leases) {
+    throw new ConfigError(
+      `--rds-limit ${max} needs a place every shard shares to keep its leases`,
+      `add --evidence s3://BUCKET/PREFIX, or --lease-store s3://… or a shared directory ($${LEASE_STORE_ENV})`,
+    );
+  }
+  return { max, leases };
 }
 
 function definedOnly<T extends object>(value: T): T {

@@ -59,6 +59,7 @@ async function runWithin(run: DrillRun): Promise<DrillResult> {
       environmentKind: setup.environment.kind,
       state,
       sandbox,
+      environmentChecks: (await state.env?.checks?.()) ?? [],
     });
     const result = await report(setup, built);
     const error = state.failure?.error;

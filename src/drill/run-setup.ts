@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import type { Environment } from '../environments/environment.ts';
+import type { Environment, InstanceLimit } from '../environments/environment.ts';
 import { newRunId, RESOURCE_PREFIX, type ResourceLabel } from '../environments/labels.ts';
 import { localPostgres } from '../environments/local/local-postgres.ts';
 import { startReaper } from '../environments/local/reaper.ts';
@@ -17,7 +17,7 @@ import { redact } from '../util/redact.ts';
 import { assertUsableTempDir } from '../util/temp-dir.ts';
 import { removeCrashLeftovers } from './crash-leftovers.ts';
 import type { DrillProgressEvent, DrillRun } from './drill-run.ts';
-import { defaultKeyDir, withEnvironmentDefaults } from './drill-settings.ts';
+import { defaultKeyDir, instanceLimit, withEnvironmentDefaults } from './drill-settings.ts';
 import { assertSomethingToCheck } from './restore-checks.ts';
 
 /** Everything a run settled before its first phase: validated options, the signer, the work directory. Immutable. */
@@ -38,6 +38,8 @@ export interface DrillSetup {
   readonly workDir: string;
   /** What a source's `list()` and `fetch()` get. */
   readonly sourceContext: SourceContext;
+  /** The run's cap on temporary instances (`--rds-limit`), handed to the environment when it starts. */
+  readonly instanceLimit?: InstanceLimit;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function prepareRun(run: DrillRun): Promise<DrillSetup> {
     }));
   const environment = run.environment ?? localPostgres();
   const cadence = run.cadence ?? settings.cadence ?? null;
+  const limit = instanceLimit(settings);
   if (cadence !== null) parseDuration(cadence, `cadence of drill "${run.name}"`);
   // The store is opened (its URI and retention checked) before anything starts; `run` and `check` have
   // already contacted it. Loaded only when configured: the AWS SDK takes a while to load.
@@ -107,5 +110,6 @@ export async function prepareRun(run: DrillRun): Promise<DrillSetup> {
     startedAt,
     workDir,
     sourceContext: { workDir, signal: run.signal, log },
+    ...(limit ? { instanceLimit: limit } : {}),
   };
 }

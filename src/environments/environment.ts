@@ -1,5 +1,7 @@
 import type { ClientConfig } from 'pg';
+import type { MarkerManifest } from '../model/marker.ts';
 import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
+import type { CheckResult } from '../model/report.ts';
 
 /** What every environment is told when it starts. */
 export interface EnvironmentContext {
@@ -14,6 +16,18 @@ export interface EnvironmentContext {
   readonly recoveryPoint?: RecoveryPoint;
   /** What will be restored, already fetched: an environment may choose its version by it (e.g. the dump header). */
   readonly restorable?: Restorable;
+  /**
+   * The run's cap on billed temporary instances across every shard (`run --rds-limit K`): an environment that
+   * creates one (RDS) first takes one of `max` leases kept at `leases` (an evidence store `s3://…` or a
+   * shared directory). Absent: no cap.
+   */
+  readonly instanceLimit?: InstanceLimit;
+}
+
+/** At most `max` temporary instances at once, through leases kept at `leases` (`s3://bucket/prefix` or a directory). */
+export interface InstanceLimit {
+  readonly max: number;
+  readonly leases: string;
 }
 
 /** Options for restoring into a started environment. */
@@ -70,6 +84,12 @@ export interface StartedEnvironment extends AsyncDisposable {
   readonly facts?: Record<string, string | number | boolean | null>;
   /** The run id it is labelled with. */
   readonly runId: string;
+  /**
+   * A manifest the restore found with the data, when the restorable did not carry one: after a physical
+   * restore to a marker's own position, that marker from the WAL (the copy is its snapshot: every table
+   * compares exactly).
+   */
+  readonly manifest?: MarkerManifest;
   /** The database restores go into. */
   readonly database: string;
   /** `pg` client configuration (includes the password: never log it). */
@@ -85,6 +105,12 @@ export interface StartedEnvironment extends AsyncDisposable {
    * the server's data directory, or connect somewhere. Optional: an environment without one omits it.
    */
   sandboxViolations?(): Promise<SandboxViolations>;
+  /**
+   * Failed checks of the environment's own conduct, read before the report is signed: e.g. an RDS instance
+   * whose lease expired while the drill ran (the instance cap was not guaranteed). Optional; empty when all
+   * was well (these never count toward a pass).
+   */
+  checks?(): Promise<readonly CheckResult[]>;
 }
 
 /** What an environment's restore sandbox saw during one drill. */

@@ -28,13 +28,3 @@ export function newRunId(now = new Date()): string {
     .toLowerCase();
   return `rd${stamp}-${randomBytes(3).toString('hex')}`;
 }
-
-/** Whether a process with this pid is alive (signal 0 checks without signalling). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -2,7 +2,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../errors.ts';
-import { processAlive } from '../environments/labels.ts';
+import { processAlive } from '../util/process-alive.ts';
 
 /** Name of the lock file that serialises writers of one report directory. */
 export const LOCK_FILE = '.restore-drill.lock';

@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
   HeadObjectCommand,
@@ -18,6 +19,7 @@ import { explainS3Error } from '../aws/s3-errors.ts';
 import { parseS3Uri } from '../sources/s3/s3-uri.ts';
 import { parseDuration } from '../util/duration.ts';
 import type { LedgerHead } from '../model/ledger-head.ts';
+import type { LeaseObjects } from './lease-pool.ts';
 
 /** Every S3 call gives up after this long: a hung connection must not hold a drill's report hostage. */
 const CALL_TIMEOUT_MS = 20_000;
@@ -219,6 +221,35 @@ export class EvidenceStore {
       throw error;
     }
     return 'written';
+  }
+
+  /**
+   * The lease pool `leases/<pool>/` beside the chain (never part of it): objects created with
+   * `If-None-Match: *`, so of two shards racing for one slot only one gets it. See `acquireLease`.
+   */
+  leaseObjects(pool: string): LeaseObjects {
+    const sub = `leases/${pool}/`;
+    return {
+      where: this.#uriOf(sub),
+      list: () => this.#list(sub),
+      create: async (name, body) => {
+        try {
+          await this.#put(sub + name, body, { IfNoneMatch: '*', ContentType: 'application/json' });
+          return 'created';
+        } catch (error) {
+          if (isConflict(error)) return 'exists';
+          throw error;
+        }
+      },
+      read: async (name) => (await this.#get(sub + name))?.toString('utf8') ?? null,
+      replace: (name, body) => this.#put(sub + name, body, { ContentType: 'application/json' }),
+      remove: async (name) => {
+        const key = this.#prefix + sub + name;
+        await this.#call(this.#uriOf(sub + name), (o) =>
+          this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), o),
+        );
+      },
+    };
   }
 
   /** The Object Lock retention of a stored report, or null when it has none. */

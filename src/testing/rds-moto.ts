@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { CreateDBInstanceCommand, CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
+import type { RdsInstanceOptions } from '../environments/rds/rds-instance.ts';
 import type { MotoServer } from './moto-server.ts';
+import type { ShopDatabase } from './shop-database.ts';
 
 /** Every variable the SDK's standard configuration reads; the host's own AWS setup must not leak into tests. */
 const AWS_VARS = [
@@ -92,6 +94,25 @@ export async function createProductionInstance(
       new CreateDBSnapshotCommand({ DBInstanceIdentifier: identifier, DBSnapshotIdentifier: snapshot }),
     );
   }
+}
+
+/**
+ * The options that make a temporary RDS instance restored in moto (which has no database behind it) reach
+ * the local PostgreSQL standing in for it: its endpoint, credentials, and the `restored` database holding
+ * the shop data.
+ *
+ * @example
+ * rdsInstance({ ...standIn(shop), instanceClass: 'db.r6g.large' });
+ */
+export function standIn(
+  shop: Pick<ShopDatabase, 'environment'>,
+): Pick<RdsInstanceOptions, 'endpointOverride' | 'credentials' | 'database'> {
+  const config = shop.environment.connectionConfig();
+  return {
+    endpointOverride: { host: String(config.host), port: Number(config.port) },
+    credentials: { username: String(config.user), password: String(config.password) },
+    database: 'restored',
+  };
 }
 
 /** How many requests an injector saw and answered itself. */

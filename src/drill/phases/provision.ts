@@ -4,7 +4,7 @@ import type { RunState } from '../run-state.ts';
 
 /** `provision`: the environment starts a disposable database, labelled with the run id. */
 export async function provision(setup: DrillSetup, state: RunState, recorder: PhaseRecorder): Promise<void> {
-  const { run, runId, log, environment } = setup;
+  const { run, runId, log, environment, instanceLimit } = setup;
   const env = await environment.start({
     runId,
     drillName: run.name,
@@ -12,6 +12,7 @@ export async function provision(setup: DrillSetup, state: RunState, recorder: Ph
     log,
     recoveryPoint: state.point,
     restorable: state.restorable,
+    ...(instanceLimit ? { instanceLimit } : {}),
   });
   recorder.found({ env });
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { labelFromContainer, OWNER_LABEL } from './container-labels.ts';
 import { containerRuntime, ContainerRuntimeUnavailableError } from './docker-runtime.ts';
-import { processAlive } from '../labels.ts';
+import { processAlive } from '../../util/process-alive.ts';
 import type { Leftover, LeftoverOptions } from '../leftover.ts';
 
 /** A container left by a crashed run. */

@@ -19,6 +19,7 @@ import type { PhysicalCluster } from './physical-cluster.ts';
 import { physicalMethodFor } from './physical-methods.ts';
 import { runCommand, type OsUser } from '../../postgres/run-command.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
+import { walMarkerManifest, type MarkerManifest } from '../../model/marker.ts';
 import { registerSecret } from '../../util/redact.ts';
 import type {
   Environment,
@@ -163,6 +164,7 @@ class StartedLocalPostgres implements StartedEnvironment {
   database = DATABASE;
   version = '';
   facts: Record<string, string | number | boolean | null> = {};
+  manifest: MarkerManifest | undefined;
   private sandbox: ServerSandbox | undefined;
   private server: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
@@ -225,6 +227,14 @@ class StartedLocalPostgres implements StartedEnvironment {
       sandbox.mechanism === 'none'
         ? `unsandboxed${owner ? ` as user ${owner.name}` : ''}`
         : `in a sandbox (${sandbox.description})`;
+    if (context.restorable && physicalMethodFor(context.restorable)) {
+      // A physical restore replaces the data directory with the backup's: an initdb (or template) would be discarded.
+      this.version = this.bins.version;
+      log(
+        `provision: PostgreSQL ${this.bins.version} cluster folder ${this.dir} ${how}, no initdb: the physical backup becomes its data directory`,
+      );
+      return;
+    }
     const templated = config.template !== false && (await this.fromTemplate(context, how));
     if (!templated) {
       log(`provision: initdb ${this.bins.version} in ${this.dir} ${how}`);
@@ -394,12 +404,11 @@ class StartedLocalPostgres implements StartedEnvironment {
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
     const physical = physicalMethodFor(restorable);
     if (physical) {
-      this.facts = {
-        ...this.facts,
-        ...(await restorePhysical(this.physicalCluster(), physical.method, physical.target, options)),
-      };
+      const result = await restorePhysical(this.physicalCluster(), physical.method, physical.target, options);
+      this.facts = { ...this.facts, ...result.facts };
       this.version = await this.serverVersion(physical.database);
       this.database = physical.database;
+      if (result.walMarker) this.manifest = walMarkerManifest(result.walMarker, this.version, physical.database);
       return;
     }
     requirePgDump(restorable, 'local-postgres');

@@ -4,7 +4,7 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { processAlive } from '../labels.ts';
+import { processAlive } from '../../util/process-alive.ts';
 import { LABEL_FILE } from './local-postgres.ts';
 import { startReaper } from './reaper.ts';
 

@@ -13,6 +13,7 @@ import {
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runDrill } from '../../drill/run-drill.ts';
@@ -32,6 +33,7 @@ import {
   createProductionInstance,
   motoRdsClient,
   throttleFirstCalls,
+  standIn,
   useMotoAwsEnv,
 } from '../../testing/rds-moto.ts';
 import { startShopDatabase, type ShopDatabase } from '../../testing/shop-database.ts';
@@ -40,7 +42,9 @@ import { writeMarker } from '../../markers/take-marker.ts';
 import type { EnvironmentContext, StartedEnvironment } from '../environment.ts';
 import { newRunId } from '../labels.ts';
 import { deleteIfOurs } from './rds-guarded-delete.ts';
-import { rdsInstance, type RdsInstanceOptions } from './rds-instance.ts';
+import { RDS_LIMIT_CHECK, rdsInstance } from './rds-instance.ts';
+import { acquireLease } from '../../evidence/lease-pool.ts';
+import { directoryLeaseObjects } from '../../evidence/lease-directory.ts';
 import { RDS_TAG, rdsIdentifier } from './rds-tags.ts';
 
 const KEY = 'arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-aaaa-bbbb-cccc-111122223333';
@@ -53,16 +57,6 @@ let signingKey: string;
 const logs: string[] = [];
 const log = (line: string) => logs.push(line);
 const sourceContext: SourceContext = { workDir: '/nonexistent', log };
-
-/** The local PostgreSQL that stands in for every instance moto restores (moto has no database behind them). */
-function standIn(): Pick<RdsInstanceOptions, 'endpointOverride' | 'credentials' | 'database'> {
-  const config = shop.environment.connectionConfig();
-  return {
-    endpointOverride: { host: String(config.host), port: Number(config.port) },
-    credentials: { username: String(config.user), password: String(config.password) },
-    database: 'restored',
-  };
-}
 
 async function instanceExists(identifier: string, client = rds): Promise<boolean> {
   return client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })).then(
@@ -131,7 +125,7 @@ test('a full RDS drill: snapshot → tagged temporary instance → markers verif
     signingKey,
     source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual' }),
     environment: rdsInstance({
-      ...standIn(),
+      ...standIn(shop),
       instanceClass: 'db.r6g.large',
       securityGroupIds: ['sg-0drill'],
       parameterGroup: 'drill-params',
@@ -205,7 +199,7 @@ test('a full RDS drill: snapshot → tagged temporary instance → markers verif
       subnetGroup: 'default',
       restoredFrom: 'arn:aws:rds:us-east-1:123456789012:snapshot:shop-nightly',
       endpoint: expect.stringMatching(/\.rds\.amazonaws\.com:5432$/),
-      endpointOverride: `${standIn().endpointOverride!.host}:${standIn().endpointOverride!.port}`,
+      endpointOverride: `${standIn(shop).endpointOverride!.host}:${standIn(shop).endpointOverride!.port}`,
       credentials: 'drill config',
     },
   });
@@ -221,7 +215,7 @@ test('a full RDS drill: snapshot → tagged temporary instance → markers verif
 test('a point-in-time restore: RestoreDBInstanceToPointInTime into a tagged instance, recording what was restored', async () => {
   const source = rdsPointInTime({ dbInstanceIdentifier: 'shop-prod' });
   const [point] = await source.list(sourceContext);
-  await using env = await rdsInstance(standIn()).start(envContext());
+  await using env = await rdsInstance(standIn(shop)).start(envContext());
   await env.restore(await source.fetch(point!, sourceContext), { log });
   expect(env.facts).toMatchObject({
     restoredFrom: 'shop-prod at latest restorable time',
@@ -250,7 +244,7 @@ test('a point-in-time restore to a given time sends that RestoreTime and records
     return next(args);
   });
   try {
-    await using env = await rdsInstance({ ...standIn(), client }).start(envContext());
+    await using env = await rdsInstance({ ...standIn(shop), client }).start(envContext());
     await env.restore(await source.fetch(point!, sourceContext), { log });
     expect(sent).toEqual([expect.objectContaining({ SourceDBInstanceIdentifier: 'shop-prod', RestoreTime: target })]);
     expect(sent[0]).not.toHaveProperty('UseLatestRestorableTime');
@@ -270,7 +264,7 @@ test('throttled restore, wait and delete calls are retried with backoff: the ins
     (action) => [action, throttleFirstCalls(client, action, 2)] as const,
   );
   try {
-    await using env = await rdsInstance({ ...standIn(), client }).start(envContext());
+    await using env = await rdsInstance({ ...standIn(shop), client }).start(envContext());
     await env.restore(await snapshotRestorable(), { log });
     const identifier = String(env.facts!.instanceIdentifier);
     expect(await instanceExists(identifier)).toBe(true);
@@ -309,7 +303,7 @@ test('an Aurora cluster snapshot becomes a temporary cluster with one instance; 
   );
   const source = rdsSnapshotSource({ dbClusterIdentifier: 'ledger-prod', snapshotType: 'manual' });
   const [point] = await source.list(sourceContext);
-  const env = await rdsInstance(standIn()).start(envContext());
+  const env = await rdsInstance(standIn(shop)).start(envContext());
   try {
     await env.restore(await source.fetch(point!, sourceContext), { log });
     expect(env.facts).toMatchObject({
@@ -342,7 +336,7 @@ test('an Aurora point in time: RestoreDBClusterToPointInTime into a temporary cl
     createdAtBasis: 'rds-latest-restorable-time',
     facts: { resource: 'db-cluster-point-in-time', dbClusterIdentifier: 'books-prod', engine: 'aurora-postgresql' },
   });
-  const env = await rdsInstance(standIn()).start(envContext());
+  const env = await rdsInstance(standIn(shop)).start(envContext());
   try {
     await env.restore(await source.fetch(point!, sourceContext), { log });
     expect(env.facts).toMatchObject({
@@ -374,7 +368,7 @@ describe('credentials', () => {
       await admin.query(`drop role if exists shop_admin; create role shop_admin login superuser password '${applied}'`);
       await admin.end();
     });
-    const { endpointOverride, database } = standIn();
+    const { endpointOverride, database } = standIn(shop);
     await using env = await rdsInstance({ endpointOverride, database, client }).start(envContext());
     await env.restore(await snapshotRestorable(), { log });
     expect(applied).toMatch(/^[A-Za-z0-9_-]{32}$/);
@@ -394,7 +388,7 @@ describe('credentials', () => {
       }),
     );
     sm.destroy();
-    const { endpointOverride, database } = standIn();
+    const { endpointOverride, database } = standIn(shop);
     await using env = await rdsInstance({ endpointOverride, database, credentials: { secretArn: ARN! } }).start(
       envContext(),
     );
@@ -429,7 +423,7 @@ describe('refusing to touch what is not ours', () => {
         MasterUserPassword: 'not-ours-123',
       }),
     );
-    const env = await rdsInstance(standIn()).start(envContext(runId));
+    const env = await rdsInstance(standIn(shop)).start(envContext(runId));
     const restoreError = await rejection(env.restore(await snapshotRestorable(), { log }));
     expect(restoreError).toBeInstanceOf(ConfigError);
     expect(restoreError.message).toMatch(
@@ -489,7 +483,7 @@ test('an instance that never becomes available: the waiter times out with an err
   afterCall(client, 'RestoreDBInstanceFromDBSnapshot', async (input) => {
     await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: String(input.DBInstanceIdentifier) }));
   });
-  const env: StartedEnvironment = await rdsInstance({ ...standIn(), client, timeout: '2s' }).start(envContext());
+  const env: StartedEnvironment = await rdsInstance({ ...standIn(shop), client, timeout: '2s' }).start(envContext());
   const identifier = String(env.facts?.instanceIdentifier ?? rdsIdentifier(env.runId));
   const error = await rejection(env.restore(await snapshotRestorable(), { log }));
   expect(error).toBeInstanceOf(RestoreDrillError);
@@ -502,7 +496,7 @@ test('an instance that never becomes available: the waiter times out with an err
 });
 
 test('a settings problem RDS reports (an unknown parameter group) is a one-line ConfigError quoting RDS', async () => {
-  await using env = await rdsInstance({ ...standIn(), parameterGroup: 'no-such-params' }).start(envContext());
+  await using env = await rdsInstance({ ...standIn(shop), parameterGroup: 'no-such-params' }).start(envContext());
   const error = await rejection(env.restore(await snapshotRestorable(), { log }));
   expect(error).toBeInstanceOf(ConfigError);
   expect(error.message).toBe(
@@ -554,7 +548,7 @@ test('missing permissions are a clear error naming the missing IAM action', asyn
     point,
     sourceContext,
   );
-  await using env = await rdsInstance({ ...standIn(), client: drillRds }).start(envContext());
+  await using env = await rdsInstance({ ...standIn(shop), client: drillRds }).start(envContext());
   const restoreError = await rejection(env.restore(restorable, { log }));
   expect(restoreError).toBeInstanceOf(ConfigError);
   expect(restoreError.message).toBe(
@@ -562,4 +556,98 @@ test('missing permissions are a clear error naming the missing IAM action', asyn
   );
   expect(restoreError.message).not.toContain(reader.secretAccessKey);
   adminRds.destroy();
+});
+
+describe('at most K temporary instances at once (run --rds-limit)', () => {
+  test('two drills with K=1 in moto: the second waits for the lease in the S3 store, only one instance exists at a time', async () => {
+    const s3 = new S3Client({ forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: 'fleet-leases' }));
+    s3.destroy();
+    let most = 0;
+    const client = motoRdsClient(moto);
+    const drillInstances = async () =>
+      ((await client.send(new DescribeDBInstancesCommand({}))).DBInstances ?? [])
+        .map((d) => d.DBInstanceIdentifier ?? '')
+        .filter((id) => id.startsWith('restore-drill-'));
+    // Instances other tests of this file left on purpose (untagged, another run's) are not these drills'.
+    const before = new Set(await drillInstances());
+    afterCall(client, 'RestoreDBInstanceFromDBSnapshot', async () => {
+      most = Math.max(most, (await drillInstances()).filter((id) => !before.has(id)).length);
+    });
+    const lines: Record<string, string[]> = { first: [], second: [] };
+    const drillOf = (name: 'first' | 'second') =>
+      runDrill({
+        name: `${name} of two`,
+        log: (line) => lines[name]!.push(line),
+        reportDir: join(dir, `limit-${name}`),
+        signingKey,
+        settings: { rdsLimit: '1', leaseStore: 's3://fleet-leases/fleet/' },
+        source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual' }),
+        environment: rdsInstance({ ...standIn(shop), client }),
+        objectives: { rto: '8h' },
+      });
+    const results = await Promise.all([drillOf('first'), drillOf('second')]);
+    client.destroy();
+    expect(results.map((r) => r.status)).toEqual(['passed', 'passed']);
+    expect(most).toBe(1);
+    // One of them found the only lease held by the other and said so while it waited.
+    const waited = Object.values(lines).filter((l) => l.some((line) => /lease: all 1 slot\(s\) of .* held/.test(line)));
+    expect(waited).toHaveLength(1);
+    expect(waited[0]!.find((line) => /waiting$/.test(line))).toMatch(
+      /^provision: lease: all 1 slot\(s\) of s3:\/\/fleet-leases\/fleet\/leases\/rds-instances\/ are held \((first|second) of two \(run .*\) until .*\); waiting$/,
+    );
+    for (const result of results) {
+      expect(result.report.environment?.facts).toMatchObject({
+        instanceLimit: 'lease 1 of 1 in s3://fleet-leases/fleet/leases/rds-instances/',
+      });
+      expect(result.report.checks.map((c) => c.name)).not.toContain(RDS_LIMIT_CHECK);
+    }
+  });
+
+  test('a lease that expired while the drill ran fails the check "RDS instance limit", naming who took the slot', async () => {
+    const leases = join(dir, 'leases');
+    const env = await rdsInstance({ ...standIn(shop), limit: { max: 1, leases, leaseTtl: 1 } }).start(envContext());
+    try {
+      // The drill's process stalls past its lease's expiry; another shard's drill takes the slot meanwhile.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1300);
+      const other = await acquireLease(directoryLeaseObjects(join(leases, 'rds-instances')), {
+        limit: 1,
+        holder: 'orders (run other-shard)',
+        ttlSeconds: 60,
+        log,
+      });
+      expect(await env.checks?.()).toEqual([
+        {
+          name: RDS_LIMIT_CHECK,
+          status: 'failed',
+          expected: 'lease held throughout',
+          actual: 'lease lost',
+          detail: expect.stringMatching(
+            /^the lease on slot 1 of 1 in .*rds-instances expired at .* while the drill still ran \(not renewed in time\); orders \(run other-shard\) took the slot, so more than 1 may have run at once; give the lease a longer leaseTtl, or look for what stalled this drill$/,
+          ),
+        },
+      ]);
+      await other.release();
+    } finally {
+      await env.stop();
+    }
+  });
+
+  test('--rds-limit without a store every shard shares, or not a whole number, is a usage error before anything starts', async () => {
+    const attempt = (settings: { rdsLimit: string; leaseStore?: string }) =>
+      runDrill({
+        name: 'limit misconfigured',
+        log,
+        reportDir: join(dir, 'limit-bad'),
+        signingKey,
+        settings,
+        source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', snapshotType: 'manual' }),
+        environment: rdsInstance(standIn(shop)),
+      });
+    const nowhere = await rejection(attempt({ rdsLimit: '2' }));
+    expect(nowhere).toBeInstanceOf(ConfigError);
+    expect(nowhere.message).toBe('--rds-limit 2 needs a place every shard shares to keep its leases');
+    const bad = await rejection(attempt({ rdsLimit: 'two', leaseStore: dir }));
+    expect(bad.message).toBe('bad --rds-limit "two" ($RESTORE_DRILL_RDS_LIMIT)');
+  });
 });

@@ -27,7 +27,16 @@ import type { RdsPointInTimeRestorable } from '../../sources/rds/rds-point-in-ti
 import type { RdsSnapshotRestorable } from '../../sources/rds/rds-snapshot-source.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { parseDuration, type DurationString } from '../../util/duration.ts';
-import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from '../environment.ts';
+import type {
+  Environment,
+  EnvironmentContext,
+  InstanceLimit,
+  RestoreOptions,
+  StartedEnvironment,
+} from '../environment.ts';
+import type { CheckResult } from '../../model/report.ts';
+import { acquireLease, type Lease } from '../../evidence/lease-pool.ts';
+import { openLeaseObjects } from '../../evidence/lease-location.ts';
 import {
   newMasterPassword,
   resolveCredentials,
@@ -71,7 +80,21 @@ export interface RdsInstanceOptions {
   readonly client?: RDSClient;
   /** Attempts per RDS call (throttling is retried with backoff); default 8. */
   readonly maxAttempts?: number;
+  /**
+   * At most `max` temporary instances at once across every shard of a fleet, so a run never trips the
+   * account's quota: the drill first takes one of `max` leases kept at `leases` (an evidence store
+   * `s3://bucket/prefix` or a directory every shard shares), waiting with progress lines while all are held,
+   * renews it while it runs and releases it at teardown. Default: `run --rds-limit K` (`$RESTORE_DRILL_RDS_LIMIT`),
+   * else no cap. A lease that expired while the drill ran fails the check `RDS instance limit`.
+   */
+  readonly limit?: InstanceLimit & {
+    /** A lease not renewed for this long is free for others (a crashed shard's); default `10m`. */
+    readonly leaseTtl?: DurationString | number;
+  };
 }
+
+/** Name of the check that fails when the drill's instance lease expired while it ran. */
+export const RDS_LIMIT_CHECK = 'RDS instance limit';
 
 const DEFAULT_CLASS = 'db.t3.medium';
 
@@ -106,6 +129,7 @@ export function rdsInstance(options: RdsInstanceOptions = {}): Environment {
         );
       }
       const started = new StartedRdsInstance(options, context, timeoutSeconds, expiresAfterSeconds);
+      await started.takeLease(options.limit ?? context.instanceLimit);
       context.log(
         `provision: the recovery point will be restored into a new RDS instance ${started.identifier} (${options.instanceClass ?? DEFAULT_CLASS})`,
       );
@@ -140,6 +164,7 @@ class StartedRdsInstance implements StartedEnvironment {
   private credentials: ResolvedCredentials | undefined;
   private readonly recorded: Record<string, string | number | boolean | null> = {};
   private stopped = false;
+  private lease: { readonly held: Lease; readonly close: () => void } | undefined;
 
   constructor(
     private readonly options: RdsInstanceOptions,
@@ -155,6 +180,47 @@ class StartedRdsInstance implements StartedEnvironment {
   /** What the report records: where the instance ran and with which settings. Holds no secret. */
   get facts(): Record<string, string | number | boolean | null> {
     return { ...this.recorded };
+  }
+
+  /** Waits for one of the limit's leases (when there is a limit) before anything is created in AWS. */
+  async takeLease(limit: RdsInstanceOptions['limit']): Promise<void> {
+    if (!limit) return;
+    const ttlSeconds = parseDuration(limit.leaseTtl ?? '10m', 'rdsInstance limit.leaseTtl');
+    const { objects, close } = await openLeaseObjects(limit.leases, 'rds-instances');
+    try {
+      const held = await acquireLease(objects, {
+        limit: limit.max,
+        holder: `${this.context.drillName} (run ${this.runId})`,
+        ttlSeconds,
+        log: (line) => this.context.log(`provision: ${line}`),
+        signal: this.context.signal,
+      });
+      this.lease = { held, close };
+      Object.assign(this.recorded, {
+        instanceLimit: `lease ${held.slot + 1} of ${limit.max} in ${objects.where}`,
+        instanceLimitWaitSeconds: held.waitedSeconds,
+      });
+    } catch (error) {
+      close();
+      throw error;
+    }
+  }
+
+  async checks(): Promise<CheckResult[]> {
+    if (!this.lease) return [];
+    const outcome = await this.lease.held
+      .outcome()
+      .catch((error: unknown) => ({ held: false, reason: `the lease could not be read: ${(error as Error).message}` }));
+    if (outcome.held) return [];
+    return [
+      {
+        name: RDS_LIMIT_CHECK,
+        status: 'failed',
+        expected: 'lease held throughout',
+        actual: 'lease lost',
+        detail: `${outcome.reason}; give the lease a longer leaseTtl, or look for what stalled this drill`,
+      },
+    ];
   }
 
   connectionConfig(database: string = this.database): pg.ClientConfig {
@@ -364,6 +430,22 @@ class StartedRdsInstance implements StartedEnvironment {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    try {
+      await this.deleteInstance();
+    } finally {
+      // Released only once the instance is gone (or its deletion failed): until then it counts against the limit.
+      if (this.lease) {
+        await this.lease.held
+          .release()
+          .catch((error: unknown) =>
+            this.context.log(`teardown: the RDS instance lease could not be released: ${(error as Error).message}`),
+          );
+        this.lease.close();
+      }
+    }
+  }
+
+  private async deleteInstance(): Promise<void> {
     const client = this.client;
     if (!client) return; // nothing was created
     const instance: RdsTarget = { type: 'db-instance', identifier: this.identifier };

@@ -17,11 +17,17 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NoSnapshotsError } from '../../aws/rds-errors.ts';
 import { runDrill } from '../../drill/run-drill.ts';
-import { rdsInstance, type RdsInstanceOptions } from '../../environments/rds/rds-instance.ts';
+import { rdsInstance } from '../../environments/rds/rds-instance.ts';
 import { generateKeyPair } from '../../evidence/signing-key.ts';
 import { writeMarker } from '../../markers/take-marker.ts';
 import { startMotoServer, type MotoServer } from '../../testing/moto-server.ts';
-import { answerWithRdsError, createProductionInstance, motoRdsClient, useMotoAwsEnv } from '../../testing/rds-moto.ts';
+import {
+  answerWithRdsError,
+  createProductionInstance,
+  motoRdsClient,
+  standIn,
+  useMotoAwsEnv,
+} from '../../testing/rds-moto.ts';
 import { startShopDatabase, type ShopDatabase } from '../../testing/shop-database.ts';
 import type { SourceContext } from '../source.ts';
 import { copyEvidence } from './rds-copies.ts';
@@ -41,16 +47,6 @@ const logs: string[] = [];
 const log = (line: string) => logs.push(line);
 const context: SourceContext = { workDir: '/nonexistent', log };
 
-/** The local PostgreSQL that stands in for every instance moto restores (moto has no database behind them). */
-function standIn(): Pick<RdsInstanceOptions, 'endpointOverride' | 'credentials' | 'database'> {
-  const config = shop.environment.connectionConfig();
-  return {
-    endpointOverride: { host: String(config.host), port: Number(config.port) },
-    credentials: { username: String(config.user), password: String(config.password) },
-    database: 'restored',
-  };
-}
-
 async function newKey(kms: KMSClient): Promise<{ arn: string; id: string }> {
   const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'restore-drill test key' }));
   return { arn: KeyMetadata!.Arn!, id: KeyMetadata!.KeyId! };
@@ -64,7 +60,7 @@ function euCopyDrill(name: string, client?: RDSClient) {
     reportDir: join(dir, 'reports'),
     signingKey,
     source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', region: 'eu-central-1', copiesOnly: true }),
-    environment: rdsInstance({ ...standIn(), ...(client ? { client } : {}) }),
+    environment: rdsInstance({ ...standIn(shop), ...(client ? { client } : {}) }),
     objectives: { rto: '8h', rpo: '24h' },
   });
 }
@@ -199,7 +195,7 @@ test('a drill restores the EU copy into a temporary instance in eu-central-1, af
     reportDir: join(dir, 'reports'),
     signingKey,
     source: rdsSnapshotSource({ dbInstanceIdentifier: 'shop-prod', region: 'eu-central-1', copiesOnly: true }),
-    environment: rdsInstance(standIn()),
+    environment: rdsInstance(standIn(shop)),
     objectives: { rto: '8h', rpo: '24h' },
     body: async ({ environment }) => {
       const identifier = String(environment.facts?.instanceIdentifier);
