@@ -19,14 +19,26 @@ export async function containerLogTail(container: DockerContainer, lines = 20): 
 
 /**
  * Everything a container wrote so far (stdout and stderr, not redacted), as lines: the container environment's
- * server log, which has no file of its own. Throws when the engine cannot give it (e.g. the container is gone).
+ * server log, which has no file of its own. Throws when the engine cannot give it (e.g. the container is gone)
+ * or does not answer within `timeoutMs` (it runs after the drill's phases, where no abort signal reaches).
  *
  * @example
  * const lines = await containerLogLines(container); // ['2026-12-02 04:43:36.845 UTC [9] ERROR:  …', …]
  */
-export async function containerLogLines(container: DockerContainer): Promise<string[]> {
-  const raw = await container.logs({ stdout: true, stderr: true, follow: false });
-  return demuxLogs(Buffer.from(raw)).split('\n');
+export async function containerLogLines(container: DockerContainer, timeoutMs = 60_000): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the container engine did not return the log within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
+  });
+  try {
+    const raw = await Promise.race([container.logs({ stdout: true, stderr: true, follow: false }), timeout]);
+    return demuxLogs(Buffer.from(raw)).split('\n');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
