@@ -40,7 +40,8 @@ export async function readObject(
       new GetObjectCommand({
         Bucket: s3.bucket,
         Key: object.key,
-        VersionId: object.versionId,
+        // A copy in an unversioned scratch bucket has no version id: its only version is read.
+        VersionId: object.versionId || undefined,
         ChecksumMode: 'ENABLED',
       }),
       { abortSignal: signal },

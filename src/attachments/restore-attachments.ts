@@ -6,6 +6,7 @@ import type { AttachmentView } from './attachment-view.ts';
 import { compareWithManifest } from './compare-attachments.ts';
 import { readObject } from './read-object.ts';
 import { restoreToDirectory, type RestoredAttachments } from './restore-to-directory.ts';
+import { restoreToScratch } from './restore-to-scratch.ts';
 import type { AttachmentSource } from './s3-versioned-source.ts';
 
 /** Options of {@link restoreAttachments}. */
@@ -22,7 +23,7 @@ export interface RestoreAttachmentsOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The restored attachments and the checks comparing them with production; `remove()` deletes the directory. */
+/** The restored attachments and the checks comparing them with production; `remove()` deletes the directory or scratch. */
 export interface AttachmentRestore extends AsyncDisposable {
   readonly restored: RestoredAttachments;
   readonly checks: CheckResult[];
@@ -30,7 +31,8 @@ export interface AttachmentRestore extends AsyncDisposable {
 }
 
 /**
- * Restores the source's bucket prefix to the recovery point's time into a disposable directory, and compares
+ * Restores the source's bucket prefix to the recovery point's time into a disposable directory (or the
+ * source's scratch place in S3), and compares
  * it with the attachment manifest. The manifest describes the bucket at its own time (usually the marker's,
  * a little before the recovery point): the comparison uses the view at that time, from the same listing, and
  * hashes the bytes of every object in it (those restored are hashed as they were written; the few that
@@ -49,14 +51,10 @@ export async function restoreAttachments(
   const at = source.timeFor(options.recoveryPointAt);
   const times = manifest && manifest.at !== at.toISOString() ? [at, new Date(manifest.at)] : [at];
   const views = await source.views(times, { signal, log });
-  const restored = await restoreToDirectory(source.s3, views[0]!, {
-    runId: options.runId,
-    drillName: options.drillName,
-    parent: options.parent,
-    concurrency: source.concurrency,
-    signal,
-    log,
-  });
+  const into = { runId: options.runId, drillName: options.drillName, concurrency: source.concurrency, signal, log };
+  const restored = source.scratch
+    ? await restoreToScratch(source.s3, views[0]!, source.scratch, into)
+    : await restoreToDirectory(source.s3, views[0]!, { ...into, parent: options.parent });
   try {
     const { failed, view } = restored;
     const notes = [

@@ -4,23 +4,23 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ResourceLabel } from '../environments/labels.ts';
 import { startReaper } from '../environments/local/reaper.ts';
-import { mapLimit } from '../util/map-limit.ts';
 import type { AttachmentS3 } from './attachment-s3.ts';
 import { ARCHIVED_CLASSES, type AttachmentObject, type AttachmentView } from './attachment-view.ts';
 import { readObject } from './read-object.ts';
+import { restoreObjects, type RestoredObject } from './restore-objects.ts';
 
-/** One object written to the directory: its key, the bytes received and their SHA-256 (hex). */
-export interface RestoredObject {
-  readonly key: string;
-  readonly versionId: string;
-  readonly size: number;
-  readonly sha256: string;
-}
+export type { RestoredObject } from './restore-objects.ts';
 
-/** A view restored into a disposable local directory, removed by `remove()` (or the watchdog if the process dies). */
+/**
+ * A view restored into a disposable place — a local directory, or a scratch prefix or bucket — removed by
+ * `remove()` (or, for a directory, the watchdog if the process dies; for a scratch prefix, `restore-drill
+ * cleanup --s3-scratch` once it has expired).
+ */
 export interface RestoredAttachments extends AsyncDisposable {
-  /** The directory holding the objects under their keys. */
-  readonly directory: string;
+  /** Where the objects are under their keys: a directory path, or an `s3://bucket/prefix/` URI. */
+  readonly location: string;
+  /** The local directory holding the objects; absent when they were restored to a scratch prefix. */
+  readonly directory?: string;
   readonly view: AttachmentView;
   readonly restored: readonly RestoredObject[];
   /** Objects that could not be restored, each with why (archived, unsafe key, read error, short read). */
@@ -69,35 +69,20 @@ export async function restoreToDirectory(
   startReaper(process.pid, root);
   const directory = join(root, 'objects');
   const remove = () => rm(root, { recursive: true, force: true });
-  const restored: RestoredObject[] = [];
-  const failed: { key: string; reason: string }[] = [];
   try {
     await mkdir(directory);
-    let done = 0;
-    await mapLimit(view.objects, options.concurrency ?? 8, async (object) => {
-      const problem = await restoreOne(s3, object, directory, options.signal).then(
-        (content) => {
-          restored.push({ key: object.key, versionId: object.versionId, size: content.bytes, sha256: content.sha256 });
-          return content.bytes === object.size ? undefined : `${content.bytes} bytes received, ${object.size} listed`;
-        },
-        (error: unknown) => {
-          options.signal?.throwIfAborted();
-          return (error as Error).message;
-        },
-      );
-      if (problem) failed.push({ key: object.key, reason: problem });
-      if (++done % 1000 === 0) options.log?.(`restored ${done} of ${view.objects.length} attachments`);
-    });
+    const { restored, failed } = await restoreObjects(view, options, (object) =>
+      restoreOne(s3, object, directory, options.signal),
+    );
+    return { location: directory, directory, view, restored, failed, remove, [Symbol.asyncDispose]: remove };
   } catch (error) {
     await remove();
     throw error;
   }
-  return { directory, view, restored, failed, remove, [Symbol.asyncDispose]: remove };
 }
 
 async function restoreOne(s3: AttachmentS3, object: AttachmentObject, directory: string, signal?: AbortSignal) {
-  if (ARCHIVED_CLASSES.has(object.storageClass ?? ''))
-    throw new Error(`archived in ${object.storageClass}: restore it from the archive class before the drill`);
+  refuseArchived(object);
   const segments = object.key.split('/');
   const folder = object.key.endsWith('/');
   if (folder) segments.pop();
@@ -111,4 +96,10 @@ async function restoreOne(s3: AttachmentS3, object: AttachmentObject, directory:
   }
   await mkdir(dirname(path), { recursive: true });
   return readObject(s3, object, createWriteStream(path, { flags: 'wx', mode: 0o600 }), signal);
+}
+
+/** An archived version cannot be read (nor copied) until it is thawed: named, never silently skipped. */
+export function refuseArchived(object: AttachmentObject): void {
+  if (ARCHIVED_CLASSES.has(object.storageClass ?? ''))
+    throw new Error(`archived in ${object.storageClass}: restore it from the archive class before the drill`);
 }

@@ -70,19 +70,19 @@ describe('s3VersionedSource', () => {
     expect(Object.keys(manifest.groups)).toEqual(['(top)', '2026-10/', '2026-11/']);
 
     const restore = await restoreAttachments(source, { recoveryPointAt: t, manifest, runId: newRunId() });
-    const root = join(restore.restored.directory, '..');
+    const root = join(restore.restored.directory!, '..');
     try {
       expect(restore.checks.map((c) => [c.status, c.detail])).toEqual([
         ['passed', undefined],
         ['passed', undefined],
       ]);
-      expect(await readFile(join(restore.restored.directory, 'up/2026-11/overwritten.pdf'), 'utf8')).toBe(
+      expect(await readFile(join(restore.restored.directory!, 'up/2026-11/overwritten.pdf'), 'utf8')).toBe(
         'old content',
       );
-      expect(await readFile(join(restore.restored.directory, 'up/2026-10/Résumé final (1).pdf'), 'utf8')).toBe(
+      expect(await readFile(join(restore.restored.directory!, 'up/2026-10/Résumé final (1).pdf'), 'utf8')).toBe(
         'unicode and spaces',
       );
-      expect((await readdir(join(restore.restored.directory, 'up/2026-11'))).sort()).toEqual([
+      expect((await readdir(join(restore.restored.directory!, 'up/2026-11'))).sort()).toEqual([
         'deleted-after.pdf',
         'kept.pdf',
         'overwritten.pdf',
@@ -148,8 +148,8 @@ describe('s3VersionedSource', () => {
     );
     expect(restore.checks.map((c) => c.status)).toEqual(['failed', 'failed']);
     expect(restore.checks[1]!.detail).toContain('1 objects were archived when the manifest was taken');
-    await expect(stat(join(restore.restored.directory, '../escape.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(await readFile(join(restore.restored.directory, 'odd/fine.txt'), 'utf8')).toBe('fine');
+    await expect(stat(join(restore.restored.directory!, '../escape.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(join(restore.restored.directory!, 'odd/fine.txt'), 'utf8')).toBe('fine');
   });
 
   test('an unversioned bucket fails with one line saying so', async () => {

@@ -10,6 +10,7 @@ import { parseS3Uri, s3Uri } from '../sources/s3/s3-uri.ts';
 import { attachmentS3, type AttachmentS3 } from './attachment-s3.ts';
 import type { AttachmentView } from './attachment-view.ts';
 import { listViewsAt, type ListViewsOptions } from './list-versions.ts';
+import { checkScratchOptions, type ScratchOptions } from './restore-to-scratch.ts';
 
 /** Options of {@link s3VersionedSource}. */
 export interface S3VersionedSourceOptions extends S3ClientOptions {
@@ -25,6 +26,11 @@ export interface S3VersionedSourceOptions extends S3ClientOptions {
   readonly concurrency?: number;
   /** A ready-made client; default the standard AWS configuration. */
   readonly client?: S3Client;
+  /**
+   * Restore into a scratch place in S3 (a prefix of an existing bucket, or a new bucket) that the drill labels
+   * and removes, instead of a disposable local directory; see {@link ScratchOptions}.
+   */
+  readonly scratch?: ScratchOptions;
 }
 
 /** A versioned bucket prefix that can be viewed and restored as it was at a point in time. */
@@ -33,6 +39,8 @@ export interface AttachmentSource {
   readonly bucket: string;
   readonly prefix: string;
   readonly concurrency: number;
+  /** Where the view is restored in S3; absent: a disposable local directory. */
+  readonly scratch?: ScratchOptions;
   /** `s3-versioned s3://bucket/prefix/ at …`, for logs and reports. */
   describe(): string;
   /** The time to restore to: `at`, or `recoveryPointAt` when `at` is `'recovery-point'`. */
@@ -50,6 +58,8 @@ export interface AttachmentSource {
  *
  * @example
  * const attachments = s3VersionedSource({ bucket: 'acme-attachments', prefix: 'uploads/', at: 'recovery-point' });
+ * // Restored into s3://acme-drills/scratch/restore-drill-<run id>/ rather than a local directory:
+ * s3VersionedSource({ bucket: 'acme-attachments', at: 'recovery-point', scratch: { bucket: 'acme-drills', prefix: 'scratch/' } });
  */
 export function s3VersionedSource(options: S3VersionedSourceOptions): AttachmentSource {
   const { bucket } = options;
@@ -63,12 +73,14 @@ export function s3VersionedSource(options: S3VersionedSourceOptions): Attachment
     );
   }
   const prefix = options.prefix ?? '';
+  if (options.scratch) checkScratchOptions(options.scratch);
   const s3 = attachmentS3(bucket, options);
   return {
     kind: 's3-versioned',
     bucket,
     prefix,
     concurrency: options.concurrency ?? 8,
+    ...(options.scratch ? { scratch: options.scratch } : {}),
     s3,
     describe: () =>
       `s3-versioned ${s3Uri(bucket, prefix)} at ${at === 'recovery-point' ? 'the recovery point' : at.toISOString()}`,

@@ -42,6 +42,10 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .option('--rto <duration>', 'recovery time objective, e.g. 8h')
     .option('--rpo <duration>', 'recovery point objective, e.g. 3h')
     .option(
+      '--time-limit <duration>',
+      'stop the drill with its signed error report when it runs longer, e.g. 6h (code in a backup can sleep forever)',
+    )
+    .option(
       '--pick <how>',
       'which recovery point of a folder or prefix: latest, nearest:TIME (ISO 8601) or random:WINDOW (e.g. random:7d)',
       'latest',
@@ -123,6 +127,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
             jobs: opts.jobs,
             verifyDuringRestore: opts.verifyDuringRestore,
             dumpedWithout: opts.dumpedWithout,
+            timeLimit: opts.timeLimit,
             environment,
             signal,
             log: (line) => display.log(name, line),
@@ -155,6 +160,7 @@ interface CheckOptions {
   readonly dump: string;
   readonly rto?: string;
   readonly rpo?: string;
+  readonly timeLimit?: string;
   readonly name?: string;
   readonly pick: string;
   readonly jobs?: number;

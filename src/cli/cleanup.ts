@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { findLocalLeftovers, removeLocalLeftover } from '../environments/local/leftovers.ts';
+import { parseS3Uri } from '../sources/s3/s3-uri.ts';
 import { parseDuration } from '../util/duration.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -14,7 +15,11 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
       'also delete expired temporary RDS instances and clusters (only those tagged restore-drill:owner=restore-drill)',
     )
     .option('--region <region...>', 'AWS regions to clean with --rds (default: the configured region)')
-    .action(async (opts: { olderThan?: string; rds?: boolean; region?: string[] }) => {
+    .option(
+      '--s3-scratch [uri...]',
+      'also delete expired attachment scratch buckets (restore-drill-*, tagged restore-drill:owner=restore-drill) and scratch prefixes under these s3://bucket/prefix/ URIs',
+    )
+    .action(async (opts: { olderThan?: string; rds?: boolean; region?: string[]; s3Scratch?: true | string[] }) => {
       const olderThanSeconds = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan, '--older-than');
       // Entries that only look like ours (a symlink, another user's directory, a forged label) are named, not touched.
       const onSkip = (location: string, reason: string) =>
@@ -50,9 +55,36 @@ export function registerCleanupCommand(program: Command, setExit: (code: number)
             await import('../environments/rds/rds-leftovers.ts')
           ).cleanupRds({ regions: opts.region, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) })
         : { removed: [], failed: [] };
-      const removed = removedLocal + containers.leftovers.length + rds.removed.length;
+      const scratch = opts.s3Scratch
+        ? await cleanupS3Scratch(opts.s3Scratch === true ? [] : opts.s3Scratch, olderThanSeconds)
+        : { removed: [], failed: [] };
+      const removed = removedLocal + containers.leftovers.length + rds.removed.length + scratch.removed.length;
       process.stdout.write(removed ? `cleanup: removed ${removed} leftover(s)\n` : 'cleanup: nothing left behind\n');
       // A delete AWS refused is the caller's to fix (permissions, deletion protection): exit 2 (usage or configuration), like every error the user must fix.
-      setExit(rds.failed.length ? EXIT.usage : EXIT.ok);
+      setExit(rds.failed.length || scratch.failed.length ? EXIT.usage : EXIT.ok);
     });
+}
+
+async function cleanupS3Scratch(uris: readonly string[], olderThanSeconds: number | undefined) {
+  const under = uris.map((uri) => {
+    const { bucket, key } = parseS3Uri(uri);
+    return { bucket, prefix: key };
+  });
+  const [{ cleanupScratch }, { createS3Client, customEndpoint }, { explainS3Error }] = await Promise.all([
+    import('../attachments/scratch-leftovers.ts'),
+    import('../aws/s3-client.ts'),
+    import('../aws/s3-errors.ts'),
+  ]);
+  const client = await createS3Client();
+  try {
+    return await cleanupScratch(client, { under, olderThanSeconds, log: (line) => process.stdout.write(`${line}\n`) });
+  } catch (error) {
+    throw explainS3Error(error, {
+      uri: uris[0] ?? 's3://',
+      bucket: under[0]?.bucket ?? '',
+      endpoint: customEndpoint(),
+    });
+  } finally {
+    client.destroy();
+  }
 }

@@ -63,4 +63,10 @@ export interface DrillOptions {
   readonly attachments?: AttachmentsOption;
   /** GDPR erasure replay on the restored copy (`erasureReplay`), run last in `verify` since it changes the data. */
   readonly erasure?: ErasureReplay;
+  /**
+   * The longest the drill may run, e.g. `6h` (or seconds): past it the drill stops where it is and writes its
+   * signed `error` report, as on SIGTERM. A backup is untrusted: its code can sleep or loop while it is restored.
+   * Default none (a CI job's own timeout then ends it, with its report, by SIGTERM).
+   */
+  readonly timeLimit?: DurationString | number;
 }

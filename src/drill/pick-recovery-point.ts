@@ -2,7 +2,8 @@ import { randomInt } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { PickStrategy } from '../sources/source.ts';
-import type { RecoveryPoint } from '../model/recovery-point.ts';
+import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
+import { physicalTarget } from '../model/physical-backup.ts';
 
 /**
  * Picks the recovery point to restore: the latest by default, the one nearest a target time, or a random
@@ -15,14 +16,9 @@ export function pickRecoveryPoint(
   where = 'the source',
   now = new Date(),
 ): RecoveryPoint {
-  if (points.length === 0) {
-    throw new ConfigError(
-      `no recovery points found in ${where}`,
-      'check the location, or take a backup first (restore-drill dump)',
-    );
-  }
-  const byTime = [...points].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  if (pick.strategy === 'latest') return byTime[0]!;
+  const byTime = [...pickablePoints(points, where)].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  // The newest marker is after the newest backup, or no backup would need one to restore to it.
+  if (pick.strategy === 'latest' || pick.strategy === 'marker') return byTime[0]!;
   if (pick.strategy === 'random') {
     const windowSeconds = parseDuration(pick.within, 'random pick window');
     const inside = byTime.filter(
@@ -40,6 +36,72 @@ export function pickRecoveryPoint(
   return byTime.reduce((best, p) =>
     Math.abs(p.createdAt.getTime() - target) < Math.abs(best.createdAt.getTime() - target) ? p : best,
   );
+}
+
+/**
+ * The restorable with the moment `pick` asks for, where it asks for one: `marker` sets a physical backup's
+ * target to the newest marker's own position; for anything else it is a ConfigError (a dump or a snapshot is
+ * one moment already).
+ *
+ * @example
+ * const restorable = withPickedMoment(await source.fetch(point, context), { strategy: 'marker' });
+ */
+export function withPickedMoment<R extends Restorable>(
+  restorable: R,
+  pick: PickStrategy | undefined,
+  now = new Date(),
+): R {
+  if (!pick || pick.strategy === 'latest') return restorable;
+  if (!physicalTarget(restorable)) {
+    if (pick.strategy !== 'marker') return restorable; // a dump or a snapshot: the pick chose the recovery point
+    throw new ConfigError(
+      `pick { strategy: 'marker' } restores to a marker's own position in the WAL, but this source's recovery points are ${restorable.kind} copies, each one moment already`,
+      "use a physical source (baseBackupSource, pgBackRestSource), or pick 'latest'",
+    );
+  }
+  if (pick.strategy === 'marker') return { ...restorable, target: { type: 'marker' } };
+  if (pick.strategy === 'nearest') return { ...restorable, target: { type: 'time', time: pick.target } };
+  const from = new Date(now.getTime() - parseDuration(pick.within, 'random pick window') * 1000);
+  return { ...restorable, target: { type: 'random', from } };
+}
+
+/**
+ * For a physical source, the backup a picked moment is restored from: the newest one started before it
+ * (`nearest`), the newest one started before the window (`random`: every moment of the window reachable),
+ * else the oldest; the latest for `latest` and `marker`. A moment before every backup is a ConfigError.
+ *
+ * @example
+ * const point = pickStartingBackup(points, { strategy: 'nearest', target }, 'stanza shop');
+ */
+export function pickStartingBackup(
+  points: readonly RecoveryPoint[],
+  pick: PickStrategy = { strategy: 'latest' },
+  where = 'the source',
+  now = new Date(),
+): RecoveryPoint {
+  if (pick.strategy !== 'nearest' && pick.strategy !== 'random') return pickRecoveryPoint(points, pick, where, now);
+  const moment =
+    pick.strategy === 'nearest'
+      ? pick.target
+      : new Date(now.getTime() - parseDuration(pick.within, 'random pick window') * 1000);
+  const byTime = [...pickablePoints(points, where)].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  const before = byTime.find((p) => p.createdAt.getTime() <= moment.getTime());
+  if (before) return before;
+  if (pick.strategy === 'random') return byTime.at(-1)!;
+  throw new ConfigError(
+    `the target ${moment.toISOString()} is before the oldest backup in ${where} (${byTime.at(-1)!.createdAt.toISOString()})`,
+    'choose a target after the oldest backup, or keep older backups',
+  );
+}
+
+function pickablePoints(points: readonly RecoveryPoint[], where: string): readonly RecoveryPoint[] {
+  if (points.length === 0) {
+    throw new ConfigError(
+      `no recovery points found in ${where}`,
+      'check the location, or take a backup first (restore-drill dump)',
+    );
+  }
+  return points;
 }
 
 /**

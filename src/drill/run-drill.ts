@@ -13,6 +13,7 @@ import { verify } from './phases/verify.ts';
 import { prepareRun, type DrillSetup } from './run-setup.ts';
 import { INITIAL_STATE, type RunState } from './run-state.ts';
 import { sandboxCheck } from './sandbox-check.ts';
+import { withTimeLimit } from './time-limit.ts';
 
 export type { DrillBody, DrillContext } from './drill-body.ts';
 export type { DrillProgressEvent, DrillResult, DrillRun } from './drill-run.ts';
@@ -29,6 +30,10 @@ export { defaultKeyDir, type DrillSettings } from './drill-settings.ts';
  * if (result.status !== 'passed') console.error(result.failedChecks);
  */
 export async function runDrill(run: DrillRun): Promise<DrillResult> {
+  return withTimeLimit(run, runWithin);
+}
+
+async function runWithin(run: DrillRun): Promise<DrillResult> {
   const setup = await prepareRun(run);
   const clock = new PhaseClock(run.signal);
   const state = await runPhases(setup, new PhaseRunner(clock, setup.progress)).catch(async (error: unknown) => {

@@ -1,4 +1,5 @@
 import type { ClientConfig } from 'pg';
+import type { MarkerManifest } from '../model/marker.ts';
 import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 import type { CheckResult } from '../model/report.ts';
 
@@ -83,6 +84,12 @@ export interface StartedEnvironment extends AsyncDisposable {
   readonly facts?: Record<string, string | number | boolean | null>;
   /** The run id it is labelled with. */
   readonly runId: string;
+  /**
+   * A manifest the restore found with the data, when the restorable did not carry one: after a physical
+   * restore to a marker's own position, that marker from the WAL (the copy is its snapshot: every table
+   * compares exactly).
+   */
+  readonly manifest?: MarkerManifest;
   /** The database restores go into. */
   readonly database: string;
   /** `pg` client configuration (includes the password: never log it). */

@@ -146,6 +146,53 @@ describe('erasureReplay', () => {
     expect(JSON.stringify(checks)).not.toContain(lonely);
     expect(JSON.stringify(checks)).not.toContain(buyer);
   });
+
+  test('the subjects queries run a bounded number at a time, each on its own read-only connection', async () => {
+    const others = Array.from(
+      { length: 7 },
+      (_, i) => [`absent-${i}@example.invalid`, daysBefore(1)] as [string, string],
+    );
+    const ledger = { file: await ledgerFile([[lonely, daysBefore(2)], ...others]) };
+    await using db = await restoredCopy();
+    let inFlight = 0;
+    let most = 0;
+    const pids = new Set<number>();
+    const subjects = async (client: pg.ClientBase, id: string) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        const row = (
+          await client.query<{ pid: number; ro: string; n: number }>(
+            "select pg_backend_pid() as pid, current_setting('transaction_read_only') as ro, count(*)::int as n from customers, pg_sleep(0.05) where email = $1",
+            [id],
+          )
+        ).rows[0]!;
+        pids.add(row.pid);
+        expect(row.ro).toBe('on');
+        return row.n > 0;
+      } finally {
+        inFlight--;
+      }
+    };
+    const checks = await runErasureReplay(
+      erasureReplay({ ledger, apply: 'delete from customers where email = $1', subjects, concurrency: 3 }),
+      db,
+      { recoveryPointAt, connection: { ...shop.environment.connectionConfig(), database: db.database } },
+    );
+    expect(checks.map((c) => [c.status, c.actual])).toEqual([
+      ['passed', '0 such subjects'],
+      ['passed', '0 of 8 remain'],
+    ]);
+    expect(most).toBe(3);
+    // Three sessions for the eight subjects before the replay, then one for the one that was re-erased.
+    expect(pids.size).toBe(4);
+    expect(pids.has((await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid)).toBe(false);
+  });
+
+  test('a concurrency that is not a whole number of at least 1 is refused', () => {
+    expect(() => erasureReplay({ ledger: { file: 'x.csv' }, apply: 'x', subjects: 'x', concurrency: 0 })).toThrow(
+      /^erasureReplay concurrency must be a whole number of at least 1, not 0$/,
+    );
+  });
 });
 
 describe('readErasureLedger', () => {

@@ -3,10 +3,11 @@
 // copy with the drill's own `apply`, and proves with `subjects` that none of them remains. Subject ids appear
 // only as salted hashes (subject-hash.ts).
 
-import type pg from 'pg';
+import pg from 'pg';
 import { ConfigError } from '../errors.ts';
 import type { CheckResult } from '../model/report.ts';
 import { parseDuration, type DurationString } from '../util/duration.ts';
+import { mapLimit } from '../util/map-limit.ts';
 import { describeLedger, readErasureLedger, type ErasureLedger, type ErasureRequest } from './erasure-ledger.ts';
 import { scrubSubjects, subjectHasher } from './subject-hash.ts';
 
@@ -36,6 +37,8 @@ export interface ErasureReplayOptions {
   readonly within?: DurationString;
   /** Salt of the subject hashes; default `$RESTORE_DRILL_ERASURE_SALT`, else random per run. */
   readonly salt?: string;
+  /** How many `subjects` queries run at once, each on its own connection to the restored copy; default 4. */
+  readonly concurrency?: number;
 }
 
 /** An erasure replay to run on the restored database ({@link runErasureReplay}). */
@@ -58,6 +61,11 @@ export function erasureReplay(options: ErasureReplayOptions): ErasureReplay {
   if (!options.ledger || !options.apply || !options.subjects)
     throw new ConfigError('erasureReplay needs ledger, apply and subjects', 'see the erasure drill in the README');
   if (options.within) parseDuration(options.within, 'erasureReplay within');
+  if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency >= 1))
+    throw new ConfigError(
+      `erasureReplay concurrency must be a whole number of at least 1, not ${String(options.concurrency)}`,
+      'e.g. concurrency: 4',
+    );
   return { kind: 'erasure-replay', ...options };
 }
 
@@ -68,6 +76,8 @@ export function erasureReplay(options: ErasureReplayOptions): ErasureReplay {
  * - `erasure replay`: after applying every erasure (one transaction; an `apply` that fails half-way rolls it
  *   back and fails the check), no erased subject remains.
  * Subjects the backup never held are fine, and counted. Only salted hashes of subject ids are reported.
+ * Given the restored copy's `connection`, the `subjects` queries run `concurrency` at a time on connections
+ * of their own (read-only); without it, one after another on `db`.
  *
  * @example
  * const checks = await runErasureReplay(replay, db, { recoveryPointAt: recoveryPoint.createdAt });
@@ -75,23 +85,50 @@ export function erasureReplay(options: ErasureReplayOptions): ErasureReplay {
 export async function runErasureReplay(
   replay: ErasureReplay,
   db: pg.ClientBase,
-  context: { recoveryPointAt: Date; log?: (line: string) => void },
+  context: { recoveryPointAt: Date; log?: (line: string) => void; connection?: pg.ClientConfig },
 ): Promise<CheckResult[]> {
   const hash = subjectHasher(replay.salt);
   const requests = await readErasureLedger(replay.ledger);
   const ids = [...new Set(requests.map((r) => r.subjectId))];
   const scrub = (text: string) => scrubSubjects(text, ids, hash);
-  const remains = async (id: string): Promise<boolean> => {
+  const remains = async (client: pg.ClientBase, id: string): Promise<boolean> => {
     try {
       return typeof replay.subjects === 'string'
-        ? ((await db.query(replay.subjects, [id])).rowCount ?? 0) > 0
-        : await replay.subjects(db, id);
+        ? ((await client.query(replay.subjects, [id])).rowCount ?? 0) > 0
+        : await replay.subjects(client, id);
     } catch (error) {
       // PostgreSQL quotes the offending value in its messages: the subject id must not reach the report.
       throw new ConfigError(
         `erasure replay: the subjects check failed: ${scrub((error as Error).message)}`,
         'fix the subjects query (it gets the subject id as $1)',
       );
+    }
+  };
+  // Which of `list` remain: a round trip per subject, so a long ledger is checked a few at a time, each on a
+  // read-only session of its own (the drill author's queries run in the database's own settings).
+  const whichRemain = async (list: readonly string[]): Promise<string[]> => {
+    const size = context.connection ? Math.min(replay.concurrency ?? 4, list.length) : 0;
+    const sessions: pg.Client[] = [];
+    try {
+      for (let i = 0; i < size; i++) {
+        const session = new pg.Client(context.connection);
+        session.on('error', () => {});
+        sessions.push(session);
+        await session.connect();
+        await session.query('set default_transaction_read_only = on');
+      }
+      const idle = [...sessions];
+      const found = await mapLimit(list, Math.max(1, size), async (id) => {
+        const session = idle.pop();
+        try {
+          return await remains(session ?? db, id);
+        } finally {
+          if (session) idle.push(session);
+        }
+      });
+      return list.filter((_, i) => found[i]);
+    } finally {
+      await Promise.all(sessions.map((session) => session.end().catch(() => {})));
     }
   };
   const source = describeLedger(replay.ledger);
@@ -103,8 +140,7 @@ export async function runErasureReplay(
   const latest = new Map<string, ErasureRequest>();
   for (const r of requests)
     if ((latest.get(r.subjectId)?.erasedAt.getTime() ?? -Infinity) < r.erasedAt.getTime()) latest.set(r.subjectId, r);
-  const present: string[] = [];
-  for (const id of ids) if (await remains(id)) present.push(id);
+  const present = await whichRemain(ids);
   const overdue = present.filter((id) => latest.get(id)!.erasedAt.getTime() < cutoff);
   const reached: CheckResult = {
     name: `erasure reached the backups (${replay.within ?? '30d'})`,
@@ -130,8 +166,7 @@ export async function runErasureReplay(
     failure = scrub((error as Error).message);
     applied = 0;
   }
-  const remaining: string[] = [];
-  for (const id of present) if (await remains(id)) remaining.push(id);
+  const remaining = await whichRemain(present);
   context.log?.(
     `erasure replay: ${present.length} erased subjects came back with the restore, ${applied} re-erased, ${remaining.length} remain`,
   );

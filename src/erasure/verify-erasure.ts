@@ -16,9 +16,10 @@ export async function verifyErasure(
   recoveryPointAt: Date,
   log: (line: string) => void,
   signal?: AbortSignal,
+  connection?: pg.ClientConfig,
 ): Promise<CheckResult[]> {
   try {
-    return await runErasureReplay(replay, db, { recoveryPointAt, log });
+    return await runErasureReplay(replay, db, { recoveryPointAt, log, connection });
   } catch (error) {
     signal?.throwIfAborted();
     const hint = (error as { hint?: string }).hint;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { objectFingerprintSchema } from '../model/object-fingerprint.ts';
-import type { MarkerManifest, TableMarker } from '../model/marker.ts';
+import type { MarkerManifest, TableMarker, WalMarker } from '../model/marker.ts';
 
 // Markers are read back from restored databases and from files beside dumps, possibly written by another
 // version of restore-drill: their shape is checked before any number in them is trusted.
@@ -69,4 +69,20 @@ function oneLine(error: z.ZodError): string {
   const path = issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problems)` : '';
   return `${issue.message}${path}${more}`;
+}
+
+const walMarkerSchema = z.object({
+  format: z.literal('restore-drill.wal-marker/v1'),
+  id: z.string().regex(/^\d+$/),
+  takenAt: z.iso.datetime({ offset: true }),
+  lsn: z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/),
+  snapshot: z.string().regex(/^\d+:\d+:(\d+(,\d+)*)?$/),
+  tables: markerTablesSchema,
+  objects: objectFingerprintSchema.optional(),
+});
+
+/** Checks a marker read from the WAL (see wal-marker.ts); returns the problem as one line, or the typed value. */
+export function parseWalMarker(value: unknown): { marker: WalMarker } | { problem: string } {
+  const result = walMarkerSchema.safeParse(value);
+  return result.success ? { marker: result.data } : { problem: oneLine(result.error) };
 }

@@ -98,6 +98,33 @@ describe('takeObjectFingerprint', () => {
     expect(names('schemas')).toEqual(['schema "Odd.Schema"', 'schema public']);
   });
 
+  test("a composite type's field or a range type's subtype changed changes the type's definition", async () => {
+    const definitions = await withClient(production.connectionConfig(), async (client) => {
+      const read = async () => {
+        const types = (await takeObjectFingerprint(client)).objects.types ?? {};
+        return [types['type public.address']?.definition, types['type public.money_range']?.definition];
+      };
+      await client.query('begin');
+      try {
+        const before = await read();
+        await client.query('alter type public.address alter attribute zip type varchar(10)');
+        const field = await read();
+        // A range type's subtype cannot be altered: dropped and made again over another subtype.
+        await client.query(
+          'drop type public.money_range cascade; create type public.money_range as range (subtype = float8)',
+        );
+        return [before, field, await read()];
+      } finally {
+        await client.query('rollback');
+      }
+    });
+    const [before, field, subtype] = definitions;
+    expect(before!.every(Boolean)).toBe(true);
+    expect(field![0]).not.toBe(before![0]);
+    expect(field![1]).toBe(before![1]);
+    expect(subtype![1]).not.toBe(before![1]);
+  });
+
   test("restore-drill's own schema and markers are not part of it", async () => {
     await withClient(production.connectionConfig(), async (client) => {
       await client.query(

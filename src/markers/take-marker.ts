@@ -15,10 +15,13 @@ import {
 import { openConnectionPool, setRole, type ConnectionPool } from './connection-pool.ts';
 import { connectionFromUrl } from './connection-url.ts';
 import { isoTimeSql } from './read-markers.ts';
+import { emitWalMarker, readWalPosition } from './wal-marker.ts';
 import type { Marker, QualifiedName, RangeLayout, StoredMarker, TableMarker } from '../model/marker.ts';
 import { readTableSchemas } from './table-schema.ts';
 import {
   readTypedColumns,
+  readTypedColumnsOfTables,
+  type TypedColumn,
   TYPED_CHECKSUM_ALGORITHM,
   TYPED_HASH_MIN_MAJOR,
   typedRowHashSql,
@@ -69,13 +72,20 @@ export async function markSnapshot(pool: ConnectionPool, options: PlanOptions): 
   const serverMajor = (
     await pool.leader.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")
   ).rows[0]!.major;
+  // Every table's column types in one catalog query: one query per table dominated a database of many small ones.
+  const columns = await readTypedColumnsOfTables(
+    pool.leader,
+    plans.map((plan) => plan.table),
+  );
   // Every other object a restore must bring back (functions, views, triggers, policies, privileges, …), read
   // from the catalogs on the leader while the tables are measured.
   const [measured, objects] = await Promise.all([
-    pool.map(plans, (client, plan) =>
-      measureTable(client, plan, { serverMajor }).catch((error: unknown) => {
-        throw rowSecurityError(error, plan) ?? error;
-      }),
+    pool.map(
+      plans.map((plan, index) => ({ plan, columns: columns[index] })),
+      (client, { plan, columns }) =>
+        measureTable(client, plan, { serverMajor, ...(columns ? { columns } : {}) }).catch((error: unknown) => {
+          throw rowSecurityError(error, plan) ?? error;
+        }),
     ),
     takeObjectFingerprint(pool.leader),
   ]);
@@ -136,12 +146,17 @@ export async function writeMarker(
     leaderWrites: true,
     role: options.role,
   });
+  // Read first: the nearer the position is to the snapshot, the fewer commits can fall between them.
+  const position = await readWalPosition(snapshot.leader);
   const marker = await markSnapshot(snapshot, options);
+  const exactTables = position ? await measureInFull(snapshot, marker, options) : undefined;
   await assertMarkerTableSafe(snapshot.leader);
   const inserted = await snapshot.leader.query<{ id: string; taken_at: string }>(
     `insert into restore_drill.markers (tables, objects) values ($1, $2) returning id::text, ${isoTimeSql('taken_at')} as taken_at`,
     [JSON.stringify(marker.tables), JSON.stringify(marker.objects)],
   );
+  if (position && exactTables)
+    await emitWalMarker(snapshot.leader, { ...marker, id: inserted.rows[0]!.id }, position, exactTables);
   await snapshot.commit();
   return {
     id: inserted.rows[0]!.id,
@@ -149,6 +164,34 @@ export async function writeMarker(
     tables: marker.tables,
     objects: marker.objects,
   };
+}
+
+/**
+ * Every table of the marker in full, as the WAL marker records it: `count` tables (updated in place) are
+ * measured like `exact` ones, `append-only` ones are `exact` already in their own snapshot (their bound is
+ * the largest key). A table whose type cannot be printed safely keeps its row count.
+ */
+async function measureInFull(pool: ConnectionPool, marker: Marker, options: PlanOptions): Promise<Marker['tables']> {
+  const plans = planTables(await discoverTables(pool.leader), options).filter(
+    (plan) => marker.tables[qualifiedName(plan.table)]?.mode === 'count',
+  );
+  const serverMajor = (
+    await pool.leader.query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")
+  ).rows[0]!.major;
+  const measured = await pool.map(plans, (client, plan) =>
+    measureTable(client, { ...plan, mode: 'exact' }, { serverMajor }),
+  );
+  const tables: Record<QualifiedName, TableMarker> = {};
+  for (const [name, table] of Object.entries(marker.tables)) {
+    const { bound: _bound, ...whole } = table;
+    tables[name] = table.mode === 'append-only' ? { ...whole, mode: 'exact' } : table;
+  }
+  plans.forEach((plan, index) => {
+    const name = qualifiedName(plan.table);
+    const schema = marker.tables[name]?.schema;
+    tables[name] = schema ? { ...measured[index]!, schema } : measured[index]!;
+  });
+  return tables;
 }
 
 /** A `postgres://` URL (parsed by {@link connectionFromUrl}) or a ready `pg` configuration. */
@@ -233,6 +276,8 @@ export interface MeasureOptions {
    * too, with this major; without it only the portable checksum is.
    */
   readonly serverMajor?: number;
+  /** The table's columns as {@link readTypedColumnsOfTables} read them in the same snapshot; read here when absent. */
+  readonly columns?: readonly TypedColumn[];
 }
 
 /**
@@ -250,7 +295,7 @@ export async function measureTable(
     return { mode, algorithm: CHECKSUM_ALGORITHM, rows: await countRows(client, table), tolerance: COUNT_TOLERANCE };
   // Printing a column runs its type's output function with our rights: a table with a column whose output
   // function is not trusted gets a row count only, and says why (it is then listed as not verified).
-  const columns = await readTypedColumns(client, table);
+  const columns = options.columns ?? (await readTypedColumns(client, table));
   const unsafe = unsafeColumns(columns);
   if (unsafe.length > 0) {
     return {

@@ -117,3 +117,37 @@ export interface TableSchema {
   readonly indexes: string[];
   readonly constraints: string[];
 }
+
+/**
+ * A marker as `restore-drill mark` also writes it into the WAL (a logical message, when the database archives
+ * its WAL): every table measured in full (`exact`, tables updated in place included), and where its snapshot
+ * sits in the WAL. A physical restore stopped just before `lsn` is exactly that snapshot, so every table
+ * compares exactly — unless a transaction the snapshot did not see committed before `lsn` (checked after the
+ * restore with `snapshot`).
+ */
+export interface WalMarker extends StoredMarker {
+  readonly format: 'restore-drill.wal-marker/v1';
+  /** The WAL insert position read just after the marker's snapshot was taken (`pg_current_wal_insert_lsn()`). */
+  readonly lsn: string;
+  /** The marker's snapshot as `pg_current_snapshot()` prints it: `xmin:xmax:xip,…`. */
+  readonly snapshot: string;
+}
+
+/**
+ * A marker from the WAL as the manifest of the copy restored to its position: taken in that copy's own
+ * snapshot, so every table compares exactly, as against a dump's manifest.
+ *
+ * @example
+ * const manifest = walMarkerManifest(marker, '15.18', 'shop');
+ */
+export function walMarkerManifest(marker: WalMarker, serverVersion: string, database: string): MarkerManifest {
+  return {
+    format: 'restore-drill.manifest/v1',
+    id: marker.id,
+    takenAt: marker.takenAt,
+    serverVersion,
+    database,
+    tables: marker.tables,
+    ...(marker.objects ? { objects: marker.objects } : {}),
+  };
+}

@@ -3,7 +3,7 @@ import type { Restorable } from './recovery-point.ts';
 /**
  * Where in the WAL a physical restore stops: the end of the archive (`latest`), the first consistent moment
  * after the base backup (`immediate`), a time, an LSN or a transaction id (inclusive: that transaction's
- * commit is the last one replayed).
+ * commit is the last one replayed), or a marker's own position (exactly the marker's snapshot).
  *
  * @example
  * const target: RecoveryTarget = { type: 'time', time: new Date('2026-12-01T03:00:00Z') };
@@ -13,7 +13,11 @@ export type RecoveryTarget =
   | { readonly type: 'immediate' }
   | { readonly type: 'time'; readonly time: Date }
   | { readonly type: 'lsn'; readonly lsn: string }
-  | { readonly type: 'xid'; readonly xid: string };
+  | { readonly type: 'xid'; readonly xid: string }
+  /** The newest restore-drill marker's own position in the WAL (`pick: { strategy: 'marker' }`). */
+  | { readonly type: 'marker' }
+  /** A random moment between `from` and the archive's last commit (`pick: { strategy: 'random', within }`). */
+  | { readonly type: 'random'; readonly from: Date };
 
 /** A `pg_basebackup` backup (plain or tar, with its `backup_manifest`) and the WAL archive it replays from. */
 export interface BaseBackupRestorable extends Restorable {
@@ -48,6 +52,10 @@ export function describeTarget(target: RecoveryTarget): string {
       return `lsn ${target.lsn}`;
     case 'xid':
       return `transaction ${target.xid}`;
+    case 'marker':
+      return "the newest restore-drill marker's own position in the WAL";
+    case 'random':
+      return `a random moment between ${target.from.toISOString()} and the WAL archive's last commit`;
   }
 }
 
@@ -64,6 +72,8 @@ export interface PgBackRestRestorable extends Restorable {
   /** The first WAL segment the backup needs and the newest one archived (from `pgbackrest info`). */
   readonly archiveStart: string;
   readonly archiveMax: string;
+  /** Where the backup set is consistent (`pgbackrest info`'s stop LSN): no moment before it can be restored. */
+  readonly stopLsn?: string;
   readonly database: string;
   readonly target: RecoveryTarget;
   readonly major: number;

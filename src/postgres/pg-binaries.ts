@@ -5,7 +5,15 @@ import { ConfigError } from '../errors.ts';
 
 /** A PostgreSQL tool restore-drill runs. */
 export type PgTool =
-  'initdb' | 'pg_ctl' | 'postgres' | 'pg_restore' | 'pg_dump' | 'psql' | 'pg_verifybackup' | 'pg_basebackup';
+  | 'initdb'
+  | 'pg_ctl'
+  | 'postgres'
+  | 'pg_restore'
+  | 'pg_dump'
+  | 'psql'
+  | 'pg_verifybackup'
+  | 'pg_basebackup'
+  | 'pg_waldump';
 
 /** The server tools a local environment needs. */
 export const SERVER_TOOLS: readonly PgTool[] = ['initdb', 'pg_ctl', 'postgres'];

@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly hint?: string;
   /** Written to the command's stdin, which is then closed (for secrets that must not be in arguments). */
   readonly input?: string;
+  /** Exit codes besides 0 that are not a failure (pg_waldump exits 1 where the WAL ends). */
+  readonly acceptExitCodes?: readonly number[];
 }
 
 /**
@@ -71,7 +73,7 @@ export async function runCommand(
     throw error;
   }
   if (signal?.aborted) throw new InterruptedError(signal.reason);
-  if (output.exitCode !== 0) {
+  if (output.exitCode !== 0 && !options.acceptExitCodes?.includes(output.exitCode ?? -1)) {
     const name = binary.split('/').pop() ?? binary;
     const tail = redact(output.stderr.trim().split('\n').slice(-20).join('\n'));
     throw new CommandFailedError(name, output.exitCode, tail, options.hint);

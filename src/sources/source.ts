@@ -11,7 +11,12 @@ import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 export type PickStrategy =
   | { readonly strategy: 'latest' }
   | { readonly strategy: 'nearest'; readonly target: Date }
-  | { readonly strategy: 'random'; readonly within: string | number };
+  | { readonly strategy: 'random'; readonly within: string | number }
+  /**
+   * Physical sources: the newest backup, restored to the newest restore-drill marker's own position in the
+   * WAL, where the copy is exactly the marker's snapshot and every table compares exactly.
+   */
+  | { readonly strategy: 'marker' };
 
 /** Context a source gets from the drill run. */
 export interface SourceContext {
@@ -29,6 +34,11 @@ export interface SourceContext {
 export interface Source<R extends Restorable = Restorable> {
   /** Short kind name recorded in reports, e.g. `file`. */
   readonly kind: string;
+  /**
+   * Its recovery points are backups replayed to a moment (physical sources): `pick` chooses the moment, and the
+   * newest backup it can be reached from is restored.
+   */
+  readonly pointInTime?: boolean;
   /** Human description for logs, e.g. `file backups/`. Never contains secrets. */
   describe(): string;
   /** Every recovery point found, newest first. Throws `ConfigError` when the location is unusable. */

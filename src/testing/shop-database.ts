@@ -5,6 +5,8 @@ import { newRunId } from '../environments/labels.ts';
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { findPgBinaries } from '../postgres/pg-binaries.ts';
 import { runCommand } from '../postgres/run-command.ts';
+import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { connectionUrl } from './connection-url.ts';
 
 /** A disposable PostgreSQL seeded with the shop fixture, able to make real `pg_dump` archives of itself. */
 export interface ShopDatabase extends AsyncDisposable {
@@ -57,4 +59,17 @@ export async function startShopDatabase(): Promise<ShopDatabase> {
     stop: () => environment.stop(),
     [Symbol.asyncDispose]: () => environment.stop(),
   };
+}
+
+/**
+ * A `restore-drill dump` of a freshly seeded shop database at `out` (markers and the manifest beside it, as
+ * production would have them); the database is stopped again before this returns.
+ *
+ * @example
+ * const dump = await markedShopDump(join(dir, 'shop.dump'));
+ * await runCli(['check', '--dump', dump]);
+ */
+export async function markedShopDump(out: string): Promise<string> {
+  await using shop = await startShopDatabase();
+  return (await dumpWithManifest(connectionUrl(shop.environment.connectionConfig()), out)).path;
 }

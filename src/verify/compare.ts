@@ -24,7 +24,9 @@ import {
   FIRST_NORMAL_OBJECT_ID,
   isComparableTypedAlgorithm,
   readTypedColumns,
+  readTypedColumnsOfTables,
   TYPED_HASH_MIN_MAJOR,
+  type TypedColumn,
   typedRowHashSql,
   unsafeColumns,
 } from '../markers/typed-row-hash.ts';
@@ -168,6 +170,8 @@ class MarkerComparison implements Comparison {
   /** Also sum large tables in block ranges (CompareOptions.splitTables). */
   private readonly split: boolean;
   private serverMajor: Promise<number> | undefined;
+  /** Every table's columns, read in one query once the restore is over (see typedColumns). */
+  private allColumns: Promise<Map<QualifiedName, TypedColumn[] | undefined>> | undefined;
   private onTable: ((done: number, total: number) => void) | undefined;
   private done = 0;
   private closed = false;
@@ -321,6 +325,25 @@ class MarkerComparison implements Comparison {
     return checks;
   }
 
+  /**
+   * A table's columns for the row hash. Once the restore is over, every table's are read in one catalog query
+   * (the first table to ask runs it): per table, that query dominated a database of many small tables. While
+   * the restore runs, tables are compared as they load, each reading its own.
+   */
+  private async typedColumns(client: pg.ClientBase, name: QualifiedName, table: TableRef): Promise<TypedColumn[]> {
+    if (this.finishing) {
+      if (!this.allColumns) {
+        const names = [...this.tables.keys()];
+        this.allColumns = readTypedColumnsOfTables(client, names.map(parseQualifiedName)).then(
+          (columns) => new Map(names.map((key, index) => [key, columns[index]])),
+        );
+      }
+      const columns = (await this.allColumns).get(name);
+      if (columns) return columns;
+    }
+    return readTypedColumns(client, table);
+  }
+
   /** Finds the table and decides how to sum it: which row hash, in which block ranges. */
   private async describe(
     client: pg.ClientBase,
@@ -350,7 +373,7 @@ class MarkerComparison implements Comparison {
         : undefined;
     // Both row hashes print columns with their types' output functions: the restored copy's types must be as
     // trustworthy as production's were (a marker only has checksums when they were).
-    const columns = await readTypedColumns(client, table);
+    const columns = await this.typedColumns(client, name, table);
     const unsafe = unsafeColumns(columns);
     if (unsafe.length > 0) {
       const notComputed = `not computed: in the restored copy, printing ${unsafe.join('; ')} would run a function that is neither built-in nor a superuser's C code`;

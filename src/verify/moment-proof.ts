@@ -13,6 +13,10 @@ export interface ReplayOutcome {
   /** The last replayed commit's time as the server printed it, e.g. `2026-12-02 08:09:59.870012+00`. */
   readonly lastReplayedCommit: string | null;
   readonly redoDoneAt: string | null;
+  /** Restored to a marker's own position: the marker, that position, and the commits before it its snapshot did not see. */
+  readonly walMarker?: string | null;
+  readonly walMarkerLsn?: string | null;
+  readonly walMarkerLateCommits?: string | null;
 }
 
 /** A time as PostgreSQL logs it (`2026-12-02 08:10:00.123456+00`), to the millisecond; null if it is not one. */
@@ -38,7 +42,24 @@ export function momentChecks(
   replay: ReplayOutcome,
   markers: readonly StoredMarker[],
 ): CheckResult[] {
-  return [replayCheck(target, replay), markerCheck(target, replay, markers)];
+  const checks = [replayCheck(target, replay), markerCheck(target, replay, markers)];
+  if (target.type === 'marker') checks.push(snapshotCheck(replay));
+  return checks;
+}
+
+/** `the copy is exactly the marker's snapshot`: no transaction its snapshot did not see committed before its position. */
+function snapshotCheck(replay: ReplayOutcome): CheckResult {
+  const late = replay.walMarkerLateCommits ?? '';
+  return {
+    name: "the copy is exactly the marker's snapshot",
+    status: late === '' ? 'passed' : 'failed',
+    expected: `no commit before ${replay.walMarkerLsn ?? 'its position'} that marker ${replay.walMarker ?? ''} did not see`,
+    actual: late === '' ? 'none' : `transaction(s) ${late}`,
+    detail:
+      late === ''
+        ? 'every transaction committed before the position was visible to the snapshot, and every one it saw committed before it: every table compares exactly'
+        : 'these transactions committed while the marker took its snapshot (before its position in the WAL, unseen by it): tables they changed differ from the marker, not because the restore lost data',
+  };
 }
 
 function replayCheck(target: RecoveryTarget, replay: ReplayOutcome): CheckResult {
@@ -77,9 +98,10 @@ function replayCheck(target: RecoveryTarget, replay: ReplayOutcome): CheckResult
         stop ?? 'no recovery stop reported',
         `last replayed commit ${last}`,
       );
+    case 'marker':
     case 'lsn':
       return result(
-        (stop ?? '').includes(`"${target.lsn}"`),
+        (stop ?? '').includes(`"${target.type === 'lsn' ? target.lsn : (replay.walMarkerLsn ?? '?')}"`),
         stop ?? 'no recovery stop reported',
         `last replayed commit ${last}`,
       );
@@ -89,6 +111,9 @@ function replayCheck(target: RecoveryTarget, replay: ReplayOutcome): CheckResult
         stop ?? 'no recovery stop reported',
         `last replayed commit ${last}`,
       );
+    case 'random':
+      // Settled into a time before replay; unsettled, nothing says where the restore landed.
+      return result(false, stop ?? 'no recovery stop reported', 'the random moment was never settled from the WAL');
     case 'latest':
       return result(
         stop === null && replay.redoDoneAt !== null,

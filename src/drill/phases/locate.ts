@@ -1,5 +1,5 @@
 import type { PhaseRecorder } from '../phase-recorder.ts';
-import { pickRecoveryPoint } from '../pick-recovery-point.ts';
+import { pickRecoveryPoint, pickStartingBackup, withPickedMoment } from '../pick-recovery-point.ts';
 import type { DrillSetup } from '../run-setup.ts';
 
 /**
@@ -14,11 +14,13 @@ export async function locate(setup: DrillSetup, recorder: PhaseRecorder): Promis
   for (const policy of run.policies ?? []) {
     recorder.check(...(await policy.evaluate({ points, now: startedAt, source: run.source, sourceContext })));
   }
-  const point = pickRecoveryPoint(points, run.pick, run.source.describe());
+  const point = run.source.pointInTime
+    ? pickStartingBackup(points, run.pick, run.source.describe(), startedAt)
+    : pickRecoveryPoint(points, run.pick, run.source.describe());
   recorder.found({ point });
   log(`locate: picked ${point.id} (created ${point.createdAt.toISOString()})`);
   if (run.restore === false) return;
-  const restorable = await run.source.fetch(point, sourceContext);
+  const restorable = withPickedMoment(await run.source.fetch(point, sourceContext), run.pick, startedAt);
   recorder.found({ restorable });
   // What the source checked while fetching (a copy's key access, an archive's thaw) is evidence too.
   if (restorable.checks?.length) recorder.check(...restorable.checks);

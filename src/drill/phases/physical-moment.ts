@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { StartedEnvironment } from '../../environments/environment.ts';
 import { readMarkers } from '../../markers/read-markers.ts';
-import { physicalTarget } from '../../model/physical-backup.ts';
+import { physicalTarget, type RecoveryTarget } from '../../model/physical-backup.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import type { CheckResult } from '../../model/report.ts';
 import { momentChecks, parseServerTime, type ReplayOutcome } from '../../verify/moment-proof.ts';
@@ -30,13 +30,20 @@ export async function physicalMoment(
   client: pg.ClientBase,
   drillStartedAt: Date,
 ): Promise<PhysicalMoment | undefined> {
-  const target = physicalTarget(restorable);
-  if (!target) return undefined;
+  const asked = physicalTarget(restorable);
+  if (!asked) return undefined;
   const fact = (name: string) => (typeof env.facts?.[name] === 'string' ? env.facts[name] : null);
+  // A random moment was settled from the WAL before replay: it is proved as the time it became.
+  const settledTime = fact('targetTime');
+  const target: RecoveryTarget =
+    asked.type === 'random' && settledTime ? { type: 'time', time: new Date(settledTime) } : asked;
   const replay: ReplayOutcome = {
     recoveryStop: fact('recoveryStop'),
     lastReplayedCommit: fact('lastReplayedCommit'),
     redoDoneAt: fact('redoDoneAt'),
+    walMarker: fact('walMarker'),
+    walMarkerLsn: fact('walMarkerLsn'),
+    walMarkerLateCommits: fact('walMarkerLateCommits'),
   };
   const checks = momentChecks(target, replay, await readMarkers(client));
   const last = parseServerTime(replay.lastReplayedCommit);

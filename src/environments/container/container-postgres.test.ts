@@ -82,6 +82,11 @@ describe.skipIf(!engine.available)(`containerPostgres${engine.reason}`, () => {
     );
     expect(lines).toContainEqual(expect.stringMatching(/restoring from the host/));
     expect(report.checks.filter((c) => c.status !== 'passed')).toEqual([]);
+    // The container's log was scanned (an ordinary dump tries nothing): the check is there, and passed.
+    expect(report.checks.find((c) => c.name === 'restore sandbox')).toMatchObject({
+      status: 'passed',
+      actual: 'none in the server log',
+    });
     expect(await containersOfRun(report.runId)).toEqual([]);
   });
 

@@ -22,7 +22,15 @@ import { containerRestoreSettings, settingsArgs, type SettingValue } from './con
 import type { DockerContainer } from './docker-exec.ts';
 import { findContainerLeftovers, removeContainerLeftover } from './container-leftovers.ts';
 import { containerRuntime, ContainerRuntimeUnavailableError } from './docker-runtime.ts';
-import type { Environment, EnvironmentContext, RestoreOptions, StartedEnvironment } from '../environment.ts';
+import type {
+  Environment,
+  EnvironmentContext,
+  RestoreOptions,
+  SandboxViolations,
+  StartedEnvironment,
+} from '../environment.ts';
+import { scanServerLogLines } from '../local/sandbox-violations.ts';
+import { containerLogLines } from './docker-logs.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
 import { makeSocketDir, SOCKET_MOUNT, type SocketDir } from './socket-dir.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
@@ -213,6 +221,7 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
       image,
       container: name,
       network: 'none',
+      sandbox: `container ${name} (${image}): no network, no file of this host but its socket folder, no secret of the harness's environment; a program the backup runs inside it is seen only when it fails`,
     },
   );
   try {
@@ -261,6 +270,8 @@ class StartedContainerPostgres implements StartedEnvironment {
   private stopped = false;
   /** The folder with the pinned link to the server's socket (null: the shared folder is used). */
   private pinned: string | null = null;
+  /** The server's data directory inside the container: the image decides it (`PGDATA`); init() asks the server. */
+  private dataDir = '/var/lib/postgresql/data';
 
   constructor(
     private readonly started: StartedTestContainer,
@@ -283,6 +294,7 @@ class StartedContainerPostgres implements StartedEnvironment {
       this.version = (
         await client.query<{ v: string }>("select current_setting('server_version') as v")
       ).rows[0]!.v.split(' ')[0]!;
+      this.dataDir = (await client.query<{ d: string }>("select current_setting('data_directory') as d")).rows[0]!.d;
       await labelDisposableDatabase(client, DATABASE, this.runId);
     } finally {
       await client.end();
@@ -312,6 +324,24 @@ class StartedContainerPostgres implements StartedEnvironment {
       passFile: `${SECRETS_DIR}/pgpass`,
     };
     await restoreDump(this, inside, restorable.dump, this.restoreWith, options);
+  }
+
+  /**
+   * What the container blocked, from its log (the server logs to stderr): code in the backup whose program
+   * failed for want of a network or of this host's files, a connection that found no network, a file outside
+   * the server's own folders. A program that runs and succeeds inside the container leaves no trace here: it
+   * stays confined to the container, which is removed afterwards.
+   */
+  async sandboxViolations(): Promise<SandboxViolations> {
+    return {
+      sandboxed: true,
+      description: this.facts.sandbox!,
+      found: await scanServerLogLines(await containerLogLines(this.container), [
+        this.dataDir,
+        IMAGE_SOCKET_DIR,
+        SOCKET_MOUNT,
+      ]),
+    };
   }
 
   /**

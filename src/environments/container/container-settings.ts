@@ -1,3 +1,4 @@
+import { SERVER_LOG_SETTINGS } from '../local/sandbox-violations.ts';
 import { restoreTuningFor } from '../restore-tuning.ts';
 
 /** A PostgreSQL server setting's value, as in `postgres -c name=value`. */
@@ -12,7 +13,7 @@ export interface ContainerResources {
 /**
  * Server settings for a disposable container, tuned for restore speed like the local cluster: no
  * fsync, minimal WAL, no autovacuum (the container is thrown away, so crash safety only costs time), and
- * memory sized by the engine's CPUs and memory. The server listens on no TCP address, only on Unix sockets
+ * memory sized by the engine's CPUs and memory, errors logged for the restore sandbox check. The server listens on no TCP address, only on Unix sockets
  * in `socketDirs` at `port` (the port is only part of the socket's file name).
  *
  * @example
@@ -29,7 +30,8 @@ export function containerRestoreSettings(
     unix_socket_directories: where.socketDirs.join(','),
     port: where.port,
     ...restoreTuningFor(cores, mb),
-    log_min_messages: 'warning',
+    // Errors with their statement and CONTEXT on stderr, the container's log: where the restore sandbox check looks.
+    ...SERVER_LOG_SETTINGS,
     password_encryption: 'scram-sha-256',
   };
 }

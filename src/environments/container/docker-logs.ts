@@ -18,6 +18,18 @@ export async function containerLogTail(container: DockerContainer, lines = 20): 
 }
 
 /**
+ * Everything a container wrote so far (stdout and stderr, not redacted), as lines: the container environment's
+ * server log, which has no file of its own. Throws when the engine cannot give it (e.g. the container is gone).
+ *
+ * @example
+ * const lines = await containerLogLines(container); // ['2026-12-02 04:43:36.845 UTC [9] ERROR:  …', …]
+ */
+export async function containerLogLines(container: DockerContainer): Promise<string[]> {
+  const raw = await container.logs({ stdout: true, stderr: true, follow: false });
+  return demuxLogs(Buffer.from(raw)).split('\n');
+}
+
+/**
  * Without a TTY the engine frames each chunk: 1 byte stream (1 stdout, 2 stderr), 3 zero bytes, a
  * big-endian 32-bit length, then the payload. Unframed output (a TTY container) is returned as is.
  */

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateKeyPair } from '../../evidence/signing-key.ts';
 import { runCli } from '../../testing/run-cli.ts';
-import { startShopDatabase } from '../../testing/shop-database.ts';
-import { dumpWithManifest } from '../../markers/dump-with-manifest.ts';
+import { markedShopDump } from '../../testing/shop-database.ts';
 import { containerPostgres } from './container-postgres.ts';
 import { ContainerRuntimeUnavailableError } from './docker-runtime.ts';
 import { newRunId } from '../labels.ts';
@@ -20,14 +19,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'docker-runtime-test-'));
   deadSocket = `unix://${join(dir, 'no-engine.sock')}`;
   signingKey = generateKeyPair(join(dir, 'keys')).privatePath;
-  await using shop = await startShopDatabase();
-  const c = shop.environment.connectionConfig();
-  dump = (
-    await dumpWithManifest(
-      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
-      join(dir, 'shop.dump'),
-    )
-  ).path;
+  dump = await markedShopDump(join(dir, 'shop.dump'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -19,6 +19,7 @@ import type { PhysicalCluster } from './physical-cluster.ts';
 import { physicalMethodFor } from './physical-methods.ts';
 import { runCommand, type OsUser } from '../../postgres/run-command.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
+import { walMarkerManifest, type MarkerManifest } from '../../model/marker.ts';
 import { registerSecret } from '../../util/redact.ts';
 import type {
   Environment,
@@ -34,7 +35,7 @@ import { removeOwnTree } from './reaper-remove-tree.ts';
 import { restoreTuningFor } from '../restore-tuning.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
 import { makeServerSandbox, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
-import { scanServerLog } from './sandbox-violations.ts';
+import { scanServerLog, SERVER_LOG_SETTINGS } from './sandbox-violations.ts';
 
 /** Name of the label file inside every local cluster directory. */
 export const LABEL_FILE = 'restore-drill.json';
@@ -107,11 +108,7 @@ function connectionSettings(socketDir: string): Record<string, string | number |
     port: PORT,
     unix_socket_directories: socketDir,
     unix_socket_permissions: '0700',
-    logging_collector: false,
-    log_min_messages: 'warning',
-    log_min_error_statement: 'error',
-    log_error_verbosity: 'default',
-    log_line_prefix: '%m [%p] ',
+    ...SERVER_LOG_SETTINGS,
     password_encryption: 'scram-sha-256',
   };
 }
@@ -167,6 +164,7 @@ class StartedLocalPostgres implements StartedEnvironment {
   database = DATABASE;
   version = '';
   facts: Record<string, string | number | boolean | null> = {};
+  manifest: MarkerManifest | undefined;
   private sandbox: ServerSandbox | undefined;
   private server: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
@@ -229,6 +227,14 @@ class StartedLocalPostgres implements StartedEnvironment {
       sandbox.mechanism === 'none'
         ? `unsandboxed${owner ? ` as user ${owner.name}` : ''}`
         : `in a sandbox (${sandbox.description})`;
+    if (context.restorable && physicalMethodFor(context.restorable)) {
+      // A physical restore replaces the data directory with the backup's: an initdb (or template) would be discarded.
+      this.version = this.bins.version;
+      log(
+        `provision: PostgreSQL ${this.bins.version} cluster folder ${this.dir} ${how}, no initdb: the physical backup becomes its data directory`,
+      );
+      return;
+    }
     const templated = config.template !== false && (await this.fromTemplate(context, how));
     if (!templated) {
       log(`provision: initdb ${this.bins.version} in ${this.dir} ${how}`);
@@ -375,7 +381,8 @@ class StartedLocalPostgres implements StartedEnvironment {
         `provision: the cached initdb template did not work (${(error as Error).message.split('\n')[0]}); running initdb`,
       );
     }
-    await rm(this.dataDir, { recursive: true, force: true });
+    // The failed copy's files belong to the server's identity: removed without following a link.
+    await removeOwnTree(this.dataDir);
     await mkdir(this.dataDir, { mode: 0o700 });
     const owner = this.sandbox!.owner;
     if (owner) await chown(this.dataDir, owner.uid, owner.gid);
@@ -397,12 +404,11 @@ class StartedLocalPostgres implements StartedEnvironment {
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
     const physical = physicalMethodFor(restorable);
     if (physical) {
-      this.facts = {
-        ...this.facts,
-        ...(await restorePhysical(this.physicalCluster(), physical.method, physical.target, options)),
-      };
+      const result = await restorePhysical(this.physicalCluster(), physical.method, physical.target, options);
+      this.facts = { ...this.facts, ...result.facts };
       this.version = await this.serverVersion(physical.database);
       this.database = physical.database;
+      if (result.walMarker) this.manifest = walMarkerManifest(result.walMarker, this.version, physical.database);
       return;
     }
     requirePgDump(restorable, 'local-postgres');

@@ -29,6 +29,7 @@ export function pgBackRestMethod(restorable: PgBackRestRestorable): PhysicalMeth
   return {
     what: `pgBackRest backup set ${restorable.stanza}/${restorable.set}`,
     major: restorable.major,
+    ...(restorable.stopLsn ? { consistentLsn: restorable.stopLsn } : {}),
     async layDown(cluster, signal) {
       const lockPath = join(cluster.dir, 'pgbackrest-lock');
       await mkdir(lockPath, { recursive: true, mode: 0o700 });

@@ -38,6 +38,8 @@ export interface PhysicalMethod {
   readonly what: string;
   /** The backup's PostgreSQL major version. */
   readonly major: number;
+  /** Where the backup is consistent, when its tool says (else the base backup's `backup_manifest` is read). */
+  readonly consistentLsn?: string;
   layDown(cluster: PhysicalCluster, signal: AbortSignal | undefined): Promise<void>;
   /** Copies the WAL from `startSegment` on into `stage`; throws naming a missing segment. Returns how many. */
   stageWal(cluster: PhysicalCluster, startSegment: string, stage: string, log: (line: string) => void): Promise<number>;

@@ -1,7 +1,7 @@
 // The physical restore, end to end on real tools: a "production" cluster archives its WAL, pg_basebackup
 // takes a base backup, rows are committed one transaction each, and the backup is restored to moments between
 // those commits. The proof is at the data level: rows committed before the target are there, rows after are not.
-import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,6 +168,26 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
     expect((error as Error).message).toMatch(/pg_verifybackup found the base backup damaged/);
     expect((error as Error).message).toContain(path);
   }, 120_000);
+
+  it.each(['pg_wal', 'pg_tblspc/16400'])(
+    'a backup whose %s is a symlink to a folder of this host: the drill fails, and the folder is untouched',
+    async (entry) => {
+      const trapped = join(work, `trapped-${entry.replace('/', '-')}`);
+      const victim = join(work, `victim-${entry.replace('/', '-')}`);
+      await mkdir(victim);
+      await writeFile(join(victim, 'keep.txt'), 'not the backup’s');
+      await chmod(victim, 0o777); // writable by anyone: only the sandbox and cleanup's care keep it whole
+      await cp(join(work, 'plain'), trapped, { recursive: true });
+      await rm(join(trapped, entry), { recursive: true, force: true });
+      await mkdir(join(trapped, entry, '..'), { recursive: true });
+      await symlink(victim, join(trapped, entry));
+      await expect(restoreTo({ type: 'latest' }, { backup: trapped })).rejects.toThrow(RestoreDrillError);
+      // Neither the restore, nor the cleanup of its data directory (removeOwnTree), went through the link.
+      expect(await readdir(victim)).toEqual(['keep.txt']);
+      expect(await readFile(join(victim, 'keep.txt'), 'utf8')).toBe('not the backup’s');
+    },
+    120_000,
+  );
 
   it('refuses a target before the oldest backup, and fails a target after the archive ends', async () => {
     await expect(restoreTo({ type: 'time', time: new Date('2001-01-01T00:00:00Z') })).rejects.toThrow(ConfigError);

@@ -5,18 +5,24 @@
 // the server is then restarted in the usual shell-less sandbox before anything is verified.
 
 import { spawn } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
 import { describeTarget, type RecoveryTarget } from '../../model/physical-backup.ts';
 import { readBackupLabel } from '../../sources/basebackup/backup-label.ts';
 import { formatLsn, parseSegmentName } from '../../sources/basebackup/wal-archive.ts';
+import type { WalMarker } from '../../model/marker.ts';
+import { settleMoment } from './resolve-moment.ts';
 import type { RestoreOptions } from '../environment.ts';
 import { ownByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
+import { removeOwnTree } from './reaper-remove-tree.ts';
 
 /** Where replay stopped and what it took, from the server's own recovery messages. Recorded as environment facts. */
 export interface PhysicalRestoreFacts extends Record<string, string | number | boolean | null> {
   readonly recoveryTarget: string;
+  readonly recoveryTargetSettled: string;
+  readonly targetTime: string | null;
+  readonly archiveLastCommit: string | null;
   readonly backupStartLsn: string;
   /** `pg_verifybackup`'s verdict on the backup, e.g. `backup successfully verified`. */
   readonly verifyBackup: string;
@@ -28,6 +34,17 @@ export interface PhysicalRestoreFacts extends Record<string, string | number | b
   readonly lastReplayedCommit: string | null;
   readonly redoDoneAt: string | null;
   readonly replaySeconds: number;
+  /** For a restore to a marker's own position: the marker, its position, and the commits that break exactness. */
+  readonly walMarker: string | null;
+  readonly walMarkerLsn: string | null;
+  readonly walMarkerLateCommits: string | null;
+}
+
+/** What a physical restore leaves: the facts for the report, and the marker from the WAL it restored to. */
+export interface PhysicalRestoreResult {
+  readonly facts: PhysicalRestoreFacts;
+  /** Restored to a marker's own position: that marker, as the WAL carries it (every table in full). */
+  readonly walMarker?: WalMarker;
 }
 
 /**
@@ -40,7 +57,7 @@ export async function restorePhysical(
   method: PhysicalMethod,
   target: RecoveryTarget,
   options: RestoreOptions,
-): Promise<PhysicalRestoreFacts> {
+): Promise<PhysicalRestoreResult> {
   const { signal, log } = options;
   if (method.major !== cluster.bins.major) {
     throw new ConfigError(
@@ -49,7 +66,8 @@ export async function restorePhysical(
     );
   }
   await cluster.stopServer();
-  await rm(cluster.dataDir, { recursive: true, force: true });
+  // initdb's data directory; removed without following a link, like every tree the server could write into.
+  await removeOwnTree(cluster.dataDir);
   await mkdir(cluster.dataDir, { mode: 0o700 });
   await ownByServer(cluster, cluster.dataDir);
 
@@ -62,8 +80,10 @@ export async function restorePhysical(
   const staged = await method.stageWal(cluster, label.startSegment, stage, log);
   const verifyBackup = await method.verify(cluster, stage, signal, log);
 
-  await writeRecoveryConfig(cluster, target, stage);
-  log(`replay: WAL from ${label.startLsn} to ${describeTarget(target)}`);
+  const settled = await settleMoment(cluster, stage, label.startLsn, method.consistentLsn, target, signal, log);
+  const marker = settled.marker;
+  await writeRecoveryConfig(cluster, settled.target, stage, settled.exclusive);
+  log(`replay: WAL from ${label.startLsn} to ${describeTarget(target)} (${describeTarget(settled.target)})`);
   const started = performance.now();
   const recoveryLog = await replay(cluster, stage, staged, options);
   const replaySeconds = (performance.now() - started) / 1000;
@@ -78,6 +98,10 @@ export async function restorePhysical(
 
   const facts: PhysicalRestoreFacts = {
     recoveryTarget: describeTarget(target),
+    // What the server was given: for a random moment or a marker, the time or position settled from the WAL.
+    recoveryTargetSettled: describeTarget(settled.target),
+    targetTime: settled.target.type === 'time' ? settled.target.time.toISOString() : null,
+    archiveLastCommit: settled.lastCommit?.toISOString() ?? null,
     backupStartLsn: label.startLsn,
     verifyBackup,
     walSegmentsStaged: staged,
@@ -89,11 +113,18 @@ export async function restorePhysical(
     lastReplayedCommit: /last completed transaction was at log time ([^\n]+)/.exec(recoveryLog)?.[1]?.trim() ?? null,
     redoDoneAt: /redo done at (\S+)/.exec(recoveryLog)?.[1] ?? null,
     replaySeconds: Math.round(replaySeconds * 1000) / 1000,
+    ...(marker
+      ? {
+          walMarker: `#${marker.marker.id} taken ${marker.marker.takenAt}`,
+          walMarkerLsn: marker.marker.lsn,
+          walMarkerLateCommits: marker.late.map(String).join(', '),
+        }
+      : { walMarker: null, walMarkerLsn: null, walMarkerLateCommits: null }),
   };
   log(
     `replay: done in ${facts.replaySeconds.toFixed(1)} s — ${facts.recoveryStop ?? `replayed to ${facts.redoDoneAt ?? 'the end of the archive'}`}`,
   );
-  return facts;
+  return marker ? { facts, walMarker: marker.marker } : { facts };
 }
 
 /** postgresql.conf replaced by ours (production's may archive, preload libraries or listen), pg_hba ours too. */
@@ -120,14 +151,28 @@ async function writeServerConfig(
     ['pg_hba.conf', `local all ${cluster.superuser} scram-sha-256\n`],
     ['pg_ident.conf', ''],
   ];
-  for (const [name, text] of files) {
-    const path = join(cluster.dataDir, name);
-    await writeFile(path, text, { mode: 0o600 });
-    await ownByServer(cluster, path);
-  }
+  for (const [name, text] of files) await writeOwnFile(cluster, join(cluster.dataDir, name), text);
 }
 
-async function writeRecoveryConfig(cluster: PhysicalCluster, target: RecoveryTarget, stage: string): Promise<void> {
+/**
+ * Replaces a file of the laid-down backup with ours. The backup put whatever it liked at that name — a symlink
+ * to a file of this host, say — so the old entry is unlinked (never followed) and the new one created afresh
+ * (`wx`: an entry that reappears in between is refused, not written through).
+ */
+async function writeOwnFile(cluster: PhysicalCluster, path: string, text: string): Promise<void> {
+  const old = await lstat(path).catch(() => null);
+  if (old?.isDirectory()) await removeOwnTree(path);
+  else if (old) await unlink(path);
+  await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+  await ownByServer(cluster, path);
+}
+
+async function writeRecoveryConfig(
+  cluster: PhysicalCluster,
+  target: RecoveryTarget,
+  stage: string,
+  exclusive = false,
+): Promise<void> {
   const recovery: Record<string, string> = {
     restore_command: `cp ${stage}/%f %p`,
     recovery_target_action: 'promote',
@@ -138,12 +183,14 @@ async function writeRecoveryConfig(cluster: PhysicalCluster, target: RecoveryTar
   if (target.type === 'time')
     recovery.recovery_target_time = target.time.toISOString().replace('T', ' ').replace('Z', '+00');
   if (target.type === 'lsn') recovery.recovery_target_lsn = target.lsn;
+  // A marker's position is the WAL insert point just after its snapshot: the records before it are exactly
+  // what the snapshot could see, the record at it is already later (the default would replay it too).
+  if (exclusive) recovery.recovery_target_inclusive = 'off';
   if (target.type === 'xid') recovery.recovery_target_xid = target.xid;
   await writeServerConfig(cluster, recovery);
-  await rm(join(cluster.dataDir, 'standby.signal'), { force: true });
-  const signalFile = join(cluster.dataDir, 'recovery.signal');
-  await writeFile(signalFile, '', { mode: 0o600 });
-  await ownByServer(cluster, signalFile);
+  const standby = join(cluster.dataDir, 'standby.signal');
+  if (await lstat(standby).catch(() => null)) await unlink(standby);
+  await writeOwnFile(cluster, join(cluster.dataDir, 'recovery.signal'), '');
 }
 
 /**

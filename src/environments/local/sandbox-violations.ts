@@ -8,7 +8,7 @@ const MAX_LISTED = 20;
 /** Payload text shown in a report is cut to this length. */
 const MAX_TEXT = 160;
 
-/** `2026-12-02 04:43:36.845 UTC [9] ERROR:  message` — the `log_line_prefix` the local environment sets. */
+/** `2026-12-02 04:43:36.845 UTC [9] ERROR:  message` — the `log_line_prefix` of {@link SERVER_LOG_SETTINGS}. */
 const ENTRY = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] ([A-Z]+):  (.*)$/;
 
 interface Entry {
@@ -21,17 +21,54 @@ interface Entry {
 }
 
 /**
- * Finds, in a sandboxed server's log, the errors the sandbox causes when code in the restored backup tries to
- * leave it: a program that cannot run (there is no shell), a file outside the data directory (read-only or
- * absent), a network connection (there is no network). Each names the object whose code it was, from the
- * error's CONTEXT and STATEMENT lines. Code that catches its own errors leaves no trace here: it is still
- * confined, but not reported.
+ * The server settings whose log {@link scanServerLogLines} reads: every error with its statement and CONTEXT,
+ * each line prefixed as `ENTRY` expects, on the server's stderr (not a log file of the server's own choosing).
+ *
+ * @example
+ * const settings = { ...restoreTuning(), ...SERVER_LOG_SETTINGS };
+ */
+export const SERVER_LOG_SETTINGS: Readonly<Record<string, string | boolean>> = {
+  logging_collector: false,
+  log_destination: 'stderr',
+  log_min_messages: 'warning',
+  log_min_error_statement: 'error',
+  log_error_verbosity: 'default',
+  log_line_prefix: '%m [%p] ',
+};
+
+/**
+ * Finds, in a sandboxed server's log file, the errors the sandbox causes when code in the restored backup tries
+ * to leave it: see {@link scanServerLogLines}. A missing file has none.
  *
  * @example
  * await scanServerLog('/tmp/restore-drill-…/server.log', ['/tmp/restore-drill-…/data']);
  * // [{ attempt: 'run a program', object: 'function public.evil() during COPY public.orders', message: '…' }]
  */
 export async function scanServerLog(path: string, ownDirs: readonly string[]): Promise<SandboxViolation[]> {
+  try {
+    const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    return await scanServerLogLines(lines, ownDirs);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return [];
+  }
+}
+
+/**
+ * Finds, in the lines of a sandboxed server's log (written with {@link SERVER_LOG_SETTINGS}), the errors the
+ * sandbox causes when code in the restored backup tries to leave it: a program that cannot run or fails (no
+ * shell, no network), a file outside the data directory (read-only or absent), a network connection (there is
+ * no network). Each names the object whose code it was, from the error's CONTEXT and STATEMENT lines. Code
+ * that catches its own errors leaves no trace here: it is still confined, but not reported.
+ *
+ * @example
+ * await scanServerLogLines(containerLog.split('\n'), ['/var/lib/postgresql/data']);
+ * // [{ attempt: 'connect over the network', object: 'function public.remote() during REFRESH …', message: '…' }]
+ */
+export async function scanServerLogLines(
+  lines: AsyncIterable<string> | Iterable<string>,
+  ownDirs: readonly string[],
+): Promise<SandboxViolation[]> {
   const found: SandboxViolation[] = [];
   let more = 0;
   let current: Entry | undefined;
@@ -44,34 +81,28 @@ export async function scanServerLog(path: string, ownDirs: readonly string[]): P
     }
     current = undefined;
   };
-  let lines;
-  try {
-    lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of lines) {
-      const entry = ENTRY.exec(line);
-      if (entry) {
-        const [, level, text] = entry as unknown as [string, string, string];
-        if (current && level === 'CONTEXT') {
-          current.context += `${text}\n`;
-          current.field = 'context';
-        } else if (current && level === 'STATEMENT') {
-          current.statement += text;
-          current.field = 'statement';
-        } else if (current && level === 'DETAIL') {
-          current.detail += text;
-          current.field = 'detail';
-        } else if (current && (level === 'HINT' || level === 'QUERY' || level === 'LOCATION')) current.field = 'other';
-        else {
-          finish();
-          current = { level, message: text, context: '', statement: '', detail: '', field: 'message' };
-        }
-      } else if (current && current.field !== 'other') {
-        // A continuation line of a multi-line message, CONTEXT or statement.
-        current[current.field] += current.field === 'context' ? `${line.trim()}\n` : ` ${line.trim()}`;
+  for await (const line of lines) {
+    const entry = ENTRY.exec(line);
+    if (entry) {
+      const [, level, text] = entry as unknown as [string, string, string];
+      if (current && level === 'CONTEXT') {
+        current.context += `${text}\n`;
+        current.field = 'context';
+      } else if (current && level === 'STATEMENT') {
+        current.statement += text;
+        current.field = 'statement';
+      } else if (current && level === 'DETAIL') {
+        current.detail += text;
+        current.field = 'detail';
+      } else if (current && (level === 'HINT' || level === 'QUERY' || level === 'LOCATION')) current.field = 'other';
+      else {
+        finish();
+        current = { level, message: text, context: '', statement: '', detail: '', field: 'message' };
       }
+    } else if (current && current.field !== 'other') {
+      // A continuation line of a multi-line message, CONTEXT or statement.
+      current[current.field] += current.field === 'context' ? `${line.trim()}\n` : ` ${line.trim()}`;
     }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   finish();
   if (more)

@@ -1,26 +1,12 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../../errors.ts';
-import { rdsSnapshotSource } from '../../sources/rds/rds-snapshot-source.ts';
-import type { SourceContext } from '../../sources/source.ts';
+
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
-import type { PolicyContext } from '../policy.ts';
+import { pointAgo, policyContext } from './policy-context.testkit.ts';
 import { coveragePolicy } from './coverage-policy.ts';
 
-const now = new Date('2026-11-23T12:00:00Z');
-const point = (hoursAgo: number): RecoveryPoint => ({
-  source: 'test',
-  id: `p${hoursAgo}h`,
-  createdAt: new Date(now.getTime() - hoursAgo * 3600e3),
-  createdAtBasis: 'test',
-  facts: {},
-});
-const sourceContext: SourceContext = { workDir: '/nonexistent', log: () => {} };
-const context = (points: RecoveryPoint[], at = now): PolicyContext => ({
-  points,
-  now: at,
-  source: rdsSnapshotSource({ dbInstanceIdentifier: 'x' }),
-  sourceContext,
-});
+const point = (hoursAgo: number): RecoveryPoint => pointAgo(`p${hoursAgo}h`, hoursAgo * 3600);
+const context = policyContext;
 /** "RPO 3 hours for at least 7 days and 24 hours beyond 7 days", up to 30 days. */
 const promise = coveragePolicy([
   { maxGap: '24h', within: '30d' },

@@ -1,26 +1,12 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../../errors.ts';
-import { rdsSnapshotSource } from '../../sources/rds/rds-snapshot-source.ts';
-import type { SourceContext } from '../../sources/source.ts';
+
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
-import type { PolicyContext } from '../policy.ts';
+import { pointAgo, policyContext } from './policy-context.testkit.ts';
 import { freshnessPolicy } from './freshness-policy.ts';
 
-const now = new Date('2026-11-23T12:00:00Z');
-const point = (id: string, hoursAgo: number): RecoveryPoint => ({
-  source: 'test',
-  id,
-  createdAt: new Date(now.getTime() - hoursAgo * 3600e3),
-  createdAtBasis: 'test',
-  facts: {},
-});
-const sourceContext: SourceContext = { workDir: '/nonexistent', log: () => {} };
-const context = (points: RecoveryPoint[], at = now): PolicyContext => ({
-  points,
-  now: at,
-  source: rdsSnapshotSource({ dbInstanceIdentifier: 'x' }),
-  sourceContext,
-});
+const point = (id: string, hoursAgo: number): RecoveryPoint => pointAgo(id, hoursAgo * 3600);
+const context = policyContext;
 
 test('passes when the newest point is younger than maxAge, fails when older, and says how old', () => {
   const policy = freshnessPolicy({ maxAge: '3h' });

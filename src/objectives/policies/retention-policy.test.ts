@@ -1,26 +1,12 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../../errors.ts';
-import { rdsSnapshotSource } from '../../sources/rds/rds-snapshot-source.ts';
-import type { Source, SourceContext } from '../../sources/source.ts';
+import type { Source } from '../../sources/source.ts';
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
-import type { PolicyContext } from '../policy.ts';
+import { pointAgo, policyContext } from './policy-context.testkit.ts';
 import { retentionPolicy } from './retention-policy.ts';
 
-const now = new Date('2026-11-23T12:00:00Z');
-const point = (days: number): RecoveryPoint => ({
-  source: 'test',
-  id: `p${days}d`,
-  createdAt: new Date(now.getTime() - days * 86400e3),
-  createdAtBasis: 'test',
-  facts: {},
-});
-const sourceContext: SourceContext = { workDir: '/nonexistent', log: () => {} };
-const context = (points: RecoveryPoint[], at = now): PolicyContext => ({
-  points,
-  now: at,
-  source: rdsSnapshotSource({ dbInstanceIdentifier: 'x' }),
-  sourceContext,
-});
+const point = (days: number): RecoveryPoint => pointAgo(`p${days}d`, days * 86400);
+const context = policyContext;
 const daily = (days: number) => Array.from({ length: days + 1 }, (_, i) => point(i));
 
 test('minimum kept: the oldest point is at least N days old', () => {

@@ -2,7 +2,7 @@
 // when the backup began. Read from the folder (plain format) or out of base.tar[.gz] (tar format) without
 // extracting anything else.
 
-import { readFile } from 'node:fs/promises';
+import { constants, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.ts';
 import { runCommand } from '../../postgres/run-command.ts';
@@ -53,10 +53,43 @@ export type BackupFormat =
 
 /** Reads the `backup_label` of a plain or tar backup folder. */
 export async function readBackupLabel(path: string, layout: BackupFormat): Promise<BackupLabel> {
-  if (layout.format === 'plain') return parseBackupLabel(await readFile(join(path, 'backup_label'), 'utf8'), path);
+  if (layout.format === 'plain') return parseBackupLabel(await readLabelFile(join(path, 'backup_label'), path), path);
   const gz = layout.baseTar.endsWith('.gz') ? ['-z'] : [];
   const output = await runCommand('tar', [...gz, '-xOf', join(path, layout.baseTar), 'backup_label'], {
     hint: `check that ${layout.baseTar} is a complete tar archive`,
   });
   return parseBackupLabel(output.stdout, path);
+}
+
+/** pg_basebackup writes a few hundred bytes; a backup is untrusted, so more is not read. */
+const MAX_LABEL_BYTES = 64 * 1024;
+
+/**
+ * The text of a plain backup's `backup_label`, read only when it is a regular file of plausible size: a symlink
+ * (to a file of this host, or to `/dev/zero`), a FIFO or a huge file is refused in one line instead of being
+ * followed, read as root or read forever.
+ */
+async function readLabelFile(file: string, where: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ELOOP') throw notALabel(where, 'is a symlink');
+      throw error;
+    },
+  );
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw notALabel(where, 'is not a regular file');
+    if (stats.size > MAX_LABEL_BYTES)
+      throw notALabel(where, `is ${stats.size} bytes (pg_basebackup writes a few hundred)`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+function notALabel(where: string, what: string): ConfigError {
+  return new ConfigError(
+    `${where} is not a base backup as pg_basebackup writes one: its backup_label ${what}`,
+    'give the folder pg_basebackup wrote',
+  );
 }

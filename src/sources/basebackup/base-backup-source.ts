@@ -42,6 +42,7 @@ export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBac
   const target = config.target ?? { type: 'latest' };
   return {
     kind: 'base-backup',
+    pointInTime: true,
     describe: () => `base backups ${path} + WAL archive ${walArchive}, to ${describeTarget(target)}`,
     async list(context: SourceContext): Promise<RecoveryPoint[]> {
       const folders = await backupFolders(path);

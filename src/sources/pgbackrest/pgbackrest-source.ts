@@ -61,6 +61,7 @@ export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackR
   };
   return {
     kind: 'pgbackrest',
+    pointInTime: true,
     describe: () =>
       `pgBackRest stanza ${config.stanza}${config.repo ? ` in ${config.repo}` : ''}, to ${describeTarget(target)}`,
     async list(context: SourceContext): Promise<RecoveryPoint[]> {
@@ -133,6 +134,7 @@ export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackR
         set: String(point.facts.set),
         archiveStart: String(point.facts.walStart),
         archiveMax: String(point.facts.archiveMax),
+        ...(point.facts.lsnStop ? { stopLsn: String(point.facts.lsnStop) } : {}),
         database: config.database,
         target,
         major: Number(point.facts.serverMajor),
