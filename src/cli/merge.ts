@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { loadPublicKey } from '../evidence/signing-key.ts';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { mergeShards, readShardDirs, readStoredShards } from '../fleet/merge-shards.ts';
 import { parseFleetRun } from '../fleet/shard-spec.ts';
 import { writeMergedFleet } from '../fleet/write-merged.ts';
@@ -97,7 +97,7 @@ export function registerMergeCommand(program: Command, setExit: (code: number) =
         if (fleet.notRun.length > 20)
           process.stdout.write(`… and ${fleet.notRun.length - 20} more not run (see ${opts.out}/summary.md)\n`);
         process.stdout.write(
-          `ledger: ${verdict.ledger}\nmerged: ${opts.out}/junit.xml, summary.md, controls.md, index.html, timings.json, fleet.json\n`,
+          `ledger: ${verdict.ledger}\nmerged: ${opts.out}/${verdict.written.map((path) => basename(path)).join(', ')}\n`,
         );
         setExit(verdict.passed ? EXIT.ok : EXIT.failed);
       },

@@ -19,6 +19,8 @@ import { createProgressDisplay } from './progress.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
 import { formatShard, parseFleetRun, parseShard } from '../fleet/shard-spec.ts';
 import { loadShardTimings } from '../fleet/shard-timings.ts';
+import { selectByTags } from '../fleet/drill-tags.ts';
+import { listFiles } from '../util/list-files.ts';
 
 const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'];
 
@@ -48,6 +50,10 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       "with --shard: balance by this timings.json (merge's output); default the evidence store's, else by file count",
     )
     .option(
+      '--tag <tag...>',
+      "run only the drill files that carry one of these tags (the inventory's tags, in each generated file's header)",
+    )
+    .option(
       '--rds-limit <K>',
       'at most K temporary RDS instances at once across every shard (leases in the evidence store or --lease-store); default $RESTORE_DRILL_RDS_LIMIT',
     )
@@ -71,6 +77,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           fleetRun?: string;
           rdsLimit?: string;
           leaseStore?: string;
+          tag?: string[];
         } & CiFlags &
           EvidenceFlags,
       ) => {
@@ -81,6 +88,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
             throw new ConfigError(`drill file not found: ${file}`, 'check the path; drill files are named *.drill.ts');
           }
         }
+        if (opts.tag) files = await filesWithTags(files, opts.tag);
         warnAboutArgvSecrets([argvSecretWarnings.notify(opts.notify), argvSecretWarnings.signingKey(opts.signingKey)]);
         const ciTargets = parseCiFlags(opts);
         // Resolve the key once here, so a missing key fails before any drill starts and the demo key is
@@ -212,6 +220,27 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         setExit(reporter.exitCode());
       },
     );
+}
+
+/**
+ * `--tag`: the drill files named (or, naming none, every `drills/**\/*.drill.ts`) that carry one of the tags.
+ * Name filters that are not files are refused with it: which files run must be plain.
+ */
+async function filesWithTags(files: string[], tags: string[]): Promise<string[]> {
+  const other = files.filter((f) => !/\.drill\.ts$/.test(f));
+  if (other.length > 0)
+    throw new ConfigError(
+      `--tag selects drill files; ${other.join(' ')} is not one`,
+      'name *.drill.ts files with --tag, or leave --tag out to filter by name',
+    );
+  const candidates =
+    files.length > 0
+      ? files
+      : existsSync('drills')
+        ? (await listFiles('drills')).filter((f) => f.endsWith('.drill.ts')).sort()
+        : [];
+  if (candidates.length === 0) throw noDrillFiles(files, false);
+  return selectByTags(candidates, tags);
 }
 
 function noDrillFiles(files: readonly string[], hasConfig: boolean): ConfigError {

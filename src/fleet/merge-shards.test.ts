@@ -1,6 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { writeReport } from '../drill/report-writer.ts';
 import { sampleDrillMeta } from '../views/ci-summary.fixture.ts';
@@ -8,6 +8,8 @@ import { newSigningKey, pastReport } from '../views/history.testkit.ts';
 import { mergeShards, readShardDirs } from './merge-shards.ts';
 import { SHARD_FILE, type ShardManifest } from './shard-manifest.ts';
 import { planShards } from './shard-plan.ts';
+import { TIMINGS_FILE } from './shard-timings.ts';
+import { writeMergedFleet } from './write-merged.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -61,4 +63,26 @@ test("a shard's record is counted only as its signed report says: a failed drill
     ),
   ]);
   expect(lying.notRun.map((n) => n.name)).toEqual(['lying']);
+});
+
+test('a merge that fails leaves timings.json as the last passing merge wrote it', async () => {
+  const out = join(dir, 'merged');
+  const warnings: string[] = [];
+  const warn = (line: string) => warnings.push(line);
+  const good = await writeMergedFleet(
+    await mergeShards(await readShardDirs([await shardWith('on-time', 'passed', 'passed')])),
+    { out, warn },
+  );
+  expect(good.passed).toBe(true);
+  const before = await readFile(join(out, TIMINGS_FILE), 'utf8');
+  expect(Object.keys((JSON.parse(before) as { drills: object }).drills)).toEqual(['drills/on-time.drill.ts']);
+
+  const bad = await writeMergedFleet(
+    await mergeShards(await readShardDirs([await shardWith('broken', 'failed', 'passed')])),
+    { out, warn },
+  );
+  expect(bad.passed).toBe(false);
+  expect(await readFile(join(out, TIMINGS_FILE), 'utf8')).toBe(before);
+  expect(bad.written.map((path) => basename(path))).not.toContain(TIMINGS_FILE);
+  expect(warnings).toEqual(['restore-drill: timings.json not updated: the merge did not pass']);
 });

@@ -1,4 +1,5 @@
 import type { FleetDatabase, FleetEnvironment, FleetPolicy, FleetSource } from './inventory-schema.ts';
+import { renderTagsLine } from './drill-tags.ts';
 
 /** The first line of every generated drill file: how `generate` knows a file is its own to replace or remove. */
 export const GENERATED_MARK = '// restore-drill:generated';
@@ -91,7 +92,7 @@ export function renderDrillFile(db: FleetDatabase, options: RenderOptions): stri
     GENERATED_MARK,
     `// Database ${lit(db.name)} of ${lit(options.inventory)}: edit the inventory and run \`restore-drill generate\` again;`,
     '// this file is rewritten then. The checks every database gets are in ./fleet.body.ts.',
-    ...(db.tags?.length ? [`// tags: ${db.tags.map(lit).join(', ')}`] : []),
+    ...(db.tags?.length ? [renderTagsLine(db.tags, lit)] : []),
     `import { ${[...imports].sort().join(', ')} } from ${lit(options.importFrom)};`,
     `import { fleetDrill } from './${BODY_FILE}';`,
     '',

@@ -27,8 +27,9 @@ export interface ShardRun {
 
 /**
  * One shard of a fleet run. The sequencer plans every drill file into shards ({@link planShards}) and keeps
- * this shard's; `shard.json` is written before the first drill starts (`finishedAt: null`) and again when
- * the run ends, so a shard that crashed half-way is told apart from one that finished.
+ * this shard's; `shard.json` is written before the first drill starts (`finishedAt: null`), after each drill,
+ * and when the run ends, so a shard that crashed half-way is told apart from one that finished, and the
+ * drills it ran from those it did not.
  *
  * @example
  * const shard = shardRun({ index: 3, count: 16 }, { reportDir: 'reports', timings, evidence: undefined });
@@ -42,7 +43,14 @@ export function shardRun(
   const path = join(options.reportDir, SHARD_FILE);
   const rel = (moduleId: string) => relative(root, moduleId).split(sep).join('/');
   let manifest: ShardManifest | undefined;
-  const write = async (first = false) => {
+  // Writes go one after another: an older write finishing last would put back a shorter record.
+  let writes: Promise<void> = Promise.resolve();
+  const write = (first = false) => {
+    const next = writes.then(() => writeNow(first));
+    writes = next.catch(() => {});
+    return next;
+  };
+  const writeNow = async (first: boolean) => {
     const text = `${JSON.stringify(manifest, null, 2)}\n`;
     const problem = await writeFileAtomically(path, text);
     if (problem)
@@ -83,17 +91,20 @@ export function shardRun(
   }
 
   const reporter: Reporter = {
-    onTestCaseResult(testCase: TestCase) {
+    onTestCaseResult(testCase: TestCase): Promise<void> | undefined {
       if (!manifest) return;
       const file = rel(testCase.module.moduleId);
       const drill = testCase.meta().restoreDrill;
       if (drill) {
         manifest.results.push({ file, drill });
-        return;
+        // Recorded as each drill ends, so a shard killed half-way (SIGKILL, OOM, a lost node) leaves a
+        // shard.json that names the drills it ran, and merge can tell them from the ones it never ran.
+        return write();
       }
       const result = testCase.result();
       if (result.state === 'failed')
         manifest.notRun.push({ file, name: testCase.name, reason: firstLine(result.errors?.[0]?.message) });
+      return undefined;
     },
     async onTestRunEnd(modules: ReadonlyArray<TestModule>, _errors: unknown, reason: TestRunEndReason) {
       if (!manifest) return;

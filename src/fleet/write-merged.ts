@@ -41,7 +41,8 @@ export const FLEET_FILE = 'fleet.json';
 
 /**
  * Writes the one result of a fleet run into `out`: `junit.xml`, `summary.md`, `controls.md`, `index.html`,
- * `timings.json` (what the next run's shards balance by; also put in the evidence store), `fleet.json`, and
+ * `timings.json` (what the next run's shards balance by; also put in the evidence store — only by a merge
+ * that passed, so a failed one leaves the last good timings in place), `fleet.json`, and
  * metrics. The ledger is never forked: with an evidence store the shards appended to one chain, which is
  * copied to `out/reports/` and verified; without one, each shard's chain stays its own under
  * `out/shards/<i>/`, verified one by one against the head the shard recorded.
@@ -86,25 +87,11 @@ export async function writeMergedFleet(fleet: MergedFleet, options: MergeOutputO
     (error: Error) =>
       options.warn(`restore-drill: warning: cannot write ${join(out, INDEX_FILE)}: ${error.message.split('\n')[0]}`),
   );
-  const timings = renderTimings(
-    timingsOf(
-      fleet.drills.map((d) => ({ file: d.file, startedAt: d.drill.startedAt, finishedAt: d.drill.finishedAt })),
-    ),
-  );
-  await put(TIMINGS_FILE, timings);
-  if (evidence && fleet.drills.length > 0) {
-    const { openEvidenceStore } = await import('../evidence/evidence-store.ts');
-    const store = await openEvidenceStore(evidence);
-    await store
-      .writeFleetFile(TIMINGS_FILE, timings)
-      .catch((error: Error) =>
-        options.warn(
-          `restore-drill: warning: cannot keep ${TIMINGS_FILE} in ${evidence}: ${error.message.split('\n')[0]}`,
-        ),
-      );
-    store.destroy();
-  }
   const passed = problems.length === 0 && run.notRun.length === 0 && drills.every((d) => d.status === 'passed');
+  // Only a merge that passed changes what the next run balances by: the times of a run with missing shards,
+  // drills not run or failed, or an unverified chain are not the fleet's (and a drill that failed early is short).
+  if (passed) await keepTimings(fleet, evidence, put, options.warn);
+  else options.warn(`restore-drill: ${TIMINGS_FILE} not updated: the merge did not pass`);
   await put(
     FLEET_FILE,
     `${JSON.stringify(
@@ -143,6 +130,31 @@ export async function writeMergedFleet(fleet: MergedFleet, options: MergeOutputO
     for (const problem of await pushMetrics(options.pushgateway, drills))
       options.warn(`restore-drill: warning: ${problem}`);
   return { passed, problems, ledger, written };
+}
+
+/** Writes the merged run's `timings.json` into `out` and, with a store, to `fleet/timings.json` there. */
+async function keepTimings(
+  fleet: MergedFleet,
+  evidence: string | undefined,
+  put: (file: string, content: string) => Promise<void>,
+  warn: (line: string) => void,
+): Promise<void> {
+  const timings = renderTimings(
+    timingsOf(
+      fleet.drills.map((d) => ({ file: d.file, startedAt: d.drill.startedAt, finishedAt: d.drill.finishedAt })),
+    ),
+  );
+  await put(TIMINGS_FILE, timings);
+  if (evidence && fleet.drills.length > 0) {
+    const { openEvidenceStore } = await import('../evidence/evidence-store.ts');
+    const store = await openEvidenceStore(evidence);
+    await store
+      .writeFleetFile(TIMINGS_FILE, timings)
+      .catch((error: Error) =>
+        warn(`restore-drill: warning: cannot keep ${TIMINGS_FILE} in ${evidence}: ${error.message.split('\n')[0]}`),
+      );
+    store.destroy();
+  }
 }
 
 type Histories = { history: ReportHistory; ledger: string; where: (shard: number) => string };
