@@ -304,7 +304,8 @@ drill(${JSON.stringify(name)}, { source: fileSource(${JSON.stringify(dump)}), ob
       cadences[predicate.drill.name] = predicate.cadence;
     }
     expect(cadences).toEqual({ 'weekly shop': '7d', 'monthly shop': '1mo' });
-  });
+    // Two drills in worker processes plus verify: ~40 s alone, past 120 s when the suite loads both cores.
+  }, 300_000);
 
   test('a retention on a bucket without Object Lock, or a store that is not there, stops check before it starts (exit 2)', async () => {
     const locked = await cli([
