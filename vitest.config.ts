@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './src/testing/slow-first-sequencer.ts';
 
 // The AWS SDK warns on every run that its 2027 releases need Node 22; the locked version supports Node 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -8,6 +9,8 @@ export default defineConfig({
     // Vitest's default is one worker per core minus one: a single worker on a 2-core CI machine. These tests
     // mostly wait on PostgreSQL, pg_restore and child CLIs, so four files at a time keep both cores busy.
     maxWorkers: 4,
+    // The few files that take minutes start first, so none of them is left running alone at the end.
+    sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
         test: {
