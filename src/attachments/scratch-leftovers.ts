@@ -1,5 +1,6 @@
 import { ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { RESOURCE_PREFIX } from '../environments/labels.ts';
+import { expiredOrTooOld } from '../environments/leftover.ts';
 import { readScratchLabel, removeScratch, scratchUri, type ScratchLocation } from './scratch-location.ts';
 
 /** A scratch bucket or prefix that a crashed run left behind. */
@@ -53,16 +54,12 @@ export async function findScratchLeftovers(
   for (const candidate of candidates) {
     const label = await readScratchLabel(client, candidate);
     if (!label) continue;
-    const expiresAt = Date.parse(label.expiresAt);
-    const created = Date.parse(label.createdAt);
-    let reason: string | undefined;
-    if (Number.isFinite(expiresAt) && expiresAt <= now) reason = `expired at ${label.expiresAt}`;
-    else if (
-      options.olderThanSeconds !== undefined &&
-      Number.isFinite(created) &&
-      now - created >= options.olderThanSeconds * 1000
-    )
-      reason = `older than the limit (${Math.round((now - created) / 1000)}s)`;
+    const reason = expiredOrTooOld({
+      expiresAt: label.expiresAt,
+      createdAt: Date.parse(label.createdAt),
+      now,
+      olderThanSeconds: options.olderThanSeconds,
+    });
     if (reason) found.push({ ...candidate, runId: label.runId, drillName: label.drillName, reason });
   }
   return found;

@@ -6,6 +6,7 @@ import { redact } from '../../util/redact.ts';
 import { deleteIfOurs, type GuardedDeleteOutcome, type RdsTarget } from './rds-guarded-delete.ts';
 import { readRdsLabel, type RdsLabel } from './rds-tags.ts';
 import { RESOURCE_PREFIX } from '../labels.ts';
+import { expiredOrTooOld } from '../leftover.ts';
 
 /** A temporary RDS instance or cluster that a crashed run left behind. */
 export interface RdsLeftover extends RdsTarget {
@@ -45,17 +46,12 @@ export async function findRdsLeftovers(client: RDSClient, options: RdsLeftoverOp
     if (!identifier?.startsWith(RESOURCE_PREFIX)) return;
     const label = readRdsLabel(tags);
     if (!label) return;
-    const expiresAt = label.expiresAt ? Date.parse(label.expiresAt) : NaN;
-    const created = label.createdAt ? Date.parse(label.createdAt) : (createdAt?.getTime() ?? NaN);
-    let reason: string | undefined;
-    if (Number.isFinite(expiresAt) && expiresAt <= now) reason = `expired at ${label.expiresAt}`;
-    else if (
-      options.olderThanSeconds !== undefined &&
-      Number.isFinite(created) &&
-      now - created >= options.olderThanSeconds * 1000
-    ) {
-      reason = `older than the limit (${Math.round((now - created) / 1000)}s)`;
-    }
+    const reason = expiredOrTooOld({
+      expiresAt: label.expiresAt,
+      createdAt: label.createdAt ? Date.parse(label.createdAt) : (createdAt?.getTime() ?? NaN),
+      now,
+      olderThanSeconds: options.olderThanSeconds,
+    });
     if (reason) found.push({ type, identifier, region, label, reason });
   };
   try {
