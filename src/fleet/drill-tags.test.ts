@@ -60,3 +60,35 @@ test('run --tag selects the files that carry any of the tags; a tag no file carr
   expect(error).toBeInstanceOf(ConfigError);
   expect((error as Error).message).toBe('no drill file carries the tag tier-3 (of 3 drill file(s))');
 });
+
+test('generate --tag writes only the tagged databases, leaves the others, removes a left tagged database only', async () => {
+  const out = join(dir, 'by-tag');
+  const first = await generateDrills(fleet, { outDir: out, tags: ['tier-1'] });
+  expect(first.filter((f) => f.file.endsWith('.drill.ts'))).toEqual([{ file: 'billing.drill.ts', action: 'created' }]);
+  // The whole inventory once; then billing changes and orders (tier-2) and audit (untagged) leave it.
+  await generateDrills(fleet, { outDir: out });
+  const [billing] = fleet.databases;
+  const changed = defineFleet({
+    databases: [
+      { ...billing!, policies: [{ kind: 'freshness', maxAge: '2d' }] },
+      {
+        name: 'crm',
+        source: { kind: 'file', path: 'c' },
+        tags: ['tier-2'],
+        restore: false,
+        policies: [{ kind: 'freshness', maxAge: '1d' }],
+      },
+    ],
+  });
+  const tier2 = await generateDrills(changed, { outDir: out, tags: ['tier-2'], check: true });
+  expect(Object.fromEntries(tier2.map((f) => [f.file, f.action]))).toEqual({
+    'audit.drill.ts': 'skipped', // left the inventory, but does not carry tier-2
+    'billing.drill.ts': 'skipped', // changed, but not tier-2
+    'crm.drill.ts': 'created',
+    'fleet.body.ts': 'kept',
+    'orders.drill.ts': 'removed', // left the inventory and carries tier-2
+  });
+  const error = await generateDrills(changed, { outDir: out, tags: ['tier-3'] }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as Error).message).toBe('no database carries the tag tier-3 (of 2 database(s))');
+});

@@ -35,23 +35,46 @@ export function drillTags(text: string): string[] {
 }
 
 /**
- * The drill files that carry at least one of `tags` (`run --tag`). None is a usage error: a selection that
- * runs nothing would look like a fleet that passed.
+ * Whether `carried` (an item's tags) has at least one of `tags`: the one matching rule of `--tag`.
+ *
+ * @example
+ * carriesAnyTag(['tier-1', 'eu'], ['tier-1', 'tier-2']); // true
+ */
+export function carriesAnyTag(carried: readonly string[], tags: readonly string[]): boolean {
+  return carried.some((tag) => tags.includes(tag));
+}
+
+/**
+ * The items that carry at least one of `tags`: what `run --tag` and `generate --tag` select. None is a usage
+ * error: a selection that runs nothing would look like a fleet that passed.
+ *
+ * @example
+ * pickTagged(fleet.databases, (db) => db.tags ?? [], ['tier-1'], 'database'); // the tier-1 databases
+ */
+export function pickTagged<T>(
+  items: readonly T[],
+  tagsOf: (item: T) => readonly string[],
+  tags: readonly string[],
+  what: string,
+): T[] {
+  const selected = items.filter((item) => carriesAnyTag(tagsOf(item), tags));
+  if (selected.length === 0) {
+    throw new ConfigError(
+      `no ${what} carries the tag${tags.length > 1 ? 's' : ''} ${tags.join(', ')} (of ${items.length} ${what}(s))`,
+      'tags come from the inventory: check its spelling there (and run `restore-drill generate` again)',
+    );
+  }
+  return selected;
+}
+
+/**
+ * The drill files that carry at least one of `tags` in their header (`run --tag`); see {@link pickTagged}.
  *
  * @example
  * await selectByTags(['drills/fleet/billing.drill.ts', 'drills/fleet/orders.drill.ts'], ['tier-1']);
  */
 export async function selectByTags(files: readonly string[], tags: readonly string[]): Promise<string[]> {
-  const selected: string[] = [];
-  for (const file of files) {
-    const carried = drillTags(await readFile(file, 'utf8'));
-    if (carried.some((tag) => tags.includes(tag))) selected.push(file);
-  }
-  if (selected.length === 0) {
-    throw new ConfigError(
-      `no drill file carries the tag${tags.length > 1 ? 's' : ''} ${tags.join(', ')} (of ${files.length} drill file(s))`,
-      'tags come from the inventory: check its spelling there and run `restore-drill generate` again',
-    );
-  }
-  return selected;
+  const carried = new Map<string, string[]>();
+  for (const file of files) carried.set(file, drillTags(await readFile(file, 'utf8')));
+  return pickTagged(files, (file) => carried.get(file) ?? [], tags, 'drill file');
 }

@@ -119,13 +119,24 @@ test('a hand-written drill where a database would be generated is refused, not o
 test('restore-drill generate: writes, reports what changed, and --check exits 1 when the files are out of date', async () => {
   const inventory = join(dir, 'fleet.yaml');
   const outDir = join(dir, 'cli');
-  await writeFile(inventory, 'databases:\n  - name: billing\n    source: { kind: file, path: backups/billing }\n');
-  const made = await runCli(['generate', '--inventory', inventory, '--out', outDir]);
+  await writeFile(
+    inventory,
+    'databases:\n  - name: billing\n    source: { kind: file, path: backups/billing }\n    tags: [tier-1]\n' +
+      '  - name: audit\n    source: { kind: file, path: backups/audit }\n',
+  );
+  // --tag: only billing's file.
+  const made = await runCli(['generate', '--inventory', inventory, '--out', outDir, '--tag', 'tier-1', 'eu']);
   expect(made.stderr).toBe('');
   expect(made.stdout).toContain(`created    ${join(outDir, 'billing.drill.ts')}`);
-  expect(made.stdout).toMatch(/^1 database\(s\): 1 created, 0 updated, 0 removed, 0 unchanged$/m);
+  expect(made.stdout).toMatch(
+    /^1 of 2 database\(s\) tagged tier-1, eu: 1 created, 0 updated, 0 removed, 0 unchanged$/m,
+  );
   expect(made.code).toBe(0);
-  expect((await runCli(['generate', '--inventory', inventory, '--out', outDir, '--check'])).code).toBe(0);
+  expect(await readdir(outDir)).not.toContain('audit.drill.ts');
+  // The tier-1 slice is up to date, whatever the rest of the inventory.
+  expect(
+    (await runCli(['generate', '--inventory', inventory, '--out', outDir, '--check', '--tag', 'tier-1'])).code,
+  ).toBe(0);
 
   await writeFile(inventory, 'databases:\n  - name: billing\n    source: { kind: file, path: backups/billing-v2 }\n');
   const stale = await runCli(['generate', '--inventory', inventory, '--out', outDir, '--check']);
