@@ -121,6 +121,8 @@ describe.each(Object.keys(backends))('a lease pool in a %s', (backend) => {
     // The holder's process is stuck (no timer runs) past its lease's expiry, as a paused VM or a GC storm would.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1300);
     const taker = await acquireLease(objects, holder('drill B', events).options);
+    // The taker knows whose lapsed lease it took: that holder's instance may still have existed.
+    expect(taker.tookOverFrom).toEqual({ holder: 'drill A', expiresAt: expect.stringMatching(/^\d{4}-/) });
     const outcome = await stalled.outcome();
     expect(outcome.held).toBe(false);
     expect(outcome.held ? '' : outcome.reason).toMatch(
@@ -132,9 +134,22 @@ describe.each(Object.keys(backends))('a lease pool in a %s', (backend) => {
     const thirdLease = acquireLease(objects, third.options);
     await third.waiting;
     await taker.release();
-    await (await thirdLease).release();
+    const released = await thirdLease;
+    expect(released.tookOverFrom).toBeUndefined(); // taken after a release: nothing lapsed
+    await released.release();
     expect(await taker.outcome()).toEqual({ held: true });
   });
+});
+
+test('a lease released after it expired, before anyone took its slot, is no lapse for the next holder', async () => {
+  const objects = await backends.directory!();
+  const late = await acquireLease(objects, holder('drill A', [], { ttlSeconds: 1 }).options);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1300); // its teardown stalls past the ttl
+  expect((await late.outcome()).held).toBe(false);
+  await late.release();
+  const next = await acquireLease(objects, holder('drill B', []).options);
+  expect(next.tookOverFrom).toBeUndefined();
+  await next.release();
 });
 
 test('waiting for a lease stops when the drill is interrupted', async () => {

@@ -52,6 +52,12 @@ export interface Lease {
   readonly slot: number;
   /** How long the holder waited for it, in seconds. */
   readonly waitedSeconds: number;
+  /**
+   * When the slot was taken from a lease that expired without being released (its holder crashed, or
+   * stalled past its ttl, possibly in its teardown): who held it and when it expired. That holder's
+   * instance may still have existed, so the limit was not guaranteed while this lease was held.
+   */
+  readonly tookOverFrom?: { readonly holder: string; readonly expiresAt: string };
   /** Whether the lease was held without a gap so far: looks at the pool now (an expiry, a newer holder). */
   outcome(): Promise<LeaseOutcome>;
   /** Stops renewing and frees the slot. Safe to call twice. */
@@ -112,7 +118,9 @@ export async function acquireLease(objects: LeaseObjects, options: AcquireLeaseO
       if (generation !== undefined) await objects.remove(objectName(slot, generation)).catch(() => {});
       const waitedSeconds = Math.round((Date.now() - started) / 100) / 10;
       options.log(`lease: slot ${slot + 1} of ${options.limit} in ${objects.where} held`);
-      return new HeldLease(objects, mine, options, waitedSeconds);
+      // A lapsed lease (not live, never released): its holder never said its instance was gone.
+      const lapsed = record && !record.releasedAt ? { holder: record.holder, expiresAt: record.expiresAt } : undefined;
+      return new HeldLease(objects, mine, options, waitedSeconds, lapsed);
     }
     const said = `lease: all ${options.limit} slot(s) of ${objects.where} are held (${busy.join('; ')}); waiting`;
     if (said !== lastSaid) options.log(said);
@@ -136,6 +144,7 @@ class HeldLease implements Lease {
     record: LeaseRecord,
     private readonly options: AcquireLeaseOptions,
     readonly waitedSeconds: number,
+    readonly tookOverFrom?: { readonly holder: string; readonly expiresAt: string },
   ) {
     this.slot = record.slot;
     this.#record = record;
@@ -163,7 +172,9 @@ class HeldLease implements Lease {
     clearInterval(this.#timer);
     await this.#renewing;
     await this.#check();
-    if (this.#lost !== null) return; // a newer holder may own the slot now: leave its state alone
+    // A newer holder owns the slot now: leave its state alone. A lease that only expired is still marked
+    // released, so whoever takes the slot next knows this holder's instance was gone first.
+    if (this.#takenBy !== null) return;
     const name = objectName(this.slot, this.#record.generation);
     await this.objects.replace(name, serialize({ ...this.#record, releasedAt: new Date().toISOString() }));
     this.options.log(`lease: slot ${this.slot + 1} of ${this.options.limit} released`);
@@ -225,7 +236,13 @@ async function readRecord(objects: LeaseObjects, name: string): Promise<LeaseRec
   } catch {
     // an unreadable lease is treated as expired below
   }
-  return { slot: -1, generation: -1, holder: '?', acquiredAt: '', expiresAt: new Date(0).toISOString() };
+  return {
+    slot: -1,
+    generation: -1,
+    holder: 'a holder whose lease object is unreadable',
+    acquiredAt: '',
+    expiresAt: new Date(0).toISOString(),
+  };
 }
 
 function isLive(record: LeaseRecord): boolean {

@@ -600,7 +600,11 @@ describe('at most K temporary instances at once (run --rds-limit)', () => {
       expect(result.report.environment?.facts).toMatchObject({
         instanceLimit: 'lease 1 of 1 in s3://fleet-leases/fleet/leases/rds-instances/',
       });
-      expect(result.report.checks.map((c) => c.name)).not.toContain(RDS_LIMIT_CHECK);
+      expect(result.report.checks.find((c) => c.name === RDS_LIMIT_CHECK)).toMatchObject({
+        status: 'passed',
+        expected: 'lease held from provision until the report was signed',
+        detail: expect.stringContaining('released at teardown, after this report'),
+      });
     }
   });
 
@@ -620,7 +624,7 @@ describe('at most K temporary instances at once (run --rds-limit)', () => {
         {
           name: RDS_LIMIT_CHECK,
           status: 'failed',
-          expected: 'lease held throughout',
+          expected: 'lease held from provision until the report was signed',
           actual: 'lease lost',
           detail: expect.stringMatching(
             /^the lease on slot 1 of 1 in .*rds-instances expired at .* while the drill still ran \(not renewed in time\); orders \(run other-shard\) took the slot, so more than 1 may have run at once; give the lease a longer leaseTtl, or look for what stalled this drill$/,
@@ -630,6 +634,31 @@ describe('at most K temporary instances at once (run --rds-limit)', () => {
       await other.release();
     } finally {
       await env.stop();
+    }
+  });
+
+  test('a lease that lapsed after the report was signed (teardown stalled) is in the report of the drill that took the slot', async () => {
+    const leases = join(dir, 'leases-teardown');
+    const first = await rdsInstance({ ...standIn(shop), limit: { max: 1, leases, leaseTtl: 1 } }).start(envContext());
+    const second = rdsInstance({ ...standIn(shop), limit: { max: 1, leases } });
+    try {
+      // The first drill's report is signed with the lease held; then its teardown stalls past the lease's ttl.
+      expect(await first.checks?.()).toMatchObject([{ name: RDS_LIMIT_CHECK, status: 'passed', actual: 'held' }]);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1300);
+      await using taker = await second.start(envContext());
+      expect(await taker.checks?.()).toEqual([
+        {
+          name: RDS_LIMIT_CHECK,
+          status: 'skipped',
+          expected: 'lease held from provision until the report was signed',
+          actual: 'held, taken over from a lapsed lease',
+          detail: expect.stringMatching(
+            /^not verified: lease 1 of 1 in .*rds-instances was taken over from rds instance test \(run .*\), whose lease expired at .* without being released \(it crashed, or its teardown stalled past its leaseTtl\); its instance may still have existed while this drill's ran, so more than the limit may have run at once$/,
+          ),
+        },
+      ]);
+    } finally {
+      await first.stop();
     }
   });
 

@@ -164,7 +164,7 @@ class StartedRdsInstance implements StartedEnvironment {
   private credentials: ResolvedCredentials | undefined;
   private readonly recorded: Record<string, string | number | boolean | null> = {};
   private stopped = false;
-  private lease: { readonly held: Lease; readonly close: () => void } | undefined;
+  private lease: { readonly held: Lease; readonly where: string; readonly close: () => void } | undefined;
 
   constructor(
     private readonly options: RdsInstanceOptions,
@@ -195,9 +195,10 @@ class StartedRdsInstance implements StartedEnvironment {
         log: (line) => this.context.log(`provision: ${line}`),
         signal: this.context.signal,
       });
-      this.lease = { held, close };
+      const where = `lease ${held.slot + 1} of ${limit.max} in ${objects.where}`;
+      this.lease = { held, where, close };
       Object.assign(this.recorded, {
-        instanceLimit: `lease ${held.slot + 1} of ${limit.max} in ${objects.where}`,
+        instanceLimit: where,
         instanceLimitWaitSeconds: held.waitedSeconds,
       });
     } catch (error) {
@@ -206,19 +207,50 @@ class StartedRdsInstance implements StartedEnvironment {
     }
   }
 
+  /**
+   * The check `RDS instance limit`, read just before the report is signed. It covers the lease up to then:
+   * the lease is released at teardown, after the report, once the instance's deletion is requested. A lapse
+   * in that window is not in this report; it is in the report of the drill that took the slot (its check is
+   * `skipped`: the limit was not guaranteed while it ran), so the signed evidence never says it held when it
+   * did not.
+   */
   async checks(): Promise<CheckResult[]> {
     if (!this.lease) return [];
-    const outcome = await this.lease.held
+    const { held, where } = this.lease;
+    const outcome = await held
       .outcome()
       .catch((error: unknown) => ({ held: false, reason: `the lease could not be read: ${(error as Error).message}` }));
-    if (outcome.held) return [];
+    const expected = 'lease held from provision until the report was signed';
+    if (!outcome.held) {
+      return [
+        {
+          name: RDS_LIMIT_CHECK,
+          status: 'failed',
+          expected,
+          actual: 'lease lost',
+          detail: `${outcome.reason}; give the lease a longer leaseTtl, or look for what stalled this drill`,
+        },
+      ];
+    }
+    const lapsed = held.tookOverFrom;
+    if (lapsed) {
+      return [
+        {
+          name: RDS_LIMIT_CHECK,
+          status: 'skipped',
+          expected,
+          actual: 'held, taken over from a lapsed lease',
+          detail: `not verified: ${where} was taken over from ${lapsed.holder}, whose lease expired at ${lapsed.expiresAt} without being released (it crashed, or its teardown stalled past its leaseTtl); its instance may still have existed while this drill's ran, so more than the limit may have run at once`,
+        },
+      ];
+    }
     return [
       {
         name: RDS_LIMIT_CHECK,
-        status: 'failed',
-        expected: 'lease held throughout',
-        actual: 'lease lost',
-        detail: `${outcome.reason}; give the lease a longer leaseTtl, or look for what stalled this drill`,
+        status: 'passed',
+        expected,
+        actual: 'held',
+        detail: `${where}; released at teardown, after this report, once the instance's deletion is requested: a lapse then is reported by the drill that takes the slot`,
       },
     ];
   }
