@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { expect, test } from 'vitest';
 
 interface Statement {
@@ -6,24 +7,20 @@ interface Statement {
   readonly Effect: 'Allow' | 'Deny';
   readonly Action: string | string[];
   readonly Resource: string | string[];
-  readonly Condition?: Record<string, Record<string, string>>;
+  readonly Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 const root = new URL('../../../', import.meta.url);
-/** The files whose AWS calls a drill makes: the RDS sources and environment, and the policy checks (not tests). */
+/**
+ * Every file of src/ that sends AWS commands, in every folder (sources, environments, attachments, erasure,
+ * the evidence store and its lease pool, signers, policies…): a new folder is scanned without a change here.
+ * Not tests, and not src/testing/ or test kits (they set up moto).
+ */
 async function codeFiles(): Promise<string[]> {
-  const files: string[] = [];
-  for (const [dir, pattern] of [
-    ['src/aws/', /^(rds-.*|kms-key-access)\.ts$/],
-    ['src/sources/rds/', /^rds-.*\.ts$/],
-    ['src/environments/rds/', /^rds-.*\.ts$/],
-    ['src/objectives/policies/', /\.ts$/],
-    ['src/evidence/', /^evidence-store\.ts$/],
-  ] as const) {
-    for (const name of await readdir(new URL(dir, root)))
-      if (pattern.test(name) && !name.endsWith('.test.ts')) files.push(`${dir}${name}`);
-  }
-  return files;
+  const names = await readdir(new URL('src/', root), { recursive: true });
+  return names
+    .map((name) => `src/${name.split(sep).join('/')}`)
+    .filter((file) => file.endsWith('.ts') && !/\.test\.ts$|\.testkit\.ts$|^src\/testing\//.test(file));
 }
 const SERVICE: Record<string, string> = {
   'client-kms': 'kms',
@@ -31,11 +28,24 @@ const SERVICE: Record<string, string> = {
   'client-s3': 's3',
   'client-secrets-manager': 'secretsmanager',
 };
-/** SDK operations whose IAM action has another name. */
-const IAM_NAME: Record<string, string> = {
-  's3:ListObjectsV2': 's3:ListBucket',
-  's3:HeadObject': 's3:GetObject',
-  's3:GetObjectLockConfiguration': 's3:GetBucketObjectLockConfiguration',
+/**
+ * SDK operations whose IAM actions have other names, or are more than one: a read or copy of an object at a
+ * version needs `GetObjectVersion`, tags sent with a write need `PutObjectTagging`, deleting versions needs
+ * `DeleteObjectVersion`, and a multipart upload is `PutObject`.
+ */
+const IAM_ACTIONS: Record<string, readonly string[]> = {
+  's3:ListObjectsV2': ['s3:ListBucket'],
+  's3:ListObjectVersions': ['s3:ListBucketVersions'],
+  's3:ListBuckets': ['s3:ListAllMyBuckets'],
+  's3:HeadObject': ['s3:GetObject', 's3:GetObjectVersion'],
+  's3:GetObject': ['s3:GetObject', 's3:GetObjectVersion'],
+  's3:CopyObject': ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectTagging'],
+  's3:PutObject': ['s3:PutObject', 's3:PutObjectTagging'],
+  's3:DeleteObjects': ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+  's3:CreateMultipartUpload': ['s3:PutObject'],
+  's3:UploadPart': ['s3:PutObject'],
+  's3:CompleteMultipartUpload': ['s3:PutObject'],
+  's3:GetObjectLockConfiguration': ['s3:GetBucketObjectLockConfiguration'],
 };
 /** What each waiter polls. */
 const WAITER_POLLS: Record<string, string> = {
@@ -50,7 +60,8 @@ async function actionsCalled(): Promise<Set<string>> {
   for (const file of await codeFiles()) {
     const source = await readFile(new URL(file, root), 'utf8');
     for (const [, names, pkg] of source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g)) {
-      const service = SERVICE[pkg!]!;
+      const service = SERVICE[pkg!];
+      expect(service, `${file} imports @aws-sdk/${pkg}: add its IAM service name here`).toBeDefined();
       for (const raw of names!.split(',')) {
         const name = raw.trim().replace(/^type\s+/, '');
         let operation: string | undefined;
@@ -59,7 +70,7 @@ async function actionsCalled(): Promise<Set<string>> {
         else if (name.startsWith('waitUntil')) operation = WAITER_POLLS[name.slice('waitUntil'.length)];
         if (!operation) continue;
         const action = `${service}:${operation}`;
-        actions.add(IAM_NAME[action] ?? action);
+        for (const iam of IAM_ACTIONS[action] ?? [action]) actions.add(iam);
       }
     }
   }
@@ -89,7 +100,7 @@ test('the checked-in IAM policy parses and grants every AWS action the drill cod
   ]);
 });
 
-test('creating is allowed only with our owner tag in the request; modifying and deleting only on resources carrying it', async () => {
+test('creating is allowed only with our owner tag in the request, or under a restore-drill-* name; modifying and deleting only what carries it', async () => {
   const policy = JSON.parse(await readFile(new URL('iam/restore-drill-policy.json', root), 'utf8')) as {
     Statement: Statement[];
   };
@@ -113,6 +124,23 @@ test('creating is allowed only with our owner tag in the request; modifying and 
       for (const resource of [s.Resource].flat()) expect(resource).toMatch(/:(db|cluster):restore-drill-\*$/);
     }
   }
+  // S3 scratches of attachment drills: made, tagged, written and deleted only where the name says restore-drill's.
+  for (const action of [
+    's3:CreateBucket',
+    's3:DeleteBucket',
+    's3:PutBucketTagging',
+    's3:PutObjectTagging',
+    's3:DeleteObjectVersion',
+  ]) {
+    const statements = statementsGranting(action);
+    expect(statements.length, action).toBeGreaterThan(0);
+    for (const s of statements)
+      for (const resource of [s.Resource].flat())
+        expect(resource, action).toMatch(/^arn:aws:s3:::(.+\/)?restore-drill-\*/);
+  }
+  // Objects are deleted only in scratches and in the lease pool (releasing a lease), never reports.
+  for (const s of statementsGranting('s3:DeleteObject'))
+    for (const resource of [s.Resource].flat()) expect(resource).toMatch(/restore-drill-\*(\/\*)?$|\/leases\/\*$/);
   // Read-only on snapshots: no statement grants a snapshot-changing action.
   const everything = policy.Statement.flatMap((s) => [s.Action].flat());
   expect(
