@@ -50,7 +50,12 @@ afterAll(async () => {
 
 describe('restore-drill check', () => {
   test('a clean backup passes, and its signed report verifies', async () => {
-    const out = await check(good, ['--rto', '1h', '--rpo', '1d']);
+    // A fleet's shared --rds-limit is accepted and checked like run's; check makes no RDS instance and says so.
+    const leases = join(dir, 'leases');
+    const out = await check(good, ['--rto', '1h', '--rpo', '1d', '--rds-limit', '1', '--lease-store', leases]);
+    expect(out.stderr).toContain(
+      `restore-drill: --rds-limit 1: check restores into local-postgres, not an RDS instance: it takes no lease of ${leases}\n`,
+    );
     expect(out.stdout).toContain('PASSED');
     expect(out.code).toBe(0);
     const report = await latestReport();

@@ -2,19 +2,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
-import { defaultKeyDir, instanceLimit, withEnvironmentDefaults, type DrillSettings } from '../drill/drill-settings.ts';
+import { defaultKeyDir } from '../drill/drill-settings.ts';
 import { signalExitCode } from '../drill/interrupt.ts';
 import { resolveSigner } from '../evidence/signer.ts';
 import { argvSecretWarnings, warnAboutArgvSecrets } from './argv-secrets.ts';
 import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
-import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
-import {
-  cadenceOption,
-  evidenceOption,
-  evidenceRetentionOption,
-  prepareDrillEvidence,
-  type EvidenceFlags,
-} from './evidence-options.ts';
+import { prepareDrillEvidence, type EvidenceFlags } from './evidence-options.ts';
+import { withInstanceLimit, type InstanceLimitFlags } from './instance-limit-options.ts';
+import { addDrillRunOptions } from './drill-run-options.ts';
 import { createProgressDisplay } from './progress.ts';
 import { DrillSummaryReporter } from './summary-reporter.ts';
 import { formatShard, parseFleetRun, parseShard } from '../fleet/shard-spec.ts';
@@ -29,18 +24,12 @@ const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js
  * project, that project is used (its globalSetup, timeouts); otherwise `drills/**\/*.drill.ts`.
  */
 export function registerRunCommand(program: Command, setExit: (code: number) => void): Command {
-  return program
-    .command('run')
-    .description('run drill specs (default: drills/)')
-    .argument('[files...]', 'drill files or name filters')
-    .addOption(reportDirOption())
-    .addOption(signingKeyOption())
-    .addOption(notifyOption())
-    .addOption(metricsFileOption())
-    .addOption(pushgatewayOption())
-    .addOption(evidenceOption())
-    .addOption(evidenceRetentionOption())
-    .addOption(cadenceOption())
+  return addDrillRunOptions(
+    program
+      .command('run')
+      .description('run drill specs (default: drills/)')
+      .argument('[files...]', 'drill files or name filters'),
+  )
     .option(
       '--shard <i/N>',
       'run shard i of N (from 1): drill files are split by the times of the last merged run (see docs/fleet.md)',
@@ -52,14 +41,6 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .option(
       '--tag <tag...>',
       "run only the drill files that carry one of these tags (the inventory's tags, in each generated file's header)",
-    )
-    .option(
-      '--rds-limit <K>',
-      'at most K temporary RDS instances at once across every shard (leases in the evidence store or --lease-store); default $RESTORE_DRILL_RDS_LIMIT',
-    )
-    .option(
-      '--lease-store <s3://bucket/prefix|dir>',
-      'with --rds-limit: where the leases are kept, when not in the --evidence store; default $RESTORE_DRILL_LEASE_STORE',
     )
     .option(
       '--fleet-run <id>',
@@ -75,10 +56,9 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           shard?: string;
           timings?: string;
           fleetRun?: string;
-          rdsLimit?: string;
-          leaseStore?: string;
           tag?: string[];
-        } & CiFlags &
+        } & InstanceLimitFlags &
+          CiFlags &
           EvidenceFlags,
       ) => {
         const shardSpec = opts.shard === undefined ? undefined : parseShard(opts.shard);
@@ -117,18 +97,16 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         // workers' plain lines pass through unchanged.
         const display = createProgressDisplay();
         // What every drill gets, as values: the workers read them with Vitest's `inject`, not from the environment.
-        const settings: DrillSettings = {
-          reportDir: resolve(opts.reportDir),
-          signingKey: key.source,
-          ...evidenceSettings,
-          ...(opts.rdsLimit === undefined ? {} : { rdsLimit: opts.rdsLimit }),
-          ...(opts.leaseStore === undefined
-            ? {}
-            : { leaseStore: opts.leaseStore.startsWith('s3://') ? opts.leaseStore : resolve(opts.leaseStore) }),
-          ...(display.tty ? { progressLines: true } : {}),
-        };
         // A bad limit, or one with nowhere every shard can see, stops the run before any drill starts.
-        instanceLimit(withEnvironmentDefaults(settings));
+        const { settings } = withInstanceLimit(
+          {
+            reportDir: resolve(opts.reportDir),
+            signingKey: key.source,
+            ...evidenceSettings,
+            ...(display.tty ? { progressLines: true } : {}),
+          },
+          opts,
+        );
         const reporter = new DrillSummaryReporter(
           (text) => display.print(text),
           (name, outcome) => display.finish(name, outcome),
