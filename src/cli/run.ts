@@ -24,12 +24,9 @@ const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js
  * project, that project is used (its globalSetup, timeouts); otherwise `drills/**\/*.drill.ts`.
  */
 export function registerRunCommand(program: Command, setExit: (code: number) => void): Command {
-  return addDrillRunOptions(
-    program
-      .command('run')
-      .description('run drill specs (default: drills/)')
-      .argument('[files...]', 'drill files or name filters'),
-  )
+  return addDrillRunOptions(program.command('run'))
+    .description('run drill specs (default: drills/)')
+    .argument('[files...]', 'drill files or name filters')
     .option(
       '--shard <i/N>',
       'run shard i of N (from 1): drill files are split by the times of the last merged run (see docs/fleet.md)',
