@@ -19,6 +19,7 @@ import { EXIT } from './exit-codes.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
 import {
   cadenceOption,
+  verifyBudgetOption,
   evidenceOption,
   evidenceRetentionOption,
   prepareDrillEvidence,
@@ -83,6 +84,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .addOption(evidenceOption())
     .addOption(evidenceRetentionOption())
     .addOption(cadenceOption())
+    .addOption(verifyBudgetOption())
     .action(async (opts: CheckOptions & CiFlags & EvidenceFlags) => {
       warnAboutArgvSecrets([argvSecretWarnings.notify(opts.notify), argvSecretWarnings.signingKey(opts.signingKey)]);
       // First, so a missing key under CI is a usage error before anything is downloaded or started.
@@ -172,6 +174,7 @@ interface CheckOptions {
   readonly reportDir: string;
   readonly signingKey?: string;
   readonly cadence?: string;
+  readonly verifyBudget?: string;
   readonly dumpedWithout?: DumpedWithout;
 }
 

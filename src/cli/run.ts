@@ -10,6 +10,7 @@ import { parseCiFlags, writeCiOutputs, type CiFlags } from './ci-outputs.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
 import {
   cadenceOption,
+  verifyBudgetOption,
   evidenceOption,
   evidenceRetentionOption,
   prepareDrillEvidence,
@@ -41,6 +42,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .addOption(evidenceOption())
     .addOption(evidenceRetentionOption())
     .addOption(cadenceOption())
+    .addOption(verifyBudgetOption())
     .option(
       '--shard <i/N>',
       'run shard i of N (from 1): drill files are split by the times of the last merged run (see docs/fleet.md)',
@@ -72,6 +74,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           reportDir: string;
           signingKey?: string;
           cadence?: string;
+          verifyBudget?: string;
           shard?: string;
           timings?: string;
           fleetRun?: string;

@@ -98,7 +98,7 @@ describe('compareWithinBudget', () => {
     // A table with ranges left out is listed with the share that was checksummed.
     const partial = [...new Set(units.filter((u) => u.rows > 0 && !covered.has(u.id)).map((u) => u.table))].sort();
     expect(notVerified.map((n) => n.name).sort()).toEqual(partial);
-    expect(notVerified[0]).toMatchObject({ kind: 'table', reason: 'not-compared' });
+    expect(notVerified[0]).toMatchObject({ kind: 'table', reason: 'over-budget' });
     expect(notVerified[0]!.detail).toMatch(
       /^verification budget of 100 s: \d+\.\d % of its rows checksummed this run, \d+ key ranges \(\d+ rows\) compared by row count only/,
     );

@@ -3,7 +3,7 @@
 // consecutive runs cover every range. A budget only ever narrows what is checksummed, and says so: it never
 // turns a difference it found into a pass, and what it left out is listed as not verified.
 import type pg from 'pg';
-import type { CheckResult, NotVerified } from '../model/report.ts';
+import type { BudgetCoverage, CheckResult, NotVerified } from '../model/report.ts';
 import type { Marker, QualifiedName } from '../model/marker.ts';
 import { CHECKSUM_ALGORITHM } from '../markers/checksum-sql.ts';
 import { compareWithMarker, type CompareOptions } from './compare.ts';
@@ -92,25 +92,6 @@ export function planRotation(
   return chosen;
 }
 
-/** What a budgeted verification checksummed, for the report. */
-export interface BudgetCoverage {
-  /** `full`: the whole checksum fitted the budget and ran; `budgeted`: only `covered` was checksummed. */
-  readonly mode: 'full' | 'budgeted';
-  readonly budgetSeconds: number;
-  /** The portable range checksum's estimated speed the plan used. */
-  readonly rowsPerSecond: number;
-  /** Units checksummed this run (ids of {@link VerificationUnit}); record them for the next run's history. */
-  readonly covered: string[];
-  /** Share of the marker's rows checksummed this run, 0–1. */
-  readonly shareThisRun: number;
-  /**
-   * Share of the marker's rows in ranges checksummed by this run or by one of the `runs - 1` runs of the history
-   * (a range counts only when an earlier run checksummed it with the same layout).
-   */
-  readonly shareOverRuns: number;
-  readonly runs: number;
-}
-
 /** Options of {@link compareWithinBudget}. */
 export interface VerifyBudgetOptions extends Omit<CompareOptions, 'onlyRanges'> {
   /** How long the checksums may take, in seconds (e.g. from `verify: { budget: '30m' }`). */
@@ -156,6 +137,14 @@ export async function compareWithinBudget(
   const units = verificationUnits(marker);
   const totalRows = units.reduce((sum, unit) => sum + unit.rows, 0);
   const rowsPerSecond = given ?? (await measureSpeed(config, marker, units, compare.label));
+  const counted = (covered: readonly string[]) => {
+    const ids = new Set(covered);
+    const checked = units.filter((unit) => ids.has(unit.id));
+    return {
+      ranges: { checked: checked.length, total: units.length },
+      rows: { checked: checked.reduce((sum, unit) => sum + unit.rows, 0), total: totalRows },
+    };
+  };
   const share = (covered: Iterable<string>) => {
     const ids = new Set(covered);
     return totalRows === 0 ? 1 : units.reduce((sum, unit) => sum + (ids.has(unit.id) ? unit.rows : 0), 0) / totalRows;
@@ -167,10 +156,12 @@ export async function compareWithinBudget(
       checks,
       notVerified: [],
       coverage: {
+        label: compare.label,
         mode: 'full',
         budgetSeconds,
-        rowsPerSecond,
+        rowsPerSecond: reported(rowsPerSecond),
         covered,
+        ...counted(covered),
         shareThisRun: 1,
         shareOverRuns: 1,
         runs: history.length + 1,
@@ -185,10 +176,12 @@ export async function compareWithinBudget(
   const shareThisRun = share(covered);
   const notVerified = tablesLeftOut(units, new Set(covered), budgetSeconds);
   const coverage: BudgetCoverage = {
+    label: compare.label,
     mode: 'budgeted',
     budgetSeconds,
-    rowsPerSecond,
+    rowsPerSecond: reported(rowsPerSecond),
     covered,
+    ...counted(covered),
     shareThisRun,
     shareOverRuns: share([...covered, ...history.flat()]),
     runs: history.length + 1,
@@ -213,7 +206,7 @@ function tablesLeftOut(
     entries.push({
       kind: 'table',
       name: table,
-      reason: 'not-compared',
+      reason: 'over-budget',
       detail:
         `verification budget of ${budgetSeconds} s: ${percent(checked / rows)} of its rows checksummed this run, ${left.length} key ranges ` +
         `(${rows - checked} rows) compared by row count only; later runs checksum them in turn`,
@@ -249,6 +242,11 @@ async function measureSpeed(
   const withRange = await time([largest.bucket]);
   const seconds = withRange - fixed > 0.001 ? withRange - fixed : withRange;
   return largest.rows / Math.max(seconds, 0.001);
+}
+
+/** A speed as the report records it: whole rows per second; null when there were no rows to measure it on. */
+function reported(rowsPerSecond: number): number | null {
+  return Number.isFinite(rowsPerSecond) ? Math.round(rowsPerSecond) : null;
 }
 
 function positionOf(id: string): string {
