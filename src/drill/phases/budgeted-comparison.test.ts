@@ -38,15 +38,20 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** One run of the drill. The speed is given, not measured: the plan is the same on every machine. */
-function budgetedRun(share: number): Promise<DrillResult> {
+/**
+ * One run of the drill, with a budget of 100 s that fits `share` of the rows. The speed is given, not measured:
+ * the plan is the same on every machine. `fromSettings`: the budget comes as `run`/`check --verify-budget` hands
+ * it over, not from the drill's options.
+ */
+function budgetedRun(share: number, fromSettings = false): Promise<DrillResult> {
   return runDrill({
     name: 'budgeted shop',
     source: fileSource(join(dir, 'backups')),
     reportDir: join(dir, 'reports'),
     signingKey: keys.privatePath,
     log: () => {},
-    verify: { budget: '100s', rowsPerSecond: (share * totalRows) / 100 },
+    verify: { ...(fromSettings ? {} : { budget: '100s' }), rowsPerSecond: (share * totalRows) / 100 },
+    ...(fromSettings ? { settings: { verifyBudget: '100s' } } : {}),
   });
 }
 
@@ -145,8 +150,9 @@ test('runs under a budget checksum a stated share each, cover every range in tur
   );
 });
 
-test('a budget the whole checksum fits verifies in full, and finds the fault', async () => {
-  const result = await budgetedRun(2);
+test('a budget the whole checksum fits (here from --verify-budget) verifies in full, and finds the fault', async () => {
+  const result = await budgetedRun(2, true);
+  expect(result.report.verification).toMatchObject({ budgetSeconds: 100 });
   expect(result.report.verification!.coverage[0]).toMatchObject({ mode: 'full', shareThisRun: 1 });
   expect(result.report.notVerified?.filter((n) => n.reason === 'over-budget')).toEqual([]);
   expect(result.status).toBe('failed');
