@@ -70,8 +70,9 @@ export async function readCoverageHistory(options: CoverageHistoryOptions): Prom
       untrusted++;
       continue;
     }
-    if (verified.report.drill.name !== drillName || !verified.report.verification) continue;
-    const covered = verified.report.verification.coverage.flatMap((c) => c.covered);
+    if (verified.report.drill.name !== drillName) continue;
+    const covered = coveredRanges(verified.report.verification);
+    if (!covered) continue;
     runs.push(covered);
     for (const id of covered) seen.add(id.replace(/@[^@]*$/, ''));
   }
@@ -82,6 +83,16 @@ export async function readCoverageHistory(options: CoverageHistoryOptions): Prom
   if (runs.length === 0)
     return { runs, note: `no earlier signed report of this drill verified under a budget${left}: ${startOver}` };
   return { runs, note: `the key ranges of ${runs.length} earlier signed report(s) of this drill${left}` };
+}
+
+/** The ranges a signed report says it checksummed; undefined when it verified without a budget (or says nothing usable). */
+function coveredRanges(verification: unknown): string[] | undefined {
+  const coverage = (verification as { coverage?: unknown } | undefined)?.coverage;
+  if (!Array.isArray(coverage)) return undefined;
+  const covered: unknown[] = coverage.flatMap((c: { covered?: unknown }) =>
+    Array.isArray(c?.covered) ? (c.covered as unknown[]) : [],
+  );
+  return covered.filter((id): id is string => typeof id === 'string');
 }
 
 function firstLine(error: unknown): string {
