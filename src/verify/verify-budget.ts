@@ -4,9 +4,9 @@
 // turns a difference it found into a pass, and what it left out is listed as not verified.
 import type pg from 'pg';
 import type { BudgetCoverage, CheckResult, NotVerified } from '../model/report.ts';
-import type { Marker, QualifiedName } from '../model/marker.ts';
+import type { Marker, QualifiedName, RangeLayout } from '../model/marker.ts';
 import { CHECKSUM_ALGORITHM } from '../markers/checksum-sql.ts';
-import { compareWithMarker, type CompareOptions } from './compare.ts';
+import { compareWithMarker, describeRange, type CompareOptions } from './compare.ts';
 
 /** One key range of one table: the unit a budget checksums or leaves for a later run. */
 export interface VerificationUnit {
@@ -174,7 +174,7 @@ export async function compareWithinBudget(
   const checks = await compareWithMarker(config, marker, { ...compare, onlyRanges });
   const covered = chosen.map((unit) => unit.id);
   const shareThisRun = share(covered);
-  const notVerified = tablesLeftOut(units, new Set(covered), budgetSeconds);
+  const notVerified = tablesLeftOut(marker, units, new Set(covered), budgetSeconds);
   const coverage: BudgetCoverage = {
     label: compare.label,
     mode: 'budgeted',
@@ -191,6 +191,7 @@ export async function compareWithinBudget(
 
 /** Per table with a range left out: what share of its rows was checksummed, as a not-verified line. */
 function tablesLeftOut(
+  marker: Marker,
   units: readonly VerificationUnit[],
   covered: ReadonlySet<string>,
   budgetSeconds: number,
@@ -209,10 +210,45 @@ function tablesLeftOut(
       reason: 'over-budget',
       detail:
         `verification budget of ${budgetSeconds} s: ${percent(checked / rows)} of its rows checksummed this run, ${left.length} key ranges ` +
-        `(${rows - checked} rows) compared by row count only; later runs checksum them in turn`,
+        `(${rows - checked} rows) compared by row count only (${rangesText(
+          marker.tables[table]!.ranges!.layout,
+          left.map((unit) => unit.bucket),
+        )}); ` +
+        'later runs checksum them in turn',
     });
   }
   return entries;
+}
+
+/** How many spans of neighbouring key ranges a not-verified line names before it says "and N more". */
+const MAX_SPANS = 5;
+
+/**
+ * Key ranges in words, neighbouring buckets as one span: `rows with id 1001..2000`, or
+ * `hash buckets 3–5, 8 of 16 (by order_id, line)`.
+ */
+function rangesText(layout: RangeLayout, buckets: readonly number[]): string {
+  // The buckets outside an integer layout's keys (below and above) are named on their own, as a mismatch names them.
+  const inside = (bucket: number) => bucket >= 0 && bucket < layout.buckets;
+  const spans: Array<[number, number]> = [];
+  for (const bucket of [...buckets].sort((a, b) => a - b)) {
+    const last = spans.at(-1);
+    if (last && bucket === last[1] + 1 && inside(bucket) && inside(last[1])) last[1] = bucket;
+    else spans.push([bucket, bucket]);
+  }
+  const more = spans.length > MAX_SPANS ? `, and ${spans.length - MAX_SPANS} more` : '';
+  const shown = spans.slice(0, MAX_SPANS);
+  if (layout.kind === 'hash') {
+    const list = shown.map(([from, to]) => (from === to ? `${from}` : `${from}–${to}`)).join(', ');
+    return `hash buckets ${list}${more} of ${layout.buckets} (by ${layout.columns ? layout.columns.join(', ') : 'whole row'})`;
+  }
+  const min = BigInt(layout.min);
+  const width = BigInt(layout.width);
+  const span = ([from, to]: [number, number]) =>
+    inside(from)
+      ? `${layout.column} ${min + BigInt(from) * width}..${min + BigInt(to + 1) * width - 1n}`
+      : describeRange(layout, from).replace(/^rows with /, '');
+  return `rows with ${shown.map(span).join(', ')}${more}`;
 }
 
 /**
