@@ -77,7 +77,7 @@ const withinBudget = (budgetSeconds: number): VerifyVariant => ({
     if (failed.length > 0)
       throw new Error(`within a budget: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
     process.stderr.write(
-      `    budget ${budgetSeconds} s: ${coverage.mode}, ${(coverage.shareThisRun * 100).toFixed(1)} % of the rows checksummed (${coverage.covered.length} ranges) at an estimated ${Math.round(coverage.rowsPerSecond).toLocaleString('en')} rows/s\n`,
+      `    budget ${budgetSeconds} s: ${coverage.mode}, ${(coverage.shareThisRun * 100).toFixed(1)} % of the rows checksummed (${coverage.covered.length} ranges) at an estimated ${(coverage.rowsPerSecond ?? 0).toLocaleString('en')} rows/s\n`,
     );
   },
 });

@@ -6,7 +6,7 @@
  */
 export { drill } from './drill/drill.ts';
 export type { DrillMeta } from './model/drill-meta.ts';
-export type { DrillOptions } from './drill/drill-options.ts';
+export type { DrillOptions, VerifyOptions } from './drill/drill-options.ts';
 export type { DumpedWithout } from './verify/compare-objects.ts';
 export {
   runDrill,
@@ -67,7 +67,7 @@ export { baseBackupSource, type BaseBackupSourceConfig } from './sources/basebac
 export { pgBackRestSource, type PgBackRestSourceConfig } from './sources/pgbackrest/pgbackrest-source.ts';
 export { walContinuityPolicy, type WalContinuityPolicyOptions } from './objectives/policies/wal-continuity-policy.ts';
 export type { Objectives } from './objectives/objectives.ts';
-export type { CheckResult, DrillReport, DrillStatus } from './model/report.ts';
+export type { BudgetCoverage, CheckResult, DrillReport, DrillStatus, VerificationCoverage } from './model/report.ts';
 export { ConfigError, CommandFailedError, InterruptedError, RestoreDrillError } from './errors.ts';
 // Attachments on versioned S3, and GDPR erasure replay
 export {

@@ -197,6 +197,23 @@ const usage: Row[] = [
         ] as Row,
       ]
     : []),
+  [
+    'bad --verify-budget',
+    () => ['check', '--dump', good, '--verify-budget', '30 minutes', ...drill()],
+    /bad --verify-budget "30 minutes"/,
+  ],
+  [
+    'a --verify-budget of no time',
+    () => ['run', '--verify-budget', '0s', ...drill()],
+    /bad --verify-budget "0s": no time to verify in/,
+    { cwd: () => d('empty-project') },
+  ],
+  [
+    'bad $RESTORE_DRILL_VERIFY_BUDGET',
+    () => ['check', '--dump', good, ...drill()],
+    /bad \$RESTORE_DRILL_VERIFY_BUDGET "soon"/,
+    { env: () => ({ RESTORE_DRILL_VERIFY_BUDGET: 'soon' }) },
+  ],
   ['cleanup with a bad duration', () => ['cleanup', '--older-than', '3 days'], /bad --older-than "3 days"/],
   [
     'cleanup --s3-scratch with something that is not a scratch prefix',

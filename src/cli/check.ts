@@ -165,6 +165,7 @@ interface CheckOptions {
   readonly reportDir: string;
   readonly signingKey?: string;
   readonly cadence?: string;
+  readonly verifyBudget?: string;
   readonly dumpedWithout?: DumpedWithout;
 }
 

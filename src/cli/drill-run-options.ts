@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { cadenceOption, evidenceOption, evidenceRetentionOption } from './evidence-options.ts';
+import { cadenceOption, evidenceOption, evidenceRetentionOption, verifyBudgetOption } from './evidence-options.ts';
 import { leaseStoreOption, rdsLimitOption } from './instance-limit-options.ts';
 import { metricsFileOption, notifyOption, pushgatewayOption, reportDirOption, signingKeyOption } from './options.ts';
 
 /**
  * Adds the options every command that runs drills takes (`run` and `check`): where reports go and what signs
- * them, notifications and metrics, the evidence store, the cadence, and the RDS instance cap.
+ * them, notifications and metrics, the evidence store, the cadence, the verification budget, and the RDS instance cap.
  */
 export function addDrillRunOptions(command: Command): Command {
   return command
@@ -17,6 +17,7 @@ export function addDrillRunOptions(command: Command): Command {
     .addOption(evidenceOption())
     .addOption(evidenceRetentionOption())
     .addOption(cadenceOption())
+    .addOption(verifyBudgetOption())
     .addOption(rdsLimitOption())
     .addOption(leaseStoreOption());
 }

@@ -17,3 +17,13 @@ test('a multi-line check detail stays indented under its drill, and what was not
     '    not verified: tables without a marker (1): public.audit_log; cluster-wide, not compared: roles, tablespaces',
   ]);
 });
+
+test('a pass under a verification budget that checksummed part of the rows says so on its status line', () => {
+  const meta = sampleDrillMeta({
+    status: 'passed',
+    partlyVerified: 'partly verified: 24.9 % of rows checksummed (verification budget 30m 00s)',
+  });
+  expect(formatDrillSummary('shop', meta).split('\n')[0]).toMatch(
+    /^✓ shop — PASSED \(partly verified: 24\.9 % of rows checksummed \(verification budget 30m 00s\)\) {2}restore/,
+  );
+});

@@ -24,7 +24,7 @@ function clip(text: string, chars: number): string {
 export function formatDrillSummary(name: string, meta: DrillMeta): string {
   const restore = meta.restoreSeconds === null ? 'restore –' : `restore ${formatDuration(meta.restoreSeconds)}`;
   const lines = [
-    `${MARK[meta.status]} ${name} — ${meta.status.toUpperCase()}${meta.demoKey ? ` (${DEMO_KEY_NOTE})` : ''}  ${restore}  ${objective('RTO', meta.rto)}  ${objective('RPO', meta.rpo)}`,
+    `${MARK[meta.status]} ${name} — ${meta.status.toUpperCase()}${meta.partlyVerified ? ` (${meta.partlyVerified})` : ''}${meta.demoKey ? ` (${DEMO_KEY_NOTE})` : ''}  ${restore}  ${objective('RTO', meta.rto)}  ${objective('RPO', meta.rpo)}`,
     `    report: ${meta.markdownPath}`,
   ];
   if (meta.error) lines.push(`    error: ${meta.error}`);

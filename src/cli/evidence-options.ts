@@ -5,7 +5,7 @@ import { Option } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { CADENCE_ENV, EVIDENCE_ENV, EVIDENCE_RETENTION_ENV } from '../evidence/evidence-env.ts';
 import type { EvidenceStore } from '../evidence/evidence-store.ts';
-import type { DrillSettings } from '../drill/drill-settings.ts';
+import { VERIFY_BUDGET_ENV, verifyBudgetSeconds, type DrillSettings } from '../drill/drill-settings.ts';
 import { DEFAULT_GRACE } from '../evidence/staleness.ts';
 import { loadHistory, type LoadHistoryOptions, type ReportHistory } from '../views/history.ts';
 import { parseDuration } from '../util/duration.ts';
@@ -31,6 +31,14 @@ export function cadenceOption(): Option {
   return new Option(
     '--cadence <duration>',
     `how often these drills run, e.g. 1mo (30 days), for drills that declare no cadence; default $${CADENCE_ENV}`,
+  );
+}
+
+/** `--verify-budget D` of run and check: the verification budget of drills that set none. */
+export function verifyBudgetOption(): Option {
+  return new Option(
+    '--verify-budget <duration>',
+    `verify within this time, e.g. 30m: every row count, and as many key-range checksums as fit, rotating across runs (drills that set no verify.budget); default $${VERIFY_BUDGET_ENV}`,
   );
 }
 
@@ -77,17 +85,26 @@ export async function openConfiguredStore(
   return store;
 }
 
+/** The flags of run and check that become settings of every drill. */
+export type DrillFlags = EvidenceFlags & { readonly cadence?: string; readonly verifyBudget?: string };
+
 /**
- * Checks `--cadence` and returns it (and the store) as the settings drills get: `run` hands them to its
- * worker processes, `check` to the drill it runs in-process.
+ * Checks `--cadence` and `--verify-budget` (or its variable) and returns them (and the store) as the settings
+ * drills get: `run` hands them to its worker processes, `check` to the drill it runs in-process.
  */
 export function drillEvidenceSettings(
   store: EvidenceStore | undefined,
-  flags: EvidenceFlags & { cadence?: string },
+  flags: DrillFlags,
+  env: NodeJS.ProcessEnv = process.env,
 ): DrillSettings {
   if (flags.cadence !== undefined) parseDuration(flags.cadence, '--cadence');
+  // A bad budget in the variable is a usage error now, not a failed drill in every worker later.
+  const fromEnv = env[VERIFY_BUDGET_ENV]?.trim() || undefined;
+  if (flags.verifyBudget !== undefined) verifyBudgetSeconds(flags.verifyBudget, '--verify-budget');
+  else if (fromEnv !== undefined) verifyBudgetSeconds(fromEnv, `$${VERIFY_BUDGET_ENV}`);
   return {
     ...(flags.cadence !== undefined ? { cadence: flags.cadence } : {}),
+    ...(flags.verifyBudget !== undefined ? { verifyBudget: flags.verifyBudget } : {}),
     ...(store
       ? { evidence: store.uri, ...(flags.evidenceRetention ? { evidenceRetention: flags.evidenceRetention } : {}) }
       : {}),
@@ -103,7 +120,7 @@ export function drillEvidenceSettings(
  * const { uri, settings } = await prepareDrillEvidence(opts, opts.reportDir);
  */
 export async function prepareDrillEvidence(
-  flags: EvidenceFlags & { cadence?: string },
+  flags: DrillFlags,
   reportDir: string,
 ): Promise<{ readonly uri: string | undefined; readonly settings: DrillSettings }> {
   const store = await openConfiguredStore(flags, { check: true });

@@ -50,6 +50,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           reportDir: string;
           signingKey?: string;
           cadence?: string;
+          verifyBudget?: string;
           shard?: string;
           timings?: string;
           fleetRun?: string;

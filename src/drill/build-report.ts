@@ -138,6 +138,7 @@ export function buildReport(input: ReportInput): Omit<DrillReport, LedgerFields>
     checks,
     // A manifest and a marker each list what they could not compare: once per thing in the report.
     notVerified: [...new Map(notVerified.map((n) => [`${n.kind}\n${n.name}\n${n.reason}`, n])).values()],
+    ...(state.verification ? { verification: state.verification } : {}),
     algorithms: [...state.algorithms].sort(),
     cadence: input.cadence,
   };

@@ -1,5 +1,6 @@
 // Kept apart from drill.ts, which loads Vitest: `restore-drill check` needs this without it.
 import { summarizeNotVerified } from '../views/not-verified-text.ts';
+import { partlyVerified } from '../views/verification-coverage-text.ts';
 import type { DrillMeta } from '../model/drill-meta.ts';
 import type { DrillResult } from './run-drill.ts';
 
@@ -9,6 +10,7 @@ const META_DETAIL_CHARS = 500;
 /** The short form of a drill result that the summary reporter prints. */
 export function toDrillMeta(result: DrillResult): DrillMeta {
   const restore = result.report.phases.find((p) => p.name === 'restore');
+  const partly = partlyVerified(result.report.verification);
   return {
     name: result.report.drill.name,
     status: result.status,
@@ -34,6 +36,7 @@ export function toDrillMeta(result: DrillResult): DrillMeta {
     ledger: result.ledger,
     ...(result.report.error ? { error: `${result.report.error.phase}: ${result.report.error.message}` } : {}),
     notVerified: summarizeNotVerified(result.report.notVerified),
+    ...(partly ? { partlyVerified: partly } : {}),
     ...(result.report.signing?.demoKey ? { demoKey: true } : {}),
   };
 }

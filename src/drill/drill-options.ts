@@ -37,6 +37,12 @@ export interface DrillOptions {
    * 2 M rows than comparing afterwards (docs/performance.md); it may pay with many cores.
    */
   readonly verifyDuringRestore?: boolean;
+  /**
+   * Verification under a time budget, for databases whose full checksum does not fit the drill's window, e.g.
+   * `{ budget: '30m' }`. See {@link VerifyOptions}. Default `run`/`check --verify-budget`, else
+   * `$RESTORE_DRILL_VERIFY_BUDGET`, else none: every table is checksummed in full.
+   */
+  readonly verify?: VerifyOptions;
   /** Backup policy rules checked against every recovery point the source lists (freshness, retention, …). */
   readonly policies?: readonly Policy[];
   /** `false` makes a policy-only drill: recovery points are listed and checked, nothing is restored. Default true. */
@@ -69,4 +75,25 @@ export interface DrillOptions {
    * Default none (a CI job's own timeout then ends it, with its report, by SIGTERM).
    */
   readonly timeLimit?: DurationString | number;
+}
+
+/**
+ * How a drill verifies the restored data against its markers, when a full checksum does not fit its window.
+ *
+ * @example
+ * const options: DrillOptions = { source: fileSource('backups/'), verify: { budget: '30m' } };
+ */
+export interface VerifyOptions {
+  /**
+   * How long the checksums may take, e.g. `30m`. Every table's row count is always compared; key ranges are
+   * checksummed while they fit, chosen so that consecutive runs cover every range (the rotation is read from the
+   * drill's earlier signed reports). A database whose full checksum fits is verified in full. What is left out
+   * is listed as not verified; a difference found in a checksummed range fails the drill as always.
+   */
+  readonly budget?: DurationString;
+  /**
+   * The checksum speed to plan with, in rows per second. Default: measured before planning, on the marker's
+   * largest key range. Give it to make the plan the same on every machine.
+   */
+  readonly rowsPerSecond?: number;
 }

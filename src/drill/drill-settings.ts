@@ -9,9 +9,12 @@ import {
 } from '../evidence/evidence-env.ts';
 import type { InstanceLimit } from '../environments/environment.ts';
 import { SIGNING_KEY_ENV } from '../evidence/signing-key.ts';
+import { parseDuration } from '../util/duration.ts';
 
 /** The environment variable with the default report directory of drills that name none. */
 export const REPORT_DIR_ENV = 'RESTORE_DRILL_REPORT_DIR';
+/** The environment variable with the default verification budget (`--verify-budget`) of drills that set none, e.g. `30m`. */
+export const VERIFY_BUDGET_ENV = 'RESTORE_DRILL_VERIFY_BUDGET';
 
 /**
  * The settings of a whole run, as opposed to one drill's options: where reports go, which key signs them,
@@ -29,6 +32,8 @@ export interface DrillSettings {
   readonly signingKey?: string;
   /** The cadence of drills that declare none, e.g. `1mo`. */
   readonly cadence?: string;
+  /** The verification budget of drills that set none (`--verify-budget`), e.g. `30m`. */
+  readonly verifyBudget?: string;
   /** An evidence store, `s3://bucket/prefix`, each report is appended to. */
   readonly evidence?: string;
   /** Object Lock retention of reports in the evidence store, e.g. `400d`. */
@@ -43,7 +48,7 @@ export interface DrillSettings {
 
 /**
  * The settings the user gave as environment variables (`RESTORE_DRILL_REPORT_DIR`, `RESTORE_DRILL_SIGNING_KEY`,
- * `RESTORE_DRILL_CADENCE`, `RESTORE_DRILL_EVIDENCE`, `RESTORE_DRILL_EVIDENCE_RETENTION`): the defaults when a
+ * `RESTORE_DRILL_CADENCE`, `RESTORE_DRILL_VERIFY_BUDGET`, `RESTORE_DRILL_EVIDENCE`, `RESTORE_DRILL_EVIDENCE_RETENTION`): the defaults when a
  * drill runs without `restore-drill run` (plain `vitest`, or `runDrill` from a script). Empty means unset.
  *
  * @example
@@ -55,6 +60,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): D
     reportDir: env[REPORT_DIR_ENV] || undefined,
     signingKey: env[SIGNING_KEY_ENV] || undefined,
     cadence: read(CADENCE_ENV),
+    verifyBudget: read(VERIFY_BUDGET_ENV),
     evidence: read(EVIDENCE_ENV),
     evidenceRetention: read(EVIDENCE_RETENTION_ENV),
     rdsLimit: read(RDS_LIMIT_ENV),
@@ -100,6 +106,20 @@ export function instanceLimit(settings: DrillSettings): InstanceLimit | undefine
     );
   }
   return { max, leases };
+}
+
+/**
+ * A verification budget in seconds, from a duration like `30m`; `what` names where it came from in the error.
+ * No time at all (or a bad duration) is a usage error.
+ *
+ * @example
+ * verifyBudgetSeconds('30m', '--verify-budget'); // 1800
+ */
+export function verifyBudgetSeconds(value: string, what: string): number {
+  const seconds = parseDuration(value, what);
+  if (!(seconds > 0))
+    throw new ConfigError(`bad ${what} "${value}": no time to verify in`, 'give a duration longer than 0, e.g. 30m');
+  return seconds;
 }
 
 function definedOnly<T extends object>(value: T): T {

@@ -2,7 +2,9 @@ import type { CheckResult, NotVerified } from '../model/report.ts';
 import type { RunState } from './run-state.ts';
 
 /** What a phase may set beside checks: the facts later phases and the report build on. */
-export type PhaseFacts = Partial<Pick<RunState, 'point' | 'restorable' | 'env' | 'dataTime' | 'bodyStarted'>>;
+export type PhaseFacts = Partial<
+  Pick<RunState, 'point' | 'restorable' | 'env' | 'dataTime' | 'verification' | 'bodyStarted'>
+>;
 
 /** What one phase recorded, frozen when the phase ended. */
 export interface PhaseRecord {

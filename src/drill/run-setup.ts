@@ -17,7 +17,13 @@ import { redact } from '../util/redact.ts';
 import { assertUsableTempDir } from '../util/temp-dir.ts';
 import { removeCrashLeftovers } from './crash-leftovers.ts';
 import type { DrillProgressEvent, DrillRun } from './drill-run.ts';
-import { defaultKeyDir, instanceLimit, withEnvironmentDefaults } from './drill-settings.ts';
+import {
+  defaultKeyDir,
+  instanceLimit,
+  VERIFY_BUDGET_ENV,
+  verifyBudgetSeconds,
+  withEnvironmentDefaults,
+} from './drill-settings.ts';
 import { assertSomethingToCheck } from './restore-checks.ts';
 
 /** Everything a run settled before its first phase: validated options, the signer, the work directory. Immutable. */
@@ -29,6 +35,8 @@ export interface DrillSetup {
   readonly key: Signer;
   readonly environment: Environment;
   readonly cadence: string | null;
+  /** Verification under a time budget (`verify: { budget }`, `--verify-budget`); null: every table checksummed in full. */
+  readonly verifyBudget: VerifyBudget | null;
   readonly targets: ObjectiveTargets;
   /** The evidence store the report is appended to, when one is configured (opened and checked already). */
   readonly evidence?: EvidenceStore;
@@ -40,6 +48,13 @@ export interface DrillSetup {
   readonly sourceContext: SourceContext;
   /** The run's cap on temporary instances (`--rds-limit`), handed to the environment when it starts. */
   readonly instanceLimit?: InstanceLimit;
+}
+
+/** A drill's verification budget, checked. */
+export interface VerifyBudget {
+  readonly budgetSeconds: number;
+  /** The checksum speed to plan with; measured when absent. */
+  readonly rowsPerSecond?: number;
 }
 
 /**
@@ -72,6 +87,7 @@ export async function prepareRun(run: DrillRun): Promise<DrillSetup> {
   const cadence = run.cadence ?? settings.cadence ?? null;
   const limit = instanceLimit(settings);
   if (cadence !== null) parseDuration(cadence, `cadence of drill "${run.name}"`);
+  const verifyBudget = checkedVerifyBudget(run, settings.verifyBudget);
   // The store is opened (its URI and retention checked) before anything starts; `run` and `check` have
   // already contacted it. Loaded only when configured: the AWS SDK takes a while to load.
   const evidence = settings.evidence
@@ -104,6 +120,7 @@ export async function prepareRun(run: DrillRun): Promise<DrillSetup> {
     key,
     environment,
     cadence,
+    verifyBudget,
     targets,
     ...(evidence ? { evidence } : {}),
     runId,
@@ -112,4 +129,23 @@ export async function prepareRun(run: DrillRun): Promise<DrillSetup> {
     sourceContext: { workDir, signal: run.signal, log },
     ...(limit ? { instanceLimit: limit } : {}),
   };
+}
+
+/** The drill's `verify` options over the run's `--verify-budget`, checked; a bad one is a ConfigError. */
+function checkedVerifyBudget(run: DrillRun, fromSettings: string | undefined): VerifyBudget | null {
+  const own = run.verify?.budget;
+  const budget = own ?? fromSettings;
+  if (budget === undefined) return null;
+  const budgetSeconds = verifyBudgetSeconds(
+    budget,
+    own === undefined ? `--verify-budget ($${VERIFY_BUDGET_ENV})` : `verify budget of drill "${run.name}"`,
+  );
+  const speed = run.verify?.rowsPerSecond;
+  if (speed !== undefined && !(Number.isFinite(speed) && speed > 0)) {
+    throw new ConfigError(
+      `bad verify.rowsPerSecond ${speed} of drill "${run.name}"`,
+      'give a number of rows per second above 0, or leave it out to have it measured',
+    );
+  }
+  return { budgetSeconds, ...(speed !== undefined ? { rowsPerSecond: speed } : {}) };
 }

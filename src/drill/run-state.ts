@@ -1,6 +1,6 @@
 import type { StartedEnvironment } from '../environments/environment.ts';
 import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
-import type { CheckResult, NotVerified, PhaseName, RpoBasis } from '../model/report.ts';
+import type { CheckResult, NotVerified, PhaseName, RpoBasis, VerificationCoverage } from '../model/report.ts';
 
 /** The newest trusted evidence of the data's time in the restored copy: what the achieved RPO is measured from. */
 export interface DataTime {
@@ -31,6 +31,8 @@ export interface Findings {
   readonly point?: RecoveryPoint;
   /** Set by `verify` when a trusted marker or manifest dates the data; without it the RPO uses the point's creation time. */
   readonly dataTime?: DataTime;
+  /** Set by `verify` under a verification budget: what was checksummed this run and over the last runs. */
+  readonly verification?: VerificationCoverage;
   /** Whether the drill's body started (its checks are `skipped` when a phase failed before it). */
   readonly bodyStarted: boolean;
   readonly failure?: PhaseFailure;

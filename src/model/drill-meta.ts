@@ -28,6 +28,8 @@ export interface DrillMeta {
   readonly error?: string;
   /** What the drill did not verify, one short line per reason (see `summarizeNotVerified`). */
   readonly notVerified?: string[];
+  /** Under a verification budget that checksummed part of the data: what every view appends to the status. */
+  readonly partlyVerified?: string;
   /** The report's position in its chain and its file's digest (absent from results of older workers). */
   readonly ledger?: LedgerHead;
   /** Signed with a demo key: "demo key — not evidence" wherever the drill is shown. */

@@ -42,7 +42,9 @@ export interface ObjectiveResult {
  *   describes, so their restored definitions were not compared;
  * - `cluster-wide`: what a database restore cannot carry or compare (roles, tablespaces);
  * - `not-restored`: a policy-only drill (`restore: false`): the recovery point was listed, not restored;
- * - `not-compared`: a step before `verify` failed, so nothing in the restored copy was compared.
+ * - `not-compared`: a step before `verify` failed, so nothing in the restored copy was compared;
+ * - `over-budget`: a table whose row count was compared but some of whose key ranges were not checksummed this
+ *   run, under the verification budget (`verify: { budget }`); later runs checksum them in turn.
  */
 export type NotVerifiedReason =
   | 'no-marker'
@@ -54,7 +56,8 @@ export type NotVerifiedReason =
   | 'stand-in'
   | 'unreadable'
   | 'declared-missing'
-  | 'not-sandboxed';
+  | 'not-sandboxed'
+  | 'over-budget';
 
 /** One thing a drill did not verify: a report lists them so a pass never claims more than was checked. */
 export interface NotVerified {
@@ -65,6 +68,41 @@ export interface NotVerified {
   readonly reason: NotVerifiedReason;
   /** One line for people: why, and what would verify it. */
   readonly detail: string;
+}
+
+/** What one budgeted comparison with a marker or manifest checksummed (see `verify/verify-budget.ts`). */
+export interface BudgetCoverage {
+  /** The marker it compared with: `manifest` or `marker #<id>`. */
+  readonly label: string;
+  /** `full`: the whole checksum fitted the budget and ran; `budgeted`: only `covered` was checksummed. */
+  readonly mode: 'full' | 'budgeted';
+  readonly budgetSeconds: number;
+  /**
+   * The portable range checksum's speed the plan used, rows per second (measured on this machine unless the
+   * drill gave one); null when there were no rows to checksum.
+   */
+  readonly rowsPerSecond: number | null;
+  /** Key ranges checksummed this run, as `<table>#<bucket>@<layout>`: the next run's rotation reads them here. */
+  readonly covered: string[];
+  /** Key ranges checksummed this run, of all the marker's key ranges. */
+  readonly ranges: { readonly checked: number; readonly total: number };
+  /** Rows in the ranges checksummed this run, of all rows of tables with key ranges. */
+  readonly rows: { readonly checked: number; readonly total: number };
+  /** Share of those rows checksummed this run, 0–1. */
+  readonly shareThisRun: number;
+  /** Share checksummed by this run or one of the `runs - 1` runs before it (same layout only), 0–1. */
+  readonly shareOverRuns: number;
+  /** How many runs `shareOverRuns` is over: this one and the earlier signed reports it read. */
+  readonly runs: number;
+}
+
+/** Verification under a time budget: what this run checksummed, and where the rotation's history came from. */
+export interface VerificationCoverage {
+  readonly budgetSeconds: number;
+  /** One per marker or manifest compared. */
+  readonly coverage: BudgetCoverage[];
+  /** Where the earlier runs' ranges came from, e.g. `3 earlier signed reports of this drill` or why none. */
+  readonly history: string;
 }
 
 /** Where the achieved RPO's recovery point time came from. */
@@ -110,6 +148,11 @@ export interface DrillReport {
    * Absent in reports written before it was added: read it as unknown, not as "everything verified".
    */
   readonly notVerified?: NotVerified[];
+  /**
+   * Present when the drill verified under a time budget (`verify: { budget }`): what share was checksummed this
+   * run and over the last runs. Tables with ranges left out are also in `notVerified` (`over-budget`).
+   */
+  readonly verification?: VerificationCoverage;
   /** Checksum algorithms used, e.g. [`rdsum-text-md5/1`]. */
   readonly algorithms: string[];
   /**

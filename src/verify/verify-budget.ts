@@ -3,10 +3,10 @@
 // consecutive runs cover every range. A budget only ever narrows what is checksummed, and says so: it never
 // turns a difference it found into a pass, and what it left out is listed as not verified.
 import type pg from 'pg';
-import type { CheckResult, NotVerified } from '../model/report.ts';
-import type { Marker, QualifiedName } from '../model/marker.ts';
+import type { BudgetCoverage, CheckResult, NotVerified } from '../model/report.ts';
+import type { Marker, QualifiedName, RangeLayout } from '../model/marker.ts';
 import { CHECKSUM_ALGORITHM } from '../markers/checksum-sql.ts';
-import { compareWithMarker, type CompareOptions } from './compare.ts';
+import { compareWithMarker, describeRange, type CompareOptions } from './compare.ts';
 
 /** One key range of one table: the unit a budget checksums or leaves for a later run. */
 export interface VerificationUnit {
@@ -92,25 +92,6 @@ export function planRotation(
   return chosen;
 }
 
-/** What a budgeted verification checksummed, for the report. */
-export interface BudgetCoverage {
-  /** `full`: the whole checksum fitted the budget and ran; `budgeted`: only `covered` was checksummed. */
-  readonly mode: 'full' | 'budgeted';
-  readonly budgetSeconds: number;
-  /** The portable range checksum's estimated speed the plan used. */
-  readonly rowsPerSecond: number;
-  /** Units checksummed this run (ids of {@link VerificationUnit}); record them for the next run's history. */
-  readonly covered: string[];
-  /** Share of the marker's rows checksummed this run, 0–1. */
-  readonly shareThisRun: number;
-  /**
-   * Share of the marker's rows in ranges checksummed by this run or by one of the `runs - 1` runs of the history
-   * (a range counts only when an earlier run checksummed it with the same layout).
-   */
-  readonly shareOverRuns: number;
-  readonly runs: number;
-}
-
 /** Options of {@link compareWithinBudget}. */
 export interface VerifyBudgetOptions extends Omit<CompareOptions, 'onlyRanges'> {
   /** How long the checksums may take, in seconds (e.g. from `verify: { budget: '30m' }`). */
@@ -156,6 +137,14 @@ export async function compareWithinBudget(
   const units = verificationUnits(marker);
   const totalRows = units.reduce((sum, unit) => sum + unit.rows, 0);
   const rowsPerSecond = given ?? (await measureSpeed(config, marker, units, compare.label));
+  const counted = (covered: readonly string[]) => {
+    const ids = new Set(covered);
+    const checked = units.filter((unit) => ids.has(unit.id));
+    return {
+      ranges: { checked: checked.length, total: units.length },
+      rows: { checked: checked.reduce((sum, unit) => sum + unit.rows, 0), total: totalRows },
+    };
+  };
   const share = (covered: Iterable<string>) => {
     const ids = new Set(covered);
     return totalRows === 0 ? 1 : units.reduce((sum, unit) => sum + (ids.has(unit.id) ? unit.rows : 0), 0) / totalRows;
@@ -167,10 +156,12 @@ export async function compareWithinBudget(
       checks,
       notVerified: [],
       coverage: {
+        label: compare.label,
         mode: 'full',
         budgetSeconds,
-        rowsPerSecond,
+        rowsPerSecond: reported(rowsPerSecond),
         covered,
+        ...counted(covered),
         shareThisRun: 1,
         shareOverRuns: 1,
         runs: history.length + 1,
@@ -183,12 +174,14 @@ export async function compareWithinBudget(
   const checks = await compareWithMarker(config, marker, { ...compare, onlyRanges });
   const covered = chosen.map((unit) => unit.id);
   const shareThisRun = share(covered);
-  const notVerified = tablesLeftOut(units, new Set(covered), budgetSeconds);
+  const notVerified = tablesLeftOut(marker, units, new Set(covered), budgetSeconds);
   const coverage: BudgetCoverage = {
+    label: compare.label,
     mode: 'budgeted',
     budgetSeconds,
-    rowsPerSecond,
+    rowsPerSecond: reported(rowsPerSecond),
     covered,
+    ...counted(covered),
     shareThisRun,
     shareOverRuns: share([...covered, ...history.flat()]),
     runs: history.length + 1,
@@ -198,6 +191,7 @@ export async function compareWithinBudget(
 
 /** Per table with a range left out: what share of its rows was checksummed, as a not-verified line. */
 function tablesLeftOut(
+  marker: Marker,
   units: readonly VerificationUnit[],
   covered: ReadonlySet<string>,
   budgetSeconds: number,
@@ -213,13 +207,48 @@ function tablesLeftOut(
     entries.push({
       kind: 'table',
       name: table,
-      reason: 'not-compared',
+      reason: 'over-budget',
       detail:
         `verification budget of ${budgetSeconds} s: ${percent(checked / rows)} of its rows checksummed this run, ${left.length} key ranges ` +
-        `(${rows - checked} rows) compared by row count only; later runs checksum them in turn`,
+        `(${rows - checked} rows) compared by row count only (${rangesText(
+          marker.tables[table]!.ranges!.layout,
+          left.map((unit) => unit.bucket),
+        )}); ` +
+        'later runs checksum them in turn',
     });
   }
   return entries;
+}
+
+/** How many spans of neighbouring key ranges a not-verified line names before it says "and N more". */
+const MAX_SPANS = 5;
+
+/**
+ * Key ranges in words, neighbouring buckets as one span: `rows with id 1001..2000`, or
+ * `hash buckets 3–5, 8 of 16 (by order_id, line)`.
+ */
+function rangesText(layout: RangeLayout, buckets: readonly number[]): string {
+  // The buckets outside an integer layout's keys (below and above) are named on their own, as a mismatch names them.
+  const inside = (bucket: number) => bucket >= 0 && bucket < layout.buckets;
+  const spans: Array<[number, number]> = [];
+  for (const bucket of [...buckets].sort((a, b) => a - b)) {
+    const last = spans.at(-1);
+    if (last && bucket === last[1] + 1 && inside(bucket) && inside(last[1])) last[1] = bucket;
+    else spans.push([bucket, bucket]);
+  }
+  const more = spans.length > MAX_SPANS ? `, and ${spans.length - MAX_SPANS} more` : '';
+  const shown = spans.slice(0, MAX_SPANS);
+  if (layout.kind === 'hash') {
+    const list = shown.map(([from, to]) => (from === to ? `${from}` : `${from}–${to}`)).join(', ');
+    return `hash buckets ${list}${more} of ${layout.buckets} (by ${layout.columns ? layout.columns.join(', ') : 'whole row'})`;
+  }
+  const min = BigInt(layout.min);
+  const width = BigInt(layout.width);
+  const span = ([from, to]: [number, number]) =>
+    inside(from)
+      ? `${layout.column} ${min + BigInt(from) * width}..${min + BigInt(to + 1) * width - 1n}`
+      : describeRange(layout, from).replace(/^rows with /, '');
+  return `rows with ${shown.map(span).join(', ')}${more}`;
 }
 
 /**
@@ -249,6 +278,11 @@ async function measureSpeed(
   const withRange = await time([largest.bucket]);
   const seconds = withRange - fixed > 0.001 ? withRange - fixed : withRange;
   return largest.rows / Math.max(seconds, 0.001);
+}
+
+/** A speed as the report records it: whole rows per second; null when there were no rows to measure it on. */
+function reported(rowsPerSecond: number): number | null {
+  return Number.isFinite(rowsPerSecond) ? Math.round(rowsPerSecond) : null;
 }
 
 function positionOf(id: string): string {

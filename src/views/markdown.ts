@@ -1,5 +1,6 @@
 import { formatDuration } from '../util/duration.ts';
 import { summarizeNotVerified } from './not-verified-text.ts';
+import { describeVerification, partlyVerified } from './verification-coverage-text.ts';
 import {
   DEMO_KEY_EXPLAINED,
   DEMO_KEY_NOTE,
@@ -39,7 +40,11 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
   const failed = report.checks.filter((c) => c.status === 'failed').length;
   const skipped = report.checks.filter((c) => c.status === 'skipped').length;
 
-  lines.push(`# Restore drill: ${inline(report.drill.name)} — ${DRILL_STATUS[report.status]}`, '');
+  const partly = partlyVerified(report.verification);
+  lines.push(
+    `# Restore drill: ${inline(report.drill.name)} — ${DRILL_STATUS[report.status]}${partly ? ` (${partly})` : ''}`,
+    '',
+  );
   lines.push(
     `Run \`${report.runId}\`${report.drill.file ? ` of \`${report.drill.file}\`` : ''}, ` +
       `started ${report.startedAt}, finished ${report.finishedAt}, ` +
@@ -161,6 +166,8 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
     );
   }
   if (report.algorithms.length > 0) lines.push(`Checksum algorithms: ${report.algorithms.join(', ')}.`, '');
+  const coverage = describeVerification(report.verification);
+  if (coverage.length > 0) lines.push('## Verification budget', '', ...coverage.map((line) => `- ${line}`), '');
   lines.push(...notVerifiedSection(report));
 
   const jsonFile = opts.jsonFile ?? 'REPORT.report.json';

@@ -6,6 +6,7 @@ const HEADINGS: ReadonlyArray<readonly [NotVerifiedReason, string]> = [
   ['not-compared', 'not compared'],
   ['no-marker', 'tables without a marker'],
   ['count-only', 'tables compared by row count only'],
+  ['over-budget', 'key ranges left to later runs by the verification budget (row count compared)'],
   ['not-fingerprinted', 'objects not fingerprinted'],
   ['cluster-wide', 'cluster-wide, not compared'],
 ];
@@ -33,7 +34,7 @@ export function summarizeNotVerified(items: readonly NotVerified[] | undefined):
     const shown =
       names.slice(0, MAX_NAMES).join(', ') + (names.length > MAX_NAMES ? `, and ${names.length - MAX_NAMES} more` : '');
     lines.push(
-      reason === 'no-marker' || reason === 'count-only'
+      reason === 'no-marker' || reason === 'count-only' || reason === 'over-budget'
         ? `${heading} (${names.length}): ${shown}`
         : `${heading}: ${shown}`,
     );

@@ -21,7 +21,8 @@ export interface EarlyComparison extends AsyncDisposable {
  */
 export function startEarlyComparison(setup: DrillSetup, state: RunState): EarlyComparison | undefined {
   const { restorable, env } = state;
-  if (!restorable?.manifest || !setup.run.verifyDuringRestore || !env) return undefined;
+  // Under a verification budget the plan needs the restored data first (its speed, the rotation): no early start.
+  if (!restorable?.manifest || !setup.run.verifyDuringRestore || setup.verifyBudget || !env) return undefined;
   const algorithms = new Set<string>();
   const comparison = startComparison(() => env.connectionConfig(), restorable.manifest, {
     label: 'manifest',

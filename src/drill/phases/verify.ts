@@ -5,7 +5,6 @@ import { discoverTables } from '../../markers/table-discovery.ts';
 import { compareTableSchemas } from '../../markers/table-schema.ts';
 import type { Marker } from '../../model/marker.ts';
 import type { CheckResult } from '../../model/report.ts';
-import { compareWithMarker } from '../../verify/compare.ts';
 import { startObjectComparison } from '../../verify/compare-objects.ts';
 import { manifestTrustCheck, markerTrustCheck, newestEvidence } from '../../verify/marker-trust.ts';
 import { objectsNotVerified, tablesNotVerified } from '../../verify/not-verified.ts';
@@ -18,6 +17,7 @@ import type { DrillSetup } from '../run-setup.ts';
 import { provisioned, type RunState } from '../run-state.ts';
 import type { EarlyComparison } from './restore.ts';
 import { physicalMoment } from './physical-moment.ts';
+import { tableComparison } from './budgeted-comparison.ts';
 import { physicalTarget } from '../../model/physical-backup.ts';
 
 /**
@@ -60,6 +60,8 @@ export async function verify(
       marker: marker && markerTrustCheck(marker, manifest, evidence),
     };
     for (const check of [trust.manifest, trust.marker]) if (check) recorder.check(check);
+    // Under a verification budget: the rotation's history is read from the drill's signed reports first.
+    const tables = await tableComparison(setup, [manifest, marker], env.connectionConfig());
     for (const [label, m] of [
       ['manifest', manifest],
       [marker ? `marker #${marker.id}` : '', marker],
@@ -74,15 +76,17 @@ export async function verify(
       // client while the checksums run on their own connections.
       const [sums, schemaChecks, objectChecks] = await Promise.all([
         m === manifest && early
-          ? early.comparison.finish({ onTable })
-          : compareWithMarker(env.connectionConfig(), m, { label, onTable, algorithms: recorder.algorithms }),
+          ? early.comparison.finish({ onTable }).then((checks) => ({ checks, notVerified: [] }))
+          : tables.compare(m, { label, onTable, algorithms: recorder.algorithms }),
         compareTableSchemas(client, schemas, label),
         objects.compare(m, { label, exact: m === manifest, dumpedWithout: run.dumpedWithout }),
       ]);
       if (m === manifest && early) for (const algorithm of early.algorithms) recorder.algorithms.add(algorithm);
-      recorder.check(...sums, ...schemaChecks, ...objectChecks.checks);
-      recorder.notVerified(...objectChecks.notVerified);
+      recorder.check(...sums.checks, ...schemaChecks, ...objectChecks.checks);
+      recorder.notVerified(...sums.notVerified, ...objectChecks.notVerified);
     }
+    const verification = tables.coverage();
+    if (verification) recorder.found({ verification });
     recorder.check(...(await sequenceChecks(client)));
     recorder.notVerified(
       ...(await tablesNotVerified(client, [manifest, marker])),

@@ -3,6 +3,7 @@ import type { DrillHistory, SignatureCheck } from '../history.ts';
 import { DEMO_KEY_EXPLAINED, DEMO_KEY_NOTE, failuresFirst, signedWithDemoKey } from '../failure-summary.ts';
 import type { CheckResult, CheckStatus, DrillReport, ObjectiveResult, RpoBasis } from '../../model/report.ts';
 import { summarizeNotVerified } from '../not-verified-text.ts';
+import { describeVerification, partlyVerified } from '../verification-coverage-text.ts';
 import { escapeHtml, fileHref } from './escape.ts';
 import { signatureText, statusBadge } from './fragments.ts';
 import { drillHistorySection, type RunLink } from './history-section.ts';
@@ -44,6 +45,12 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   body.push(
     `<h1>Restore drill: ${escapeHtml(report.drill.name)} ${statusBadge(report.status)}${signedWithDemoKey(report) ? ` ${demoKeyBadge()}` : ''}</h1>`,
   );
+  // A pass under a verification budget that checksummed part of the data says so before anything else.
+  const partly = partlyVerified(report.verification);
+  if (partly)
+    body.push(
+      `<div class="panel warn" data-partly-verified="true"><strong>${escapeHtml(capitalise(partly))}.</strong></div>`,
+    );
   // The first screen says what is wrong: a demo key, the harness error, every failed check with its reason.
   if (signedWithDemoKey(report)) {
     body.push(
@@ -76,6 +83,12 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   body.push('<h2>Objectives</h2>', objectivesTable(report));
   body.push('<h2>Phases</h2>', phaseTimeline(report.phases), phaseTable(report));
   body.push('<h2>Checks</h2>', checksTable(report));
+  const coverage = describeVerification(report.verification);
+  if (coverage.length > 0)
+    body.push(
+      '<h2>Verification budget</h2>',
+      `<ul>${coverage.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`,
+    );
   body.push('<h2>Not verified</h2>', notVerifiedTable(report));
   if (input.history) {
     body.push(
