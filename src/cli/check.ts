@@ -37,7 +37,7 @@ export function registerCheckCommand(program: Command, setExit: (code: number) =
     .option('--rpo <duration>', 'recovery point objective, e.g. 3h')
     .option(
       '--time-limit <duration>',
-      'stop the drill with its signed error report when it runs longer, e.g. 6h (code in a backup can sleep forever)',
+      'stop the drill with its signed error report when it runs longer, e.g. 6h (code in a backup can sleep forever); default: twice --rto (at least 1h), else 6h',
     )
     .option(
       '--pick <how>',

@@ -1,7 +1,15 @@
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { InterruptedError, RestoreDrillError } from '../errors.ts';
 import type { Restorable } from '../model/recovery-point.ts';
-import type { CheckResult, DrillReport, DrillStatus, LedgerFields, NotVerified, PhaseTiming } from '../model/report.ts';
+import type {
+  CheckResult,
+  DrillReport,
+  DrillStatus,
+  LedgerFields,
+  NotVerified,
+  PhaseTiming,
+  TimeLimit,
+} from '../model/report.ts';
 import { evaluateObjective, objectiveCheck, type ObjectiveTargets } from '../objectives/objectives.ts';
 import { RestoreFailedError } from '../postgres/restore-errors.ts';
 import { notComparedEntry, notRestoredEntry } from '../verify/not-verified.ts';
@@ -37,6 +45,8 @@ export interface ReportInput {
   readonly sandbox: CheckResult | null;
   /** Checks of the environment's own conduct (e.g. a lost RDS instance lease), from `StartedEnvironment.checks`. */
   readonly environmentChecks?: readonly CheckResult[];
+  /** The time limit the drill ran under (`runDrill` always sets one). */
+  readonly timeLimit?: TimeLimit;
 }
 
 /**
@@ -141,6 +151,7 @@ export function buildReport(input: ReportInput): Omit<DrillReport, LedgerFields>
     ...(state.verification ? { verification: state.verification } : {}),
     algorithms: [...state.algorithms].sort(),
     cadence: input.cadence,
+    ...(input.timeLimit ? { timeLimit: input.timeLimit } : {}),
   };
 }
 

@@ -70,9 +70,10 @@ export interface DrillOptions {
   /** GDPR erasure replay on the restored copy (`erasureReplay`), run last in `verify` since it changes the data. */
   readonly erasure?: ErasureReplay;
   /**
-   * The longest the drill may run, e.g. `6h` (or seconds): past it the drill stops where it is and writes its
-   * signed `error` report, as on SIGTERM. A backup is untrusted: its code can sleep or loop while it is restored.
-   * Default none (a CI job's own timeout then ends it, with its report, by SIGTERM).
+   * The longest the drill may run, e.g. `6h` (or seconds, at most 24d): past it the drill stops where it is and
+   * writes its signed `error` report, as on SIGTERM. A backup is untrusted: its code can sleep or loop while it
+   * is restored. Default: twice the RTO (at least 1h) when `objectives.rto` is set, else 6h. The report's
+   * `timeLimit` says which applied.
    */
   readonly timeLimit?: DurationString | number;
 }

@@ -80,6 +80,8 @@ test('a policy-only drill lists and checks recovery points without restoring any
   expect(result.report.phases.map((p) => p.name)).toEqual(['locate']);
   expect(result.report.environment).toBeNull();
   expect(result.report.controls).toEqual(['SOC2-A1.2']);
+  // No timeLimit, no RTO: the drill still ran under a limit, and its report says which.
+  expect(result.report.timeLimit).toEqual({ seconds: 21600, basis: 'default' });
   expect(result.report.checks).toEqual([
     expect.objectContaining({ name: 'policy at least two recovery points', status: 'failed', actual: 1 }),
   ]);

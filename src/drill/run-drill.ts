@@ -14,7 +14,7 @@ import { verify } from './phases/verify.ts';
 import { prepareRun, type DrillSetup } from './run-setup.ts';
 import { INITIAL_STATE, type RunState } from './run-state.ts';
 import { sandboxCheck } from './sandbox-check.ts';
-import { withTimeLimit } from './time-limit.ts';
+import { withTimeLimit, type AppliedTimeLimit } from './time-limit.ts';
 
 export type { DrillBody, DrillContext } from './drill-body.ts';
 export type { DrillProgressEvent, DrillResult, DrillRun } from './drill-run.ts';
@@ -35,7 +35,7 @@ export async function runDrill(run: DrillRun): Promise<DrillResult> {
   return withTimeLimit(run, runWithin);
 }
 
-async function runWithin(run: DrillRun): Promise<DrillResult> {
+async function runWithin(run: DrillRun, limit: AppliedTimeLimit): Promise<DrillResult> {
   const setup = await prepareRun(run);
   const clock = new PhaseClock(run.signal);
   const state = await runPhases(setup, new PhaseRunner(clock, setup.progress)).catch(async (error: unknown) => {
@@ -62,6 +62,7 @@ async function runWithin(run: DrillRun): Promise<DrillResult> {
       state,
       sandbox,
       environmentChecks: (await state.env?.checks?.()) ?? [],
+      timeLimit: { seconds: limit.seconds, basis: limit.basis },
     });
     const result = await report(setup, built);
     const error = state.failure?.error;

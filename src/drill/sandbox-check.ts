@@ -27,6 +27,8 @@ export async function sandboxCheck(env: StartedEnvironment, completed: boolean):
       detail: redact(`the server log could not be read: ${(error as Error).message}`),
     };
   }
+  // A log too large to scan whole cannot vouch for its unread part: that fails the check too, saying so.
+  const unscanned = seen.unscanned ? `; ${seen.unscanned}, so a blocked attempt there would not be seen` : '';
   if (seen.found.length) {
     const attempts = seen.found.map((v) => `${v.attempt} in ${v.object}${v.message ? ` ("${v.message}")` : ''}`);
     return {
@@ -35,7 +37,7 @@ export async function sandboxCheck(env: StartedEnvironment, completed: boolean):
       expected: 'no blocked attempt',
       actual: `${seen.found.length} blocked`,
       detail: redact(
-        `the backup contains code that tried to ${attempts.join('; and to ')}${seen.sandboxed ? ' — blocked by the restore sandbox' : ''}`,
+        `the backup contains code that tried to ${attempts.join('; and to ')}${seen.sandboxed ? ' — blocked by the restore sandbox' : ''}${unscanned}`,
       ),
     };
   }
@@ -46,6 +48,15 @@ export async function sandboxCheck(env: StartedEnvironment, completed: boolean):
       expected: 'no blocked attempt',
       actual: null,
       detail: `restore was not sandboxed (${seen.description}): code in the backup could run programs, read files and use the network of this host unobserved`,
+    };
+  }
+  if (seen.unscanned) {
+    return {
+      name: SANDBOX_CHECK,
+      status: 'failed',
+      expected: 'no blocked attempt',
+      actual: 'log not wholly scanned',
+      detail: `none in the part of the server log that was scanned${unscanned}`,
     };
   }
   if (!completed) {

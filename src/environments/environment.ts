@@ -122,6 +122,8 @@ export interface SandboxViolations {
   /** The mechanism, in one line, e.g. `bubblewrap: throw-away uid 1912…, no network, read-only system files`. */
   readonly description: string;
   readonly found: readonly SandboxViolation[];
+  /** Set when part of the log was not scanned (a flood past the reading bound): what, in one line. */
+  readonly unscanned?: string;
 }
 
 /** One attempt the sandbox blocked, from the server's log. */

@@ -109,6 +109,15 @@ export interface VerificationCoverage {
 /** `wal-replay`: the last commit a point-in-time restore replayed, as the server logged it. */
 export type RpoBasis = 'marker' | 'manifest' | 'metadata' | 'wal-replay';
 
+/**
+ * The time limit a drill ran under, past which it stops with an `error` report: its own `timeLimit`, twice its
+ * RTO (at least 1h), or the 6h `default`.
+ */
+export interface TimeLimit {
+  readonly seconds: number;
+  readonly basis: 'timeLimit' | 'rto' | 'default';
+}
+
 /** The predicate of the signed in-toto statement: everything one drill run found. */
 export interface DrillReport {
   readonly schema: 'restore-drill.report/v1';
@@ -172,6 +181,8 @@ export interface DrillReport {
   readonly reportFile?: string;
   /** How often the drill is meant to run, e.g. `1mo`; null when not declared. A drill whose newest report is older than this plus a grace is stale. */
   readonly cadence?: string | null;
+  /** The time limit the drill ran under and where it came from. Absent in reports written before it was added. */
+  readonly timeLimit?: TimeLimit;
 }
 
 /** The fields the report writer fills in when it places a report in its ledger. */

@@ -87,6 +87,9 @@ export async function createProductionInstance(
       StorageEncrypted: options.encrypted ?? options.kmsKeyId !== undefined,
       ...(options.kmsKeyId ? { KmsKeyId: options.kmsKeyId } : {}),
       BackupRetentionPeriod: options.backupRetentionDays ?? 7,
+      // Production is private. It also matters to the drills: moto's restores ignore a `false` override and
+      // copy the source's setting, where AWS applies the override.
+      PubliclyAccessible: false,
     }),
   );
   for (const snapshot of options.snapshots ?? []) {

@@ -35,6 +35,15 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('Achieved RPO measured from the newest marker in the restored data.');
   });
 
+  it('says which time limit the drill ran under', () => {
+    expect(renderMarkdown(sampleReport({ timeLimit: { seconds: 1800 * 2, basis: 'rto' } }))).toContain(
+      'Time limit: 1h 00m (twice the RTO, at least 1h).',
+    );
+    expect(renderMarkdown(sampleReport({ timeLimit: { seconds: 21600, basis: 'default' } }))).toContain(
+      'Time limit: 6h 00m (the default without a timeLimit or an RTO).',
+    );
+  });
+
   it("says when RPO came from the recovery point's creation time", () => {
     const report = sampleReport();
     const metadata = sampleReport({

@@ -8,7 +8,7 @@ import {
   failuresFirst,
   signedWithDemoKey,
 } from './failure-summary.ts';
-import type { CheckStatus, DrillReport, DrillStatus, ObjectiveResult, RpoBasis } from '../model/report.ts';
+import type { CheckStatus, DrillReport, DrillStatus, ObjectiveResult, RpoBasis, TimeLimit } from '../model/report.ts';
 
 /** What the human report says about the signed file it sits beside. */
 export interface MarkdownOptions {
@@ -131,6 +131,7 @@ export function renderMarkdown(report: DrillReport, opts: MarkdownOptions = {}):
   );
   const basis = report.objectives.rpo.basis;
   lines.push(basis ? RPO_BASIS[basis] : 'Achieved RPO could not be measured.', '');
+  if (report.timeLimit) lines.push(timeLimitLine(report.timeLimit), '');
 
   lines.push('## Phases', '');
   lines.push(
@@ -241,4 +242,15 @@ function inline(text: string): string {
 /** A table cell: a `|` or a line break in a value would otherwise end the cell or the table. */
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+const TIME_LIMIT_BASIS: Record<TimeLimit['basis'], string> = {
+  timeLimit: "the drill's timeLimit",
+  rto: 'twice the RTO, at least 1h',
+  default: 'the default without a timeLimit or an RTO',
+};
+
+/** `Time limit: 8h 00m (twice the RTO, at least 1h).` */
+function timeLimitLine(limit: TimeLimit): string {
+  return `Time limit: ${formatDuration(limit.seconds)} (${TIME_LIMIT_BASIS[limit.basis]}).`;
 }

@@ -29,8 +29,8 @@ import type {
   SandboxViolations,
   StartedEnvironment,
 } from '../environment.ts';
-import { scanServerLogLines } from '../local/sandbox-violations.ts';
-import { containerLogLines } from './docker-logs.ts';
+import { scanServerLogStream } from '../local/sandbox-violations.ts';
+import { containerLogStream } from './docker-logs.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
 import { makeSocketDir, SOCKET_MOUNT, type SocketDir } from './socket-dir.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
@@ -336,11 +336,11 @@ class StartedContainerPostgres implements StartedEnvironment {
     return {
       sandboxed: true,
       description: this.facts.sandbox!,
-      found: await scanServerLogLines(await containerLogLines(this.container), [
+      ...(await scanServerLogStream(containerLogStream(this.container), [
         this.dataDir,
         IMAGE_SOCKET_DIR,
         SOCKET_MOUNT,
-      ]),
+      ])),
     };
   }
 

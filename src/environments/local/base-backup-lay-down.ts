@@ -8,8 +8,9 @@ import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.t
 import type { BaseBackupRestorable } from '../../model/physical-backup.ts';
 import { runCommand } from '../../postgres/run-command.ts';
 import { backupFormat } from '../../sources/basebackup/base-backup-source.ts';
-import { findWalGap, listWalArchive, parseSegmentName } from '../../sources/basebackup/wal-archive.ts';
+import { findWalGap, listWalArchive, parseSegmentName, type WalSegment } from '../../sources/basebackup/wal-archive.ts';
 import { ownByServer, ownTreeByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
+import { clearRestoredEntry, restoredEntry } from './restored-entry.ts';
 
 /**
  * The restore method of a `pg_basebackup` backup and its WAL archive, for {@link restorePhysical}.
@@ -43,14 +44,20 @@ async function layDown(
     await ownTreeByServer(cluster, cluster.dataDir);
   } else {
     await extractInSandbox(cluster, join(restorable.path, layout.baseTar), cluster.dataDir, signal);
-    if (layout.walTar)
+    // base.tar may have put a link at pg_wal: the sandbox would mount (and tar write into) what it points to.
+    if (layout.walTar) {
+      await restoredEntry(cluster.dataDir, 'pg_wal');
       await extractInSandbox(cluster, join(restorable.path, layout.walTar), join(cluster.dataDir, 'pg_wal'), signal);
+    }
     const manifest = join(cluster.dataDir, 'backup_manifest');
-    await copyFile(join(restorable.path, 'backup_manifest'), manifest);
+    await clearRestoredEntry(manifest);
+    await copyFile(join(restorable.path, 'backup_manifest'), manifest, constants.COPYFILE_EXCL);
     await ownByServer(cluster, manifest);
   }
   await chmod(cluster.dataDir, 0o700);
-  const tablespaces = await readdir(join(cluster.dataDir, 'pg_tblspc')).catch(() => []);
+  const tablespaces = (await restoredEntry(cluster.dataDir, 'pg_tblspc'))?.isDirectory()
+    ? await readdir(join(cluster.dataDir, 'pg_tblspc'))
+    : [];
   if (tablespaces.length > 0) {
     throw new ConfigError(
       `the base backup ${restorable.path} has tablespaces (pg_tblspc: ${tablespaces.join(', ')}), which restore-drill does not restore yet`,
@@ -111,7 +118,7 @@ async function stageWal(
 ): Promise<number> {
   const from = parseSegmentName(startSegment)!;
   const archived = await listWalArchive(restorable.walArchive);
-  const inBackup = await listWalArchive(join(cluster.dataDir, 'pg_wal')).catch(() => []);
+  const inBackup = await walInRestoredCopy(cluster.dataDir);
   const needed = archived.filter((segment) => segment.segNo >= from.segNo && segment.timeline >= from.timeline);
   const gap = findWalGap([...needed, ...inBackup], from);
   if (gap) {
@@ -138,13 +145,19 @@ async function stageWal(
   return needed.length;
 }
 
+/** The WAL segments the backup holds in its own pg_wal folder (a link there is refused, never followed). */
+async function walInRestoredCopy(dataDir: string): Promise<WalSegment[]> {
+  const folder = await restoredEntry(dataDir, 'pg_wal');
+  return folder?.isDirectory() ? listWalArchive(join(dataDir, 'pg_wal')) : [];
+}
+
 /** `pg_verifybackup` in the sandbox; a damaged backup is a failed restore naming what it found. */
 async function verifyBackupFiles(
   cluster: PhysicalCluster,
   stage: string,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  const walInBackup = (await listWalArchive(join(cluster.dataDir, 'pg_wal')).catch(() => [])).length > 0;
+  const walInBackup = (await walInRestoredCopy(cluster.dataDir)).length > 0;
   const args = [...(walInBackup ? [] : ['--wal-directory', stage]), cluster.dataDir];
   const command = cluster.sandbox.command('initdb', cluster.bins.path('pg_verifybackup'), args, {
     writable: [],

@@ -461,7 +461,7 @@ class StartedLocalPostgres implements StartedEnvironment {
     return {
       sandboxed,
       description: this.sandbox?.description ?? 'not started',
-      found: await scanServerLog(this.logPath, [this.dataDir, this.socketDir]),
+      ...(await scanServerLog(this.logPath, [this.dataDir, this.socketDir])),
     };
   }
 

@@ -169,9 +169,12 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
     expect((error as Error).message).toContain(path);
   }, 120_000);
 
-  it.each(['pg_wal', 'pg_tblspc/16400'])(
-    'a backup whose %s is a symlink to a folder of this host: the drill fails, and the folder is untouched',
-    async (entry) => {
+  it.each([
+    ['pg_wal', "the restored backup's pg_wal is a symlink to"],
+    ['pg_tblspc/16400', 'has tablespaces'],
+  ])(
+    'a backup whose %s is a symlink to a folder of this host: the drill fails naming it, and the folder is untouched',
+    async (entry, why) => {
       const trapped = join(work, `trapped-${entry.replace('/', '-')}`);
       const victim = join(work, `victim-${entry.replace('/', '-')}`);
       await mkdir(victim);
@@ -181,9 +184,13 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
       await rm(join(trapped, entry), { recursive: true, force: true });
       await mkdir(join(trapped, entry, '..'), { recursive: true });
       await symlink(victim, join(trapped, entry));
-      await expect(restoreTo({ type: 'latest' }, { backup: trapped })).rejects.toThrow(RestoreDrillError);
+      // A folder of this host that looks like WAL: the restore must not read it as the backup's.
+      await writeFile(join(victim, '000000010000000000000099'), '');
+      const error = await restoreTo({ type: 'latest' }, { backup: trapped }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RestoreDrillError);
+      expect((error as Error).message).toContain(why);
       // Neither the restore, nor the cleanup of its data directory (removeOwnTree), went through the link.
-      expect(await readdir(victim)).toEqual(['keep.txt']);
+      expect((await readdir(victim)).sort()).toEqual(['000000010000000000000099', 'keep.txt']);
       expect(await readFile(join(victim, 'keep.txt'), 'utf8')).toBe('not the backup’s');
     },
     120_000,

@@ -5,7 +5,7 @@
 // the server is then restarted in the usual shell-less sandbox before anything is verified.
 
 import { spawn } from 'node:child_process';
-import { lstat, mkdir, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
 import { describeTarget, type RecoveryTarget } from '../../model/physical-backup.ts';
@@ -16,6 +16,7 @@ import { settleMoment } from './settle-moment.ts';
 import type { RestoreOptions } from '../environment.ts';
 import { ownByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
 import { removeOwnTree } from './reaper-remove-tree.ts';
+import { clearRestoredEntry, restoredEntry } from './restored-entry.ts';
 
 /** Where replay stopped and what it took, from the server's own recovery messages. Recorded as environment facts. */
 export interface PhysicalRestoreFacts extends Record<string, string | number | boolean | null> {
@@ -73,6 +74,8 @@ export async function restorePhysical(
 
   log(`restore: laying down ${method.what}`);
   await method.layDown(cluster, signal);
+  // Whatever the method: a pg_wal that links out of the copy is refused before anything reads or replays it.
+  await restoredEntry(cluster.dataDir, 'pg_wal');
   const label = await readBackupLabel(cluster.dataDir, { format: 'plain' });
   const stage = join(cluster.dir, 'wal');
   await mkdir(stage, { mode: 0o700 });
@@ -161,9 +164,7 @@ async function writeServerConfig(
  * (`wx`: an entry that reappears in between is refused, not written through).
  */
 async function writeOwnFile(cluster: PhysicalCluster, path: string, text: string): Promise<void> {
-  const old = await lstat(path).catch(() => null);
-  if (old?.isDirectory()) await removeOwnTree(path);
-  else if (old) await unlink(path);
+  await clearRestoredEntry(path);
   await writeFile(path, text, { mode: 0o600, flag: 'wx' });
   await ownByServer(cluster, path);
 }
@@ -189,8 +190,7 @@ async function writeRecoveryConfig(
   if (exclusive) recovery.recovery_target_inclusive = 'off';
   if (target.type === 'xid') recovery.recovery_target_xid = target.xid;
   await writeServerConfig(cluster, recovery);
-  const standby = join(cluster.dataDir, 'standby.signal');
-  if (await lstat(standby).catch(() => null)) await unlink(standby);
+  await clearRestoredEntry(join(cluster.dataDir, 'standby.signal'));
   await writeOwnFile(cluster, join(cluster.dataDir, 'recovery.signal'), '');
 }
 

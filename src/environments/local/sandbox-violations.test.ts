@@ -15,7 +15,7 @@ const at = (level: string, text: string) => `2026-12-02 04:43:36.845 UTC [9] ${l
 async function scan(lines: string[]) {
   const path = join(dir, `${Math.random()}.log`);
   await writeFile(path, `${lines.join('\n')}\n`);
-  return scanServerLog(path, ['/tmp/cluster/data', '/tmp/cluster/socket']);
+  return (await scanServerLog(path, ['/tmp/cluster/data', '/tmp/cluster/socket'])).found;
 }
 
 test('a blocked program, file and connection are each named with the function and the statement they ran in', async () => {
@@ -62,7 +62,7 @@ test("the server's own files, ordinary errors and a missing log are not violatio
       at('WARNING', 'could not open file "/etc/hostname": it is fine'),
     ]),
   ).toEqual([]);
-  expect(await scanServerLog(join(dir, 'absent.log'), [])).toEqual([]);
+  expect(await scanServerLog(join(dir, 'absent.log'), [])).toEqual({ found: [] });
 });
 
 test('a flood of attempts is listed up to a bound and counted, and payload text is kept to one short line', async () => {
@@ -77,4 +77,29 @@ test('a flood of attempts is listed up to a bound and counted, and payload text 
   expect(found.at(-1)!.attempt).toBe('do more of the same (10 further blocked attempts not listed)');
   expect(found[0]!.message.length).toBeLessThanOrEqual(160);
   expect(found[0]!.attempt).not.toMatch(/\u0007/);
+});
+
+test('a log flooded past the bound is scanned up to it and says the rest was not: an attempt there is not claimed absent', async () => {
+  const path = join(dir, 'flood.log');
+  const attempt = [
+    at('ERROR', 'could not execute command "id": Cannot allocate memory'),
+    at('STATEMENT', 'SELECT early()'),
+  ];
+  const flood = Array.from({ length: 2000 }, (_, i) => at('WARNING', `noise ${i} ${'x'.repeat(40)}`));
+  // One statement of endless continuation lines, and one line without an end: neither is kept whole.
+  const endless = [
+    at('STATEMENT', 'SELECT 1'),
+    ...Array.from({ length: 500 }, () => 'y'.repeat(100)),
+    'z'.repeat(5000),
+  ];
+  await writeFile(
+    path,
+    `${[...attempt, ...endless, ...flood, at('ERROR', 'could not execute command "late"')].join('\n')}\n`,
+  );
+  const scanned = await scanServerLog(path, [], { maxBytes: 64 * 1024, maxLineBytes: 1024 });
+  expect(scanned.found.map((v) => v.attempt)).toEqual(['run a program (id)']);
+  expect(scanned.unscanned).toBe(
+    'the server log is larger than 65536 bytes (a flood of messages): only that much was scanned, 1 over-long line(s) cut, the rest was not',
+  );
+  expect((await scanServerLog(path, [])).unscanned).toBeUndefined();
 });

@@ -1,10 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
-import { createInterface } from 'node:readline';
+import { boundedLines, type LineBounds } from '../../util/bounded-lines.ts';
 import type { SandboxViolation } from '../environment.ts';
 
 /** A backup that floods the log still gets a bounded report: the first ones are listed, the rest counted. */
 const MAX_LISTED = 20;
+/** An entry's CONTEXT, statement or detail is kept up to about this many characters. */
+const MAX_FIELD = 16 * 1024;
 /** Payload text shown in a report is cut to this length. */
 const MAX_TEXT = 160;
 
@@ -36,22 +38,60 @@ export const SERVER_LOG_SETTINGS: Readonly<Record<string, string | boolean>> = {
   log_line_prefix: '%m [%p] ',
 };
 
+/** What {@link scanServerLogStream} found, and what of the log it did not read (a flood past its bound). */
+export interface ScannedServerLog {
+  readonly found: SandboxViolation[];
+  /** Set when the log was larger than the bound: what was not scanned, for the `restore sandbox` check. */
+  readonly unscanned?: string;
+}
+
 /**
  * Finds, in a sandboxed server's log file, the errors the sandbox causes when code in the restored backup tries
- * to leave it: see {@link scanServerLogLines}. A missing file has none.
+ * to leave it: see {@link scanServerLogStream}. A missing file has none.
  *
  * @example
  * await scanServerLog('/tmp/restore-drill-…/server.log', ['/tmp/restore-drill-…/data']);
- * // [{ attempt: 'run a program', object: 'function public.evil() during COPY public.orders', message: '…' }]
+ * // { found: [{ attempt: 'run a program', object: 'function public.evil() during COPY public.orders', message: '…' }] }
  */
-export async function scanServerLog(path: string, ownDirs: readonly string[]): Promise<SandboxViolation[]> {
+export async function scanServerLog(
+  path: string,
+  ownDirs: readonly string[],
+  bounds?: LineBounds,
+): Promise<ScannedServerLog> {
   try {
-    const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-    return await scanServerLogLines(lines, ownDirs);
+    return await scanServerLogStream(createReadStream(path), ownDirs, bounds);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    return [];
+    return { found: [] };
   }
+}
+
+/**
+ * {@link scanServerLogLines} over a log's bytes, read line by line within bounds (256 MiB, lines cut at 64 KiB):
+ * a backup whose code floods the log cannot exhaust the harness's memory. Past the bound nothing is read, and
+ * `unscanned` says so: an attempt there would not be seen. A cut line loses only its tail; what the scan
+ * matches (the prefix and the start of the message) is at its start.
+ *
+ * @example
+ * const { found, unscanned } = await scanServerLogStream(logStream, ['/var/lib/postgresql/data']);
+ */
+export async function scanServerLogStream(
+  bytes: AsyncIterable<Buffer | string>,
+  ownDirs: readonly string[],
+  bounds?: LineBounds,
+): Promise<ScannedServerLog> {
+  const lines = boundedLines(bytes, bounds);
+  const found = await scanServerLogLines(lines, ownDirs);
+  if (!lines.stopped) return { found };
+  const cut = lines.cutLines ? `, ${lines.cutLines} over-long line(s) cut` : '';
+  return {
+    found,
+    unscanned: `the server log is larger than ${formatBytes(lines.bytesRead)} (a flood of messages): only that much was scanned${cut}, the rest was not`,
+  };
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round(bytes / 1024 / 1024)} MiB` : `${bytes} bytes`;
 }
 
 /**
@@ -81,27 +121,26 @@ export async function scanServerLogLines(
     }
     current = undefined;
   };
+  // Only an entry's start is ever shown or matched: a statement of a million lines is not kept whole.
+  const append = (entry: Entry, field: Entry['field'] & keyof Entry, text: string) => {
+    if (entry[field].length < MAX_FIELD) entry[field] += text;
+    entry.field = field;
+  };
   for await (const line of lines) {
     const entry = ENTRY.exec(line);
     if (entry) {
       const [, level, text] = entry as unknown as [string, string, string];
-      if (current && level === 'CONTEXT') {
-        current.context += `${text}\n`;
-        current.field = 'context';
-      } else if (current && level === 'STATEMENT') {
-        current.statement += text;
-        current.field = 'statement';
-      } else if (current && level === 'DETAIL') {
-        current.detail += text;
-        current.field = 'detail';
-      } else if (current && (level === 'HINT' || level === 'QUERY' || level === 'LOCATION')) current.field = 'other';
+      if (current && level === 'CONTEXT') append(current, 'context', `${text}\n`);
+      else if (current && level === 'STATEMENT') append(current, 'statement', text);
+      else if (current && level === 'DETAIL') append(current, 'detail', text);
+      else if (current && (level === 'HINT' || level === 'QUERY' || level === 'LOCATION')) current.field = 'other';
       else {
         finish();
         current = { level, message: text, context: '', statement: '', detail: '', field: 'message' };
       }
     } else if (current && current.field !== 'other') {
       // A continuation line of a multi-line message, CONTEXT or statement.
-      current[current.field] += current.field === 'context' ? `${line.trim()}\n` : ` ${line.trim()}`;
+      append(current, current.field, current.field === 'context' ? `${line.trim()}\n` : ` ${line.trim()}`);
     }
   }
   finish();

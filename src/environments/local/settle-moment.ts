@@ -10,6 +10,7 @@ import type { WalMarker } from '../../model/marker.ts';
 import type { RecoveryTarget } from '../../model/physical-backup.ts';
 import { formatLsn, parseLsn } from '../../sources/basebackup/wal-archive.ts';
 import type { PhysicalCluster } from './physical-cluster.ts';
+import { restoredEntry } from './restored-entry.ts';
 import { findWalMarkers, lateCommits, type WalDump } from './wal-markers.ts';
 
 /** The target as the server is given it, with what settled it. */
@@ -115,6 +116,7 @@ function markerPosition(
 
 /** The End-LSN of a base backup's `backup_manifest` (where it is consistent), when it has one. */
 async function manifestEndLsn(dataDir: string): Promise<string | undefined> {
+  if (!(await restoredEntry(dataDir, 'backup_manifest'))?.isFile()) return undefined;
   const text = await readFile(join(dataDir, 'backup_manifest'), 'utf8').catch(() => '');
   const ranges = /"WAL-Ranges"\s*:\s*\[([^\]]*)\]/.exec(text)?.[1] ?? '';
   const ends = [...ranges.matchAll(/"End-LSN"\s*:\s*"([0-9A-F]+\/[0-9A-F]+)"/g)].map((m) => m[1]!);

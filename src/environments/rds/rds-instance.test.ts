@@ -43,6 +43,7 @@ import type { EnvironmentContext, StartedEnvironment } from '../environment.ts';
 import { newRunId } from '../labels.ts';
 import { deleteIfOurs } from './rds-guarded-delete.ts';
 import { RDS_LIMIT_CHECK, rdsInstance } from './rds-instance.ts';
+import { RDS_EXPOSURE_CHECK } from './rds-exposure.ts';
 import { acquireLease } from '../../evidence/lease-pool.ts';
 import { directoryLeaseObjects } from '../../evidence/lease-directory.ts';
 import { RDS_TAG, rdsIdentifier } from './rds-tags.ts';
@@ -171,6 +172,14 @@ test('a full RDS drill: snapshot → tagged temporary instance → markers verif
   );
   expect(result.report.checks.filter((c) => c.table).length).toBeGreaterThan(5);
   expect(result.report.objectives.rpo.basis).toBe('marker');
+  // DescribeDBInstances (moto) says where the instance sits; the restored copy says what could connect out.
+  expect(result.report.checks.find((c) => c.name === RDS_EXPOSURE_CHECK)).toMatchObject({
+    status: 'passed',
+    actual: 'private, security groups sg-0drill',
+    detail: expect.stringContaining(
+      'no extension or foreign server that connects out is installed in database restored',
+    ),
+  });
 
   expect(seenInstance).toBe(rdsIdentifier(result.report.runId));
   expect(tags).toMatchObject({

@@ -27,6 +27,7 @@ import type { RdsPointInTimeRestorable } from '../../sources/rds/rds-point-in-ti
 import type { RdsSnapshotRestorable } from '../../sources/rds/rds-snapshot-source.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { parseDuration, type DurationString } from '../../util/duration.ts';
+import { redact } from '../../util/redact.ts';
 import type {
   Environment,
   EnvironmentContext,
@@ -44,6 +45,7 @@ import {
   type ResolvedCredentials,
 } from './rds-credentials.ts';
 import { deleteIfOurs, requireOurs, type RdsTarget } from './rds-guarded-delete.ts';
+import { rdsExposureCheck, readOutboundCode } from './rds-exposure.ts';
 import { drillTags, rdsIdentifier } from './rds-tags.ts';
 import { connectWhenReady, waitAvailable, type Deadline } from './rds-wait.ts';
 
@@ -161,6 +163,8 @@ class StartedRdsInstance implements StartedEnvironment {
   database: string;
   private client: RDSClient | undefined;
   private endpoint: { host: string; port: number } | undefined;
+  /** DescribeDBInstances of the temporary instance once it was available: its network placement, for the checks. */
+  private described: DBInstance | undefined;
   private credentials: ResolvedCredentials | undefined;
   private readonly recorded: Record<string, string | number | boolean | null> = {};
   private stopped = false;
@@ -215,6 +219,19 @@ class StartedRdsInstance implements StartedEnvironment {
    * did not.
    */
   async checks(): Promise<CheckResult[]> {
+    return [...(await this.exposureChecks()), ...(await this.leaseChecks())];
+  }
+
+  /** What the temporary instance's network lets the backup's code reach (once it was restored and described). */
+  private async exposureChecks(): Promise<CheckResult[]> {
+    if (!this.described || !this.endpoint) return [];
+    const outbound = await readOutboundCode(this.connectionConfig(), this.database).catch((error: unknown) => ({
+      unreadable: redact((error as Error).message),
+    }));
+    return [rdsExposureCheck(this.described, this.options.securityGroupIds, outbound)];
+  }
+
+  private async leaseChecks(): Promise<CheckResult[]> {
     if (!this.lease) return [];
     const { held, where } = this.lease;
     const outcome = await held
@@ -420,6 +437,7 @@ class StartedRdsInstance implements StartedEnvironment {
     log(`restore: waiting for ${this.identifier} to become available (timeout ${this.timeoutSeconds}s)`);
     await waitAvailable(client, instance, deadline, signal);
     const described = await this.describeInstance(client, signal);
+    this.described = described;
     this.recordSettings(described);
     this.credentials = await this.login(client, described, deadline, signal);
     if (!options.database && described.DBName) this.database = described.DBName;
