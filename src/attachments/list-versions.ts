@@ -1,4 +1,4 @@
-import { GetBucketVersioningCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import { ConfigError } from '../errors.ts';
 import { s3Uri } from '../sources/s3/s3-uri.ts';
 import type { AttachmentS3 } from './attachment-s3.ts';
@@ -40,6 +40,7 @@ export async function listViewsAt(
     let keyMarker: string | undefined;
     let versionIdMarker: string | undefined;
     do {
+      const { ListObjectVersionsCommand } = await s3Sdk();
       signal?.throwIfAborted();
       const page = await client.send(
         new ListObjectVersionsCommand({
@@ -100,6 +101,7 @@ export async function listViewsAt(
  * await assertVersioned(s3); // 'Enabled'
  */
 export async function assertVersioned(s3: AttachmentS3, signal?: AbortSignal): Promise<string> {
+  const { GetBucketVersioningCommand } = await s3Sdk();
   const { bucket } = s3;
   const versioning = (
     await s3.call('', (c) => c.send(new GetBucketVersioningCommand({ Bucket: bucket }), { abortSignal: signal }))

@@ -1,4 +1,5 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import { writeFile } from 'node:fs/promises';
 import { createS3Client } from '../aws/s3-client.ts';
 import { ConfigError } from '../errors.ts';
@@ -73,6 +74,7 @@ export async function writeAttachmentManifestsBeside(
   dump: string,
   manifests: readonly AttachmentManifest[],
 ): Promise<string> {
+  const { PutObjectCommand } = await s3Sdk();
   const target = attachmentManifestPathFor(dump);
   const text = `${JSON.stringify(manifests, null, 2)}\n`;
   if (!target.startsWith('s3://')) {

@@ -1,4 +1,4 @@
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import type { AttachmentS3 } from './attachment-s3.ts';
 import { ARCHIVED_CLASSES, type AttachmentObject } from './attachment-view.ts';
@@ -36,6 +36,7 @@ export async function objectDigests(
 ): Promise<ObjectDigest[]> {
   const { signal } = options;
   return mapLimit(objects, options.concurrency ?? 8, async (object): Promise<ObjectDigest> => {
+    const { HeadObjectCommand } = await s3Sdk();
     const head = await s3.call(object.key, (client) =>
       client.send(
         new HeadObjectCommand({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import type { AttachmentS3 } from './attachment-s3.ts';
 import type { AttachmentObject } from './attachment-view.ts';
 
@@ -36,6 +36,7 @@ export async function readObject(
     },
   });
   await s3.call(object.key, async (client) => {
+    const { GetObjectCommand } = await s3Sdk();
     const response = await client.send(
       new GetObjectCommand({
         Bucket: s3.bucket,

@@ -1,10 +1,5 @@
-import {
-  CopyObjectCommand,
-  CreateBucketCommand,
-  PutBucketTaggingCommand,
-  PutObjectCommand,
-  type BucketLocationConstraint,
-} from '@aws-sdk/client-s3';
+import type { BucketLocationConstraint } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import { drillTags, rdsIdentifier } from '../environments/rds/rds-tags.ts';
 import { ConfigError } from '../errors.ts';
 import { parseDuration, type DurationString } from '../util/duration.ts';
@@ -74,6 +69,7 @@ export async function restoreToScratch(
   scratch: ScratchOptions,
   options: Omit<RestoreToDirectoryOptions, 'parent'>,
 ): Promise<RestoredAttachments> {
+  const { CreateBucketCommand, PutBucketTaggingCommand, PutObjectCommand } = await s3Sdk();
   const { expiresAfterSeconds } = checkScratchOptions(scratch);
   const client = await s3.client();
   const name = rdsIdentifier(options.runId);
@@ -130,6 +126,7 @@ export async function restoreToScratch(
     }
     options.log?.(`restoring ${view.objects.length} attachments into ${scratchUri(location)}`);
     const { restored, failed } = await restoreObjects(view, options, async (object) => {
+      const { CopyObjectCommand } = await s3Sdk();
       refuseArchived(object);
       const key = `${location.root}${object.key}`;
       const copied = await target.call(key, (c) =>

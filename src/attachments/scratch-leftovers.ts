@@ -1,4 +1,5 @@
-import { ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import { RESOURCE_PREFIX } from '../environments/labels.ts';
 import { expiredOrTooOld } from '../environments/leftover.ts';
 import { readScratchLabel, removeScratch, scratchUri, type ScratchLocation } from './scratch-location.ts';
@@ -34,6 +35,7 @@ export async function findScratchLeftovers(
   client: S3Client,
   options: ScratchLeftoverOptions = {},
 ): Promise<ScratchLeftover[]> {
+  const { ListBucketsCommand } = await s3Sdk();
   const now = (options.now ?? new Date()).getTime();
   const candidates: Pick<ScratchLocation, 'bucket' | 'root'>[] = [];
   const buckets = await client.send(new ListBucketsCommand({}));
@@ -42,6 +44,7 @@ export async function findScratchLeftovers(
   for (const { bucket, prefix } of options.under ?? []) {
     let ContinuationToken: string | undefined;
     do {
+      const { ListObjectsV2Command } = await s3Sdk();
       const page = await client.send(
         new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken }),
       );

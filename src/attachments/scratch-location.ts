@@ -1,12 +1,5 @@
-import {
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  GetBucketTaggingCommand,
-  GetObjectCommand,
-  ListObjectVersionsCommand,
-  type ListObjectVersionsCommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { ListObjectVersionsCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import { readRdsLabel } from '../environments/rds/rds-tags.ts';
 import { s3Uri } from '../sources/s3/s3-uri.ts';
 
@@ -49,6 +42,7 @@ export async function readScratchLabel(
   client: S3Client,
   location: Pick<ScratchLocation, 'bucket' | 'root'>,
 ): Promise<Omit<ScratchLabel, 'tool' | 'kind'> | null> {
+  const { GetBucketTaggingCommand, GetObjectCommand } = await s3Sdk();
   if (location.root === '') {
     const tagging = await client
       .send(new GetBucketTaggingCommand({ Bucket: location.bucket }))
@@ -84,6 +78,7 @@ export async function readScratchLabel(
  * await removeScratch(client, location);
  */
 export async function removeScratch(client: S3Client, location: ScratchLocation): Promise<void> {
+  const { DeleteBucketCommand } = await s3Sdk();
   const label = await readScratchLabel(client, location).catch((error: Error) =>
     error.name === 'NoSuchBucket' ? 'gone' : Promise.reject(error),
   );
@@ -117,6 +112,7 @@ async function deleteEntries(
   location: ScratchLocation,
   entries: readonly { Key: string; VersionId?: string }[],
 ): Promise<void> {
+  const { DeleteObjectsCommand } = await s3Sdk();
   for (let i = 0; i < entries.length; i += 1000) {
     const out = await client.send(
       new DeleteObjectsCommand({
@@ -140,6 +136,7 @@ async function* versionPages(
   let KeyMarker: string | undefined;
   let VersionIdMarker: string | undefined;
   do {
+    const { ListObjectVersionsCommand } = await s3Sdk();
     const page = await client.send(
       new ListObjectVersionsCommand({ Bucket: location.bucket, Prefix: location.root, KeyMarker, VersionIdMarker }),
     );

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import type pg from 'pg';
 import { createS3Client, customEndpoint } from '../aws/s3-client.ts';
 import { explainS3Error } from '../aws/s3-errors.ts';
@@ -121,6 +121,7 @@ async function findManifest(
 }
 
 async function besideDump(point: RecoveryPoint): Promise<AttachmentManifest[]> {
+  const { GetObjectCommand } = await s3Sdk();
   const path = attachmentManifestPathFor(point.id);
   if (point.source === 'file') {
     const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {

@@ -1,4 +1,5 @@
-import { KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { kmsSdk } from './sdk.ts';
 import { ConfigError } from '../errors.ts';
 import { awsTimeouts } from './aws-timeouts.ts';
 
@@ -34,6 +35,7 @@ export function parseKmsKeyRef(spec: string): KmsKeyRef {
  * regional, so guessing one would only turn into "key not found".
  */
 export async function createKmsClient(ref: KmsKeyRef): Promise<KMSClient> {
+  const { KMSClient } = await kmsSdk();
   // Timeouts (RESTORE_DRILL_AWS_TIMEOUT): a KMS endpoint that accepts and stays silent must not hang a drill.
   const client = new KMSClient({ requestHandler: awsTimeouts(), ...(ref.region ? { region: ref.region } : {}) });
   try {

@@ -1,4 +1,5 @@
-import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { kmsSdk } from './sdk.ts';
 import { ConfigError } from '../errors.ts';
 import type { CheckResult } from '../model/report.ts';
 import { createKmsClient, parseKmsKeyRef } from './kms-client.ts';
@@ -49,6 +50,7 @@ const STATE_HINTS: Record<string, string> = {
  * // { name: 'key access arn:aws:kms:eu-central-1:…', status: 'passed', actual: 'Enabled, ENCRYPT_DECRYPT (CUSTOMER)', … }
  */
 export async function checkKeyAccess(target: KeyAccessTarget): Promise<CheckResult> {
+  const { DescribeKeyCommand } = await kmsSdk();
   const ref = parseKmsKeyRef(target.kmsKeyId);
   const region = ref.region ?? target.region;
   const kms = target.client ?? (await createKmsClient({ ...ref, region }));

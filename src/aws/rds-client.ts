@@ -1,4 +1,5 @@
-import { RDSClient } from '@aws-sdk/client-rds';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import { rdsSdk } from './sdk.ts';
 import { ConfigError } from '../errors.ts';
 import { awsTimeouts } from './aws-timeouts.ts';
 import { withFallbackRegion } from './region.ts';
@@ -30,6 +31,7 @@ export const RDS_MAX_ATTEMPTS = 8;
  * const rds = await createRdsClient({ region: 'eu-central-1' });
  */
 export async function createRdsClient(options: RdsClientOptions = {}): Promise<RDSClient> {
+  const { RDSClient } = await rdsSdk();
   const requestHandler = awsTimeouts();
   const make = (region?: string) =>
     new RDSClient({

@@ -1,4 +1,5 @@
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { s3Sdk } from './sdk.ts';
 import { awsTimeouts, type AwsTimeouts } from './aws-timeouts.ts';
 import { withFallbackRegion } from './region.ts';
 
@@ -50,6 +51,7 @@ export function s3Timeouts(env: NodeJS.ProcessEnv = process.env): AwsTimeouts {
  * await s3.config.forcePathStyle; // true
  */
 export async function createS3Client(options: S3ClientOptions = {}): Promise<S3Client> {
+  const { S3Client } = await s3Sdk();
   const forcePathStyle = options.forcePathStyle ?? customEndpoint(options) !== undefined;
   // Without timeouts an endpoint that accepts and never answers hangs the drill forever.
   const requestHandler = s3Timeouts();

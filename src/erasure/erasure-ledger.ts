@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import pg from 'pg';
 import { createS3Client, customEndpoint } from '../aws/s3-client.ts';
 import { explainS3Error } from '../aws/s3-errors.ts';
@@ -49,6 +49,7 @@ export async function readErasureLedger(
   ledger: ErasureLedger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ErasureRequest[]> {
+  const { GetObjectCommand } = await s3Sdk();
   if ('query' in ledger) return queryLedger(ledger, env);
   if ('file' in ledger) {
     const text = await readFile(ledger.file, 'utf8').catch((error: NodeJS.ErrnoException) => {

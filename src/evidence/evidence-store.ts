@@ -1,13 +1,5 @@
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  GetObjectLockConfigurationCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type PutObjectCommandInput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -94,6 +86,7 @@ export class EvidenceStore {
    * misconfigured store is a usage error before any drill runs, not a lost report hours later.
    */
   async check(): Promise<{ objectLock: boolean }> {
+    const { GetObjectLockConfigurationCommand } = await s3Sdk();
     let objectLock = false;
     try {
       const config = await this.#call(this.uri, (o) =>
@@ -244,6 +237,7 @@ export class EvidenceStore {
       read: async (name) => (await this.#get(sub + name))?.toString('utf8') ?? null,
       replace: (name, body) => this.#put(sub + name, body, { ContentType: 'application/json' }),
       remove: async (name) => {
+        const { DeleteObjectCommand } = await s3Sdk();
         const key = this.#prefix + sub + name;
         await this.#call(this.#uriOf(sub + name), (o) =>
           this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), o),
@@ -254,6 +248,7 @@ export class EvidenceStore {
 
   /** The Object Lock retention of a stored report, or null when it has none. */
   async retention(file: string): Promise<Retention | null> {
+    const { HeadObjectCommand } = await s3Sdk();
     // HeadObject carries the object's lock mode and retain-until date (for callers allowed
     // s3:GetObjectRetention); moto 5.2 answers GetObjectRetention itself with the object's body.
     const key = this.#prefix + `reports/${file}`;
@@ -289,6 +284,7 @@ export class EvidenceStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
+      const { ListObjectsV2Command } = await s3Sdk();
       const input = { Bucket: this.#bucket, Prefix: this.#prefix + sub, ContinuationToken: token };
       const page = await this.#call(this.#uriOf(sub), (o) => this.#client.send(new ListObjectsV2Command(input), o));
       for (const object of page.Contents ?? [])
@@ -300,6 +296,7 @@ export class EvidenceStore {
 
   /** An object's exact bytes (a report's digest is over them), or null when it is not there. */
   async #get(sub: string): Promise<Buffer | null> {
+    const { GetObjectCommand } = await s3Sdk();
     try {
       const key = this.#prefix + sub;
       const response = await this.#call(
@@ -323,6 +320,7 @@ export class EvidenceStore {
     body: string | Buffer,
     extra: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'>,
   ): Promise<void> {
+    const { PutObjectCommand } = await s3Sdk();
     const input = { Bucket: this.#bucket, Key: this.#prefix + sub, Body: body, ...extra };
     await this.#call(this.#uriOf(sub), (o) => this.#client.send(new PutObjectCommand(input), o), true);
   }

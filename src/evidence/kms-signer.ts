@@ -1,7 +1,8 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetPublicKeyCommand, KMSClient, SignCommand, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
+import type { KMSClient, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
+import { kmsSdk } from '../aws/sdk.ts';
 import { createKmsClient, parseKmsKeyRef, type KmsKeyRef } from '../aws/kms-client.ts';
 import { explainKmsError, type KmsErrorHints } from '../aws/kms-errors.ts';
 import { ConfigError, RestoreDrillError } from '../errors.ts';
@@ -63,6 +64,7 @@ export interface KmsPublicKey {
  * const { publicKey, keyid } = await fetchKmsPublicKey('kms://alias/restore-drill');
  */
 export async function fetchKmsPublicKey(spec: string, client?: KMSClient): Promise<KmsPublicKey> {
+  const { GetPublicKeyCommand } = await kmsSdk();
   const ref = parseKmsKeyRef(spec);
   const kms = client ?? (await createKmsClient(ref));
   const answer = await kms.send(new GetPublicKeyCommand({ KeyId: ref.keyId })).catch((error: unknown) => {
@@ -121,6 +123,7 @@ export async function kmsSigner(spec: string, options: { client?: KMSClient } = 
     algorithm: key.algorithm,
     publicKey: key.publicKey,
     async sign(message: Buffer): Promise<Buffer> {
+      const { SignCommand } = await kmsSdk();
       const raw = message.length <= KMS_RAW_MESSAGE_LIMIT;
       const answer = await kms
         .send(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretsManagerSdk } from '../../aws/sdk.ts';
 import { ConfigError, RestoreDrillError } from '../../errors.ts';
 import { awsTimeouts } from '../../aws/aws-timeouts.ts';
 import { regionOfArn } from '../../aws/rds-client.ts';
@@ -48,6 +48,7 @@ export async function resolveCredentials(
   region: string,
   signal?: AbortSignal,
 ): Promise<ResolvedCredentials> {
+  const { GetSecretValueCommand, SecretsManagerClient } = await secretsManagerSdk();
   if ('password' in credentials) {
     registerSecret(credentials.password);
     if (!credentials.username || !credentials.password)

@@ -1,11 +1,5 @@
-import {
-  DeleteDBClusterCommand,
-  DeleteDBInstanceCommand,
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  ListTagsForResourceCommand,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import { rdsSdk } from '../../aws/sdk.ts';
 import { RestoreDrillError } from '../../errors.ts';
 import { RdsNotFoundError, sendRds } from '../../aws/rds-errors.ts';
 import { RDS_OWNER, RDS_TAG, readRdsLabel, type RdsLabel } from './rds-tags.ts';
@@ -33,6 +27,7 @@ export async function requireOurs(
   runId?: string,
   signal?: AbortSignal,
 ): Promise<{ arn: string; status: string; label: RdsLabel } | null> {
+  const { ListTagsForResourceCommand } = await rdsSdk();
   const found = await describe(client, target, signal);
   if (!found) return null;
   const { TagList } = await sendRds(
@@ -66,6 +61,7 @@ export async function deleteIfOurs(
   runId?: string,
   signal?: AbortSignal,
 ): Promise<GuardedDeleteOutcome> {
+  const { DeleteDBClusterCommand, DeleteDBInstanceCommand } = await rdsSdk();
   const ours = await requireOurs(client, target, runId, signal);
   if (!ours) return 'gone';
   if (ours.status === 'deleting') return 'already-deleting';
@@ -103,6 +99,7 @@ async function describe(
   target: RdsTarget,
   signal?: AbortSignal,
 ): Promise<{ arn: string; status: string } | null> {
+  const { DescribeDBClustersCommand, DescribeDBInstancesCommand } = await rdsSdk();
   const what = `${target.type} ${target.identifier}`;
   try {
     if (target.type === 'db-instance') {

@@ -54,12 +54,30 @@ const WAITER_POLLS: Record<string, string> = {
   DBClusterAvailable: 'DescribeDBClusters',
 };
 
+/** The package each lazy loader of src/aws/sdk.ts imports. */
+const SDK_PACKAGE: Record<string, string> = {
+  s3: 'client-s3',
+  rds: 'client-rds',
+  kms: 'client-kms',
+  secretsManager: 'client-secrets-manager',
+};
+
 /** Every AWS action the code can call: the `…Command`, `paginate…` and `waitUntil…` names it imports from the SDK. */
 async function actionsCalled(): Promise<Set<string>> {
   const actions = new Set<string>();
   for (const file of await codeFiles()) {
     const source = await readFile(new URL(file, root), 'utf8');
-    for (const [, names, pkg] of source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g)) {
+    // Commands are loaded on first use (`const { GetObjectCommand } = await s3Sdk()`, src/aws/sdk.ts); type
+    // imports name them too.
+    const uses = [
+      ...source.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g),
+      ...[...source.matchAll(/const\s*\{([^}]*)\}\s*=\s*await\s+(\w+)Sdk\(\)/g)].map(([all, names, sdk]) => [
+        all,
+        names,
+        SDK_PACKAGE[sdk!] ?? `unknown SDK loader ${sdk}Sdk`,
+      ]),
+    ];
+    for (const [, names, pkg] of uses) {
       const service = SERVICE[pkg!];
       expect(service, `${file} imports @aws-sdk/${pkg}: add its IAM service name here`).toBeDefined();
       for (const raw of names!.split(',')) {

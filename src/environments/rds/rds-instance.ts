@@ -4,20 +4,8 @@
 // (rds-credentials.ts), and deleted only when its tags prove it ours (rds-guarded-delete.ts,
 // rds-leftovers.ts). AWS clients and errors: src/aws/.
 
-import {
-  CreateDBInstanceCommand,
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  ModifyDBClusterCommand,
-  ModifyDBInstanceCommand,
-  RestoreDBClusterFromSnapshotCommand,
-  RestoreDBClusterToPointInTimeCommand,
-  RestoreDBInstanceFromDBSnapshotCommand,
-  RestoreDBInstanceToPointInTimeCommand,
-  waitUntilDBInstanceDeleted,
-  type DBInstance,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import type { DBInstance, RDSClient } from '@aws-sdk/client-rds';
+import { rdsSdk } from '../../aws/sdk.ts';
 import type pg from 'pg';
 import { ConfigError, RestoreDrillError } from '../../errors.ts';
 import { createRdsClient, requireRegion } from '../../aws/rds-client.ts';
@@ -300,6 +288,12 @@ class StartedRdsInstance implements StartedEnvironment {
   }
 
   async restore(restorable: Restorable, { signal, log }: RestoreOptions): Promise<void> {
+    const {
+      RestoreDBClusterFromSnapshotCommand,
+      RestoreDBClusterToPointInTimeCommand,
+      RestoreDBInstanceFromDBSnapshotCommand,
+      RestoreDBInstanceToPointInTimeCommand,
+    } = await rdsSdk();
     if (!isRdsRestorable(restorable)) {
       throw new ConfigError(
         `the rds-instance environment cannot restore a ${restorable.kind} recovery point`,
@@ -460,6 +454,7 @@ class StartedRdsInstance implements StartedEnvironment {
     deadline: Deadline,
     signal?: AbortSignal,
   ): Promise<void> {
+    const { CreateDBInstanceCommand } = await rdsSdk();
     await waitAvailable(client, { type: 'db-cluster', identifier: this.clusterIdentifier! }, deadline, signal);
     await sendRds(
       client,
@@ -496,6 +491,7 @@ class StartedRdsInstance implements StartedEnvironment {
   }
 
   private async deleteInstance(): Promise<void> {
+    const { waitUntilDBInstanceDeleted } = await rdsSdk();
     const client = this.client;
     if (!client) return; // nothing was created
     const instance: RdsTarget = { type: 'db-instance', identifier: this.identifier };
@@ -536,6 +532,7 @@ class StartedRdsInstance implements StartedEnvironment {
   }
 
   private async describeInstance(client: RDSClient, signal?: AbortSignal): Promise<DBInstance> {
+    const { DescribeDBInstancesCommand } = await rdsSdk();
     const out = await sendRds(
       client,
       new DescribeDBInstancesCommand({ DBInstanceIdentifier: this.identifier }),
@@ -573,6 +570,7 @@ class StartedRdsInstance implements StartedEnvironment {
     deadline: Deadline,
     signal?: AbortSignal,
   ): Promise<ResolvedCredentials> {
+    const { ModifyDBClusterCommand, ModifyDBInstanceCommand } = await rdsSdk();
     if (this.options.credentials) {
       const resolved = await resolveCredentials(this.options.credentials, this.recorded.region as string, signal);
       this.recorded.credentials = resolved.origin;
@@ -622,6 +620,7 @@ class StartedRdsInstance implements StartedEnvironment {
     d: DBInstance,
     signal?: AbortSignal,
   ): Promise<{ host: string; port: number }> {
+    const { DescribeDBClustersCommand } = await rdsSdk();
     let host = d.Endpoint?.Address;
     let port = d.Endpoint?.Port;
     if (this.clusterIdentifier) {

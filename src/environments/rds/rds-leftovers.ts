@@ -1,4 +1,5 @@
-import { paginateDescribeDBClusters, paginateDescribeDBInstances, type RDSClient, type Tag } from '@aws-sdk/client-rds';
+import type { RDSClient, Tag } from '@aws-sdk/client-rds';
+import { rdsSdk } from '../../aws/sdk.ts';
 import { RestoreDrillError } from '../../errors.ts';
 import { createRdsClient } from '../../aws/rds-client.ts';
 import { explainRdsError } from '../../aws/rds-errors.ts';
@@ -34,6 +35,7 @@ export interface RdsLeftoverOptions {
  * for (const leftover of await findRdsLeftovers(rds)) await removeRdsLeftover(rds, leftover);
  */
 export async function findRdsLeftovers(client: RDSClient, options: RdsLeftoverOptions = {}): Promise<RdsLeftover[]> {
+  const { paginateDescribeDBClusters, paginateDescribeDBInstances } = await rdsSdk();
   const region = await client.config.region();
   const now = (options.now ?? new Date()).getTime();
   const found: RdsLeftover[] = [];

@@ -1,11 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  waitUntilDBClusterAvailable,
-  waitUntilDBInstanceAvailable,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import { rdsSdk } from '../../aws/sdk.ts';
 import pg from 'pg';
 import { InterruptedError, RestoreDrillError } from '../../errors.ts';
 import { sendRds } from '../../aws/rds-errors.ts';
@@ -35,6 +30,7 @@ export async function waitAvailable(
   deadline: Deadline,
   signal?: AbortSignal,
 ): Promise<void> {
+  const { waitUntilDBClusterAvailable, waitUntilDBInstanceAvailable } = await rdsSdk();
   const first = await currentStatus(client, target, signal);
   if (first === 'available') return;
   const remaining = Math.max(0, (deadline.at - Date.now()) / 1000);
@@ -68,6 +64,7 @@ export async function waitAvailable(
 }
 
 async function currentStatus(client: RDSClient, target: RdsTarget, signal?: AbortSignal): Promise<string> {
+  const { DescribeDBClustersCommand, DescribeDBInstancesCommand } = await rdsSdk();
   if (target.type === 'db-instance') {
     const out = await sendRds(
       client,

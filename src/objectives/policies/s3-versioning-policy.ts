@@ -1,9 +1,5 @@
-import {
-  GetBucketVersioningCommand,
-  HeadObjectCommand,
-  paginateListObjectsV2,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../../aws/sdk.ts';
 import type { CheckResult } from '../../model/report.ts';
 import { createS3Client, customEndpoint, type S3ClientOptions } from '../../aws/s3-client.ts';
 import { explainS3Error } from '../../aws/s3-errors.ts';
@@ -53,6 +49,7 @@ export function s3VersioningPolicy(uriOrOptions: string | S3VersioningPolicyOpti
   return {
     name: 's3 versioning',
     async evaluate({ sourceContext }): Promise<CheckResult[]> {
+      const { GetBucketVersioningCommand } = await s3Sdk();
       const bucketUri = s3Uri(bucket, '');
       const versioning = await call(bucketUri, (c) =>
         c.send(new GetBucketVersioningCommand({ Bucket: bucket }), { abortSignal: sourceContext.signal }),
@@ -82,6 +79,7 @@ async function encryptionCheck(
 ): Promise<CheckResult> {
   const where = s3Uri(bucket, prefix);
   const keys = await call(where, async (client) => {
+    const { paginateListObjectsV2 } = await s3Sdk();
     const found: string[] = [];
     for await (const page of paginateListObjectsV2(
       { client },
@@ -93,6 +91,7 @@ async function encryptionCheck(
     }
     return found;
   });
+  const { HeadObjectCommand } = await s3Sdk();
   const algorithms = await mapLimit(keys, CONCURRENCY, (key) =>
     call(
       s3Uri(bucket, key),

@@ -1,4 +1,5 @@
-import { DescribeDBInstancesCommand, type DBInstance, type RDSClient } from '@aws-sdk/client-rds';
+import type { DBInstance, RDSClient } from '@aws-sdk/client-rds';
+import { rdsSdk } from '../../aws/sdk.ts';
 import { ConfigError } from '../../errors.ts';
 import { createRdsClient } from '../../aws/rds-client.ts';
 import { RdsNotFoundError, sendRds } from '../../aws/rds-errors.ts';
@@ -96,6 +97,7 @@ export function standbyPolicy(options: StandbyPolicyOptions): Policy {
 }
 
 async function describe(client: RDSClient, id: string, signal?: AbortSignal): Promise<DBInstance> {
+  const { DescribeDBInstancesCommand } = await rdsSdk();
   const out = await sendRds(
     client,
     new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }),

@@ -1,10 +1,5 @@
-import {
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  type DBClusterSnapshot,
-  type DBSnapshot,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import type { DBClusterSnapshot, DBSnapshot, RDSClient } from '@aws-sdk/client-rds';
+import { rdsSdk } from '../../aws/sdk.ts';
 import { parseArn } from '../../aws/rds-client.ts';
 import { RdsNotFoundError, sendRds } from '../../aws/rds-errors.ts';
 
@@ -57,6 +52,7 @@ export async function databaseInRegion(
   which: { dbInstanceIdentifier?: string; dbClusterIdentifier?: string },
   signal?: AbortSignal,
 ): Promise<boolean> {
+  const { DescribeDBClustersCommand, DescribeDBInstancesCommand } = await rdsSdk();
   try {
     if (which.dbInstanceIdentifier) {
       await sendRds(

@@ -1,10 +1,5 @@
-import {
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  type DBCluster,
-  type DBInstance,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import type { DBCluster, DBInstance, RDSClient } from '@aws-sdk/client-rds';
+import { rdsSdk } from '../../aws/sdk.ts';
 import { ConfigError } from '../../errors.ts';
 import { createRdsClient, parseArn, type RdsClientOptions } from '../../aws/rds-client.ts';
 import { sendRds } from '../../aws/rds-errors.ts';
@@ -77,6 +72,7 @@ export function rdsPointInTime(options: RdsPointInTimeOptions): Source<RdsPointI
     describe: () =>
       `rds-point-in-time ${what} ${dbInstanceIdentifier} at ${label}${options.region ? ` (${options.region})` : ''}`,
     async list(context) {
+      const { DescribeDBClustersCommand, DescribeDBInstancesCommand } = await rdsSdk();
       const client = await rds();
       const region = await client.config.region();
       if (cluster) {

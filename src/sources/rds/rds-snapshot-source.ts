@@ -3,15 +3,8 @@
 // `rds-point-in-time` restorables, which the RDS environment (environments/rds/) restores. AWS clients and
 // errors: src/aws/.
 
-import {
-  DescribeDBClusterSnapshotsCommand,
-  DescribeDBSnapshotsCommand,
-  paginateDescribeDBClusterSnapshots,
-  paginateDescribeDBSnapshots,
-  type DBClusterSnapshot,
-  type DBSnapshot,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import type { DBClusterSnapshot, DBSnapshot, RDSClient } from '@aws-sdk/client-rds';
+import { rdsSdk } from '../../aws/sdk.ts';
 import { ConfigError } from '../../errors.ts';
 import { createRdsClient, parseArn, type RdsClientOptions } from '../../aws/rds-client.ts';
 import { explainRdsError, NoSnapshotsError, RdsNotFoundError, sendRds } from '../../aws/rds-errors.ts';
@@ -221,6 +214,7 @@ async function listDbSnapshots(
   options: RdsSnapshotSourceOptions,
   signal?: AbortSignal,
 ): Promise<DBSnapshot[]> {
+  const { paginateDescribeDBSnapshots } = await rdsSdk();
   const snapshots: DBSnapshot[] = [];
   const input = {
     DBInstanceIdentifier: options.dbInstanceIdentifier,
@@ -247,6 +241,7 @@ async function listClusterSnapshots(
   options: RdsSnapshotSourceOptions,
   signal?: AbortSignal,
 ): Promise<DBClusterSnapshot[]> {
+  const { paginateDescribeDBClusterSnapshots } = await rdsSdk();
   const snapshots: DBClusterSnapshot[] = [];
   const input = {
     DBClusterIdentifier: options.dbClusterIdentifier,
@@ -346,6 +341,7 @@ async function currentStatus(
   r: RdsSnapshotRestorable,
   context: SourceContext,
 ): Promise<string | undefined> {
+  const { DescribeDBClusterSnapshotsCommand, DescribeDBSnapshotsCommand } = await rdsSdk();
   try {
     if (r.resource === 'db-cluster-snapshot') {
       const out = await sendRds(

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HeadObjectCommand, RestoreObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../../aws/sdk.ts';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
 import { formatDuration, parseDuration, type DurationString } from '../../util/duration.ts';
 import { s3Uri } from './s3-uri.ts';
@@ -91,6 +92,7 @@ export async function thawArchived(
   if (keys.length === 0) return { objects: 0, seconds: 0, tier, requested: 0 }; // moved out of the archive since it was listed
   const what = keys.length === 1 ? s3Uri(bucket, keys[0]!) : `${keys.length} objects of ${s3Uri(bucket, keys[0]!)}…`;
   let requested = 0;
+  const { RestoreObjectCommand } = await s3Sdk();
   for (const key of keys) {
     const state = await stateOf(client, bucket, key, signal);
     if (state.state !== 'none') continue;
@@ -145,6 +147,7 @@ export async function thawArchived(
 }
 
 async function stateOf(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<RestoreState> {
+  const { HeadObjectCommand } = await s3Sdk();
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   if (!ARCHIVE_CLASSES.has(head.StorageClass ?? 'STANDARD')) return { state: 'restored' };
   return restoreState(head.Restore);

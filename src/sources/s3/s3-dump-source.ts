@@ -8,13 +8,8 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  paginateListObjectsV2,
-  type S3Client,
-  type _Object,
-} from '@aws-sdk/client-s3';
+import type { S3Client, _Object } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../../aws/sdk.ts';
 import { ConfigError, RestoreDrillError } from '../../errors.ts';
 import { parseDumpHeader, type DumpHeader } from '../../postgres/dump-header.ts';
 import { mapLimit } from '../../util/map-limit.ts';
@@ -179,6 +174,7 @@ function folder(prefix: string): string {
 }
 
 async function listObjects(client: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<_Object[]> {
+  const { paginateListObjectsV2 } = await s3Sdk();
   const objects: _Object[] = [];
   for await (const page of paginateListObjectsV2(
     { client },
@@ -267,6 +263,7 @@ async function describeCandidate(
   candidate: Candidate,
   signal?: AbortSignal,
 ): Promise<RecoveryPoint | null> {
+  const { GetObjectCommand, HeadObjectCommand } = await s3Sdk();
   const id = s3Uri(bucket, candidate.idKey);
   const headerSize = candidate.header.Size ?? 0;
   let bytes = Buffer.alloc(0);
@@ -344,6 +341,7 @@ async function readManifestObject(
   key: string,
   signal?: AbortSignal,
 ): Promise<MarkerManifest> {
+  const { GetObjectCommand } = await s3Sdk();
   const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   return parseManifest(await response.Body!.transformToString('utf8'), s3Uri(bucket, key));
 }
@@ -392,6 +390,7 @@ async function thaw(
   archive: ArchiveOptions | undefined,
   context: SourceContext,
 ): Promise<ThawResult> {
+  const { HeadObjectCommand } = await s3Sdk();
   const { signal } = context;
   const storageClass = (k: string) =>
     client.send(new HeadObjectCommand({ Bucket: bucket, Key: k }), { abortSignal: signal }).then(
@@ -507,6 +506,7 @@ async function downloadObject(
   signal?: AbortSignal,
   optional = false,
 ): Promise<boolean> {
+  const { GetObjectCommand } = await s3Sdk();
   let response;
   try {
     response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: transfer.key }), { abortSignal: signal });

@@ -1,16 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  UploadPartCommand,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../../aws/sdk.ts';
 import { readDumpHeader } from '../../postgres/dump-header.ts';
 import { manifestPathFor } from '../../markers/dump-manifest.ts';
 import { listFiles } from '../../util/list-files.ts';
@@ -110,6 +102,7 @@ export async function uploadDump(
  * await checkUploadTarget('s3://acme-backups/shop/'); // throws ConfigError: no such S3 bucket: acme-backups
  */
 export async function checkUploadTarget(uri: string, client?: S3Client, signal?: AbortSignal): Promise<void> {
+  const { ListObjectsV2Command } = await s3Sdk();
   const { bucket } = parseS3Uri(uri);
   const s3 = client ?? (await createS3Client());
   try {
@@ -131,6 +124,13 @@ async function putFile(
   size: number,
   options: UploadDumpOptions,
 ): Promise<void> {
+  const {
+    AbortMultipartUploadCommand,
+    CompleteMultipartUploadCommand,
+    CreateMultipartUploadCommand,
+    PutObjectCommand,
+    UploadPartCommand,
+  } = await s3Sdk();
   const partSize = Math.max(options.partSizeBytes ?? DEFAULT_PART_SIZE, Math.ceil(size / MAX_PARTS));
   const abortSignal = options.signal;
   if (size <= partSize) {
