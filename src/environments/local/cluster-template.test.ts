@@ -1,4 +1,4 @@
-import { appendFile, chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -105,7 +105,13 @@ describe('cached initdb template', () => {
     await (await start(cache)).env.stop();
     const [name] = await readdir(cache);
     const hba = join(cache, name!, 'data', 'pg_hba.conf');
-    await appendFile(hba, '\nlocal all all trust\n'); // what a poisoned template would carry
+    expect(await readFile(join(cache, name!, 'stamp'), 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+    // What a poisoned template would carry, written to look untouched: same size, same modification time.
+    const before = await stat(hba);
+    const text = await readFile(hba, 'utf8');
+    await writeFile(hba, text.replace(/scram-sha-256/g, 'trust'.padEnd('scram-sha-256'.length)));
+    await utimes(hba, before.atime, before.mtime);
+    expect((await stat(hba)).size).toBe(before.size);
     const { env, lines } = await start(cache);
     try {
       expect(lines.join('\n')).toMatch(
@@ -114,7 +120,7 @@ describe('cached initdb template', () => {
       await expect(query({ ...env.connectionConfig(), password: 'wrong' }, 'select 1')).rejects.toThrow(
         /password authentication failed/,
       );
-      expect(await readFile(hba, 'utf8')).not.toMatch(/trust\s*$/);
+      expect(await readFile(hba, 'utf8')).not.toMatch(/^(local|host)\s.*\btrust\s*$/m);
       const [again] = await readdir(cache);
       expect(await treeDigest(join(cache, again!, 'data'))).toBe(
         (await readFile(join(cache, again!, 'digest'), 'utf8')).trim(),

@@ -46,8 +46,9 @@ export function templateCacheDir(): string {
  * Makes `dataDir` (empty, owned by the server identity) a fresh data directory by copying a cached one that
  * initdb made earlier (once per binaries and options) instead of running initdb: 0.5–1 s of every drill.
  * The first cluster makes the template: initdb and the database in its own data directory, then a copy of
- * that into the cache. Each template carries a digest of its files, recomputed while every copy is made: a
- * template that changed since is discarded (logged) and made again, and its copy is not used. Returns why
+ * that into the cache. Each template carries a digest of its files and a stamp of their metadata: a copy is
+ * trusted when the stamp did not move while it was made, else the digest is recomputed while the copy is
+ * made; a template that changed since is discarded (logged) and made again, and its copy is not used. Returns why
  * no template could be used (the caller then runs initdb itself).
  *
  * @example
@@ -75,6 +76,10 @@ export async function copyClusterTemplate(init: ClusterInit, dataDir: string): P
   const run: RunOptions = { signal: init.signal, cwd: cache };
   const expected = await readFile(join(template, DIGEST_FILE), 'utf8').catch(() => null);
   if (expected && (await isDirectory(join(template, 'data')))) {
+    if (await copyIfUnchanged(join(template, 'data'), dataDir, join(template, STAMP_FILE), run)) {
+      if (init.owner) await runCommand('chown', ['-R', `${init.owner.uid}:${init.owner.gid}`, dataDir], run);
+      return null;
+    }
     const [actual] = await Promise.all([
       treeDigest(join(template, 'data')),
       copyDataDir(join(template, 'data'), dataDir, run),
@@ -115,6 +120,8 @@ async function makeTemplate(init: ClusterInit, dataDir: string, cache: string, t
       cwd: cache,
     });
     await writeFile(join(building, DIGEST_FILE), `${await treeDigest(join(building, 'data'))}\n`, { mode: 0o600 });
+    const stamp = await treeStamp(join(building, 'data'));
+    if (stamp) await writeFile(join(building, STAMP_FILE), `${stamp}\n`, { mode: 0o600 });
     await rename(building, template).catch(async (error: NodeJS.ErrnoException) => {
       // Another drill made the same template meanwhile: keep theirs.
       if (!(await isDirectory(join(template, 'data')))) throw error;
@@ -125,6 +132,52 @@ async function makeTemplate(init: ClusterInit, dataDir: string, cache: string, t
 }
 
 const DIGEST_FILE = 'digest';
+const STAMP_FILE = 'stamp';
+
+/**
+ * The fast path of a template copy: when the template's {@link treeStamp} is the one recorded when it was made,
+ * both before and after the copy, no file of it can have changed (a change of contents, mode or name moves a
+ * ctime, which only root can set back), so the copy is the template as made, without hashing 46 MB of files
+ * for every drill. Anything else (no recorded stamp, a filesystem with coarse ctimes, a stamp that moved) goes
+ * the slow way: the content digest decides. A template that changed during the copy leaves `dataDir` empty.
+ */
+async function copyIfUnchanged(
+  template: string,
+  dataDir: string,
+  stampFile: string,
+  run: RunOptions,
+): Promise<boolean> {
+  const recorded = (await readFile(stampFile, 'utf8').catch(() => '')).trim();
+  if (!recorded || (await treeStamp(template)) !== recorded) return false;
+  await copyDataDir(template, dataDir, run);
+  if ((await treeStamp(template)) === recorded) return true;
+  await emptyDir(dataDir);
+  return false;
+}
+
+/**
+ * A stamp of a directory tree's metadata: every entry's relative path, type, mode, size, inode and change
+ * time in nanoseconds, in name order. Null on a filesystem whose change times are whole seconds, where a
+ * change within the same second would not move the stamp.
+ *
+ * @example
+ * await treeStamp('/tmp/restore-drill.cache-v2-0/pg15.18-…/data'); // '41d0…' (or null)
+ */
+export async function treeStamp(root: string): Promise<string | null> {
+  const entries: string[] = [];
+  let fine = false;
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const name of (await readdir(dir)).sort()) {
+      const info = await lstat(join(dir, name), { bigint: true });
+      const path = rel ? `${rel}/${name}` : name;
+      fine ||= info.ctimeNs % 1_000_000_000n !== 0n;
+      entries.push(`${path}\0${info.mode}\0${info.size}\0${info.ino}\0${info.ctimeNs}`);
+      if (info.isDirectory()) await walk(join(dir, name), path);
+    }
+  };
+  await walk(root, '');
+  return fine ? createHash('sha256').update(entries.join('\n')).digest('hex') : null;
+}
 
 /**
  * A digest of a directory tree: every entry's relative path, type, mode and size, and a hash of each file's
