@@ -74,7 +74,7 @@ test('mark writes one marker row and nothing else', async () => {
 test('dump writes nothing at all', async () => {
   const before = await state();
   const out = await runCli(['dump', '--url', url, '--out', join(dir, 'prod.dump')]);
-  expect(out.code).toBe(0);
+  expect(out.code, out.stderr).toBe(0);
   const after = await state();
   expect(after).toEqual(before);
 });
