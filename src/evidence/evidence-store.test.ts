@@ -10,7 +10,7 @@ import { pastReport } from '../views/history.testkit.ts';
 import { fileDigest, listReportFiles } from './report-files.ts';
 import { writeReport } from '../drill/report-writer.ts';
 import { generateKeyPair, loadPublicKey, loadSigningKey, type SigningKey } from './signing-key.ts';
-import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
+import { motoS3Client, startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { openEvidenceStore, type EvidenceStore } from './evidence-store.ts';
 import { parseHead } from './ledger-head.ts';
 import { verifyStore } from './store-verifier.ts';
@@ -22,13 +22,7 @@ let keyPaths: { privatePath: string; publicPath: string };
 let key: SigningKey;
 let prefixes = 0;
 
-const client = () =>
-  new S3Client({
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+const client = () => motoS3Client(moto);
 
 beforeAll(async () => {
   moto = await startMotoServer();

@@ -1,9 +1,9 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
+import { motoS3Client, startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { openEvidenceStore } from './evidence-store.ts';
 import { directoryLeaseObjects } from './lease-directory.ts';
 import { acquireLease, type AcquireLeaseOptions, type Lease, type LeaseObjects } from './lease-pool.ts';
@@ -24,14 +24,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function s3Client(): S3Client {
-  return new S3Client({
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
-}
+const s3Client = () => motoS3Client(moto);
 
 /** A pool of its own per test, in a shared directory or in an evidence store on moto. */
 const backends: Record<string, () => Promise<LeaseObjects>> = {

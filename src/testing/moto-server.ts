@@ -1,3 +1,4 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -11,6 +12,22 @@ export interface MotoServer extends AsyncDisposable {
   readonly env: Record<string, string>;
   /** Kills the server. Safe to call twice. */
   stop(): Promise<void>;
+}
+
+/**
+ * An S3 client of the given moto server, with its test credentials and path-style addressing.
+ *
+ * @example
+ * const s3 = motoS3Client(moto);
+ * await s3.send(new CreateBucketCommand({ Bucket: 'evidence' }));
+ */
+export function motoS3Client(moto: Pick<MotoServer, 'endpoint'>): S3Client {
+  return new S3Client({
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
 }
 
 /** Options of {@link startMotoServer}. */

@@ -1,4 +1,4 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { openEvidenceStore, type EvidenceStore } from '../evidence/evidence-stor
 import { writeSignedReport } from '../evidence/report-writer.ts';
 import { generateKeyPair, loadPublicKey, loadSigningKey, type SigningKey } from '../evidence/signing-key.ts';
 import type { VerificationCoverage } from '../model/report.ts';
-import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
+import { motoS3Client, startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { pastReport } from '../views/history.testkit.ts';
 import { readCoverageHistory } from './coverage-history.ts';
 
@@ -17,13 +17,7 @@ let key: SigningKey;
 let publicPath: string;
 let store: EvidenceStore;
 
-const client = () =>
-  new S3Client({
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+const client = () => motoS3Client(moto);
 
 /** What a budgeted run records: the ranges it checksummed. */
 const covering = (...covered: string[]): { verification: VerificationCoverage } => ({
