@@ -1,6 +1,7 @@
 import type { ClientConfig } from 'pg';
 import { ConfigError } from '../errors.ts';
 import { isPgDump, type PgDumpRestorable, type Restorable } from '../model/recovery-point.ts';
+import type { ServerIdentity } from './server-identity.ts';
 
 /** Where and as whom a started disposable PostgreSQL accepts connections (a host name or a socket directory). */
 export interface PostgresLogin {
@@ -8,14 +9,21 @@ export interface PostgresLogin {
   readonly port: number;
   readonly user: string;
   readonly password: string;
+  /** The server's identity, checked on every connection made from the config (it is reached over a socket). */
+  readonly identity?: ServerIdentity;
 }
 
-/** The `pg` connection settings of a login, for one database. */
+/** The `pg` connection settings of a login, for one database; with its identity check when it has one. */
 export function loginConfig(login: PostgresLogin, database: string): ClientConfig {
-  return { host: login.host, port: login.port, user: login.user, password: login.password, database };
+  const config = { host: login.host, port: login.port, user: login.user, password: login.password, database };
+  return login.identity ? { ...config, stream: login.identity.stream } : config;
 }
 
-/** The libpq environment (`PGHOST`, …) of a login, for `pg_restore` and `psql`; TLS off (the server is local). */
+/**
+ * The libpq environment (`PGHOST`, …) of a login, for `pg_restore` and `psql`; TLS off (the server is local).
+ * SCRAM is required (libpq 16 and later honour `PGREQUIREAUTH`; older ones ignore it): its last message proves
+ * the server knows this run's password, so a socket swapped for another server's is refused there too.
+ */
 export function loginEnv(login: PostgresLogin, database: string): Record<string, string> {
   return {
     PGHOST: login.host,
@@ -24,6 +32,7 @@ export function loginEnv(login: PostgresLogin, database: string): Record<string,
     PGPASSWORD: login.password,
     PGDATABASE: database,
     PGSSLMODE: 'disable',
+    PGREQUIREAUTH: 'scram-sha-256',
   };
 }
 
