@@ -16,6 +16,8 @@ import { labelDisposableDatabase } from '../../postgres/disposable-database.ts';
 import { pgRestore } from '../pg-restore.ts';
 import { restorePhysical } from './physical-restore.ts';
 import type { PhysicalCluster } from './physical-cluster.ts';
+import { singleUser } from './single-user.ts';
+import { ServerIdentity, withRefusedConnections } from '../server-identity.ts';
 import { physicalMethodFor } from './physical-methods.ts';
 import { runCommand, type OsUser } from '../../postgres/run-command.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
@@ -121,7 +123,8 @@ export function restoreTuning(): Record<string, string | number | boolean> {
   return restoreTuningFor(availableParallelism(), Math.floor(totalmem() / 1024 / 1024));
 }
 
-function confValue(value: string | number | boolean): string {
+/** A server setting's value as postgresql.conf wants it. */
+export function confValue(value: string | number | boolean): string {
   if (typeof value === 'boolean') return value ? 'on' : 'off';
   if (typeof value === 'number') return String(value);
   return `'${value.replace(/'/g, "''")}'`;
@@ -169,6 +172,8 @@ class StartedLocalPostgres implements StartedEnvironment {
   private server: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
   private stopped = false;
+  /** Checked on every connection: code in the backup can replace the socket in the server's own folder. */
+  private readonly identity = new ServerIdentity();
 
   constructor(
     private readonly bins: PgBinaries,
@@ -302,7 +307,11 @@ class StartedLocalPostgres implements StartedEnvironment {
       if (gone) throw await failed(`the server exited with code ${this.server.exitCode ?? this.server.signalCode}`);
       // Line 8 of postmaster.pid is the postmaster's status; "ready" once it accepts connections (what pg_ctl -w reads).
       const pidFile = await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
-      if (pidFile.split('\n')[7]?.trim() === 'ready') return;
+      if (pidFile.split('\n')[7]?.trim() === 'ready') {
+        // A fresh server (none of the backup's code ran in it yet): its first connection records who it is.
+        this.identity.trustNext();
+        return;
+      }
       if (Date.now() > deadline) throw await failed('not ready after 120 s');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -334,20 +343,8 @@ class StartedLocalPostgres implements StartedEnvironment {
   }
 
   /** Runs one statement in single-user mode, sandboxed: nothing listens, so nobody can connect while it runs. */
-  private async singleUser(statement: string, signal: AbortSignal | undefined): Promise<void> {
-    const args = ['--single', '-F', '-D', this.dataDir, '-c', 'log_min_messages=warning', 'postgres'];
-    const command = this.sandbox!.command('server', this.bins.path('postgres'), args, { writable: [this.dataDir] });
-    const output = await runCommand(command.file, command.args, {
-      user: command.user,
-      env: command.env,
-      inheritEnv: false,
-      signal,
-      cwd: '/',
-      input: `${statement};\n`,
-    });
-    // Single-user mode reports a failed statement on its output but still exits 0.
-    const error = /(?:^|\n)\s*(?:ERROR|FATAL|PANIC):\s*(.*)/.exec(`${output.stdout}\n${output.stderr}`);
-    if (error) throw new Error(`postgres --single: ${error[1]}`);
+  private singleUser(statement: string, signal: AbortSignal | undefined): Promise<void> {
+    return singleUser(this.sandbox!, this.bins, this.dataDir, statement, signal);
   }
 
   /** Copies the cached initdb template; false (and why, in the log) when none can be used. */
@@ -398,7 +395,7 @@ class StartedLocalPostgres implements StartedEnvironment {
   }
 
   private login(): PostgresLogin {
-    return { host: this.socketDir, port: PORT, user: SUPERUSER, password: this.password };
+    return { host: this.socketDir, port: PORT, user: SUPERUSER, password: this.password, identity: this.identity };
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
@@ -461,7 +458,7 @@ class StartedLocalPostgres implements StartedEnvironment {
     return {
       sandboxed,
       description: this.sandbox?.description ?? 'not started',
-      ...(await scanServerLog(this.logPath, [this.dataDir, this.socketDir])),
+      ...withRefusedConnections(await scanServerLog(this.logPath, [this.dataDir, this.socketDir]), this.identity),
     };
   }
 
