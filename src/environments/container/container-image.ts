@@ -2,6 +2,7 @@ import type { ContainerRuntimeClient } from 'testcontainers';
 import { ConfigError } from '../../errors.ts';
 import { readDumpHeader } from '../../postgres/dump-header.ts';
 import { isPgDump, type RecoveryPoint, type Restorable } from '../../model/recovery-point.ts';
+import { isBaseBackup, isPgBackRest } from '../../model/physical-backup.ts';
 
 /** The default image: the official PostgreSQL image of the recovery point's major version. */
 export const DEFAULT_IMAGE = 'postgres:{major}';
@@ -64,6 +65,9 @@ export function majorOf(version: string): string {
 
 async function productionVersion(context: ImageContext): Promise<{ value: string; basis: string } | null> {
   const { restorable, recoveryPoint } = context;
+  // A physical backup runs only on its own major version: the backup's control file says which.
+  if (restorable && (isBaseBackup(restorable) || isPgBackRest(restorable)))
+    return { value: String(restorable.major), basis: 'physical backup: PostgreSQL' };
   if (restorable && isPgDump(restorable)) {
     try {
       const header = await readDumpHeader(restorable.dump.path);

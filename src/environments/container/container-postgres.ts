@@ -15,7 +15,9 @@ import { labelDisposableDatabase } from '../../postgres/disposable-database.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { registerSecret } from '../../util/redact.ts';
 import { chooseImage, ensureImage } from './container-image.ts';
-import { containerLabels, labelFromContainer } from './container-labels.ts';
+import { CONTAINER_LABELS, containerLabels, labelFromContainer } from './container-labels.ts';
+import { startContainerPhysical } from './container-physical.ts';
+import { physicalMethodFor } from '../local/physical-methods.ts';
 import { PostgresReady } from './container-ready.ts';
 import { restoreDump, type InsideContainer, type RestoreWith } from './container-restore.ts';
 import { containerRestoreSettings, settingsArgs, type SettingValue } from './container-settings.ts';
@@ -34,6 +36,7 @@ import { containerLogStream } from './docker-logs.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
 import { makeSocketDir, SOCKET_MOUNT, type SocketDir } from './socket-dir.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
+import { ServerIdentity, withRefusedConnections } from '../server-identity.ts';
 
 /** Options of the {@link containerPostgres} environment. All optional. */
 export interface ContainerPostgresConfig {
@@ -121,17 +124,23 @@ async function startContainerPostgres(
   };
   const name = `${RESOURCE_PREFIX}${context.runId}`;
   const sockets = await makeSocketDir({ ...label, kind: 'container-socket-dir' }, SERVER_PORT);
+  const request: StartRequest = { config, context, client, image: choice.image, sockets, password, label, name };
   try {
-    const started = await startContainer({
-      config,
-      context,
-      client,
-      image: choice.image,
-      sockets,
-      password,
-      label,
-      name,
-    });
+    const started =
+      context.restorable && physicalMethodFor(context.restorable)
+        ? await startContainerPhysical({
+            image: choice.image,
+            sockets,
+            superuser: SUPERUSER,
+            password,
+            port: SERVER_PORT,
+            label,
+            runId: context.runId,
+            log: context.log,
+            startServer: (dataDir) => startContainer({ ...request, dataDir }),
+            removeRunContainers: () => removeRunContainers(client, label),
+          })
+        : await startContainer(request);
     if (context.signal?.aborted) {
       await started.stop();
       throw new InterruptedError(context.signal.reason);
@@ -167,10 +176,12 @@ interface StartRequest {
   readonly password: string;
   readonly label: ResourceLabel;
   readonly name: string;
+  /** A restored data directory of this machine to run the server on (a physical restore), instead of initdb's. */
+  readonly dataDir?: string;
 }
 
 async function startContainer(request: StartRequest): Promise<StartedContainerPostgres> {
-  const { config, context, client, image, sockets, password, label, name } = request;
+  const { config, context, client, image, sockets, password, label, name, dataDir } = request;
   const { GenericContainer } = await import('testcontainers');
   const { cpus, memory } = client.info.containerRuntime;
   const settings = {
@@ -188,7 +199,11 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
     .withLabels(containerLabels(label))
     // No network at all: not the host's, not a bridge's. Only the socket folder connects it to this machine.
     .withNetworkMode('none')
-    .withBindMounts([{ source: sockets.socketDir, target: SOCKET_MOUNT, mode: 'rw' }])
+    .withBindMounts([
+      { source: sockets.socketDir, target: SOCKET_MOUNT, mode: 'rw' },
+      // A physical restore's data directory, at the same path: the image's init sees PG_VERSION and skips initdb.
+      ...(dataDir ? [{ source: dataDir, target: dataDir, mode: 'rw' as const }] : []),
+    ])
     .withEnvironment({
       POSTGRES_USER: SUPERUSER,
       POSTGRES_DB: DATABASE,
@@ -197,6 +212,7 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
       // --no-sync: the data directory is thrown away, so initdb need not wait for the disk.
       POSTGRES_INITDB_ARGS: '--auth-local=scram-sha-256 --auth-host=scram-sha-256 --encoding=UTF8 --locale=C --no-sync',
       PGPORT: String(INIT_PORT),
+      ...(dataDir ? { PGDATA: dataDir } : {}),
     })
     .withCopyContentToContainer([
       { content: password, target: `${SECRETS_DIR}/password`, mode: 0o600 },
@@ -225,7 +241,7 @@ async function startContainer(request: StartRequest): Promise<StartedContainerPo
     },
   );
   try {
-    await env.init();
+    await env.init(!dataDir);
   } catch (error) {
     await env.stop();
     throw error;
@@ -246,6 +262,23 @@ async function startReaperOrExplain(client: ContainerRuntimeClient): Promise<voi
       `testcontainers' reaper (Ryuk) could not start: ${(error as Error).message.split('\n')[0]}`,
       'make its image pullable, or set TESTCONTAINERS_RYUK_DISABLED=true: restore-drill removes its containers itself, and `restore-drill cleanup` removes what a killed run left',
     );
+  }
+}
+
+/** Removes every container labelled with this run (and this process, on this host): a physical restore's steps. */
+async function removeRunContainers(client: ContainerRuntimeClient, label: ResourceLabel): Promise<void> {
+  const dockerode = client.container.dockerode;
+  const listed = await dockerode.listContainers({
+    all: true,
+    filters: { label: [`${CONTAINER_LABELS.runId}=${label.runId}`] },
+  });
+  for (const info of listed) {
+    const found = labelFromContainer(info.Labels);
+    if (!found || found.ownerPid !== label.ownerPid || found.ownerHost !== hostname()) continue;
+    await dockerode
+      .getContainer(info.Id)
+      .remove({ force: true, v: true })
+      .catch(() => {});
   }
 }
 
@@ -272,6 +305,11 @@ class StartedContainerPostgres implements StartedEnvironment {
   private pinned: string | null = null;
   /** The server's data directory inside the container: the image decides it (`PGDATA`); init() asks the server. */
   private dataDir = '/var/lib/postgresql/data';
+  /**
+   * Checked on every connection (init's first one records it): not as root the socket is not pinned, and the
+   * backup's code could swap it in the shared folder for another server's.
+   */
+  private readonly identity = new ServerIdentity();
 
   constructor(
     private readonly started: StartedTestContainer,
@@ -285,7 +323,8 @@ class StartedContainerPostgres implements StartedEnvironment {
     this.facts = { ...facts };
   }
 
-  async init(): Promise<void> {
+  /** `label`: mark the restore database as disposable (not after a physical restore: there is no `restored`). */
+  async init(label = true): Promise<void> {
     // Before any of the backup's code runs: later connections go through a link the container cannot replace.
     this.pinned = await this.sockets.pin(SERVER_PORT);
     const client = new pg.Client(this.connectionConfig('postgres'));
@@ -295,7 +334,7 @@ class StartedContainerPostgres implements StartedEnvironment {
         await client.query<{ v: string }>("select current_setting('server_version') as v")
       ).rows[0]!.v.split(' ')[0]!;
       this.dataDir = (await client.query<{ d: string }>("select current_setting('data_directory') as d")).rows[0]!.d;
-      await labelDisposableDatabase(client, DATABASE, this.runId);
+      if (label) await labelDisposableDatabase(client, DATABASE, this.runId);
     } finally {
       await client.end();
     }
@@ -310,7 +349,13 @@ class StartedContainerPostgres implements StartedEnvironment {
   }
 
   private login(): PostgresLogin {
-    return { host: this.pinned ?? this.sockets.socketDir, port: SERVER_PORT, user: SUPERUSER, password: this.password };
+    return {
+      host: this.pinned ?? this.sockets.socketDir,
+      port: SERVER_PORT,
+      user: SUPERUSER,
+      password: this.password,
+      identity: this.identity,
+    };
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
@@ -336,11 +381,10 @@ class StartedContainerPostgres implements StartedEnvironment {
     return {
       sandboxed: true,
       description: this.facts.sandbox!,
-      ...(await scanServerLogStream(containerLogStream(this.container), [
-        this.dataDir,
-        IMAGE_SOCKET_DIR,
-        SOCKET_MOUNT,
-      ])),
+      ...withRefusedConnections(
+        await scanServerLogStream(containerLogStream(this.container), [this.dataDir, IMAGE_SOCKET_DIR, SOCKET_MOUNT]),
+        this.identity,
+      ),
     };
   }
 

@@ -63,7 +63,9 @@ export async function restorePhysical(
   if (method.major !== cluster.bins.major) {
     throw new ConfigError(
       `${method.what} is PostgreSQL ${method.major}, but this environment runs PostgreSQL ${cluster.bins.major}: a physical restore needs the same major version`,
-      `install PostgreSQL ${method.major} and point the environment at it (localPostgres({ binDir }) or RESTORE_DRILL_PG_BIN)`,
+      cluster.sandbox.mechanism === 'container'
+        ? `run the image of PostgreSQL ${method.major} (containerPostgres({ image: 'postgres:${method.major}' }))`
+        : `install PostgreSQL ${method.major} and point the environment at it (localPostgres({ binDir }) or RESTORE_DRILL_PG_BIN)`,
     );
   }
   await cluster.stopServer();

@@ -21,7 +21,7 @@ import { runCommand, type OsUser } from '../../postgres/run-command.ts';
  */
 export interface ServerSandbox {
   /** `bubblewrap` when confined, `none` when the caller opted out. */
-  readonly mechanism: 'bubblewrap' | 'none';
+  readonly mechanism: 'bubblewrap' | 'container' | 'none';
   /** Who owns the cluster's writable directories and runs the server (null: this process's user). */
   readonly owner: OsUser | null;
   /** One line for logs and the report's environment facts. */
