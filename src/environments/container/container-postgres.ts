@@ -2,7 +2,8 @@
 // container on Docker or Podman — the image matching the dump (container-image.ts), server settings
 // (container-settings.ts), readiness (container-ready.ts), `pg_restore` inside the container
 // (container-restore.ts), the socket folder shared with the host (socket-dir.ts), and labelled leftovers
-// (container-labels.ts, container-leftovers.ts). It restores `pg-dump` recovery points. The container has no
+// (container-labels.ts, container-leftovers.ts). It restores `pg-dump` recovery points, and physical ones
+// (container-physical.ts: the local physical restore with each step in a container). The container has no
 // network at all: the server listens only on a Unix socket in that folder.
 
 import { randomBytes } from 'node:crypto';
