@@ -10,11 +10,14 @@ import { ConfigError } from '../../errors.ts';
 import type { RecoveryTarget } from '../../model/physical-backup.ts';
 import { serverOsUser } from '../../postgres/os-user.ts';
 import { runCommand } from '../../postgres/run-command.ts';
-import type { StartedEnvironment } from '../../environments/environment.ts';
+import type { Environment, StartedEnvironment } from '../../environments/environment.ts';
+import { probeContainerEngine } from '../../environments/container/container-engine.testkit.ts';
+import { containerPostgres } from '../../environments/container/container-postgres.ts';
 import { newRunId } from '../../environments/labels.ts';
 import { localPostgres } from '../../environments/local/local-postgres.ts';
 import { pgBackRestSource } from './pgbackrest-source.ts';
 
+const engine = await probeContainerEngine();
 const CIPHER_PASS = 'test-only cipher pass of a throw-away repository';
 let work: string;
 let production: StartedEnvironment;
@@ -33,12 +36,12 @@ async function query<T>(config: pg.ClientConfig, text: string): Promise<T[]> {
   }
 }
 
-async function restoreTo(target: RecoveryTarget, stanza = 'shop') {
+async function restoreTo(target: RecoveryTarget, stanza = 'shop', environment: Environment = localPostgres()) {
   const log = () => {};
   const source = pgBackRestSource({ stanza, config: drillConfig, database: 'shop', target });
   const [point] = await source.list({ workDir: work, log });
   const restorable = await source.fetch(point!, { workDir: work, log });
-  const env = await localPostgres().start({ runId: newRunId(), drillName: 'pgbackrest test', log });
+  const env = await environment.start({ runId: newRunId(), drillName: 'pgbackrest test', log, restorable });
   try {
     await env.restore(restorable, { log });
     const ids = (await query<{ id: number }>(env.connectionConfig('shop'), 'select id from events order by id')).map(
@@ -48,6 +51,12 @@ async function restoreTo(target: RecoveryTarget, stanza = 'shop') {
   } finally {
     await env.stop();
   }
+}
+
+/** A moment strictly between the commits of rows `id` and `id + 1`. */
+function between(id: number): Date {
+  const [before, after] = [commits[id - 1]!.at.getTime(), commits[id]!.at.getTime()];
+  return new Date(before + Math.max(1, Math.floor((after - before) / 2)));
 }
 
 beforeAll(async () => {
@@ -110,10 +119,7 @@ afterAll(async () => {
 
 describe('pgBackRestSource', () => {
   it('lists the full backup with its WAL range and encryption, and restores it to a moment between two commits', async () => {
-    const between = new Date(
-      commits[1]!.at.getTime() + Math.max(1, Math.floor((commits[2]!.at.getTime() - commits[1]!.at.getTime()) / 2)),
-    );
-    const restored = await restoreTo({ type: 'time', time: between });
+    const restored = await restoreTo({ type: 'time', time: between(2) });
     expect(restored.point.facts).toMatchObject({
       type: 'full',
       encrypted: true,
@@ -125,6 +131,20 @@ describe('pgBackRestSource', () => {
     expect(restored.facts.recoveryStop).toMatch(/recovery stopping before commit/);
     expect(restored.facts.verifyBackup).toMatch(/backup: \S+, status: valid/);
   }, 180_000);
+
+  it.skipIf(!engine.available)(
+    `restores in the container environment too: laid down here, replayed in a container of the image${engine.reason}`,
+    async () => {
+      const restored = await restoreTo({ type: 'time', time: between(2) }, 'shop', containerPostgres());
+      expect(restored.ids).toEqual([1, 2]);
+      expect(restored.facts).toMatchObject({
+        network: 'none',
+        lastReplayedCommit: commits[1]!.text,
+        verifyBackup: expect.stringMatching(/backup: \S+, status: valid/),
+      });
+    },
+    180_000,
+  );
 
   it('a wrong cipher pass and a stanza that does not exist are one-line configuration errors', async () => {
     process.env.PGBACKREST_REPO1_CIPHER_PASS = 'wrong';
