@@ -48,6 +48,12 @@ describe('the server identity checked on every connection', () => {
     }
   }
 
+  test("a restored database's own settings (time zone, date style) do not change the identity its server reports", async () => {
+    await query(own.connectionConfig(), "alter database restored set timezone = 'Pacific/Chatham'");
+    await query(own.connectionConfig(), "alter database restored set datestyle = 'SQL, DMY'");
+    expect(await query(own.connectionConfig(), "select current_setting('timezone')")).toBe('Pacific/Chatham');
+  });
+
   test('a server that knows the password but is another cluster is refused, and the restore sandbox check names it', async () => {
     const ownId = await query(own.connectionConfig(), 'select system_identifier from pg_control_system()');
     // The other server accepts the own login (same role, same password): only its identity tells them apart.

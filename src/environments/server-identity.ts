@@ -12,9 +12,16 @@ import { Socket } from 'node:net';
 import { RestoreDrillError } from '../errors.ts';
 import type { SandboxViolation } from './environment.ts';
 
-/** What a server says about itself; a copy of a cluster shares its system identifier, not its start time. */
+/**
+ * What a server says about itself; a copy of a cluster shares its system identifier, not its start time. Every
+ * name is schema-qualified and nothing is cast or concatenated on the server (the backup's code, as superuser,
+ * could shadow a function, operator or cast), and the start time's text does not depend on a session setting
+ * (a restored database may set its own TimeZone or DateStyle).
+ */
 const IDENTITY_QUERY =
-  "select system_identifier::text || ' / ' || current_setting('data_directory') || ' / port ' || current_setting('port') || ' / started ' || pg_postmaster_start_time()::text from pg_control_system()";
+  "select s.system_identifier, pg_catalog.current_setting('data_directory'), pg_catalog.current_setting('port'), " +
+  "pg_catalog.to_char(pg_catalog.timezone('UTC', pg_catalog.pg_postmaster_start_time()), 'YYYY-MM-DD HH24:MI:SS.US') " +
+  'from pg_catalog.pg_control_system() s';
 
 /** A connection refused because it did not reach the environment's own server. */
 export interface RefusedConnection {
@@ -190,7 +197,7 @@ class IdentityCheckedSocket extends Socket {
     }
     // The identity query's answer: a row, its completion, then ReadyForQuery (notices and parameters aside).
     if (type === 'E') return this.#fail(`its identity could not be read (${serverErrorText(message)})`);
-    if (type === 'D') this.#identity = message.readInt16BE(5) === 1 ? dataRowText(message) : null;
+    if (type === 'D') this.#identity = identityText(dataRowTexts(message));
     if (type !== 'Z') return true;
     if (this.#identity === null) return this.#fail('its identity could not be read (no answer)');
     const verdict = this.#guard.judge(this.#identity, this.#where);
@@ -219,10 +226,24 @@ class IdentityCheckedSocket extends Socket {
   }
 }
 
-/** The first column of a DataRow message as text. */
-function dataRowText(message: Buffer): string | null {
-  const length = message.readInt32BE(7);
-  return length < 0 ? null : message.subarray(11, 11 + length).toString('utf8');
+/** The columns of a DataRow message as text (null for SQL NULL). */
+function dataRowTexts(message: Buffer): Array<string | null> {
+  const columns: Array<string | null> = [];
+  let at = 7;
+  for (let n = message.readInt16BE(5); n > 0; n--) {
+    const length = message.readInt32BE(at);
+    at += 4;
+    columns.push(length < 0 ? null : message.subarray(at, at + length).toString('utf8'));
+    at += Math.max(0, length);
+  }
+  return columns;
+}
+
+/** `<system identifier> / <data directory> / port <port> / started <UTC time>`, or null when a column is missing. */
+function identityText(columns: Array<string | null>): string | null {
+  const [id, dataDir, port, started] = columns;
+  if (columns.length !== 4 || !id || !dataDir || !port || !started) return null;
+  return `${id} / ${dataDir} / port ${port} / started ${started}`;
 }
 
 /** The `M` (message) field of an ErrorResponse. */
