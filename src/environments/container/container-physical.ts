@@ -17,7 +17,7 @@ import { physicalMethodFor } from '../local/physical-methods.ts';
 import { restorePhysical } from '../local/physical-restore.ts';
 import { SERVER_LOG_SETTINGS } from '../local/sandbox-violations.ts';
 import { singleUser } from '../local/single-user.ts';
-import { dockerRunSandbox, imageServer } from './docker-run-sandbox.ts';
+import { dockerRunSandbox, imageServer, type ImageServer } from './docker-run-sandbox.ts';
 import type { SocketDir } from './socket-dir.ts';
 
 /** What the container environment gives its physical restore. */
@@ -88,7 +88,7 @@ class ContainerPhysical implements StartedEnvironment {
 
   constructor(
     private readonly request: ContainerPhysicalRequest,
-    private readonly image: Awaited<ReturnType<typeof imageServer>>,
+    private readonly image: ImageServer,
   ) {
     this.runId = request.runId;
     this.version = image.bins.version;
