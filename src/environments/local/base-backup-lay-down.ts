@@ -151,14 +151,27 @@ async function walInRestoredCopy(dataDir: string): Promise<WalSegment[]> {
   return folder?.isDirectory() ? listWalArchive(join(dataDir, 'pg_wal')) : [];
 }
 
-/** `pg_verifybackup` in the sandbox; a damaged backup is a failed restore naming what it found. */
-async function verifyBackupFiles(
+/**
+ * `pg_verifybackup` in the sandbox; a damaged backup is a failed restore naming what it found. `manifest`: the
+ * manifest's path when it is not the data directory's `backup_manifest`; `ignore`: paths (relative to the data
+ * directory) the backup tool's own restore wrote or changed, so the manifest cannot vouch for them.
+ *
+ * @example
+ * const verdict = await verifyBackupFiles(cluster, stage, signal, { ignore: ['postgresql.conf'] });
+ */
+export async function verifyBackupFiles(
   cluster: PhysicalCluster,
   stage: string,
   signal: AbortSignal | undefined,
+  options: { readonly manifest?: string; readonly ignore?: readonly string[] } = {},
 ): Promise<string> {
   const walInBackup = (await walInRestoredCopy(cluster.dataDir)).length > 0;
-  const args = [...(walInBackup ? [] : ['--wal-directory', stage]), cluster.dataDir];
+  const args = [
+    ...(walInBackup ? [] : ['--wal-directory', stage]),
+    ...(options.manifest ? ['--manifest-path', options.manifest] : []),
+    ...(options.ignore ?? []).flatMap((path) => ['--ignore', path]),
+    cluster.dataDir,
+  ];
   const command = cluster.sandbox.command('initdb', cluster.bins.path('pg_verifybackup'), args, {
     writable: [],
     readable: [cluster.dataDir, stage],
