@@ -53,7 +53,7 @@ export function barmanMethod(restorable: BarmanRestorable): PhysicalMethod {
       const pgWal = join(cluster.dataDir, 'pg_wal');
       if (!(await restoredEntry(cluster.dataDir, 'pg_wal'))?.isDirectory()) return 0;
       const names = (await readdir(pgWal)).filter(
-        (name) => parseSegmentName(name) !== null || /^[0-9A-F]{8}\.history$/.test(name),
+        (name) => parseSegmentName(name)?.compression === null || /^[0-9A-F]{8}\.history$/.test(name),
       );
       // Moved, not copied: replay reads them from the staging folder only, like every physical restore's WAL.
       for (const name of names) await rename(join(pgWal, name), join(stage, name));

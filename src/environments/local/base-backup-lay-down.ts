@@ -9,6 +9,7 @@ import type { BaseBackupRestorable } from '../../model/physical-backup.ts';
 import { runCommand } from '../../postgres/run-command.ts';
 import { backupFormat } from '../../sources/basebackup/base-backup-source.ts';
 import { findWalGap, listWalArchive, parseSegmentName, type WalSegment } from '../../sources/basebackup/wal-archive.ts';
+import { stageSegment } from './wal-decompress.ts';
 import { ownByServer, ownTreeByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
 import { clearRestoredEntry, restoredEntry } from './restored-entry.ts';
 
@@ -23,7 +24,8 @@ export function baseBackupMethod(restorable: BaseBackupRestorable): PhysicalMeth
     what: `the ${restorable.format} base backup ${restorable.path}`,
     major: restorable.major,
     layDown: (cluster, signal) => layDown(cluster, restorable, signal),
-    stageWal: (cluster, startSegment, stage, log) => stageWal(cluster, restorable, startSegment, stage, log),
+    stageWal: (cluster, startSegment, stage, log, signal) =>
+      stageWal(cluster, restorable, startSegment, stage, log, signal),
     verify: (cluster, stage, signal, log) => {
       log('restore: pg_verifybackup (every file of the backup against its backup_manifest, and the WAL it needs)');
       return verifyBackupFiles(cluster, stage, signal);
@@ -115,6 +117,7 @@ async function stageWal(
   startSegment: string,
   stage: string,
   log: (line: string) => void,
+  signal: AbortSignal | undefined,
 ): Promise<number> {
   const from = parseSegmentName(startSegment)!;
   const archived = await listWalArchive(restorable.walArchive);
@@ -128,13 +131,19 @@ async function stageWal(
     );
   }
   const histories = (await readdir(restorable.walArchive)).filter((name) => /^[0-9A-F]{8}\.history$/.test(name));
-  for (const name of [...needed.map((segment) => segment.name), ...histories]) {
+  for (const name of histories) {
     const to = join(stage, name);
     await copyFile(join(restorable.walArchive, name), to, constants.COPYFILE_FICLONE);
     await ownByServer(cluster, to);
   }
+  for (const segment of needed) {
+    const to = join(stage, segment.name);
+    await stageSegment(cluster, segment, join(restorable.walArchive, segment.file), to, signal);
+    await ownByServer(cluster, to);
+  }
+  const compressed = needed.filter((segment) => segment.compression).length;
   log(
-    `restore: ${needed.length} WAL segment(s) staged from ${restorable.walArchive} (${startSegment} to ${needed.at(-1)?.name ?? startSegment})`,
+    `restore: ${needed.length} WAL segment(s) staged from ${restorable.walArchive} (${startSegment} to ${needed.at(-1)?.name ?? startSegment}${compressed ? `; ${compressed} decompressed` : ''})`,
   );
   if (needed.length === 0 && inBackup.length === 0) {
     throw new RestoreDrillError(
@@ -148,7 +157,10 @@ async function stageWal(
 /** The WAL segments the backup holds in its own pg_wal folder (a link there is refused, never followed). */
 async function walInRestoredCopy(dataDir: string): Promise<WalSegment[]> {
   const folder = await restoredEntry(dataDir, 'pg_wal');
-  return folder?.isDirectory() ? listWalArchive(join(dataDir, 'pg_wal')) : [];
+  // Only plain segments: the server reads pg_wal as it is, a compressed file there is not WAL to it.
+  return folder?.isDirectory()
+    ? (await listWalArchive(join(dataDir, 'pg_wal'))).filter((segment) => !segment.compression)
+    : [];
 }
 
 /**

@@ -19,6 +19,7 @@ import { localPostgres } from './local-postgres.ts';
 import { writeMarker } from '../../markers/take-marker.ts';
 import { readMarkers } from '../../markers/read-markers.ts';
 import { momentChecks } from '../../verify/moment-proof.ts';
+import { runCommand } from '../../postgres/run-command.ts';
 
 const ROWS = 6;
 let production: ArchivingCluster;
@@ -151,6 +152,33 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
     const error = await restoreTo({ type: 'latest' }, { walArchive: gappy }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestoreDrillError);
     expect((error as Error).message).toContain(`missing segment ${missing}`);
+  }, 120_000);
+
+  it('replays an archive of gzip, zstd and lz4 segments (decompressed while staged), and names a corrupt one', async () => {
+    const packed = join(work, 'packed');
+    await cp(archive, packed, { recursive: true });
+    const segments = (await readdir(packed)).filter((name) => /^[0-9A-F]{24}$/.test(name)).sort();
+    // lz4 writes to stdout when it is not a terminal unless given the output name.
+    const tools = [
+      (file: string) => ['gzip', '-n', file],
+      (file: string) => ['zstd', '-q', '--rm', file],
+      (file: string) => ['lz4', '-q', '--rm', file, `${file}.lz4`],
+    ];
+    for (const [i, name] of segments.entries()) {
+      const [tool, ...args] = tools[i % tools.length]!(join(packed, name));
+      await runCommand(tool!, args);
+    }
+    const restored = await restoreTo({ type: 'latest' }, { walArchive: packed });
+    expect(restored.ids).toEqual([1, 2, 3, 4, 5, 6]);
+    const gz = (await readdir(packed))
+      .filter((name) => name.endsWith('.gz'))
+      .sort()
+      .at(-1)!;
+    const bytes = await readFile(join(packed, gz));
+    await writeFile(join(packed, gz), bytes.subarray(0, bytes.length >> 1));
+    const error = await restoreTo({ type: 'latest' }, { walArchive: packed }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RestoreDrillError);
+    expect((error as Error).message).toMatch(new RegExp(`segment ${gz} is corrupt \\(gzip\\)`));
   }, 120_000);
 
   it('names the damaged file of a corrupted backup (pg_verifybackup)', async () => {

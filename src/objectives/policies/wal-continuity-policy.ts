@@ -48,7 +48,7 @@ export function walContinuityPolicy(options: WalContinuityPolicyOptions): Policy
       const timed = await Promise.all(
         (await listWalArchive(archive)).map(async (segment) => ({
           segment,
-          at: (await stat(join(archive, segment.name))).mtime,
+          at: (await stat(join(archive, segment.file))).mtime,
         })),
       );
       const inWindow = timed.filter((s) => s.at.getTime() >= from && s.at.getTime() <= now.getTime());
