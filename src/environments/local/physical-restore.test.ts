@@ -20,6 +20,9 @@ import { writeMarker } from '../../markers/take-marker.ts';
 import { readMarkers } from '../../markers/read-markers.ts';
 import { momentChecks } from '../../verify/moment-proof.ts';
 import { runCommand } from '../../postgres/run-command.ts';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3WalArchiveOptions } from '../../sources/basebackup/s3-wal-archive.ts';
+import { motoS3Client, startMotoServer } from '../../testing/moto-server.ts';
 
 const ROWS = 6;
 let production: ArchivingCluster;
@@ -39,12 +42,16 @@ async function query<T>(config: pg.ClientConfig, text: string): Promise<T[]> {
   }
 }
 
-async function restoreTo(target: RecoveryTarget, options: { backup?: string; walArchive?: string } = {}) {
+async function restoreTo(
+  target: RecoveryTarget,
+  options: { backup?: string; walArchive?: string; s3?: S3WalArchiveOptions } = {},
+) {
   const source = baseBackupSource({
     path: options.backup ?? join(work, 'plain'),
     walArchive: options.walArchive ?? archive,
     database: 'shop',
     target,
+    ...(options.s3 ? { s3: options.s3 } : {}),
   });
   const log = () => {};
   const [point] = await source.list({ workDir: work, log });
@@ -179,6 +186,31 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
     const error = await restoreTo({ type: 'latest' }, { walArchive: packed }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestoreDrillError);
     expect((error as Error).message).toMatch(new RegExp(`segment ${gz} is corrupt \\(gzip\\)`));
+  }, 120_000);
+
+  it('replays a WAL archive kept under an S3 prefix (moto): the segments the backup needs are downloaded', async () => {
+    await using moto = await startMotoServer();
+    const s3 = motoS3Client(moto);
+    await s3.send(new CreateBucketCommand({ Bucket: 'wal' }));
+    for (const name of await readdir(archive)) {
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'wal', Key: `shop/${name}`, Body: await readFile(join(archive, name)) }),
+      );
+    }
+    const restored = await restoreTo(
+      { type: 'latest' },
+      {
+        walArchive: 's3://wal/shop',
+        // The archive's own endpoint and credentials, as a drill names them (not the process's AWS configuration).
+        s3: {
+          endpoint: moto.endpoint,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+        },
+      },
+    );
+    expect(restored.ids).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(restored.facts.walSegmentsRestored).toBeGreaterThan(0);
   }, 120_000);
 
   it('names the damaged file of a corrupted backup (pg_verifybackup)', async () => {

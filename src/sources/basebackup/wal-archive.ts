@@ -82,14 +82,7 @@ export async function listWalArchive(dir: string, segmentBytes = DEFAULT_SEGMENT
       'give the folder archive_command copies WAL segments into',
     );
   });
-  const byName = new Map<string, WalSegment>();
-  for (const name of names) {
-    const segment = parseSegmentName(name, segmentBytes);
-    if (segment && (!byName.has(segment.name) || !segment.compression)) byName.set(segment.name, segment);
-  }
-  return [...byName.values()].sort((a, b) =>
-    a.segNo === b.segNo ? a.timeline - b.timeline : a.segNo < b.segNo ? -1 : 1,
-  );
+  return walSegmentsIn(names, segmentBytes);
 }
 
 /**
@@ -123,4 +116,22 @@ export function findWalGap(
     };
   }
   return null;
+}
+
+/**
+ * The WAL segments among an archive's file names, sorted by position (then timeline); a segment archived both
+ * plain and compressed is listed once, plain.
+ *
+ * @example
+ * walSegmentsIn(['000000010000000000000003.gz', '00000001.history']); // one segment, gzip
+ */
+export function walSegmentsIn(names: readonly string[], segmentBytes = DEFAULT_SEGMENT_BYTES): WalSegment[] {
+  const byName = new Map<string, WalSegment>();
+  for (const name of names) {
+    const segment = parseSegmentName(name, segmentBytes);
+    if (segment && (!byName.has(segment.name) || !segment.compression)) byName.set(segment.name, segment);
+  }
+  return [...byName.values()].sort((a, b) =>
+    a.segNo === b.segNo ? a.timeline - b.timeline : a.segNo < b.segNo ? -1 : 1,
+  );
 }
