@@ -30,6 +30,8 @@ export default defineConfig({
           testTimeout: 0,
           hookTimeout: 600_000,
           pool: 'forks',
+          // As `restore-drill init` writes it: a worker runs drill files in turn, restore-drill imported once.
+          isolate: false,
         },
       },
     ],

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { prepareDemoBackup } from '../fixtures/demo/prepare-demo-backup.ts';
 import { withDirectoryLock } from '../src/evidence/directory-lock.ts';
 
@@ -18,8 +18,14 @@ const BUILT_BY = '.demo-built-by';
 export function useDemoBackups(): void {
   // The examples sign with the local demo key, also when this repository's own CI runs its test suite: their
   // data is fixture data and every view of their reports says so. Only this worker process (this example
-  // file) is affected; `restore-drill run` still refuses to start under CI without a real key.
+  // file) is affected, and only while it runs: a worker may run other drill files after this one (isolate:
+  // false), and those must see CI as it was. `restore-drill run` still refuses to start under CI without a real key.
+  const ci = process.env.CI;
   process.env.CI = '';
+  afterAll(() => {
+    if (ci === undefined) delete process.env.CI;
+    else process.env.CI = ci;
+  });
   beforeAll(async () => {
     const dir = process.env.RESTORE_DRILL_DEMO_BACKUPS ?? 'backups';
     mkdirSync(dir, { recursive: true });

@@ -44,7 +44,8 @@ drill(
 const VITEST_CONFIG = `import { defineConfig } from 'vitest/config';
 
 // restore-drill runs the "drills" project: one drills/*.drill.ts file per scenario. A drill restores a whole
-// database, so there is no time limit per test; hooks get ten minutes.
+// database, so there is no time limit per test; hooks get ten minutes. A worker runs several drill files in
+// turn (isolate: false), importing restore-drill once; \`restore-drill run --isolate\` gives each file its own.
 export default defineConfig({
   test: {
     projects: [
@@ -55,6 +56,7 @@ export default defineConfig({
           testTimeout: 0,
           hookTimeout: 600_000,
           pool: 'forks',
+          isolate: false,
         },
       },
     ],
@@ -63,7 +65,7 @@ export default defineConfig({
 `;
 
 const VITEST_PROJECT_HINT = `your vitest.config.ts was kept; add this project to its test.projects so \`restore-drill run\` finds the drills:
-  { test: { name: 'drills', include: ['drills/**/*.drill.ts'], testTimeout: 0, hookTimeout: 600_000, pool: 'forks' } }`;
+  { test: { name: 'drills', include: ['drills/**/*.drill.ts'], testTimeout: 0, hookTimeout: 600_000, pool: 'forks', isolate: false } }`;
 
 const GITIGNORE_ENTRIES = ['/reports/*', '!/reports/README.md', '/.restore-drill/', '/backups/'];
 

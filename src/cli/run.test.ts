@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +139,35 @@ test(
       .toEqual([]);
   },
 );
+
+test('a worker runs several drill files in turn (restore-drill imported once); --isolate gives each its own process', async () => {
+  // Policy-only drills that write the worker's pid: one worker (VITEST_MAX_WORKERS=1) serves both files by
+  // default, and two processes serve them with --isolate.
+  const pidDrill = (name: string) => `import { writeFileSync } from 'node:fs';
+import { drill, fileSource, freshnessPolicy } from ${JSON.stringify(INDEX)};
+writeFileSync(${JSON.stringify(name)} + '.pid', String(process.pid));
+drill(${JSON.stringify(name)}, { source: fileSource('backups'), restore: false, policies: [freshnessPolicy({ maxAge: '1d' })] });
+`;
+  await drills({ 'one.drill.ts': pidDrill('one'), 'two.drill.ts': pidDrill('two') });
+  const pids = async () =>
+    new Set(await Promise.all(['one', 'two'].map((n) => readFile(join(project, `${n}.pid`), 'utf8'))));
+  const env = { VITEST_MAX_WORKERS: '1' };
+  const shared = await runCli(['run', '--report-dir', join(project, 'reports-pids'), '--signing-key', key], {
+    cwd: project,
+    env,
+  });
+  expect(shared.stdout).toMatch(/2 drills: 2 passed/);
+  expect((await pids()).size).toBe(1);
+  const isolated = await runCli(
+    ['run', '--isolate', '--report-dir', join(project, 'reports-pids'), '--signing-key', key],
+    {
+      cwd: project,
+      env,
+    },
+  );
+  expect(isolated.stdout).toMatch(/2 drills: 2 passed/);
+  expect((await pids()).size).toBe(2);
+});
 
 test('with a Vitest config, a drill file named outside its drills project still runs', async () => {
   await drills({});

@@ -20,6 +20,16 @@ import { listFiles } from '../util/list-files.ts';
 const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'];
 
 /**
+ * How drill files run without a Vitest config (and what `init` writes into one): no time limit per test, ten
+ * minutes per hook, each worker a child process. `isolate: false` lets a worker run several drill files in
+ * turn with restore-drill imported once — about 2 s of CPU less per file (docs/performance.md), which a fleet
+ * of policy-only drills is mostly made of. A drill's disposable database is per drill whatever the worker;
+ * only module state is shared, and restore-drill keeps none between drills. `run --isolate` gives every file
+ * a fresh process again.
+ */
+const DRILL_DEFAULTS = { testTimeout: 0, hookTimeout: 600_000, pool: 'forks', isolate: false } as const;
+
+/**
  * `restore-drill run [FILES…]`: runs drill specs with Vitest. With a Vitest config that has a `drills`
  * project, that project is used (its globalSetup, timeouts); otherwise `drills/**\/*.drill.ts`.
  */
@@ -40,6 +50,10 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       "run only the drill files that carry one of these tags (the inventory's tags, in each generated file's header)",
     )
     .option(
+      '--isolate',
+      'give every drill file a fresh worker process (default: a worker runs several files in turn, importing restore-drill once)',
+    )
+    .option(
       '--fleet-run <id>',
       'with --shard and --evidence: the id shared by the shards of one run (e.g. the CI run id), so merge can read them from the store; default $RESTORE_DRILL_FLEET_RUN',
     )
@@ -55,6 +69,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           timings?: string;
           fleetRun?: string;
           tag?: string[];
+          isolate?: boolean;
         } & InstanceLimitFlags &
           CiFlags &
           EvidenceFlags,
@@ -91,6 +106,8 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         const sharding = shard
           ? { shard: formatShard(shardSpec), passWithNoTests: true, sequence: { sequencer: shard.sequencer } }
           : {};
+        // --isolate overrides the config's choice; without it the config (or DRILL_DEFAULTS) decides.
+        const isolation = opts.isolate ? { isolate: true } : {};
         // On a terminal, drills in the workers send progress lines that become bars here; in CI logs the
         // workers' plain lines pass through unchanged.
         const display = createProgressDisplay();
@@ -120,17 +137,16 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           createVitest(
             'test',
             withConfig
-              ? { watch: false, project: ['drills'], reporters, ...sharding }
+              ? { watch: false, project: ['drills'], reporters, ...sharding, ...isolation }
               : // Files named on the command line run wherever they are, not only under drills/.
                 {
                   watch: false,
                   config: false,
+                  ...DRILL_DEFAULTS,
                   include: ['drills/**/*.drill.ts', ...named],
-                  testTimeout: 0,
-                  hookTimeout: 600_000,
-                  pool: 'forks',
                   reporters,
                   ...sharding,
+                  ...isolation,
                 },
             {},
             { stderr: display.workerStderr },

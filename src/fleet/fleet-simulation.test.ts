@@ -13,12 +13,12 @@ import { BIN, hasStackTrace, runCli, type CliOutcome } from '../testing/run-cli.
 import { startShopDatabase } from '../testing/shop-database.ts';
 import { SHARD_FILE, type ShardManifest } from './shard-manifest.ts';
 
-// The scale simulation: 24 generated drills (policy-only ones and a few that restore a small dump) run as
-// 4 shards in 4 separate `restore-drill run --shard i/4` processes into one evidence store (moto S3),
+// The scale simulation: 60 generated drills (policy-only ones and a few that restore a small dump) run as
+// 6 shards in 6 separate `restore-drill run --shard i/6` processes into one evidence store (moto S3),
 // then merged. Timings are measured and printed, never asserted.
 
-const SHARDS = 4;
-const DRILLS = 24;
+const SHARDS = 6;
+const DRILLS = 60;
 const LAST = `db-${String(DRILLS).padStart(3, '0')}`;
 const RESTORING = 3;
 /** The drills the run without a store selects by their inventory tag (`run --tag`). */
