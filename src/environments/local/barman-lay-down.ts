@@ -51,7 +51,12 @@ export function barmanMethod(restorable: BarmanRestorable): PhysicalMethod {
     async stageWal(cluster, startSegment, stage, log) {
       const from = parseSegmentName(startSegment)!;
       const pgWal = join(cluster.dataDir, 'pg_wal');
-      if (!(await restoredEntry(cluster.dataDir, 'pg_wal'))?.isDirectory()) return 0;
+      if (!(await restoredEntry(cluster.dataDir, 'pg_wal'))?.isDirectory()) {
+        throw new RestoreDrillError(
+          `barman recover of ${restorable.server}/${restorable.backupId} left no pg_wal folder: there is no WAL to replay`,
+          'check the server with barman check-backup',
+        );
+      }
       const names = (await readdir(pgWal)).filter(
         (name) => parseSegmentName(name)?.compression === null || /^[0-9A-F]{8}\.history$/.test(name),
       );
