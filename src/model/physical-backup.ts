@@ -25,8 +25,10 @@ export interface BaseBackupRestorable extends Restorable {
   /** The backup's folder: a data directory (`plain`) or `base.tar[.gz]` + `pg_wal.tar[.gz]` (`tar`). */
   readonly path: string;
   readonly format: 'plain' | 'tar';
-  /** A folder of archived WAL segments, as `archive_command` wrote them (uncompressed). */
+  /** A folder of archived WAL segments, as `archive_command` wrote them (plain, or `.gz`/`.zst`/`.lz4`). */
   readonly walArchive: string;
+  /** Where `walArchive`'s segments came from when it is a download (an `s3://` prefix), for messages. */
+  readonly walArchiveOrigin?: string;
   /** The database the drill verifies (a physical backup holds the whole cluster). */
   readonly database: string;
   readonly target: RecoveryTarget;

@@ -126,7 +126,7 @@ async function stageWal(
   const gap = findWalGap([...needed, ...inBackup], from);
   if (gap) {
     throw new RestoreDrillError(
-      `the WAL archive ${restorable.walArchive} is missing segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored`,
+      `the WAL archive ${restorable.walArchiveOrigin ?? restorable.walArchive} is missing segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored`,
       'find the segment (archive_command failures are in the production server log), or restore to a target before it',
     );
   }
@@ -143,11 +143,11 @@ async function stageWal(
   }
   const compressed = needed.filter((segment) => segment.compression).length;
   log(
-    `restore: ${needed.length} WAL segment(s) staged from ${restorable.walArchive} (${startSegment} to ${needed.at(-1)?.name ?? startSegment}${compressed ? `; ${compressed} decompressed` : ''})`,
+    `restore: ${needed.length} WAL segment(s) staged from ${restorable.walArchiveOrigin ?? restorable.walArchive} (${startSegment} to ${needed.at(-1)?.name ?? startSegment}${compressed ? `; ${compressed} decompressed` : ''})`,
   );
   if (needed.length === 0 && inBackup.length === 0) {
     throw new RestoreDrillError(
-      `the WAL archive ${restorable.walArchive} has no segment from ${startSegment} on, and the backup holds no WAL`,
+      `the WAL archive ${restorable.walArchiveOrigin ?? restorable.walArchive} has no segment from ${startSegment} on, and the backup holds no WAL`,
       'check archive_command, or take backups with -X stream',
     );
   }

@@ -20,7 +20,7 @@ import { writeMarker } from '../../markers/take-marker.ts';
 import { readMarkers } from '../../markers/read-markers.ts';
 import { momentChecks } from '../../verify/moment-proof.ts';
 import { runCommand } from '../../postgres/run-command.ts';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3WalArchiveOptions } from '../../sources/basebackup/s3-wal-archive.ts';
 import { motoS3Client, startMotoServer } from '../../testing/moto-server.ts';
 
@@ -211,6 +211,16 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
     );
     expect(restored.ids).toEqual([1, 2, 3, 4, 5, 6]);
     expect(restored.facts.walSegmentsRestored).toBeGreaterThan(0);
+    // A segment missing under the prefix is named with the S3 archive, not the download folder.
+    const missing = (await readdir(archive))
+      .filter((name) => /^[0-9A-F]{24}$/.test(name))
+      .sort()
+      .at(-2)!;
+    await s3.send(new DeleteObjectCommand({ Bucket: 'wal', Key: `shop/${missing}` }));
+    const error = await restoreTo({ type: 'latest' }, { walArchive: 's3://wal/shop', s3: { client: s3 } }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toContain(`the WAL archive s3://wal/shop/ is missing segment ${missing}`);
   }, 120_000);
 
   it('names the damaged file of a corrupted backup (pg_verifybackup)', async () => {

@@ -104,6 +104,7 @@ export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBac
         path: point.id,
         format: layout.format,
         walArchive: local,
+        ...(s3 ? { walArchiveOrigin: walArchive } : {}),
         database: config.database,
         target,
         major: Number(point.facts.serverMajor),
