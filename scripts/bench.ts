@@ -1,4 +1,4 @@
-// npm run bench [-- --shapes A,B] [--scale F] [--rows N] [--sizes A,B] [--repeat R] [--ablations] [--verify-variants] [--early] [--restore-variants] [--verify-budget SECONDS] [--only REGEX]
+// npm run bench [-- --shapes A,B] [--scale F] [--rows N] [--sizes A,B] [--repeat R] [--ablations] [--verify-variants] [--early] [--restore-variants] [--verify-budget SECONDS] [--only REGEX] [--physical]
 //
 // How long a restore-drill check takes next to what users do by hand, on generated databases of several shapes
 // (scripts/bench-shapes.ts: the original fixtures/bench, relational, wide, many small tables, one large table),
@@ -22,6 +22,7 @@ import { restoreAndCompare } from './bench-early.ts';
 import { verifyRound, verifyVariants, WITH_OBJECTS, WITHOUT_OBJECTS } from './bench-verify.ts';
 import { freshBundle } from '../bin/cli-bundle.js';
 import { buildCli } from './build-cli.ts';
+import { benchPhysical } from './bench-physical.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     'restore-variants': { type: 'boolean', default: false },
     'verify-budget': { type: 'string' },
     only: { type: 'string' },
+    physical: { type: 'boolean', default: false },
   },
 });
 const shapes = flags.shapes
@@ -60,6 +62,12 @@ if (
   usage('--rows/--sizes/--scale need sizes of whole numbers (≥ 1,000 for bench and many-tables), --repeat ≥ 1');
 const cores = availableParallelism();
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+if (flags.physical) {
+  // Physical against logical restore of the same data (scripts/bench-physical.ts), instead of the usual rounds.
+  await benchPhysical(shapes, sizesOf, repeat, log);
+  process.exit(0);
+}
 
 await mkdir(BENCH_DIR, { recursive: true });
 const keyDir = join(BENCH_DIR, 'keys');

@@ -65,6 +65,7 @@ export { checkKeyAccess, type KeyAccessTarget } from './aws/kms-key-access.ts';
 export type { RecoveryTarget, BaseBackupRestorable, PgBackRestRestorable } from './model/physical-backup.ts';
 export { baseBackupSource, type BaseBackupSourceConfig } from './sources/basebackup/base-backup-source.ts';
 export { pgBackRestSource, type PgBackRestSourceConfig } from './sources/pgbackrest/pgbackrest-source.ts';
+export { barmanSource, type BarmanSourceConfig } from './sources/barman/barman-source.ts';
 export { walContinuityPolicy, type WalContinuityPolicyOptions } from './objectives/policies/wal-continuity-policy.ts';
 export type { Objectives } from './objectives/objectives.ts';
 export type { BudgetCoverage, CheckResult, DrillReport, DrillStatus, VerificationCoverage } from './model/report.ts';

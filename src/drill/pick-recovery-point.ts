@@ -56,7 +56,7 @@ export function withPickedMoment<R extends Restorable>(
     if (pick.strategy !== 'marker') return restorable; // a dump or a snapshot: the pick chose the recovery point
     throw new ConfigError(
       `pick { strategy: 'marker' } restores to a marker's own position in the WAL, but this source's recovery points are ${restorable.kind} copies, each one moment already`,
-      "use a physical source (baseBackupSource, pgBackRestSource), or pick 'latest'",
+      "use a physical source (baseBackupSource, pgBackRestSource, barmanSource), or pick 'latest'",
     );
   }
   if (pick.strategy === 'marker') return { ...restorable, target: { type: 'marker' } };

@@ -25,8 +25,10 @@ export interface BaseBackupRestorable extends Restorable {
   /** The backup's folder: a data directory (`plain`) or `base.tar[.gz]` + `pg_wal.tar[.gz]` (`tar`). */
   readonly path: string;
   readonly format: 'plain' | 'tar';
-  /** A folder of archived WAL segments, as `archive_command` wrote them (uncompressed). */
+  /** A folder of archived WAL segments, as `archive_command` wrote them (plain, or `.gz`/`.zst`/`.lz4`). */
   readonly walArchive: string;
+  /** Where `walArchive`'s segments came from when it is a download (an `s3://` prefix), for messages. */
+  readonly walArchiveOrigin?: string;
   /** The database the drill verifies (a physical backup holds the whole cluster). */
   readonly database: string;
   readonly target: RecoveryTarget;
@@ -84,7 +86,30 @@ export function isPgBackRest(restorable: Restorable): restorable is PgBackRestRe
   return restorable.kind === 'pgbackrest' && 'stanza' in restorable;
 }
 
+/** One backup of a Barman server, laid down with `barman recover` and replayed from Barman's WAL archive. */
+export interface BarmanRestorable extends Restorable {
+  readonly kind: 'barman';
+  /** The Barman server's name (its section in the Barman configuration). */
+  readonly server: string;
+  /** The backup's id, e.g. `20261202T180540`. */
+  readonly backupId: string;
+  /** `barman.conf` to use (default: Barman's own lookup, /etc/barman.conf). */
+  readonly config?: string;
+  /** The newest WAL segment Barman has archived for the server (the archive's end). */
+  readonly lastWal: string;
+  /** Where the backup is consistent (`barman show-backup`'s end LSN): no moment before it can be restored. */
+  readonly endLsn?: string;
+  readonly database: string;
+  readonly target: RecoveryTarget;
+  readonly major: number;
+}
+
+/** Whether a restorable is a Barman backup. */
+export function isBarman(restorable: Restorable): restorable is BarmanRestorable {
+  return restorable.kind === 'barman' && 'backupId' in restorable;
+}
+
 /** The moment a physical restorable is restored to; undefined for anything else (a dump, a snapshot). */
 export function physicalTarget(restorable: Restorable): RecoveryTarget | undefined {
-  return isBaseBackup(restorable) || isPgBackRest(restorable) ? restorable.target : undefined;
+  return isBaseBackup(restorable) || isPgBackRest(restorable) || isBarman(restorable) ? restorable.target : undefined;
 }

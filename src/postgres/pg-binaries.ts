@@ -13,7 +13,8 @@ export type PgTool =
   | 'psql'
   | 'pg_verifybackup'
   | 'pg_basebackup'
-  | 'pg_waldump';
+  | 'pg_waldump'
+  | 'pg_resetwal';
 
 /** The server tools a local environment needs. */
 export const SERVER_TOOLS: readonly PgTool[] = ['initdb', 'pg_ctl', 'postgres'];

@@ -9,6 +9,7 @@ import type { BaseBackupRestorable } from '../../model/physical-backup.ts';
 import { runCommand } from '../../postgres/run-command.ts';
 import { backupFormat } from '../../sources/basebackup/base-backup-source.ts';
 import { findWalGap, listWalArchive, parseSegmentName, type WalSegment } from '../../sources/basebackup/wal-archive.ts';
+import { stageSegment } from './wal-decompress.ts';
 import { ownByServer, ownTreeByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
 import { clearRestoredEntry, restoredEntry } from './restored-entry.ts';
 
@@ -23,7 +24,8 @@ export function baseBackupMethod(restorable: BaseBackupRestorable): PhysicalMeth
     what: `the ${restorable.format} base backup ${restorable.path}`,
     major: restorable.major,
     layDown: (cluster, signal) => layDown(cluster, restorable, signal),
-    stageWal: (cluster, startSegment, stage, log) => stageWal(cluster, restorable, startSegment, stage, log),
+    stageWal: (cluster, startSegment, stage, log, signal) =>
+      stageWal(cluster, restorable, startSegment, stage, log, signal),
     verify: (cluster, stage, signal, log) => {
       log('restore: pg_verifybackup (every file of the backup against its backup_manifest, and the WAL it needs)');
       return verifyBackupFiles(cluster, stage, signal);
@@ -115,6 +117,7 @@ async function stageWal(
   startSegment: string,
   stage: string,
   log: (line: string) => void,
+  signal: AbortSignal | undefined,
 ): Promise<number> {
   const from = parseSegmentName(startSegment)!;
   const archived = await listWalArchive(restorable.walArchive);
@@ -123,22 +126,28 @@ async function stageWal(
   const gap = findWalGap([...needed, ...inBackup], from);
   if (gap) {
     throw new RestoreDrillError(
-      `the WAL archive ${restorable.walArchive} is missing segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored`,
+      `the WAL archive ${restorable.walArchiveOrigin ?? restorable.walArchive} is missing segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored`,
       'find the segment (archive_command failures are in the production server log), or restore to a target before it',
     );
   }
   const histories = (await readdir(restorable.walArchive)).filter((name) => /^[0-9A-F]{8}\.history$/.test(name));
-  for (const name of [...needed.map((segment) => segment.name), ...histories]) {
+  for (const name of histories) {
     const to = join(stage, name);
     await copyFile(join(restorable.walArchive, name), to, constants.COPYFILE_FICLONE);
     await ownByServer(cluster, to);
   }
+  for (const segment of needed) {
+    const to = join(stage, segment.name);
+    await stageSegment(cluster, segment, join(restorable.walArchive, segment.file), to, signal);
+    await ownByServer(cluster, to);
+  }
+  const compressed = needed.filter((segment) => segment.compression).length;
   log(
-    `restore: ${needed.length} WAL segment(s) staged from ${restorable.walArchive} (${startSegment} to ${needed.at(-1)?.name ?? startSegment})`,
+    `restore: ${needed.length} WAL segment(s) staged from ${restorable.walArchiveOrigin ?? restorable.walArchive} (${startSegment} to ${needed.at(-1)?.name ?? startSegment}${compressed ? `; ${compressed} decompressed` : ''})`,
   );
   if (needed.length === 0 && inBackup.length === 0) {
     throw new RestoreDrillError(
-      `the WAL archive ${restorable.walArchive} has no segment from ${startSegment} on, and the backup holds no WAL`,
+      `the WAL archive ${restorable.walArchiveOrigin ?? restorable.walArchive} has no segment from ${startSegment} on, and the backup holds no WAL`,
       'check archive_command, or take backups with -X stream',
     );
   }
@@ -148,17 +157,33 @@ async function stageWal(
 /** The WAL segments the backup holds in its own pg_wal folder (a link there is refused, never followed). */
 async function walInRestoredCopy(dataDir: string): Promise<WalSegment[]> {
   const folder = await restoredEntry(dataDir, 'pg_wal');
-  return folder?.isDirectory() ? listWalArchive(join(dataDir, 'pg_wal')) : [];
+  // Only plain segments: the server reads pg_wal as it is, a compressed file there is not WAL to it.
+  return folder?.isDirectory()
+    ? (await listWalArchive(join(dataDir, 'pg_wal'))).filter((segment) => !segment.compression)
+    : [];
 }
 
-/** `pg_verifybackup` in the sandbox; a damaged backup is a failed restore naming what it found. */
-async function verifyBackupFiles(
+/**
+ * `pg_verifybackup` in the sandbox; a damaged backup is a failed restore naming what it found. `manifest`: the
+ * manifest's path when it is not the data directory's `backup_manifest`; `ignore`: paths (relative to the data
+ * directory) the backup tool's own restore wrote or changed, so the manifest cannot vouch for them.
+ *
+ * @example
+ * const verdict = await verifyBackupFiles(cluster, stage, signal, { ignore: ['postgresql.conf'] });
+ */
+export async function verifyBackupFiles(
   cluster: PhysicalCluster,
   stage: string,
   signal: AbortSignal | undefined,
+  options: { readonly manifest?: string; readonly ignore?: readonly string[] } = {},
 ): Promise<string> {
   const walInBackup = (await walInRestoredCopy(cluster.dataDir)).length > 0;
-  const args = [...(walInBackup ? [] : ['--wal-directory', stage]), cluster.dataDir];
+  const args = [
+    ...(walInBackup ? [] : ['--wal-directory', stage]),
+    ...(options.manifest ? ['--manifest-path', options.manifest] : []),
+    ...(options.ignore ?? []).flatMap((path) => ['--ignore', path]),
+    cluster.dataDir,
+  ];
   const command = cluster.sandbox.command('initdb', cluster.bins.path('pg_verifybackup'), args, {
     writable: [],
     readable: [cluster.dataDir, stage],

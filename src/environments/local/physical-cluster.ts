@@ -42,7 +42,13 @@ export interface PhysicalMethod {
   readonly consistentLsn?: string;
   layDown(cluster: PhysicalCluster, signal: AbortSignal | undefined): Promise<void>;
   /** Copies the WAL from `startSegment` on into `stage`; throws naming a missing segment. Returns how many. */
-  stageWal(cluster: PhysicalCluster, startSegment: string, stage: string, log: (line: string) => void): Promise<number>;
+  stageWal(
+    cluster: PhysicalCluster,
+    startSegment: string,
+    stage: string,
+    log: (line: string) => void,
+    signal?: AbortSignal,
+  ): Promise<number>;
   /** The backup tool's verification of the laid-down files; its one-line verdict. Throws when damaged. */
   verify(
     cluster: PhysicalCluster,

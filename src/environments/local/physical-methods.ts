@@ -1,5 +1,6 @@
-import { isBaseBackup, isPgBackRest, type RecoveryTarget } from '../../model/physical-backup.ts';
+import { isBarman, isBaseBackup, isPgBackRest, type RecoveryTarget } from '../../model/physical-backup.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
+import { barmanMethod } from './barman-lay-down.ts';
 import { baseBackupMethod } from './base-backup-lay-down.ts';
 import type { PhysicalMethod } from './physical-cluster.ts';
 import { pgBackRestMethod } from './pgbackrest-lay-down.ts';
@@ -19,5 +20,7 @@ export function physicalMethodFor(
     return { method: baseBackupMethod(restorable), target: restorable.target, database: restorable.database };
   if (isPgBackRest(restorable))
     return { method: pgBackRestMethod(restorable), target: restorable.target, database: restorable.database };
+  if (isBarman(restorable))
+    return { method: barmanMethod(restorable), target: restorable.target, database: restorable.database };
   return null;
 }

@@ -19,6 +19,10 @@ import { localPostgres } from './local-postgres.ts';
 import { writeMarker } from '../../markers/take-marker.ts';
 import { readMarkers } from '../../markers/read-markers.ts';
 import { momentChecks } from '../../verify/moment-proof.ts';
+import { runCommand } from '../../postgres/run-command.ts';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3WalArchiveOptions } from '../../sources/basebackup/s3-wal-archive.ts';
+import { motoS3Client, startMotoServer } from '../../testing/moto-server.ts';
 
 const ROWS = 6;
 let production: ArchivingCluster;
@@ -38,12 +42,16 @@ async function query<T>(config: pg.ClientConfig, text: string): Promise<T[]> {
   }
 }
 
-async function restoreTo(target: RecoveryTarget, options: { backup?: string; walArchive?: string } = {}) {
+async function restoreTo(
+  target: RecoveryTarget,
+  options: { backup?: string; walArchive?: string; s3?: S3WalArchiveOptions } = {},
+) {
   const source = baseBackupSource({
     path: options.backup ?? join(work, 'plain'),
     walArchive: options.walArchive ?? archive,
     database: 'shop',
     target,
+    ...(options.s3 ? { s3: options.s3 } : {}),
   });
   const log = () => {};
   const [point] = await source.list({ workDir: work, log });
@@ -151,6 +159,68 @@ describe('physical restore of a pg_basebackup backup with its WAL archive', () =
     const error = await restoreTo({ type: 'latest' }, { walArchive: gappy }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestoreDrillError);
     expect((error as Error).message).toContain(`missing segment ${missing}`);
+  }, 120_000);
+
+  it('replays an archive of gzip, zstd and lz4 segments (decompressed while staged), and names a corrupt one', async () => {
+    const packed = join(work, 'packed');
+    await cp(archive, packed, { recursive: true });
+    const segments = (await readdir(packed)).filter((name) => /^[0-9A-F]{24}$/.test(name)).sort();
+    // lz4 writes to stdout when it is not a terminal unless given the output name.
+    const tools = [
+      (file: string) => ['gzip', '-n', file],
+      (file: string) => ['zstd', '-q', '--rm', file],
+      (file: string) => ['lz4', '-q', '--rm', file, `${file}.lz4`],
+    ];
+    for (const [i, name] of segments.entries()) {
+      const [tool, ...args] = tools[i % tools.length]!(join(packed, name));
+      await runCommand(tool!, args);
+    }
+    const restored = await restoreTo({ type: 'latest' }, { walArchive: packed });
+    expect(restored.ids).toEqual([1, 2, 3, 4, 5, 6]);
+    const gz = (await readdir(packed))
+      .filter((name) => name.endsWith('.gz'))
+      .sort()
+      .at(-1)!;
+    const bytes = await readFile(join(packed, gz));
+    await writeFile(join(packed, gz), bytes.subarray(0, bytes.length >> 1));
+    const error = await restoreTo({ type: 'latest' }, { walArchive: packed }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RestoreDrillError);
+    expect((error as Error).message).toMatch(new RegExp(`segment ${gz} is corrupt \\(gzip\\)`));
+  }, 120_000);
+
+  it('replays a WAL archive kept under an S3 prefix (moto): the segments the backup needs are downloaded', async () => {
+    await using moto = await startMotoServer();
+    const s3 = motoS3Client(moto);
+    await s3.send(new CreateBucketCommand({ Bucket: 'wal' }));
+    for (const name of await readdir(archive)) {
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'wal', Key: `shop/${name}`, Body: await readFile(join(archive, name)) }),
+      );
+    }
+    const restored = await restoreTo(
+      { type: 'latest' },
+      {
+        walArchive: 's3://wal/shop',
+        // The archive's own endpoint and credentials, as a drill names them (not the process's AWS configuration).
+        s3: {
+          endpoint: moto.endpoint,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+        },
+      },
+    );
+    expect(restored.ids).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(restored.facts.walSegmentsRestored).toBeGreaterThan(0);
+    // A segment missing under the prefix is named with the S3 archive, not the download folder.
+    const missing = (await readdir(archive))
+      .filter((name) => /^[0-9A-F]{24}$/.test(name))
+      .sort()
+      .at(-2)!;
+    await s3.send(new DeleteObjectCommand({ Bucket: 'wal', Key: `shop/${missing}` }));
+    const error = await restoreTo({ type: 'latest' }, { walArchive: 's3://wal/shop', s3: { client: s3 } }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toContain(`the WAL archive s3://wal/shop/ is missing segment ${missing}`);
   }, 120_000);
 
   it('names the damaged file of a corrupted backup (pg_verifybackup)', async () => {

@@ -82,7 +82,7 @@ export async function restorePhysical(
   const stage = join(cluster.dir, 'wal');
   await mkdir(stage, { mode: 0o700 });
   await ownByServer(cluster, stage);
-  const staged = await method.stageWal(cluster, label.startSegment, stage, log);
+  const staged = await method.stageWal(cluster, label.startSegment, stage, log, signal);
   const verifyBackup = await method.verify(cluster, stage, signal, log);
 
   const settled = await settleMoment(cluster, stage, label.startLsn, method.consistentLsn, target, signal, log);

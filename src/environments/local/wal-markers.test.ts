@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { lateCommits, parseWalDump } from './wal-markers.ts';
+import { lateCommits, parseWalDump, widenXid } from './wal-markers.ts';
 
 const hex = (text: string) =>
   [...Buffer.from(text)].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
@@ -38,4 +38,11 @@ test('a marker message that does not parse is an error naming its position', () 
   expect(() =>
     parseWalDump([message(720, '0/4000000', '{"format":"x"}'), commit(720, '0/4000100')].join('\n')),
   ).toThrow(/the restore-drill marker in the WAL at 0\/4000000 is not readable/);
+});
+
+test('a 32-bit xid is widened into the epoch nearest the snapshot, across the wrap both ways', () => {
+  const epoch7 = 7n << 32n;
+  expect(widenXid(4294967290n, epoch7 + 5n)).toBe(epoch7 - 6n); // just before the wrap: epoch 6
+  expect(widenXid(3n, epoch7 - 6n)).toBe(epoch7 + 3n); // just after it: epoch 7
+  expect(widenXid(705n, 708n)).toBe(705n);
 });

@@ -100,12 +100,32 @@ export function parseWalDump(text: string): WalDump {
  */
 export function lateCommits(marker: WalMarker, commits: WalDump['commits']): bigint[] {
   const [, xmaxText, xipText] = marker.snapshot.split(':');
-  // pg_waldump prints 32-bit xids, the snapshot 64-bit ones (epoch included): compared within the epoch.
-  const low = (xid: bigint) => xid & 0xffffffffn;
-  const xmax = low(BigInt(xmaxText!));
-  const inProgress = new Set((xipText ? xipText.split(',') : []).map((x) => low(BigInt(x))));
+  // pg_waldump prints 32-bit xids, the snapshot 64-bit ones (epoch included). Each 32-bit xid is widened to
+  // the 64-bit one nearest the snapshot's xmax (PostgreSQL's own rule: xids less than 2^31 apart are ordered),
+  // so a window that crosses the 32-bit wrap compares correctly.
+  const xmax = BigInt(xmaxText!);
+  const inProgress = new Set((xipText ? xipText.split(',') : []).map((x) => BigInt(x)));
   const position = parseLsn(marker.lsn);
   return commits
-    .filter((commit) => commit.lsn < position && (commit.xid >= xmax || inProgress.has(commit.xid)))
+    .filter((commit) => {
+      if (commit.lsn >= position) return false;
+      const full = widenXid(commit.xid, xmax);
+      return full >= xmax || inProgress.has(full);
+    })
     .map((commit) => commit.xid);
+}
+
+/**
+ * The 64-bit transaction id of a 32-bit one (as pg_waldump prints it) that lies within 2^31 of `near` (a
+ * 64-bit id, e.g. a snapshot's xmax): the same low 32 bits, in `near`'s epoch or the one beside it.
+ *
+ * @example
+ * widenXid(4294967290n, 7n * 2n ** 32n + 5n); // 7n * 2n ** 32n - 6n: epoch 6, just before the wrap
+ */
+export function widenXid(xid32: bigint, near: bigint): bigint {
+  const half = 0x80000000n;
+  const full = (near & ~0xffffffffn) | (xid32 & 0xffffffffn);
+  if (full > near + half) return full - 0x100000000n;
+  if (full < near - half) return full + 0x100000000n;
+  return full;
 }

@@ -36,9 +36,10 @@ export function walContinuityPolicy(options: WalContinuityPolicyOptions): Policy
     async evaluate({ points, now }): Promise<CheckResult[]> {
       const archive = points.find((point) => typeof point.facts.walArchive === 'string')?.facts.walArchive as
         string | undefined;
-      if (!archive) {
-        const detail =
-          'the source lists no plain WAL archive folder (only base backup sources do yet): continuity was not checked';
+      if (!archive || archive.startsWith('s3://')) {
+        const detail = archive
+          ? `the WAL archive ${archive} is in S3, which this policy does not list yet: continuity was not checked`
+          : 'the source lists no plain WAL archive folder (only base backup sources do yet): continuity was not checked';
         return [
           { name: names.missing, status: 'skipped', expected: 'every segment', actual: null, detail },
           { name: names.gap, status: 'skipped', expected: `≤ ${formatDuration(maxGap)}`, actual: null, detail },
@@ -48,7 +49,7 @@ export function walContinuityPolicy(options: WalContinuityPolicyOptions): Policy
       const timed = await Promise.all(
         (await listWalArchive(archive)).map(async (segment) => ({
           segment,
-          at: (await stat(join(archive, segment.name))).mtime,
+          at: (await stat(join(archive, segment.file))).mtime,
         })),
       );
       const inWindow = timed.filter((s) => s.at.getTime() >= from && s.at.getTime() <= now.getTime());

@@ -1,6 +1,6 @@
 // Test support for physical backups: a "production" cluster that archives its WAL into a folder, takes
 // pg_basebackup backups, and commits rows one transaction each, remembering each commit's exact time.
-import { chmod, chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -31,6 +31,11 @@ export interface ArchivingCluster extends AsyncDisposable {
   basebackup(into: string, format: 'p' | 't'): Promise<void>;
   /** Inserts row `id` in its own transaction; commits are at least 3 ms apart, so a Date fits between two. */
   commit(id: number): Promise<Commit>;
+  /**
+   * Freezes every database, stops the server and moves its next transaction id to `nextXid` (32-bit) in
+   * `epoch` with pg_resetwal, then starts it again: a cluster a few transactions from the 32-bit wrap.
+   */
+  resetXid(nextXid: number, epoch: number): Promise<void>;
   /** Switches to a new WAL segment and waits until the finished one is archived. */
   switchAndArchive(): Promise<void>;
   stop(): Promise<void>;
@@ -103,6 +108,37 @@ export async function startArchivingCluster(): Promise<ArchivingCluster> {
         )
       )[0]!.t;
       return { id, text, at: new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')), xid };
+    },
+    async resetXid(nextXid, epoch) {
+      for (const database of ['template1', 'postgres', 'shop']) await query(database, 'vacuum freeze');
+      await query('postgres', 'checkpoint');
+      const dataDir = (await query<{ d: string }>('postgres', "select current_setting('data_directory') as d"))[0]!.d;
+      // The server's own controls, private to the environment: a test kit may reach them.
+      const server = env as unknown as {
+        stopServer(): Promise<void>;
+        startServer(signal?: AbortSignal): Promise<void>;
+      };
+      await server.stopServer();
+      const bins = findPgBinaries({ tools: ['pg_resetwal'] });
+      const oldest = nextXid - 1_000_000; // within 2^31 of the next xid, or the server refuses new ones
+      await runCommand(
+        bins.path('pg_resetwal'),
+        ['-f', '-x', String(nextXid), '-u', String(oldest), '-e', String(epoch), dataDir],
+        { user: serverOsUser() },
+      );
+      // The commit log page of the new xid must exist (pg_resetwal's documentation says so): zeros, i.e. none committed.
+      const clog = join(
+        dataDir,
+        'pg_xact',
+        Math.floor(nextXid / 1_048_576)
+          .toString(16)
+          .toUpperCase()
+          .padStart(4, '0'),
+      );
+      await writeFile(clog, Buffer.alloc(256 * 1024), { flag: 'wx', mode: 0o600 });
+      const owner = serverOsUser();
+      if (owner) await chown(clog, owner.uid, owner.gid);
+      await server.startServer();
     },
     async switchAndArchive() {
       const segment = (await query<{ s: string }>('postgres', 'select pg_walfile_name(pg_switch_wal()) as s'))[0]!.s;

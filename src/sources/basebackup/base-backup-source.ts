@@ -3,7 +3,7 @@
 // moment it is restored to is the source's `target`, reached by replaying the archive (the environment does
 // that, after `pg_verifybackup`).
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../errors.ts';
 import { describeTarget, type BaseBackupRestorable, type RecoveryTarget } from '../../model/physical-backup.ts';
@@ -11,14 +11,20 @@ import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import { runCommand } from '../../postgres/run-command.ts';
 import type { Source, SourceContext } from '../source.ts';
 import { readBackupLabel, type BackupFormat } from './backup-label.ts';
-import { listWalArchive } from './wal-archive.ts';
+import { isS3WalArchive, s3WalArchive, type S3WalArchiveOptions } from './s3-wal-archive.ts';
+import { listWalArchive, parseSegmentName } from './wal-archive.ts';
 
 /** Options of {@link baseBackupSource}. */
 export interface BaseBackupSourceConfig {
   /** A backup folder written by `pg_basebackup -D` (plain or `-Ft`), or a folder of such folders. */
   readonly path: string;
-  /** The folder `archive_command` copies WAL segments into (uncompressed). */
+  /**
+   * The folder `archive_command` copies WAL segments into (plain, or `.gz`/`.zst`/`.lz4`), or an S3 prefix
+   * (`s3://bucket/prefix/`): the segments the backup needs are then downloaded into the run's work folder.
+   */
   readonly walArchive: string;
+  /** For an S3 `walArchive`: its own endpoint, region, credentials or client (default: the standard AWS configuration). */
+  readonly s3?: S3WalArchiveOptions;
   /** The database the drill verifies; a physical backup holds the whole cluster. */
   readonly database: string;
   /** The moment to restore to (default `latest`: the end of the archive). */
@@ -38,7 +44,8 @@ export interface BaseBackupSourceConfig {
  */
 export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBackupRestorable> {
   const path = resolve(config.path);
-  const walArchive = resolve(config.walArchive);
+  const s3 = isS3WalArchive(config.walArchive) ? s3WalArchive(config.walArchive, config.s3) : null;
+  const walArchive = s3 ? s3.uri : resolve(config.walArchive);
   const target = config.target ?? { type: 'latest' };
   return {
     kind: 'base-backup',
@@ -46,7 +53,7 @@ export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBac
     describe: () => `base backups ${path} + WAL archive ${walArchive}, to ${describeTarget(target)}`,
     async list(context: SourceContext): Promise<RecoveryPoint[]> {
       const folders = await backupFolders(path);
-      const archive = await listWalArchive(walArchive);
+      const archive = s3 ? await s3.list(context.signal) : await listWalArchive(walArchive);
       const points: RecoveryPoint[] = [];
       for (const folder of folders) {
         const layout = await backupFormat(folder);
@@ -83,13 +90,21 @@ export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBac
       );
       return reachable.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     },
-    async fetch(point: RecoveryPoint): Promise<BaseBackupRestorable> {
+    async fetch(point: RecoveryPoint, context: SourceContext): Promise<BaseBackupRestorable> {
       const layout = await backupFormat(point.id);
+      let local = walArchive;
+      if (s3) {
+        // The restore reads a folder: the segments from the backup's first one on, fetched into the run's work dir.
+        local = await mkdtemp(join(context.workDir, 'wal-archive-'));
+        const count = await s3.download(parseSegmentName(String(point.facts.startSegment))!, local, context.signal);
+        context.log(`fetch: ${count} WAL segment(s) downloaded from ${walArchive}`);
+      }
       return {
         kind: 'base-backup',
         path: point.id,
         format: layout.format,
-        walArchive,
+        walArchive: local,
+        ...(s3 ? { walArchiveOrigin: walArchive } : {}),
         database: config.database,
         target,
         major: Number(point.facts.serverMajor),

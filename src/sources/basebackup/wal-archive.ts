@@ -5,9 +5,16 @@
 import { readdir } from 'node:fs/promises';
 import { ConfigError } from '../../errors.ts';
 
+/** How an archived segment is compressed (by its file name's suffix: `.gz`, `.zst`, `.lz4`). */
+export type WalCompression = 'gzip' | 'zstd' | 'lz4';
+
 /** One archived WAL segment. */
 export interface WalSegment {
+  /** The segment's name, e.g. `000000010000000000000003` (what PostgreSQL's restore_command asks for). */
   readonly name: string;
+  /** The archive's file for it: the name, or the name with its compression's suffix. */
+  readonly file: string;
+  readonly compression: WalCompression | null;
   readonly timeline: number;
   /** The segment's number counted from LSN 0 (its first LSN is `segNo × segment size`). */
   readonly segNo: bigint;
@@ -24,18 +31,24 @@ export interface WalGap {
   readonly fromLsn: string;
 }
 
-const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
+const SEGMENT_NAME = /^(([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8}))(\.gz|\.zst|\.lz4)?$/;
+const COMPRESSION: Record<string, WalCompression> = { '.gz': 'gzip', '.zst': 'zstd', '.lz4': 'lz4' };
 const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 
-/** Parses a segment file name; null for anything else (history, `.backup`, `.partial`, stray files). */
-export function parseSegmentName(name: string, segmentBytes = DEFAULT_SEGMENT_BYTES): WalSegment | null {
-  const match = SEGMENT_NAME.exec(name);
+/**
+ * Parses a segment file name, compressed (`.gz`, `.zst`, `.lz4`) or not; null for anything else (history,
+ * `.backup`, `.partial`, stray files).
+ */
+export function parseSegmentName(file: string, segmentBytes = DEFAULT_SEGMENT_BYTES): WalSegment | null {
+  const match = SEGMENT_NAME.exec(file);
   if (!match) return null;
   const perLogId = 0x100000000n / BigInt(segmentBytes);
   return {
-    name,
-    timeline: parseInt(match[1]!, 16),
-    segNo: BigInt(`0x${match[2]}`) * perLogId + BigInt(`0x${match[3]}`),
+    name: match[1]!,
+    file,
+    compression: match[5] ? COMPRESSION[match[5]]! : null,
+    timeline: parseInt(match[2]!, 16),
+    segNo: BigInt(`0x${match[3]}`) * perLogId + BigInt(`0x${match[4]}`),
   };
 }
 
@@ -58,7 +71,10 @@ export function parseLsn(text: string): bigint {
   return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
 }
 
-/** The archive's segments, sorted by position (then timeline). A missing folder is a ConfigError. */
+/**
+ * The archive's segments, sorted by position (then timeline); a segment archived both plain and compressed is
+ * listed once, plain. A missing folder is a ConfigError.
+ */
 export async function listWalArchive(dir: string, segmentBytes = DEFAULT_SEGMENT_BYTES): Promise<WalSegment[]> {
   const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
     throw new ConfigError(
@@ -66,10 +82,7 @@ export async function listWalArchive(dir: string, segmentBytes = DEFAULT_SEGMENT
       'give the folder archive_command copies WAL segments into',
     );
   });
-  return names
-    .map((name) => parseSegmentName(name, segmentBytes))
-    .filter((segment): segment is WalSegment => segment !== null)
-    .sort((a, b) => (a.segNo === b.segNo ? a.timeline - b.timeline : a.segNo < b.segNo ? -1 : 1));
+  return walSegmentsIn(names, segmentBytes);
 }
 
 /**
@@ -103,4 +116,22 @@ export function findWalGap(
     };
   }
   return null;
+}
+
+/**
+ * The WAL segments among an archive's file names, sorted by position (then timeline); a segment archived both
+ * plain and compressed is listed once, plain.
+ *
+ * @example
+ * walSegmentsIn(['000000010000000000000003.gz', '00000001.history']); // one segment, gzip
+ */
+export function walSegmentsIn(names: readonly string[], segmentBytes = DEFAULT_SEGMENT_BYTES): WalSegment[] {
+  const byName = new Map<string, WalSegment>();
+  for (const name of names) {
+    const segment = parseSegmentName(name, segmentBytes);
+    if (segment && (!byName.has(segment.name) || !segment.compression)) byName.set(segment.name, segment);
+  }
+  return [...byName.values()].sort((a, b) =>
+    a.segNo === b.segNo ? a.timeline - b.timeline : a.segNo < b.segNo ? -1 : 1,
+  );
 }

@@ -173,7 +173,13 @@ function folder(prefix: string): string {
   return prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
 }
 
-async function listObjects(client: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<_Object[]> {
+/** Every object under `prefix`, page by page. */
+export async function listObjects(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  signal?: AbortSignal,
+): Promise<_Object[]> {
   const { paginateListObjectsV2 } = await s3Sdk();
   const objects: _Object[] = [];
   for await (const page of paginateListObjectsV2(
@@ -444,7 +450,8 @@ function thawedCheck(thawed: ThawResult): CheckResult {
 }
 
 /** One object to download and where it goes. */
-interface Transfer {
+/** One object to download: its key, the file it goes to, its size when known (else -1). */
+export interface Transfer {
   readonly key: string;
   readonly path: string;
   readonly size: number;
@@ -498,7 +505,7 @@ interface Progress {
 }
 
 /** Streams one object to disk (never buffered whole) and checks its length. Returns false when `optional` and missing. */
-async function downloadObject(
+export async function downloadObject(
   client: S3Client,
   bucket: string,
   transfer: Transfer,
