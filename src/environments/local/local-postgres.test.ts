@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, test } from 'vitest';
@@ -30,6 +30,31 @@ describe('localPostgres', () => {
     expect(existsSync(dir)).toBe(false);
     await env.stop(); // idempotent
   });
+
+  test.runIf(process.getuid?.() === 0)(
+    "once the server listens, its socket folder is root's: the server's own code cannot replace the socket",
+    async () => {
+      await using env = await localPostgres().start(context());
+      const socketDir = String(env.connectionConfig().host);
+      const client = new pg.Client(env.connectionConfig());
+      await client.connect();
+      try {
+        // What code in a backup could do as superuser: write (or, by a program, swap) a file in the socket folder.
+        await expect(
+          client.query(`copy (select 1) to ${pg.escapeLiteral(join(socketDir, '.s.PGSQL.planted'))}`),
+        ).rejects.toThrow(/permission denied/i);
+        // The harness still reaches the server, through the socket the server made.
+        expect((await client.query<{ n: number }>('select 1 as n')).rows[0]!.n).toBe(1);
+      } finally {
+        await client.end();
+      }
+      expect((await stat(socketDir)).uid).toBe(0);
+      expect(existsSync(join(socketDir, '.s.PGSQL.planted'))).toBe(false);
+      const again = new pg.Client(env.connectionConfig());
+      await again.connect();
+      await again.end();
+    },
+  );
 
   test('refuses a connection with a wrong password', async () => {
     await using env = await localPostgres().start(context());

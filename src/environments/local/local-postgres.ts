@@ -275,6 +275,7 @@ class StartedLocalPostgres implements StartedEnvironment {
    * takes the whole server with it. Its output goes to `server.log`, a file the server cannot open itself.
    */
   private async startServer(signal: AbortSignal | undefined): Promise<void> {
+    await this.socketDirFor('server');
     const command = this.sandbox!.command('server', this.bins.path('postgres'), ['-D', this.dataDir], {
       writable: [this.dataDir, this.socketDir],
     });
@@ -310,10 +311,32 @@ class StartedLocalPostgres implements StartedEnvironment {
       if (pidFile.split('\n')[7]?.trim() === 'ready') {
         // A fresh server (none of the backup's code ran in it yet): its first connection records who it is.
         this.identity.trustNext();
+        await this.socketDirFor('harness');
         return;
       }
       if (Date.now() > deadline) throw await failed('not ready after 120 s');
       await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /**
+   * Who owns the socket folder. The server identity needs it only while the server starts (it creates its
+   * socket and lock file there); once the server listens, the folder is handed to this process (root), so
+   * code in the backup — running as that identity — can no longer swap the socket for a link to another
+   * server of this machine. The harness's own connections would refuse such a server (server-identity.ts),
+   * but `pg_restore`'s libpq before 16 cannot check whom it reached. Only where the server runs as an
+   * identity of its own (as root); without one, the server is the caller and a folder cannot be closed to it.
+   */
+  private async socketDirFor(who: 'server' | 'harness'): Promise<void> {
+    const owner = this.sandbox?.owner;
+    if (!owner) return;
+    if (who === 'server') {
+      await chown(this.socketDir, owner.uid, owner.gid);
+      await chmod(this.socketDir, 0o700);
+    } else {
+      await chown(this.socketDir, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+      // The server still reaches its lock file (it touches it now and then), but can create, rename or remove nothing.
+      await chmod(this.socketDir, 0o711);
     }
   }
 
