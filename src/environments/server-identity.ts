@@ -5,7 +5,8 @@
 // first reached. So each connection (1) must authenticate with SCRAM, whose last message proves the server
 // knows this run's password (pg checks that signature; a server that skips authentication or asks for the
 // password in clear or as md5 is refused before the password is sent), and (2) must report the identity the
-// first trusted connection recorded: system identifier, data directory, port and postmaster start time, read
+// first trusted connection recorded: system identifier, port and postmaster start time (what any role may read:
+// a drill may connect as an application role), read
 // on the connection itself before pg sees it ready.
 
 import { Socket } from 'node:net';
@@ -19,7 +20,7 @@ import type { SandboxViolation } from './environment.ts';
  * (a restored database may set its own TimeZone or DateStyle).
  */
 const IDENTITY_QUERY =
-  "select s.system_identifier, pg_catalog.current_setting('data_directory'), pg_catalog.current_setting('port'), " +
+  "select s.system_identifier, pg_catalog.current_setting('port'), " +
   "pg_catalog.to_char(pg_catalog.timezone('UTC', pg_catalog.pg_postmaster_start_time()), 'YYYY-MM-DD HH24:MI:SS.US') " +
   'from pg_catalog.pg_control_system() s';
 
@@ -45,7 +46,7 @@ export class ServerIdentity {
   private expected: string | null = null;
   private readonly refusals: RefusedConnection[] = [];
 
-  /** The identity recorded, e.g. `7312… / /var/lib/postgresql/data / port 5433 / started 2026-…`; null before. */
+  /** The identity recorded, e.g. `7312… / port 5433 / started 2026-…`; null before. */
   get recorded(): string | null {
     return this.expected;
   }
@@ -239,11 +240,11 @@ function dataRowTexts(message: Buffer): Array<string | null> {
   return columns;
 }
 
-/** `<system identifier> / <data directory> / port <port> / started <UTC time>`, or null when a column is missing. */
+/** `<system identifier> / port <port> / started <UTC time>`, or null when a column is missing. */
 function identityText(columns: Array<string | null>): string | null {
-  const [id, dataDir, port, started] = columns;
-  if (columns.length !== 4 || !id || !dataDir || !port || !started) return null;
-  return `${id} / ${dataDir} / port ${port} / started ${started}`;
+  const [id, port, started] = columns;
+  if (columns.length !== 3 || !id || !port || !started) return null;
+  return `${id} / port ${port} / started ${started}`;
 }
 
 /** The `M` (message) field of an ErrorResponse. */
