@@ -424,6 +424,9 @@ class StartedLocalPostgres implements StartedEnvironment {
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {
     const physical = physicalMethodFor(restorable);
     if (physical) {
+      // Recovery runs servers of its own in the socket folder (a server started before, with no restorable
+      // given, is replaced): it is the server identity's again until the restored server listens.
+      await this.socketDirFor('server');
       const result = await restorePhysical(this.physicalCluster(), physical.method, physical.target, options);
       this.facts = { ...this.facts, ...result.facts };
       this.version = await this.serverVersion(physical.database);
