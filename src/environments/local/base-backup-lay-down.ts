@@ -6,7 +6,7 @@ import { chmod, constants, copyFile, cp, mkdir, open, readdir } from 'node:fs/pr
 import { join } from 'node:path';
 import { ConfigError, InterruptedError, RestoreDrillError } from '../../errors.ts';
 import type { BaseBackupRestorable } from '../../model/physical-backup.ts';
-import { runCommand } from '../../postgres/run-command.ts';
+import { runSandboxed } from './sandbox.ts';
 import { backupFormat } from '../../sources/basebackup/base-backup-source.ts';
 import { findWalGap, listWalArchive, parseSegmentName, type WalSegment } from '../../sources/basebackup/wal-archive.ts';
 import { stageSegment } from './wal-decompress.ts';
@@ -188,12 +188,8 @@ export async function verifyBackupFiles(
     writable: [],
     readable: [cluster.dataDir, stage],
   });
-  const output = await runCommand(command.file, command.args, {
-    user: command.user,
-    env: command.env,
-    inheritEnv: false,
+  const output = await runSandboxed(command, {
     signal,
-    cwd: '/',
   }).catch((error: Error & { stderrTail?: string }) => {
     if (signal?.aborted) throw error;
     const findings = (error.stderrTail ?? error.message)

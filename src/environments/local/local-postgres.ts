@@ -19,7 +19,7 @@ import type { PhysicalCluster } from './physical-cluster.ts';
 import { singleUser } from './single-user.ts';
 import { ServerIdentity, withRefusedConnections } from '../server-identity.ts';
 import { physicalMethodFor } from './physical-methods.ts';
-import { runCommand, type OsUser } from '../../postgres/run-command.ts';
+import type { OsUser } from '../../postgres/run-command.ts';
 import type { Restorable } from '../../model/recovery-point.ts';
 import { walMarkerManifest, type MarkerManifest } from '../../model/marker.ts';
 import { registerSecret } from '../../util/redact.ts';
@@ -36,7 +36,7 @@ import { startReaper } from './reaper.ts';
 import { removeOwnTree } from './reaper-remove-tree.ts';
 import { restoreTuningFor } from '../restore-tuning.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
-import { makeServerSandbox, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
+import { makeServerSandbox, runSandboxed, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
 import { scanServerLog, SERVER_LOG_SETTINGS } from './sandbox-violations.ts';
 
 /** Name of the label file inside every local cluster directory. */
@@ -352,12 +352,8 @@ class StartedLocalPostgres implements StartedEnvironment {
         writable: [this.dataDir],
         readable: [pwfile],
       });
-      await runCommand(command.file, command.args, {
-        user: command.user,
-        env: command.env,
-        inheritEnv: false,
+      await runSandboxed(command, {
         signal,
-        cwd: '/',
         hint: 'check that the PostgreSQL server binaries work and the temp dir is writable',
       });
     } finally {

@@ -5,7 +5,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { ConfigError } from '../../errors.ts';
 import { serverOsUser } from '../../postgres/os-user.ts';
 import type { PgBinaries } from '../../postgres/pg-binaries.ts';
-import { runCommand, type OsUser } from '../../postgres/run-command.ts';
+import { runCommand, type OsUser, type RunOptions } from '../../postgres/run-command.ts';
 
 /**
  * What the disposable server runs in. A backup is untrusted input: code in it (a CHECK constraint, an index
@@ -48,6 +48,26 @@ export interface SandboxCommand {
   readonly env: Record<string, string>;
   /** Set when the command itself must be started as this user (only without a sandbox, as root). */
   readonly user: OsUser | null;
+}
+
+/**
+ * Runs a {@link SandboxCommand} to its end: its own environment only (nothing of this process's), started as
+ * its user, from `/`.
+ *
+ * @example
+ * await runSandboxed(sandbox.command('initdb', bins.path('initdb'), args, { writable: [dataDir] }), { signal });
+ */
+export function runSandboxed(
+  command: SandboxCommand,
+  options: Omit<RunOptions, 'env' | 'inheritEnv' | 'user' | 'cwd'> = {},
+): ReturnType<typeof runCommand> {
+  return runCommand(command.file, command.args, {
+    ...options,
+    user: command.user,
+    env: command.env,
+    inheritEnv: false,
+    cwd: '/',
+  });
 }
 
 /** Options of {@link makeServerSandbox}. */

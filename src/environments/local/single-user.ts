@@ -1,6 +1,5 @@
-import { runCommand } from '../../postgres/run-command.ts';
 import type { PgBinaries } from '../../postgres/pg-binaries.ts';
-import type { ServerSandbox } from './sandbox.ts';
+import { runSandboxed, type ServerSandbox } from './sandbox.ts';
 
 /**
  * Runs one statement in single-user mode on `dataDir`, in `sandbox`: nothing listens, so nobody can connect
@@ -18,12 +17,8 @@ export async function singleUser(
 ): Promise<void> {
   const args = ['--single', '-F', '-D', dataDir, '-c', 'log_min_messages=warning', 'postgres'];
   const command = sandbox.command('server', bins.path('postgres'), args, { writable: [dataDir] });
-  const output = await runCommand(command.file, command.args, {
-    user: command.user,
-    env: command.env,
-    inheritEnv: false,
+  const output = await runSandboxed(command, {
     signal,
-    cwd: '/',
     input: `${statement};\n`,
   });
   const error = /(?:^|\n)\s*(?:ERROR|FATAL|PANIC):\s*(.*)/.exec(`${output.stdout}\n${output.stderr}`);

@@ -6,7 +6,7 @@ import { RestoreDrillError } from '../../errors.ts';
 import { parseWalMarker } from '../../markers/marker-schema.ts';
 import { WAL_MARKER_PREFIX } from '../../markers/wal-marker.ts';
 import type { WalMarker } from '../../model/marker.ts';
-import { runCommand } from '../../postgres/run-command.ts';
+import { runSandboxed } from './sandbox.ts';
 import { parseLsn } from '../../sources/basebackup/wal-archive.ts';
 import type { PhysicalCluster } from './physical-cluster.ts';
 
@@ -30,12 +30,8 @@ export async function findWalMarkers(
     { writable: [], readable: [stage] },
   );
   // pg_waldump exits 1 where the WAL ends (the first record it cannot read): that is the end of the archive.
-  const output = await runCommand(command.file, command.args, {
-    user: command.user,
-    env: command.env,
-    inheritEnv: false,
+  const output = await runSandboxed(command, {
     signal,
-    cwd: '/',
     acceptExitCodes: [1],
   });
   return parseWalDump(output.stdout);

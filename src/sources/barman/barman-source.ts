@@ -8,6 +8,7 @@ import { describeTarget, type BarmanRestorable, type RecoveryTarget } from '../.
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { Source, SourceContext } from '../source.ts';
 import { barman, type BarmanServer } from './barman-command.ts';
+import { backupsReaching } from '../reachable-backups.ts';
 
 /** Options of {@link barmanSource}. */
 export interface BarmanSourceConfig extends BarmanServer {
@@ -93,17 +94,12 @@ export function barmanSource(config: BarmanSourceConfig): Source<BarmanRestorabl
           },
         });
       }
-      const reachable =
-        target.type === 'time' ? points.filter((p) => p.createdAt.getTime() <= target.time.getTime()) : points;
-      if (points.length > 0 && reachable.length === 0) {
-        const oldest = points.reduce((a, b) => (a.createdAt < b.createdAt ? a : b));
-        throw new ConfigError(
-          `the target ${describeTarget(target)} is before the oldest backup of Barman server "${config.server}" (consistent from ${oldest.createdAt.toISOString()})`,
-          'choose a target after the oldest backup, or keep older backups',
-        );
-      }
+      const reachable = backupsReaching(points, target, {
+        of: `backup of Barman server "${config.server}"`,
+        since: 'consistent from',
+      });
       context.log(`locate: ${reachable.length} backup(s) of Barman server ${config.server}`);
-      return reachable.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      return reachable;
     },
     fetch(point: RecoveryPoint): Promise<BarmanRestorable> {
       if (!point.facts.archiveMax)

@@ -13,6 +13,7 @@ import type { Source, SourceContext } from '../source.ts';
 import { readBackupLabel, type BackupFormat } from './backup-label.ts';
 import { isS3WalArchive, s3WalArchive, type S3WalArchiveOptions } from './s3-wal-archive.ts';
 import { listWalArchive, parseSegmentName } from './wal-archive.ts';
+import { backupsReaching } from '../reachable-backups.ts';
 
 /** Options of {@link baseBackupSource}. */
 export interface BaseBackupSourceConfig {
@@ -76,19 +77,11 @@ export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBac
           },
         });
       }
-      const reachable =
-        target.type === 'time' ? points.filter((p) => p.createdAt.getTime() <= target.time.getTime()) : points;
-      if (points.length > 0 && reachable.length === 0) {
-        const oldest = points.reduce((a, b) => (a.createdAt < b.createdAt ? a : b));
-        throw new ConfigError(
-          `the target ${target.type === 'time' ? target.time.toISOString() : ''} is before the oldest base backup in ${path} (started ${oldest.createdAt.toISOString()})`,
-          'choose a target after the oldest backup, or keep older backups',
-        );
-      }
+      const reachable = backupsReaching(points, target, { of: `base backup in ${path}`, since: 'started' });
       context.log(
         `locate: ${reachable.length} base backup(s) in ${path}, WAL archive has ${archive.length} segment(s)`,
       );
-      return reachable.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      return reachable;
     },
     async fetch(point: RecoveryPoint, context: SourceContext): Promise<BaseBackupRestorable> {
       const layout = await backupFormat(point.id);

@@ -10,6 +10,7 @@ import { describeTarget, type PgBackRestRestorable, type RecoveryTarget } from '
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { Source, SourceContext } from '../source.ts';
 import { pgbackrest, type PgBackRestRepo } from './pgbackrest-command.ts';
+import { backupsReaching } from '../reachable-backups.ts';
 
 /** Options of {@link pgBackRestSource}. */
 export interface PgBackRestSourceConfig extends PgBackRestRepo {
@@ -108,17 +109,12 @@ export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackR
             },
           };
         });
-      const reachable =
-        target.type === 'time' ? points.filter((p) => p.createdAt.getTime() <= target.time.getTime()) : points;
-      if (points.length > 0 && reachable.length === 0) {
-        const oldest = points.reduce((a, b) => (a.createdAt < b.createdAt ? a : b));
-        throw new ConfigError(
-          `the target ${describeTarget(target)} is before the oldest backup of stanza "${config.stanza}" (consistent from ${oldest.createdAt.toISOString()})`,
-          'choose a target after the oldest backup, or keep older backups',
-        );
-      }
+      const reachable = backupsReaching(points, target, {
+        of: `backup of stanza "${config.stanza}"`,
+        since: 'consistent from',
+      });
       context.log(`locate: ${reachable.length} backup set(s) of stanza ${config.stanza}`);
-      return reachable.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      return reachable;
     },
     fetch(point: RecoveryPoint): Promise<PgBackRestRestorable> {
       if (!point.facts.archiveMax)
