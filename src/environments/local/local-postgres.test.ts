@@ -1,8 +1,12 @@
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, test } from 'vitest';
+import { findPgBinaries } from '../../postgres/pg-binaries.ts';
+import { runCommand } from '../../postgres/run-command.ts';
 import { newRunId } from '../labels.ts';
 import { LABEL_FILE, localPostgres } from './local-postgres.ts';
 
@@ -23,7 +27,7 @@ describe('localPostgres', () => {
     );
     await client.end();
     expect(rows[0]).toEqual({ addr: null, listen: '', fsync: 'off', db: 'restored' });
-    expect(env.connectionConfig().host).toBe(join(dir, 'socket'));
+    expect(env.connectionConfig().host).toBe(join(dir, 'pinned')); // a link to the server's socket
     expect(env.version).toMatch(/^\d+\.\d+/);
 
     await env.stop();
@@ -35,7 +39,7 @@ describe('localPostgres', () => {
     "once the server listens, its socket folder is root's: the server's own code cannot replace the socket",
     async () => {
       await using env = await localPostgres().start(context());
-      const socketDir = String(env.connectionConfig().host);
+      const socketDir = join((env as unknown as { dir: string }).dir, 'socket');
       const client = new pg.Client(env.connectionConfig());
       await client.connect();
       try {
@@ -55,6 +59,42 @@ describe('localPostgres', () => {
       await again.end();
     },
   );
+
+  test("the harness and pg_restore's libpq connect through a pinned link: a swapped socket does not redirect them", async () => {
+    await using env = await localPostgres().start(context());
+    const dir = (env as unknown as { dir: string }).dir;
+    const pinned = String(env.connectionConfig().host);
+    expect(pinned).toBe(join(dir, 'pinned'));
+    expect((await stat(pinned)).mode & 0o777).toBe(0o700);
+    expect((await stat(pinned)).uid).toBe(process.getuid!());
+    // Another listener of this machine, and the server's socket replaced by a symlink to it: what code in a
+    // backup can do where the server runs as the caller (not root), whose socket folder it can write to.
+    const decoyDir = await mkdtemp(join(tmpdir(), 'pinned-socket-test-'));
+    let reached = 0;
+    const decoy = createServer((socket) => {
+      reached += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => decoy.listen(join(decoyDir, '.s.PGSQL.5432'), resolve));
+    try {
+      const socket = join(dir, 'socket', '.s.PGSQL.5432');
+      await rm(socket);
+      await symlink(join(decoyDir, '.s.PGSQL.5432'), socket);
+      const psql = findPgBinaries({ tools: ['psql'] }).path('psql');
+      // libpq 15, which ignores PGREQUIREAUTH: only the link keeps it on the drill's server.
+      const { stdout } = await runCommand(psql, ['-Atc', 'select current_database()'], { env: env.libpqEnv() });
+      expect(stdout.trim()).toBe('restored');
+      expect(reached).toBe(0);
+      // The control: through the socket folder, the same client reaches the decoy.
+      await expect(
+        runCommand(psql, ['-Atc', 'select 1'], { env: { ...env.libpqEnv(), PGHOST: join(dir, 'socket') } }),
+      ).rejects.toThrow();
+      expect(reached).toBe(1);
+    } finally {
+      await new Promise((resolve) => decoy.close(resolve));
+      await rm(decoyDir, { recursive: true, force: true });
+    }
+  });
 
   test('refuses a connection with a wrong password', async () => {
     await using env = await localPostgres().start(context());

@@ -232,7 +232,10 @@ async function replay(
     for (;;) {
       if (signal?.aborted) throw new InterruptedError(signal.reason);
       const text = await readLog();
-      const restored = [...text.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].map((match) => match[1]!);
+      // Unique names: the server may ask for a segment again (at a timeline switch, or the last one at the end).
+      const restored = [
+        ...new Set([...text.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].map((match) => match[1]!)),
+      ];
       for (const name of restored.slice(shown)) {
         const segment = parseSegmentName(name)!;
         log(
