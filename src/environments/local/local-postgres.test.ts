@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +95,52 @@ describe('localPostgres', () => {
       await rm(decoyDir, { recursive: true, force: true });
     }
   });
+
+  test.runIf(process.getuid?.() === 0)(
+    'not as root (the server runs as the caller, in a user namespace) the socket is pinned too, and libpq follows no swap',
+    async () => {
+      const home = await mkdtemp(join(tmpdir(), 'pinned-not-root-'));
+      await chmod(home, 0o755);
+      await chown(home, 65534, 65534);
+      // As `nobody`, the caller's own rights: it swaps the socket in the server's folder (which it may write,
+      // as code in the backup could), then asks libpq 15 (PGREQUIREAUTH ignored) whom it reaches.
+      const script = `
+        import { localPostgres } from ${JSON.stringify(new URL('./local-postgres.ts', import.meta.url).pathname)};
+        import { findPgBinaries } from ${JSON.stringify(new URL('../../postgres/pg-binaries.ts', import.meta.url).pathname)};
+        import { runCommand } from ${JSON.stringify(new URL('../../postgres/run-command.ts', import.meta.url).pathname)};
+        import { rm, symlink } from 'node:fs/promises';
+        import { join } from 'node:path';
+        const env = await localPostgres().start({ runId: 'rdtest-not-root', drillName: 'not root', log: () => {} });
+        try {
+          const dir = join(String(env.connectionConfig().host), '..');
+          await rm(join(dir, 'socket', '.s.PGSQL.5432'));
+          await symlink('/nonexistent/.s.PGSQL.5432', join(dir, 'socket', '.s.PGSQL.5432'));
+          const psql = findPgBinaries({ tools: ['psql'] }).path('psql');
+          const { stdout } = await runCommand(psql, ['-Atc', 'select current_database()'], { env: env.libpqEnv() });
+          process.stdout.write(JSON.stringify({ uid: process.getuid(), host: String(env.connectionConfig().host), db: stdout.trim() }));
+        } finally {
+          await env.stop();
+        }
+      `;
+      try {
+        const { stdout } = await runCommand(
+          process.execPath,
+          ['--import', 'tsx', '--input-type=module', '-e', script],
+          {
+            user: { uid: 65534, gid: 65534, name: 'nobody' },
+            env: { PATH: process.env.PATH ?? '', TMPDIR: home, HOME: home },
+            cwd: process.cwd(), // where tsx resolves
+          },
+        );
+        const seen = JSON.parse(stdout) as { uid: number; host: string; db: string };
+        expect(seen.uid).toBe(65534);
+        expect(seen.host).toMatch(/\/pinned$/);
+        expect(seen.db).toBe('restored');
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
+    },
+  );
 
   test('refuses a connection with a wrong password', async () => {
     await using env = await localPostgres().start(context());
