@@ -39,7 +39,7 @@ describe('restore-drill mark', () => {
     ]);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(
-      /marker #1 written to restore_drill\.markers of postgres:\/\/restore_drill_superuser:\*\*\*@%2F\S+socket:5432\/restored/,
+      /marker #1 written to restore_drill\.markers of postgres:\/\/restore_drill_superuser:\*\*\*@%2F\S+(?:socket|pinned):5432\/restored/,
     );
     expect(out.stdout).toMatch(/public\.events: 3000 rows, append-only up to id 3000/);
     expect(out.stdout).toMatch(/public\.customers: 500 rows, count ±10%/);
