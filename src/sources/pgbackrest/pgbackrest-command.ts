@@ -8,7 +8,7 @@ import { runCommand } from '../../postgres/run-command.ts';
 /** Where a stanza's repository is: the options every `pgbackrest` call for it gets. */
 export interface PgBackRestRepo {
   readonly stanza: string;
-  /** `pgbackrest.conf` (default: pgBackRest's own lookup, /etc/pgbackrest/pgbackrest.conf). */
+  /** `pgbackrest.conf` (default: pgBackRest's own lookup, /etc/pgbackrest/pgbackrest.conf); a relative path is from the working directory. */
   readonly config?: string;
   /** `repo1-path`, when not set in the config. */
   readonly repo?: string;

@@ -4,7 +4,7 @@
 // stanza's WAL archive.
 
 import { mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../../errors.ts';
 import { describeTarget, type PgBackRestRestorable, type RecoveryTarget } from '../../model/physical-backup.ts';
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
@@ -55,10 +55,11 @@ interface StanzaInfo {
  */
 export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackRestRestorable> {
   const target = config.target ?? { type: 'latest' };
+  // pgBackRest reads a relative path as one under / (not the working directory): a drill's relative one is resolved here.
   const repo: PgBackRestRepo = {
     stanza: config.stanza,
-    ...(config.config ? { config: config.config } : {}),
-    ...(config.repo ? { repo: config.repo } : {}),
+    ...(config.config ? { config: resolve(config.config) } : {}),
+    ...(config.repo ? { repo: resolve(config.repo) } : {}),
   };
   return {
     kind: 'pgbackrest',
