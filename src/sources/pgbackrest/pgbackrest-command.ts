@@ -34,6 +34,13 @@ export async function pgbackrest(
     return (await runCommand('pgbackrest', [...common, command, ...args], { signal: options.signal })).stdout;
   } catch (error) {
     if (error instanceof CommandFailedError) {
+      // archive-get exits 1, saying nothing at level error, when the segment is not in the archive.
+      if (command === 'archive-get' && error.code === 1 && !/ERROR/.test(error.stderrTail)) {
+        throw new ConfigError(
+          `pgbackrest archive-get for stanza "${repo.stanza}": unable to find ${args[args.length - 2] ?? 'the segment'} in the archive`,
+          'check the archive (pgbackrest info), or restore to a target before the missing segment',
+        );
+      }
       const line = error.stderrTail.split('\n').find((l) => /ERROR/.test(l)) ?? error.stderrTail.split('\n')[0] ?? '';
       throw new ConfigError(
         `pgbackrest ${command} for stanza "${repo.stanza}" failed: ${line.replace(/^.*?ERROR:\s*/, '').trim()}`,
