@@ -219,11 +219,15 @@ async function createStanza(
   const owner = serverOsUser();
   const login = env.libpqEnv('postgres');
   const dataDir = (await query<{ d: string }>('postgres', "select current_setting('data_directory') as d"))[0]!.d;
+  // The server's own socket folder: the harness's login may go through a link in a folder only it can enter.
+  const socketDir = (
+    await query<{ s: string }>('postgres', "select split_part(current_setting('unix_socket_directories'), ',', 1) as s")
+  )[0]!.s;
   const cipher = options.cipherPass ? `repo1-cipher-type=aes-256-cbc\n` : '';
   const pass = options.cipherPass ? `repo1-cipher-pass=${options.cipherPass}\n` : '';
   await writeFile(
     productionConfig,
-    `[global]\nrepo1-path=${repo}\n${cipher}${pass}repo1-retention-full=2\nlog-path=${join(work, 'pgbackrest-log')}\nlock-path=${join(work, 'pgbackrest-lock')}\nlog-level-file=off\nstart-fast=y\n\n[${options.stanza}]\npg1-path=${dataDir}\npg1-socket-path=${login.PGHOST}\npg1-port=${login.PGPORT}\npg1-user=${login.PGUSER}\n`,
+    `[global]\nrepo1-path=${repo}\n${cipher}${pass}repo1-retention-full=2\nlog-path=${join(work, 'pgbackrest-log')}\nlock-path=${join(work, 'pgbackrest-lock')}\nlog-level-file=off\nstart-fast=y\n\n[${options.stanza}]\npg1-path=${dataDir}\npg1-socket-path=${socketDir}\npg1-port=${login.PGPORT}\npg1-user=${login.PGUSER}\n`,
     { mode: 0o600 },
   );
   if (owner) await chown(productionConfig, owner.uid, owner.gid);
