@@ -29,6 +29,9 @@ export function useDemoBackups(): void {
  * and drill config are in `backups/pgbackrest/` (its own folder and lock: the dump examples' backups are
  * untouched) — and removes that production cluster again. Returns false, after printing one line saying so,
  * when pgbackrest is not installed: the example is then reported as skipped, never silently left out.
+ *
+ * @example
+ * if (usePgBackRestDemoBackups(NAME)) drill(NAME, { source: pgBackRestSource({ stanza: 'shop', … }) }, body);
  */
 export function usePgBackRestDemoBackups(name: string): boolean {
   if (spawnSync('pgbackrest', ['version'], { stdio: 'ignore' }).error) {
