@@ -1,3 +1,4 @@
+import { describeTarget, physicalTarget } from '../../model/physical-backup.ts';
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { PhaseRecorder } from '../phase-recorder.ts';
 import { pickRecoveryPoint, pickStartingBackup, withPickedMoment } from '../pick-recovery-point.ts';
@@ -41,5 +42,9 @@ export async function fetchRecoveryPoint(
     setup.startedAt,
   );
   recorder.found({ restorable });
+  // The source listed its point with its own target; the one the pick set is what is restored and reported.
+  const picked = physicalTarget(restorable);
+  if (picked && typeof point.facts.target === 'string' && point.facts.target !== describeTarget(picked))
+    recorder.found({ point: { ...point, facts: { ...point.facts, target: describeTarget(picked) } } });
   if (restorable.checks?.length) recorder.check(...restorable.checks);
 }

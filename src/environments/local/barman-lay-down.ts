@@ -14,6 +14,7 @@ import { findWalGap, listWalArchive, parseSegmentName, segmentName } from '../..
 import { verifyBackupFiles } from './base-backup-lay-down.ts';
 import { ownTreeByServer, type PhysicalMethod } from './physical-cluster.ts';
 import { restoredEntry } from './restored-entry.ts';
+import { unreachableSpan } from './wal-gap-span.ts';
 
 /** What `barman recover` adds to or changes in the copy: the backup's manifest cannot vouch for these. */
 const CHANGED_BY_RECOVER = [
@@ -69,7 +70,7 @@ export function barmanMethod(restorable: BarmanRestorable): PhysicalMethod {
       const gap = findWalGap(staged, from);
       const newest = staged.at(-1);
       const missing = gap
-        ? `segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored`
+        ? `segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored, ${await unreachableSpan(cluster, stage, startSegment, undefined)}`
         : last && (!newest || newest.segNo < last.segNo)
           ? `segment ${segmentName(last.timeline, newest ? newest.segNo + 1n : from.segNo)} and after (Barman lists ${restorable.lastWal} as its newest): the archive's end cannot be reached`
           : null;

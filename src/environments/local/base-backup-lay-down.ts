@@ -12,6 +12,7 @@ import { findWalGap, listWalArchive, parseSegmentName, type WalSegment } from '.
 import { stageSegment } from './wal-decompress.ts';
 import { ownByServer, ownTreeByServer, type PhysicalCluster, type PhysicalMethod } from './physical-cluster.ts';
 import { clearRestoredEntry, restoredEntry } from './restored-entry.ts';
+import { unreachableSpan } from './wal-gap-span.ts';
 
 /**
  * The restore method of a `pg_basebackup` backup and its WAL archive, for {@link restorePhysical}.
@@ -125,8 +126,15 @@ async function stageWal(
   const needed = archived.filter((segment) => segment.segNo >= from.segNo && segment.timeline >= from.timeline);
   const gap = findWalGap([...needed, ...inBackup], from);
   if (gap) {
+    // The WAL before the gap says until when the archive is whole: staged first, read for its last commit.
+    const missing = parseSegmentName(gap.missing)!.segNo;
+    for (const segment of needed.filter((s) => s.segNo < missing)) {
+      const to = join(stage, segment.name);
+      await stageSegment(cluster, segment, join(restorable.walArchive, segment.file), to, signal);
+      await ownByServer(cluster, to);
+    }
     throw new RestoreDrillError(
-      `the WAL archive ${restorable.walArchiveOrigin ?? restorable.walArchive} is missing segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored`,
+      `the WAL archive ${restorable.walArchiveOrigin ?? restorable.walArchive} is missing segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored, ${await unreachableSpan(cluster, stage, startSegment, signal)}`,
       'find the segment (archive_command failures are in the production server log), or restore to a target before it',
     );
   }

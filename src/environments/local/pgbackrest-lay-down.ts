@@ -13,6 +13,7 @@ import type { PgBackRestRestorable } from '../../model/physical-backup.ts';
 import { pgbackrest, type PgBackRestRepo } from '../../sources/pgbackrest/pgbackrest-command.ts';
 import { parseSegmentName, segmentName } from '../../sources/basebackup/wal-archive.ts';
 import { ownByServer, ownTreeByServer, type PhysicalMethod } from './physical-cluster.ts';
+import { unreachableSpan } from './wal-gap-span.ts';
 
 /**
  * The restore method of a pgBackRest backup set, for {@link restorePhysical}.
@@ -75,7 +76,7 @@ export function pgBackRestMethod(restorable: PgBackRestRestorable): PhysicalMeth
         }
         if (!found) {
           throw new RestoreDrillError(
-            `the WAL archive of stanza "${restorable.stanza}" is missing segment ${segmentName(from.timeline, segNo)} (archive-get cannot find it; the archive's newest is ${restorable.archiveMax}): nothing after it can be restored`,
+            `the WAL archive of stanza "${restorable.stanza}" is missing segment ${segmentName(from.timeline, segNo)} (archive-get cannot find it; the archive's newest is ${restorable.archiveMax}): ${await unreachableSpan(cluster, stage, startSegment, undefined)}`,
             'find the segment (archive-push failures are in the production server log), or restore to a target before it',
           );
         }

@@ -1,5 +1,6 @@
-// Test support for physical backups: a "production" cluster that archives its WAL into a folder, takes
-// pg_basebackup backups, and commits rows one transaction each, remembering each commit's exact time.
+// Test support for physical backups: a "production" cluster that archives its WAL into a folder (and, when
+// asked, into a pgBackRest stanza on local paths), takes pg_basebackup and pgBackRest backups, and commits rows
+// one transaction each, remembering each commit's exact time.
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,25 +39,75 @@ export interface ArchivingCluster extends AsyncDisposable {
   resetXid(nextXid: number, epoch: number): Promise<void>;
   /** Switches to a new WAL segment and waits until the finished one is archived. */
   switchAndArchive(): Promise<void>;
+  /** The pgBackRest stanza the cluster also archives into, when started with `pgBackRest`. */
+  readonly pgBackRest?: PgBackRestStanza;
   stop(): Promise<void>;
 }
 
+/** A pgBackRest stanza on local paths that the archiving cluster pushes its WAL to. */
+export interface PgBackRestStanza {
+  readonly stanza: string;
+  /** The repository folder (`repo1-path`). */
+  readonly repo: string;
+  /**
+   * The drill side's config: the repository, its cipher type and (unless `cipherPassInConfig` was false) its
+   * pass; no `pg1-path`, which the restore gives pgBackRest itself.
+   */
+  readonly drillConfig: string;
+  /** `pgbackrest backup` of the given type, as the server's OS user. */
+  backup(type: 'full' | 'diff' | 'incr'): Promise<void>;
+  /** `pgbackrest check`: switches WAL and waits until the finished segment is in the repository. */
+  check(): Promise<void>;
+}
+
+/** Options of {@link startArchivingCluster}. */
+export interface ArchivingClusterOptions {
+  /** Also archive into a pgBackRest stanza, created (`stanza-create`) before this returns. */
+  readonly pgBackRest?: {
+    readonly stanza: string;
+    /** The repository's aes-256-cbc pass; none: an unencrypted repository. */
+    readonly cipherPass?: string;
+    /** Write the pass into the drill config too (default true); false: it comes from the environment. */
+    readonly cipherPassInConfig?: boolean;
+    /** The repository folder (default: `repo` in the cluster's private folder, removed on stop); kept on stop. */
+    readonly repo?: string;
+    /** Where the drill config is written (default: `drill.conf` in the cluster's private folder). */
+    readonly drillConfig?: string;
+  };
+  /** Create table `events (id, note)` in `shop` (default true); false: an empty database `shop`. */
+  readonly events?: boolean;
+  /** More server settings, e.g. `{ autovacuum: false }` so no commit of the server's own lands in the WAL. */
+  readonly settings?: Readonly<Record<string, string | number | boolean>>;
+}
+
 /** Starts the cluster (unsandboxed: archive_command needs the shell the restore sandbox withholds). */
-export async function startArchivingCluster(): Promise<ArchivingCluster> {
+export async function startArchivingCluster(options: ArchivingClusterOptions = {}): Promise<ArchivingCluster> {
   const work = await mkdtemp(join(tmpdir(), 'restore-drill-physical-test-'));
   await chmod(work, 0o711); // the server user passes through to its archive
   const archive = join(work, 'archive');
-  await mkdir(archive, { mode: 0o700 });
   const owner = serverOsUser();
-  if (owner) await chown(archive, owner.uid, owner.gid);
+  const pgBackRest = options.pgBackRest;
+  const repo = pgBackRest?.repo ?? join(work, 'repo');
+  const productionConfig = join(work, 'pgbackrest-production.conf');
+  for (const dir of [
+    archive,
+    ...(pgBackRest ? [repo, join(work, 'pgbackrest-log'), join(work, 'pgbackrest-lock')] : []),
+  ]) {
+    await mkdir(dir, { mode: 0o700, recursive: true });
+    if (owner) await chown(dir, owner.uid, owner.gid);
+  }
+  const push = pgBackRest
+    ? ` && pgbackrest --config=${productionConfig} --stanza=${pgBackRest.stanza} archive-push %p`
+    : '';
   const env = await localPostgres({
     sandbox: false,
     settings: {
       wal_level: 'replica',
       archive_mode: true,
-      archive_command: `cp %p ${archive}/%f`,
+      archive_command: `cp %p ${archive}/%f${push}`,
       max_wal_senders: 4,
       track_commit_timestamp: true,
+      ...options.settings,
     },
   }).start({ runId: newRunId(), drillName: 'physical production', log: () => {} });
   const query = async <T>(database: string, text: string): Promise<T[]> => {
@@ -73,9 +124,11 @@ export async function startArchivingCluster(): Promise<ArchivingCluster> {
     await env.stop();
     await rm(work, { recursive: true, force: true });
   };
+  let stanza: PgBackRestStanza | undefined;
   try {
     await query('postgres', 'create database shop');
-    await query('shop', 'create table events (id int primary key, note text)');
+    if (options.events !== false) await query('shop', 'create table events (id int primary key, note text)');
+    if (pgBackRest) stanza = await createStanza(env, work, repo, productionConfig, pgBackRest, query);
   } catch (error) {
     await stop();
     throw error;
@@ -85,6 +138,7 @@ export async function startArchivingCluster(): Promise<ArchivingCluster> {
     work,
     archive,
     query,
+    ...(stanza ? { pgBackRest: stanza } : {}),
     async basebackup(into, format) {
       const bins = findPgBinaries({ tools: ['pg_basebackup'] });
       await runCommand(
@@ -150,6 +204,50 @@ export async function startArchivingCluster(): Promise<ArchivingCluster> {
     },
     stop,
     [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** Writes pgBackRest's configs (production's and the drill's) and creates the stanza. */
+async function createStanza(
+  env: StartedEnvironment,
+  work: string,
+  repo: string,
+  productionConfig: string,
+  options: NonNullable<ArchivingClusterOptions['pgBackRest']>,
+  query: ArchivingCluster['query'],
+): Promise<PgBackRestStanza> {
+  const owner = serverOsUser();
+  const login = env.libpqEnv('postgres');
+  const dataDir = (await query<{ d: string }>('postgres', "select current_setting('data_directory') as d"))[0]!.d;
+  // The server's own socket folder: the harness's login may go through a link in a folder only it can enter.
+  const socketDir = (
+    await query<{ s: string }>('postgres', "select split_part(current_setting('unix_socket_directories'), ',', 1) as s")
+  )[0]!.s;
+  const cipher = options.cipherPass ? `repo1-cipher-type=aes-256-cbc\n` : '';
+  const pass = options.cipherPass ? `repo1-cipher-pass=${options.cipherPass}\n` : '';
+  await writeFile(
+    productionConfig,
+    `[global]\nrepo1-path=${repo}\n${cipher}${pass}repo1-retention-full=2\nlog-path=${join(work, 'pgbackrest-log')}\nlock-path=${join(work, 'pgbackrest-lock')}\nlog-level-file=off\nstart-fast=y\n\n[${options.stanza}]\npg1-path=${dataDir}\npg1-socket-path=${socketDir}\npg1-port=${login.PGPORT}\npg1-user=${login.PGUSER}\n`,
+    { mode: 0o600 },
+  );
+  if (owner) await chown(productionConfig, owner.uid, owner.gid);
+  const drillConfig = options.drillConfig ?? join(work, 'drill.conf');
+  await writeFile(
+    drillConfig,
+    `[global]\nrepo1-path=${repo}\n${cipher}${options.cipherPassInConfig === false ? '' : pass}`,
+    { mode: 0o600 },
+  );
+  const asServer = { user: owner, env: { PGPASSWORD: login.PGPASSWORD! }, cwd: '/' };
+  const run = async (...args: string[]) => {
+    await runCommand('pgbackrest', [`--config=${productionConfig}`, `--stanza=${options.stanza}`, ...args], asServer);
+  };
+  await run('stanza-create');
+  return {
+    stanza: options.stanza,
+    repo,
+    drillConfig,
+    backup: (type) => run(`--type=${type}`, 'backup'),
+    check: () => run('check'),
   };
 }
 

@@ -33,7 +33,7 @@ export interface WalGap {
 
 const SEGMENT_NAME = /^(([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8}))(\.gz|\.zst|\.lz4)?$/;
 const COMPRESSION: Record<string, WalCompression> = { '.gz': 'gzip', '.zst': 'zstd', '.lz4': 'lz4' };
-const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Parses a segment file name, compressed (`.gz`, `.zst`, `.lz4`) or not; null for anything else (history,

@@ -8,7 +8,7 @@ import { runCommand } from '../../postgres/run-command.ts';
 /** Where a stanza's repository is: the options every `pgbackrest` call for it gets. */
 export interface PgBackRestRepo {
   readonly stanza: string;
-  /** `pgbackrest.conf` (default: pgBackRest's own lookup, /etc/pgbackrest/pgbackrest.conf). */
+  /** `pgbackrest.conf` (default: pgBackRest's own lookup, /etc/pgbackrest/pgbackrest.conf); a relative path is from the working directory. */
   readonly config?: string;
   /** `repo1-path`, when not set in the config. */
   readonly repo?: string;
@@ -34,6 +34,13 @@ export async function pgbackrest(
     return (await runCommand('pgbackrest', [...common, command, ...args], { signal: options.signal })).stdout;
   } catch (error) {
     if (error instanceof CommandFailedError) {
+      // archive-get exits 1, saying nothing at level error, when the segment is not in the archive.
+      if (command === 'archive-get' && error.code === 1 && !/ERROR/.test(error.stderrTail)) {
+        throw new ConfigError(
+          `pgbackrest archive-get for stanza "${repo.stanza}": unable to find ${args[args.length - 2] ?? 'the segment'} in the archive`,
+          'check the archive (pgbackrest info), or restore to a target before the missing segment',
+        );
+      }
       const line = error.stderrTail.split('\n').find((l) => /ERROR/.test(l)) ?? error.stderrTail.split('\n')[0] ?? '';
       throw new ConfigError(
         `pgbackrest ${command} for stanza "${repo.stanza}" failed: ${line.replace(/^.*?ERROR:\s*/, '').trim()}`,

@@ -4,7 +4,7 @@
 // stanza's WAL archive.
 
 import { mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../../errors.ts';
 import { describeTarget, type PgBackRestRestorable, type RecoveryTarget } from '../../model/physical-backup.ts';
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
@@ -25,6 +25,7 @@ interface StanzaInfo {
   readonly name: string;
   readonly status: { readonly code: number; readonly message: string };
   readonly cipher?: string;
+  readonly repo?: ReadonlyArray<{ readonly status: { readonly code: number; readonly message: string } }>;
   readonly db?: ReadonlyArray<{ readonly id: number; readonly version: string; readonly 'system-id': number }>;
   readonly archive?: ReadonlyArray<{
     readonly database: { readonly id: number };
@@ -55,10 +56,11 @@ interface StanzaInfo {
  */
 export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackRestRestorable> {
   const target = config.target ?? { type: 'latest' };
+  // pgBackRest reads a relative path as one under / (not the working directory): a drill's relative one is resolved here.
   const repo: PgBackRestRepo = {
     stanza: config.stanza,
-    ...(config.config ? { config: config.config } : {}),
-    ...(config.repo ? { repo: config.repo } : {}),
+    ...(config.config ? { config: resolve(config.config) } : {}),
+    ...(config.repo ? { repo: resolve(config.repo) } : {}),
   };
   return {
     kind: 'pgbackrest',
@@ -72,6 +74,7 @@ export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackR
         ...(context.signal ? { signal: context.signal } : {}),
       });
       const stanza = parseInfo(text, config.stanza).find((s) => s.name === config.stanza);
+      if (stanza && stanza.status.code !== 0 && undecryptable(stanza)) throw wrongCipherPass(config.stanza);
       if (!stanza || stanza.status.code !== 0) {
         throw new ConfigError(
           `pgBackRest stanza "${config.stanza}" cannot be used: ${stanza?.status.message ?? 'not in pgbackrest info'}`,
@@ -144,9 +147,24 @@ function parseInfo(text: string, stanza: string): StanzaInfo[] {
   try {
     return JSON.parse(text) as StanzaInfo[];
   } catch {
-    throw new ConfigError(
-      `pgbackrest info for stanza "${stanza}" printed something that is not its JSON: the repository's cipher pass is likely wrong`,
-      'check PGBACKREST_REPO1_CIPHER_PASS (or repo1-cipher-pass in the config)',
-    );
+    throw wrongCipherPass(stanza, 'pgbackrest info printed something that is not its JSON');
   }
+}
+
+/**
+ * An encrypted stanza whose info files load as garbage: what a wrong cipher pass yields when the garbage
+ * happens to fit in JSON (else {@link parseInfo} sees it). pgBackRest then says only "other" for the stanza.
+ */
+function undecryptable(stanza: StanzaInfo): boolean {
+  return (
+    (stanza.cipher ?? 'none') !== 'none' &&
+    (stanza.repo ?? []).some((r) => /^\[(FormatError|CryptoError)\] unable to load info file/.test(r.status.message))
+  );
+}
+
+function wrongCipherPass(stanza: string, what = 'its encrypted info files do not decrypt to text'): ConfigError {
+  return new ConfigError(
+    `pgBackRest stanza "${stanza}" cannot be read: ${what}: the repository's cipher pass is likely wrong`,
+    'check PGBACKREST_REPO1_CIPHER_PASS (or repo1-cipher-pass in the config)',
+  );
 }
