@@ -8,8 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { verifyLedger, verifyReportFile } from '../evidence/report-verifier.ts';
 import { generateKeyPair, loadPublicKey } from '../evidence/signing-key.ts';
 import { runCli } from '../testing/run-cli.ts';
-import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { markedShopDump } from '../testing/shop-database.ts';
 
 let dir: string;
 let dump: string;
@@ -18,14 +17,7 @@ let keys: { privatePath: string; publicPath: string };
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'concurrency-test-'));
   keys = generateKeyPair(join(dir, 'keys'));
-  await using shop = await startShopDatabase();
-  const c = shop.environment.connectionConfig();
-  dump = (
-    await dumpWithManifest(
-      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
-      join(dir, 'backups', 'shop.dump'),
-    )
-  ).path;
+  dump = await markedShopDump(join(dir, 'backups', 'shop.dump'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -11,8 +11,7 @@ import { LABEL_FILE, localPostgres } from '../environments/local/local-postgres.
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { NO_ENGINE, runCli } from '../testing/run-cli.ts';
-import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { markedShopDump } from '../testing/shop-database.ts';
 
 let dir: string;
 let dump: string;
@@ -29,14 +28,7 @@ beforeAll(async () => {
   await chmod(dir, 0o755); // clusters run as an unprivileged user, who must reach them
   await chmod(tmp, 0o1777);
   key = generateKeyPair(join(dir, 'keys')).privatePath;
-  await using shop = await startShopDatabase();
-  const c = shop.environment.connectionConfig();
-  dump = (
-    await dumpWithManifest(
-      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
-      join(dir, 'shop.dump'),
-    )
-  ).path;
+  dump = await markedShopDump(join(dir, 'shop.dump'));
   // A running cluster that looks like ours (same folder prefix, same layout) but carries no label.
   lookalike = await localPostgres({ parentDir: tmp }).start({
     runId: newRunId(),

@@ -5,8 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
-import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { markedShopDump } from '../testing/shop-database.ts';
 
 const INDEX = fileURLToPath(new URL('../index.ts', import.meta.url));
 let project: string;
@@ -16,12 +15,7 @@ beforeAll(async () => {
   project = await mkdtemp(join(tmpdir(), 'run-test-'));
   await mkdir(join(project, 'drills'));
   key = generateKeyPair(join(project, 'keys')).privatePath;
-  await using shop = await startShopDatabase();
-  const c = shop.environment.connectionConfig();
-  await dumpWithManifest(
-    `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
-    join(project, 'backups', 'shop.dump'),
-  );
+  await markedShopDump(join(project, 'backups', 'shop.dump'));
 });
 afterAll(async () => {
   await rm(project, { recursive: true, force: true });
