@@ -368,6 +368,7 @@ class StartedContainerPostgres implements StartedEnvironment {
       port: SERVER_PORT,
       user: SUPERUSER,
       passFile: `${SECRETS_DIR}/pgpass`,
+      pinned: this.pinned !== null,
     };
     await restoreDump(this, inside, restorable.dump, this.restoreWith, options);
   }

@@ -30,6 +30,13 @@ export interface InsideContainer {
   readonly user: string;
   /** A libpq password file inside the container (the password never appears in an exec's environment). */
   readonly passFile: string;
+  /**
+   * Whether the host reaches the server through a pinned link to its socket (see `pinSocket`). If not (not
+   * root), code in the backup could swap the shared socket for a symlink to a server of this machine, and the
+   * host's pg_restore (libpq before 16 cannot check whom it reached) would follow it: the container's
+   * pg_restore is used instead, whose symlinks can only lead inside the container.
+   */
+  readonly pinned: boolean;
 }
 
 /** Where dumps are copied inside the container. */
@@ -51,21 +58,49 @@ export async function restoreDump(
   options: RestoreOptions,
 ): Promise<void> {
   const header = await readDumpHeader(dump.path);
-  if (restoreWith === 'host') return pgRestore(env, dump, options);
-  if (restoreWith === 'auto') {
-    const host = hostPgRestore(header.pgDumpMajor);
-    if (host) {
-      options.log(
-        `restore: the host's pg_restore ${host.version} reads this dump (pg_dump ${header.pgDumpVersion}); restoring from the host`,
-      );
-      return pgRestore(env, dump, options);
-    }
-    options.log(
-      `restore: no pg_restore ${header.pgDumpMajor} or newer on the host; running the container's pg_restore`,
-    );
-  }
+  const site = pgRestoreSite(restoreWith, inside.pinned, header.pgDumpMajor);
+  if (site.why) options.log(`restore: ${site.why}`);
+  if (site.where === 'host') return pgRestore(env, dump, options);
   await assertDisposable(env.connectionConfig(), env.runId);
   await pgRestoreInContainer(env, inside, dump, header, options);
+}
+
+/**
+ * Where pg_restore runs for a dump of pg_dump `dumpMajor` (see {@link RestoreWith}), and why when it was not
+ * asked for by name. The host's only through a pinned socket; `host` without one is a ConfigError.
+ *
+ * @example
+ * pgRestoreSite('auto', true, 15); // { where: 'host', why: "the host's pg_restore 15.8 reads this dump …" }
+ */
+export function pgRestoreSite(
+  restoreWith: RestoreWith,
+  pinned: boolean,
+  dumpMajor: number,
+): { where: 'host' | 'container'; why?: string } {
+  if (restoreWith === 'container') return { where: 'container' };
+  if (!pinned) {
+    if (restoreWith === 'host') {
+      throw new ConfigError(
+        "restoreWith 'host' needs the server's socket pinned, and only root can link the container account's socket",
+        "use restoreWith 'auto' or 'container' (the container's own pg_restore), or run restore-drill as root",
+      );
+    }
+    return {
+      where: 'container',
+      why: "the server's socket could not be pinned (not root): running the container's pg_restore, which a swapped socket cannot lead out of the container",
+    };
+  }
+  if (restoreWith === 'host') return { where: 'host' };
+  const host = hostPgRestore(dumpMajor);
+  return host
+    ? {
+        where: 'host',
+        why: `the host's pg_restore ${host.version} reads this dump (pg_dump ${dumpMajor}); restoring from the host`,
+      }
+    : {
+        where: 'container',
+        why: `no pg_restore ${dumpMajor} or newer on the host; running the container's pg_restore`,
+      };
 }
 
 /** The host's pg_restore when one can read a dump of pg_dump `minMajor`, else null. */
@@ -98,7 +133,7 @@ async function pgRestoreInContainer(
   const major = Number(version?.split('.')[0] ?? 0);
   if (major < header.pgDumpMajor) {
     throw new ConfigError(
-      `dump ${dump.path} was made by pg_dump ${header.pgDumpVersion}, newer than the container's pg_restore ${version ?? '(unknown)'} and every pg_restore on the host`,
+      `dump ${dump.path} was made by pg_dump ${header.pgDumpVersion}, newer than the container's pg_restore ${version ?? '(unknown)'}${inside.pinned ? ' and every pg_restore on the host' : " (the host's is not used: the socket is not pinned)"}`,
       `run an image of PostgreSQL ${header.pgDumpMajor} or newer (containerPostgres({ image: 'postgres:${header.pgDumpMajor}' })) or install PostgreSQL ${header.pgDumpMajor} client tools on the host`,
     );
   }

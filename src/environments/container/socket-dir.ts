@@ -1,7 +1,8 @@
-import { chmod, link, lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, RestoreDrillError } from '../../errors.ts';
+import { ConfigError } from '../../errors.ts';
+import { pinSocket } from '../pinned-socket.ts';
 import { RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
 import { LABEL_FILE } from '../local/local-postgres.ts';
 import { startReaper } from '../local/reaper.ts';
@@ -66,23 +67,9 @@ export async function makeSocketDir(label: ResourceLabel, port: number): Promise
     throw error;
   }
   const pin = async (port: number): Promise<string | null> => {
-    const name = `.s.PGSQL.${port}`;
     const pinned = join(dir, 'pinned');
-    try {
-      await mkdir(pinned, { mode: 0o700 });
-      // link() does not follow a symlink: if the socket was already replaced by one, the link is a symlink too.
-      await link(join(socketDir, name), join(pinned, name));
-      if ((await lstat(join(pinned, name))).isSocket()) return pinned;
-    } catch {
-      // Not root (protected_hardlinks), or the socket is gone: fall through to the check of the shared folder.
-    }
+    if (await pinSocket(socketDir, pinned, port)) return pinned;
     await rm(pinned, { recursive: true, force: true });
-    const shared = await lstat(join(socketDir, name)).catch(() => null);
-    if (!shared?.isSocket())
-      throw new RestoreDrillError(
-        `the server's socket in ${socketDir} is not a socket`,
-        'the container replaced it: do not trust this drill',
-      );
     return null;
   };
   return { dir, socketDir, pin, remove };

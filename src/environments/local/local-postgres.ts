@@ -35,6 +35,7 @@ import { RESOURCE_PREFIX, type ResourceLabel } from '../labels.ts';
 import { startReaper } from './reaper.ts';
 import { removeOwnTree } from './reaper-remove-tree.ts';
 import { restoreTuningFor } from '../restore-tuning.ts';
+import { pinSocket } from '../pinned-socket.ts';
 import { loginConfig, loginEnv, requirePgDump, type PostgresLogin } from '../started-postgres.ts';
 import { makeServerSandbox, runSandboxed, sandboxTools, sandboxWanted, type ServerSandbox } from './sandbox.ts';
 import { scanServerLog, SERVER_LOG_SETTINGS } from './sandbox-violations.ts';
@@ -194,6 +195,14 @@ class StartedLocalPostgres implements StartedEnvironment {
     return join(this.dir, 'socket');
   }
 
+  /** Where the harness connects once the server listens: a link to its socket (see {@link pinSocket}). */
+  private get pinnedDir(): string {
+    return join(this.dir, 'pinned');
+  }
+
+  /** Whether the socket is pinned: false only when the kernel refused the link. */
+  private pinned = false;
+
   private get logPath(): string {
     return join(this.dir, 'server.log');
   }
@@ -312,6 +321,9 @@ class StartedLocalPostgres implements StartedEnvironment {
         // A fresh server (none of the backup's code ran in it yet): its first connection records who it is.
         this.identity.trustNext();
         await this.socketDirFor('harness');
+        // Before any of the backup's code runs: it could swap the socket in a folder the server can write to
+        // (not as root, the server is the caller), and pg_restore's libpq (before 16) would follow the swap.
+        this.pinned = await pinSocket(this.socketDir, this.pinnedDir, PORT);
         return;
       }
       if (Date.now() > deadline) throw await failed('not ready after 120 s');
@@ -414,7 +426,8 @@ class StartedLocalPostgres implements StartedEnvironment {
   }
 
   private login(): PostgresLogin {
-    return { host: this.socketDir, port: PORT, user: SUPERUSER, password: this.password, identity: this.identity };
+    const host = this.pinned ? this.pinnedDir : this.socketDir;
+    return { host, port: PORT, user: SUPERUSER, password: this.password, identity: this.identity };
   }
 
   async restore(restorable: Restorable, options: RestoreOptions): Promise<void> {

@@ -232,7 +232,10 @@ async function replay(
     for (;;) {
       if (signal?.aborted) throw new InterruptedError(signal.reason);
       const text = await readLog();
-      const restored = [...text.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].map((match) => match[1]!);
+      // Unique names: the server may ask for a segment again (at a timeline switch, or the last one at the end).
+      const restored = [
+        ...new Set([...text.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].map((match) => match[1]!)),
+      ];
       for (const name of restored.slice(shown)) {
         const segment = parseSegmentName(name)!;
         log(
@@ -251,7 +254,7 @@ async function replay(
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await fastShutdown(cluster, exit);
+    await fastShutdown(cluster, exit, readLog);
     return await readLog();
   } finally {
     if (!exited) child.kill('SIGKILL');
@@ -263,17 +266,38 @@ async function replay(
  * A clean (fast) shutdown, so the promoted cluster starts again without crash recovery. The postmaster runs
  * in the sandbox's pid namespace: it is found on the host by its command line naming this data directory.
  */
-async function fastShutdown(cluster: PhysicalCluster, exit: Promise<void>): Promise<void> {
+async function fastShutdown(
+  cluster: PhysicalCluster,
+  exit: Promise<void>,
+  readLog: () => Promise<string>,
+): Promise<void> {
   const wanted = `${cluster.bins.path('postgres')}\0-D\0${cluster.dataDir}\0`;
+  const exited = () => exit.then(() => 'exited' as const);
+  const after = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
+  // A few looks: on a loaded machine the scan of /proc can miss a process, and the server may also have
+  // ended by itself in between — then its log says whether that was a clean shutdown.
+  for (let look = 0; look < 5; look++) {
+    const pid = await findProcess(wanted);
+    if (pid) {
+      process.kill(pid, 'SIGINT');
+      if ((await Promise.race([exited(), after(60_000)])) === 'exited') break;
+      throw new RestoreDrillError(
+        'the recovered server did not shut down within 60 s after replay',
+        'see the recovery log',
+      );
+    }
+    if ((await Promise.race([exited(), after(500)])) === 'exited') break;
+  }
+  if (!/database system is shut down/.test(await readLog())) {
+    throw new RestoreDrillError('the recovered server did not shut down cleanly after replay', 'see the recovery log');
+  }
+}
+
+/** The pid of the process whose command line is exactly `cmdline` (NUL-separated), or null. */
+async function findProcess(cmdline: string): Promise<number | null> {
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline === wanted) {
-      process.kill(Number(entry), 'SIGINT');
-      const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 60_000).unref());
-      if ((await Promise.race([exit.then(() => 'exited'), timeout])) === 'exited') return;
-      break;
-    }
+    if ((await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')) === cmdline) return Number(entry);
   }
-  throw new RestoreDrillError('the recovered server did not shut down cleanly after replay', 'see the recovery log');
+  return null;
 }
