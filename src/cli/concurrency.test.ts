@@ -58,30 +58,10 @@ test('three check processes at once into one report directory: all pass, three r
   expect(summary).toMatch(/all 3 drills passed/);
 });
 
-test('run with several drill files runs them in parallel workers without collisions', async () => {
-  const project = join(dir, 'project');
-  await mkdir(join(project, 'drills'), { recursive: true });
-  const index = fileURLToPath(new URL('../index.ts', import.meta.url));
-  for (const n of [1, 2, 3]) {
-    await writeFile(
-      join(project, 'drills', `shop-${n}.drill.ts`),
-      `import { drill, fileSource } from ${JSON.stringify(index)};\ndrill('shop ${n}', { source: fileSource(${JSON.stringify(dump)}) });\n`,
-    );
-  }
-  const out = await runCli(['run', '--report-dir', join(project, 'reports'), '--signing-key', keys.privatePath], {
-    cwd: project,
-  });
-  expect(out.stdout).toMatch(/3 drills: 3 passed, 0 failed/);
-  expect(out.code).toBe(0);
-  expect(await verifyLedger(join(project, 'reports'), loadPublicKey(keys.publicPath))).toMatchObject({
-    valid: true,
-    problems: [],
-  });
-});
-
 test('two run processes side by side, each with two drill files, into one report directory: all pass, one unbroken ledger', async () => {
   const project = join(dir, 'two-runs');
-  // One run's files live outside drills/: files named on the command line run wherever they are.
+  // One run finds its files under drills/ (several drill files in one run), the other's live outside drills/:
+  // files named on the command line run wherever they are.
   await mkdir(join(project, 'drills', 'a'), { recursive: true });
   await mkdir(join(project, 'elsewhere', 'b'), { recursive: true });
   const index = fileURLToPath(new URL('../index.ts', import.meta.url));
@@ -102,9 +82,7 @@ test('two run processes side by side, each with two drill files, into one report
       runCli(
         [
           'run',
-          ...(folder === 'a'
-            ? ['drills/a/shop-1.drill.ts', 'drills/a/shop-2.drill.ts']
-            : ['elsewhere/b/shop-3.drill.ts', 'elsewhere/b/shop-4.drill.ts']),
+          ...(folder === 'a' ? [] : ['elsewhere/b/shop-3.drill.ts', 'elsewhere/b/shop-4.drill.ts']),
           '--report-dir',
           reports,
           '--signing-key',
