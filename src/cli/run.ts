@@ -32,7 +32,7 @@ const DRILL_DEFAULTS = { testTimeout: 0, hookTimeout: 600_000, pool: 'forks', is
 /**
  * Vitest's module cache on disk, in the git-ignored `.restore-drill/` folder (or `$RESTORE_DRILL_HOME`): a
  * `run` after the first loads the drill files and restore-drill's sources as Vitest transformed them last time
- * instead of transforming them again (a `run` of one policy-only drill: ≈ 4.5 s of CPU → ≈ 2.9 s). An entry is
+ * instead of transforming them again (a `run` of one policy-only drill: 4.5–5.4 s of CPU → 2.7–3.4 s). An entry is
  * keyed by the file's content, Vitest's version and the config, and the whole cache is dropped when the lockfile
  * changes, so an edited drill or source is never run from a stale copy.
  */
