@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
-import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { markedShopDump } from '../testing/shop-database.ts';
 
 let dir: string;
 let good: string;
@@ -26,14 +25,7 @@ const isRoot = process.getuid?.() === 0;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bad-input-test-'));
   keys = generateKeyPair(join(dir, 'keys'));
-  await using shop = await startShopDatabase();
-  const c = shop.environment.connectionConfig();
-  good = (
-    await dumpWithManifest(
-      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
-      join(dir, 'good.dump'),
-    )
-  ).path;
+  good = await markedShopDump(join(dir, 'good.dump'));
   await writeFile(
     join(dir, 'rsa.pem'),
     generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),

@@ -9,10 +9,9 @@ import { loadPublicKey } from '../evidence/signing-key.ts';
 import { startHttpReceiver, type HttpReceiver } from '../testing/http-receiver.ts';
 import { hasStackTrace, runCli } from '../testing/run-cli.ts';
 import { runCliOnTerminal } from '../testing/run-on-terminal.ts';
-import { startShopDatabase } from '../testing/shop-database.ts';
+import { markedShopDump } from '../testing/shop-database.ts';
 import { parseStrictXml } from '../testing/strict-xml.ts';
 import { freePort } from '../util/free-port.ts';
-import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 let dir: string;
 let key: string;
@@ -32,14 +31,7 @@ beforeAll(async () => {
     startHttpReceiver(500),
     startHttpReceiver(),
   ]);
-  await using shop = await startShopDatabase();
-  const c = shop.environment.connectionConfig();
-  good = (
-    await dumpWithManifest(
-      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
-      join(dir, 'good.dump'),
-    )
-  ).path;
+  good = await markedShopDump(join(dir, 'good.dump'));
 });
 afterAll(async () => {
   await Promise.all([quietHook?.stop(), hook?.stop(), failingHook?.stop(), gateway?.stop()]);

@@ -6,9 +6,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { startHttpReceiver, type HttpReceiver } from '../testing/http-receiver.ts';
 import { runCliOnTerminal } from '../testing/run-on-terminal.ts';
-import { startShopDatabase } from '../testing/shop-database.ts';
+import { markedShopDump } from '../testing/shop-database.ts';
 import { parseStrictXml } from '../testing/strict-xml.ts';
-import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 
 const INDEX = fileURLToPath(new URL('../index.ts', import.meta.url));
 let project: string;
@@ -20,12 +19,7 @@ beforeAll(async () => {
   await mkdir(join(project, 'drills'));
   key = generateKeyPair(join(project, 'keys')).privatePath;
   hook = await startHttpReceiver();
-  await using shop = await startShopDatabase();
-  const c = shop.environment.connectionConfig();
-  await dumpWithManifest(
-    `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
-    join(project, 'backups', 'shop.dump'),
-  );
+  await markedShopDump(join(project, 'backups', 'shop.dump'));
   const drill = (name: string, orders: number) => `
 import { expect } from 'vitest';
 import { drill, fileSource } from ${JSON.stringify(INDEX)};

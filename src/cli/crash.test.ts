@@ -11,8 +11,7 @@ import { LABEL_FILE, localPostgres } from '../environments/local/local-postgres.
 import type { StartedEnvironment } from '../environments/environment.ts';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { NO_ENGINE, runCli } from '../testing/run-cli.ts';
-import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { markedShopDump } from '../testing/shop-database.ts';
 
 let dir: string;
 let dump: string;
@@ -29,14 +28,7 @@ beforeAll(async () => {
   await chmod(dir, 0o755); // clusters run as an unprivileged user, who must reach them
   await chmod(tmp, 0o1777);
   key = generateKeyPair(join(dir, 'keys')).privatePath;
-  await using shop = await startShopDatabase();
-  const c = shop.environment.connectionConfig();
-  dump = (
-    await dumpWithManifest(
-      `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
-      join(dir, 'shop.dump'),
-    )
-  ).path;
+  dump = await markedShopDump(join(dir, 'shop.dump'));
   // A running cluster that looks like ours (same folder prefix, same layout) but carries no label.
   lookalike = await localPostgres({ parentDir: tmp }).start({
     runId: newRunId(),
@@ -111,19 +103,25 @@ describe('after a SIGKILL', () => {
     expect(existsSync(join(lookalikeDir, 'data', 'postmaster.pid'))).toBe(true);
   });
 
-  test.each([
-    ['locate', /locate: listing recovery points/],
-    ['provision', /provision: (initdb|copy of the initdb template)/],
-    ['verify', /verify: comparing/],
-  ])('killed during %s: the next run removes what was left before it starts', async (_phase, line) => {
-    const leftovers = await crashDuring(line);
-    expect(leftovers.length).toBeGreaterThanOrEqual(1); // at least the work dir
+  test('killed during locate, provision and verify: the next run removes what each left before it starts', async () => {
+    // Three crashed runs, then one run that must find and remove the leftovers of all three.
+    const leftovers = new Map<string, string[]>();
+    for (const [phase, line] of [
+      ['locate', /locate: listing recovery points/],
+      ['provision', /provision: (initdb|copy of the initdb template)/],
+      ['verify', /verify: comparing/],
+    ] as const) {
+      const left = await crashDuring(line);
+      expect(left.length, phase).toBeGreaterThanOrEqual(1); // at least the work dir
+      leftovers.set(phase, left);
+    }
     const out = await runCli(['check', '--dump', dump, '--report-dir', join(dir, 'reports'), '--signing-key', key], {
       env: { TMPDIR: tmp },
     });
     expect(out.code, out.stdout + out.stderr).toBe(0);
     expect(out.stderr).toMatch(/removed \d+ leftover\(s\) of crashed runs/);
-    for (const path of leftovers) expect(existsSync(path), `${path} after:\n${out.stderr}`).toBe(false);
+    for (const [phase, paths] of leftovers)
+      for (const path of paths) expect(existsSync(path), `${phase}: ${path} after:\n${out.stderr}`).toBe(false);
     expect(existsSync(join(lookalikeDir, 'data', 'postmaster.pid'))).toBe(true);
   });
 });

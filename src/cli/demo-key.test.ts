@@ -6,19 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runCli } from '../testing/run-cli.ts';
-import { startShopDatabase } from '../testing/shop-database.ts';
-import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
+import { markedShopDump } from '../testing/shop-database.ts';
 
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'demo-key-test-'));
-  await using shop = await startShopDatabase();
-  const c = shop.environment.connectionConfig();
-  await dumpWithManifest(
-    `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`,
-    join(dir, 'shop.dump'),
-  );
+  await markedShopDump(join(dir, 'shop.dump'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

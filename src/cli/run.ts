@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { defaultKeyDir } from '../drill/drill-settings.ts';
@@ -28,6 +28,18 @@ const CONFIG_FILES = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js
  * a fresh process again.
  */
 const DRILL_DEFAULTS = { testTimeout: 0, hookTimeout: 600_000, pool: 'forks', isolate: false } as const;
+
+/**
+ * Vitest's module cache on disk, in the git-ignored `.restore-drill/` folder (or `$RESTORE_DRILL_HOME`): a
+ * `run` after the first loads the drill files and restore-drill's sources as Vitest transformed them last time
+ * instead of transforming them again (a `run` of one policy-only drill: 4.5–5.4 s of CPU → 2.7–3.4 s). An entry is
+ * keyed by the file's content, Vitest's version and the config, and the whole cache is dropped when the lockfile
+ * changes, so an edited drill or source is never run from a stale copy.
+ */
+function moduleCache() {
+  const path = join(dirname(defaultKeyDir()), 'vitest-modules');
+  return { experimental: { fsModuleCache: true, fsModuleCachePath: path } };
+}
 
 /**
  * `restore-drill run [FILES…]`: runs drill specs with Vitest. With a Vitest config that has a `drills`
@@ -137,7 +149,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
           createVitest(
             'test',
             withConfig
-              ? { watch: false, project: ['drills'], reporters, ...sharding, ...isolation }
+              ? { watch: false, project: ['drills'], reporters, ...sharding, ...isolation, ...moduleCache() }
               : // Files named on the command line run wherever they are, not only under drills/.
                 {
                   watch: false,
@@ -147,6 +159,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
                   reporters,
                   ...sharding,
                   ...isolation,
+                  ...moduleCache(),
                 },
             {},
             { stderr: display.workerStderr },

@@ -1,16 +1,15 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { dumpWithManifest } from '../markers/dump-with-manifest.ts';
 import { generateKeyPair } from '../evidence/signing-key.ts';
 import { startMotoServer, type MotoServer } from '../testing/moto-server.ts';
 import { BIN, hasStackTrace, runCli, type CliOutcome } from '../testing/run-cli.ts';
-import { startShopDatabase } from '../testing/shop-database.ts';
+import { markedShopDump } from '../testing/shop-database.ts';
 import { SHARD_FILE, type ShardManifest } from './shard-manifest.ts';
 
 // The scale simulation: 60 generated drills (policy-only ones and a few that restore a small dump) run as
@@ -33,15 +32,7 @@ const shardDirs = Array.from({ length: SHARDS }, (_, i) => `shards/${i + 1}`);
 
 beforeAll(async () => {
   project = await mkdtemp(join(tmpdir(), 'fleet-simulation-'));
-  const shop = await startShopDatabase();
-  try {
-    const c = shop.environment.connectionConfig();
-    const url = `postgres://${c.user}:${encodeURIComponent(String(c.password))}@${encodeURIComponent(String(c.host))}:${c.port}/${c.database}`;
-    await mkdir(join(project, 'backups', 'shop'), { recursive: true });
-    await dumpWithManifest(url, join(project, 'backups', 'shop', 'shop.dump'));
-  } finally {
-    await shop.stop();
-  }
+  await markedShopDump(join(project, 'backups', 'shop', 'shop.dump'));
   moto = await startMotoServer();
   keys = generateKeyPair(join(project, 'keys'));
   // The generated drills import vitest from the project, as in a user's repository.
