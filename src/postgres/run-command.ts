@@ -41,8 +41,8 @@ export interface CommandOutput {
 /**
  * Runs an external tool with its arguments as an array, straight (no shell: nothing is ever parsed as a
  * command line). A non-zero exit becomes a {@link CommandFailedError} carrying the redacted stderr tail; a
- * binary that does not exist exits 127, as a shell would say. Aborting `signal` sends the command SIGTERM,
- * then throws {@link InterruptedError}.
+ * binary that does not exist exits 127, as a shell would say. Aborting `signal` ends the command's whole
+ * process group (it gets one of its own), then throws {@link InterruptedError}.
  *
  * @example
  * const { stdout } = await runCommand(pg.path('pg_restore'), ['--list', dump], { signal });
@@ -61,6 +61,7 @@ export async function runCommand(
       cwd: options.cwd ?? (user ? '/' : process.cwd()),
       env: options.inheritEnv === false ? { ...options.env } : { ...process.env, ...options.env },
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      detached: true,
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
     });
     const stdout: Buffer[] = [];
@@ -80,9 +81,13 @@ export async function runCommand(
       child.stdin!.on('error', () => {});
       child.stdin!.end(options.input);
     }
-    // The tool itself is the child (no shell in between, which is why zx had to end a whole process tree);
-    // pg_restore passes SIGTERM on to its parallel workers, and a sandbox dies with its bubblewrap parent.
-    const abort = () => child.kill('SIGTERM');
+    const abort = () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        child.kill('SIGTERM');
+      }
+    };
     signal?.addEventListener('abort', abort, { once: true });
     child.once('error', (error: NodeJS.ErrnoException) => {
       signal?.removeEventListener('abort', abort);
