@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { $, type ProcessOutput } from 'zx';
 import { CommandFailedError, InterruptedError } from '../errors.ts';
 import { redact } from '../util/redact.ts';
 
@@ -29,85 +30,44 @@ export interface RunOptions {
   readonly acceptExitCodes?: readonly number[];
 }
 
-/** What a finished command printed and how it ended. */
-export interface CommandOutput {
-  readonly stdout: string;
-  readonly stderr: string;
-  /** null when a signal ended it. */
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
 /**
- * Runs an external tool with its arguments as an array, straight (no shell: nothing is ever parsed as a
- * command line). A non-zero exit becomes a {@link CommandFailedError} carrying the redacted stderr tail; a
- * binary that does not exist exits 127, as a shell would say. Aborting `signal` ends the command's whole
- * process group (it gets one of its own), then throws {@link InterruptedError}.
- *
- * @example
- * const { stdout } = await runCommand(pg.path('pg_restore'), ['--list', dump], { signal });
+ * Runs an external PostgreSQL tool through zx (arguments are quoted for us, never concatenated into
+ * a shell line). A non-zero exit becomes a {@link CommandFailedError} carrying the redacted stderr tail.
  */
 export async function runCommand(
   binary: string,
   args: readonly string[],
   options: RunOptions = {},
-): Promise<CommandOutput> {
+): Promise<ProcessOutput> {
   const { user, signal } = options;
+  const spawn = user
+    ? (((command: string, spawnArgs: readonly string[], spawnOptions: SpawnOptions) =>
+        nodeSpawn(command, spawnArgs, { ...spawnOptions, uid: user.uid, gid: user.gid })) as typeof nodeSpawn)
+    : nodeSpawn;
   if (signal?.aborted) throw new InterruptedError(signal.reason);
-  // Spawned directly rather than through zx's `$`, which started a bash for every command: ≈ 15 ms more
-  // per command, about a dozen commands per drill (docs/performance.md).
-  const running = new Promise<CommandOutput>((resolve, reject) => {
-    const child = spawn(binary, args, {
-      cwd: options.cwd ?? (user ? '/' : process.cwd()),
-      env: options.inheritEnv === false ? { ...options.env } : { ...process.env, ...options.env },
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      detached: true,
-      ...(user ? { uid: user.uid, gid: user.gid } : {}),
-    });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
+  const shell = $({
+    quiet: true,
+    nothrow: true,
+    verbose: false,
+    cwd: options.cwd ?? (user ? '/' : process.cwd()),
+    env: options.inheritEnv === false ? { ...options.env } : { ...process.env, ...options.env },
+    spawn,
+    signal,
+  });
+  const child = shell`${binary} ${args}`;
+  if (options.input !== undefined) child.stdin.end(options.input);
+  if (options.onStderrLine) {
     let pending = '';
-    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr.push(chunk);
-      if (!options.onStderrLine) return;
+    child.stderr.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) options.onStderrLine(redact(line));
+      for (const line of lines) if (line.trim()) options.onStderrLine!(redact(line));
     });
-    if (options.input !== undefined) {
-      // A command that exits without reading its input closes the pipe: not an error of ours.
-      child.stdin!.on('error', () => {});
-      child.stdin!.end(options.input);
-    }
-    const abort = () => {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        child.kill('SIGTERM');
-      }
-    };
-    signal?.addEventListener('abort', abort, { once: true });
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      signal?.removeEventListener('abort', abort);
-      if (error.code === 'ENOENT')
-        resolve({ stdout: '', stderr: `${binary}: command not found\n`, exitCode: 127, signal: null });
-      else reject(error);
-    });
-    child.once('close', (code, killedBy) => {
-      signal?.removeEventListener('abort', abort);
-      resolve({
-        stdout: Buffer.concat(stdout).toString(),
-        stderr: Buffer.concat(stderr).toString(),
-        exitCode: code,
-        signal: killedBy,
-      });
-    });
-  });
-  let output: CommandOutput;
+  }
+  let output: ProcessOutput;
   try {
-    output = await running;
+    output = await child;
   } catch (error) {
     if (signal?.aborted) throw new InterruptedError(signal.reason);
     throw error;
