@@ -11,7 +11,7 @@ import { listedSource } from '../../testing/listed-source.ts';
 import { runCli } from '../../testing/run-cli.ts';
 import { probeContainerEngine } from './container-engine.testkit.ts';
 import { CONTAINER_LABELS, containerLabels } from './container-labels.ts';
-import { findContainerLeftovers } from './container-leftovers.ts';
+import { findContainerLeftovers, removeContainerLeftover } from './container-leftovers.ts';
 import { containerPostgres } from './container-postgres.ts';
 import { containerRuntime } from './docker-runtime.ts';
 
@@ -106,6 +106,30 @@ describe.skipIf(!engine.available)(`restore-drill cleanup and containers${engine
       child.kill('SIGKILL');
       await foreign.remove({ force: true }).catch(() => {});
       await live.remove({ force: true }).catch(() => {});
+    }
+  });
+
+  test('two drills removing the same leftover at once both succeed (the second waits for the first)', async () => {
+    const docker = (await containerRuntime()).container.dockerode;
+    const suffix = randomBytes(3).toString('hex');
+    const container = await docker.createContainer({
+      name: `restore-drill-twice-${suffix}`,
+      Image: engine.image,
+      Cmd: ['sleep', '60'],
+      Labels: { purpose: 'removed twice at once' },
+    });
+    await container.start();
+    const leftover = {
+      containerId: container.id,
+      location: `restore-drill-twice-${suffix}`,
+      reason: 'test',
+    } as Parameters<typeof removeContainerLeftover>[0];
+    try {
+      const outcomes = await Promise.allSettled([1, 2, 3].map(() => removeContainerLeftover(leftover)));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+      await expect(container.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    } finally {
+      await container.remove({ force: true }).catch(() => {});
     }
   });
 

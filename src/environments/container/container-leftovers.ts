@@ -59,12 +59,33 @@ export async function findContainerLeftovers(
   return { leftovers: found };
 }
 
-/** Removes a leftover container with its volumes; one already gone counts as removed. */
+/**
+ * Removes a leftover container with its volumes; one already gone counts as removed. Two drills that start
+ * at once both sweep leftovers: when the other one's removal is in progress (Docker answers 409), this waits
+ * for the container to be gone rather than reporting a failure that is not one.
+ */
 export async function removeContainerLeftover(leftover: ContainerLeftover): Promise<void> {
   const client = await containerRuntime();
+  const container = client.container.dockerode.getContainer(leftover.containerId);
   try {
-    await client.container.dockerode.getContainer(leftover.containerId).remove({ force: true, v: true });
+    await container.remove({ force: true, v: true });
+    return;
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    const { statusCode, message } = error as { statusCode?: number; message?: string };
+    if (statusCode === 404) return;
+    if (statusCode !== 409 || !/already in progress/.test(message ?? '')) throw error;
   }
+  for (let attempt = 0; attempt < REMOVAL_WAIT_ATTEMPTS; attempt++) {
+    try {
+      await container.inspect();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return;
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`container ${leftover.location} was still being removed after ${REMOVAL_WAIT_ATTEMPTS / 4} s`);
 }
+
+/** How long (in 250 ms steps) to wait for another drill's removal of the same container. */
+const REMOVAL_WAIT_ATTEMPTS = 120;
