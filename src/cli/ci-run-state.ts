@@ -18,6 +18,7 @@ interface CiStateEntry {
   readonly finishedAt: string;
   readonly drills: DrillMeta[];
   readonly notRun: NotRunDrill[];
+  readonly skipped?: NotRunDrill[];
 }
 
 /**
@@ -43,16 +44,18 @@ export async function withConcurrentRuns<T>(
       finishedAt: new Date().toISOString(),
       drills: [...own.drills],
       notRun: [...own.notRun],
+      skipped: [...(own.skipped ?? [])],
     };
     const seen = new Set(own.drills.map((d) => d.reportPath));
     const drills = [...others.flatMap((e) => e.drills).filter((d) => !seen.has(d.reportPath)), ...own.drills];
     const notRun = [...others.flatMap((e) => e.notRun), ...own.notRun];
+    const skipped = [...others.flatMap((e) => e.skipped ?? []), ...(own.skipped ?? [])];
     const temp = `${path}.${process.pid}.tmp`;
     // Losing the state costs only the merge, never the drill's own outputs.
     await writeFile(temp, JSON.stringify({ entries: [...others, mine] }))
       .then(() => rename(temp, path))
       .catch(() => rm(temp, { force: true }).catch(() => {}));
-    return write({ drills, notRun });
+    return write({ drills, notRun, skipped });
   });
 }
 

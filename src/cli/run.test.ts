@@ -95,6 +95,24 @@ test('no drill files, or a named file that does not exist: exit 2 with what to d
   expect(missing.code).toBe(2);
 });
 
+test('a drill its file skipped is counted and listed as not verified; a report folder that does not exist yet is made', async () => {
+  await drills({
+    'skip.drill.ts': `import { test } from 'vitest';\ntest.skip('shop at a moment (pgbackrest is not installed)', () => {});\n`,
+  });
+  const reportDir = join(project, 'reports-new', 'deeper');
+  const out = await runCli(['run', '--report-dir', reportDir, '--signing-key', key], { cwd: project });
+  expect(out.stdout).toMatch(/- shop at a moment \(pgbackrest is not installed\) — SKIPPED/);
+  expect(out.stdout).toMatch(/0 drills: 0 passed, 0 failed; 1 skipped \(not verified\)/);
+  expect(out.stderr).not.toMatch(/warning/);
+  expect(out.code).toBe(0);
+  const summary = await readFile(join(reportDir, 'summary.md'), 'utf8');
+  expect(summary).toMatch(/^## restore-drill: no drills ran; 1 skipped, not verified/);
+  expect(summary).toContain('| shop at a moment (pgbackrest is not installed) | ⏭️ skipped |');
+  expect(await readFile(join(reportDir, 'junit.xml'), 'utf8')).toMatch(
+    /<skipped message="skipped by its drill file"\/>/,
+  );
+});
+
 // retry: under CI load the report was once missing (1 of 3 full runs): Vitest's cancellation can end the
 // worker before the cancelled drill writes its report. A known defect to fix in run.ts, not hidden: a
 // second failure in a row still fails.

@@ -208,7 +208,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
         }
         const found = vitest.state.getFiles().length;
         if (found > 0 || shard) {
-          const run = { drills: reporter.drills, notRun: reporter.notRun };
+          const run = { drills: reporter.drills, notRun: reporter.notRun, skipped: reporter.skipped };
           const { junitPath, summaryPath } = await writeCiOutputs(run, {
             reportDir: opts.reportDir,
             evidence,

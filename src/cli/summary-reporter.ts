@@ -17,6 +17,8 @@ export class DrillSummaryReporter implements Reporter {
   /** Every drill that wrote a report, and every drill or file that could not run: for the CI outputs. */
   readonly drills: DrillMeta[] = [];
   readonly notRun: NotRunDrill[] = [];
+  /** Drills skipped by their file (e.g. a tool they need is not installed): they proved nothing, and say so. */
+  readonly skipped: NotRunDrill[] = [];
 
   constructor(
     private readonly out: (text: string) => void = (t) => process.stdout.write(t),
@@ -38,6 +40,13 @@ export class DrillSummaryReporter implements Reporter {
     if (result.state === 'passed') {
       this.passed++;
       this.out(`✓ ${testCase.name}\n`);
+      return;
+    }
+    if (result.state === 'skipped') {
+      const reason = result.note ?? 'skipped by its drill file';
+      this.skipped.push({ name: testCase.name, reason });
+      this.onDrillDone(testCase.name, 'skipped');
+      this.out(`- ${testCase.name} — SKIPPED${result.note ? `: ${firstLine(result.note)}` : ''}\n`);
       return;
     }
     if (result.state !== 'failed') return;
@@ -75,7 +84,8 @@ export class DrillSummaryReporter implements Reporter {
     this.out(
       `\n${total} drill${total === 1 ? '' : 's'}: ${this.passed} passed, ${this.failed} failed` +
         `${this.configErrors ? `, ${this.configErrors} with configuration errors` : ''}` +
-        `${this.loadErrors ? `, ${this.loadErrors} files that could not be loaded` : ''}\n`,
+        `${this.loadErrors ? `, ${this.loadErrors} files that could not be loaded` : ''}` +
+        `${this.skipped.length ? `; ${this.skipped.length} skipped (not verified)` : ''}\n`,
     );
   }
 

@@ -1,4 +1,4 @@
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../errors.ts';
@@ -32,6 +32,8 @@ export async function withDirectoryLock<T>(
   const timeoutMs = options.timeoutMs ?? 60_000;
   const staleMs = options.staleMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
+  // The directory may not exist yet (a run whose drills were all skipped writes only its CI outputs there).
+  await mkdir(dir, { recursive: true });
   for (;;) {
     try {
       const handle = await open(path, 'wx');

@@ -82,6 +82,19 @@ test('for a job summary: report paths as text and one link to the uploaded repor
   expect(md).toContain('restore time grows 3%/month: RTO reached in 2027-04');
 });
 
+test('a skipped drill is named in the headline and has its own row with why: not verified, not passed', () => {
+  const md = renderCiSummary(
+    {
+      drills: [sampleDrillMeta()],
+      notRun: [],
+      skipped: [{ name: 'shop at a moment', reason: 'pgbackrest is not installed' }],
+    },
+    { links: 'relative', reportDir: 'reports' },
+  );
+  expect(md.split('\n')[0]).toBe('## restore-drill: all 1 drill passed; 1 skipped, not verified');
+  expect(md).toContain('| shop at a moment | ⏭️ skipped | – | – | – | pgbackrest is not installed | – |');
+});
+
 test('what each drill did not verify follows the table', () => {
   const partial = sampleDrillMeta({
     name: 'shop_eu',

@@ -16,6 +16,8 @@ export interface CiRun {
   /** Every drill that ran and wrote a signed report, in the order they finished. */
   readonly drills: readonly DrillMeta[];
   readonly notRun: readonly NotRunDrill[];
+  /** Drills their file skipped (e.g. a tool they need is not installed): neither passed nor failed, not verified. */
+  readonly skipped?: readonly NotRunDrill[];
 }
 
 /** How {@link renderCiSummary} links the reports. */
@@ -53,7 +55,9 @@ export function renderCiSummary(run: CiRun, options: CiSummaryOptions): string {
       : bad === 0
         ? `all ${total} drill${total === 1 ? '' : 's'} passed`
         : `${bad} of ${total} drill${total === 1 ? '' : 's'} did not pass`;
-  const lines = [`## restore-drill: ${headline}`, '', ...leadingFailures(run), ...demoKeyLines(run)];
+  const skipped = run.skipped ?? [];
+  const skippedNote = skipped.length ? `; ${skipped.length} skipped, not verified` : '';
+  const lines = [`## restore-drill: ${headline}${skippedNote}`, '', ...leadingFailures(run), ...demoKeyLines(run)];
   lines.push('| drill | status | restore | RTO | RPO | failed checks | report |', '|---|---|---|---|---|---|---|');
   for (const drill of run.drills) {
     lines.push(
@@ -70,6 +74,8 @@ export function renderCiSummary(run: CiRun, options: CiSummaryOptions): string {
   }
   for (const drill of run.notRun)
     lines.push(row([cell(drill.name), '⚠️ not run', '–', '–', '–', cell(drill.reason), '–']));
+  for (const drill of skipped)
+    lines.push(row([cell(drill.name), '⏭️ skipped', '–', '–', '–', cell(drill.reason), '–']));
   lines.push('');
   lines.push(...notVerifiedLines(run.drills));
   if (options.reportsUrl)

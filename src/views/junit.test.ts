@@ -155,6 +155,22 @@ describe('renderJunit', () => {
     expect(escapeXml('\u0000x\uD800y', false)).toBe('xy');
   });
 
+  test('a drill its file skipped is a suite with one <skipped/> naming why, never a pass', () => {
+    const skipped = parseStrictXml(
+      renderJunit({
+        drills: [],
+        notRun: [],
+        skipped: [{ name: 'shop at a moment', reason: 'pgbackrest is not installed' }],
+      }),
+    );
+    expect(skipped.attributes).toMatchObject({ tests: '1', failures: '0', errors: '0', skipped: '1' });
+    const testcase = children(children(skipped, 'testsuite')[0]!, 'testcase')[0]!;
+    expect(outcomeOf(testcase)).toMatchObject({
+      name: 'skipped',
+      attributes: { message: 'pgbackrest is not installed' },
+    });
+  });
+
   test('an empty run is still a valid document', () => {
     expect(parseStrictXml(renderJunit({ drills: [], notRun: [] })).attributes).toMatchObject({
       tests: '0',

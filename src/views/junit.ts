@@ -10,7 +10,7 @@ import { reportSlug } from '../evidence/report-files.ts';
  * stopped in a phase gets an extra `drill <phase>` test case: an `<error>` when its status is `error` (the
  * harness could not finish), a `<failure>` when it is `failed` (e.g. the recovery point could not be
  * located or restored), so a failed drill never looks green. A drill that could not run at all is a suite
- * with one `<error>`. Counts on every element are computed from the elements written. The classname is `restore-drill.<drill slug>` (no dots inside, since Jenkins splits
+ * with one `<error>`, a drill its file skipped a suite with one `<skipped/>`. Counts on every element are computed from the elements written. The classname is `restore-drill.<drill slug>` (no dots inside, since Jenkins splits
  * class names at dots).
  *
  * @example
@@ -29,6 +29,19 @@ export function renderJunit(run: CiRun): string {
           name: 'drill',
           classname: classname(drill.name),
           outcome: { kind: 'error' as const, message: drill.reason, type: 'not-run', text: drill.reason },
+        },
+      ],
+    })),
+    ...(run.skipped ?? []).map((drill) => ({
+      name: drill.name,
+      timestamp: null,
+      seconds: 0,
+      properties: [],
+      cases: [
+        {
+          name: 'drill',
+          classname: classname(drill.name),
+          outcome: { kind: 'skipped' as const, message: drill.reason },
         },
       ],
     })),
