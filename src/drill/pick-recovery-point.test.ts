@@ -1,7 +1,14 @@
 import { expect, test } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import type { RecoveryPoint } from '../model/recovery-point.ts';
-import { parsePick, pickRecoveryPoint, pickStartingBackup, withPickedMoment } from './pick-recovery-point.ts';
+import { baseBackupSource } from '../sources/basebackup/base-backup-source.ts';
+import {
+  parsePick,
+  pickedTarget,
+  pickRecoveryPoint,
+  pickStartingBackup,
+  withPickedMoment,
+} from './pick-recovery-point.ts';
 
 const now = new Date('2026-11-23T12:00:00Z');
 const point = (id: string, daysAgo: number): RecoveryPoint => ({
@@ -78,5 +85,18 @@ test('withPickedMoment: marker and moments set a physical target; marker on a du
   expect(withPickedMoment(dump, { strategy: 'random', within: '1d' })).toBe(dump);
   expect(() => withPickedMoment(dump, { strategy: 'marker' })).toThrow(
     /restores to a marker's own position in the WAL, but this source's recovery points are pg-dump copies/,
+  );
+});
+
+test("pickedTarget: a physical source is described with the pick's moment, not its own target", () => {
+  const target = new Date('2026-11-20T03:00:00Z');
+  expect(pickedTarget(undefined)).toBeUndefined();
+  expect(pickedTarget({ strategy: 'latest' })).toBeUndefined();
+  expect(pickedTarget({ strategy: 'nearest', target })).toEqual({ type: 'time', time: target });
+  const source = baseBackupSource({ path: '/backups/base', walArchive: '/backups/wal', database: 'shop' });
+  expect(source.describe()).toMatch(/, to latest \(end of the WAL archive\)$/);
+  expect(source.describe(pickedTarget({ strategy: 'nearest', target }))).toMatch(/, to time 2026-11-20T03:00:00.000Z$/);
+  expect(source.describe(pickedTarget({ strategy: 'random', within: '1d' }, now))).toMatch(
+    /, to a random moment between 2026-11-22T12:00:00.000Z and the WAL archive's last commit$/,
   );
 });

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { PickStrategy } from '../sources/source.ts';
 import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
-import { physicalTarget } from '../model/physical-backup.ts';
+import { physicalTarget, type RecoveryTarget } from '../model/physical-backup.ts';
 
 /**
  * Picks the recovery point to restore: the latest by default, the one nearest a target time, or a random
@@ -59,10 +59,21 @@ export function withPickedMoment<R extends Restorable>(
       "use a physical source (baseBackupSource, pgBackRestSource, barmanSource), or pick 'latest'",
     );
   }
-  if (pick.strategy === 'marker') return { ...restorable, target: { type: 'marker' } };
-  if (pick.strategy === 'nearest') return { ...restorable, target: { type: 'time', time: pick.target } };
-  const from = new Date(now.getTime() - parseDuration(pick.within, 'random pick window') * 1000);
-  return { ...restorable, target: { type: 'random', from } };
+  return { ...restorable, target: pickedTarget(pick, now) };
+}
+
+/**
+ * The moment a pick asks a physical source to restore to, replacing the source's own target; undefined for
+ * `latest` (the source's own target stands).
+ *
+ * @example
+ * pickedTarget({ strategy: 'nearest', target }); // { type: 'time', time: target }
+ */
+export function pickedTarget(pick: PickStrategy | undefined, now = new Date()): RecoveryTarget | undefined {
+  if (!pick || pick.strategy === 'latest') return undefined;
+  if (pick.strategy === 'marker') return { type: 'marker' };
+  if (pick.strategy === 'nearest') return { type: 'time', time: pick.target };
+  return { type: 'random', from: new Date(now.getTime() - parseDuration(pick.within, 'random pick window') * 1000) };
 }
 
 /**

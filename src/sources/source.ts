@@ -1,5 +1,6 @@
 import type { RecoveryPoint, Restorable } from '../model/recovery-point.ts';
 import type { CheckResult } from '../model/report.ts';
+import type { RecoveryTarget } from '../model/physical-backup.ts';
 
 /**
  * How a source picks among its recovery points: the latest; the one nearest a target time; or, like AWS
@@ -40,8 +41,11 @@ export interface Source<R extends Restorable = Restorable> {
    * newest backup it can be reached from is restored.
    */
   readonly pointInTime?: boolean;
-  /** Human description for logs, e.g. `file backups/`. Never contains secrets. */
-  describe(): string;
+  /**
+   * Human description for logs, e.g. `file backups/`. Never contains secrets. A point-in-time source names
+   * `target` when given (the moment the drill's pick asks for) instead of its own.
+   */
+  describe(target?: RecoveryTarget): string;
   /** Every recovery point found, newest first. Throws `ConfigError` when the location is unusable. */
   list(context: SourceContext): Promise<RecoveryPoint[]>;
   /** Makes a recovery point available for restore (e.g. downloads it into `context.workDir`). */

@@ -1,7 +1,7 @@
 import { describeTarget, physicalTarget } from '../../model/physical-backup.ts';
 import type { RecoveryPoint } from '../../model/recovery-point.ts';
 import type { PhaseRecorder } from '../phase-recorder.ts';
-import { pickRecoveryPoint, pickStartingBackup, withPickedMoment } from '../pick-recovery-point.ts';
+import { pickedTarget, pickRecoveryPoint, pickStartingBackup, withPickedMoment } from '../pick-recovery-point.ts';
 import type { DrillSetup } from '../run-setup.ts';
 
 /**
@@ -11,14 +11,16 @@ import type { DrillSetup } from '../run-setup.ts';
  */
 export async function locate(setup: DrillSetup, recorder: PhaseRecorder): Promise<void> {
   const { run, log, sourceContext, startedAt } = setup;
-  log(`locate: listing recovery points from ${run.source.describe()}`);
+  // A point-in-time source is described with the moment the drill's pick asks for, not its own target.
+  const where = run.source.describe(run.source.pointInTime ? pickedTarget(run.pick, startedAt) : undefined);
+  log(`locate: listing recovery points from ${where}`);
   const points = await run.source.list(sourceContext);
   for (const policy of run.policies ?? []) {
     recorder.check(...(await policy.evaluate({ points, now: startedAt, source: run.source, sourceContext })));
   }
   const point = run.source.pointInTime
-    ? pickStartingBackup(points, run.pick, run.source.describe(), startedAt)
-    : pickRecoveryPoint(points, run.pick, run.source.describe());
+    ? pickStartingBackup(points, run.pick, where, startedAt)
+    : pickRecoveryPoint(points, run.pick, where);
   recorder.found({ point });
   log(`locate: picked ${point.id} (created ${point.createdAt.toISOString()})`);
   if (run.restore === false || needsThaw(setup, point)) return;

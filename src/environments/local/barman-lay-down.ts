@@ -49,7 +49,7 @@ export function barmanMethod(restorable: BarmanRestorable): PhysicalMethod {
       );
       await ownTreeByServer(cluster, cluster.dataDir);
     },
-    async stageWal(cluster, startSegment, stage, log) {
+    async stageWal(cluster, startSegment, stage, log, signal) {
       const from = parseSegmentName(startSegment)!;
       const pgWal = join(cluster.dataDir, 'pg_wal');
       if (!(await restoredEntry(cluster.dataDir, 'pg_wal'))?.isDirectory()) {
@@ -70,7 +70,7 @@ export function barmanMethod(restorable: BarmanRestorable): PhysicalMethod {
       const gap = findWalGap(staged, from);
       const newest = staged.at(-1);
       const missing = gap
-        ? `segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored, ${await unreachableSpan(cluster, stage, startSegment, undefined)}`
+        ? `segment ${gap.missing} (after ${gap.before}${gap.after ? `, before ${gap.after}` : ''}): nothing from LSN ${gap.fromLsn} on can be restored, ${await unreachableSpan(cluster, stage, startSegment, signal)}`
         : last && (!newest || newest.segNo < last.segNo)
           ? `segment ${segmentName(last.timeline, newest ? newest.segNo + 1n : from.segNo)} and after (Barman lists ${restorable.lastWal} as its newest): the archive's end cannot be reached`
           : null;

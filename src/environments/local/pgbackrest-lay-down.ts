@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, RestoreDrillError } from '../../errors.ts';
 import type { PgBackRestRestorable } from '../../model/physical-backup.ts';
-import { pgbackrest, type PgBackRestRepo } from '../../sources/pgbackrest/pgbackrest-command.ts';
+import { archiveGet, pgbackrest, type PgBackRestRepo } from '../../sources/pgbackrest/pgbackrest-command.ts';
 import { parseSegmentName, segmentName } from '../../sources/basebackup/wal-archive.ts';
 import { ownByServer, ownTreeByServer, type PhysicalMethod } from './physical-cluster.ts';
 import { unreachableSpan } from './wal-gap-span.ts';
@@ -46,7 +46,7 @@ export function pgBackRestMethod(restorable: PgBackRestRestorable): PhysicalMeth
       );
       await ownTreeByServer(cluster, cluster.dataDir);
     },
-    async stageWal(cluster, startSegment, stage, log) {
+    async stageWal(cluster, startSegment, stage, log, signal) {
       const lockPath = join(cluster.dir, 'pgbackrest-lock');
       const from = parseSegmentName(startSegment)!;
       const to = parseSegmentName(restorable.archiveMax);
@@ -62,13 +62,8 @@ export function pgBackRestMethod(restorable: PgBackRestRestorable): PhysicalMeth
         for (const timeline of timelines) {
           const name = segmentName(timeline, segNo);
           const file = join(stage, name);
-          try {
-            // pg1-path: archive-get checks the restored cluster's pg_control against the stanza.
-            await pgbackrest(repo, 'archive-get', [`--pg1-path=${cluster.dataDir}`, name, file], { lockPath });
-          } catch (error) {
-            if (/unable to find/i.test((error as Error).message)) continue;
-            throw error;
-          }
+          const options = { pgPath: cluster.dataDir, lockPath, ...(signal ? { signal } : {}) };
+          if (!(await archiveGet(repo, name, file, options))) continue;
           await ownByServer(cluster, file);
           found = true;
           count++;
@@ -76,7 +71,7 @@ export function pgBackRestMethod(restorable: PgBackRestRestorable): PhysicalMeth
         }
         if (!found) {
           throw new RestoreDrillError(
-            `the WAL archive of stanza "${restorable.stanza}" is missing segment ${segmentName(from.timeline, segNo)} (archive-get cannot find it; the archive's newest is ${restorable.archiveMax}): ${await unreachableSpan(cluster, stage, startSegment, undefined)}`,
+            `the WAL archive of stanza "${restorable.stanza}" is missing segment ${segmentName(from.timeline, segNo)} (archive-get cannot find it; the archive's newest is ${restorable.archiveMax}): ${await unreachableSpan(cluster, stage, startSegment, signal)}`,
             'find the segment (archive-push failures are in the production server log), or restore to a target before it',
           );
         }

@@ -27,6 +27,8 @@ export async function unreachableSpan(
     formatLsn(from.segNo * BigInt(DEFAULT_SEGMENT_BYTES)),
     signal,
   ).catch(() => undefined);
+  // An interrupted drill stops here rather than reporting the gap with an unknown span.
+  signal?.throwIfAborted();
   const last = dump?.commits.filter((c) => c.at !== null).at(-1)?.at;
   return last
     ? `no moment after ${last.toISOString()} (the last commit before the gap) can be reached`

@@ -53,7 +53,7 @@ export function barmanSource(config: BarmanSourceConfig): Source<BarmanRestorabl
   return {
     kind: 'barman',
     pointInTime: true,
-    describe: () => `Barman server ${config.server}, to ${describeTarget(target)}`,
+    describe: (picked) => `Barman server ${config.server}, to ${describeTarget(picked ?? target)}`,
     async list(context: SourceContext): Promise<RecoveryPoint[]> {
       const signal = context.signal ? { signal: context.signal } : {};
       const listed = parseJson<Record<string, Array<{ backup_id: string; status: string }>>>(

@@ -51,7 +51,7 @@ export function baseBackupSource(config: BaseBackupSourceConfig): Source<BaseBac
   return {
     kind: 'base-backup',
     pointInTime: true,
-    describe: () => `base backups ${path} + WAL archive ${walArchive}, to ${describeTarget(target)}`,
+    describe: (picked) => `base backups ${path} + WAL archive ${walArchive}, to ${describeTarget(picked ?? target)}`,
     async list(context: SourceContext): Promise<RecoveryPoint[]> {
       const folders = await backupFolders(path);
       const archive = s3 ? await s3.list(context.signal) : await listWalArchive(walArchive);

@@ -65,8 +65,8 @@ export function pgBackRestSource(config: PgBackRestSourceConfig): Source<PgBackR
   return {
     kind: 'pgbackrest',
     pointInTime: true,
-    describe: () =>
-      `pgBackRest stanza ${config.stanza}${config.repo ? ` in ${config.repo}` : ''}, to ${describeTarget(target)}`,
+    describe: (picked) =>
+      `pgBackRest stanza ${config.stanza}${config.repo ? ` in ${config.repo}` : ''}, to ${describeTarget(picked ?? target)}`,
     async list(context: SourceContext): Promise<RecoveryPoint[]> {
       const lockPath = await mkdtemp(join(context.workDir, 'pgbackrest-lock-'));
       const text = await pgbackrest(repo, 'info', ['--output=json'], {
