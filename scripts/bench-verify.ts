@@ -1,7 +1,14 @@
 // Verification alone, on a restored cluster: restore-drill's comparison in its variants next to plain
 // count(*) scans of the same tables, each run in turn so they share the machine's noise.
 import pg from 'pg';
-import { computeRangeSums, countRows, hashLayout, parseQualifiedName } from '../src/markers/checksum-sql.ts';
+import {
+  computeRangeSums,
+  computeTotals,
+  countRows,
+  hashLayout,
+  parseQualifiedName,
+} from '../src/markers/checksum-sql.ts';
+import { readTypedColumnsOfTables, typedRowHashSql } from '../src/markers/typed-row-hash.ts';
 import { compareWithMarker, type CompareOptions } from '../src/verify/compare.ts';
 import { defaultPoolSize, openConnectionPool } from '../src/markers/connection-pool.ts';
 import type { Marker } from '../src/model/marker.ts';
@@ -68,6 +75,45 @@ const asDrill = (objects: boolean, name = objects ? WITH_OBJECTS : WITHOUT_OBJEC
   },
 });
 
+/** Name of the variant that verifies as drills did before exact jsonb and object fingerprints (issue 12). */
+export const BEFORE_IDENTITY =
+  'as before exact jsonb and object fingerprints: jsonb by value (rdsum-record/2), table schemas';
+
+/**
+ * What verification cost before issue 12: the same typed checksums on the same pool, but jsonb entering the row
+ * hash by value (rdsum-record/2's rule, which missed `2.0` → `2`), beside the table schemas, without object
+ * fingerprints. Its sums are not those of the marker's `/3`, so it is timed, not compared; {@link WITH_OBJECTS}
+ * over it is the growth issue 12's target bounds (≤ 1.10).
+ */
+const beforeIdentity: VerifyVariant = {
+  name: BEFORE_IDENTITY,
+  async run(config, marker) {
+    const entries = Object.entries(marker.tables);
+    const client = new pg.Client(config);
+    await client.connect();
+    try {
+      await using pool = await openConnectionPool(config, {
+        snapshot: 'none',
+        size: Math.min(defaultPoolSize(), entries.length),
+      });
+      const refs = entries.map(([name]) => parseQualifiedName(name));
+      const columns = await readTypedColumnsOfTables(client, refs);
+      const schemas = Object.fromEntries(entries.flatMap(([table, t]) => (t.schema ? [[table, t.schema]] : [])));
+      await Promise.all([
+        pool.map([...entries.keys()], (c, i) => {
+          const byValue = columns[i]!.map((column) =>
+            column.cast === 'jsonb_send' ? { name: column.name, rule: 'value' as const } : column,
+          );
+          return computeTotals(c, refs[i]!, typedRowHashSql(byValue), entries[i]![1].bound);
+        }),
+        compareTableSchemas(client, schemas, 'manifest'),
+      ]);
+    } finally {
+      await client.end();
+    }
+  },
+};
+
 /** Verification under a budget, as a drill with `--verify-budget` would: the share checksummed goes to stderr. */
 const withinBudget = (budgetSeconds: number): VerifyVariant => ({
   name: `restore-drill within a verification budget of ${budgetSeconds} s (speed measured, no history)`,
@@ -116,6 +162,7 @@ export function verifyVariants(all: boolean, budgetSeconds?: number): VerifyVari
     comparison('restore-drill: typed checksums, tables in parallel', {}),
     asDrill(false),
     asDrill(true),
+    beforeIdentity,
   ];
   if (budgetSeconds !== undefined) main.push(withinBudget(budgetSeconds));
   if (!all) return main;

@@ -19,7 +19,7 @@ import { BENCH_DIR, benchDump, type BenchDump } from './bench-database.ts';
 import { BENCH_SHAPES, type BenchShape } from './bench-shapes.ts';
 import { handRestore, restoreDrillCheck, type RunResult } from './bench-runs.ts';
 import { restoreAndCompare } from './bench-early.ts';
-import { verifyRound, verifyVariants, WITH_OBJECTS, WITHOUT_OBJECTS } from './bench-verify.ts';
+import { BEFORE_IDENTITY, verifyRound, verifyVariants, WITH_OBJECTS, WITHOUT_OBJECTS } from './bench-verify.ts';
 import { freshBundle } from '../bin/cli-bundle.js';
 import { buildCli } from './build-cli.ts';
 import { benchPhysical } from './bench-physical.ts';
@@ -270,6 +270,7 @@ const COLUMNS = [
   '10× rows ≤ 11× time',
   'memory flat (≤ +10 %)',
   'with / without rdobj/1 ≤ 1.10',
+  'verify now / before issue 12 ≤ 1.10',
 ] as const;
 
 for (const shape of shapes) {
@@ -324,6 +325,7 @@ for (const shape of shapes) {
       medians.verifyAlone = median(verify.get(variants[2]!.name)!);
       medians.withoutObjects = median(verify.get(WITHOUT_OBJECTS)!);
       medians.withObjects = median(verify.get(WITH_OBJECTS)!);
+      medians.beforeIdentity = median(verify.get(BEFORE_IDENTITY)!);
       for (const [name, times] of verify) {
         const s = median(times);
         out.push(
@@ -365,6 +367,10 @@ for (const shape of shapes) {
       ratios.push(
         `verification with / without object fingerprints = ${objects.toFixed(3)} (${fmt(medians.withObjects!)} / ${fmt(medians.withoutObjects!)})`,
       );
+      const growth = medians.withObjects! / medians.beforeIdentity!;
+      ratios.push(
+        `verification now / before exact jsonb and object fingerprints = ${growth.toFixed(3)} (${fmt(medians.withObjects!)} / ${fmt(medians.beforeIdentity!)})`,
+      );
       ratios.push(
         `rows/s verified: ${Math.round(size / medians.verifyAlone!).toLocaleString('en')} alone` +
           (drill
@@ -374,6 +380,7 @@ for (const shape of shapes) {
       if (size === largest) {
         cells[COLUMNS[2]] = { value: `${one.toFixed(2)} (${same.toFixed(2)} same conns)`, pass: one <= 4 };
         cells[COLUMNS[5]] = { value: objects.toFixed(3), pass: objects <= 1.1 };
+        cells[COLUMNS[6]] = { value: growth.toFixed(3), pass: growth <= 1.1 };
       }
     }
     if (ratios.length > 0) out.push('', `ratios: ${ratios.join('; ')}`);
