@@ -8,7 +8,6 @@ import {
   hashLayout,
   parseQualifiedName,
   qualifiedName,
-  quoteTable,
   rangeSumsQuery,
   TEXT_ROW_HASH_SQL,
   type BlockRange,
@@ -19,9 +18,9 @@ import {
 import { defaultPoolSize, openConnectionPool, type ConnectionPool } from '../markers/connection-pool.ts';
 import type { Marker, QualifiedName, RangeLayout, RangeSum, TableMarker } from '../model/marker.ts';
 import { splitBlocks, tableBlocks } from './table-blocks.ts';
+import { readRestoredTables, type RestoredTableFacts } from './restored-tables.ts';
 import {
   columnsHashedOtherwise,
-  FIRST_NORMAL_OBJECT_ID,
   isComparableTypedAlgorithm,
   readTypedColumns,
   readTypedColumnsOfTables,
@@ -170,6 +169,8 @@ class MarkerComparison implements Comparison {
   /** Also sum large tables in block ranges (CompareOptions.splitTables). */
   private readonly split: boolean;
   private serverMajor: Promise<number> | undefined;
+  /** Every table's kind and non-built-in columns, read in one query once the restore is over (see restoredFacts). */
+  private allFacts: Promise<Map<QualifiedName, RestoredTableFacts | undefined>> | undefined;
   /** Every table's columns, read in one query once the restore is over (see typedColumns). */
   private allColumns: Promise<Map<QualifiedName, TypedColumn[] | undefined>> | undefined;
   private onTable: ((done: number, total: number) => void) | undefined;
@@ -344,6 +345,25 @@ class MarkerComparison implements Comparison {
     return readTypedColumns(client, table);
   }
 
+  /**
+   * Whether the table was restored, partitioned or not, and its columns of types that are not built-in: once the
+   * restore is over for every table in one catalog query (as {@link typedColumns}), while it runs per table.
+   */
+  private async restoredFacts(
+    client: pg.ClientBase,
+    name: QualifiedName,
+    table: TableRef,
+  ): Promise<RestoredTableFacts | undefined> {
+    if (!this.finishing) return (await readRestoredTables(client, [table]))[0];
+    if (!this.allFacts) {
+      const names = [...this.tables.keys()];
+      this.allFacts = readRestoredTables(client, names.map(parseQualifiedName)).then(
+        (facts) => new Map(names.map((key, index) => [key, facts[index]])),
+      );
+    }
+    return (await this.allFacts).get(name);
+  }
+
   /** Finds the table and decides how to sum it: which row hash, in which block ranges. */
   private async describe(
     client: pg.ClientBase,
@@ -351,13 +371,9 @@ class MarkerComparison implements Comparison {
     marker: TableMarker,
   ): Promise<RestoredTable | null> {
     const ref = parseQualifiedName(name);
-    const found = await client.query<{ partitioned: boolean }>(
-      `select c.relkind = 'p' as partitioned from pg_class c join pg_namespace n on n.oid = c.relnamespace
-       where c.relkind in ('r', 'p') and n.nspname = $1 and c.relname = $2`,
-      [ref.schema, ref.name],
-    );
-    if (found.rows.length === 0) return null;
-    const table: TableRef = { ...ref, partitioned: found.rows[0]!.partitioned };
+    const facts = await this.restoredFacts(client, name, ref);
+    if (!facts) return null;
+    const table: TableRef = { ...ref, partitioned: facts.partitioned };
     if (marker.mode === 'count') return { table, rowHash: TEXT_ROW_HASH_SQL, parts: [{ from: null, to: null }] };
     this.serverMajor ??= client
       .query<{ major: number }>("select current_setting('server_version_num')::int / 10000 as major")
@@ -381,7 +397,8 @@ class MarkerComparison implements Comparison {
     }
     // Key columns are cast to text (hash layout), to numeric and compared with <= (integer layout, bound): only
     // built-in types' casts and operators are certain to be nobody's code. A marker only uses such keys.
-    const odd = await nonBuiltinColumns(client, table, keyColumns(marker));
+    const keys = keyColumns(marker);
+    const odd = facts.nonBuiltin.filter((column) => keys.includes(column.name)).map((column) => column.described);
     if (odd.length > 0) {
       const notComputed = `not computed: key column ${odd.join(', ')} of the restored table is not of a built-in type, so its casts and operators could be anyone's functions`;
       return { table, rowHash: TEXT_ROW_HASH_SQL, parts: [], notComputed };
@@ -489,26 +506,6 @@ function keyColumns(marker: TableMarker): string[] {
   const layout = marker.ranges?.layout;
   const columns = layout?.kind === 'integer' ? [layout.column] : (layout?.columns ?? []);
   return [...new Set([...columns, ...(marker.bound ? [marker.bound.column] : [])])];
-}
-
-/** Those of `columns` whose type is not built-in (a domain over a built-in type counts as built-in), as `name type`. */
-async function nonBuiltinColumns(
-  client: pg.ClientBase,
-  table: TableRef,
-  columns: readonly string[],
-): Promise<string[]> {
-  if (columns.length === 0) return [];
-  const { rows } = await client.query<{ column: string }>(
-    `select pg_catalog.quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) as column
-     from pg_catalog.pg_attribute a
-     join pg_catalog.pg_type t on t.oid = a.atttypid
-     left join pg_catalog.pg_type b on b.oid = t.typbasetype
-     where a.attrelid = $1::pg_catalog.regclass and a.attname = any($2::text[]) and a.attnum > 0 and not a.attisdropped
-       and not (t.oid < ${FIRST_NORMAL_OBJECT_ID} or (t.typtype = 'd' and b.oid < ${FIRST_NORMAL_OBJECT_ID}))
-     order by a.attnum`,
-    [quoteTable(table), columns],
-  );
-  return rows.map((row) => row.column);
 }
 
 function addTotals(parts: readonly Totals[]): Totals {
