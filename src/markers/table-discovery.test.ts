@@ -71,11 +71,21 @@ describe('discoverTables', () => {
       'public.page_views': 'count',
     });
     // Statistics reach pg_stat_user_tables when the writing session ends (or idles), so wait for them.
-    await sql(copy, "update customers set notes = 'changed' where id = 1; delete from events where id = 3000");
+    await sql(
+      copy,
+      `update customers set notes = 'changed' where id = 1; delete from events where id = 3000;
+       insert into public.measurements values (1, '2025-06-01'), (2, '2026-06-01');
+       update public.measurements set id = 3; delete from public.measurements where at > '2026-01-01'`,
+    );
     const seen = await waitUntil(async () => {
       const now = await withClient(copy, discoverTables);
+      const find = (name: string) => now.find((t) => t.name === name)!;
       return (
-        now.find((t) => t.name === 'customers')!.updates === 1 && now.find((t) => t.name === 'events')!.deletes === 1
+        find('customers').updates === 1 &&
+        find('events').deletes === 1 &&
+        // A partitioned table's own statistics are its partitions' together.
+        find('measurements').updates === 2 &&
+        find('measurements').deletes === 1
       );
     });
     expect(seen).toBe(true);

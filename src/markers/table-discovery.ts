@@ -91,11 +91,15 @@ select n.nspname as schema, c.relname as name, c.relkind = 'p' as partitioned,
     left join pg_type b on b.oid = t.typbasetype
     where i.indrelid = c.oid and i.indisprimary
   ), '[]') as pk,
-  -- a partitioned table has no statistics of its own: its partitions' add up
-  coalesce((select sum(s.n_tup_upd) from pg_stat_user_tables s
-            where s.relid = c.oid or (c.relkind = 'p' and s.relid in (select relid from pg_partition_tree(c.oid)))), 0)::text as updates,
-  coalesce((select sum(s.n_tup_del) from pg_stat_user_tables s
-            where s.relid = c.oid or (c.relkind = 'p' and s.relid in (select relid from pg_partition_tree(c.oid)))), 0)::text as deletes
+  -- pg_stat_user_tables' own functions, called per table: a subquery on the view read all of it for each table
+  -- (a second per table on a database of a thousand). A partitioned table has no statistics of its own: its
+  -- partitions' add up.
+  (case when c.relkind = 'p'
+        then (select coalesce(sum(pg_catalog.pg_stat_get_tuples_updated(p.relid)), 0) from pg_catalog.pg_partition_tree(c.oid) p)
+        else pg_catalog.pg_stat_get_tuples_updated(c.oid) end)::text as updates,
+  (case when c.relkind = 'p'
+        then (select coalesce(sum(pg_catalog.pg_stat_get_tuples_deleted(p.relid)), 0) from pg_catalog.pg_partition_tree(c.oid) p)
+        else pg_catalog.pg_stat_get_tuples_deleted(c.oid) end)::text as deletes
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 where c.relkind in ('r', 'p')
