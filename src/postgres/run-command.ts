@@ -1,5 +1,5 @@
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
-import { $, type ProcessOutput } from 'zx';
+import { $, type ProcessOutput } from 'zx/core';
 import { CommandFailedError, InterruptedError } from '../errors.ts';
 import { redact } from '../util/redact.ts';
 
