@@ -25,8 +25,11 @@ let shop: ShopDatabase;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'package-test-'));
   project = join(work, 'app');
-  // `npm pack` runs prepack (the build): the tarball is the only .tgz in the fresh folder.
-  await run('npm', ['pack', '--pack-destination', work], { cwd: root, maxBuffer: 64 << 20 });
+  // The package's build (what `prepack` runs), then `npm pack` without lifecycle scripts: its `prepare` would
+  // rebuild the repository's own CLI bundle (build/cli, not part of the package) under the CLI processes other
+  // test files are running, which then fail to load a chunk (CI saw it). The tarball is the only .tgz there.
+  await run('npm', ['run', 'build:package'], { cwd: root, maxBuffer: 64 << 20 });
+  await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], { cwd: root, maxBuffer: 64 << 20 });
   tarball = join(
     work,
     (await readdir(work)).find((f) => f.endsWith('.tgz'))!,
