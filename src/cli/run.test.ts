@@ -121,7 +121,8 @@ test(
   { retry: 1 },
   async () => {
     await drills({ 'a.drill.ts': passing });
-    const reports = join(project, 'interrupted');
+    // A folder per attempt: a retry must not count the first attempt's report.
+    const reports = await mkdtemp(join(project, 'interrupted-'));
     let sent = false;
     const out = await runCli(['run', '--report-dir', reports, '--signing-key', key], {
       cwd: project,
