@@ -19,32 +19,10 @@ import { reportSlug } from '../evidence/report-files.ts';
 export function renderJunit(run: CiRun): string {
   const suites = [
     ...run.drills.map((drill) => drillSuite(drill)),
-    ...run.notRun.map((drill) => ({
-      name: drill.name,
-      timestamp: null,
-      seconds: 0,
-      properties: [],
-      cases: [
-        {
-          name: 'drill',
-          classname: classname(drill.name),
-          outcome: { kind: 'error' as const, message: drill.reason, type: 'not-run', text: drill.reason },
-        },
-      ],
-    })),
-    ...(run.skipped ?? []).map((drill) => ({
-      name: drill.name,
-      timestamp: null,
-      seconds: 0,
-      properties: [],
-      cases: [
-        {
-          name: 'drill',
-          classname: classname(drill.name),
-          outcome: { kind: 'skipped' as const, message: drill.reason },
-        },
-      ],
-    })),
+    ...run.notRun.map((drill) =>
+      drillOnlySuite(drill.name, { kind: 'error', message: drill.reason, type: 'not-run', text: drill.reason }),
+    ),
+    ...(run.skipped ?? []).map((drill) => drillOnlySuite(drill.name, { kind: 'skipped', message: drill.reason })),
   ];
   const count = (cases: TestCase[], kind: Outcome['kind']) => cases.filter((c) => c.outcome?.kind === kind).length;
   const all = suites.flatMap((s) => s.cases);
@@ -98,6 +76,17 @@ interface TestCase {
   readonly name: string;
   readonly classname: string;
   readonly outcome?: Outcome;
+}
+
+/** A drill without a report (it could not run, or its file skipped it): a suite of one `drill` test case. */
+function drillOnlySuite(name: string, outcome: Outcome) {
+  return {
+    name,
+    timestamp: null,
+    seconds: 0,
+    properties: [],
+    cases: [{ name: 'drill', classname: classname(name), outcome }],
+  };
 }
 
 function drillSuite(drill: DrillMeta) {
